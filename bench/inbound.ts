@@ -1,0 +1,417 @@
+/**
+ * Inbound channels: how fast Switchboard acknowledges Telegram and WhatsApp Cloud webhooks, and how
+ * many inbound messages per second it answers, against zero-delay fakes on loopback.
+ *
+ *   npx tsx bench/inbound.ts        (bench/index.ts runs it after chat-overhead)
+ *
+ * A webhook is verified (secret header / HMAC-SHA256 over the raw bytes), written to the durable
+ * inbox, and answered 200; the inbox worker answers afterwards. Phases:
+ *   1. Ack latency, worker paused: N sequential signed POSTs per channel, each from a new sender,
+ *      with the inbox worker stopped — the ack path on its own. The queued messages are then
+ *      discarded (marked done unanswered) so they do not load the next phase.
+ *   2. Ack latency, worker answering (as deployed): the same again with the worker running; it falls
+ *      behind at once, so the acks share the event loop with a busy worker. Discarded afterwards too.
+ *   3. Sustained: M messages alternating Telegram / WhatsApp over S senders (half on each), K
+ *      requests in flight. Gives accepted messages/s at the webhooks, then end-to-end answered
+ *      messages/s (replies counted as they arrive at the fake Telegram / WhatsApp), the time to
+ *      drain after the last ack, and the CPU the whole process spent per message.
+ *
+ * The server and the fakes (OpenAI, Telegram, WhatsApp) share this process; the load client runs in
+ * a worker thread so its work does not sit on the server's event loop. Timestamps are absolute
+ * (performance.timeOrigin + performance.now()), so send times in the client thread and reply times
+ * at the fakes compare. Everything binds 127.0.0.1; every loop and wait is bounded.
+ * Knobs: BENCH_INBOUND_ACK (500 per channel), BENCH_INBOUND_MESSAGES (1000), BENCH_INBOUND_SENDERS (200),
+ * BENCH_INBOUND_CONCURRENCY (32), BENCH_INBOUND_WORKERS (the server's inbox worker concurrency, default 8).
+ */
+import { createServer as createNetServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { startFakeOpenAI } from '../test/fakes/openai-server.js';
+import { startFakeTelegram } from '../test/fakes/telegram-server.js';
+import { startFakeWhatsApp } from '../test/fakes/whatsapp-server.js';
+import { startServer } from '../src/server.js';
+import { intEnv, RESULTS_DIR, stats, statsHead, statsRow, type Stats } from './lib.js';
+
+const ACK_N = intEnv('BENCH_INBOUND_ACK', 500, 10, 5000);
+const ACK_WARMUP = 20;
+const FLOOD_N = intEnv('BENCH_INBOUND_MESSAGES', 1000, 10, 20_000);
+const FLOOD_SENDERS = intEnv('BENCH_INBOUND_SENDERS', 200, 2, 20_000);
+const IN_FLIGHT = intEnv('BENCH_INBOUND_CONCURRENCY', 32, 1, 256);
+/** Hard stops: a client phase starts no new request after CLIENT_BUDGET_MS; the sustained phase stops waiting for replies after DRAIN_BUDGET_MS. */
+const CLIENT_BUDGET_MS = 15_000;
+const DRAIN_BUDGET_MS = 45_000;
+const TG_TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
+const WA = { token: 'EAAG-bench-token', phoneNumberId: '106540352242922', appSecret: 'bench-app-secret' };
+/** SWITCHBOARD_WORKER_CONCURRENCY for the server under test (8 is the server's default). */
+const WORKER_CONCURRENCY = intEnv('BENCH_INBOUND_WORKERS', 8, 1, 64);
+type ChannelName = 'telegram' | 'whatsapp';
+
+const nowAbs = () => performance.timeOrigin + performance.now();
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+// ---------- the load client, in its own thread ----------
+// Message i goes to channels[i % channels.length]. Each body is built just before it is sent (a
+// Telegram Update with the secret header; a WhatsApp Cloud envelope signed over its exact bytes),
+// and the client records send → end of the 200 response.
+const CLIENT_SOURCE = `
+const http = require('node:http');
+const { createHmac } = require('node:crypto');
+const { parentPort, workerData: w } = require('node:worker_threads');
+const { performance } = require('node:perf_hooks');
+const now = () => performance.timeOrigin + performance.now();
+const agent = new http.Agent({ keepAlive: true, maxSockets: w.inFlight });
+const k = w.channels.length;
+function build(i) {
+  const channel = w.channels[i % k];
+  const text = w.tag + '-' + i + ' hello from the bench';
+  const sender = w.senderBase[channel] + (Math.floor(i / k) % w.sendersPerChannel);
+  const date = Math.floor(Date.now() / 1000);
+  if (channel === 'telegram') {
+    const raw = Buffer.from(JSON.stringify({ update_id: w.updateBase + i, message: {
+      message_id: i + 1, date, from: { id: sender, is_bot: false, first_name: 'Bench', language_code: 'en' },
+      chat: { id: sender, type: 'private', first_name: 'Bench' }, text } }));
+    return { path: w.paths.telegram, raw, headers: { 'x-telegram-bot-api-secret-token': w.secret } };
+  }
+  const waId = String(sender);
+  const raw = Buffer.from(JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ field: 'messages', value: {
+    messaging_product: 'whatsapp', metadata: { display_phone_number: '15550783881', phone_number_id: w.phoneNumberId },
+    contacts: [{ profile: { name: 'Bench' }, wa_id: waId }],
+    messages: [{ from: waId, id: 'wamid.' + w.tag + '-' + i, timestamp: String(date), type: 'text', text: { body: text } }] } }] }] }));
+  return { path: w.paths.whatsapp, raw, headers: { 'x-hub-signature-256': 'sha256=' + createHmac('sha256', w.appSecret).update(raw).digest('hex') } };
+}
+const sentAt = new Float64Array(w.count).fill(NaN), ackAt = new Float64Array(w.count).fill(NaN), status = new Int32Array(w.count);
+function post(i) {
+  const { path, raw, headers } = build(i);
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port: w.port, path, method: 'POST', agent,
+      headers: Object.assign({ 'content-type': 'application/json', 'content-length': raw.length }, headers) }, (res) => {
+      res.resume();
+      res.on('end', () => { ackAt[i] = now(); status[i] = res.statusCode || 0; resolve(); });
+      res.on('error', () => { status[i] = -1; resolve(); });
+    });
+    req.on('error', () => { status[i] = -1; resolve(); });
+    req.setTimeout(30000, () => req.destroy(new Error('timeout')));
+    sentAt[i] = now();
+    req.end(raw);
+  });
+}
+(async () => {
+  const t0 = now();
+  const deadline = performance.now() + w.budgetMs;
+  let next = 0;
+  await Promise.all(Array.from({ length: w.inFlight }, async () => {
+    while (next < w.count && performance.now() < deadline) await post(next++);
+  }));
+  parentPort.postMessage({ t0, t1: now(), sentAt, ackAt, status });
+  agent.destroy();
+})();
+`;
+
+type ClientJob = {
+  port: number; channels: ChannelName[]; paths: Record<ChannelName, string>; tag: string; count: number; sendersPerChannel: number;
+  senderBase: Record<ChannelName, number>; inFlight: number; updateBase: number; secret: string; appSecret: string; phoneNumberId: string; budgetMs: number;
+};
+type ClientResult = { t0: number; t1: number; sentAt: Float64Array; ackAt: Float64Array; status: Int32Array };
+
+function runClient(job: ClientJob): Promise<ClientResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(CLIENT_SOURCE, { eval: true, workerData: job });
+    w.once('message', (m: ClientResult) => { resolve(m); void w.terminate(); });
+    w.once('error', reject);
+  });
+}
+
+// ---------- counting replies at the fakes ----------
+/** Each reply is "Echo: <tag>-<i> …"; the fakes' `sent` arrays are tapped so a reply is timed as it is recorded. */
+type Tracker = { replyAt: Float64Array; expected: number; got: number; duplicates: number; done?: () => void };
+const trackers = new Map<string, Tracker>();
+function tapSent(arr: { text?: string }[]) {
+  const push = arr.push.bind(arr);
+  arr.push = (...items: { text?: string }[]) => {
+    const at = nowAbs();
+    for (const it of items) {
+      const m = /^Echo: (\w+)-(\d+) /.exec(it.text ?? '');
+      const t = m && trackers.get(m[1]!);
+      if (!t) continue;
+      const i = Number(m[2]);
+      if (!Number.isNaN(t.replyAt[i]!)) { t.duplicates++; continue; }
+      t.replyAt[i] = at;
+      if (++t.got === t.expected) t.done?.();
+    }
+    return push(...items);
+  };
+}
+function waitAnswered(t: Tracker, budgetMs: number): Promise<boolean> {
+  if (t.got >= t.expected) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), budgetMs);
+    t.done = () => { clearTimeout(timer); resolve(true); };
+  });
+}
+
+// ---------- what the server's thread went through, per phase ----------
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+function meter() {
+  loopDelay.reset();
+  const elu = performance.eventLoopUtilization();
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  return () => {
+    const ms = (ns: number) => round(ns / 1e6, 2);
+    const c = process.cpuUsage(cpu);
+    return {
+      eventLoopDelay: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+      /** Share of the phase the server's event loop was busy (1 = saturated). */
+      eventLoopUtilization: round(performance.eventLoopUtilization(elu).utilization, 3),
+      /** User+system CPU of the whole process (all threads: server, fakes, load client) over wall time. */
+      processCpuMs: Math.round((c.user + c.system) / 1000), wallMs: Math.round(performance.now() - t),
+    };
+  };
+}
+type Meter = ReturnType<ReturnType<typeof meter>>;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function api(port: number, path: string, o: { method?: string; body?: unknown; token?: string } = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: o.method ?? (o.body === undefined ? 'GET' : 'POST'),
+    headers: { ...(o.body === undefined ? {} : { 'content-type': 'application/json' }), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
+    body: o.body === undefined ? undefined : JSON.stringify(o.body),
+  });
+  const text = await res.text();
+  let body: any = text;
+  try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, body };
+}
+
+// ---------- run ----------
+export type InboundResult = Awaited<ReturnType<typeof runInbound>>;
+
+export async function runInbound() {
+  const startedAt = new Date();
+  const wallStart = performance.now();
+  const loadAtStart = loadavg().map((x) => round(x, 2));
+  const openai = await startFakeOpenAI(); // default reply: "Echo: <last user message>", no delay
+  const tg = await startFakeTelegram({ bots: [{ token: TG_TOKEN, username: 'BenchBot' }] });
+  // The client signs its own Cloud payloads, so the fake never sees them come in: do not enforce the 24 h window.
+  const wa = await startFakeWhatsApp({ ...WA, enforceWindow: false });
+  tapSent(tg.sent);
+  tapSent(wa.sent);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-inbound-'));
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const server = await startServer({
+    port, host: '127.0.0.1',
+    env: {
+      PUBLIC_URL: publicUrl, DATA_DIR: dataDir, SWITCHBOARD_LOG_LEVEL: 'silent', SWITCHBOARD_SECRET_KEY: randomBytes(32).toString('hex'),
+      OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: openai.url, SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini', SWITCHBOARD_MODEL_MAX_RETRIES: '0',
+      SWITCHBOARD_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
+      TELEGRAM_API_ROOT: tg.apiRoot,
+      WHATSAPP_TOKEN: WA.token, WHATSAPP_PHONE_NUMBER_ID: WA.phoneNumberId, WHATSAPP_APP_SECRET: WA.appSecret, WHATSAPP_GRAPH_URL: wa.graphUrl,
+    },
+  });
+  const { inbox, store } = server.services;
+  const iso = () => new Date().toISOString();
+  try {
+    // Owner, one listed agent (so WhatsApp routes straight to it), its Telegram bot in webhook mode.
+    const setup = await api(port, '/api/setup', { body: { email: 'bench@example.com', password: 'bench-password-123' } });
+    if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${JSON.stringify(setup.body)}`);
+    const token = setup.body.token as string;
+    const created = await api(port, '/api/agents', { token, body: { name: 'Bench echo', slug: 'bench-inbound', listed: true, persona: { soul: 'You answer briefly.' } } });
+    if (created.status !== 201) throw new Error(`agent creation failed: ${created.status} ${JSON.stringify(created.body)}`);
+    const agentId = created.body.id as string;
+    const linked = await api(port, `/api/agents/${agentId}`, { method: 'PATCH', token, body: { telegramBotToken: TG_TOKEN } });
+    if (linked.status !== 200 || linked.body.channels?.telegram?.mode !== 'webhook') throw new Error(`telegram connect failed: ${linked.status} ${JSON.stringify(linked.body)}`);
+    const hook = tg.bots.get(TG_TOKEN)?.webhook;
+    if (!hook?.secret || hook.url !== `${publicUrl}/webhooks/telegram/${agentId}`) throw new Error(`unexpected webhook registration: ${JSON.stringify(hook)}`);
+
+    let phase = 0;
+    const job = (channels: ChannelName[], count: number, sendersPerChannel: number, inFlight: number): ClientJob => {
+      phase++;
+      return {
+        port, channels, count, sendersPerChannel, inFlight, budgetMs: CLIENT_BUDGET_MS, tag: `p${phase}`,
+        paths: { telegram: `/webhooks/telegram/${agentId}`, whatsapp: '/webhooks/whatsapp' },
+        senderBase: { telegram: 800_000_000 + phase * 100_000, whatsapp: 5511_900_000_000 + phase * 100_000 }, updateBase: phase * 1_000_000,
+        secret: hook.secret!, appSecret: WA.appSecret, phoneNumberId: WA.phoneNumberId,
+      };
+    };
+    /** Ack times of the 200s among messages [from, count) that went to channel `c` of `k`. */
+    const acks = (r: ClientResult, c = 0, k = 1, from = 0) => {
+      const xs: number[] = [];
+      for (let i = from; i < r.sentAt.length; i++) if (i % k === c && r.status[i] === 200) xs.push(r.ackAt[i]! - r.sentAt[i]!);
+      return xs;
+    };
+    const sentCount = (r: ClientResult) => Array.from(r.sentAt).filter(Number.isFinite).length;
+    const refused = (r: ClientResult) => Array.from(r.status).filter((s, i) => Number.isFinite(r.sentAt[i]!) && s !== 200).length;
+
+    /** Stops the worker and marks everything still queued as done, unanswered (bounded). */
+    async function discardQueued(): Promise<number> {
+      await inbox.stop();
+      let n = 0;
+      for (let i = 0; i < 20_000; i++) {
+        const item = await store.inbox.claim(iso(), new Date(Date.now() + 60_000).toISOString());
+        if (!item) break;
+        await store.inbox.finish(item.id, 'done', iso());
+        n++;
+      }
+      return n;
+    }
+
+    // Sequential acks per channel: warm-up plus N messages, every one from a new sender.
+    async function ackPhase(label: string) {
+      const m = meter();
+      const out = {} as Record<ChannelName, { ack: Stats; sent: number; refused: number }>;
+      for (const channel of ['telegram', 'whatsapp'] as const) {
+        const r = await runClient(job([channel], ACK_WARMUP + ACK_N, ACK_WARMUP + ACK_N, 1));
+        out[channel] = { ack: stats(acks(r, 0, 1, ACK_WARMUP)), sent: sentCount(r), refused: refused(r) };
+      }
+      const measured = m();
+      const answeredMeanwhile = tg.sent.length + wa.sent.length;
+      const discarded = await discardQueued();
+      return { label, ...out, ...measured, answeredMeanwhile, discardedAfter: discarded };
+    }
+
+    // 1. The ack path alone.
+    await inbox.stop();
+    const sentBefore = () => tg.sent.length + wa.sent.length;
+    const paused = await ackPhase('worker paused');
+    // 2. Acks while the worker answers.
+    const base = sentBefore();
+    inbox.start();
+    const answering = await ackPhase('worker answering');
+    answering.answeredMeanwhile -= base;
+
+    // 3. Sustained: alternating channels, half the senders on each.
+    inbox.start();
+    const sustained = await (async () => {
+      const perChannel = Math.max(1, Math.floor(FLOOD_SENDERS / 2));
+      const j = job(['telegram', 'whatsapp'], FLOOD_N, perChannel, IN_FLIGHT);
+      const t: Tracker = { replyAt: new Float64Array(j.count).fill(NaN), expected: 0, got: 0, duplicates: 0 };
+      trackers.set(j.tag, t);
+      const m = meter();
+      const r = await runClient(j);
+      const accepted = Array.from(r.status).filter((s) => s === 200).length;
+      t.expected = accepted; // only accepted messages can be answered
+      const lastAck = Math.max(...Array.from(r.ackAt).filter(Number.isFinite));
+      const complete = await waitAnswered(t, DRAIN_BUDGET_MS);
+      const answeredAts = Array.from(t.replyAt).filter(Number.isFinite);
+      const last = complete ? Math.max(...answeredAts) : nowAbs();
+      const measured = m();
+      const toReply = (c: number) => {
+        const xs: number[] = [];
+        for (let i = c; i < j.count; i += 2) if (Number.isFinite(t.replyAt[i]!)) xs.push(t.replyAt[i]! - r.sentAt[i]!);
+        return xs;
+      };
+      const acceptMs = lastAck - r.t0;
+      const e2eMs = last - r.t0;
+      return {
+        messages: j.count, senders: perChannel * 2, inFlight: IN_FLIGHT, sent: sentCount(r), accepted, refused: refused(r),
+        acceptWallMs: Math.round(acceptMs), acceptedPerSecond: round(accepted / (acceptMs / 1000)),
+        answered: answeredAts.length, duplicates: t.duplicates, complete,
+        endToEndWallMs: Math.round(e2eMs), answeredPerSecond: round(answeredAts.length / (e2eMs / 1000)),
+        drainAfterLastAckMs: Math.round(last - lastAck),
+        cpuMsPerMessage: round(measured.processCpuMs / Math.max(1, answeredAts.length), 2),
+        ack: { telegram: stats(acks(r, 0, 2)), whatsapp: stats(acks(r, 1, 2)) },
+        webhookToReply: { telegram: stats(toReply(0)), whatsapp: stats(toReply(1)) },
+        ...measured,
+      };
+    })();
+
+    // Let the last few items finish their bookkeeping (bounded), then read the inbox.
+    for (let i = 0; i < 100; i++) {
+      const c = await store.inbox.counts();
+      if (!c.queued && !c.processing) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const inboxAtEnd = await store.inbox.counts();
+    return {
+      benchmark: 'inbound',
+      startedAt: startedAt.toISOString(),
+      durationS: round((performance.now() - wallStart) / 1000),
+      environment: {
+        node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown',
+        loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((x) => round(x, 2)), database: 'sqlite (temp dir)', inboxWorkers: WORKER_CONCURRENCY,
+      },
+      settings: { ackMessagesPerChannel: ACK_N, ackWarmup: ACK_WARMUP, sustainedMessages: FLOOD_N, sustainedSenders: FLOOD_SENDERS, sustainedInFlight: IN_FLIGHT, model: 'fake OpenAI, zero delay, echo' },
+      unit: 'ms',
+      ackLatency: { workerPaused: paused, workerAnswering: answering },
+      sustained,
+      inboxAtEnd,
+    };
+  } finally {
+    await server.close();
+    await Promise.all([openai.close(), tg.close(), wa.close()]);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function printInbound(r: InboundResult) {
+  const { ackLatency: a, sustained: s } = r;
+  const verdict = (x: Stats) => (x.n === 0 ? '' : x.p99 < 50 ? 'ok' : 'OVER');
+  const busy = (m: Meter) => `event loop busy ${Math.round(m.eventLoopUtilization * 100)}%, delay p50 ${m.eventLoopDelay.p50} / p99 ${m.eventLoopDelay.p99} / max ${m.eventLoopDelay.max} ms; process CPU ${m.processCpuMs} ms in ${m.wallMs} ms`;
+  console.log(`Switchboard inbound webhooks (ms) — node ${r.environment.node}, ${r.environment.cpus} CPUs, SQLite, ${r.environment.inboxWorkers} inbox workers, load average ${r.environment.loadAverageAtStart.join(' ')}`);
+  console.log(`\n(1) Webhook ack, send → 200: ${r.settings.ackMessagesPerChannel} sequential messages per channel (after ${r.settings.ackWarmup} warm-up), each from a new sender`);
+  console.log(`${statsHead()}  p99<50`);
+  const row = (label: string, x: Stats) => console.log(`${statsRow(label, x)}  ${verdict(x)}`);
+  row('    Telegram, worker paused (ack path alone)', a.workerPaused.telegram.ack);
+  row('    WhatsApp Cloud, worker paused', a.workerPaused.whatsapp.ack);
+  row('    Telegram, worker answering meanwhile', a.workerAnswering.telegram.ack);
+  row('    WhatsApp Cloud, worker answering meanwhile', a.workerAnswering.whatsapp.ack);
+  console.log(`    paused:    ${busy(a.workerPaused)}`);
+  console.log(`    answering: ${busy(a.workerAnswering)}; ${a.workerAnswering.answeredMeanwhile} answered meanwhile, ${a.workerAnswering.discardedAfter} left unanswered and discarded`);
+  const refusedAck = a.workerPaused.telegram.refused + a.workerPaused.whatsapp.refused + a.workerAnswering.telegram.refused + a.workerAnswering.whatsapp.refused;
+  if (refusedAck) console.log(`    !! ${refusedAck} webhook(s) not answered 200`);
+  console.log(`\n(2) Sustained: ${s.messages} messages alternating Telegram / WhatsApp over ${s.senders} senders, ${s.inFlight} in flight`);
+  console.log(`    accepted ${s.accepted}/${s.messages} in ${s.acceptWallMs} ms → ${s.acceptedPerSecond} msg/s at the webhooks${s.refused ? ` (${s.refused} refused)` : ''}`);
+  console.log(`    answered ${s.answered} in ${s.endToEndWallMs} ms → ${s.answeredPerSecond} msg/s end to end; drained ${s.drainAfterLastAckMs} ms after the last ack${s.duplicates ? `; ${s.duplicates} duplicate replies` : ''}${s.complete ? '' : ' (INCOMPLETE)'}`);
+  console.log(`    ${busy(s)} → ${s.cpuMsPerMessage} CPU ms per message`);
+  console.log(statsHead());
+  console.log(statsRow('    Telegram: ack under load', s.ack.telegram));
+  console.log(statsRow('    WhatsApp: ack under load', s.ack.whatsapp));
+  console.log(statsRow('    Telegram: webhook sent → reply at the fake', s.webhookToReply.telegram));
+  console.log(statsRow('    WhatsApp: webhook sent → reply at the fake', s.webhookToReply.whatsapp));
+  console.log(`\ninbox at the end: ${JSON.stringify(r.inboxAtEnd)}; took ${r.durationS} s`);
+}
+
+/** Writes inbound-<timestamp>.json and latest-inbound.json; returns the timestamped file name. */
+export function writeInbound(r: InboundResult): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const name = `inbound-${r.startedAt.replace(/[:.]/g, '-')}.json`;
+  const json = JSON.stringify(r, null, 2) + '\n';
+  writeFileSync(join(RESULTS_DIR, name), json);
+  writeFileSync(join(RESULTS_DIR, 'latest-inbound.json'), json);
+  return name;
+}
+
+/** True when every webhook got its 200 and every sustained message was answered exactly once. */
+export function inboundOk(r: InboundResult): boolean {
+  const { ackLatency: a, sustained: s } = r;
+  return [a.workerPaused.telegram, a.workerPaused.whatsapp, a.workerAnswering.telegram, a.workerAnswering.whatsapp].every((x) => x.refused === 0)
+    && s.complete && s.refused === 0 && s.duplicates === 0 && s.answered === s.messages;
+}
+
+if (process.argv[1] && (fileURLToPath(import.meta.url) === process.argv[1] || process.argv[1].endsWith('bench/inbound.ts'))) {
+  runInbound().then((r) => {
+    printInbound(r);
+    console.log(`written: bench/results/${writeInbound(r)} and bench/results/latest-inbound.json`);
+    if (!inboundOk(r)) process.exitCode = 1;
+  }).catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,55 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { join } from 'node:path';
+import type { AppEnv } from './http/context.js';
+import type { Services } from './deps.js';
+import { ROOT_DIR } from './deps.js';
+import { onError } from './http/errors.js';
+import { AppError, errors } from './domain/errors.js';
+import { authenticate, refuseFormPosts, requestContext } from './http/middleware/request-context.js';
+import { accountRoutes } from './http/routes/accounts.js';
+import { agentRoutes } from './http/routes/agents.js';
+import { providerRoutes } from './http/routes/providers.js';
+import { publicRoutes } from './http/routes/public.js';
+import { openaiRoutes } from './http/routes/openai.js';
+import { webhookRoutes } from './http/routes/webhooks.js';
+import { channelRoutes } from './http/routes/channels.js';
+import { renderReference } from './http/docs.js';
+import { serveSpa } from './http/static.js';
+
+export type AppOptions = { webRoot?: string; ready?: () => boolean };
+
+/** Builds the whole HTTP app. It never listens: main.ts does, and tests call app.request() or serve it. */
+export function createApp(services: Services, opts: AppOptions = {}) {
+  const app = new OpenAPIHono<AppEnv>();
+  app.onError(onError);
+  app.use('*', requestContext({ log: services.log, services }));
+  app.use('/api/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES, onError: () => { throw new AppError(413, 'payload_too_large', `The request body is larger than ${services.config.SWITCHBOARD_MAX_BODY_BYTES} bytes.`); } }));
+  app.use('/webhooks/*', bodyLimit({ maxSize: 1_048_576, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
+  app.use('/v1/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES * 4, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
+  app.use('/api/*', refuseFormPosts());
+  app.use('/api/*', authenticate());
+  app.use('/v1/*', authenticate());
+
+  app.get('/health', (c) => (opts.ready?.() ?? true) ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503));
+
+  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes(), webhookRoutes(), channelRoutes()]) app.route('/', r);
+
+  const document = {
+    openapi: '3.1.0',
+    info: { title: 'Switchboard', version: '0.1.0', description: 'Agents for people: web chat, usage accounting, an OpenAI-compatible endpoint.' },
+    components: { securitySchemes: { bearer: { type: 'http' as const, scheme: 'bearer' }, session: { type: 'apiKey' as const, in: 'cookie' as const, name: 'sb_session' } } },
+    security: [{ bearer: [] as string[] }, { session: [] as string[] }] as Record<string, string[]>[],
+  };
+  app.doc31('/api/openapi.json', document);
+  let reference: string | undefined;
+  app.get('/api/docs', (c) => c.html((reference ??= renderReference(app.getOpenAPI31Document(document) as never))));
+
+  app.all('/api/*', () => { throw errors.notFound('This API route'); });
+  app.all('/v1/*', () => { throw errors.notFound('This API route'); });
+  app.all('/webhooks/*', () => { throw errors.notFound('This webhook'); });
+  app.use('*', serveSpa(opts.webRoot ?? join(ROOT_DIR, 'web', 'build')));
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: 'Not found.' } }, 404));
+  return app;
+}
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { htmlToPlain, toTelegramHtml } from './format.js';
+
+describe('Markdown to Telegram HTML', () => {
+  it('maps emphasis, code, links, lists and headings to the tags Telegram knows', () => {
+    const html = toTelegramHtml('# Plan\n\n**Bold**, *it*, ~~old~~ and `a<b`\n\n- one\n- two\n\n1. first\n2. second\n\n[site](https://example.com)');
+    expect(html).toBe('<b>Plan</b>\n\n<b>Bold</b>, <i>it</i>, <s>old</s> and <code>a&lt;b</code>\n\n• one\n• two\n\n1. first\n2. second\n\n<a href="https://example.com">site</a>');
+  });
+
+  it('escapes raw HTML and drops unsafe links, so model output cannot inject markup', () => {
+    expect(toTelegramHtml('<script>alert(1)</script> & <b>x</b>')).not.toMatch(/<script|<b>x/);
+    expect(toTelegramHtml('[x](javascript:alert(1))')).toBe('x');
+    expect(toTelegramHtml('Tom & Jerry <3')).toBe('Tom &amp; Jerry &lt;3');
+  });
+
+  it('keeps code blocks verbatim inside pre', () => {
+    expect(toTelegramHtml('```ts\nconst a = 1 < 2;\n```')).toBe('<pre><code class="language-ts">const a = 1 &lt; 2;</code></pre>');
+  });
+
+  it('turns HTML back into plain text for the fallback', () => {
+    expect(htmlToPlain('<b>Tom</b> &amp; <i>Jerry</i> &lt;3')).toBe('Tom & Jerry <3');
+  });
+});

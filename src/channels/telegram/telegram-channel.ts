@@ -1,0 +1,218 @@
+import { Api, GrammyError, HttpError } from 'grammy';
+import type { Update } from 'grammy/types';
+import type { ChannelSender, Clock, IdGenerator, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
+import { SendError } from '../../domain/ports.js';
+import { AppError, errors } from '../../domain/errors.js';
+import { safeEqual } from '../../infra/system.js';
+import type { Logger } from '../../infra/logger.js';
+import { htmlToPlain, toTelegramHtml } from './format.js';
+
+export type TelegramBotInfo = { id: number; username: string; firstName: string };
+export type TelegramView = { username: string; link: string; mode: 'webhook' | 'polling'; lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null; connectedAt: string };
+
+const CHANNEL = 'telegram';
+
+/** Turns a Bot API error into our SendError: rate limits and outages are retried, refusals are final. */
+function toSendError(err: unknown): SendError {
+  if (err instanceof GrammyError) {
+    if (err.error_code === 429) return new SendError(err.description, true, (err.parameters?.retry_after ?? 1) * 1000, 429);
+    if (err.error_code >= 500) return new SendError(err.description, true, undefined, err.error_code);
+    return new SendError(err.description, false, undefined, err.error_code);
+  }
+  if (err instanceof HttpError) return new SendError(`network error: ${(err.error as Error)?.message ?? err.message}`, true);
+  return new SendError((err as Error)?.message ?? String(err), true);
+}
+
+/**
+ * One Telegram bot per agent: validates tokens with getMe, registers a webhook when PUBLIC_URL is
+ * set and long-polls getUpdates otherwise, writes updates into the durable inbox, and sends replies.
+ */
+export function telegramChannel(deps: {
+  store: Store; box: SecretBox; ids: IdGenerator; clock: Clock; log: Logger;
+  apiRoot: string; publicUrl?: string; pollTimeoutSeconds: number;
+  accept: (m: InboundMessage) => Promise<{ duplicate: boolean }>;
+}) {
+  const { store, box, log } = deps;
+  const pollers = new Map<string, AbortController>();
+  const api = (token: string) => new Api(token, { apiRoot: deps.apiRoot, timeoutSeconds: Math.max(30, deps.pollTimeoutSeconds + 10) } as never);
+
+  async function tokenFor(agentId: string): Promise<string | undefined> {
+    const row = await store.channels.get(agentId, CHANNEL);
+    return row ? box.open(row.secretSealed) : undefined;
+  }
+
+  function toInbound(agentId: string, u: Update): InboundMessage | undefined {
+    const m = u.message;
+    const text = m?.text ?? m?.caption;
+    if (!m || !m.from || !text) return undefined; // media-only and other update kinds are ignored for now
+    return {
+      channel: CHANNEL, account: agentId, externalId: String(u.update_id), threadKey: `${CHANNEL}:${agentId}:${m.chat.id}`,
+      agentId, sender: String(m.chat.id), senderName: [m.from.first_name, m.from.last_name].filter(Boolean).join(' ') || m.from.username || null,
+      text, payload: { updateId: u.update_id, messageId: m.message_id, chatId: m.chat.id, fromId: m.from.id, date: m.date },
+      orderKey: String(u.update_id).padStart(20, '0'),
+    };
+  }
+
+  async function acceptUpdate(agentId: string, u: Update) {
+    const m = toInbound(agentId, u);
+    if (m) await deps.accept(m);
+  }
+
+  async function poll(agentId: string, token: string, signal: AbortSignal) {
+    const bot = api(token);
+    let offset = (await store.channels.get(agentId, CHANNEL))?.pollOffset ?? undefined;
+    let backoff = 1000;
+    await bot.deleteWebhook({}, signal as never).catch(() => {}); // getUpdates refuses to run while a webhook is set
+    while (!signal.aborted) {
+      try {
+        const updates = await bot.getUpdates({ offset, timeout: deps.pollTimeoutSeconds, allowed_updates: ['message'] }, signal as never);
+        for (const u of updates) {
+          await acceptUpdate(agentId, u);
+          offset = u.update_id + 1;
+        }
+        if (updates.length) await store.channels.touch(agentId, CHANNEL, { pollOffset: offset });
+        backoff = 1000;
+      } catch (err) {
+        if (signal.aborted) break;
+        const msg = err instanceof GrammyError ? `${err.error_code} ${err.description}` : (err as Error)?.message ?? String(err);
+        await store.channels.touch(agentId, CHANNEL, { lastError: `polling: ${msg}`, lastErrorAt: deps.clock.now().toISOString() }).catch(() => {});
+        if (err instanceof GrammyError && err.error_code === 401) {
+          log.warn('telegram token no longer valid; polling stopped', { agentId });
+          break;
+        }
+        log.warn('telegram polling failed', { agentId, error: msg, retryInMs: backoff });
+        const wait = err instanceof GrammyError && err.parameters?.retry_after ? err.parameters.retry_after * 1000 : backoff;
+        await new Promise((r) => setTimeout(r, wait));
+        backoff = Math.min(30_000, backoff * 2);
+      }
+    }
+  }
+
+  function stopPolling(agentId: string) {
+    pollers.get(agentId)?.abort();
+    pollers.delete(agentId);
+  }
+
+  /** Starts receiving for a connected, active agent (webhook or polling). */
+  async function activate(agentId: string) {
+    const row = await store.channels.get(agentId, CHANNEL);
+    const agent = await store.agents.byId(agentId);
+    if (!row || !agent || agent.status !== 'active') return;
+    const token = box.open(row.secretSealed);
+    if (deps.publicUrl) {
+      await api(token).setWebhook(`${deps.publicUrl}/webhooks/telegram/${agentId}`, { secret_token: row.webhookSecret ?? undefined, allowed_updates: ['message'] });
+    } else if (!pollers.has(agentId)) {
+      const ctl = new AbortController();
+      pollers.set(agentId, ctl);
+      void poll(agentId, token, ctl.signal).finally(() => { if (pollers.get(agentId) === ctl) pollers.delete(agentId); });
+    }
+  }
+
+  /** Stops receiving (pause, delete, disconnect). Telegram keeps undelivered updates for a day. */
+  async function deactivate(agentId: string) {
+    stopPolling(agentId);
+    const row = await store.channels.get(agentId, CHANNEL);
+    if (row && row.mode === 'webhook') {
+      await api(box.open(row.secretSealed)).deleteWebhook().catch((err) => log.warn('telegram deleteWebhook failed', { agentId, error: (err as Error).message }));
+    }
+  }
+
+  const sender: ChannelSender = {
+    channel: CHANNEL,
+    maxLength: 4096,
+    render: toTelegramHtml,
+    format: 'html',
+    async send(m) {
+      const token = m.agentId ? await tokenFor(m.agentId) : undefined;
+      if (!token) throw new SendError('this agent has no Telegram bot connected any more', false);
+      const bot = api(token);
+      try {
+        const sent = await bot.sendMessage(m.recipient, m.text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+        return { providerMessageId: String(sent.message_id) };
+      } catch (err) {
+        // Should our HTML ever be refused, the words still get through, as plain text.
+        if (err instanceof GrammyError && err.error_code === 400 && /can't parse entities/i.test(err.description)) {
+          try {
+            const sent = await bot.sendMessage(m.recipient, htmlToPlain(m.text), { link_preview_options: { is_disabled: true } });
+            return { providerMessageId: String(sent.message_id) };
+          } catch (again) {
+            throw toSendError(again);
+          }
+        }
+        throw toSendError(err);
+      }
+    },
+    async typing(m) {
+      const token = m.agentId ? await tokenFor(m.agentId) : undefined;
+      if (token) await api(token).sendChatAction(m.recipient, 'typing');
+    },
+  };
+
+  return {
+    sender,
+    activate,
+    deactivate,
+
+    /** Checks a BotFather token with getMe. A bad token is a 400 naming the field; nothing is saved. */
+    async validate(token: string): Promise<TelegramBotInfo> {
+      if (!/^\d{3,20}:[A-Za-z0-9_-]{20,100}$/.test(token)) {
+        throw errors.validation([{ path: 'telegramBotToken', message: 'does not look like a BotFather token (digits, a colon, then letters)' }]);
+      }
+      try {
+        const me = await api(token).getMe();
+        return { id: me.id, username: me.username, firstName: me.first_name };
+      } catch (err) {
+        if (err instanceof GrammyError && (err.error_code === 401 || err.error_code === 404)) {
+          throw errors.validation([{ path: 'telegramBotToken', message: 'Telegram rejected this token (getMe answered Unauthorized); copy it again from @BotFather' }]);
+        }
+        throw new AppError(502, 'telegram_unreachable', `Could not reach Telegram to check the token: ${err instanceof GrammyError ? err.description : (err as Error).message}`);
+      }
+    },
+
+    async connect(agentId: string, token: string, me: TelegramBotInfo) {
+      await deactivate(agentId); // a previous bot stops first
+      await store.channels.upsert({
+        agentId, channel: CHANNEL, secretSealed: box.seal(token), info: { username: me.username, botId: me.id, firstName: me.firstName },
+        webhookSecret: deps.ids.token(32), mode: deps.publicUrl ? 'webhook' : 'polling',
+      });
+      try {
+        await activate(agentId);
+      } catch (err) {
+        await store.channels.delete(agentId, CHANNEL);
+        throw new AppError(502, 'telegram_webhook_failed', `Telegram refused the webhook: ${err instanceof GrammyError ? err.description : (err as Error).message}`);
+      }
+    },
+
+    async disconnect(agentId: string) {
+      await deactivate(agentId);
+      await store.channels.delete(agentId, CHANNEL);
+    },
+
+    async views(agentIds: string[]): Promise<Map<string, TelegramView>> {
+      const rows = await store.channels.forAgents(agentIds);
+      return new Map(rows.filter((r) => r.channel === CHANNEL).map((r) => {
+        const username = String(r.info.username ?? '');
+        return [r.agentId, { username, link: `https://t.me/${username}`, mode: r.mode, lastInboundAt: r.lastInboundAt, lastOutboundAt: r.lastOutboundAt, lastError: r.lastError, lastErrorAt: r.lastErrorAt, connectedAt: r.createdAt }];
+      }));
+    },
+
+    /** The webhook: the secret header must match, then the update is stored before we answer. */
+    async handleWebhook(agentId: string, secretHeader: string | undefined, update: unknown): Promise<void> {
+      const row = await store.channels.get(agentId, CHANNEL);
+      if (!row || row.mode !== 'webhook' || !row.webhookSecret) throw errors.notFound('Telegram bot');
+      if (!secretHeader || !safeEqual(secretHeader, row.webhookSecret)) throw errors.unauthorized('The X-Telegram-Bot-Api-Secret-Token header is missing or wrong.');
+      if (!update || typeof update !== 'object' || typeof (update as Update).update_id !== 'number') throw errors.badRequest('invalid_update', 'The body is not a Telegram Update.');
+      await acceptUpdate(agentId, update as Update);
+    },
+
+    async startAll() {
+      for (const row of await store.channels.all(CHANNEL)) {
+        await activate(row.agentId).catch((err) => log.warn('telegram bot could not start', { agentId: row.agentId, error: (err as Error).message }));
+      }
+    },
+    stopAll() {
+      for (const id of [...pollers.keys()]) stopPolling(id);
+    },
+  };
+}
+export type TelegramChannel = ReturnType<typeof telegramChannel>;

@@ -1,0 +1,44 @@
+import type { Config } from '../../config/config.js';
+import type { SecretBox, SettingsRepo } from '../../domain/ports.js';
+
+export type CloudConfig = { provider: 'cloud'; token: string; phoneNumberId: string; appSecret: string; verifyToken: string | null; graphUrl: string };
+export type TwilioConfig = { provider: 'twilio'; accountSid: string; authToken: string; from: string; apiUrl: string };
+export type WhatsAppConfig = (CloudConfig | TwilioConfig) & { source: 'env' | 'settings' };
+
+type Stored = { provider: 'cloud' | 'twilio'; sealed: string };
+const KEY = 'channels.whatsapp';
+
+/**
+ * Where WhatsApp credentials come from: the environment when set (read-only), otherwise the
+ * dashboard's settings, sealed with the secret box as one JSON document.
+ */
+export function whatsappConfigStore(config: Config, settings: SettingsRepo, box: SecretBox) {
+  function fromEnv(): WhatsAppConfig | undefined {
+    if (config.WHATSAPP_TOKEN && config.WHATSAPP_PHONE_NUMBER_ID && config.WHATSAPP_APP_SECRET) {
+      return { provider: 'cloud', source: 'env', token: config.WHATSAPP_TOKEN, phoneNumberId: config.WHATSAPP_PHONE_NUMBER_ID, appSecret: config.WHATSAPP_APP_SECRET, verifyToken: config.WHATSAPP_VERIFY_TOKEN ?? null, graphUrl: config.WHATSAPP_GRAPH_URL };
+    }
+    if (config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.TWILIO_WHATSAPP_FROM) {
+      return { provider: 'twilio', source: 'env', accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, from: config.TWILIO_WHATSAPP_FROM.replace(/^(whatsapp:)?/, 'whatsapp:'), apiUrl: config.TWILIO_API_URL };
+    }
+    return undefined;
+  }
+  let cache: { at: number; value: WhatsAppConfig | undefined } | undefined;
+  return {
+    fromEnv,
+    async get(): Promise<WhatsAppConfig | undefined> {
+      const env = fromEnv();
+      if (env) return env;
+      if (cache && Date.now() - cache.at < 2000) return cache.value;
+      const stored = await settings.get<Stored>(KEY);
+      const value = stored ? ({ ...(JSON.parse(box.open(stored.sealed)) as CloudConfig | TwilioConfig), source: 'settings' } as WhatsAppConfig) : undefined;
+      cache = { at: Date.now(), value };
+      return value;
+    },
+    async set(c: CloudConfig | TwilioConfig | null) {
+      cache = undefined;
+      if (!c) return settings.delete(KEY);
+      await settings.set(KEY, { provider: c.provider, sealed: box.seal(JSON.stringify(c)) } satisfies Stored);
+    },
+  };
+}
+export type WhatsAppConfigStore = ReturnType<typeof whatsappConfigStore>;

@@ -1,0 +1,90 @@
+/** Wires adapters into services: plain functions, no DI framework. */
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import type { Config } from './config/config.js';
+import type { ChatModelPort, Clock, IdGenerator, PasswordHasher, SecretBox, Store } from './domain/ports.js';
+import { openDb, migrate, type Dialect } from './store/db.js';
+import { createStore } from './store/store.js';
+import { aiSdkChatModel } from './llm/ai-sdk-adapter.js';
+import { argon2Hasher, randomIds, systemClock } from './infra/system.js';
+import { aesGcmBox, loadSecretKey } from './infra/secret-box.js';
+import { createLogger, type Logger } from './infra/logger.js';
+import { accountService } from './services/accounts.js';
+import { agentService } from './services/agents.js';
+import { providerService } from './services/providers.js';
+import { priceService } from './services/prices.js';
+import { chatService } from './services/chat.js';
+import { usageService } from './services/usage.js';
+import { loadTemplates } from './services/templates.js';
+import { inboxService } from './services/inbox.js';
+import { telegramChannel } from './channels/telegram/telegram-channel.js';
+import type { ChannelSender } from './domain/ports.js';
+import { whatsappChannel } from './channels/whatsapp/whatsapp-channel.js';
+import { whatsappConfigStore } from './channels/whatsapp/config.js';
+import { whatsappRouter } from './services/routing.js';
+import type { Router } from './services/inbox.js';
+import { linkService } from './services/linking.js';
+
+export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export type Services = ReturnType<typeof buildServices>;
+
+export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; llm: ChatModelPort; log: Logger };
+
+export function buildServices(config: Config, infra: Infra) {
+  const { store, ids, clock, hasher, box, llm, log } = infra;
+  const prices = priceService(store.settings);
+  const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, listModels: (p) => llm.listModels(p) });
+  const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }) });
+  // Channels register their senders here; the inbox answers on whichever channel a message came from.
+  const senders = new Map<string, ChannelSender>();
+  const routers = new Map<string, Router>();
+  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS } });
+  const telegram = telegramChannel({
+    store, box, ids, clock, log: log.child({ service: 'telegram' }), apiRoot: config.TELEGRAM_API_ROOT, publicUrl: config.PUBLIC_URL,
+    pollTimeoutSeconds: config.SWITCHBOARD_TELEGRAM_POLL_TIMEOUT_S, accept: (m) => inbox.accept(m),
+  });
+  senders.set(telegram.sender.channel, telegram.sender);
+  const whatsapp = whatsappChannel({
+    store, clock, log: log.child({ service: 'whatsapp' }), config: whatsappConfigStore(config, store.settings, box),
+    publicUrl: config.PUBLIC_URL, accept: (m) => inbox.accept(m),
+  });
+  for (const s of whatsapp.senders) senders.set(s.channel, s);
+  const router = whatsappRouter({ store, chat, clock, log: log.child({ service: 'routing' }), routerModel: config.SWITCHBOARD_ROUTER_MODEL });
+  routers.set('whatsapp', router);
+  routers.set('twilio', router);
+  return {
+    config,
+    store,
+    log,
+    prices,
+    providers,
+    accounts: accountService({ store, hasher, ids, clock }),
+    agents: agentService({ store, providers, templates: loadTemplates(join(ROOT_DIR, 'templates')), telegram }),
+    chat,
+    usage: usageService({ store, clock }),
+    inbox,
+    telegram,
+    whatsapp,
+    links: linkService({ store, clock, sendText: (phone, text) => whatsapp.sendText(phone, text), linkHours: config.SWITCHBOARD_LINK_HOURS }),
+  };
+}
+
+/** Opens the database, migrates it, and builds every service from the configuration. */
+export async function createServices(config: Config, overrides: Partial<Infra> & { pgSchema?: string } = {}): Promise<{ services: Services; dialect: Dialect }> {
+  const log = overrides.log ?? createLogger(config.SWITCHBOARD_LOG_LEVEL, { app: 'switchboard' });
+  const pgSchema = overrides.pgSchema ?? config.SWITCHBOARD_DATABASE_SCHEMA;
+  const { db, dialect } = openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pgSchema });
+  await migrate(db, pgSchema);
+  const store = overrides.store ?? createStore(db, overrides.ids ?? randomIds, overrides.clock ?? systemClock);
+  const services = buildServices(config, {
+    store,
+    ids: overrides.ids ?? randomIds,
+    clock: overrides.clock ?? systemClock,
+    hasher: overrides.hasher ?? argon2Hasher,
+    box: overrides.box ?? aesGcmBox(loadSecretKey(config.SWITCHBOARD_SECRET_KEY, config.DATA_DIR)),
+    llm: overrides.llm ?? aiSdkChatModel({ timeoutMs: config.SWITCHBOARD_MODEL_TIMEOUT_MS, maxRetries: config.SWITCHBOARD_MODEL_MAX_RETRIES }),
+    log,
+  });
+  return { services, dialect };
+}

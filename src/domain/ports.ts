@@ -1,0 +1,242 @@
+/**
+ * Ports: the small interfaces services use to reach the outside world.
+ * Adapters in store/, llm/ and channels/ implement them; tests can pass their own.
+ */
+import type {
+  Agent, AgentStatus, Persona, Channel, ChatMessage, Conversation, MessageRole, MessageStatus, Person,
+  ProviderConfig, ProviderKind, Role, TokenUsage, UsageRecord, UsageTotals, User,
+} from './types.js';
+
+export interface Clock { now(): Date }
+export interface IdGenerator { id(): string; token(bytes?: number): string }
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+}
+
+/** Symmetric encryption for secrets at rest (provider keys, bot tokens). */
+export interface SecretBox {
+  seal(plain: string): string;
+  open(sealed: string): string;
+}
+
+// ---------- model calls ----------
+export type ModelMessage = { role: 'user' | 'assistant'; content: string };
+export type ModelRequest = {
+  provider: ProviderConfig;
+  modelName: string; // the part after "provider:"
+  system: string;
+  messages: ModelMessage[];
+  temperature: number;
+  signal?: AbortSignal;
+};
+export type ModelStreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'finish'; usage: TokenUsage; finishReason: string };
+
+/** Failure of a model provider, kept apart from our own bugs (grammY's lesson). */
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: 'api' | 'network' | 'timeout' | 'not_configured',
+    message: string,
+    readonly provider: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+export interface ChatModelPort {
+  /** Streams a reply; throws ProviderError when the provider fails (before or during the stream). */
+  stream(req: ModelRequest): AsyncIterable<ModelStreamEvent>;
+  /** The model names a provider offers, or undefined when it cannot be asked (offline, no such endpoint). */
+  listModels(provider: ProviderConfig): Promise<string[] | undefined>;
+}
+
+// ---------- storage ----------
+export type NewUser = { email: string; passwordHash: string; role: Role };
+export interface UserRepo {
+  count(): Promise<number>;
+  countByRole(role: Role): Promise<number>;
+  insert(u: NewUser): Promise<User>;
+  byId(id: string): Promise<User | undefined>;
+  byEmailWithHash(email: string): Promise<(User & { passwordHash: string }) | undefined>;
+  list(): Promise<User[]>;
+  delete(id: string): Promise<boolean>;
+}
+
+export type TokenRow = { id: string; userId: string; kind: 'session' | 'api_key'; name: string; prefix: string; createdAt: string; lastUsedAt: string | null; expiresAt: string | null };
+export interface TokenRepo {
+  insert(t: { userId: string; kind: 'session' | 'api_key'; name: string; prefix: string; hash: string; expiresAt: string | null }): Promise<TokenRow>;
+  byHash(hash: string): Promise<TokenRow | undefined>;
+  touch(id: string, at: string): Promise<void>;
+  listKeys(userId: string): Promise<TokenRow[]>;
+  delete(id: string, userId?: string): Promise<boolean>;
+}
+
+export type AgentInput = Omit<Agent, 'id' | 'version' | 'createdAt' | 'updatedAt'>;
+export type AgentPatch = Partial<Omit<Agent, 'id' | 'ownerId' | 'version' | 'createdAt' | 'updatedAt' | 'persona'>> & { persona?: Partial<Persona> };
+export interface AgentRepo {
+  insert(a: AgentInput): Promise<Agent>;
+  byId(id: string): Promise<Agent | undefined>;
+  bySlug(slug: string): Promise<Agent | undefined>;
+  slugExists(slug: string): Promise<boolean>;
+  list(filter: { ownerId?: string; listed?: boolean; status?: AgentStatus }): Promise<Agent[]>;
+  /** Applies the patch when `expectedVersion` matches (or is undefined); returns undefined on a version mismatch. */
+  update(id: string, patch: AgentPatch, expectedVersion?: number): Promise<Agent | undefined>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface PersonRepo {
+  upsert(kind: string, externalId: string): Promise<Person>;
+  byId(id: string): Promise<Person | undefined>;
+  /** The person this one counts as right now: the phone it is linked to, or itself. */
+  canonical(personId: string, now: string): Promise<string>;
+  link(personId: string, linkedPersonId: string, expiresAt: string, now: string): Promise<void>;
+  unlink(personId: string): Promise<void>;
+  linkOf(personId: string, now: string): Promise<{ linkedPersonId: string; expiresAt: string } | undefined>;
+  // one-time link codes
+  addCode(c: { personId: string; phone: string; codeHash: string; expiresAt: string }, now: string): Promise<void>;
+  codesSince(by: { personId?: string; phone?: string }, since: string): Promise<number>;
+  /** The newest unused, unexpired code of a person. */
+  liveCode(personId: string, now: string): Promise<{ id: string; phone: string; codeHash: string; attempts: number } | undefined>;
+  countAttempt(codeId: string): Promise<void>;
+  useCode(codeId: string, now: string): Promise<boolean>;
+}
+
+export interface ConversationRepo {
+  /** The person's open conversation with the agent, whatever channel it started on. */
+  open(agentId: string, personId: string): Promise<Conversation | undefined>;
+  create(c: { agentId: string; personId: string; channel: Channel }): Promise<Conversation>;
+  byId(id: string): Promise<Conversation | undefined>;
+  close(id: string, at: string): Promise<void>;
+  listForAgent(agentId: string, limit: number): Promise<(Conversation & { messageCount: number })[]>;
+  addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel }): Promise<ChatMessage>;
+  /** The user message stored for an inbound source id (an inbox row), and the reply that followed it, if any. */
+  bySource(sourceId: string): Promise<{ message: ChatMessage; reply: ChatMessage | undefined } | undefined>;
+  /** The agent's latest messages across all conversations and channels, oldest first. */
+  /** Moves a person's open conversations to another person, except with agents the other already has one with. */
+  adoptOpen(fromPersonId: string, toPersonId: string): Promise<number>;
+  recentForAgent(agentId: string, limit: number): Promise<(ChatMessage & { channel: Channel; personId: string })[]>;
+  messages(conversationId: string, limit?: number): Promise<ChatMessage[]>;
+}
+
+export type ProviderRow = Omit<ProviderConfig, 'source' | 'apiKey'> & { apiKeySealed: string | null };
+export interface ProviderRepo {
+  list(): Promise<ProviderRow[]>;
+  get(name: string): Promise<ProviderRow | undefined>;
+  upsert(p: ProviderRow): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+export type { ProviderKind };
+
+export interface SettingsRepo {
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export type UsageFilter = { agentIds?: string[]; from: string; to: string };
+export type UsageBucket = UsageTotals & { key: string };
+export interface UsageRepo {
+  insert(u: Omit<UsageRecord, 'id' | 'createdAt'>): Promise<UsageRecord>;
+  totals(f: UsageFilter): Promise<UsageTotals>;
+  groupBy(f: UsageFilter, by: 'day' | 'agent' | 'model'): Promise<UsageBucket[]>;
+}
+
+// ---------- channels: the durable inbox and outbox ----------
+export type InboundMessage = {
+  channel: string; account: string; externalId: string; threadKey: string; agentId: string | null;
+  sender: string; senderName: string | null; text: string; payload: unknown;
+  /** The provider's order within the thread (sortable text); arrival order breaks ties. */
+  orderKey?: string;
+};
+export type InboxItem = InboundMessage & { id: string; seq: number; status: 'queued' | 'processing' | 'done' | 'failed'; attempts: number; replyReady: boolean; lastError: string | null; receivedAt: string };
+export type OutboxItem = { id: string; inboxId: string; part: number; channel: string; agentId: string | null; recipient: string; text: string; status: 'pending' | 'sending' | 'sent' | 'failed' | 'undelivered'; attempts: number; lastError: string | null; providerMessageId: string | null; sentAt: string | null };
+export interface InboxRepo {
+  /** Stores an inbound message unless its (channel, account, externalId) was seen before. */
+  accept(m: InboundMessage, at: string): Promise<{ id: string; duplicate: boolean }>;
+  /** Leases the next message (received before `settledBefore`) whose conversation has nothing earlier pending and nothing in flight. */
+  claim(now: string, leaseUntil: string, settledBefore?: string): Promise<InboxItem | undefined>;
+  extend(id: string, leaseUntil: string): Promise<void>;
+  /** Sets the agent a message is routed to (channels that share one number route after accepting). */
+  setAgent(id: string, agentId: string | null): Promise<void>;
+  /** Stores the reply as ordered parts and marks the reply as ready, in one transaction. */
+  saveReply(id: string, parts: { channel: string; agentId: string | null; recipient: string; text: string }[], at: string): Promise<void>;
+  /** Parts still to send, in order: pending ones, and ones whose send started before `staleBefore` and never finished. */
+  pendingParts(inboxId: string, staleBefore?: string): Promise<OutboxItem[]>;
+  /** Marks a part as being sent now; false when another worker is sending it. */
+  claimPart(id: string, now: string, staleBefore: string): Promise<boolean>;
+  markPart(id: string, patch: { status: OutboxItem['status']; attempts?: number; lastError?: string | null; providerMessageId?: string | null; sentAt?: string | null }): Promise<void>;
+  /** Puts a message back in the queue, not to be picked before `notBefore`. */
+  retryLater(id: string, notBefore: string, error: string): Promise<void>;
+  finish(id: string, status: 'done' | 'failed', at: string, error?: string | null): Promise<void>;
+  counts(): Promise<Record<string, number>>;
+  byId(id: string): Promise<InboxItem | undefined>;
+  failedParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string })[]>;
+  /** Latest outbound parts with their delivery receipts. */
+  recentParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string; delivery: string | null; deliveryAt: string | null })[]>;
+  /** Applies a provider's delivery receipt to the part it sent. */
+  receipt(channel: string, providerMessageId: string, r: { delivery?: 'sent' | 'delivered' | 'read'; failed?: { status: 'failed' | 'undelivered'; error: string } }, at: string): Promise<boolean>;
+}
+
+export type PersonState = { personId: string; currentAgentId: string | null; pendingAgentId: string | null; pendingText: string | null };
+export interface PersonStateRepo {
+  get(personId: string): Promise<PersonState | undefined>;
+  set(s: PersonState, at: string): Promise<void>;
+}
+
+export type ChannelRow = {
+  agentId: string; channel: string; secretSealed: string; info: Record<string, unknown>; webhookSecret: string | null;
+  mode: 'webhook' | 'polling'; pollOffset: number | null; lastInboundAt: string | null; lastOutboundAt: string | null;
+  lastError: string | null; lastErrorAt: string | null; createdAt: string;
+};
+export interface ChannelRepo {
+  upsert(r: Omit<ChannelRow, 'createdAt' | 'lastInboundAt' | 'lastOutboundAt' | 'lastError' | 'lastErrorAt' | 'pollOffset'>): Promise<void>;
+  get(agentId: string, channel: string): Promise<ChannelRow | undefined>;
+  forAgents(agentIds: string[]): Promise<ChannelRow[]>;
+  all(channel: string): Promise<ChannelRow[]>;
+  delete(agentId: string, channel: string): Promise<boolean>;
+  touch(agentId: string, channel: string, patch: { lastInboundAt?: string; lastOutboundAt?: string; lastError?: string | null; lastErrorAt?: string | null; pollOffset?: number }): Promise<void>;
+}
+
+export interface Store {
+  users: UserRepo;
+  tokens: TokenRepo;
+  agents: AgentRepo;
+  people: PersonRepo;
+  conversations: ConversationRepo;
+  providers: ProviderRepo;
+  settings: SettingsRepo;
+  usage: UsageRepo;
+  inbox: InboxRepo;
+  channels: ChannelRepo;
+  personState: PersonStateRepo;
+  /** Runs fn in one transaction, with a store bound to it. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// ---------- outbound channel adapters ----------
+/** A send that failed. `retryable` failures are tried again with backoff; others are final. */
+export class SendError extends Error {
+  constructor(message: string, readonly retryable: boolean, readonly retryAfterMs?: number, readonly code?: string | number) {
+    super(message);
+    this.name = 'SendError';
+  }
+}
+
+/** What the inbox worker needs from a channel to answer on it. */
+export interface ChannelSender {
+  readonly channel: string;
+  /** Longest text one message may carry, in UTF-16 units. */
+  readonly maxLength: number;
+  /** How the reply (Markdown from the model) is turned into this channel's markup, and that markup's kind for splitting. */
+  readonly render?: (markdown: string) => string;
+  readonly format?: 'plain' | 'markdown' | 'html';
+  send(m: { agentId: string | null; account: string; recipient: string; text: string }): Promise<{ providerMessageId: string | null }>;
+  /** Shows "typing…" once; the worker repeats it while the model works. */
+  typing?(m: { agentId: string | null; account: string; recipient: string }): Promise<void>;
+}

@@ -1,0 +1,100 @@
+/** Input schemas shared by services and routes (the OpenAPI document is generated from these). */
+import { z } from 'zod';
+import type { FieldProblem } from './errors.js';
+
+/** Turns zod issues into field problems; unknown keys are named one by one. */
+export function zodProblems(error: z.ZodError): FieldProblem[] {
+  return error.issues.flatMap((i) => {
+    const path = i.path.join('.');
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ path: path ? `${path}.${k}` : k, message: 'is not a known field' }));
+    return [{ path, message: i.message }];
+  });
+}
+
+export const LIMITS = {
+  name: 80,
+  description: 500,
+  icon: 16,
+  personaFile: 32_768,
+  instructions: 16_384,
+  message: 16_000,
+} as const;
+
+export const slugSchema = z.string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'must be 1–64 lowercase letters, digits or dashes, not starting or ending with a dash');
+export const modelSchema = z.string().max(200)
+  .regex(/^[a-z0-9][a-z0-9_-]*:\S+$/, 'must look like provider:model, e.g. openai:gpt-4o-mini');
+
+export const personaSchema = z.strictObject({
+  soul: z.string().max(LIMITS.personaFile).default(''),
+  agents: z.string().max(LIMITS.personaFile).default(''),
+  tools: z.string().max(LIMITS.personaFile).default(''),
+  user: z.string().max(LIMITS.personaFile).default(''),
+  instructions: z.string().max(LIMITS.instructions).default(''),
+});
+export const personaPatchSchema = z.strictObject({
+  soul: z.string().max(LIMITS.personaFile).optional(),
+  agents: z.string().max(LIMITS.personaFile).optional(),
+  tools: z.string().max(LIMITS.personaFile).optional(),
+  user: z.string().max(LIMITS.personaFile).optional(),
+  instructions: z.string().max(LIMITS.instructions).optional(),
+});
+
+const agentFields = {
+  name: z.string().trim().min(1, 'is required').max(LIMITS.name),
+  slug: slugSchema,
+  description: z.string().max(LIMITS.description),
+  icon: z.string().max(LIMITS.icon),
+  model: modelSchema.nullable(),
+  fallbackModel: modelSchema.nullable(),
+  temperature: z.number().min(0).max(2),
+  listed: z.boolean(),
+  status: z.enum(['active', 'paused']),
+};
+
+export const templateVarsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), z.string().max(2000));
+
+export const createAgentSchema = z.strictObject({
+  ...Object.fromEntries(Object.entries(agentFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof agentFields]: z.ZodOptional<(typeof agentFields)[K]> },
+  name: agentFields.name,
+  persona: personaPatchSchema.optional(),
+  template: z.string().max(100).optional(),
+  templateVars: templateVarsSchema.optional(),
+});
+export type CreateAgentInput = z.infer<typeof createAgentSchema>;
+
+export const patchAgentSchema = z.strictObject({
+  ...Object.fromEntries(Object.entries(agentFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof agentFields]: z.ZodOptional<(typeof agentFields)[K]> },
+  persona: personaPatchSchema.optional(),
+  version: z.number().int().positive().optional(),
+  /** A BotFather token connects the agent's own Telegram bot; an empty string disconnects it. */
+  telegramBotToken: z.string().max(200).optional(),
+});
+export type PatchAgentInput = z.infer<typeof patchAgentSchema>;
+
+export const placeholderSchema = z.strictObject({
+  description: z.string().max(500).default(''),
+  required: z.boolean().default(false),
+  default: z.string().max(2000).optional(),
+});
+
+/** The portable agent template: shipped in templates/, produced by export, accepted by import. */
+export const templateSchema = z.strictObject({
+  switchboardTemplate: z.literal(1, { message: 'must be 1 (the template format version)' }),
+  id: z.string().max(100).optional(),
+  name: z.string().trim().min(1, 'is required').max(LIMITS.name),
+  description: z.string().max(LIMITS.description).default(''),
+  icon: z.string().max(LIMITS.icon).default('🤖'),
+  model: modelSchema.nullable().optional(),
+  fallbackModel: modelSchema.nullable().optional(),
+  temperature: z.number().min(0).max(2).default(0.7),
+  listed: z.boolean().default(true),
+  persona: personaSchema,
+  placeholders: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), placeholderSchema).default({}),
+});
+export type AgentTemplate = z.infer<typeof templateSchema>;
+
+export const importAgentSchema = templateSchema.extend({
+  templateVars: templateVarsSchema.optional(),
+  slug: slugSchema.optional(),
+});

@@ -1,0 +1,96 @@
+/** Domain types shared by services, storage and HTTP. No I/O here. */
+export const ROLES = ['owner', 'admin', 'auditor', 'customer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type User = { id: string; email: string; role: Role; createdAt: string };
+
+/** Who is making a request, after authentication. */
+export type Actor = { user: User; via: 'session' | 'api_key'; tokenId: string };
+
+export const PERSONA_FILES = {
+  soul: 'SOUL.md',
+  agents: 'AGENTS.md',
+  tools: 'TOOLS.md',
+  user: 'USER.md',
+} as const;
+export type PersonaKey = keyof typeof PERSONA_FILES;
+export type Persona = Record<PersonaKey, string> & { instructions: string };
+
+export type AgentStatus = 'active' | 'paused';
+export type Agent = {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  icon: string;
+  persona: Persona;
+  model: string | null;
+  fallbackModel: string | null;
+  temperature: number;
+  status: AgentStatus;
+  listed: boolean;
+  ownerId: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type Channel = 'web' | 'api' | 'openai' | 'telegram' | 'whatsapp';
+
+export type MessageRole = 'user' | 'assistant';
+export type MessageStatus = 'complete' | 'error';
+export type ChatMessage = {
+  id: string;
+  conversationId: string;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  error: string | null;
+  channel: Channel | null;
+  createdAt: string;
+};
+
+export type Conversation = {
+  id: string;
+  agentId: string;
+  personId: string;
+  channel: Channel;
+  createdAt: string;
+  lastMessageAt: string;
+  closedAt: string | null;
+};
+
+export type Person = { id: string; kind: string; externalId: string; createdAt: string };
+
+export type ProviderKind = 'openai' | 'anthropic' | 'openai-compatible';
+export type ProviderConfig = {
+  name: string;
+  kind: ProviderKind;
+  baseUrl: string | null;
+  apiKey: string | null;
+  models: string[];
+  source: 'env' | 'settings';
+};
+
+export type TokenUsage = { inputTokens: number; outputTokens: number; cachedInputTokens?: number };
+
+export type UsageRecord = {
+  id: string;
+  agentId: string | null;
+  conversationId: string | null;
+  messageId: string | null;
+  channel: Channel;
+  purpose: 'chat' | 'summary' | 'routing';
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  ttftMs: number | null;
+  latencyMs: number;
+  status: 'ok' | 'error';
+  error: string | null;
+  createdAt: string;
+};
+
+export type UsageTotals = { requests: number; inputTokens: number; outputTokens: number; costUsd: number };

@@ -1,0 +1,13 @@
+import type { Actor } from '../domain/types.js';
+import type { Logger } from '../infra/logger.js';
+import type { Services } from '../deps.js';
+
+/** Variables every request carries, set by the middleware in http/middleware. */
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    log: Logger;
+    actor: Actor | undefined;
+    services: Services;
+  };
+};

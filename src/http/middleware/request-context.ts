@@ -1,0 +1,66 @@
+import type { MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { randomUUID } from 'node:crypto';
+import type { AppEnv } from '../context.js';
+import type { Logger } from '../../infra/logger.js';
+import type { Services } from '../../deps.js';
+import { AppError, errors } from '../../domain/errors.js';
+
+export const SESSION_COOKIE = 'sb_session';
+
+/** Gives every request an id (echoed in X-Request-Id), a child logger, and an access log line. */
+export function requestContext(opts: { log: Logger; services: Services }): MiddlewareHandler<AppEnv> {
+  return async function requestContext(c, next) {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    const log = opts.log.child({ requestId });
+    c.set('requestId', requestId);
+    c.set('log', log);
+    c.set('services', opts.services);
+    c.set('actor', undefined);
+    c.header('X-Request-Id', requestId);
+    const started = performance.now();
+    await next();
+    const path = c.req.path;
+    if (path !== '/health' && (path.startsWith('/api') || path.startsWith('/v1') || path.startsWith('/webhooks'))) {
+      log.info('request', { method: c.req.method, path, status: c.res.status, ms: Math.round(performance.now() - started) });
+    }
+  };
+}
+
+/** Resolves the caller from `Authorization: Bearer` or the session cookie. Never rejects by itself. */
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async function authenticate(c, next) {
+    const header = c.req.header('authorization');
+    const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    const token = bearer ?? getCookie(c, SESSION_COOKIE);
+    if (token) {
+      const actor = await c.get('services').accounts.authenticate(token);
+      if (!actor && bearer) throw errors.unauthorized('The bearer token is invalid or has expired.');
+      c.set('actor', actor);
+    }
+    await next();
+  };
+}
+
+export function requireActor(c: { get(k: 'actor'): AppEnv['Variables']['actor'] }) {
+  const a = c.get('actor');
+  if (!a) throw errors.unauthorized();
+  return a;
+}
+
+const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\b/i;
+
+/**
+ * CSRF defence: a cross-site HTML form can only send these three content types, and a script from
+ * another origin cannot send JSON without a CORS preflight we never grant. So a state-changing API
+ * request carrying a form content type is refused, whatever its route expects.
+ */
+export function refuseFormPosts(): MiddlewareHandler<AppEnv> {
+  return async function refuseFormPosts(c, next) {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.method !== 'OPTIONS' && FORM_TYPES.test(c.req.header('content-type') ?? '')) {
+      throw new AppError(415, 'unsupported_media_type', 'Send requests to the API as JSON (Content-Type: application/json).');
+    }
+    await next();
+  };
+}

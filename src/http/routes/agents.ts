@@ -1,0 +1,135 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { createAgentSchema, patchAgentSchema, personaPatchSchema, LIMITS } from '../../domain/schemas.js';
+import { errors } from '../../domain/errors.js';
+import { canRead } from '../../services/access.js';
+import { router } from '../router.js';
+import { requireActor } from '../middleware/request-context.js';
+import { jsonBody, ok, noContent, errorResponses, AgentSchema, IdParam, MessageSchema } from '../schemas.js';
+
+const tags = ['Agents'];
+const TemplateDoc = z.record(z.string(), z.unknown()).openapi('AgentTemplate', { description: 'A template document: {switchboardTemplate:1, name, description, icon, model, fallbackModel, temperature, listed, persona, placeholders}' });
+
+export function agentRoutes() {
+  const app = router();
+
+  app.openapi(createRoute({ method: 'get', path: '/api/templates', tags, summary: 'Agent templates shipped with Switchboard',
+    responses: { 200: ok(z.object({ templates: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), icon: z.string(), model: z.string().nullable(), placeholders: z.record(z.string(), z.object({ description: z.string(), required: z.boolean(), default: z.string().optional() })) })) })), ...errorResponses(401) } }),
+  (c) => {
+    requireActor(c);
+    return c.json({ templates: c.get('services').agents.templates() }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents', tags, summary: 'List the agents you can see',
+    responses: { 200: ok(z.object({ agents: z.array(AgentSchema) })), ...errorResponses(401) } }),
+  async (c) => c.json({ agents: await c.get('services').agents.list(requireActor(c)) }, 200));
+
+  app.openapi(createRoute({ method: 'post', path: '/api/agents', tags, summary: 'Create an agent (blank or from a template)',
+    request: jsonBody(createAgentSchema), responses: { 201: ok(AgentSchema), ...errorResponses(400, 401, 403, 409) } }),
+  async (c) => c.json(await c.get('services').agents.create(requireActor(c), c.req.valid('json')), 201));
+
+  app.openapi(createRoute({ method: 'post', path: '/api/agents/import', tags, summary: 'Import an agent from a template document',
+    request: jsonBody(TemplateDoc), responses: { 201: ok(AgentSchema), ...errorResponses(400, 401, 403, 409) } }),
+  async (c) => c.json(await c.get('services').agents.importTemplate(requireActor(c), c.req.valid('json')), 201));
+
+  app.openapi(createRoute({ method: 'post', path: '/api/agents/preview-prompt', tags, summary: 'Compose the system prompt for a persona (live preview)',
+    request: jsonBody(z.strictObject({ name: z.string().max(LIMITS.name), description: z.string().max(LIMITS.description).optional(), persona: personaPatchSchema.optional() })),
+    responses: { 200: ok(z.object({ systemPrompt: z.string(), tokens: z.number() })), ...errorResponses(400, 401) } }),
+  (c) => {
+    requireActor(c);
+    return c.json(c.get('services').agents.previewPrompt(c.req.valid('json')), 200);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}', tags, summary: 'One agent',
+    request: { params: IdParam }, responses: { 200: ok(AgentSchema), ...errorResponses(401, 404) } }),
+  async (c) => c.json(await c.get('services').agents.get(requireActor(c), c.req.valid('param').id), 200));
+
+  app.openapi(createRoute({ method: 'patch', path: '/api/agents/{id}', tags,
+    summary: 'Edit an agent. Send `version` (or If-Match) to refuse stale edits with 409.',
+    request: { params: IdParam, ...jsonBody(patchAgentSchema), headers: z.object({ 'if-match': z.string().optional() }) },
+    responses: { 200: ok(AgentSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
+  async (c) => {
+    const ifMatch = c.req.valid('header')['if-match'];
+    const v = ifMatch ? Number(ifMatch.replace(/^W\//, '').replace(/"/g, '')) : undefined;
+    if (v !== undefined && !Number.isInteger(v)) throw errors.validation([{ path: 'If-Match', message: 'must be the agent version, e.g. "3"' }]);
+    return c.json(await c.get('services').agents.update(requireActor(c), c.req.valid('param').id, c.req.valid('json'), v), 200);
+  });
+
+  app.openapi(createRoute({ method: 'delete', path: '/api/agents/{id}', tags, summary: 'Delete an agent and its conversations',
+    request: { params: IdParam }, responses: { ...noContent, ...errorResponses(401, 403, 404) } }),
+  async (c) => {
+    await c.get('services').agents.remove(requireActor(c), c.req.valid('param').id);
+    return c.body(null, 204);
+  });
+
+  for (const [action, status] of [['pause', 'paused'], ['resume', 'active']] as const) {
+    app.openapi(createRoute({ method: 'post', path: `/api/agents/{id}/${action}`, tags, summary: `${action === 'pause' ? 'Pause' : 'Resume'} an agent`,
+      request: { params: IdParam }, responses: { 200: ok(AgentSchema), ...errorResponses(401, 403, 404) } }),
+    async (c) => c.json(await c.get('services').agents.setStatus(requireActor(c), c.req.valid('param').id, status), 200));
+  }
+
+  app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/duplicate', tags, summary: 'Copy an agent (unlisted)',
+    request: { params: IdParam, body: { required: false, content: { 'application/json': { schema: z.strictObject({ name: z.string().trim().min(1).max(LIMITS.name).optional() }) } } } },
+    responses: { 201: ok(AgentSchema), ...errorResponses(400, 401, 403, 404) } }),
+  async (c) => {
+    const body = (c.req.valid('json') ?? {}) as { name?: string };
+    return c.json(await c.get('services').agents.duplicate(requireActor(c), c.req.valid('param').id, body.name), 201);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/export', tags, summary: 'Export an agent as a template document',
+    request: { params: IdParam }, responses: { 200: ok(TemplateDoc), ...errorResponses(401, 404) } }),
+  async (c) => {
+    const t = await c.get('services').agents.exportTemplate(requireActor(c), c.req.valid('param').id);
+    c.header('Content-Disposition', `attachment; filename="${t.id}.switchboard.json"`);
+    return c.json(t as Record<string, unknown>, 200);
+  });
+
+  // ----- conversations -----
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/conversations', tags: ['Conversations'], summary: "An agent's recent conversations",
+    request: { params: IdParam },
+    responses: { 200: ok(z.object({ conversations: z.array(z.object({ id: z.string(), channel: z.string(), personId: z.string(), messageCount: z.number(), lastMessageAt: z.string(), createdAt: z.string(), closedAt: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
+  async (c) => {
+    const s = c.get('services');
+    const agent = await s.agents.getVisible(requireActor(c), c.req.valid('param').id);
+    const list = await s.store.conversations.listForAgent(agent.id, 200);
+    return c.json({ conversations: list.map(({ agentId: _a, ...r }) => r) }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/conversations/{id}', tags: ['Conversations'], summary: 'A conversation transcript',
+    request: { params: IdParam },
+    responses: { 200: ok(z.object({ id: z.string(), agentId: z.string(), channel: z.string(), personId: z.string(), createdAt: z.string(), messages: z.array(MessageSchema.extend({ error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
+  async (c) => {
+    const s = c.get('services');
+    const actor = requireActor(c);
+    const conv = await s.store.conversations.byId(c.req.valid('param').id);
+    const agent = conv && (await s.store.agents.byId(conv.agentId));
+    if (!conv || !agent || !canRead(actor, agent)) throw errors.notFound('Conversation');
+    const messages = await s.store.conversations.messages(conv.id);
+    return c.json({ id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, createdAt: conv.createdAt, messages: messages.map(({ conversationId: _c, ...m }) => m) }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/history', tags: ['Conversations'], summary: "The agent's latest messages across all conversations and channels",
+    request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }) },
+    responses: { 200: ok(z.object({ messages: z.array(MessageSchema.extend({ channel: z.string(), conversationId: z.string(), personId: z.string(), error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
+  async (c) => {
+    const s = c.get('services');
+    const agent = await s.agents.getVisible(requireActor(c), c.req.valid('param').id);
+    const rows = await s.store.conversations.recentForAgent(agent.id, c.req.valid('query').limit ?? 100);
+    return c.json({ messages: rows }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/message', tags: ['Conversations'],
+    summary: 'Send a message to an agent and get the whole reply. `userId` names the person (any string), so a harness can speak as several people.',
+    request: { params: IdParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').max(LIMITS.message), userId: z.string().min(1).max(200).optional() })) },
+    responses: { 200: ok(z.object({ reply: z.string(), conversationId: z.string(), usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() }) })), ...errorResponses(400, 401, 403, 404, 502, 503, 504) } }),
+  async (c) => {
+    const s = c.get('services');
+    const actor = requireActor(c);
+    const agent = await s.agents.getVisible(actor, c.req.valid('param').id);
+    if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
+    const { text, userId } = c.req.valid('json');
+    const r = await s.chat.reply({ agent, person: { kind: 'api', externalId: userId ?? `user:${actor.user.id}` }, channel: 'api', text });
+    return c.json(r, 200);
+  });
+
+  return app;
+}

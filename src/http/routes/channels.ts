@@ -1,0 +1,79 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Actor } from '../../domain/types.js';
+import type { Services } from '../../deps.js';
+import { requireRole } from '../../services/access.js';
+import { router } from '../router.js';
+import { requireActor } from '../middleware/request-context.js';
+import { jsonBody, ok, errorResponses } from '../schemas.js';
+
+/** Outbound parts the caller may see: their agents' parts; operator-level parts (no agent) only for staff. */
+async function visibleTo<T extends { agentId: string | null }>(actor: Actor, s: Services, rows: T[]): Promise<T[]> {
+  const visible = new Set((await s.agents.list(actor)).map((a) => a.id));
+  return rows.filter((r) => (r.agentId === null ? actor.user.role !== 'customer' : visible.has(r.agentId)));
+}
+
+/** Messaging channels: WhatsApp settings, test message, undelivered replies and delivery receipts. */
+export function channelRoutes() {
+  const app = router();
+
+  // ----- channels -----
+  const Health = z.object({ lastInboundAt: z.string().nullable(), lastOutboundAt: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: z.string().nullable() });
+  const WhatsAppView = z.object({
+    provider: z.enum(['cloud', 'twilio']).nullable(), source: z.enum(['env', 'settings']).nullable(),
+    cloud: z.object({ phoneNumberId: z.string(), graphUrl: z.string(), hasToken: z.boolean(), hasAppSecret: z.boolean(), hasVerifyToken: z.boolean() }).nullable(),
+    twilio: z.object({ accountSid: z.string(), from: z.string(), apiUrl: z.string(), hasAuthToken: z.boolean() }).nullable(),
+    webhookUrls: z.object({ cloud: z.string().nullable(), twilio: z.string().nullable() }), health: Health,
+  }).openapi('WhatsAppSettings');
+  const chTags = ['Channels'];
+  app.openapi(createRoute({ method: 'get', path: '/api/channels/whatsapp', tags: chTags, summary: 'WhatsApp provider settings (secrets are never returned) and health',
+    responses: { 200: ok(WhatsAppView), ...errorResponses(401) } }),
+  async (c) => {
+    requireRole(requireActor(c), 'owner', 'admin', 'auditor'); // customers do not see the operator's WhatsApp account
+    return c.json(await c.get('services').whatsapp.view(), 200);
+  });
+  app.openapi(createRoute({ method: 'put', path: '/api/channels/whatsapp', tags: chTags, summary: 'Choose and configure the WhatsApp provider (owner, admin); omitted secrets keep their stored value',
+    request: jsonBody(z.discriminatedUnion('provider', [
+      z.strictObject({ provider: z.literal('cloud'), phoneNumberId: z.string().regex(/^\d{5,30}$/, 'must be the numeric phone number id'), token: z.string().min(1).max(1000).optional(), appSecret: z.string().min(1).max(200).optional(), verifyToken: z.string().min(1).max(200).nullable().optional(), graphUrl: z.url().optional() }),
+      z.strictObject({ provider: z.literal('twilio'), accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex characters'), from: z.string().regex(/^(whatsapp:)?\+\d{6,16}$/, 'must be a number like whatsapp:+14155238886'), authToken: z.string().min(1).max(200).optional(), apiUrl: z.url().optional() }),
+      z.strictObject({ provider: z.null() }),
+    ])),
+    responses: { 200: ok(WhatsAppView), ...errorResponses(400, 401, 403, 409) } }),
+  async (c) => {
+    requireRole(requireActor(c), 'owner', 'admin');
+    const w = c.get('services').whatsapp;
+    await w.save(c.req.valid('json'));
+    return c.json(await w.view(), 200);
+  });
+  app.openapi(createRoute({ method: 'post', path: '/api/channels/whatsapp/test', tags: chTags, summary: 'Send a test message through the configured WhatsApp provider',
+    request: jsonBody(z.strictObject({ to: z.string().regex(/^\+?[\d\s()-]{6,20}$/, 'must be a phone number such as +5511999999999') })),
+    responses: { 200: ok(z.object({ ok: z.literal(true), providerMessageId: z.string().nullable() })), ...errorResponses(400, 401, 403, 502) } }),
+  async (c) => {
+    requireRole(requireActor(c), 'owner', 'admin');
+    return c.json(await c.get('services').whatsapp.test(c.req.valid('json').to), 200);
+  });
+  app.openapi(createRoute({ method: 'get', path: '/api/channels/undelivered', tags: chTags, summary: 'Replies that could not be delivered, with the reason',
+    request: { query: z.object({ agentId: z.string().max(100).optional() }) },
+    responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), lastError: z.string().nullable(), createdAt: z.string() })) })), ...errorResponses(401, 404) } }),
+  async (c) => {
+    const actor = requireActor(c);
+    const s = c.get('services');
+    const { agentId } = c.req.valid('query');
+    if (agentId) await s.agents.getVisible(actor, agentId);
+    const rows = await visibleTo(actor, s, await s.store.inbox.failedParts(agentId ?? null, 200));
+    return c.json({ messages: rows.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, lastError: r.lastError, createdAt: r.createdAt })) }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/channels/outbound', tags: chTags, summary: 'Latest replies sent on messaging channels, with delivery receipts (sent, delivered, read, failed)',
+    request: { query: z.object({ agentId: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) },
+    responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), delivery: z.string().nullable(), deliveryAt: z.string().nullable(), providerMessageId: z.string().nullable(), lastError: z.string().nullable(), createdAt: z.string(), sentAt: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
+  async (c) => {
+    const actor = requireActor(c);
+    const s = c.get('services');
+    const { agentId, limit } = c.req.valid('query');
+    if (agentId) await s.agents.getVisible(actor, agentId);
+    const rows = await visibleTo(actor, s, await s.store.inbox.recentParts(agentId ?? null, limit ?? 100));
+    return c.json({ messages: rows.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, delivery: r.delivery, deliveryAt: r.deliveryAt, providerMessageId: r.providerMessageId, lastError: r.lastError, createdAt: r.createdAt, sentAt: r.sentAt })) }, 200);
+  });
+
+  return app;
+}

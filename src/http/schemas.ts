@@ -1,0 +1,44 @@
+/** Response shapes for the OpenAPI document, plus small helpers to declare routes tersely. */
+import { z } from '@hono/zod-openapi';
+
+export const ErrorSchema = z.object({
+  error: z.object({
+    code: z.string().openapi({ example: 'validation_failed' }),
+    message: z.string(),
+    fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+}).openapi('Error');
+
+export const UserSchema = z.object({ id: z.string(), email: z.string(), role: z.enum(['owner', 'admin', 'auditor', 'customer']), createdAt: z.string().optional() }).openapi('User');
+export const SessionSchema = z.object({ token: z.string(), user: UserSchema }).openapi('Session');
+
+export const PersonaSchema = z.object({ soul: z.string(), agents: z.string(), tools: z.string(), user: z.string(), instructions: z.string() }).openapi('Persona');
+export const AgentSchema = z.object({
+  id: z.string(), slug: z.string(), name: z.string(), description: z.string(), icon: z.string(),
+  persona: PersonaSchema, model: z.string().nullable(), fallbackModel: z.string().nullable(), temperature: z.number(),
+  status: z.enum(['active', 'paused']), listed: z.boolean(), ownerId: z.string(), version: z.number(),
+  createdAt: z.string(), updatedAt: z.string(),
+  channels: z.object({
+    telegram: z.object({ username: z.string(), link: z.string(), mode: z.enum(['webhook', 'polling']), lastInboundAt: z.string().nullable(), lastOutboundAt: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: z.string().nullable(), connectedAt: z.string() }).nullable(),
+  }),
+}).openapi('Agent');
+
+export const MessageSchema = z.object({
+  id: z.string(), role: z.enum(['user', 'assistant']), content: z.string(), status: z.enum(['complete', 'error']), createdAt: z.string(),
+  channel: z.string().nullable().optional(),
+}).openapi('Message');
+
+export const TotalsSchema = z.object({ requests: z.number(), inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() });
+
+export const ProviderSchema = z.object({
+  name: z.string(), kind: z.enum(['openai', 'anthropic', 'openai-compatible']), baseUrl: z.string().nullable(),
+  hasKey: z.boolean(), source: z.enum(['env', 'settings']), models: z.array(z.string()),
+}).openapi('Provider');
+
+export const IdParam = z.object({ id: z.string().min(1).max(100) });
+
+/** A JSON request body that must be present and must be JSON. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { 'application/json': { schema } } } });
+export const ok = <T extends z.ZodType>(schema: T, description = 'OK') => ({ content: { 'application/json': { schema } }, description });
+export const noContent = { 204: { description: 'Done; no content' } };
+export const errorResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ok(ErrorSchema, 'Error')]));

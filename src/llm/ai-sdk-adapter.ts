@@ -1,0 +1,97 @@
+import { streamText, APICallError, type LanguageModel } from 'ai';
+import { createOpenAI } from '@ai-sdk/openai';
+import { createAnthropic } from '@ai-sdk/anthropic';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { ProviderError, type ChatModelPort, type ModelRequest, type ModelStreamEvent } from '../domain/ports.js';
+import type { ProviderConfig } from '../domain/types.js';
+
+/** Builds the AI SDK model for a provider config. OpenAI goes through /chat/completions. */
+function languageModel(p: ProviderConfig, model: string): LanguageModel {
+  switch (p.kind) {
+    case 'openai':
+      return createOpenAI({ apiKey: p.apiKey ?? 'not-needed', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}) }).chat(model);
+    case 'anthropic':
+      return createAnthropic({ apiKey: p.apiKey ?? '', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}) })(model);
+    case 'openai-compatible':
+      return createOpenAICompatible({ name: p.name, baseURL: p.baseUrl ?? '', apiKey: p.apiKey ?? undefined, includeUsage: true }).chatModel(model);
+  }
+}
+
+function toProviderError(err: unknown, provider: string): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const e = (err as { lastError?: unknown })?.lastError ?? err; // RetryError wraps the last failure
+  if (APICallError.isInstance(e)) {
+    const status = e.statusCode;
+    return new ProviderError(status ? 'api' : 'network', `${provider} answered ${status ?? 'no status'}: ${e.message}`, provider, status);
+  }
+  const name = (e as Error)?.name;
+  if (name === 'AbortError' || name === 'TimeoutError') return new ProviderError('timeout', `${provider} did not answer in time`, provider);
+  return new ProviderError('network', `${provider} call failed: ${(e as Error)?.message ?? String(e)}`, provider);
+}
+
+/** GET <base>/models on OpenAI-style and Anthropic APIs, cached for a minute per provider. */
+function modelLister() {
+  const cache = new Map<string, { at: number; models: string[] | undefined }>();
+  return async (p: ProviderConfig): Promise<string[] | undefined> => {
+    const base = (p.baseUrl ?? (p.kind === 'anthropic' ? 'https://api.anthropic.com/v1' : 'https://api.openai.com/v1')).replace(/\/+$/, '');
+    const key = `${p.kind}|${base}|${p.apiKey ?? ''}`;
+    const hit = cache.get(key);
+    if (hit && Date.now() - hit.at < 60_000) return hit.models;
+    const headers: Record<string, string> = p.kind === 'anthropic'
+      ? { 'x-api-key': p.apiKey ?? '', 'anthropic-version': '2023-06-01' }
+      : p.apiKey ? { authorization: `Bearer ${p.apiKey}` } : {};
+    let models: string[] | undefined;
+    try {
+      const res = await fetch(`${base}/models`, { headers, signal: AbortSignal.timeout(3000) });
+      if (res.ok) {
+        const body = (await res.json()) as { data?: { id?: unknown }[] };
+        models = Array.isArray(body.data) ? body.data.map((m) => String(m.id)) : undefined;
+      }
+    } catch { models = undefined; }
+    cache.set(key, { at: Date.now(), models });
+    return models;
+  };
+}
+
+export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }): ChatModelPort {
+  return {
+    listModels: modelLister(),
+    async *stream(req: ModelRequest): AsyncIterable<ModelStreamEvent> {
+      const signal = req.signal ? AbortSignal.any([req.signal, AbortSignal.timeout(opts.timeoutMs)]) : AbortSignal.timeout(opts.timeoutMs);
+      const result = streamText({
+        model: languageModel(req.provider, req.modelName),
+        system: req.system,
+        messages: req.messages,
+        temperature: req.temperature,
+        maxRetries: opts.maxRetries,
+        abortSignal: signal,
+        onError: () => {}, // errors are surfaced through the stream below
+      });
+      try {
+        for await (const part of result.fullStream) {
+          if (part.type === 'text-delta') {
+            if (part.text) yield { type: 'text', text: part.text };
+          } else if (part.type === 'error') {
+            throw part.error;
+          } else if (part.type === 'abort') {
+            throw new ProviderError('timeout', `${req.provider.name} did not answer in time`, req.provider.name);
+          } else if (part.type === 'finish') {
+            const u = part.totalUsage;
+            yield {
+              type: 'finish',
+              finishReason: part.finishReason,
+              usage: {
+                inputTokens: u.inputTokens ?? 0,
+                outputTokens: u.outputTokens ?? 0,
+                cachedInputTokens: u.inputTokenDetails?.cacheReadTokens ?? 0,
+              },
+            };
+          }
+        }
+      } catch (err) {
+        if (signal.aborted && !(err instanceof ProviderError)) throw new ProviderError('timeout', `${req.provider.name} did not answer in time`, req.provider.name);
+        throw toProviderError(err, req.provider.name);
+      }
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from './config/config.js';
+import { createServices } from './deps.js';
+import { createApp } from './app.js';
+
+export type StartOptions = { env?: Record<string, string | undefined>; port?: number; host?: string; pgSchema?: string };
+export type RunningServer = { url: string; port: number; close(): Promise<void>; services: Awaited<ReturnType<typeof createServices>>['services'] };
+
+/** Loads config, migrates, creates the owner from the environment if asked, and listens. */
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const config = loadConfig(opts.env ?? process.env);
+  const { services, dialect } = await createServices(config, { pgSchema: opts.pgSchema });
+  if (await services.accounts.ensureOwnerFromEnv(config.SWITCHBOARD_ADMIN_EMAIL, config.SWITCHBOARD_ADMIN_PASSWORD)) {
+    services.log.info('owner account created from SWITCHBOARD_ADMIN_EMAIL', { email: config.SWITCHBOARD_ADMIN_EMAIL });
+  }
+  const app = createApp(services);
+  // Background work: the inbox worker, and Telegram bots (webhooks registered or polling started).
+  if (config.SWITCHBOARD_WORKER_CONCURRENCY > 0) services.inbox.start();
+  await services.telegram.startAll();
+  const host = opts.host ?? config.HOST;
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: opts.port ?? config.PORT, hostname: host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const url = `http://${shownHost}:${port}`;
+  services.log.info('switchboard listening', { url, database: dialect, dataDir: dialect === 'sqlite' ? config.DATA_DIR : undefined, modelConfigured: await services.providers.isConfigured() });
+  return {
+    url, port, services,
+    close: async () => {
+      services.telegram.stopAll();
+      await services.inbox.stop();
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((r) => server.close(() => r()));
+      await services.store.close();
+    },
+  };
+}

@@ -1,0 +1,243 @@
+import type { Store } from '../domain/ports.js';
+import type { Actor, Agent, Persona } from '../domain/types.js';
+import { errors, type FieldProblem } from '../domain/errors.js';
+import {
+  templateSchema, zodProblems, type AgentTemplate, type CreateAgentInput, type PatchAgentInput,
+} from '../domain/schemas.js';
+import type { ProviderService } from './providers.js';
+import { canRead, canSeeAllAgents, requireWrite } from './access.js';
+import { composeSystemPrompt, estimateTokens, fillPlaceholders, placeholdersIn } from './prompt.js';
+import type { TelegramChannel, TelegramView } from '../channels/telegram/telegram-channel.js';
+
+export type AgentView = Agent & { channels: { telegram: TelegramView | null } };
+
+const PERSONA_KEYS = ['soul', 'agents', 'tools', 'user', 'instructions'] as const;
+const emptyPersona = (): Persona => ({ soul: '', agents: '', tools: '', user: '', instructions: '' });
+
+export function slugify(name: string): string {
+  const s = name.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 56).replace(/-+$/, '');
+  return s || 'agent';
+}
+
+type Draft = Omit<Agent, 'id' | 'version' | 'createdAt' | 'updatedAt' | 'ownerId' | 'slug'> & { slug?: string };
+
+/** Fills a template's placeholders, collecting every problem instead of stopping at the first. */
+function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: FieldProblem[], varsPath = 'templateVars'): Draft {
+  const values: Record<string, string> = {};
+  for (const [name, p] of Object.entries(t.placeholders)) {
+    const v = vars[name] ?? p.default;
+    if (v === undefined || (p.required && v.trim() === '')) problems.push({ path: `${varsPath}.${name}`, message: `is required by the template${p.description ? ` (${p.description})` : ''}` });
+    else values[name] = v;
+  }
+  for (const name of Object.keys(vars)) {
+    if (!(name in t.placeholders)) problems.push({ path: `${varsPath}.${name}`, message: `the template has no placeholder named {${name}}; it has: ${Object.keys(t.placeholders).map((n) => `{${n}}`).join(', ') || 'none'}` });
+  }
+  const texts: [string, string][] = [['name', t.name], ['description', t.description], ...PERSONA_KEYS.map((k) => [`persona.${k}`, t.persona[k]] as [string, string])];
+  for (const [path, text] of texts) {
+    for (const name of new Set(placeholdersIn(text))) {
+      if (!(name in t.placeholders)) problems.push({ path, message: `uses the unknown placeholder {${name}}; declare it under "placeholders" or write {{${name}}} for literal braces` });
+    }
+  }
+  const fill = (s: string) => fillPlaceholders(s, values);
+  return {
+    name: fill(t.name).slice(0, 80), description: fill(t.description), icon: t.icon,
+    model: t.model ?? null, fallbackModel: t.fallbackModel ?? null, temperature: t.temperature,
+    listed: t.listed, status: 'active',
+    persona: Object.fromEntries(PERSONA_KEYS.map((k) => [k, fill(t.persona[k])])) as Persona,
+  };
+}
+
+export function agentService(deps: { store: Store; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: TelegramChannel }) {
+  const { store, providers, templates, telegram } = deps;
+
+  /** Adds what channels each agent is connected to (never their secrets). */
+  async function views(agents: Agent[]): Promise<AgentView[]> {
+    const tg = await telegram.views(agents.map((a) => a.id));
+    return agents.map((a) => ({ ...a, channels: { telegram: tg.get(a.id) ?? null } }));
+  }
+  const view = async (a: Agent) => (await views([a]))[0]!;
+
+  /** The preflight every save runs: models must be usable and no placeholder may be left unfilled. */
+  async function preflight(d: Pick<Agent, 'model' | 'fallbackModel' | 'persona' | 'name' | 'description'>, problems: FieldProblem[]) {
+    const templateProblems = problems.some((p) => p.path.startsWith('templateVars') || /placeholder/.test(p.message));
+    for (const key of ['model', 'fallbackModel'] as const) {
+      const m = d[key];
+      if (m) {
+        const why = await providers.checkModel(m);
+        if (why) problems.push({ path: key, message: why });
+      }
+    }
+    const texts: [string, string][] = [['name', d.name], ['description', d.description], ...PERSONA_KEYS.map((k) => [`persona.${k}`, d.persona[k]] as [string, string])];
+    for (const [path, text] of templateProblems ? [] : texts) {
+      for (const name of new Set(placeholdersIn(text))) problems.push({ path, message: `has an unfilled placeholder {${name}}; replace it, or write {{${name}}} for literal braces` });
+    }
+  }
+
+  async function uniqueSlug(base: string): Promise<string> {
+    if (!(await store.agents.slugExists(base))) return base;
+    for (let i = 2; i < 1000; i++) {
+      const s = `${base}-${i}`;
+      if (!(await store.agents.slugExists(s))) return s;
+    }
+    throw errors.conflict('slug_taken', 'Could not find a free slug; choose one.');
+  }
+
+  async function save(actor: Actor, d: Draft, problems: FieldProblem[]): Promise<Agent> {
+    await preflight(d, problems);
+    if (problems.length) throw errors.validation(problems);
+    let slug: string;
+    if (d.slug) {
+      if (await store.agents.slugExists(d.slug)) throw errors.conflict('slug_taken', `The slug "${d.slug}" is already used by another agent.`);
+      slug = d.slug;
+    } else slug = await uniqueSlug(slugify(d.name));
+    return store.agents.insert({ ...d, slug, ownerId: actor.user.id });
+  }
+
+  async function getVisible(actor: Actor, id: string): Promise<Agent> {
+    const a = await store.agents.byId(id);
+    if (!a || !canRead(actor, a)) throw errors.notFound('Agent');
+    return a;
+  }
+
+  function toTemplate(a: Agent): AgentTemplate {
+    return {
+      switchboardTemplate: 1, id: a.slug, name: a.name, description: a.description, icon: a.icon,
+      model: a.model, fallbackModel: a.fallbackModel, temperature: a.temperature, listed: a.listed,
+      persona: { ...a.persona }, placeholders: {},
+    };
+  }
+
+  return {
+    templates: () => [...templates.values()].map((t) => ({ id: t.id!, name: t.name, description: t.description, icon: t.icon, model: t.model ?? null, placeholders: t.placeholders })),
+
+    async list(actor: Actor) {
+      return views(await store.agents.list(canSeeAllAgents(actor) ? {} : { ownerId: actor.user.id }));
+    },
+    async get(actor: Actor, id: string) { return view(await getVisible(actor, id)); },
+    /** The agent itself, for callers that act on it (chat); no channel details. */
+    getVisible,
+
+    async create(actor: Actor, input: CreateAgentInput): Promise<AgentView> {
+      requireWrite(actor);
+      const problems: FieldProblem[] = [];
+      let d: Draft = { name: input.name, description: '', icon: '🤖', model: null, fallbackModel: null, temperature: 0.7, listed: true, status: 'active', persona: emptyPersona() };
+      if (input.template) {
+        const t = templates.get(input.template);
+        if (!t) throw errors.validation([{ path: 'template', message: `unknown template "${input.template}"; available: ${[...templates.keys()].join(', ')}` }]);
+        const vars = { ...input.templateVars };
+        if ('agent_name' in t.placeholders && vars.agent_name === undefined) vars.agent_name = input.name;
+        d = instantiate(t, vars, problems);
+        d.name = input.name;
+        // A template's model only sticks when its provider is configured; otherwise the instance default serves.
+        for (const key of ['model', 'fallbackModel'] as const) {
+          const m = d[key];
+          if (m && input[key] === undefined && !(await providers.resolve(m).then(() => true, () => false))) d[key] = null;
+        }
+      } else if (input.templateVars) {
+        problems.push({ path: 'templateVars', message: 'only makes sense together with "template"' });
+      }
+      const { template: _t, templateVars: _v, persona, ...fields } = input;
+      d = { ...d, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...d.persona, ...persona } };
+      return view(await save(actor, d, problems));
+    },
+
+    async update(actor: Actor, id: string, input: PatchAgentInput, ifMatch?: number): Promise<AgentView> {
+      const current = await getVisible(actor, id);
+      requireWrite(actor, current);
+      const { version: bodyVersion, persona, telegramBotToken, ...fields } = input;
+      // Check a new bot token with Telegram first: a bad token saves nothing at all.
+      const bot = telegramBotToken ? await telegram.validate(telegramBotToken) : undefined;
+      const expected = bodyVersion ?? ifMatch;
+      if (expected !== undefined && expected !== current.version) {
+        throw errors.conflict('version_conflict', `This agent was changed by someone else (version ${current.version}, you edited version ${expected}). Reload and apply your change again.`);
+      }
+      const next = { ...current, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...current.persona, ...persona } };
+      const problems: FieldProblem[] = [];
+      await preflight(next, problems);
+      if (problems.length) throw errors.validation(problems);
+      if (fields.slug && fields.slug !== current.slug && (await store.agents.slugExists(fields.slug))) {
+        throw errors.conflict('slug_taken', `The slug "${fields.slug}" is already used by another agent.`);
+      }
+      // Always compare-and-set on the version we read, so two concurrent saves cannot both win.
+      const changed = Object.keys(fields).length > 0 || persona !== undefined;
+      const updated = changed ? await store.agents.update(id, { ...fields, ...(persona ? { persona } : {}) }, current.version) : current;
+      if (!updated) throw errors.conflict('version_conflict', 'This agent was changed by someone else while you were saving. Reload and apply your change again.');
+      if (bot && telegramBotToken) await telegram.connect(id, telegramBotToken, bot);
+      else if (telegramBotToken === '') await telegram.disconnect(id);
+      if (fields.status && fields.status !== current.status) await (fields.status === 'active' ? telegram.activate(id) : telegram.deactivate(id));
+      return view(updated);
+    },
+
+    async setStatus(actor: Actor, id: string, status: Agent['status']) {
+      const current = await getVisible(actor, id);
+      requireWrite(actor, current);
+      if (current.status === status) return view(current);
+      const updated = (await store.agents.update(id, { status }))!;
+      await (status === 'active' ? telegram.activate(id) : telegram.deactivate(id));
+      return view(updated);
+    },
+
+    async remove(actor: Actor, id: string) {
+      const current = await getVisible(actor, id);
+      requireWrite(actor, current);
+      await telegram.disconnect(id);
+      await store.agents.delete(id);
+    },
+
+    async duplicate(actor: Actor, id: string, name?: string) {
+      const src = await getVisible(actor, id);
+      requireWrite(actor, src);
+      const copyName = (name ?? `${src.name} (copy)`).slice(0, 80);
+      const { id: _i, version: _v, createdAt: _c, updatedAt: _u, ownerId: _o, slug: _s, ...rest } = src;
+      return view(await save(actor, { ...rest, name: copyName, listed: false }, []));
+    },
+
+    async exportTemplate(actor: Actor, id: string) {
+      return toTemplate(await getVisible(actor, id));
+    },
+
+    /** Imports a template document; validates everything and creates nothing on any problem. */
+    async importTemplate(actor: Actor, body: unknown): Promise<AgentView> {
+      requireWrite(actor);
+      const problems: FieldProblem[] = [];
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw errors.validation([{ path: '', message: 'the body must be a template object' }]);
+      const { templateVars, slug, ...doc } = body as Record<string, unknown>;
+      const parsed = templateSchema.safeParse(doc);
+      if (!parsed.success) {
+        problems.push(...zodProblems(parsed.error));
+      }
+      const varsOk = templateVars === undefined || (typeof templateVars === 'object' && templateVars !== null && Object.values(templateVars).every((v) => typeof v === 'string'));
+      if (!varsOk) problems.push({ path: 'templateVars', message: 'must be an object of strings' });
+      if (slug !== undefined && (typeof slug !== 'string' || !/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/.test(slug))) problems.push({ path: 'slug', message: 'must be 1–64 lowercase letters, digits or dashes' });
+      if (!parsed.success) {
+        // Still report what can be checked on the raw document, so one answer lists everything wrong.
+        const raw = doc as { placeholders?: unknown; name?: unknown; description?: unknown; persona?: unknown; model?: unknown; fallbackModel?: unknown };
+        const declared = raw.placeholders && typeof raw.placeholders === 'object' ? Object.keys(raw.placeholders) : [];
+        const persona = raw.persona && typeof raw.persona === 'object' ? (raw.persona as Record<string, unknown>) : {};
+        const texts: [string, unknown][] = [['name', raw.name], ['description', raw.description], ...PERSONA_KEYS.map((k) => [`persona.${k}`, persona[k]] as [string, unknown])];
+        for (const [path, text] of texts) {
+          if (typeof text !== 'string') continue;
+          for (const name of new Set(placeholdersIn(text))) {
+            if (!declared.includes(name)) problems.push({ path, message: `uses the unknown placeholder {${name}}; declare it under "placeholders" or write {{${name}}} for literal braces` });
+          }
+        }
+        for (const key of ['model', 'fallbackModel'] as const) {
+          const m = raw[key];
+          const why = typeof m === 'string' && !problems.some((p) => p.path === key) ? await providers.checkModel(m) : undefined;
+          if (why) problems.push({ path: key, message: why });
+        }
+        throw errors.validation(problems);
+      }
+      const d = instantiate(parsed.data, varsOk ? ((templateVars as Record<string, string>) ?? {}) : {}, problems);
+      if (typeof slug === 'string') d.slug = slug;
+      return view(await save(actor, d, problems));
+    },
+
+    previewPrompt(input: { name: string; description?: string; persona?: Partial<Persona> }) {
+      const systemPrompt = composeSystemPrompt({ name: input.name, description: input.description, persona: { ...emptyPersona(), ...input.persona } });
+      return { systemPrompt, tokens: estimateTokens(systemPrompt) };
+    },
+  };
+}
+export type AgentService = ReturnType<typeof agentService>;

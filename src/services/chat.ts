@@ -1,0 +1,214 @@
+import type { ChatModelPort, Clock, ModelMessage, Store } from '../domain/ports.js';
+import { ProviderError } from '../domain/ports.js';
+import type { Agent, Channel, ChatMessage, TokenUsage } from '../domain/types.js';
+import { AppError, errors } from '../domain/errors.js';
+import type { ProviderService } from './providers.js';
+import type { PriceService } from './prices.js';
+import { composeSystemPrompt, estimateTokens } from './prompt.js';
+import type { Logger } from '../infra/logger.js';
+
+export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
+export type ChatEvent =
+  | { type: 'start'; conversationId: string; userMessageId: string }
+  | { type: 'delta'; text: string }
+  | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary }
+  | { type: 'error'; code: string; message: string; messageId: string | null };
+
+/** Recent history sent with each call; the memory issue replaces this with a token-budgeted window. */
+const HISTORY_MESSAGES = 40;
+const HISTORY_TOKEN_BUDGET = 24_000;
+
+export const POLITE_FAILURE = 'Sorry — I could not reach my language model just now. Please try again in a moment.';
+
+function historyWindow(messages: ChatMessage[]): ModelMessage[] {
+  const usable = messages.filter((m) => m.status === 'complete' && m.content.trim() !== '');
+  const out: ModelMessage[] = [];
+  let tokens = 0;
+  for (let i = usable.length - 1; i >= 0; i--) {
+    const m = usable[i]!;
+    tokens += estimateTokens(m.content);
+    if (tokens > HISTORY_TOKEN_BUDGET && out.length > 0) break;
+    out.unshift({ role: m.role, content: m.content });
+  }
+  return out;
+}
+
+function providerErrorCode(e: ProviderError): { code: string; status: 502 | 503 | 504 } {
+  if (e.kind === 'timeout') return { code: 'provider_timeout', status: 504 };
+  if (e.kind === 'not_configured') return { code: 'no_model_configured', status: 503 };
+  return { code: 'provider_error', status: 502 };
+}
+
+export function chatService(deps: { store: Store; llm: ChatModelPort; providers: ProviderService; prices: PriceService; clock: Clock; log: Logger }) {
+  const { store, llm, providers, prices, clock, log } = deps;
+
+  /**
+   * One model call with usage accounting. Tries the agent's model, then its fallback model when the
+   * first fails before producing any text. Every attempt, failed or not, leaves a usage row.
+   */
+  async function* callModel(a: {
+    agent: Agent | null; agentModel: string | null; fallbackModel: string | null; system: string; messages: ModelMessage[];
+    temperature: number; channel: Channel; conversationId: string | null; signal?: AbortSignal;
+    purpose?: 'chat' | 'summary' | 'routing';
+  }): AsyncGenerator<{ type: 'delta'; text: string }, { text: string; usage: TokenUsage; costUsd: number; model: string }> {
+    const primary = await providers.resolve(a.agentModel);
+    const candidates = [primary];
+    if (a.fallbackModel && a.fallbackModel !== primary.model) {
+      const fb = await providers.resolve(a.fallbackModel).catch(() => undefined);
+      if (fb) candidates.push(fb);
+    }
+    let lastError: unknown;
+    for (const target of candidates) {
+      const started = performance.now();
+      let ttft: number | null = null;
+      let text = '';
+      let usage: TokenUsage | undefined;
+      const record = async (status: 'ok' | 'error', u: TokenUsage, error: string | null) => {
+        const { costUsd } = await prices.cost(target.model, u);
+        await store.usage.insert({
+          agentId: a.agent?.id ?? null, conversationId: a.conversationId, messageId: null, channel: a.channel, purpose: a.purpose ?? 'chat',
+          provider: target.provider.name, model: target.model, inputTokens: u.inputTokens, outputTokens: u.outputTokens, costUsd,
+          ttftMs: ttft === null ? null : Math.round(ttft), latencyMs: Math.round(performance.now() - started), status, error,
+        });
+        return costUsd;
+      };
+      try {
+        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: a.system, messages: a.messages, temperature: a.temperature, signal: a.signal })) {
+          if (ev.type === 'text') {
+            if (ttft === null) ttft = performance.now() - started;
+            text += ev.text;
+            yield { type: 'delta', text: ev.text };
+          } else usage = ev.usage;
+        }
+        // A stream cut before its usage chunk still costs money: estimate rather than record zero.
+        const u = usage && (usage.inputTokens || usage.outputTokens) ? usage : {
+          inputTokens: estimateTokens(a.system + a.messages.map((m) => m.content).join('')), outputTokens: estimateTokens(text),
+        };
+        const costUsd = await record('ok', u, usage ? null : 'usage estimated: provider reported none');
+        return { text, usage: u, costUsd, model: target.model };
+      } catch (err) {
+        lastError = err;
+        const pe = err instanceof ProviderError ? err : new ProviderError('network', String((err as Error)?.message ?? err), target.provider.name);
+        const partial = text ? { inputTokens: estimateTokens(a.system + a.messages.map((m) => m.content).join('')), outputTokens: estimateTokens(text) } : { inputTokens: 0, outputTokens: 0 };
+        await record('error', partial, pe.message);
+        log.warn('model call failed', { provider: target.provider.name, model: target.model, kind: pe.kind, status: pe.status, error: pe.message, agentId: a.agent?.id });
+        if (text) break; // text already reached the user; do not splice a second model's answer onto it
+      }
+    }
+    throw lastError;
+  }
+
+  /** The person a channel identity stands for: itself, or the phone it is linked to. */
+  async function personId(p: { kind: string; externalId: string }): Promise<string> {
+    const person = await store.people.upsert(p.kind, p.externalId);
+    return store.people.canonical(person.id, clock.now().toISOString());
+  }
+
+  function assertActive(agent: Agent) {
+    if (agent.status !== 'active') throw new AppError(503, 'agent_paused', `${agent.name} is paused and is not answering right now.`);
+  }
+
+  return {
+    callModel,
+
+    /** Whether an agent can answer now, and if not, why (shown on the public chat page). */
+    async availability(agent: Agent): Promise<{ available: boolean; notice: string | null }> {
+      if (agent.status !== 'active') return { available: false, notice: `${agent.name} is paused and is not answering right now.` };
+      try {
+        await providers.resolve(agent.model);
+        return { available: true, notice: null };
+      } catch (e) {
+        return { available: false, notice: (e as Error).message };
+      }
+    },
+
+    async history(agent: Agent, person: { kind: string; externalId: string }) {
+      const c = await store.conversations.open(agent.id, await personId(person));
+      return { conversationId: c?.id ?? null, messages: c ? await store.conversations.messages(c.id, 200) : [] };
+    },
+
+    /** Ends the person's current conversation with the agent; the next message opens a new one. */
+    async newConversation(agent: Agent, person: { kind: string; externalId: string }) {
+      const c = await store.conversations.open(agent.id, await personId(person));
+      if (c) await store.conversations.close(c.id, clock.now().toISOString());
+    },
+
+    /**
+     * A person sends a message to an agent. Yields start → delta* → done, or error in place of done.
+     * The user message is stored before the call and the reply (or the failure) after it, so the
+     * conversation is always consistent; a failed reply is never fed back to the model.
+     */
+    async *send(a: { agent: Agent; person: { kind: string; externalId: string }; channel: Channel; text: string; signal?: AbortSignal; sourceId?: string }): AsyncGenerator<ChatEvent> {
+      const { agent } = a;
+      // Reprocessing an inbound message (after a crash) must not store it twice nor pay for a second answer.
+      const seen = a.sourceId ? await store.conversations.bySource(a.sourceId) : undefined;
+      if (seen?.reply?.status === 'complete') {
+        yield { type: 'start', conversationId: seen.message.conversationId, userMessageId: seen.message.id };
+        yield { type: 'done', messageId: seen.reply.id, reply: seen.reply.content, model: agent.model ?? '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+        return;
+      }
+      assertActive(agent);
+      if (!a.text.trim()) throw errors.validation([{ path: 'text', message: 'must not be empty' }]);
+      await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
+      let convId: string;
+      let userMsg: ChatMessage;
+      let prompt: ModelMessage[];
+      if (seen) {
+        convId = seen.message.conversationId;
+        userMsg = seen.message;
+        prompt = historyWindow(await store.conversations.messages(convId, HISTORY_MESSAGES));
+      } else {
+        const pid = await personId(a.person);
+        const conv = (await store.conversations.open(agent.id, pid))
+          ?? (await store.conversations.create({ agentId: agent.id, personId: pid, channel: a.channel }));
+        convId = conv.id;
+        const history = await store.conversations.messages(conv.id, HISTORY_MESSAGES);
+        userMsg = await store.conversations.addMessage({ conversationId: conv.id, role: 'user', content: a.text, status: 'complete', sourceId: a.sourceId, channel: a.channel });
+        prompt = [...historyWindow(history), { role: 'user', content: a.text }];
+      }
+      yield { type: 'start', conversationId: convId, userMessageId: userMsg.id };
+
+      const gen = callModel({
+        agent, agentModel: agent.model, fallbackModel: agent.fallbackModel, system: composeSystemPrompt(agent),
+        messages: prompt, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal: a.signal,
+      });
+      let streamed = '';
+      try {
+        let step = await gen.next();
+        while (!step.done) {
+          streamed += step.value.text;
+          yield step.value;
+          step = await gen.next();
+        }
+        const r = step.value;
+        const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: r.text, status: 'complete', channel: a.channel });
+        yield { type: 'done', messageId: msg.id, reply: r.text, model: r.model, usage: { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd } };
+      } catch (err) {
+        if (!(err instanceof ProviderError) && !(err instanceof AppError)) log.error('chat failed', { error: err, agentId: agent.id });
+        const code = err instanceof ProviderError ? providerErrorCode(err).code : err instanceof AppError ? err.code : 'internal_error';
+        const msg = await store.conversations.addMessage({
+          conversationId: convId, role: 'assistant', content: streamed, status: 'error', channel: a.channel,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        yield { type: 'error', code, message: err instanceof AppError ? err.message : POLITE_FAILURE, messageId: msg.id };
+      }
+    },
+
+    /** Collects a whole reply (for the API and channels without streaming). Throws on failure. */
+    async reply(a: { agent: Agent; person: { kind: string; externalId: string }; channel: Channel; text: string; sourceId?: string }) {
+      let conversationId = '';
+      for await (const ev of this.send(a)) {
+        if (ev.type === 'start') conversationId = ev.conversationId;
+        if (ev.type === 'done') return { reply: ev.reply, conversationId, usage: ev.usage };
+        if (ev.type === 'error') {
+          const status = ev.code === 'provider_timeout' ? 504 : ev.code === 'no_model_configured' ? 503 : 502;
+          throw new AppError(status, ev.code, ev.message);
+        }
+      }
+      throw new Error('chat ended without a result');
+    },
+
+    providerErrorCode,
+  };
+}
+export type ChatService = ReturnType<typeof chatService>;

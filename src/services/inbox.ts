@@ -1,0 +1,203 @@
+import type { ChannelSender, Clock, InboundMessage, InboxItem, Store } from '../domain/ports.js';
+import { SendError } from '../domain/ports.js';
+import { AppError } from '../domain/errors.js';
+import type { Channel } from '../domain/types.js';
+import type { Logger } from '../infra/logger.js';
+import type { ChatService } from './chat.js';
+import { POLITE_FAILURE } from './chat.js';
+import { splitMessage } from '../channels/split.js';
+
+export type InboxOptions = { concurrency?: number; leaseMs?: number; pollMs?: number; maxSendAttempts?: number; typingEveryMs?: number; baseBackoffMs?: number; settleMs?: number };
+
+/** Decides which agent a message goes to, and may answer by itself (routing questions, commands). */
+export type Router = (item: InboxItem) => Promise<{ agentId: string; text?: string } | { reply: string } | { drop: string }>;
+
+/** Who a channel's sender is, and which conversation channel their messages belong to. */
+const IDENTITY: Record<string, { person: string; channel: Channel }> = {
+  telegram: { person: 'telegram', channel: 'telegram' },
+  whatsapp: { person: 'phone', channel: 'whatsapp' },
+  twilio: { person: 'phone', channel: 'whatsapp' },
+};
+
+/**
+ * The durable inbox: channels write inbound messages here before they acknowledge the webhook,
+ * and a worker answers them — in order per conversation, in parallel across conversations,
+ * surviving restarts. Replies are stored as outbox parts before sending, so a crash resends at
+ * most the one part that was in flight.
+ */
+export function inboxService(deps: { store: Store; chat: ChatService; clock: Clock; log: Logger; senders: Map<string, ChannelSender>; routers?: Map<string, Router>; options?: InboxOptions }) {
+  const { store, chat, clock, log } = deps;
+  // settleMs: a message waits this long before it is picked, so one sent just before it in the same
+  // conversation but delivered a moment later (parallel webhooks) still goes first.
+  const o = { concurrency: 8, leaseMs: 60_000, pollMs: 250, maxSendAttempts: 5, typingEveryMs: 4_000, baseBackoffMs: 1_000, settleMs: 150, ...deps.options };
+  const iso = (ms = 0) => new Date(clock.now().getTime() + ms).toISOString();
+  let running = false;
+  const waiters = new Set<() => void>();
+  const loops: Promise<void>[] = [];
+
+  /** Wakes one idle loop (a new message needs one worker), or all of them (stop). */
+  function notify(all = false) {
+    for (const w of [...waiters]) {
+      waiters.delete(w);
+      w();
+      if (!all) return;
+    }
+  }
+
+  async function accept(m: InboundMessage) {
+    const r = await store.inbox.accept(m, iso());
+    if (!r.duplicate) {
+      if (m.agentId) await store.channels.touch(m.agentId, m.channel, { lastInboundAt: iso() });
+      setTimeout(() => notify(), o.settleMs + 5).unref?.();
+    }
+    return r;
+  }
+
+  async function replyText(item: InboxItem): Promise<string | null> {
+    let agentId = item.agentId;
+    let text = item.text;
+    const router = deps.routers?.get(item.channel);
+    if (router) {
+      const route = await router(item);
+      if ('drop' in route) return null;
+      if ('reply' in route) return route.reply;
+      agentId = route.agentId;
+      text = route.text ?? text;
+      if (agentId !== item.agentId) await store.inbox.setAgent(item.id, agentId);
+    }
+    const identity = IDENTITY[item.channel] ?? { person: item.channel, channel: item.channel as Channel };
+    const agent = agentId ? await store.agents.byId(agentId) : undefined;
+    if (!agent) return null;
+    const sender = deps.senders.get(item.channel);
+    const typing = sender?.typing ? setInterval(() => void sender.typing!({ agentId, account: item.account, recipient: item.sender }).catch(() => {}), o.typingEveryMs) : undefined;
+    void sender?.typing?.({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
+    try {
+      for await (const ev of chat.send({ agent, person: { kind: identity.person, externalId: item.sender }, channel: identity.channel, text, sourceId: item.id })) {
+        if (ev.type === 'done') return ev.reply;
+        if (ev.type === 'error') return ev.message || POLITE_FAILURE;
+      }
+      return null;
+    } catch (err) {
+      if (err instanceof AppError) return err.message; // paused, no model: tell the person plainly
+      throw err;
+    } finally {
+      if (typing) clearInterval(typing);
+    }
+  }
+
+  /**
+   * Sends the stored parts in order. 'retry': wait and try later; 'lost': another worker took the
+   * message over (our lease ran out), so leave it alone; 'done': nothing left to send.
+   */
+  async function sendParts(item: InboxItem): Promise<'done' | 'retry' | 'lost'> {
+    const sender = deps.senders.get(item.channel);
+    // A part whose send started a lease ago and never finished was cut off by a crash: send it again.
+    for (const part of await store.inbox.pendingParts(item.id, iso(-o.leaseMs))) {
+      if (!sender) {
+        await store.inbox.markPart(part.id, { status: 'failed', lastError: `the ${item.channel} channel is not configured` });
+        continue;
+      }
+      if (!(await store.inbox.claimPart(part.id, iso(), iso(-o.leaseMs)))) return 'lost';
+      const attempts = part.attempts + 1;
+      try {
+        const r = await sender.send({ agentId: part.agentId, account: item.account, recipient: part.recipient, text: part.text });
+        await store.inbox.markPart(part.id, { status: 'sent', attempts, providerMessageId: r.providerMessageId, sentAt: iso(), lastError: null });
+        if (part.agentId) await store.channels.touch(part.agentId, item.channel, { lastOutboundAt: iso() });
+      } catch (err) {
+        const e = err instanceof SendError ? err : new SendError((err as Error)?.message ?? String(err), true);
+        if (part.agentId) await store.channels.touch(part.agentId, item.channel, { lastError: e.message, lastErrorAt: iso() });
+        if (e.retryable && attempts < o.maxSendAttempts) {
+          await store.inbox.markPart(part.id, { status: 'pending', attempts, lastError: e.message });
+          const backoff = e.retryAfterMs ?? Math.min(60_000, o.baseBackoffMs * 2 ** (attempts - 1));
+          await store.inbox.retryLater(item.id, iso(backoff), e.message);
+          log.warn('send failed; will retry', { channel: item.channel, inboxId: item.id, attempt: attempts, retryInMs: backoff, error: e.message });
+          return 'retry';
+        }
+        // Final: mark this part and every later one, so nothing waits forever and the dashboard shows why.
+        const status = e.retryable ? 'failed' : 'undelivered';
+        await store.inbox.markPart(part.id, { status, attempts, lastError: e.message });
+        for (const rest of await store.inbox.pendingParts(item.id)) {
+          await store.inbox.markPart(rest.id, { status, lastError: e.message });
+        }
+        log.warn('send failed for good', { channel: item.channel, inboxId: item.id, status, error: e.message });
+        return 'done';
+      }
+    }
+    return 'done';
+  }
+
+  /** Messages this process is working on: a lease that ran out under load must not start a second copy here. */
+  const inFlight = new Set<string>();
+
+  async function process(item: InboxItem) {
+    if (inFlight.has(item.id)) return;
+    inFlight.add(item.id);
+    const lease = setInterval(() => void store.inbox.extend(item.id, iso(o.leaseMs)).catch(() => {}), Math.max(200, o.leaseMs / 3));
+    try {
+      if (!item.replyReady) {
+        const text = await replyText(item);
+        if (text === null || !text.trim()) {
+          await store.inbox.finish(item.id, 'done', iso());
+          return;
+        }
+        const sender = deps.senders.get(item.channel);
+        const parts = splitMessage(sender?.render ? sender.render(text) : text, sender?.maxLength ?? 4096, { format: sender?.format ?? 'markdown' });
+        const agentId = (await store.inbox.byId(item.id))?.agentId ?? item.agentId;
+        await store.inbox.saveReply(item.id, parts.map((t: string) => ({ channel: item.channel, agentId, recipient: item.sender, text: t })), iso());
+      }
+      const sent = await sendParts(item);
+      if (sent === 'done') await store.inbox.finish(item.id, 'done', iso());
+    } catch (err) {
+      log.error('inbox message failed', { inboxId: item.id, error: err });
+      if (item.attempts >= o.maxSendAttempts) await store.inbox.finish(item.id, 'failed', iso(), (err as Error)?.message ?? String(err));
+      else await store.inbox.retryLater(item.id, iso(Math.min(60_000, o.baseBackoffMs * 2 ** item.attempts)), (err as Error)?.message ?? String(err));
+    } finally {
+      clearInterval(lease);
+      inFlight.delete(item.id);
+    }
+  }
+
+  async function loop() {
+    while (running) {
+      let item: InboxItem | undefined;
+      try {
+        item = await store.inbox.claim(iso(), iso(o.leaseMs), iso(-o.settleMs));
+      } catch (err) {
+        log.error('inbox claim failed', { error: err });
+      }
+      if (item) {
+        await process(item);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => { clearTimeout(t); waiters.delete(done); resolve(); };
+        const t = setTimeout(done, o.pollMs);
+        waiters.add(done);
+      });
+    }
+  }
+
+  return {
+    accept,
+    notify,
+    start() {
+      if (running) return;
+      running = true;
+      for (let i = 0; i < o.concurrency; i++) loops.push(loop());
+    },
+    async stop() {
+      running = false;
+      notify(true);
+      await Promise.all(loops.splice(0));
+    },
+    /** Processes until nothing is claimable (tests and the CLI use this). */
+    async drain() {
+      for (;;) {
+        const item = await store.inbox.claim(iso(), iso(o.leaseMs), iso(-o.settleMs));
+        if (!item) return;
+        await process(item);
+      }
+    },
+  };
+}
+export type InboxService = ReturnType<typeof inboxService>;

@@ -1,0 +1,54 @@
+import table from '../llm/prices.json' with { type: 'json' };
+import type { SettingsRepo } from '../domain/ports.js';
+import type { TokenUsage } from '../domain/types.js';
+
+export type Price = { inputPerM: number; outputPerM: number; cachedInputPerM?: number };
+export type PriceRow = Price & { model: string; source: 'table' | 'override' };
+
+const TABLE: Record<string, Price> = table.prices;
+/** Counted for models with no known price, so nothing is ever silently free. Operators can change it. */
+export const DEFAULT_UNKNOWN_PRICE: Price = { inputPerM: 5, outputPerM: 15 };
+
+export function priceService(settings: SettingsRepo) {
+  const overrides = async () => (await settings.get<Record<string, Price>>('prices.overrides')) ?? {};
+  const defaultPrice = async () => (await settings.get<Price>('prices.default')) ?? DEFAULT_UNKNOWN_PRICE;
+
+  async function lookup(model: string): Promise<{ price: Price; priced: boolean }> {
+    const o = await overrides();
+    const p = o[model] ?? TABLE[model];
+    return p ? { price: p, priced: true } : { price: await defaultPrice(), priced: false };
+  }
+
+  return {
+    checkedAt: table.checkedAt,
+    lookup,
+    isPriced: async (model: string) => (await lookup(model)).priced,
+    catalog: () => Object.keys(TABLE),
+    async list(): Promise<{ defaultPrice: Price; prices: PriceRow[] }> {
+      const o = await overrides();
+      const models = [...new Set([...Object.keys(TABLE), ...Object.keys(o)])].sort();
+      return {
+        defaultPrice: await defaultPrice(),
+        prices: models.map((m) => ({ model: m, ...(o[m] ?? TABLE[m]!), source: o[m] ? 'override' : 'table' })),
+      };
+    },
+    async setOverride(model: string, p: Price) {
+      await settings.set('prices.overrides', { ...(await overrides()), [model]: p });
+      return { model, ...p, source: 'override' as const };
+    },
+    async clearOverride(model: string) {
+      const o = await overrides();
+      delete o[model];
+      await settings.set('prices.overrides', o);
+    },
+    async setDefault(p: Price) { await settings.set('prices.default', p); },
+    /** USD for one call. Cached input tokens are billed at the cached rate when the table has one. */
+    async cost(model: string, u: TokenUsage): Promise<{ costUsd: number; priced: boolean }> {
+      const { price, priced } = await lookup(model);
+      const cached = Math.min(u.cachedInputTokens ?? 0, u.inputTokens);
+      const usd = ((u.inputTokens - cached) * price.inputPerM + cached * (price.cachedInputPerM ?? price.inputPerM) + u.outputTokens * price.outputPerM) / 1e6;
+      return { costUsd: Math.round(usd * 1e10) / 1e10, priced };
+    },
+  };
+}
+export type PriceService = ReturnType<typeof priceService>;

@@ -1,0 +1,280 @@
+/**
+ * Numbered migrations, run at start. One set serves SQLite and PostgreSQL: only portable
+ * column types (text, integer, double precision) and no dialect-specific SQL.
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+
+const ts = 'text';
+
+export const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('email', 'text', (c) => c.notNull().unique())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .addColumn('last_used_at', ts)
+        .addColumn('expires_at', ts)
+        .execute();
+      await db.schema.createIndex('tokens_user').on('tokens').columns(['user_id', 'kind']).execute();
+
+      await db.schema.createTable('agents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('owner_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('slug', 'text', (c) => c.notNull().unique())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('icon', 'text', (c) => c.notNull())
+        .addColumn('instructions', 'text', (c) => c.notNull())
+        .addColumn('model', 'text')
+        .addColumn('fallback_model', 'text')
+        .addColumn('temperature', 'double precision', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('listed', 'integer', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .addColumn('updated_at', ts, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('agents_owner').on('agents').column('owner_id').execute();
+
+      await db.schema.createTable('agent_files')
+        .addColumn('agent_id', 'text', (c) => c.notNull().references('agents.id').onDelete('cascade'))
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('updated_at', ts, (c) => c.notNull())
+        .addPrimaryKeyConstraint('agent_files_pk', ['agent_id', 'path'])
+        .execute();
+
+      await db.schema.createTable('people')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .addUniqueConstraint('people_identity', ['kind', 'external_id'])
+        .execute();
+
+      await db.schema.createTable('conversations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('agent_id', 'text', (c) => c.notNull().references('agents.id').onDelete('cascade'))
+        .addColumn('person_id', 'text', (c) => c.notNull().references('people.id').onDelete('cascade'))
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .addColumn('last_message_at', ts, (c) => c.notNull())
+        .addColumn('closed_at', ts)
+        .execute();
+      await db.schema.createIndex('conversations_lookup').on('conversations')
+        .columns(['agent_id', 'person_id', 'channel', 'closed_at']).execute();
+
+      await db.schema.createTable('messages')
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('messages_conversation').on('messages').columns(['conversation_id', 'seq']).execute();
+
+      await db.schema.createTable('providers')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('base_url', 'text')
+        .addColumn('api_key_sealed', 'text')
+        .addColumn('models', 'text', (c) => c.notNull())
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .addColumn('updated_at', ts, (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', ts, (c) => c.notNull())
+        .execute();
+
+      await db.schema.createTable('usage')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('agent_id', 'text', (c) => c.references('agents.id').onDelete('set null'))
+        .addColumn('conversation_id', 'text', (c) => c.references('conversations.id').onDelete('set null'))
+        .addColumn('message_id', 'text')
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('input_tokens', 'integer', (c) => c.notNull())
+        .addColumn('output_tokens', 'integer', (c) => c.notNull())
+        .addColumn('cost_usd', 'double precision', (c) => c.notNull())
+        .addColumn('ttft_ms', 'integer')
+        .addColumn('latency_ms', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('usage_day').on('usage').columns(['day', 'agent_id']).execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const t of ['usage', 'settings', 'providers', 'messages', 'conversations', 'people', 'agent_files', 'agents', 'tokens', 'users']) {
+        await db.schema.dropTable(t).ifExists().execute();
+      }
+    },
+  },
+  '0002_channels': {
+    async up(db: Kysely<any>) {
+      /** A channel an agent is connected to (its Telegram bot now; more later). Secrets are sealed. */
+      await db.schema.createTable('agent_channels')
+        .addColumn('agent_id', 'text', (c) => c.notNull().references('agents.id').onDelete('cascade'))
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('info', 'text', (c) => c.notNull())
+        .addColumn('webhook_secret', 'text')
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('poll_offset', 'integer')
+        .addColumn('last_inbound_at', ts)
+        .addColumn('last_outbound_at', ts)
+        .addColumn('last_error', 'text')
+        .addColumn('last_error_at', ts)
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .addPrimaryKeyConstraint('agent_channels_pk', ['agent_id', 'channel'])
+        .execute();
+
+      /** Every inbound channel message, written before the webhook answers. */
+      await db.schema.createTable('inbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('account', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text', (c) => c.notNull())
+        .addColumn('thread_key', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text', (c) => c.references('agents.id').onDelete('cascade'))
+        .addColumn('sender', 'text', (c) => c.notNull())
+        .addColumn('sender_name', 'text')
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('locked_until', ts)
+        .addColumn('reply_ready', 'integer', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('received_at', ts, (c) => c.notNull())
+        .addColumn('processed_at', ts)
+        .addUniqueConstraint('inbox_dedupe', ['channel', 'account', 'external_id'])
+        .execute();
+      await db.schema.createIndex('inbox_pending').on('inbox').columns(['status', 'seq']).execute();
+      await db.schema.createIndex('inbox_thread').on('inbox').columns(['thread_key', 'seq']).execute();
+      await db.schema.createIndex('inbox_seq').on('inbox').column('seq').execute();
+
+      /** Replies to send, one row per chunk, so a restart resends only what was not confirmed. */
+      await db.schema.createTable('outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('inbox_id', 'text', (c) => c.notNull().references('inbox.id').onDelete('cascade'))
+        .addColumn('part', 'integer', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text')
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('provider_message_id', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .addColumn('sent_at', ts)
+        .addUniqueConstraint('outbox_part', ['inbox_id', 'part'])
+        .execute();
+
+      // A message can name where it came from (an inbox id), so reprocessing never stores it twice.
+      await db.schema.alterTable('messages').addColumn('source_id', 'text').execute();
+      await db.schema.createIndex('messages_source').on('messages').column('source_id').unique().execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex('messages_source').ifExists().execute();
+      await db.schema.alterTable('messages').dropColumn('source_id').execute();
+      for (const t of ['outbox', 'inbox', 'agent_channels']) await db.schema.dropTable(t).ifExists().execute();
+    },
+  },
+  '0003_single_owner': {
+    // Exactly one owner, even when two setup requests race: a partial unique index on both dialects.
+    async up(db: Kysely<any>) {
+      await db.schema.createIndex('users_single_owner').on('users').column('role').unique().where(sql.ref('role'), '=', 'owner').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex('users_single_owner').ifExists().execute();
+    },
+  },
+  '0004_whatsapp': {
+    async up(db: Kysely<any>) {
+      /** Per person on the shared WhatsApp number: the current agent and a switch waiting for YES. */
+      await db.schema.createTable('person_state')
+        .addColumn('person_id', 'text', (c) => c.primaryKey().references('people.id').onDelete('cascade'))
+        .addColumn('current_agent_id', 'text', (c) => c.references('agents.id').onDelete('set null'))
+        .addColumn('pending_agent_id', 'text', (c) => c.references('agents.id').onDelete('set null'))
+        .addColumn('pending_text', 'text')
+        .addColumn('updated_at', ts, (c) => c.notNull())
+        .execute();
+      // Delivery receipts (delivered, read) per outbound part, and its time.
+      await db.schema.alterTable('outbox').addColumn('delivery', 'text').execute();
+      await db.schema.alterTable('outbox').addColumn('delivery_at', ts).execute();
+      await db.schema.createIndex('outbox_provider_id').on('outbox').columns(['channel', 'provider_message_id']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex('outbox_provider_id').ifExists().execute();
+      await db.schema.alterTable('outbox').dropColumn('delivery_at').execute();
+      await db.schema.alterTable('outbox').dropColumn('delivery').execute();
+      await db.schema.dropTable('person_state').ifExists().execute();
+    },
+  },
+  '0005_linking': {
+    async up(db: Kysely<any>) {
+      // Where each message was written or sent, now that linked people share conversations across channels.
+      await db.schema.alterTable('messages').addColumn('channel', 'text').execute();
+      /** A web identity linked to a phone for a while: the two are one person until it expires. */
+      await db.schema.createTable('person_links')
+        .addColumn('person_id', 'text', (c) => c.primaryKey().references('people.id').onDelete('cascade'))
+        .addColumn('linked_person_id', 'text', (c) => c.notNull().references('people.id').onDelete('cascade'))
+        .addColumn('expires_at', ts, (c) => c.notNull())
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .execute();
+      /** One-time codes sent over WhatsApp; stored hashed, single use, short-lived. */
+      await db.schema.createTable('link_codes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('person_id', 'text', (c) => c.notNull().references('people.id').onDelete('cascade'))
+        .addColumn('phone', 'text', (c) => c.notNull())
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('expires_at', ts, (c) => c.notNull())
+        .addColumn('used_at', ts)
+        .addColumn('created_at', ts, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('link_codes_person').on('link_codes').columns(['person_id', 'created_at']).execute();
+      await db.schema.createIndex('link_codes_phone').on('link_codes').columns(['phone', 'created_at']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('link_codes').ifExists().execute();
+      await db.schema.dropTable('person_links').ifExists().execute();
+      await db.schema.alterTable('messages').dropColumn('channel').execute();
+    },
+  },
+  '0006_inbox_order': {
+    // The provider's own order within a conversation (Telegram update_id, WhatsApp timestamp), since
+    // parallel webhook deliveries can arrive out of order.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('inbox').addColumn('order_key', 'text', (c) => c.notNull().defaultTo('')).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('inbox').dropColumn('order_key').execute();
+    },
+  },
+};

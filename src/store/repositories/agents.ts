@@ -1,0 +1,120 @@
+import type { Db } from '../db.js';
+import type { AgentRepo, Clock, IdGenerator, AgentPatch } from '../../domain/ports.js';
+import { PERSONA_FILES, type Agent, type AgentStatus, type Persona, type PersonaKey } from '../../domain/types.js';
+import type { Database } from '../schema.js';
+import { errors } from '../../domain/errors.js';
+
+/** A unique-constraint failure, on either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+const slugTaken = (err: unknown) => {
+  if (isUniqueViolation(err)) throw errors.conflict('slug_taken', 'Another agent already uses this slug; choose another.');
+  throw err;
+};
+
+type AgentRow = Database['agents'];
+const personaKeys = Object.keys(PERSONA_FILES) as PersonaKey[];
+
+function emptyPersona(instructions: string): Persona {
+  return { soul: '', agents: '', tools: '', user: '', instructions };
+}
+
+/** Runs fn inside a transaction unless db already is one. */
+export async function inTx<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db) : db.transaction().execute(fn);
+}
+
+export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
+  async function hydrate(rows: AgentRow[]): Promise<Agent[]> {
+    if (rows.length === 0) return [];
+    const files = await db.selectFrom('agent_files').select(['agent_id', 'path', 'content'])
+      .where('agent_id', 'in', rows.map((r) => r.id))
+      .where('path', 'in', Object.values(PERSONA_FILES)).execute();
+    const byAgent = new Map<string, Persona>(rows.map((r) => [r.id, emptyPersona(r.instructions)]));
+    for (const f of files) {
+      const key = personaKeys.find((k) => PERSONA_FILES[k] === f.path);
+      if (key) byAgent.get(f.agent_id)![key] = f.content;
+    }
+    return rows.map((r) => ({
+      id: r.id, slug: r.slug, name: r.name, description: r.description, icon: r.icon,
+      persona: byAgent.get(r.id)!, model: r.model, fallbackModel: r.fallback_model,
+      temperature: Number(r.temperature), status: r.status as AgentStatus, listed: Number(r.listed) === 1,
+      ownerId: r.owner_id, version: Number(r.version), createdAt: r.created_at, updatedAt: r.updated_at,
+    }));
+  }
+
+  async function writePersona(tx: Db, agentId: string, persona: Partial<Persona>, at: string) {
+    for (const key of personaKeys) {
+      const content = persona[key];
+      if (content === undefined) continue;
+      await tx.insertInto('agent_files').values({ agent_id: agentId, path: PERSONA_FILES[key], content, updated_at: at })
+        .onConflict((oc) => oc.columns(['agent_id', 'path']).doUpdateSet({ content, updated_at: at }))
+        .execute();
+    }
+  }
+
+  const repo: AgentRepo = {
+    async insert(a) {
+      const at = clock.now().toISOString();
+      const id = ids.id();
+      await inTx(db, async (tx) => {
+        await tx.insertInto('agents').values({
+          id, owner_id: a.ownerId, slug: a.slug, name: a.name, description: a.description, icon: a.icon,
+          instructions: a.persona.instructions, model: a.model, fallback_model: a.fallbackModel,
+          temperature: a.temperature, status: a.status, listed: a.listed ? 1 : 0, version: 1,
+          created_at: at, updated_at: at,
+        }).execute();
+        await writePersona(tx, id, a.persona, at);
+      }).catch(slugTaken);
+      return (await repo.byId(id))!;
+    },
+    async byId(id) {
+      const rows = await db.selectFrom('agents').selectAll().where('id', '=', id).execute();
+      return (await hydrate(rows))[0];
+    },
+    async bySlug(slug) {
+      const rows = await db.selectFrom('agents').selectAll().where('slug', '=', slug).execute();
+      return (await hydrate(rows))[0];
+    },
+    async slugExists(slug) {
+      return !!(await db.selectFrom('agents').select('id').where('slug', '=', slug).executeTakeFirst());
+    },
+    async list(f) {
+      let q = db.selectFrom('agents').selectAll();
+      if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);
+      if (f.listed !== undefined) q = q.where('listed', '=', f.listed ? 1 : 0);
+      if (f.status) q = q.where('status', '=', f.status);
+      return hydrate(await q.orderBy('created_at').orderBy('name').execute());
+    },
+    async update(id, patch: AgentPatch, expectedVersion) {
+      const at = clock.now().toISOString();
+      const ok = await inTx(db, async (tx) => {
+        const set: Partial<AgentRow> = { updated_at: at };
+        if (patch.slug !== undefined) set.slug = patch.slug;
+        if (patch.name !== undefined) set.name = patch.name;
+        if (patch.description !== undefined) set.description = patch.description;
+        if (patch.icon !== undefined) set.icon = patch.icon;
+        if (patch.model !== undefined) set.model = patch.model;
+        if (patch.fallbackModel !== undefined) set.fallback_model = patch.fallbackModel;
+        if (patch.temperature !== undefined) set.temperature = patch.temperature;
+        if (patch.status !== undefined) set.status = patch.status;
+        if (patch.listed !== undefined) set.listed = patch.listed ? 1 : 0;
+        if (patch.persona?.instructions !== undefined) set.instructions = patch.persona.instructions;
+        let q = tx.updateTable('agents').set((eb) => ({ ...set, version: eb('version', '+', 1) })).where('id', '=', id);
+        if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);
+        const r = await q.executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 0) return false;
+        if (patch.persona) await writePersona(tx, id, patch.persona, at);
+        return true;
+      }).catch(slugTaken);
+      return ok ? repo.byId(id) : undefined;
+    },
+    async delete(id) {
+      const r = await db.deleteFrom('agents').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+  };
+  return repo;
+}

@@ -1,0 +1,143 @@
+import { sql } from 'kysely';
+import type { Db } from '../db.js';
+import type { Clock, ConversationRepo, IdGenerator, PersonRepo } from '../../domain/ports.js';
+import type { Channel, ChatMessage, Conversation, MessageRole, MessageStatus } from '../../domain/types.js';
+import type { Database } from '../schema.js';
+
+const toConversation = (r: Database['conversations']): Conversation => ({
+  id: r.id, agentId: r.agent_id, personId: r.person_id, channel: r.channel as Channel,
+  createdAt: r.created_at, lastMessageAt: r.last_message_at, closedAt: r.closed_at,
+});
+const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel'> & { channel?: string | null }): ChatMessage => ({
+  id: r.id, conversationId: r.conversation_id, role: r.role as MessageRole, content: r.content,
+  status: r.status as MessageStatus, error: r.error, channel: (r.channel ?? null) as Channel | null, createdAt: r.created_at,
+});
+const MESSAGE_COLS = ['id', 'conversation_id', 'role', 'content', 'status', 'error', 'created_at', 'channel'] as const;
+
+export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
+  return {
+    async upsert(kind, externalId) {
+      const existing = await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
+      if (!existing) {
+        await db.insertInto('people')
+          .values({ id: ids.id(), kind, external_id: externalId, created_at: clock.now().toISOString() })
+          .onConflict((oc) => oc.columns(['kind', 'external_id']).doNothing()).execute();
+      }
+      const r = existing ?? await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirstOrThrow();
+      return { id: r.id, kind: r.kind, externalId: r.external_id, createdAt: r.created_at };
+    },
+    async byId(id) {
+      const r = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && { id: r.id, kind: r.kind, externalId: r.external_id, createdAt: r.created_at };
+    },
+    async canonical(personId, now) {
+      const l = await db.selectFrom('person_links').select('linked_person_id').where('person_id', '=', personId).where('expires_at', '>', now).executeTakeFirst();
+      return l?.linked_person_id ?? personId;
+    },
+    async link(personId, linkedPersonId, expiresAt, now) {
+      await db.insertInto('person_links').values({ person_id: personId, linked_person_id: linkedPersonId, expires_at: expiresAt, created_at: now })
+        .onConflict((oc) => oc.column('person_id').doUpdateSet({ linked_person_id: linkedPersonId, expires_at: expiresAt, created_at: now })).execute();
+    },
+    async unlink(personId) {
+      await db.deleteFrom('person_links').where('person_id', '=', personId).execute();
+    },
+    async linkOf(personId, now) {
+      const l = await db.selectFrom('person_links').selectAll().where('person_id', '=', personId).where('expires_at', '>', now).executeTakeFirst();
+      return l && { linkedPersonId: l.linked_person_id, expiresAt: l.expires_at };
+    },
+    async addCode(c, now) {
+      await db.insertInto('link_codes').values({ id: ids.id(), person_id: c.personId, phone: c.phone, code_hash: c.codeHash, attempts: 0, expires_at: c.expiresAt, used_at: null, created_at: now }).execute();
+    },
+    async codesSince(by, since) {
+      let q = db.selectFrom('link_codes').select((eb) => eb.fn.countAll().as('n')).where('created_at', '>=', since);
+      if (by.personId) q = q.where('person_id', '=', by.personId);
+      if (by.phone) q = q.where('phone', '=', by.phone);
+      return Number((await q.executeTakeFirstOrThrow()).n);
+    },
+    async liveCode(personId, now) {
+      const r = await db.selectFrom('link_codes').selectAll().where('person_id', '=', personId).where('used_at', 'is', null)
+        .where('expires_at', '>', now).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+      return r && { id: r.id, phone: r.phone, codeHash: r.code_hash, attempts: Number(r.attempts) };
+    },
+    async countAttempt(codeId) {
+      await db.updateTable('link_codes').set((eb) => ({ attempts: eb('attempts', '+', 1) })).where('id', '=', codeId).execute();
+    },
+    async useCode(codeId, now) {
+      const r = await db.updateTable('link_codes').set({ used_at: now }).where('id', '=', codeId).where('used_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+  };
+}
+
+export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): ConversationRepo {
+  return {
+    async open(agentId, personId) {
+      const r = await db.selectFrom('conversations').selectAll()
+        .where('agent_id', '=', agentId).where('person_id', '=', personId)
+        .where('closed_at', 'is', null).orderBy('last_message_at', 'desc').limit(1).executeTakeFirst();
+      return r && toConversation(r);
+    },
+    async create(c) {
+      const at = clock.now().toISOString();
+      const row = { id: ids.id(), agent_id: c.agentId, person_id: c.personId, channel: c.channel, created_at: at, last_message_at: at, closed_at: null };
+      await db.insertInto('conversations').values(row).execute();
+      return toConversation(row);
+    },
+    async byId(id) {
+      const r = await db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && toConversation(r);
+    },
+    async close(id, at) {
+      await db.updateTable('conversations').set({ closed_at: at }).where('id', '=', id).where('closed_at', 'is', null).execute();
+    },
+    async listForAgent(agentId, limit) {
+      const rows = await db.selectFrom('conversations as c')
+        .selectAll('c')
+        .select((eb) => eb.selectFrom('messages as m').whereRef('m.conversation_id', '=', 'c.id')
+          .select((e) => e.fn.countAll().as('n')).as('message_count'))
+        .where('c.agent_id', '=', agentId).orderBy('c.last_message_at', 'desc').limit(limit).execute();
+      return rows.map((r) => ({ ...toConversation(r), messageCount: Number(r.message_count ?? 0) }));
+    },
+    async addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel }) {
+      const at = clock.now().toISOString();
+      const row = { id: ids.id(), conversation_id: m.conversationId, role: m.role, content: m.content, status: m.status, error: m.error ?? null, created_at: at, channel: m.channel ?? null };
+      await db.insertInto('messages').values({
+        ...row,
+        source_id: m.sourceId ?? null,
+        seq: sql<number>`(select coalesce(max(seq), 0) + 1 from messages where conversation_id = ${m.conversationId})`,
+      }).execute();
+      await db.updateTable('conversations').set({ last_message_at: at }).where('id', '=', m.conversationId).execute();
+      return toMessage(row);
+    },
+    async bySource(sourceId) {
+      const user = await db.selectFrom('messages').select([...MESSAGE_COLS, 'seq'])
+        .where('source_id', '=', sourceId).executeTakeFirst();
+      if (!user) return undefined;
+      const reply = await db.selectFrom('messages').select([...MESSAGE_COLS])
+        .where('conversation_id', '=', user.conversation_id).where('seq', '>', user.seq).where('role', '=', 'assistant')
+        .orderBy('seq').limit(1).executeTakeFirst();
+      return { message: toMessage(user), reply: reply && toMessage(reply) };
+    },
+    async adoptOpen(fromPersonId, toPersonId) {
+      const r = await db.updateTable('conversations').set({ person_id: toPersonId })
+        .where('person_id', '=', fromPersonId).where('closed_at', 'is', null)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('conversations as o').select('o.id')
+          .where('o.person_id', '=', toPersonId).where('o.closed_at', 'is', null).whereRef('o.agent_id', '=', 'conversations.agent_id'))))
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
+    async recentForAgent(agentId, limit) {
+      const rows = await db.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id')
+        .select(['m.id', 'm.conversation_id', 'm.role', 'm.content', 'm.status', 'm.error', 'm.created_at', 'm.channel as message_channel', 'c.channel', 'c.person_id'])
+        .where('c.agent_id', '=', agentId).orderBy('m.created_at', 'desc').orderBy('m.seq', 'desc').limit(limit).execute();
+      return rows.reverse().map((r) => ({ ...toMessage(r), channel: (r.message_channel ?? r.channel) as Channel, personId: r.person_id }));
+    },
+    async messages(conversationId, limit) {
+      // The newest `limit` messages, returned oldest first.
+      let q = db.selectFrom('messages').select([...MESSAGE_COLS, 'seq'])
+        .where('conversation_id', '=', conversationId).orderBy('seq', 'desc');
+      if (limit) q = q.limit(limit);
+      return (await q.execute()).reverse().map(toMessage);
+    },
+  };
+}

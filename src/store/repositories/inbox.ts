@@ -1,0 +1,209 @@
+import { sql } from 'kysely';
+import type { Db } from '../db.js';
+import type { ChannelRepo, ChannelRow, IdGenerator, InboxItem, InboxRepo, OutboxItem, PersonStateRepo } from '../../domain/ports.js';
+import type { Database } from '../schema.js';
+import { inTx, isUniqueViolation } from './agents.js';
+
+const toItem = (r: Database['inbox']): InboxItem => ({
+  id: r.id, seq: Number(r.seq), channel: r.channel, account: r.account, externalId: r.external_id, threadKey: r.thread_key,
+  agentId: r.agent_id, sender: r.sender, senderName: r.sender_name, text: r.text, payload: JSON.parse(r.payload),
+  status: r.status as InboxItem['status'], attempts: Number(r.attempts), replyReady: Number(r.reply_ready) === 1,
+  lastError: r.last_error, receivedAt: r.received_at,
+});
+const toPart = (r: Database['outbox']): OutboxItem => ({
+  id: r.id, inboxId: r.inbox_id, part: Number(r.part), channel: r.channel, agentId: r.agent_id, recipient: r.recipient, text: r.text,
+  status: r.status as OutboxItem['status'], attempts: Number(r.attempts), lastError: r.last_error, providerMessageId: r.provider_message_id, sentAt: r.sent_at,
+});
+
+export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
+  return {
+    async accept(m, at) {
+      const id = ids.id();
+      try {
+        await db.insertInto('inbox').values({
+          id, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from inbox)`, channel: m.channel, account: m.account,
+          external_id: m.externalId, thread_key: m.threadKey, agent_id: m.agentId, sender: m.sender, sender_name: m.senderName,
+          text: m.text, payload: JSON.stringify(m.payload ?? null), order_key: m.orderKey ?? '', status: 'queued', attempts: 0, locked_until: null,
+          reply_ready: 0, last_error: null, received_at: at, processed_at: null,
+        }).execute();
+        return { id, duplicate: false };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        const existing = await db.selectFrom('inbox').select('id')
+          .where('channel', '=', m.channel).where('account', '=', m.account).where('external_id', '=', m.externalId).executeTakeFirstOrThrow();
+        return { id: existing.id, duplicate: true };
+      }
+    },
+
+    async claim(now, leaseUntil, settledBefore) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        let cq = db.selectFrom('inbox as i').select('i.id');
+        if (settledBefore) cq = cq.where('i.received_at', '<=', settledBefore);
+        const candidate = await cq
+          .where((eb) => eb.or([
+            eb.and([eb('i.status', '=', 'queued'), eb.or([eb('i.locked_until', 'is', null), eb('i.locked_until', '<=', now)])]),
+            eb.and([eb('i.status', '=', 'processing'), eb('i.locked_until', '<', now)]),
+          ]))
+          // Order within a conversation: nothing earlier may still be waiting or in flight.
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as j').select('j.id')
+            .whereRef('j.thread_key', '=', 'i.thread_key')
+            .where('j.status', 'in', ['queued', 'processing'])
+            .where((e) => e.or([
+              e('j.order_key', '<', e.ref('i.order_key')),
+              e.and([e('j.order_key', '=', e.ref('i.order_key')), e.or([e('j.seq', '<', e.ref('i.seq')), e.and([e('j.seq', '=', e.ref('i.seq')), e('j.id', '<', e.ref('i.id'))])])]),
+            ])))))
+          // And no later message of the same conversation is being processed right now.
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as k').select('k.id')
+            .whereRef('k.thread_key', '=', 'i.thread_key').whereRef('k.id', '!=', 'i.id')
+            .where('k.status', '=', 'processing').where('k.locked_until', '>=', now))))
+          .orderBy('i.seq').orderBy('i.id').limit(1).executeTakeFirst();
+        if (!candidate) return undefined;
+        const r = await db.updateTable('inbox').set((eb) => ({ status: 'processing', locked_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+          .where('id', '=', candidate.id)
+          .where((eb) => eb.or([
+            eb.and([eb('status', '=', 'queued'), eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)])]),
+            eb.and([eb('status', '=', 'processing'), eb('locked_until', '<', now)]),
+          ]))
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 1) {
+          return toItem(await db.selectFrom('inbox').selectAll().where('id', '=', candidate.id).executeTakeFirstOrThrow());
+        }
+      }
+      return undefined;
+    },
+
+    async extend(id, leaseUntil) {
+      await db.updateTable('inbox').set({ locked_until: leaseUntil }).where('id', '=', id).where('status', '=', 'processing').execute();
+    },
+    async setAgent(id, agentId) {
+      await db.updateTable('inbox').set({ agent_id: agentId }).where('id', '=', id).execute();
+    },
+
+    async saveReply(id, parts, at) {
+      await inTx(db, async (tx) => {
+        for (const [i, p] of parts.entries()) {
+          await tx.insertInto('outbox').values({
+            id: ids.id(), inbox_id: id, part: i, channel: p.channel, agent_id: p.agentId, recipient: p.recipient, text: p.text,
+            status: 'pending', attempts: 0, provider_message_id: null, last_error: null, created_at: at, sent_at: null,
+          }).onConflict((oc) => oc.columns(['inbox_id', 'part']).doNothing()).execute();
+        }
+        await tx.updateTable('inbox').set({ reply_ready: 1 }).where('id', '=', id).execute();
+      });
+    },
+
+    async pendingParts(inboxId, staleBefore) {
+      return (await db.selectFrom('outbox').selectAll().where('inbox_id', '=', inboxId)
+        .where((eb) => staleBefore
+          ? eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('sent_at', '<', staleBefore)])])
+          : eb('status', '=', 'pending'))
+        .orderBy('part').execute()).map(toPart);
+    },
+    async claimPart(id, now, staleBefore) {
+      const r = await db.updateTable('outbox').set({ status: 'sending', sent_at: now }).where('id', '=', id)
+        .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('sent_at', '<', staleBefore)])]))
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async markPart(id, p) {
+      await db.updateTable('outbox').set({
+        status: p.status,
+        ...(p.attempts !== undefined ? { attempts: p.attempts } : {}),
+        ...(p.lastError !== undefined ? { last_error: p.lastError } : {}),
+        ...(p.providerMessageId !== undefined ? { provider_message_id: p.providerMessageId } : {}),
+        ...(p.sentAt !== undefined ? { sent_at: p.sentAt } : {}),
+      }).where('id', '=', id).execute();
+    },
+    async retryLater(id, notBefore, error) {
+      await db.updateTable('inbox').set({ status: 'queued', locked_until: notBefore, last_error: error }).where('id', '=', id).execute();
+    },
+    async finish(id, status, at, error) {
+      await db.updateTable('inbox').set({ status, processed_at: at, locked_until: null, ...(error !== undefined ? { last_error: error } : {}) }).where('id', '=', id).execute();
+    },
+    async counts() {
+      const rows = await db.selectFrom('inbox').select((eb) => ['status', eb.fn.countAll().as('n')]).groupBy('status').execute();
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    },
+    async byId(id) {
+      const r = await db.selectFrom('inbox').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && toItem(r);
+    },
+    async failedParts(agentId, limit) {
+      let q = db.selectFrom('outbox').selectAll().where('status', 'in', ['failed', 'undelivered']);
+      if (agentId) q = q.where('agent_id', '=', agentId);
+      return (await q.orderBy('created_at', 'desc').limit(limit).execute()).map((r) => ({ ...toPart(r), createdAt: r.created_at }));
+    },
+    async recentParts(agentId, limit) {
+      let q = db.selectFrom('outbox').selectAll();
+      if (agentId) q = q.where('agent_id', '=', agentId);
+      return (await q.orderBy('created_at', 'desc').orderBy('part', 'desc').limit(limit).execute())
+        .map((r) => ({ ...toPart(r), createdAt: r.created_at, delivery: r.delivery, deliveryAt: r.delivery_at }));
+    },
+    async receipt(channel, providerMessageId, r, at) {
+      // Receipts arrive out of order: never let "delivered" overwrite "read".
+      const set: Partial<Database['outbox']> = {};
+      if (r.failed) { set.status = r.failed.status; set.last_error = r.failed.error; }
+      let q = db.updateTable('outbox').where('channel', '=', channel).where('provider_message_id', '=', providerMessageId);
+      if (r.delivery) {
+        set.delivery = r.delivery; set.delivery_at = at;
+        const rank = { sent: 1, delivered: 2, read: 3 }[r.delivery];
+        const lower = Object.entries({ sent: 1, delivered: 2, read: 3 }).filter(([, v]) => v < rank).map(([k]) => k);
+        q = q.where((eb) => eb.or([eb('delivery', 'is', null), eb('delivery', 'in', lower)]));
+      }
+      const res = await q.set(set).executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    },
+  };
+}
+
+const toChannel = (r: Database['agent_channels']): ChannelRow => ({
+  agentId: r.agent_id, channel: r.channel, secretSealed: r.secret_sealed, info: JSON.parse(r.info), webhookSecret: r.webhook_secret,
+  mode: r.mode as ChannelRow['mode'], pollOffset: r.poll_offset === null ? null : Number(r.poll_offset),
+  lastInboundAt: r.last_inbound_at, lastOutboundAt: r.last_outbound_at, lastError: r.last_error, lastErrorAt: r.last_error_at, createdAt: r.created_at,
+});
+
+export function channelRepo(db: Db, now: () => string): ChannelRepo {
+  return {
+    async upsert(r) {
+      const values = { secret_sealed: r.secretSealed, info: JSON.stringify(r.info), webhook_secret: r.webhookSecret, mode: r.mode, last_error: null, last_error_at: null };
+      await db.insertInto('agent_channels').values({ agent_id: r.agentId, channel: r.channel, ...values, poll_offset: null, last_inbound_at: null, last_outbound_at: null, created_at: now() })
+        .onConflict((oc) => oc.columns(['agent_id', 'channel']).doUpdateSet({ ...values, poll_offset: null })).execute();
+    },
+    async get(agentId, channel) {
+      const r = await db.selectFrom('agent_channels').selectAll().where('agent_id', '=', agentId).where('channel', '=', channel).executeTakeFirst();
+      return r && toChannel(r);
+    },
+    async forAgents(agentIds) {
+      if (!agentIds.length) return [];
+      return (await db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', agentIds).execute()).map(toChannel);
+    },
+    async all(channel) {
+      return (await db.selectFrom('agent_channels').selectAll().where('channel', '=', channel).execute()).map(toChannel);
+    },
+    async delete(agentId, channel) {
+      const r = await db.deleteFrom('agent_channels').where('agent_id', '=', agentId).where('channel', '=', channel).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+    async touch(agentId, channel, p) {
+      const set: Partial<Database['agent_channels']> = {};
+      if (p.lastInboundAt !== undefined) set.last_inbound_at = p.lastInboundAt;
+      if (p.lastOutboundAt !== undefined) set.last_outbound_at = p.lastOutboundAt;
+      if (p.lastError !== undefined) set.last_error = p.lastError;
+      if (p.lastErrorAt !== undefined) set.last_error_at = p.lastErrorAt;
+      if (p.pollOffset !== undefined) set.poll_offset = p.pollOffset;
+      if (Object.keys(set).length) await db.updateTable('agent_channels').set(set).where('agent_id', '=', agentId).where('channel', '=', channel).execute();
+    },
+  };
+}
+
+export function personStateRepo(db: Db): PersonStateRepo {
+  return {
+    async get(personId) {
+      const r = await db.selectFrom('person_state').selectAll().where('person_id', '=', personId).executeTakeFirst();
+      return r && { personId: r.person_id, currentAgentId: r.current_agent_id, pendingAgentId: r.pending_agent_id, pendingText: r.pending_text };
+    },
+    async set(s, at) {
+      const v = { current_agent_id: s.currentAgentId, pending_agent_id: s.pendingAgentId, pending_text: s.pendingText, updated_at: at };
+      await db.insertInto('person_state').values({ person_id: s.personId, ...v }).onConflict((oc) => oc.column('person_id').doUpdateSet(v)).execute();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { sql } from 'kysely';
+import type { Db } from '../db.js';
+import type { Clock, IdGenerator, UsageFilter, UsageRepo } from '../../domain/ports.js';
+import type { UsageRecord } from '../../domain/types.js';
+
+export function usageRepo(db: Db, ids: IdGenerator, clock: Clock): UsageRepo {
+  function filtered(f: UsageFilter) {
+    let q = db.selectFrom('usage').where('day', '>=', f.from).where('day', '<=', f.to);
+    if (f.agentIds) q = f.agentIds.length ? q.where('agent_id', 'in', f.agentIds) : q.where(sql<boolean>`1 = 0`);
+    return q;
+  }
+  const sums = (eb: any) => [
+    eb.fn.countAll().as('requests'),
+    eb.fn.coalesce(eb.fn.sum('input_tokens'), eb.lit(0)).as('input_tokens'),
+    eb.fn.coalesce(eb.fn.sum('output_tokens'), eb.lit(0)).as('output_tokens'),
+    eb.fn.coalesce(eb.fn.sum('cost_usd'), eb.lit(0)).as('cost_usd'),
+  ];
+  const toTotals = (r: any) => ({
+    requests: Number(r.requests), inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens),
+    costUsd: Math.round(Number(r.cost_usd) * 1e8) / 1e8,
+  });
+  return {
+    async insert(u) {
+      const now = clock.now();
+      const rec: UsageRecord = { ...u, id: ids.id(), createdAt: now.toISOString() };
+      await db.insertInto('usage').values({
+        id: rec.id, agent_id: u.agentId, conversation_id: u.conversationId, message_id: u.messageId,
+        channel: u.channel, purpose: u.purpose, provider: u.provider, model: u.model,
+        input_tokens: u.inputTokens, output_tokens: u.outputTokens, cost_usd: u.costUsd,
+        ttft_ms: u.ttftMs, latency_ms: u.latencyMs, status: u.status, error: u.error,
+        day: rec.createdAt.slice(0, 10), created_at: rec.createdAt,
+      }).execute();
+      return rec;
+    },
+    async totals(f) {
+      return toTotals(await filtered(f).select(sums).executeTakeFirstOrThrow());
+    },
+    async groupBy(f, by) {
+      const col = by === 'day' ? 'day' : by === 'agent' ? 'agent_id' : 'model';
+      const rows = await filtered(f).select((eb) => [eb.ref(col).as('key'), ...sums(eb)]).groupBy(col).orderBy(col).execute();
+      return rows.map((r: any) => ({ key: String(r.key ?? ''), ...toTotals(r) }));
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Db } from '../db.js';
+import type { IdGenerator, Clock, UserRepo, NewUser } from '../../domain/ports.js';
+import type { Role, User } from '../../domain/types.js';
+
+const toUser = (r: { id: string; email: string; role: string; created_at: string }): User => ({
+  id: r.id, email: r.email, role: r.role as Role, createdAt: r.created_at,
+});
+
+export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
+  return {
+    async count() {
+      const r = await db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    async countByRole(role) {
+      const r = await db.selectFrom('users').where('role', '=', role).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    async insert(u: NewUser) {
+      const row = { id: ids.id(), email: u.email.toLowerCase(), password_hash: u.passwordHash, role: u.role, created_at: clock.now().toISOString() };
+      await db.insertInto('users').values(row).execute();
+      return toUser(row);
+    },
+    async byId(id) {
+      const r = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && toUser(r);
+    },
+    async byEmailWithHash(email) {
+      const r = await db.selectFrom('users').selectAll().where('email', '=', email.toLowerCase()).executeTakeFirst();
+      return r && { ...toUser(r), passwordHash: r.password_hash };
+    },
+    async list() {
+      return (await db.selectFrom('users').selectAll().orderBy('created_at').execute()).map(toUser);
+    },
+    async delete(id) {
+      const r = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/** Row types of the tables, as Kysely sees them. Booleans are 0/1 integers on both dialects. */
+
+
+export interface Database {
+  users: { id: string; email: string; password_hash: string; role: string; created_at: string };
+  tokens: {
+    id: string; user_id: string; kind: string; name: string; prefix: string; hash: string;
+    created_at: string; last_used_at: string | null; expires_at: string | null;
+  };
+  agents: {
+    id: string; owner_id: string; slug: string; name: string; description: string; icon: string;
+    instructions: string; model: string | null; fallback_model: string | null; temperature: number;
+    status: string; listed: number; version: number; created_at: string; updated_at: string;
+  };
+  /** The agent's workspace: persona files now, memory notes later. */
+  agent_files: { agent_id: string; path: string; content: string; updated_at: string };
+  people: { id: string; kind: string; external_id: string; created_at: string };
+  conversations: {
+    id: string; agent_id: string; person_id: string; channel: string;
+    created_at: string; last_message_at: string; closed_at: string | null;
+  };
+  messages: {
+    seq: number; id: string; conversation_id: string; role: string; content: string;
+    status: string; error: string | null; created_at: string; source_id: string | null; channel: string | null;
+  };
+  providers: {
+    name: string; kind: string; base_url: string | null; api_key_sealed: string | null;
+    models: string; created_at: string; updated_at: string;
+  };
+  settings: { key: string; value: string; updated_at: string };
+  usage: {
+    id: string; agent_id: string | null; conversation_id: string | null; message_id: string | null;
+    channel: string; purpose: string; provider: string; model: string;
+    input_tokens: number; output_tokens: number; cost_usd: number;
+    ttft_ms: number | null; latency_ms: number; status: string; error: string | null;
+    day: string; created_at: string;
+  };
+  agent_channels: {
+    agent_id: string; channel: string; secret_sealed: string; info: string; webhook_secret: string | null;
+    mode: string; poll_offset: number | null; last_inbound_at: string | null; last_outbound_at: string | null;
+    last_error: string | null; last_error_at: string | null; created_at: string;
+  };
+  inbox: {
+    id: string; seq: number; channel: string; account: string; external_id: string; thread_key: string;
+    agent_id: string | null; sender: string; sender_name: string | null; text: string; payload: string;
+    status: string; attempts: number; locked_until: string | null; reply_ready: number; last_error: string | null;
+    received_at: string; processed_at: string | null; order_key: string;
+  };
+  outbox: {
+    id: string; inbox_id: string; part: number; channel: string; agent_id: string | null; recipient: string;
+    text: string; status: string; attempts: number; provider_message_id: string | null; last_error: string | null;
+    created_at: string; sent_at: string | null; delivery: string | null; delivery_at: string | null;
+  };
+  person_links: { person_id: string; linked_person_id: string; expires_at: string; created_at: string };
+  link_codes: { id: string; person_id: string; phone: string; code_hash: string; attempts: number; expires_at: string; used_at: string | null; created_at: string };
+  person_state: { person_id: string; current_agent_id: string | null; pending_agent_id: string | null; pending_text: string | null; updated_at: string };
+}

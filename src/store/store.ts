@@ -1,0 +1,28 @@
+import type { Clock, IdGenerator, Store } from '../domain/ports.js';
+import type { Db } from './db.js';
+import { userRepo } from './repositories/users.js';
+import { tokenRepo } from './repositories/tokens.js';
+import { agentRepo } from './repositories/agents.js';
+import { conversationRepo, personRepo } from './repositories/conversations.js';
+import { providerRepo, settingsRepo } from './repositories/settings.js';
+import { usageRepo } from './repositories/usage.js';
+import { channelRepo, inboxRepo, personStateRepo } from './repositories/inbox.js';
+
+/** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
+export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
+  return {
+    users: userRepo(db, ids, clock),
+    tokens: tokenRepo(db, ids, clock),
+    agents: agentRepo(db, ids, clock),
+    people: personRepo(db, ids, clock),
+    conversations: conversationRepo(db, ids, clock),
+    providers: providerRepo(db, clock),
+    settings: settingsRepo(db, clock),
+    usage: usageRepo(db, ids, clock),
+    inbox: inboxRepo(db, ids),
+    channels: channelRepo(db, () => clock.now().toISOString()),
+    personState: personStateRepo(db),
+    transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
+    close: () => db.destroy(),
+  };
+}

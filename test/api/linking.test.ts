@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { startFakeWhatsApp, type FakeWhatsApp } from '../fakes/whatsapp-server.js';
+import { readSse } from '../helpers/test-app.js';
+
+const WA = { token: 'EAAG-link-token', phoneNumberId: '106540352242999', appSecret: 'link-secret' };
+const PHONE = '5511988880001';
+
+describe('web ↔ WhatsApp linking', () => {
+  let app: TestApp;
+  let wa: FakeWhatsApp;
+  let slug: string;
+  let cookie = '';
+
+  beforeAll(async () => {
+    wa = await startFakeWhatsApp({ token: WA.token, phoneNumberId: WA.phoneNumberId, appSecret: WA.appSecret });
+    app = await startTestApp({ publicUrl: true, env: { WHATSAPP_TOKEN: WA.token, WHATSAPP_PHONE_NUMBER_ID: WA.phoneNumberId, WHATSAPP_APP_SECRET: WA.appSecret, WHATSAPP_GRAPH_URL: wa.graphUrl } });
+    const token = await app.owner();
+    slug = (await app.api('/api/agents', { token, body: { name: 'Recipe Helper', template: 'recipe-helper' } })).body.slug;
+  });
+  afterAll(async () => { await app?.close(); await wa?.close(); });
+
+  const web = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(`${app.url}${path}`, {
+      method: init.method ?? (init.body ? 'POST' : 'GET'),
+      headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+      body: init.body ? JSON.stringify(init.body) : undefined,
+    });
+    const set = res.headers.get('set-cookie');
+    if (set) cookie = set.split(';')[0]!;
+    return res;
+  };
+  const lastCode = () => /(\d{6})/.exec(wa.sent.filter((m) => m.to === PHONE).at(-1)?.text ?? '')?.[1];
+
+  it('links a browser and a phone with a one-time code sent over WhatsApp, then they share conversations', async () => {
+    // The phone talks to the agent on WhatsApp first (this also opens the 24-hour window).
+    await wa.deliverMessage(`${app.url}/webhooks/whatsapp`, { from: PHONE, text: 'Soup ideas from WhatsApp' });
+    await eventually(() => wa.sent.some((m) => m.to === PHONE), 5000, 'whatsapp reply');
+
+    // The browser chats separately.
+    await readSse(await web(`/api/public/agents/${slug}/chat`, { body: { text: 'hello from the browser' } }));
+    expect((await (await web('/api/public/link')).json() as any).linked).toBe(false);
+
+    const bad = await web('/api/public/link/start', { body: { phone: '123' } });
+    expect(bad.status).toBe(400);
+    const start = await web('/api/public/link/start', { body: { phone: `+${PHONE}` } });
+    expect(start.status).toBe(200);
+    expect(await start.json()).toMatchObject({ sent: true, phone: '+55 •••• 0001' });
+    const code = lastCode()!;
+    expect(code).toMatch(/^\d{6}$/);
+
+    const wrong = await web('/api/public/link/verify', { body: { code: code === '000000' ? '111111' : '000000' } });
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as any).error.code).toBe('wrong_code');
+    const ok = await web('/api/public/link/verify', { body: { code } });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ linked: true });
+    // Single use.
+    expect((await web('/api/public/link/verify', { body: { code } })).status).toBe(400);
+
+    // The browser now sees the WhatsApp conversation, and a reply on one shows on the other.
+    const hist = (await (await web(`/api/public/agents/${slug}/conversation`)).json()) as any;
+    expect(hist.messages.map((m: { content: string }) => m.content)).toContain('Soup ideas from WhatsApp');
+    expect(hist.messages.find((m: { content: string }) => m.content === 'Soup ideas from WhatsApp').channel).toBe('whatsapp');
+    await readSse(await web(`/api/public/agents/${slug}/chat`, { body: { text: 'typed on the web after linking' } }));
+    await wa.deliverMessage(`${app.url}/webhooks/whatsapp`, { from: PHONE, text: 'and again from the phone' });
+    await eventually(async () => {
+      const h = (await (await web(`/api/public/agents/${slug}/conversation`)).json()) as any;
+      return h.messages.some((m: { content: string }) => m.content === 'Echo: and again from the phone');
+    }, 5000, 'phone reply visible on the web');
+    const model = (app.fake.requests() as any[]).at(-1)!;
+    expect(model.messages.map((m: { content: string }) => m.content)).toEqual(expect.arrayContaining(['Soup ideas from WhatsApp', 'typed on the web after linking', 'and again from the phone']));
+
+    // Unlinking separates them again.
+    expect(((await (await web('/api/public/link', { method: 'DELETE' })).json()) as any).linked).toBe(false);
+    const after = (await (await web(`/api/public/agents/${slug}/conversation`)).json()) as any;
+    expect(after.messages.map((m: { content: string }) => m.content)).not.toContain('and again from the phone');
+  });
+
+  it('rate-limits code requests and wrong attempts', async () => {
+    cookie = '';
+    const phone = '5511988880002';
+    await wa.deliverMessage(`${app.url}/webhooks/whatsapp`, { from: phone, text: 'hi' });
+    for (let i = 0; i < 3; i++) expect((await web('/api/public/link/start', { body: { phone } })).status).toBe(200);
+    const fourth = await web('/api/public/link/start', { body: { phone } });
+    expect(fourth.status).toBe(429);
+    for (let i = 0; i < 5; i++) await web('/api/public/link/verify', { body: { code: '999999' } });
+    const sixth = await web('/api/public/link/verify', { body: { code: '999999' } });
+    expect([400, 429]).toContain(sixth.status);
+    expect(((await (await web('/api/public/link')).json()) as any).linked).toBe(false);
+  });
+});

@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { startFakeTelegram, telegramErrors, textUpdate, type FakeTelegram } from '../fakes/telegram-server.js';
+
+const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
+const TOKEN2 = '987654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw2';
+
+describe('Telegram, webhook mode (PUBLIC_URL set)', () => {
+  let app: TestApp;
+  let tg: FakeTelegram;
+  let token: string;
+  let agent: { id: string; slug: string };
+
+  beforeAll(async () => {
+    tg = await startFakeTelegram({ bots: [{ token: TOKEN, username: 'RecipeHelperBot' }, { token: TOKEN2, username: 'OtherBot' }] });
+    app = await startTestApp({ publicUrl: true, env: { TELEGRAM_API_ROOT: tg.apiRoot } });
+    token = await app.owner();
+    agent = (await app.api('/api/agents', { token, body: { name: 'Recipe Helper', template: 'recipe-helper' } })).body;
+  });
+  afterAll(async () => { await app?.close(); await tg?.close(); });
+  beforeEach(() => { app.fake.reset(); });
+
+  const connect = () => app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: TOKEN } });
+
+  it('refuses a bad token with a clear error and saves nothing', async () => {
+    const malformed = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: 'not-a-token', description: 'changed' } });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.fields[0].path).toBe('telegramBotToken');
+    const unknown = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: '111111111:ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ', description: 'changed' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toMatch(/Telegram rejected this token/);
+    const now = (await app.api(`/api/agents/${agent.id}`, { token })).body;
+    expect(now.description).not.toBe('changed');
+    expect(now.channels.telegram).toBeNull();
+  });
+
+  it('connects a bot: getMe, a webhook with a secret, the @username and t.me link, never the token', async () => {
+    const r = await connect();
+    expect(r.status).toBe(200);
+    expect(r.body.channels.telegram).toMatchObject({ username: 'RecipeHelperBot', link: 'https://t.me/RecipeHelperBot', mode: 'webhook' });
+    const bot = tg.bots.get(TOKEN)!;
+    expect(bot.webhook!.url).toBe(`${app.url}/webhooks/telegram/${agent.id}`);
+    expect(bot.webhook!.secret).toMatch(/^[A-Za-z0-9_-]{20,256}$/);
+    const shown = await app.api(`/api/agents/${agent.id}`, { token });
+    expect(shown.body.channels.telegram.username).toBe('RecipeHelperBot');
+    expect(JSON.stringify(shown.body)).not.toContain(TOKEN.split(':')[1]);
+    expect(JSON.stringify((await app.api('/api/agents', { token })).body)).not.toContain(TOKEN.split(':')[1]);
+  });
+
+  it('answers a message, with "typing…" while the model works', async () => {
+    await connect();
+    const res = await tg.deliver(TOKEN, textUpdate({ chatId: 5001, text: 'Pasta tonight?' }));
+    expect(res.status).toBe(200);
+    const replies = await eventually(() => tg.messagesTo(5001).length && tg.messagesTo(5001), 5000, 'reply');
+    expect(replies).toEqual(['Echo: Pasta tonight?']);
+    expect(tg.bots.get(TOKEN)!.chatActions.some((a) => String(a.chatId) === '5001' && a.action === 'typing')).toBe(true);
+    const hist = (await app.api(`/api/agents/${agent.id}/history`, { token })).body.messages;
+    expect(hist.slice(-2).map((m: { channel: string; role: string }) => [m.channel, m.role])).toEqual([['telegram', 'user'], ['telegram', 'assistant']]);
+  });
+
+  it('formats Markdown replies as Telegram HTML and escapes anything else', async () => {
+    await connect();
+    app.fake.setDefault(() => '**Carbonara**: eggs & `guanciale` <script>x</script>\n\n- pasta\n- pecorino');
+    await tg.deliver(TOKEN, textUpdate({ chatId: 5010, text: 'format please' }));
+    await eventually(() => tg.messagesTo(5010).length === 1, 5000, 'reply');
+    const sent = tg.sent.find((m) => String(m.chatId) === '5010')!;
+    expect(sent.parseMode).toBe('HTML');
+    expect(sent.text).toBe('<b>Carbonara</b>: eggs &amp; <code>guanciale</code> &lt;script&gt;x&lt;/script&gt;\n\n• pasta\n• pecorino');
+  });
+
+  it('refuses requests without the right secret token and processes nothing', async () => {
+    await connect();
+    const missing = await tg.deliver(TOKEN, textUpdate({ chatId: 5002, text: 'forged' }), { secret: null });
+    const wrong = await tg.deliver(TOKEN, textUpdate({ chatId: 5002, text: 'forged' }), { secret: 'wrong-secret-value' });
+    expect(missing.status).toBe(401);
+    expect(wrong.status).toBe(401);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(tg.messagesTo(5002)).toEqual([]);
+    expect((app.fake.requests() as any[])).toHaveLength(0);
+  });
+
+  it('answers a redelivered update once', async () => {
+    await connect();
+    await tg.deliver(TOKEN, textUpdate({ chatId: 5003, text: 'once please' }));
+    const again = await tg.replay(-1);
+    expect(again.status).toBe(200);
+    await eventually(() => tg.messagesTo(5003).length === 1, 5000, 'reply');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(tg.messagesTo(5003)).toEqual(['Echo: once please']);
+    expect((app.fake.requests() as any[])).toHaveLength(1);
+  });
+
+  it('keeps order within a chat while chats run in parallel', async () => {
+    await connect();
+    const texts = ['one', 'two', 'three', 'four'];
+    await Promise.all([
+      ...texts.map((t, i) => tg.deliver(TOKEN, textUpdate({ chatId: 6001, text: t, updateId: 700_000 + i }))),
+      ...texts.map((t, i) => tg.deliver(TOKEN, textUpdate({ chatId: 6002, text: t, updateId: 710_000 + i }))),
+    ]);
+    await eventually(() => tg.messagesTo(6001).length === 4 && tg.messagesTo(6002).length === 4, 8000, 'eight replies');
+    expect(tg.messagesTo(6001)).toEqual(texts.map((t) => `Echo: ${t}`));
+    expect(tg.messagesTo(6002)).toEqual(texts.map((t) => `Echo: ${t}`));
+  });
+
+  it('splits long, emoji-heavy replies into messages Telegram accepts', async () => {
+    await connect();
+    const long = `${'Stir the sauce gently. '.repeat(150)}\n\n${'😀'.repeat(2049)}`;
+    app.fake.setDefault(() => long);
+    await tg.deliver(TOKEN, textUpdate({ chatId: 5004, text: 'long one' }));
+    const parts = (await eventually(() => tg.messagesTo(5004).length >= 3 && tg.messagesTo(5004), 8000, 'split reply')) as string[];
+    for (const p of parts) {
+      expect(p.length).toBeLessThanOrEqual(4096);
+      expect(/[\uD800-\uDBFF]$/.test(p)).toBe(false);
+    }
+    expect(parts.join('').replace(/\s+/g, '')).toBe(long.replace(/\s+/g, ''));
+  });
+
+  it('waits out a 429 retry_after and then delivers', async () => {
+    await connect();
+    tg.enqueue('sendMessage', telegramErrors.tooManyRequests(1));
+    const t0 = Date.now();
+    await tg.deliver(TOKEN, textUpdate({ chatId: 5005, text: 'rate limited' }));
+    await eventually(() => tg.messagesTo(5005).length === 1, 8000, 'reply after 429');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(tg.messagesTo(5005)).toEqual(['Echo: rate limited']);
+  });
+
+  it('treats "blocked by the user" as final and shows the error on the agent', async () => {
+    await connect();
+    tg.enqueue('sendMessage', telegramErrors.blocked());
+    await tg.deliver(TOKEN, textUpdate({ chatId: 5006, text: 'are you there' }));
+    const a = await eventually(async () => {
+      const v = (await app.api(`/api/agents/${agent.id}`, { token })).body;
+      return v.channels.telegram.lastError ? v : undefined;
+    }, 5000, 'lastError');
+    expect(a.channels.telegram.lastError).toMatch(/blocked/);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(tg.calls('sendMessage').filter((c) => String(c.params.chat_id) === '5006')).toHaveLength(1);
+  });
+
+  it('stops on pause, starts on resume, and disconnects with an empty token', async () => {
+    await connect();
+    await app.api(`/api/agents/${agent.id}/pause`, { method: 'POST', token });
+    expect(tg.bots.get(TOKEN)!.webhook).toBeNull();
+    await app.api(`/api/agents/${agent.id}/resume`, { method: 'POST', token });
+    expect(tg.bots.get(TOKEN)!.webhook?.url).toContain(agent.id);
+    const off = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: '' } });
+    expect(off.body.channels.telegram).toBeNull();
+    expect(tg.bots.get(TOKEN)!.webhook).toBeNull();
+    const late = await tg.deliver(TOKEN, textUpdate({ chatId: 5007, text: 'anyone?' }), { url: `${app.url}/webhooks/telegram/${agent.id}`, secret: 'whatever' });
+    expect(late.status).toBe(404);
+  });
+});
+
+describe('Telegram, long polling (no PUBLIC_URL)', () => {
+  it('polls getUpdates and answers, so a laptop install needs no tunnel', async () => {
+    const tg = await startFakeTelegram({ bots: [{ token: TOKEN, username: 'PollBot' }], maxPollWaitMs: 200 });
+    const app = await startTestApp({ env: { TELEGRAM_API_ROOT: tg.apiRoot, SWITCHBOARD_TELEGRAM_POLL_TIMEOUT_S: '1' } });
+    try {
+      const token = await app.owner();
+      const agent = (await app.api('/api/agents', { token, body: { name: 'Poller' } })).body;
+      const r = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: TOKEN } });
+      expect(r.body.channels.telegram).toMatchObject({ username: 'PollBot', mode: 'polling' });
+      tg.pushUpdate(TOKEN, textUpdate({ chatId: 2 ** 33, text: 'hello from polling' }));
+      await eventually(() => tg.messagesTo(2 ** 33).length === 1, 8000, 'polled reply');
+      expect(tg.messagesTo(2 ** 33)).toEqual(['Echo: hello from polling']);
+      await app.api(`/api/agents/${agent.id}/pause`, { method: 'POST', token });
+      tg.pushUpdate(TOKEN, textUpdate({ chatId: 77, text: 'while paused' }));
+      await new Promise((r) => setTimeout(r, 600));
+      expect(tg.messagesTo(77)).toEqual([]);
+    } finally {
+      await app.close();
+      await tg.close();
+    }
+  });
+});

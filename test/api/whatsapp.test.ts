@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { eventually, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { startFakeWhatsApp, whatsappErrors, type FakeWhatsApp } from '../fakes/whatsapp-server.js';
+import { startFakeTwilio, twilioErrors, type FakeTwilio } from '../fakes/twilio-server.js';
+
+const WA = { token: 'EAAG-test-token', phoneNumberId: '106540352242922', appSecret: 'app-secret-123', verifyToken: 'verify-me' };
+
+/** The fake model routes by keyword when asked to route, and echoes otherwise. */
+function routingModel(app: TestApp) {
+  app.fake.setDefault((req) => {
+    const system = String(req.messages?.[0]?.content ?? '');
+    const last = String(req.messages?.at(-1)?.content ?? '');
+    if (system.startsWith('You route a message')) return /fraction|equation|math/i.test(last) ? 'maths-tutor' : /recipe|cook|pasta|soup/i.test(last) ? 'recipe-helper' : 'none';
+    return `Echo: ${last}`;
+  });
+}
+
+describe('WhatsApp Cloud API: one number in front of every agent', () => {
+  let app: TestApp;
+  let wa: FakeWhatsApp;
+  let token: string;
+  let hook: string;
+  let recipe: { id: string };
+  let maths: { id: string };
+
+  beforeAll(async () => {
+    wa = await startFakeWhatsApp({ token: WA.token, phoneNumberId: WA.phoneNumberId, appSecret: WA.appSecret });
+    app = await startTestApp({ publicUrl: true, env: {
+      WHATSAPP_TOKEN: WA.token, WHATSAPP_PHONE_NUMBER_ID: WA.phoneNumberId, WHATSAPP_APP_SECRET: WA.appSecret,
+      WHATSAPP_VERIFY_TOKEN: WA.verifyToken, WHATSAPP_GRAPH_URL: wa.graphUrl,
+    } });
+    token = await app.owner();
+    hook = `${app.url}/webhooks/whatsapp`;
+    wa.config.statusWebhookUrl = hook;
+    recipe = (await app.api('/api/agents', { token, body: { name: 'Recipe Helper', template: 'recipe-helper' } })).body;
+  });
+  afterAll(async () => { await app?.close(); await wa?.close(); });
+  beforeEach(() => { app.fake.reset(); routingModel(app); });
+
+  const repliesTo = (phone: string) => wa.sent.filter((m) => m.to === phone).map((m) => m.text ?? m.body?.text?.body);
+
+  it("answers Meta's verification handshake only with the right verify token", async () => {
+    const ok = await wa.verify(hook, WA.verifyToken, 'challenge-42');
+    expect(ok).toMatchObject({ status: 200, body: 'challenge-42' });
+    expect((await wa.verify(hook, 'wrong', 'challenge-42')).status).toBe(403);
+  });
+
+  it('refuses a forged or missing signature and stores nothing', async () => {
+    const forged = await wa.deliverRaw(hook, { object: 'whatsapp_business_account', entry: [] }, { signature: 'sha256=' + '0'.repeat(64) });
+    const missing = await wa.deliverRaw(hook, { object: 'whatsapp_business_account', entry: [] }, { signature: null });
+    expect(forged.status).toBe(401);
+    expect(missing.status).toBe(401);
+  });
+
+  it('with one listed agent, answers directly without a routing question, emoji and all', async () => {
+    const r = await wa.deliverMessage(hook, { from: '5511999990001', text: 'Olá! Quero uma receita 🍝', name: 'Ana' });
+    expect(r.status).toBe(200);
+    await eventually(() => repliesTo('5511999990001').length === 1, 5000, 'reply');
+    expect(repliesTo('5511999990001')).toEqual(['Echo: Olá! Quero uma receita 🍝']);
+    expect((app.fake.requests() as any[]).every((q) => !String(q.messages[0].content).startsWith('You route'))).toBe(true);
+  });
+
+  it('answers a redelivered message once', async () => {
+    await wa.deliverMessage(hook, { from: '5511999990002', text: 'just once', id: 'wamid.dup-1' });
+    await wa.replay(-1);
+    await eventually(() => repliesTo('5511999990002').length === 1, 5000, 'reply');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(repliesTo('5511999990002')).toHaveLength(1);
+  });
+
+  it('routes by intent, asks before switching, switches on YES, and resumes context per agent', async () => {
+    maths = (await app.api('/api/agents', { token, body: { name: 'Maths Tutor', template: 'maths-tutor' } })).body;
+    const phone = '5511999990003';
+    const say = async (text: string, n: number) => {
+      await wa.deliverMessage(hook, { from: phone, text });
+      await eventually(() => repliesTo(phone).length === n, 5000, `reply ${n}`);
+      return repliesTo(phone).at(-1);
+    };
+    expect(await say('A pasta recipe please', 1)).toBe('Echo: A pasta recipe please');
+    expect(await say('Now help me with fractions', 2)).toBe('Switch to Maths Tutor? Reply YES.');
+    expect(await say('sim', 3)).toBe('Echo: Now help me with fractions');
+    expect(await say('/agents', 4)).toMatch(/Recipe Helper[\s\S]*Maths Tutor \(current\)/);
+    expect(await say('/use recipe', 5)).toBe('You are now talking to Recipe Helper. Plans meals, adapts recipes to what is in your fridge, and scales portions.');
+    expect(await say('And for dessert?', 6)).toBe('Echo: And for dessert?');
+    // Back with the recipe agent, its earlier conversation is in the context.
+    const lastCall = (app.fake.requests() as any[]).filter((q) => !String(q.messages[0].content).startsWith('You route')).at(-1);
+    expect(lastCall.messages.map((m: { content: string }) => m.content)).toEqual(expect.arrayContaining(['A pasta recipe please', 'And for dessert?']));
+    expect(JSON.stringify(lastCall.messages)).not.toContain('fractions');
+    // A "no" keeps the current agent.
+    expect(await say('solve this equation', 7)).toBe('Switch to Maths Tutor? Reply YES.');
+    expect(await say('no thanks', 8)).toBe('Echo: no thanks');
+    // Routing calls are paid for and recorded.
+    const usage = (await app.api('/api/usage', { token })).body;
+    expect(usage.requests).toBeGreaterThan(8);
+  });
+
+  it('records a reply refused outside the 24-hour window as undelivered with the reason, and never retries it', async () => {
+    wa.enqueue(whatsappErrors.reengagement());
+    await wa.deliverMessage(hook, { from: '5511999990004', text: 'A soup recipe' });
+    const list = await eventually(async () => {
+      const r = (await app.api('/api/channels/undelivered', { token })).body.messages;
+      return r.length ? r : undefined;
+    }, 5000, 'undelivered');
+    expect(list[0]).toMatchObject({ channel: 'whatsapp', recipient: '5511999990004', status: 'undelivered' });
+    expect(list[0].lastError).toMatch(/24-hour window/);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(wa.journal.filter((j) => j.method === 'POST' && j.path.endsWith('/messages') && String(j.rawBody).includes('5511999990004'))).toHaveLength(1);
+    expect((await app.api('/api/channels/whatsapp', { token })).body.health.lastError).toMatch(/24-hour window/);
+  });
+
+  it('records delivery receipts per outbound message, in any order, and async window failures', async () => {
+    await wa.deliverMessage(hook, { from: '5511999990005', text: 'A quick cook tip' });
+    await eventually(() => repliesTo('5511999990005').length === 1, 5000, 'reply');
+    const sent = wa.sent.filter((m) => m.to === '5511999990005').at(-1)!;
+    await wa.deliverStatus(hook, { id: sent.id, status: 'read', recipientId: '5511999990005' });
+    await wa.deliverStatus(hook, { id: sent.id, status: 'delivered', recipientId: '5511999990005' });
+    const out = (await app.api('/api/channels/outbound', { token })).body.messages.find((m: { providerMessageId: string }) => m.providerMessageId === sent.id);
+    expect(out).toMatchObject({ status: 'sent', delivery: 'read' });
+    await wa.deliverStatus(hook, { id: sent.id, status: 'failed', recipientId: '5511999990005', errors: [{ code: 131047, title: 'Re-engagement message' }] });
+    const failed = (await app.api('/api/channels/outbound', { token })).body.messages.find((m: { providerMessageId: string }) => m.providerMessageId === sent.id);
+    expect(failed.status).toBe('undelivered');
+    expect(failed.lastError).toMatch(/24-hour window/);
+  });
+
+  it('shows the settings without secrets and refuses dashboard edits while the environment configures WhatsApp', async () => {
+    const v = (await app.api('/api/channels/whatsapp', { token })).body;
+    expect(v).toMatchObject({ provider: 'cloud', source: 'env', cloud: { phoneNumberId: WA.phoneNumberId, hasToken: true, hasAppSecret: true, hasVerifyToken: true }, webhookUrls: { cloud: hook } });
+    expect(JSON.stringify(v)).not.toContain(WA.token);
+    expect(JSON.stringify(v)).not.toContain(WA.appSecret);
+    const put = await app.api('/api/channels/whatsapp', { method: 'PUT', token, body: { provider: null } });
+    expect(put.status).toBe(409);
+    const test = await app.api('/api/channels/whatsapp/test', { token, body: { to: '+55 11 99999-0006' } });
+    expect(test.status).toBe(200);
+    expect(wa.sent.at(-1)!.to).toBe('5511999990006');
+  });
+});
+
+describe('WhatsApp through Twilio, configured from the dashboard', () => {
+  const SID = 'AC' + 'a'.repeat(32);
+  const AUTH = 'twilio-auth-token';
+  let app: TestApp;
+  let tw: FakeTwilio;
+  let token: string;
+
+  beforeAll(async () => {
+    tw = await startFakeTwilio({ accountSid: SID, authToken: AUTH });
+    app = await startTestApp({ publicUrl: true });
+    token = await app.owner();
+    await app.api('/api/agents', { token, body: { name: 'Writing Coach', template: 'writing-coach' } });
+  });
+  afterAll(async () => { await app?.close(); await tw?.close(); });
+
+  it('saves Twilio credentials (write-only secrets) and answers a signed webhook', async () => {
+    const bad = await app.api('/api/channels/whatsapp', { method: 'PUT', token, body: { provider: 'twilio', accountSid: 'nope', from: '+1415' } });
+    expect(bad.status).toBe(400);
+    const put = await app.api('/api/channels/whatsapp', { method: 'PUT', token, body: { provider: 'twilio', accountSid: SID, authToken: AUTH, from: '+14155238886', apiUrl: tw.apiUrl } });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ provider: 'twilio', source: 'settings', twilio: { accountSid: SID, from: 'whatsapp:+14155238886', hasAuthToken: true } });
+    expect(JSON.stringify(put.body)).not.toContain(AUTH);
+
+    const hook = `${app.url}/webhooks/twilio`;
+    const forged = await tw.deliver(hook, { From: 'whatsapp:+5511988887777', Body: 'forged' }, { signature: 'bm9wZQ==' });
+    expect(forged.status).toBe(403);
+    const ok = await tw.deliver(hook, { From: 'whatsapp:+5511988887777', Body: 'Fix my intro ✍️', ProfileName: 'Bia' }, { publicUrl: app.url });
+    expect(ok.status).toBe(200);
+    await eventually(() => tw.sent.length === 1, 5000, 'twilio reply');
+    expect(tw.sent[0]).toMatchObject({ to: 'whatsapp:+5511988887777', from: 'whatsapp:+14155238886', body: 'Echo: Fix my intro ✍️' });
+    // Twilio is asked to report delivery, and its callbacks are recorded per message.
+    expect(tw.sent[0]!.params.StatusCallback).toBe(hook);
+    await tw.deliverStatus(hook, { messageSid: tw.sent[0]!.sid, status: 'delivered', to: 'whatsapp:+5511988887777' }, { publicUrl: app.url });
+    const out = (await app.api('/api/channels/outbound', { token })).body.messages.find((m: { providerMessageId: string }) => m.providerMessageId === tw.sent[0]!.sid);
+    expect(out).toMatchObject({ channel: 'twilio', delivery: 'delivered' });
+  });
+
+  it('records 63016 (outside the window) as undelivered and does not retry', async () => {
+    tw.enqueue(twilioErrors.outsideWindow());
+    await tw.deliver(`${app.url}/webhooks/twilio`, { From: 'whatsapp:+5511977776666', Body: 'late' }, { publicUrl: app.url });
+    const list = await eventually(async () => {
+      const r = (await app.api('/api/channels/undelivered', { token })).body.messages;
+      return r.length ? r : undefined;
+    }, 5000, 'undelivered');
+    expect(list[0]).toMatchObject({ channel: 'twilio', status: 'undelivered' });
+    expect(list[0].lastError).toMatch(/24-hour window/);
+  });
+});

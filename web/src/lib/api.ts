@@ -1,0 +1,536 @@
+// Typed client for the Switchboard HTTP API (docs/api.md).
+// Every failure becomes an ApiError carrying the server's stable code and message.
+// Cookies (sb_session for the dashboard, sb_visitor for public chat) flow with
+// `credentials: 'same-origin'`; the web app never handles tokens itself.
+
+// ---------- types ----------
+// Shapes that are the server's own domain types are imported (type-only, erased at
+// build time) so the two cannot drift apart; the rest mirror docs/api.md.
+import type {
+  Agent as DomainAgent,
+  Persona as DomainPersona,
+  ProviderKind as DomainProviderKind,
+  Role as DomainRole,
+  UsageTotals,
+} from '../../../src/domain/types.js';
+
+export type Role = DomainRole;
+export type Persona = DomainPersona;
+
+/** Where a conversation or message happened. */
+export type Channel = 'web' | 'api' | 'openai' | 'telegram' | 'whatsapp';
+
+/** An agent's Telegram bot as the server reports it (the token itself is never returned). */
+export interface TelegramChannel {
+  username: string;
+  link: string;
+  /** `webhook` when PUBLIC_URL is set; otherwise the server long-polls getUpdates. */
+  mode: 'webhook' | 'polling';
+  lastInboundAt: string | null;
+  lastOutboundAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  connectedAt: string;
+}
+
+export interface AgentChannels {
+  telegram: TelegramChannel | null;
+}
+
+export type Agent = Omit<DomainAgent, 'channels'> & { channels: AgentChannels };
+export type ProviderKind = DomainProviderKind;
+export type UsageNumbers = UsageTotals;
+
+export interface User {
+  id: string;
+  email: string;
+  role: Role;
+  createdAt?: string;
+}
+
+export type AgentInput = Partial<
+  Pick<
+    Agent,
+    'name' | 'slug' | 'description' | 'icon' | 'model' | 'fallbackModel' | 'temperature' | 'listed' | 'status'
+  >
+> & {
+  persona?: Partial<Persona>;
+  template?: string;
+  templateVars?: Record<string, string>;
+  version?: number;
+  /** A BotFather token; `""` disconnects the agent's bot. */
+  telegramBotToken?: string;
+};
+
+export interface PublicAgent {
+  slug: string;
+  name: string;
+  description: string;
+  icon: string;
+}
+
+export interface PublicAgentDetail extends PublicAgent {
+  available: boolean;
+  notice: string | null;
+}
+
+export interface Message {
+  id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  status: 'complete' | 'error';
+  createdAt: string;
+}
+
+export interface VisitorConversation {
+  conversationId: string | null;
+  messages: Message[];
+}
+
+/** A message from an agent's history: the latest across all conversations and channels. */
+export interface HistoryMessage extends Message {
+  channel: Channel | string;
+  conversationId: string;
+  personId: string | null;
+  error: string | null;
+}
+
+export interface ConversationSummary {
+  id: string;
+  channel: Channel | string;
+  personId: string | null;
+  messageCount: number;
+  lastMessageAt: string | null;
+  createdAt: string;
+}
+
+export interface Conversation {
+  id: string;
+  agentId: string;
+  channel: Channel | string;
+  personId?: string | null;
+  createdAt?: string;
+  /** `channel` per message when the server records it (a person can move between channels). */
+  messages: (Message & { error?: string | null; channel?: Channel | string | null })[];
+}
+
+export interface Placeholder {
+  description: string;
+  required: boolean;
+  default?: string;
+}
+
+export interface Template {
+  id: string;
+  name: string;
+  description: string;
+  icon: string;
+  placeholders: Record<string, Placeholder>;
+}
+
+export interface Provider {
+  name: string;
+  kind: ProviderKind;
+  baseUrl: string | null;
+  hasKey: boolean;
+  source: 'env' | 'settings';
+  models: string[];
+}
+
+export interface ProvidersResponse {
+  configured: boolean;
+  defaultModel: string | null;
+  providers: Provider[];
+}
+
+export interface ModelInfo {
+  id: string;
+  provider: string;
+  model: string;
+  available: boolean;
+  priced: boolean;
+  inputPerM: number | null;
+  outputPerM: number | null;
+}
+
+export interface Price {
+  model: string;
+  inputPerM: number;
+  outputPerM: number;
+  cachedInputPerM?: number;
+  source: 'table' | 'override';
+}
+
+export interface PricesResponse {
+  checkedAt: string | null;
+  defaultPrice: { inputPerM: number; outputPerM: number };
+  prices: Price[];
+}
+
+export interface UsageReport extends UsageNumbers {
+  totals: UsageNumbers;
+  series: (UsageNumbers & { date: string })[];
+  byAgent: (UsageNumbers & { agentId: string; name: string })[];
+  byModel: (UsageNumbers & { model: string })[];
+}
+
+export interface UsageSummary {
+  agents: { agentId: string; name: string; slug: string; today: UsageNumbers; month: UsageNumbers }[];
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export type WhatsAppProvider = 'cloud' | 'twilio';
+
+export interface ChannelHealth {
+  lastInboundAt: string | null;
+  lastOutboundAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
+/** The WhatsApp number shared by all agents. Secrets are write-only: `has*` says one is stored. */
+export interface WhatsAppSettings {
+  provider: WhatsAppProvider | null;
+  source: 'env' | 'settings' | null;
+  cloud: {
+    phoneNumberId: string;
+    graphUrl: string | null;
+    hasToken: boolean;
+    hasAppSecret: boolean;
+    hasVerifyToken: boolean;
+  } | null;
+  twilio: { accountSid: string; from: string; apiUrl: string | null; hasAuthToken: boolean } | null;
+  /** Null when PUBLIC_URL is unset: the providers then have nowhere to send messages. */
+  webhookUrls: { cloud: string | null; twilio: string | null };
+  health: ChannelHealth;
+}
+
+/** PUT /api/channels/whatsapp. Omit a secret to keep the stored one. */
+export type WhatsAppSettingsInput =
+  | { provider: 'cloud'; phoneNumberId: string; token?: string; appSecret?: string; verifyToken?: string; graphUrl?: string }
+  | { provider: 'twilio'; accountSid: string; from: string; authToken?: string; apiUrl?: string }
+  | { provider: null };
+
+export interface UndeliveredMessage {
+  id: string;
+  channel: Channel | string;
+  agentId: string | null;
+  recipient: string;
+  text: string;
+  status: 'failed' | 'undelivered';
+  lastError: string | null;
+  createdAt: string;
+}
+
+/** A Switchboard template document, as exported and imported. */
+export type TemplateDocument = Record<string, unknown> & { switchboardTemplate?: number };
+
+// ---------- errors ----------
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly fields: FieldError[];
+  readonly retryAfter: number | null;
+
+  constructor(status: number, code: string, message: string, fields: FieldError[] = [], retryAfter: number | null = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.fields = fields;
+    this.retryAfter = retryAfter;
+  }
+
+  /** The message for one field path (exact match, or the first nested under it). */
+  fieldMessage(path: string): string | undefined {
+    return (
+      this.fields.find((f) => f.path === path)?.message ??
+      this.fields.find((f) => f.path.startsWith(path + '.') || f.path.startsWith(path + '['))?.message
+    );
+  }
+}
+
+/** Turn anything thrown into a message fit to show a person. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof Error && err.name === 'AbortError') return 'The request was cancelled.';
+  if (err instanceof TypeError) return 'Could not reach the server. Check your connection and try again.';
+  if (err instanceof Error) return err.message;
+  return 'Something went wrong.';
+}
+
+async function errorFrom(res: Response): Promise<ApiError> {
+  const retry = res.headers.get('Retry-After');
+  const retryAfter = retry && /^\d+$/.test(retry) ? Number(retry) : null;
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    /* not JSON: fall through to a generic message */
+  }
+  const e = (body as { error?: { code?: unknown; message?: unknown; fields?: unknown } } | null)?.error;
+  if (e && typeof e.message === 'string') {
+    const fields = Array.isArray(e.fields)
+      ? e.fields.filter(
+          (f): f is FieldError => !!f && typeof f.path === 'string' && typeof f.message === 'string',
+        )
+      : [];
+    return new ApiError(res.status, typeof e.code === 'string' ? e.code : 'error', e.message, fields, retryAfter);
+  }
+  return new ApiError(res.status, 'http_' + res.status, `The server answered ${res.status} ${res.statusText}`.trim(), [], retryAfter);
+}
+
+// ---------- transport ----------
+
+let onUnauthorized: (() => void) | null = null;
+
+/** Called when a signed-in request answers 401 (the session ended). The dashboard sets this. */
+export function setUnauthorizedHandler(fn: (() => void) | null): void {
+  onUnauthorized = fn;
+}
+
+async function send(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set('Accept', 'application/json');
+  if (body !== undefined) headers.set('Content-Type', 'application/json');
+  const res = await fetch(path, {
+    ...init,
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) {
+    const err = await errorFrom(res);
+    if (res.status === 401 && onUnauthorized && !path.startsWith('/api/auth/login')) onUnauthorized();
+    throw err;
+  }
+  return res;
+}
+
+async function json<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, body);
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+const enc = encodeURIComponent;
+
+function query(params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
+// ---------- routes ----------
+
+export const api = {
+  // setup and auth
+  setupStatus: () => json<{ needsSetup: boolean }>('GET', '/api/setup'),
+  setup: (email: string, password: string) => json<{ token: string; user: User }>('POST', '/api/setup', { email, password }),
+  login: (email: string, password: string) =>
+    json<{ token: string; user: User }>('POST', '/api/auth/login', { email, password }),
+  me: () => json<{ user: User }>('GET', '/api/auth/me'),
+  logout: () => json<{ ok: boolean }>('POST', '/api/auth/logout'),
+
+  // users
+  users: () => json<{ users: User[] }>('GET', '/api/users'),
+  createUser: (email: string, password: string, role: Role) =>
+    json<User>('POST', '/api/users', { email, password, role }),
+  deleteUser: (id: string) => json<void>('DELETE', `/api/users/${enc(id)}`),
+
+  // API keys
+  keys: () => json<{ keys: ApiKey[] }>('GET', '/api/keys'),
+  createKey: (name: string) => json<ApiKey & { key: string }>('POST', '/api/keys', { name }),
+  deleteKey: (id: string) => json<void>('DELETE', `/api/keys/${enc(id)}`),
+
+  // providers, models, prices
+  providers: () => json<ProvidersResponse>('GET', '/api/providers'),
+  createProvider: (p: { name: string; kind: ProviderKind; baseUrl?: string; apiKey?: string; models?: string[] }) =>
+    json<Provider>('POST', '/api/providers', p),
+  updateProvider: (name: string, p: { baseUrl?: string; apiKey?: string; models?: string[] }) =>
+    json<Provider>('PATCH', `/api/providers/${enc(name)}`, p),
+  deleteProvider: (name: string) => json<void>('DELETE', `/api/providers/${enc(name)}`),
+  models: () => json<{ defaultModel: string | null; models: ModelInfo[] }>('GET', '/api/models'),
+  prices: () => json<PricesResponse>('GET', '/api/prices'),
+  setPrice: (model: string, p: { inputPerM: number; outputPerM: number; cachedInputPerM?: number }) =>
+    json<Price>('PUT', `/api/prices/${enc(model)}`, p),
+  resetPrice: (model: string) => json<void>('DELETE', `/api/prices/${enc(model)}`),
+
+  // agents
+  agents: () => json<{ agents: Agent[] }>('GET', '/api/agents'),
+  agent: (id: string) => json<Agent>('GET', `/api/agents/${enc(id)}`),
+  createAgent: (input: AgentInput) => json<Agent>('POST', '/api/agents', input),
+  updateAgent: (id: string, input: AgentInput) => json<Agent>('PATCH', `/api/agents/${enc(id)}`, input),
+  deleteAgent: (id: string) => json<void>('DELETE', `/api/agents/${enc(id)}`),
+  pauseAgent: (id: string) => json<Agent>('POST', `/api/agents/${enc(id)}/pause`),
+  resumeAgent: (id: string) => json<Agent>('POST', `/api/agents/${enc(id)}/resume`),
+  duplicateAgent: (id: string, name?: string) =>
+    json<Agent>('POST', `/api/agents/${enc(id)}/duplicate`, name ? { name } : {}),
+  exportAgent: async (id: string): Promise<{ blob: Blob; filename: string | null }> => {
+    const res = await send('GET', `/api/agents/${enc(id)}/export`);
+    const cd = res.headers.get('Content-Disposition') ?? '';
+    const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
+    return { blob: await res.blob(), filename: m ? decodeURIComponent(m[1]) : null };
+  },
+  importAgent: (doc: TemplateDocument) => json<Agent>('POST', '/api/agents/import', doc),
+  previewPrompt: (input: { name: string; description?: string; persona: Persona }, signal?: AbortSignal) =>
+    send('POST', '/api/agents/preview-prompt', input, { signal }).then(
+      (r) => r.json() as Promise<{ systemPrompt: string; tokens: number }>,
+    ),
+  agentConversations: (id: string) =>
+    json<{ conversations: ConversationSummary[] }>('GET', `/api/agents/${enc(id)}/conversations`),
+  conversation: (id: string) => json<Conversation>('GET', `/api/conversations/${enc(id)}`),
+  agentHistory: (id: string, limit = 50) =>
+    json<{ messages: HistoryMessage[] }>('GET', `/api/agents/${enc(id)}/history?limit=${limit}`),
+  /** Connect (a BotFather token) or disconnect (`""`) the agent's Telegram bot. */
+  setTelegramToken: (id: string, token: string) =>
+    json<Agent>('PATCH', `/api/agents/${enc(id)}`, { telegramBotToken: token }),
+  templates: () => json<{ templates: Template[] }>('GET', '/api/templates'),
+
+  // channels
+  whatsapp: () => json<WhatsAppSettings>('GET', '/api/channels/whatsapp'),
+  saveWhatsapp: (input: WhatsAppSettingsInput) => json<WhatsAppSettings>('PUT', '/api/channels/whatsapp', input),
+  testWhatsapp: (to: string) =>
+    json<{ ok: true; providerMessageId: string | null }>('POST', '/api/channels/whatsapp/test', { to }),
+  undelivered: (agentId?: string) =>
+    json<{ messages: UndeliveredMessage[] }>('GET', '/api/channels/undelivered' + query({ agentId })),
+
+  // usage
+  usage: (p: { agentId?: string; from?: string; to?: string }) => json<UsageReport>('GET', '/api/usage' + query(p)),
+  usageSummary: () => json<UsageSummary>('GET', '/api/usage/summary'),
+
+  // public chat
+  publicAgents: () => json<{ agents: PublicAgent[] }>('GET', '/api/public/agents'),
+  publicAgent: (slug: string) => json<PublicAgentDetail>('GET', `/api/public/agents/${enc(slug)}`),
+  visitorConversation: (slug: string) =>
+    json<VisitorConversation>('GET', `/api/public/agents/${enc(slug)}/conversation`),
+  newConversation: (slug: string) =>
+    json<VisitorConversation>('POST', `/api/public/agents/${enc(slug)}/conversation/new`),
+  chat: (slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal) =>
+    streamChat(slug, text, handlers, signal),
+};
+
+// ---------- chat stream ----------
+
+export interface ChatHandlers {
+  start?(e: { conversationId: string; userMessageId: string }): void;
+  delta?(e: { text: string }): void;
+  done?(e: { messageId: string; usage: { inputTokens: number; outputTokens: number; costUsd: number } }): void;
+  /** The reply failed; the server stores it with status "error" under `messageId` when it has one. */
+  error?(e: { code: string; message: string; messageId?: string }): void;
+}
+
+/**
+ * POST a chat message and read the `text/event-stream` answer as it arrives.
+ * Resolves when the stream ends. A refused request (4xx/5xx before streaming)
+ * rejects with an ApiError; an `error` event is passed to `handlers.error`.
+ */
+async function streamChat(slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal): Promise<void> {
+  const res = await fetch(`/api/public/agents/${enc(slug)}/chat`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+    credentials: 'same-origin',
+    body: JSON.stringify({ text }),
+    signal,
+  });
+  if (!res.ok) throw await errorFrom(res);
+  if (!res.body) throw new ApiError(res.status, 'no_body', 'The server sent an empty answer.');
+
+  let finished = false;
+  const dispatch = (event: string, data: string) => {
+    let payload: unknown;
+    try {
+      payload = data ? JSON.parse(data) : {};
+    } catch {
+      return; // a garbled frame is skipped rather than breaking the conversation
+    }
+    switch (event) {
+      case 'start':
+        handlers.start?.(payload as Parameters<NonNullable<ChatHandlers['start']>>[0]);
+        break;
+      case 'delta':
+        handlers.delta?.(payload as { text: string });
+        break;
+      case 'done':
+        finished = true;
+        handlers.done?.(payload as Parameters<NonNullable<ChatHandlers['done']>>[0]);
+        break;
+      case 'error':
+        finished = true;
+        handlers.error?.(payload as { code: string; message: string });
+        break;
+    }
+  };
+
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  const parser = new SseParser(dispatch);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    parser.push(value);
+  }
+  parser.end();
+  if (!finished) {
+    handlers.error?.({ code: 'stream_interrupted', message: 'The reply was interrupted before it finished.' });
+  }
+}
+
+/** Incremental parser for the `event:`/`data:` frames of a server-sent event stream. */
+export class SseParser {
+  private buffer = '';
+  private event = '';
+  private data: string[] = [];
+
+  constructor(private readonly onEvent: (event: string, data: string) => void) {}
+
+  push(chunk: string): void {
+    this.buffer += chunk;
+    let nl: number;
+    while ((nl = this.buffer.search(/\r\n|\r|\n/)) !== -1) {
+      const line = this.buffer.slice(0, nl);
+      const len = this.buffer.startsWith('\r\n', nl) ? 2 : 1;
+      // A lone trailing \r may be the first half of \r\n: wait for more input.
+      if (len === 1 && this.buffer[nl] === '\r' && nl === this.buffer.length - 1) break;
+      this.buffer = this.buffer.slice(nl + len);
+      this.line(line);
+    }
+  }
+
+  end(): void {
+    if (this.buffer) this.line(this.buffer);
+    this.buffer = '';
+    this.line('');
+  }
+
+  private line(line: string): void {
+    if (line === '') {
+      if (this.data.length) this.onEvent(this.event || 'message', this.data.join('\n'));
+      this.event = '';
+      this.data = [];
+      return;
+    }
+    if (line.startsWith(':')) return; // comment / keep-alive
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+  }
+}

@@ -1,0 +1,29 @@
+import adapter from '@sveltejs/adapter-static';
+import { vitePreprocess } from '@sveltejs/vite-plugin-svelte';
+
+/** @type {import('@sveltejs/kit').Config} */
+const config = {
+  preprocess: vitePreprocess(),
+  kit: {
+    // Pure SPA: the Node server serves build/ and falls back to index.html for
+    // every unknown non-API path, so client-side routing takes over.
+    adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
+    // Defence in depth for rendered model output: no inline or foreign scripts,
+    // no plugins. SvelteKit adds the hash of its own boot script to this policy.
+    csp: {
+      mode: 'hash',
+      directives: {
+        'default-src': ['self'],
+        'script-src': ['self'],
+        'style-src': ['self', 'unsafe-inline'],
+        'img-src': ['self', 'data:'],
+        'connect-src': ['self'],
+        'object-src': ['none'],
+        'base-uri': ['self'],
+        'form-action': ['self'],
+      },
+    },
+  },
+};
+
+export default config;
