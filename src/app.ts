@@ -14,6 +14,7 @@ import { publicRoutes } from './http/routes/public.js';
 import { openaiRoutes } from './http/routes/openai.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { channelRoutes } from './http/routes/channels.js';
+import { memoryRoutes } from './http/routes/memory.js';
 import { renderReference } from './http/docs.js';
 import { serveSpa } from './http/static.js';
 
@@ -33,7 +34,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
 
   app.get('/health', (c) => (opts.ready?.() ?? true) ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503));
 
-  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes(), webhookRoutes(), channelRoutes()]) app.route('/', r);
+  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes(), webhookRoutes(), channelRoutes(), memoryRoutes()]) app.route('/', r);
 
   const document = {
     openapi: '3.1.0',

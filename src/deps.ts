@@ -5,7 +5,7 @@ import type { Config } from './config/config.js';
 import type { ChatModelPort, Clock, IdGenerator, PasswordHasher, SecretBox, Store } from './domain/ports.js';
 import { openDb, migrate, type Dialect } from './store/db.js';
 import { createStore } from './store/store.js';
-import { aiSdkChatModel } from './llm/ai-sdk-adapter.js';
+import { aiSdkChatModel, aiSdkEmbeddings } from './llm/ai-sdk-adapter.js';
 import { argon2Hasher, randomIds, systemClock } from './infra/system.js';
 import { aesGcmBox, loadSecretKey } from './infra/secret-box.js';
 import { createLogger, type Logger } from './infra/logger.js';
@@ -24,18 +24,30 @@ import { whatsappConfigStore } from './channels/whatsapp/config.js';
 import { whatsappRouter } from './services/routing.js';
 import type { Router } from './services/inbox.js';
 import { linkService } from './services/linking.js';
+import { memoryService, SUMMARY_JOB, COMPACT_JOB } from './services/memory.js';
+import { createJobQueue, type JobQueue } from './jobs/queue.js';
+import type { EmbeddingPort } from './domain/ports.js';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export type Services = ReturnType<typeof buildServices>;
 
-export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; llm: ChatModelPort; log: Logger };
+export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger };
 
 export function buildServices(config: Config, infra: Infra) {
-  const { store, ids, clock, hasher, box, llm, log } = infra;
+  const { store, ids, clock, hasher, box, llm, log, queue } = infra;
   const prices = priceService(store.settings);
   const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, listModels: (p) => llm.listModels(p) });
-  const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }) });
+  // Memory and chat need each other (chat asks memory for context; summaries are model calls).
+  const memory = memoryService({
+    store, queue, clock, log: log.child({ service: 'memory' }), providers, prices, chat: () => chat, retryDelaySeconds: config.SWITCHBOARD_JOB_RETRY_SECONDS,
+    embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
+  });
+  const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory });
+  if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) {
+    queue.work<{ conversationId: string }>(SUMMARY_JOB, (job) => memory.summarize(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
+    queue.work<{ conversationId: string }>(COMPACT_JOB, (job) => memory.compact(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
+  }
   // Channels register their senders here; the inbox answers on whichever channel a message came from.
   const senders = new Map<string, ChannelSender>();
   const routers = new Map<string, Router>();
@@ -50,7 +62,10 @@ export function buildServices(config: Config, infra: Infra) {
     publicUrl: config.PUBLIC_URL, accept: (m) => inbox.accept(m),
   });
   for (const s of whatsapp.senders) senders.set(s.channel, s);
-  const router = whatsappRouter({ store, chat, clock, log: log.child({ service: 'routing' }), routerModel: config.SWITCHBOARD_ROUTER_MODEL });
+  const router = whatsappRouter({
+    store, chat, clock, log: log.child({ service: 'routing' }), routerModel: config.SWITCHBOARD_ROUTER_MODEL,
+    onSwitch: (personId, fromAgentId) => memory.end(fromAgentId, personId, 'switched_agent'),
+  });
   routers.set('whatsapp', router);
   routers.set('twilio', router);
   return {
@@ -62,6 +77,8 @@ export function buildServices(config: Config, infra: Infra) {
     accounts: accountService({ store, hasher, ids, clock }),
     agents: agentService({ store, providers, templates: loadTemplates(join(ROOT_DIR, 'templates')), telegram }),
     chat,
+    memory,
+    queue,
     usage: usageService({ store, clock }),
     inbox,
     telegram,
@@ -76,14 +93,19 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
   const pgSchema = overrides.pgSchema ?? config.SWITCHBOARD_DATABASE_SCHEMA;
   const { db, dialect } = openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pgSchema });
   await migrate(db, pgSchema);
-  const store = overrides.store ?? createStore(db, overrides.ids ?? randomIds, overrides.clock ?? systemClock);
+  const clock = overrides.clock ?? systemClock;
+  const store = overrides.store ?? createStore(db, overrides.ids ?? randomIds, clock);
+  const queue = overrides.queue ?? createJobQueue({ dialect, db, databaseUrl: config.DATABASE_URL, pgSchema, clock, log: log.child({ service: 'jobs' }) });
+  const modelOpts = { timeoutMs: config.SWITCHBOARD_MODEL_TIMEOUT_MS, maxRetries: config.SWITCHBOARD_MODEL_MAX_RETRIES };
   const services = buildServices(config, {
     store,
+    queue,
     ids: overrides.ids ?? randomIds,
-    clock: overrides.clock ?? systemClock,
+    clock,
+    embeddings: overrides.embeddings ?? aiSdkEmbeddings(modelOpts),
     hasher: overrides.hasher ?? argon2Hasher,
     box: overrides.box ?? aesGcmBox(loadSecretKey(config.SWITCHBOARD_SECRET_KEY, config.DATA_DIR)),
-    llm: overrides.llm ?? aiSdkChatModel({ timeoutMs: config.SWITCHBOARD_MODEL_TIMEOUT_MS, maxRetries: config.SWITCHBOARD_MODEL_MAX_RETRIES }),
+    llm: overrides.llm ?? aiSdkChatModel(modelOpts),
     log,
   });
   return { services, dialect };

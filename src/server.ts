@@ -3,20 +3,26 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from './config/config.js';
 import { createServices } from './deps.js';
 import { createApp } from './app.js';
+import type { Clock } from './domain/ports.js';
 
-export type StartOptions = { env?: Record<string, string | undefined>; port?: number; host?: string; pgSchema?: string };
+export type StartOptions = { env?: Record<string, string | undefined>; port?: number; host?: string; pgSchema?: string; clock?: Clock };
 export type RunningServer = { url: string; port: number; close(): Promise<void>; services: Awaited<ReturnType<typeof createServices>>['services'] };
 
 /** Loads config, migrates, creates the owner from the environment if asked, and listens. */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(opts.env ?? process.env);
-  const { services, dialect } = await createServices(config, { pgSchema: opts.pgSchema });
+  const { services, dialect } = await createServices(config, { pgSchema: opts.pgSchema, clock: opts.clock });
   if (await services.accounts.ensureOwnerFromEnv(config.SWITCHBOARD_ADMIN_EMAIL, config.SWITCHBOARD_ADMIN_PASSWORD)) {
     services.log.info('owner account created from SWITCHBOARD_ADMIN_EMAIL', { email: config.SWITCHBOARD_ADMIN_EMAIL });
   }
   const app = createApp(services);
   // Background work: the inbox worker, and Telegram bots (webhooks registered or polling started).
   if (config.SWITCHBOARD_WORKER_CONCURRENCY > 0) services.inbox.start();
+  await services.queue.start();
+  // Sessions idle past their agent's timeout are closed and summarized even if nobody writes again.
+  const sweep = () => services.memory.sweep().catch((err) => services.log.error('session sweep failed', { error: err }));
+  const sweeper = setInterval(sweep, config.SWITCHBOARD_SESSION_SWEEP_SECONDS * 1000);
+  sweeper.unref();
   await services.telegram.startAll();
   const host = opts.host ?? config.HOST;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
@@ -31,7 +37,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     url, port, services,
     close: async () => {
       services.telegram.stopAll();
+      clearInterval(sweeper);
       await services.inbox.stop();
+      await services.queue.stop();
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
       await services.store.close();

@@ -44,6 +44,14 @@ const EnvShape = z.object({
   TWILIO_API_URL: z.url().transform((u) => u.replace(/\/+$/, '')).default('https://api.twilio.com'),
   SWITCHBOARD_ROUTER_MODEL: z.string().regex(/^[a-z0-9][a-z0-9_-]*:.+$/, 'must look like provider:model').optional(),
   SWITCHBOARD_LINK_HOURS: z.coerce.number().min(1).max(24 * 365).default(24),
+  /** An embedding model (provider:model) for hybrid memory search; without it, full-text search alone ranks. */
+  SWITCHBOARD_EMBEDDING_MODEL: z.string().regex(/^[a-z0-9][a-z0-9_-]*:.+$/, 'must look like provider:model').optional(),
+  /** How often idle sessions are looked for, closed and queued for summary. */
+  SWITCHBOARD_SESSION_SWEEP_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  /** Background jobs (summaries, compaction) run at once per process; 0 runs none here (another process does). */
+  /** First wait before a failed background job (a summary) is tried again; it doubles after each failure. */
+  SWITCHBOARD_JOB_RETRY_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  SWITCHBOARD_JOB_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(2),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z
     .url()

@@ -2,8 +2,9 @@
  * Ports: the small interfaces services use to reach the outside world.
  * Adapters in store/, llm/ and channels/ implement them; tests can pass their own.
  */
+import type { z } from 'zod';
 import type {
-  Agent, AgentStatus, Persona, Channel, ChatMessage, Conversation, MessageRole, MessageStatus, Person,
+  Agent, AgentStatus, CloseReason, Summary, SummaryStatus, Persona, Channel, ChatMessage, Conversation, MessageRole, MessageStatus, Person,
   ProviderConfig, ProviderKind, Role, TokenUsage, UsageRecord, UsageTotals, User,
 } from './types.js';
 
@@ -23,6 +24,16 @@ export interface SecretBox {
 
 // ---------- model calls ----------
 export type ModelMessage = { role: 'user' | 'assistant'; content: string };
+/**
+ * A tool the model may call. `execute` runs our code with validated input and returns text for the
+ * model; it must never throw for expected failures (return an explanation instead).
+ */
+export type ModelTool<S extends z.ZodType = z.ZodType> = {
+  name: string;
+  description: string;
+  input: S;
+  execute(input: z.infer<S>): Promise<string>;
+};
 export type ModelRequest = {
   provider: ProviderConfig;
   modelName: string; // the part after "provider:"
@@ -30,9 +41,13 @@ export type ModelRequest = {
   messages: ModelMessage[];
   temperature: number;
   signal?: AbortSignal;
+  tools?: ModelTool[];
+  /** Model round trips allowed when tools are called (default 4). */
+  maxSteps?: number;
 };
 export type ModelStreamEvent =
   | { type: 'text'; text: string }
+  | { type: 'tool'; name: string; input: unknown; output: string }
   | { type: 'finish'; usage: TokenUsage; finishReason: string };
 
 /** Failure of a model provider, kept apart from our own bugs (grammY's lesson). */
@@ -46,6 +61,11 @@ export class ProviderError extends Error {
     super(message);
     this.name = 'ProviderError';
   }
+}
+
+/** Text embeddings, for ranking memory by meaning as well as by words. */
+export interface EmbeddingPort {
+  embed(req: { provider: ProviderConfig; modelName: string; texts: string[] }): Promise<{ vectors: number[][]; tokens: number }>;
 }
 
 export interface ChatModelPort {
@@ -92,6 +112,13 @@ export interface AgentRepo {
 export interface PersonRepo {
   upsert(kind: string, externalId: string): Promise<Person>;
   byId(id: string): Promise<Person | undefined>;
+  byExternalId(externalId: string): Promise<Person[]>;
+  /** The people linked to this one (who count as it), and itself. */
+  identities(personId: string): Promise<Person[]>;
+  /** People who talked with an agent, with counts, most recent first. */
+  forAgent(agentId: string, q: string | undefined, limit: number): Promise<(Person & { conversations: number; summaries: number; lastMessageAt: string })[]>;
+  /** Deletes a person's conversations (messages, summaries) — with the given agents only, or all and the person itself. */
+  erase(personId: string, agentIds?: string[]): Promise<{ conversations: number; messages: number; summaries: number; links: number }>;
   /** The person this one counts as right now: the phone it is linked to, or itself. */
   canonical(personId: string, now: string): Promise<string>;
   link(personId: string, linkedPersonId: string, expiresAt: string, now: string): Promise<void>;
@@ -111,7 +138,18 @@ export interface ConversationRepo {
   open(agentId: string, personId: string): Promise<Conversation | undefined>;
   create(c: { agentId: string; personId: string; channel: Channel }): Promise<Conversation>;
   byId(id: string): Promise<Conversation | undefined>;
-  close(id: string, at: string): Promise<void>;
+  /** Ends a session; false when it had already ended (so exactly one caller queues its summary). */
+  close(id: string, at: string, reason: CloseReason): Promise<boolean>;
+  /** The person's most recently ended session with the agent. */
+  lastClosed(agentId: string, personId: string): Promise<Conversation | undefined>;
+  /** Open conversations of an agent idle since before `before`. */
+  idle(agentId: string, before: string, limit: number): Promise<Conversation[]>;
+  setSummaryStatus(id: string, status: SummaryStatus): Promise<void>;
+  setMemoryContext(id: string, context: string | null): Promise<void>;
+  /** Stores a new running summary, only if `fromSeq` still is the compaction point (no lost update). */
+  compact(id: string, fromSeq: number, throughSeq: number, runningSummary: string): Promise<boolean>;
+  /** Messages with their sequence numbers after `afterSeq`, oldest first. */
+  messagesAfter(conversationId: string, afterSeq: number): Promise<(ChatMessage & { seq: number })[]>;
   listForAgent(agentId: string, limit: number): Promise<(Conversation & { messageCount: number })[]>;
   addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel }): Promise<ChatMessage>;
   /** The user message stored for an inbound source id (an inbox row), and the reply that followed it, if any. */
@@ -121,6 +159,35 @@ export interface ConversationRepo {
   adoptOpen(fromPersonId: string, toPersonId: string): Promise<number>;
   recentForAgent(agentId: string, limit: number): Promise<(ChatMessage & { channel: Channel; personId: string })[]>;
   messages(conversationId: string, limit?: number): Promise<ChatMessage[]>;
+}
+
+export type SummarySearch = { agentId: string; personIds?: string[]; q?: string; limit: number };
+export interface SummaryRepo {
+  /** Stores the summary of a conversation unless it has one; returns the stored one either way. */
+  insert(s: Omit<Summary, 'id' | 'createdAt'> & { embedding?: number[] | null }): Promise<Summary>;
+  byId(id: string): Promise<Summary | undefined>;
+  byConversation(conversationId: string): Promise<Summary | undefined>;
+  /** Newest first. */
+  list(f: SummarySearch): Promise<Summary[]>;
+  /** Full-text matches with the engine's relevance (higher is better). */
+  search(f: SummarySearch & { q: string }): Promise<(Summary & { rank: number })[]>;
+  /** Candidates for vector ranking: summaries with embeddings. */
+  withEmbeddings(f: SummarySearch): Promise<(Summary & { embedding: number[] })[]>;
+}
+
+export interface WorkspaceRepo {
+  list(agentId: string): Promise<{ path: string; size: number; updatedAt: string }[]>;
+  get(agentId: string, path: string): Promise<{ path: string; content: string; updatedAt: string } | undefined>;
+  put(agentId: string, path: string, content: string): Promise<{ path: string; content: string; updatedAt: string }>;
+  /** Appends text atomically (creating the file), refusing to grow it past `maxLength`; returns false when full. */
+  append(agentId: string, path: string, text: string, maxLength: number): Promise<boolean>;
+  delete(agentId: string, path: string): Promise<boolean>;
+}
+
+export type AuditEntry = { id: string; actorId: string | null; action: string; targetType: string; targetId: string; detail: Record<string, unknown>; createdAt: string };
+export interface AuditRepo {
+  add(e: Omit<AuditEntry, 'id' | 'createdAt'>): Promise<void>;
+  list(limit: number): Promise<AuditEntry[]>;
 }
 
 export type ProviderRow = Omit<ProviderConfig, 'source' | 'apiKey'> & { apiKeySealed: string | null };
@@ -214,6 +281,9 @@ export interface Store {
   inbox: InboxRepo;
   channels: ChannelRepo;
   personState: PersonStateRepo;
+  summaries: SummaryRepo;
+  workspace: WorkspaceRepo;
+  audit: AuditRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -50,7 +50,11 @@ const agentFields = {
   temperature: z.number().min(0).max(2),
   listed: z.boolean(),
   status: z.enum(['active', 'paused']),
+  sessionTimeoutMinutes: z.number().int('must be a whole number of minutes').min(1).max(10_080),
+  contextTokenBudget: z.number().int().min(500).max(200_000),
+  memoryTools: z.boolean(),
 };
+export const AGENT_DEFAULTS = { sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true } as const;
 
 export const templateVarsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), z.string().max(2000));
 
@@ -89,6 +93,9 @@ export const templateSchema = z.strictObject({
   fallbackModel: modelSchema.nullable().optional(),
   temperature: z.number().min(0).max(2).default(0.7),
   listed: z.boolean().default(true),
+  sessionTimeoutMinutes: agentFields.sessionTimeoutMinutes.optional(),
+  contextTokenBudget: agentFields.contextTokenBudget.optional(),
+  memoryTools: z.boolean().optional(),
   persona: personaSchema,
   placeholders: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), placeholderSchema).default({}),
 });

@@ -29,6 +29,12 @@ export type Agent = {
   temperature: number;
   status: AgentStatus;
   listed: boolean;
+  /** A session ends after this much inactivity and is summarized. */
+  sessionTimeoutMinutes: number;
+  /** Upper bound, in tokens, of the recent history sent with each model call. */
+  contextTokenBudget: number;
+  /** Whether the model gets the memory_search / memory_get / memory_write tools. */
+  memoryTools: boolean;
   ownerId: string;
   version: number;
   createdAt: string;
@@ -58,7 +64,39 @@ export type Conversation = {
   createdAt: string;
   lastMessageAt: string;
   closedAt: string | null;
+  closedReason: CloseReason | null;
+  summaryStatus: SummaryStatus;
+  /** Older turns of this session compacted into prose, and the last message seq it covers. */
+  runningSummary: string | null;
+  compactedThrough: number;
+  /** Earlier sessions' summaries chosen when this session started. */
+  memoryContext: string | null;
 };
+
+export type CloseReason = 'timeout' | 'new_conversation' | 'switched_agent' | 'closed_by_operator';
+export type SummaryStatus = 'none' | 'pending' | 'ready' | 'failed';
+
+/** What one finished session was about, written by the model after the session ended. */
+export type Summary = {
+  id: string;
+  conversationId: string;
+  agentId: string;
+  personId: string;
+  channel: Channel;
+  summary: string;
+  startedAt: string;
+  endedAt: string;
+  messageCount: number;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  createdAt: string;
+};
+
+/** A Markdown file in an agent's workspace: persona files, MEMORY.md, daily notes memory/YYYY-MM-DD.md. */
+export type WorkspaceFileKind = 'persona' | 'memory' | 'daily';
+export type WorkspaceFile = { path: string; kind: WorkspaceFileKind; content: string; updatedAt: string };
 
 export type Person = { id: string; kind: string; externalId: string; createdAt: string };
 
@@ -80,7 +118,7 @@ export type UsageRecord = {
   conversationId: string | null;
   messageId: string | null;
   channel: Channel;
-  purpose: 'chat' | 'summary' | 'routing';
+  purpose: 'chat' | 'summary' | 'routing' | 'embedding';
   provider: string;
   model: string;
   inputTokens: number;

@@ -17,6 +17,7 @@ export const AgentSchema = z.object({
   id: z.string(), slug: z.string(), name: z.string(), description: z.string(), icon: z.string(),
   persona: PersonaSchema, model: z.string().nullable(), fallbackModel: z.string().nullable(), temperature: z.number(),
   status: z.enum(['active', 'paused']), listed: z.boolean(), ownerId: z.string(), version: z.number(),
+  sessionTimeoutMinutes: z.number(), contextTokenBudget: z.number(), memoryTools: z.boolean(),
   createdAt: z.string(), updatedAt: z.string(),
   channels: z.object({
     telegram: z.object({ username: z.string(), link: z.string(), mode: z.enum(['webhook', 'polling']), lastInboundAt: z.string().nullable(), lastOutboundAt: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: z.string().nullable(), connectedAt: z.string() }).nullable(),
@@ -42,3 +43,10 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { required:
 export const ok = <T extends z.ZodType>(schema: T, description = 'OK') => ({ content: { 'application/json': { schema } }, description });
 export const noContent = { 204: { description: 'Done; no content' } };
 export const errorResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ok(ErrorSchema, 'Error')]));
+
+export const SummarySchema = z.object({
+  id: z.string(), conversationId: z.string(), userId: z.string().openapi({ description: "The person's identity as the caller knows it: phone number, Telegram user, API userId or web visitor id" }),
+  personId: z.string(), agentId: z.string(), summary: z.string(), startedAt: z.string(), endedAt: z.string(), channel: z.string(),
+  messageCount: z.number(), model: z.string(), inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number(), createdAt: z.string(),
+  score: z.number().optional(),
+}).openapi('Summary');

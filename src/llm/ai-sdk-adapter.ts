@@ -1,8 +1,8 @@
-import { streamText, APICallError, type LanguageModel } from 'ai';
+import { embedMany, streamText, stepCountIs, tool, APICallError, type EmbeddingModel, type LanguageModel, type ToolSet } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { ProviderError, type ChatModelPort, type ModelRequest, type ModelStreamEvent } from '../domain/ports.js';
+import { ProviderError, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent, type ModelTool } from '../domain/ports.js';
 import type { ProviderConfig } from '../domain/types.js';
 
 /** Builds the AI SDK model for a provider config. OpenAI goes through /chat/completions. */
@@ -27,6 +27,17 @@ function toProviderError(err: unknown, provider: string): ProviderError {
   const name = (e as Error)?.name;
   if (name === 'AbortError' || name === 'TimeoutError') return new ProviderError('timeout', `${provider} did not answer in time`, provider);
   return new ProviderError('network', `${provider} call failed: ${(e as Error)?.message ?? String(e)}`, provider);
+}
+
+/** Our tools as AI SDK tools; a tool that throws answers the model with the error instead of ending the turn. */
+function toolSet(tools: ModelTool[]): ToolSet {
+  return Object.fromEntries(tools.map((t) => [t.name, tool({
+    description: t.description,
+    inputSchema: t.input,
+    execute: async (input: unknown) => {
+      try { return await t.execute(input); } catch (e) { return `Tool failed: ${(e as Error)?.message ?? String(e)}`; }
+    },
+  })]));
 }
 
 /** GET <base>/models on OpenAI-style and Anthropic APIs, cached for a minute per provider. */
@@ -63,6 +74,7 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
         system: req.system,
         messages: req.messages,
         temperature: req.temperature,
+        ...(req.tools?.length ? { tools: toolSet(req.tools), stopWhen: stepCountIs(req.maxSteps ?? 4) } : {}),
         maxRetries: opts.maxRetries,
         abortSignal: signal,
         onError: () => {}, // errors are surfaced through the stream below
@@ -71,6 +83,8 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
         for await (const part of result.fullStream) {
           if (part.type === 'text-delta') {
             if (part.text) yield { type: 'text', text: part.text };
+          } else if (part.type === 'tool-result') {
+            yield { type: 'tool', name: part.toolName, input: part.input, output: String(part.output) };
           } else if (part.type === 'error') {
             throw part.error;
           } else if (part.type === 'abort') {
@@ -90,6 +104,30 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
         }
       } catch (err) {
         if (signal.aborted && !(err instanceof ProviderError)) throw new ProviderError('timeout', `${req.provider.name} did not answer in time`, req.provider.name);
+        throw toProviderError(err, req.provider.name);
+      }
+    },
+  };
+}
+
+function embeddingModel(p: ProviderConfig, model: string): EmbeddingModel {
+  switch (p.kind) {
+    case 'openai':
+      return createOpenAI({ apiKey: p.apiKey ?? 'not-needed', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}) }).embeddingModel(model);
+    case 'openai-compatible':
+      return createOpenAICompatible({ name: p.name, baseURL: p.baseUrl ?? '', apiKey: p.apiKey ?? undefined }).embeddingModel(model);
+    case 'anthropic':
+      throw new ProviderError('not_configured', 'Anthropic offers no embedding models; choose an OpenAI or OpenAI-compatible one.', p.name);
+  }
+}
+
+export function aiSdkEmbeddings(opts: { timeoutMs: number; maxRetries: number }): EmbeddingPort {
+  return {
+    async embed(req) {
+      try {
+        const r = await embedMany({ model: embeddingModel(req.provider, req.modelName), values: req.texts, maxRetries: opts.maxRetries, abortSignal: AbortSignal.timeout(opts.timeoutMs) });
+        return { vectors: r.embeddings, tokens: r.usage?.tokens ?? 0 };
+      } catch (err) {
         throw toProviderError(err, req.provider.name);
       }
     },

@@ -1,7 +1,7 @@
 import type { Store } from '../domain/ports.js';
 import type { Actor, Agent, Persona } from '../domain/types.js';
 import { errors, type FieldProblem } from '../domain/errors.js';
-import {
+import { AGENT_DEFAULTS,
   templateSchema, zodProblems, type AgentTemplate, type CreateAgentInput, type PatchAgentInput,
 } from '../domain/schemas.js';
 import type { ProviderService } from './providers.js';
@@ -44,6 +44,9 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
     name: fill(t.name).slice(0, 80), description: fill(t.description), icon: t.icon,
     model: t.model ?? null, fallbackModel: t.fallbackModel ?? null, temperature: t.temperature,
     listed: t.listed, status: 'active',
+    sessionTimeoutMinutes: t.sessionTimeoutMinutes ?? AGENT_DEFAULTS.sessionTimeoutMinutes,
+    contextTokenBudget: t.contextTokenBudget ?? AGENT_DEFAULTS.contextTokenBudget,
+    memoryTools: t.memoryTools ?? AGENT_DEFAULTS.memoryTools,
     persona: Object.fromEntries(PERSONA_KEYS.map((k) => [k, fill(t.persona[k])])) as Persona,
   };
 }
@@ -104,6 +107,7 @@ export function agentService(deps: { store: Store; providers: ProviderService; t
     return {
       switchboardTemplate: 1, id: a.slug, name: a.name, description: a.description, icon: a.icon,
       model: a.model, fallbackModel: a.fallbackModel, temperature: a.temperature, listed: a.listed,
+      sessionTimeoutMinutes: a.sessionTimeoutMinutes, contextTokenBudget: a.contextTokenBudget, memoryTools: a.memoryTools,
       persona: { ...a.persona }, placeholders: {},
     };
   }
@@ -121,7 +125,7 @@ export function agentService(deps: { store: Store; providers: ProviderService; t
     async create(actor: Actor, input: CreateAgentInput): Promise<AgentView> {
       requireWrite(actor);
       const problems: FieldProblem[] = [];
-      let d: Draft = { name: input.name, description: '', icon: '🤖', model: null, fallbackModel: null, temperature: 0.7, listed: true, status: 'active', persona: emptyPersona() };
+      let d: Draft = { name: input.name, description: '', icon: '🤖', model: null, fallbackModel: null, temperature: 0.7, listed: true, status: 'active', ...AGENT_DEFAULTS, persona: emptyPersona() };
       if (input.template) {
         const t = templates.get(input.template);
         if (!t) throw errors.validation([{ path: 'template', message: `unknown template "${input.template}"; available: ${[...templates.keys()].join(', ')}` }]);

@@ -1,10 +1,11 @@
-import type { ChatModelPort, Clock, ModelMessage, Store } from '../domain/ports.js';
+import type { ChatModelPort, Clock, ModelMessage, ModelTool, Store } from '../domain/ports.js';
 import { ProviderError } from '../domain/ports.js';
-import type { Agent, Channel, ChatMessage, TokenUsage } from '../domain/types.js';
+import type { Agent, Channel, ChatMessage, Conversation, TokenUsage } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
 import type { ProviderService } from './providers.js';
 import type { PriceService } from './prices.js';
-import { composeSystemPrompt, estimateTokens } from './prompt.js';
+import { estimateTokens } from './prompt.js';
+import type { MemoryService } from './memory.js';
 import type { Logger } from '../infra/logger.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
@@ -14,24 +15,7 @@ export type ChatEvent =
   | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary }
   | { type: 'error'; code: string; message: string; messageId: string | null };
 
-/** Recent history sent with each call; the memory issue replaces this with a token-budgeted window. */
-const HISTORY_MESSAGES = 40;
-const HISTORY_TOKEN_BUDGET = 24_000;
-
 export const POLITE_FAILURE = 'Sorry — I could not reach my language model just now. Please try again in a moment.';
-
-function historyWindow(messages: ChatMessage[]): ModelMessage[] {
-  const usable = messages.filter((m) => m.status === 'complete' && m.content.trim() !== '');
-  const out: ModelMessage[] = [];
-  let tokens = 0;
-  for (let i = usable.length - 1; i >= 0; i--) {
-    const m = usable[i]!;
-    tokens += estimateTokens(m.content);
-    if (tokens > HISTORY_TOKEN_BUDGET && out.length > 0) break;
-    out.unshift({ role: m.role, content: m.content });
-  }
-  return out;
-}
 
 function providerErrorCode(e: ProviderError): { code: string; status: 502 | 503 | 504 } {
   if (e.kind === 'timeout') return { code: 'provider_timeout', status: 504 };
@@ -39,8 +23,8 @@ function providerErrorCode(e: ProviderError): { code: string; status: 502 | 503 
   return { code: 'provider_error', status: 502 };
 }
 
-export function chatService(deps: { store: Store; llm: ChatModelPort; providers: ProviderService; prices: PriceService; clock: Clock; log: Logger }) {
-  const { store, llm, providers, prices, clock, log } = deps;
+export function chatService(deps: { store: Store; llm: ChatModelPort; providers: ProviderService; prices: PriceService; clock: Clock; log: Logger; memory: MemoryService }) {
+  const { store, llm, providers, prices, clock, log, memory } = deps;
 
   /**
    * One model call with usage accounting. Tries the agent's model, then its fallback model when the
@@ -49,7 +33,7 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
   async function* callModel(a: {
     agent: Agent | null; agentModel: string | null; fallbackModel: string | null; system: string; messages: ModelMessage[];
     temperature: number; channel: Channel; conversationId: string | null; signal?: AbortSignal;
-    purpose?: 'chat' | 'summary' | 'routing';
+    purpose?: 'chat' | 'summary' | 'routing'; tools?: ModelTool[];
   }): AsyncGenerator<{ type: 'delta'; text: string }, { text: string; usage: TokenUsage; costUsd: number; model: string }> {
     const primary = await providers.resolve(a.agentModel);
     const candidates = [primary];
@@ -73,11 +57,13 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
         return costUsd;
       };
       try {
-        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: a.system, messages: a.messages, temperature: a.temperature, signal: a.signal })) {
+        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: a.system, messages: a.messages, temperature: a.temperature, signal: a.signal, tools: a.tools })) {
           if (ev.type === 'text') {
             if (ttft === null) ttft = performance.now() - started;
             text += ev.text;
             yield { type: 'delta', text: ev.text };
+          } else if (ev.type === 'tool') {
+            log.debug('tool called', { tool: ev.name, agentId: a.agent?.id, conversationId: a.conversationId });
           } else usage = ev.usage;
         }
         // A stream cut before its usage chunk still costs money: estimate rather than record zero.
@@ -129,8 +115,7 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
 
     /** Ends the person's current conversation with the agent; the next message opens a new one. */
     async newConversation(agent: Agent, person: { kind: string; externalId: string }) {
-      const c = await store.conversations.open(agent.id, await personId(person));
-      if (c) await store.conversations.close(c.id, clock.now().toISOString());
+      await memory.end(agent.id, await personId(person), 'new_conversation');
     },
 
     /**
@@ -150,27 +135,23 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
       assertActive(agent);
       if (!a.text.trim()) throw errors.validation([{ path: 'text', message: 'must not be empty' }]);
       await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
-      let convId: string;
+      let conv: Conversation;
       let userMsg: ChatMessage;
-      let prompt: ModelMessage[];
       if (seen) {
-        convId = seen.message.conversationId;
+        conv = (await store.conversations.byId(seen.message.conversationId))!;
         userMsg = seen.message;
-        prompt = historyWindow(await store.conversations.messages(convId, HISTORY_MESSAGES));
       } else {
-        const pid = await personId(a.person);
-        const conv = (await store.conversations.open(agent.id, pid))
-          ?? (await store.conversations.create({ agentId: agent.id, personId: pid, channel: a.channel }));
-        convId = conv.id;
-        const history = await store.conversations.messages(conv.id, HISTORY_MESSAGES);
+        conv = await memory.session(agent, await personId(a.person), a.channel, a.text);
         userMsg = await store.conversations.addMessage({ conversationId: conv.id, role: 'user', content: a.text, status: 'complete', sourceId: a.sourceId, channel: a.channel });
-        prompt = [...historyWindow(history), { role: 'user', content: a.text }];
       }
+      const convId = conv.id;
       yield { type: 'start', conversationId: convId, userMessageId: userMsg.id };
 
+      const prompt = await memory.context(agent, conv);
       const gen = callModel({
-        agent, agentModel: agent.model, fallbackModel: agent.fallbackModel, system: composeSystemPrompt(agent),
-        messages: prompt, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal: a.signal,
+        agent, agentModel: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system,
+        messages: prompt.messages, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal: a.signal,
+        tools: memory.tools(agent, conv.personId),
       });
       let streamed = '';
       try {

@@ -26,7 +26,11 @@ function findAgent(agents: Agent[], query: string): Agent | undefined {
  * the person answers YES. /agents lists, /use <name> switches. Conversations stay per person per
  * agent, so switching back resumes where they were.
  */
-export function whatsappRouter(deps: { store: Store; chat: ChatService; clock: Clock; log: Logger; routerModel?: string }): Router {
+export function whatsappRouter(deps: {
+  store: Store; chat: ChatService; clock: Clock; log: Logger; routerModel?: string;
+  /** Called when a person leaves an agent for another (its session ends there). */
+  onSwitch?: (personId: string, fromAgentId: string) => Promise<void>;
+}): Router {
   const { store, chat } = deps;
 
   async function classify(text: string, agents: Agent[], current: Agent | undefined): Promise<Agent | undefined> {
@@ -55,6 +59,10 @@ export function whatsappRouter(deps: { store: Store; chat: ChatService; clock: C
     if (!agents.length) return { reply: 'No assistants are available on this number right now. Please try again later.' };
     const state = (await store.personState.get(person.id)) ?? { personId: person.id, currentAgentId: null, pendingAgentId: null, pendingText: null };
     const current = agents.find((a) => a.id === state.currentAgentId);
+    const setState = async (next: typeof state) => {
+      if (state.currentAgentId && next.currentAgentId !== state.currentAgentId) await deps.onSwitch?.(person.id, state.currentAgentId);
+      await store.personState.set(next, now);
+    };
     const text = item.text.trim();
 
     if (/^\/(agents|help|start)\b/i.test(text)) return { reply: listAgents(agents, current) };
@@ -62,16 +70,16 @@ export function whatsappRouter(deps: { store: Store; chat: ChatService; clock: C
     if (use) {
       const target = findAgent(agents, use[1]!);
       if (!target) return { reply: `There is no assistant called "${use[1]!.trim()}". Send /agents to see them.` };
-      await store.personState.set({ ...state, currentAgentId: target.id, pendingAgentId: null, pendingText: null }, now);
+      await setState({ ...state, currentAgentId: target.id, pendingAgentId: null, pendingText: null });
       return { reply: `You are now talking to ${target.name}.${target.description ? ` ${target.description}` : ''}` };
     }
     if (agents.length === 1) {
-      if (state.currentAgentId !== agents[0]!.id) await store.personState.set({ ...state, currentAgentId: agents[0]!.id, pendingAgentId: null, pendingText: null }, now);
+      if (state.currentAgentId !== agents[0]!.id) await setState({ ...state, currentAgentId: agents[0]!.id, pendingAgentId: null, pendingText: null });
       return { agentId: agents[0]!.id };
     }
     if (state.pendingAgentId) {
       const target = agents.find((a) => a.id === state.pendingAgentId);
-      await store.personState.set({ ...state, currentAgentId: isYes(text) && target ? target.id : state.currentAgentId, pendingAgentId: null, pendingText: null }, now);
+      await setState({ ...state, currentAgentId: isYes(text) && target ? target.id : state.currentAgentId, pendingAgentId: null, pendingText: null });
       // On YES the new agent answers the message that prompted the question.
       if (isYes(text) && target) return { agentId: target.id, text: state.pendingText ?? text };
       if (current) return { agentId: current.id };
@@ -79,11 +87,11 @@ export function whatsappRouter(deps: { store: Store; chat: ChatService; clock: C
     const guess = await classify(text, agents, current);
     if (!current) {
       const chosen = guess ?? agents[0]!;
-      await store.personState.set({ ...state, currentAgentId: chosen.id, pendingAgentId: null, pendingText: null }, now);
+      await setState({ ...state, currentAgentId: chosen.id, pendingAgentId: null, pendingText: null });
       return { agentId: chosen.id };
     }
     if (guess && guess.id !== current.id) {
-      await store.personState.set({ ...state, pendingAgentId: guess.id, pendingText: item.text }, now);
+      await setState({ ...state, pendingAgentId: guess.id, pendingText: item.text });
       return { reply: `Switch to ${guess.name}? Reply YES.` };
     }
     return { agentId: current.id };

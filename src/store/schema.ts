@@ -11,6 +11,7 @@ export interface Database {
     id: string; owner_id: string; slug: string; name: string; description: string; icon: string;
     instructions: string; model: string | null; fallback_model: string | null; temperature: number;
     status: string; listed: number; version: number; created_at: string; updated_at: string;
+    session_timeout_minutes: number; context_token_budget: number; memory_tools: number;
   };
   /** The agent's workspace: persona files now, memory notes later. */
   agent_files: { agent_id: string; path: string; content: string; updated_at: string };
@@ -18,6 +19,8 @@ export interface Database {
   conversations: {
     id: string; agent_id: string; person_id: string; channel: string;
     created_at: string; last_message_at: string; closed_at: string | null;
+    closed_reason: string | null; summary_status: string; running_summary: string | null;
+    compacted_through: number; memory_context: string | null;
   };
   messages: {
     seq: number; id: string; conversation_id: string; role: string; content: string;
@@ -53,5 +56,13 @@ export interface Database {
   };
   person_links: { person_id: string; linked_person_id: string; expires_at: string; created_at: string };
   link_codes: { id: string; person_id: string; phone: string; code_hash: string; attempts: number; expires_at: string; used_at: string | null; created_at: string };
+  summaries: {
+    id: string; conversation_id: string; agent_id: string; person_id: string; channel: string; summary: string;
+    started_at: string; ended_at: string; message_count: number; model: string;
+    input_tokens: number; output_tokens: number; cost_usd: number; embedding: string | null; created_at: string;
+  };
+  /** SQLite only: the FTS5 index over summaries (PostgreSQL uses summaries.tsv instead). */
+  summaries_fts: { summary_id: string; body: string };
+  audit_log: { id: string; actor_id: string | null; action: string; target_type: string; target_id: string; detail: string; created_at: string };
   person_state: { person_id: string; current_agent_id: string | null; pending_agent_id: string | null; pending_text: string | null; updated_at: string };
 }

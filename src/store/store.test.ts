@@ -7,6 +7,7 @@ import { createStore } from './store.js';
 import { randomIds } from '../infra/system.js';
 import type { Store } from '../domain/ports.js';
 import { AppError } from '../domain/errors.js';
+import { AGENT_DEFAULTS } from '../domain/schemas.js';
 
 const url = process.env.TEST_DATABASE_URL;
 let db: Db;
@@ -46,7 +47,7 @@ const persona = { soul: '# S', agents: '', tools: '', user: '', instructions: 'i
 describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
   it('stores agents with persona files and maps a slug collision to slug_taken', async () => {
     const u = await owner();
-    const base = { name: 'A', description: '', icon: '🤖', persona, model: null, fallbackModel: null, temperature: 0.5, status: 'active' as const, listed: true, ownerId: u.id };
+    const base = { name: 'A', description: '', icon: '🤖', persona, model: null, fallbackModel: null, temperature: 0.5, status: 'active' as const, listed: true, ownerId: u.id, ...AGENT_DEFAULTS };
     const a = await store.agents.insert({ ...base, slug: 'store-a' });
     expect(a).toMatchObject({ slug: 'store-a', persona, version: 1, listed: true, temperature: 0.5 });
     await expect(store.agents.insert({ ...base, slug: 'store-a' })).rejects.toSatisfy((e: unknown) => e instanceof AppError && e.code === 'slug_taken');
@@ -56,7 +57,7 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
 
   it('updates with compare-and-set on the version', async () => {
     const u = await owner();
-    const a = await store.agents.insert({ name: 'B', slug: 'store-b', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id });
+    const a = await store.agents.insert({ name: 'B', slug: 'store-b', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
     const b = await store.agents.update(a.id, { description: 'one', persona: { tools: '# T' } }, 1);
     expect(b).toMatchObject({ version: 2, description: 'one', persona: { ...persona, tools: '# T' } });
     expect(await store.agents.update(a.id, { description: 'stale' }, 1)).toBeUndefined();
@@ -65,7 +66,7 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
 
   it('keeps messages in order and counts them per conversation', async () => {
     const u = await owner();
-    const a = await store.agents.insert({ name: 'C', slug: 'store-c', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id });
+    const a = await store.agents.insert({ name: 'C', slug: 'store-c', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
     const p = await store.people.upsert('web', 'visitor-1');
     expect((await store.people.upsert('web', 'visitor-1')).id).toBe(p.id);
     const c = await store.conversations.create({ agentId: a.id, personId: p.id, channel: 'web' });
@@ -73,7 +74,7 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect((await store.conversations.messages(c.id)).map((m) => m.content)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect((await store.conversations.messages(c.id, 2)).map((m) => m.content)).toEqual(['m3', 'm4']);
     expect((await store.conversations.listForAgent(a.id, 10))[0]!.messageCount).toBe(5);
-    await store.conversations.close(c.id, clock.now().toISOString());
+    await store.conversations.close(c.id, clock.now().toISOString(), 'new_conversation');
     expect(await store.conversations.open(a.id, p.id)).toBeUndefined();
   });
 

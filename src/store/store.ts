@@ -7,6 +7,7 @@ import { conversationRepo, personRepo } from './repositories/conversations.js';
 import { providerRepo, settingsRepo } from './repositories/settings.js';
 import { usageRepo } from './repositories/usage.js';
 import { channelRepo, inboxRepo, personStateRepo } from './repositories/inbox.js';
+import { auditRepo, summaryRepo, workspaceRepo } from './repositories/memory.js';
 
 /** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
 export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
@@ -22,6 +23,9 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     inbox: inboxRepo(db, ids),
     channels: channelRepo(db, () => clock.now().toISOString()),
     personState: personStateRepo(db),
+    summaries: summaryRepo(db, ids, clock),
+    workspace: workspaceRepo(db, clock),
+    audit: auditRepo(db, ids, clock),
     transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
     close: () => db.destroy(),
   };

@@ -91,6 +91,7 @@ describe('chat: streaming web chat, the message API, usage accounting, failures'
   });
 
   it('records a usage row per call and reports totals, a per-day series and breakdowns', async () => {
+    await app.server.services.queue.drain(); // summaries of the sessions ended above are usage too
     const before = (await app.api(`/api/usage?agentId=${agent.id}`, { token })).body;
     const r = await app.api(`/api/agents/${agent.id}/message`, { token, body: { text: 'count me', userId: 'dave' } });
     const after = (await app.api(`/api/usage?agentId=${agent.id}`, { token })).body;
@@ -101,7 +102,8 @@ describe('chat: streaming web chat, the message API, usage accounting, failures'
     expect(after.series).toHaveLength(30);
     const today = new Date().toISOString().slice(0, 10);
     expect(after.series.at(-1)).toMatchObject({ date: today, requests: after.requests });
-    expect(after.byModel).toEqual([expect.objectContaining({ model: 'openai:gpt-4o-mini', requests: after.requests })]);
+    expect(after.byModel.reduce((n: number, b: { requests: number }) => n + b.requests, 0)).toBe(after.requests);
+    expect(after.byModel.map((b: { model: string }) => b.model)).toContain('openai:gpt-4o-mini');
     const summary = (await app.api('/api/usage/summary', { token })).body;
     const row = summary.agents.find((a: { agentId: string }) => a.agentId === agent.id);
     expect(row.today.requests).toBe(after.requests);

@@ -68,7 +68,7 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
     expect(repliesTo('5511999990002')).toHaveLength(1);
   });
 
-  it('routes by intent, asks before switching, switches on YES, and resumes context per agent', async () => {
+  it('routes by intent, asks before switching, switches on YES, and remembers each agent\'s session', async () => {
     maths = (await app.api('/api/agents', { token, body: { name: 'Maths Tutor', template: 'maths-tutor' } })).body;
     const phone = '5511999990003';
     const say = async (text: string, n: number) => {
@@ -82,9 +82,10 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
     expect(await say('/agents', 4)).toMatch(/Recipe Helper[\s\S]*Maths Tutor \(current\)/);
     expect(await say('/use recipe', 5)).toBe('You are now talking to Recipe Helper. Plans meals, adapts recipes to what is in your fridge, and scales portions.');
     expect(await say('And for dessert?', 6)).toBe('Echo: And for dessert?');
-    // Back with the recipe agent, its earlier conversation is in the context.
-    const lastCall = (app.fake.requests() as any[]).filter((q) => !String(q.messages[0].content).startsWith('You route')).at(-1);
-    expect(lastCall.messages.map((m: { content: string }) => m.content)).toEqual(expect.arrayContaining(['A pasta recipe please', 'And for dessert?']));
+    // Switching ended the recipe session; back with the recipe agent, a new session starts that remembers it.
+    const lastCall = (app.fake.requests() as any[]).filter((q) => /^You are Recipe Helper/.test(String(q.messages[0].content))).at(-1);
+    expect(lastCall.messages[0].content).toContain('A pasta recipe please');
+    expect(lastCall.messages.slice(1).map((m: { content: string }) => m.content)).toEqual(['And for dessert?']);
     expect(JSON.stringify(lastCall.messages)).not.toContain('fractions');
     // A "no" keeps the current agent.
     expect(await say('solve this equation', 7)).toBe('Switch to Maths Tutor? Reply YES.');

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
+import type { Clock } from '../../src/domain/ports.js';
 
 export type TestApp = {
   url: string;
@@ -54,6 +55,8 @@ export async function startTestApp(opts: {
   env?: Record<string, string | undefined>; withModel?: boolean; publicUrl?: boolean;
   /** Run a second process on another app's database: its data dir (SQLite) and schema (PostgreSQL). */
   shareWith?: TestApp;
+  /** A clock the test moves by hand (session timeouts). */
+  clock?: Clock;
 } = {}): Promise<TestApp> {
   const fake = await startFakeOpenAI();
   const shared = opts.shareWith;
@@ -69,7 +72,7 @@ export async function startTestApp(opts: {
   }
   const port = opts.publicUrl ? await freePort() : 0;
   const server = await startServer({
-    port, host: '127.0.0.1', pgSchema: schema,
+    port, host: '127.0.0.1', pgSchema: schema, clock: opts.clock,
     env: {
       ...(opts.publicUrl ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
       DATA_DIR: dataDir, DATABASE_URL: dbUrl, SWITCHBOARD_SECRET_KEY: TEST_SECRET, SWITCHBOARD_LOG_LEVEL: 'silent',
@@ -107,6 +110,7 @@ export async function startTestApp(opts: {
         const c = new pg.Client({ connectionString: dbUrl });
         await c.connect();
         await c.query(`drop schema ${schema} cascade`);
+        await c.query(`drop schema if exists ${schema}_jobs cascade`); // pg-boss's schema, when the job queue ran
         await c.end();
       }
     },
@@ -128,4 +132,10 @@ export async function readSse(res: Response): Promise<{ event: string; data: any
     try { parsed = JSON.parse(d); } catch { /* [DONE] */ }
     return { event, data: parsed };
   });
+}
+
+/** A clock that stands still until the test moves it. */
+export function manualClock(start = Date.now()): Clock & { advance(ms: number): void; set(at: number): void } {
+  let t = start;
+  return { now: () => new Date(t), advance: (ms) => { t += ms; }, set: (at) => { t = at; } };
 }

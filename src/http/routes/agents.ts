@@ -94,19 +94,6 @@ export function agentRoutes() {
     return c.json({ conversations: list.map(({ agentId: _a, ...r }) => r) }, 200);
   });
 
-  app.openapi(createRoute({ method: 'get', path: '/api/conversations/{id}', tags: ['Conversations'], summary: 'A conversation transcript',
-    request: { params: IdParam },
-    responses: { 200: ok(z.object({ id: z.string(), agentId: z.string(), channel: z.string(), personId: z.string(), createdAt: z.string(), messages: z.array(MessageSchema.extend({ error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
-  async (c) => {
-    const s = c.get('services');
-    const actor = requireActor(c);
-    const conv = await s.store.conversations.byId(c.req.valid('param').id);
-    const agent = conv && (await s.store.agents.byId(conv.agentId));
-    if (!conv || !agent || !canRead(actor, agent)) throw errors.notFound('Conversation');
-    const messages = await s.store.conversations.messages(conv.id);
-    return c.json({ id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, createdAt: conv.createdAt, messages: messages.map(({ conversationId: _c, ...m }) => m) }, 200);
-  });
-
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/history', tags: ['Conversations'], summary: "The agent's latest messages across all conversations and channels",
     request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }) },
     responses: { 200: ok(z.object({ messages: z.array(MessageSchema.extend({ channel: z.string(), conversationId: z.string(), personId: z.string(), error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),

@@ -41,6 +41,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
       id: r.id, slug: r.slug, name: r.name, description: r.description, icon: r.icon,
       persona: byAgent.get(r.id)!, model: r.model, fallbackModel: r.fallback_model,
       temperature: Number(r.temperature), status: r.status as AgentStatus, listed: Number(r.listed) === 1,
+      sessionTimeoutMinutes: Number(r.session_timeout_minutes), contextTokenBudget: Number(r.context_token_budget), memoryTools: Number(r.memory_tools) === 1,
       ownerId: r.owner_id, version: Number(r.version), createdAt: r.created_at, updatedAt: r.updated_at,
     }));
   }
@@ -64,6 +65,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
           id, owner_id: a.ownerId, slug: a.slug, name: a.name, description: a.description, icon: a.icon,
           instructions: a.persona.instructions, model: a.model, fallback_model: a.fallbackModel,
           temperature: a.temperature, status: a.status, listed: a.listed ? 1 : 0, version: 1,
+          session_timeout_minutes: a.sessionTimeoutMinutes, context_token_budget: a.contextTokenBudget, memory_tools: a.memoryTools ? 1 : 0,
           created_at: at, updated_at: at,
         }).execute();
         await writePersona(tx, id, a.persona, at);
@@ -101,6 +103,9 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
         if (patch.temperature !== undefined) set.temperature = patch.temperature;
         if (patch.status !== undefined) set.status = patch.status;
         if (patch.listed !== undefined) set.listed = patch.listed ? 1 : 0;
+        if (patch.sessionTimeoutMinutes !== undefined) set.session_timeout_minutes = patch.sessionTimeoutMinutes;
+        if (patch.contextTokenBudget !== undefined) set.context_token_budget = patch.contextTokenBudget;
+        if (patch.memoryTools !== undefined) set.memory_tools = patch.memoryTools ? 1 : 0;
         if (patch.persona?.instructions !== undefined) set.instructions = patch.persona.instructions;
         let q = tx.updateTable('agents').set((eb) => ({ ...set, version: eb('version', '+', 1) })).where('id', '=', id);
         if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);

@@ -1,13 +1,16 @@
 import { sql } from 'kysely';
 import type { Db } from '../db.js';
 import type { Clock, ConversationRepo, IdGenerator, PersonRepo } from '../../domain/ports.js';
-import type { Channel, ChatMessage, Conversation, MessageRole, MessageStatus } from '../../domain/types.js';
+import type { Channel, ChatMessage, CloseReason, Conversation, MessageRole, MessageStatus, SummaryStatus } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 
 const toConversation = (r: Database['conversations']): Conversation => ({
   id: r.id, agentId: r.agent_id, personId: r.person_id, channel: r.channel as Channel,
   createdAt: r.created_at, lastMessageAt: r.last_message_at, closedAt: r.closed_at,
+  closedReason: r.closed_reason as CloseReason | null, summaryStatus: (r.summary_status ?? 'none') as SummaryStatus,
+  runningSummary: r.running_summary, compactedThrough: Number(r.compacted_through ?? 0), memoryContext: r.memory_context,
 });
+const toPerson = (r: Database['people']) => ({ id: r.id, kind: r.kind, externalId: r.external_id, createdAt: r.created_at });
 const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel'> & { channel?: string | null }): ChatMessage => ({
   id: r.id, conversationId: r.conversation_id, role: r.role as MessageRole, content: r.content,
   status: r.status as MessageStatus, error: r.error, channel: (r.channel ?? null) as Channel | null, createdAt: r.created_at,
@@ -28,7 +31,56 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
     },
     async byId(id) {
       const r = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
-      return r && { id: r.id, kind: r.kind, externalId: r.external_id, createdAt: r.created_at };
+      return r && toPerson(r);
+    },
+    async byExternalId(externalId) {
+      return (await db.selectFrom('people').selectAll().where('external_id', '=', externalId).orderBy('created_at').execute()).map(toPerson);
+    },
+    async identities(personId) {
+      const rows = await db.selectFrom('people').selectAll()
+        .where((eb) => eb.or([eb('id', '=', personId), eb('id', 'in', eb.selectFrom('person_links').select('person_id').where('linked_person_id', '=', personId))]))
+        .execute();
+      return rows.map(toPerson);
+    },
+    async forAgent(agentId, q, limit) {
+      let query = db.selectFrom('conversations as c').innerJoin('people as p', 'p.id', 'c.person_id')
+        .select(['p.id', 'p.kind', 'p.external_id', 'p.created_at'])
+        .select((eb) => [
+          eb.fn.count<number>('c.id').as('conversations'),
+          eb.fn.max('c.last_message_at').as('last_message_at'),
+          eb.selectFrom('summaries as s').select((e) => e.fn.countAll<number>().as('n'))
+            .whereRef('s.person_id', '=', 'p.id').where('s.agent_id', '=', agentId).as('summaries'),
+        ])
+        .where('c.agent_id', '=', agentId)
+        .groupBy(['p.id', 'p.kind', 'p.external_id', 'p.created_at']);
+      if (q) query = query.where('p.external_id', 'like', `%${q.replace(/[\\%_]/g, '')}%`);
+      const rows = await query.orderBy('last_message_at', 'desc').limit(limit).execute();
+      return rows.map((r) => ({ ...toPerson(r), conversations: Number(r.conversations), summaries: Number(r.summaries ?? 0), lastMessageAt: String(r.last_message_at) }));
+    },
+    async erase(personId, agentIds) {
+      const run = async (tx: Db) => {
+        let convs = tx.selectFrom('conversations').select('id').where('person_id', '=', personId);
+        if (agentIds) convs = convs.where('agent_id', 'in', agentIds.length ? agentIds : ['']);
+        const ids = (await convs.execute()).map((r) => r.id);
+        const count = async (t: 'messages' | 'summaries') => ids.length
+          ? Number((await tx.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).where('conversation_id', 'in', ids).executeTakeFirstOrThrow()).n) : 0;
+        const messages = await count('messages');
+        const summaries = await count('summaries');
+        if (ids.length) {
+          await tx.deleteFrom('summaries').where('conversation_id', 'in', ids).execute();
+          await tx.deleteFrom('messages').where('conversation_id', 'in', ids).execute();
+          await tx.updateTable('usage').set({ conversation_id: null }).where('conversation_id', 'in', ids).execute();
+          await tx.deleteFrom('conversations').where('id', 'in', ids).execute();
+        }
+        let links = 0;
+        if (!agentIds) {
+          const l = await tx.deleteFrom('person_links').where((eb) => eb.or([eb('person_id', '=', personId), eb('linked_person_id', '=', personId)])).executeTakeFirst();
+          links = Number(l.numDeletedRows);
+          await tx.deleteFrom('people').where('id', '=', personId).execute(); // cascades: link codes, person state
+        }
+        return { conversations: ids.length, messages, summaries, links };
+      };
+      return db.isTransaction ? run(db) : db.transaction().execute(run);
     },
     async canonical(personId, now) {
       const l = await db.selectFrom('person_links').select('linked_person_id').where('person_id', '=', personId).where('expires_at', '>', now).executeTakeFirst();
@@ -79,7 +131,10 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     },
     async create(c) {
       const at = clock.now().toISOString();
-      const row = { id: ids.id(), agent_id: c.agentId, person_id: c.personId, channel: c.channel, created_at: at, last_message_at: at, closed_at: null };
+      const row = {
+        id: ids.id(), agent_id: c.agentId, person_id: c.personId, channel: c.channel, created_at: at, last_message_at: at, closed_at: null,
+        closed_reason: null, summary_status: 'none', running_summary: null, compacted_through: 0, memory_context: null,
+      };
       await db.insertInto('conversations').values(row).execute();
       return toConversation(row);
     },
@@ -87,8 +142,36 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
       const r = await db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
       return r && toConversation(r);
     },
-    async close(id, at) {
-      await db.updateTable('conversations').set({ closed_at: at }).where('id', '=', id).where('closed_at', 'is', null).execute();
+    async close(id, at, reason) {
+      const r = await db.updateTable('conversations').set({ closed_at: at, closed_reason: reason })
+        .where('id', '=', id).where('closed_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async lastClosed(agentId, personId) {
+      const r = await db.selectFrom('conversations').selectAll().where('agent_id', '=', agentId).where('person_id', '=', personId)
+        .where('closed_at', 'is not', null).orderBy('closed_at', 'desc').limit(1).executeTakeFirst();
+      return r && toConversation(r);
+    },
+    async idle(agentId, before, limit) {
+      const rows = await db.selectFrom('conversations').selectAll().where('closed_at', 'is', null)
+        .where('agent_id', '=', agentId).where('last_message_at', '<', before).orderBy('last_message_at').limit(limit).execute();
+      return rows.map(toConversation);
+    },
+    async setSummaryStatus(id, status) {
+      await db.updateTable('conversations').set({ summary_status: status }).where('id', '=', id).execute();
+    },
+    async setMemoryContext(id, context) {
+      await db.updateTable('conversations').set({ memory_context: context }).where('id', '=', id).execute();
+    },
+    async compact(id, fromSeq, throughSeq, runningSummary) {
+      const r = await db.updateTable('conversations').set({ running_summary: runningSummary, compacted_through: throughSeq })
+        .where('id', '=', id).where('compacted_through', '=', fromSeq).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async messagesAfter(conversationId, afterSeq) {
+      const rows = await db.selectFrom('messages').select([...MESSAGE_COLS, 'seq'])
+        .where('conversation_id', '=', conversationId).where('seq', '>', afterSeq).orderBy('seq').execute();
+      return rows.map((r) => ({ ...toMessage(r), seq: Number(r.seq) }));
     },
     async listForAgent(agentId, limit) {
       const rows = await db.selectFrom('conversations as c')

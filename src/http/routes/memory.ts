@@ -1,0 +1,122 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { errors } from '../../domain/errors.js';
+import { canRead } from '../../services/access.js';
+import type { Services } from '../../deps.js';
+import type { Actor } from '../../domain/types.js';
+import { router } from '../router.js';
+import { requireActor } from '../middleware/request-context.js';
+import { jsonBody, ok, noContent, errorResponses, IdParam, MessageSchema, SummarySchema } from '../schemas.js';
+
+const tags = ['Memory'];
+const FileSchema = z.object({ path: z.string(), kind: z.enum(['persona', 'memory', 'daily']), content: z.string(), updatedAt: z.string() }).openapi('WorkspaceFile');
+const PathQuery = z.object({ path: z.string().min(1).max(200).openapi({ example: 'MEMORY.md' }) });
+const ConversationSchema = z.object({
+  id: z.string(), agentId: z.string(), channel: z.string(), personId: z.string(), userId: z.string(), createdAt: z.string(), lastMessageAt: z.string(),
+  status: z.enum(['open', 'closed']), closedAt: z.string().nullable(),
+  closedReason: z.enum(['timeout', 'new_conversation', 'switched_agent', 'closed_by_operator']).nullable(),
+  summaryStatus: z.enum(['none', 'pending', 'ready', 'failed']),
+  summary: SummarySchema.nullable(),
+  messages: z.array(MessageSchema.extend({ error: z.string().nullable() })),
+}).openapi('Conversation');
+
+/** RFC 4180 CSV: every field quoted, quotes doubled; a leading =,+,-,@ is defused for spreadsheets. */
+export function toCsv(rows: Record<string, unknown>[], columns: string[]): string {
+  const cell = (v: unknown) => {
+    let s = v === null || v === undefined ? '' : String(v);
+    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+    return `"${s.replace(/"/g, '""')}"`;
+  };
+  return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
+}
+
+async function conversationView(s: Services, actor: Actor, id: string) {
+  const conv = await s.store.conversations.byId(id);
+  const agent = conv && (await s.store.agents.byId(conv.agentId));
+  if (!conv || !agent || !canRead(actor, agent)) throw errors.notFound('Conversation');
+  const [messages, summary, person] = await Promise.all([
+    s.store.conversations.messages(conv.id), s.store.summaries.byConversation(conv.id), s.store.people.byId(conv.personId),
+  ]);
+  return {
+    id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, userId: person?.externalId ?? conv.personId,
+    createdAt: conv.createdAt, lastMessageAt: conv.lastMessageAt, status: conv.closedAt ? 'closed' as const : 'open' as const,
+    closedAt: conv.closedAt, closedReason: conv.closedReason, summaryStatus: conv.summaryStatus,
+    summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId } : null,
+    messages: messages.map(({ conversationId: _c, ...m }) => m),
+  };
+}
+
+export function memoryRoutes() {
+  const app = router();
+
+  app.openapi(createRoute({ method: 'get', path: '/api/conversations/{id}', tags: ['Conversations'],
+    summary: 'A conversation: transcript, whether the session is open, and its summary once written',
+    request: { params: IdParam }, responses: { 200: ok(ConversationSchema), ...errorResponses(401, 404) } }),
+  async (c) => c.json(await conversationView(c.get('services'), requireActor(c), c.req.valid('param').id), 200));
+
+  app.openapi(createRoute({ method: 'post', path: '/api/conversations/{id}/close', tags: ['Conversations'],
+    summary: 'End this session now and queue its summary',
+    request: { params: IdParam }, responses: { 200: ok(ConversationSchema), ...errorResponses(401, 403, 404) } }),
+  async (c) => {
+    const s = c.get('services');
+    const actor = requireActor(c);
+    await s.memory.closeByOperator(actor, c.req.valid('param').id);
+    return c.json(await conversationView(s, actor, c.req.valid('param').id), 200);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/summaries', tags,
+    summary: "Summaries of an agent's finished sessions: best match first with `q`, newest first without. `format=csv|json` downloads them.",
+    request: { params: IdParam, query: z.object({
+      q: z.string().max(500).optional(), userId: z.string().max(200).optional(), personId: z.string().max(100).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).optional(), format: z.enum(['csv', 'json']).optional(),
+    }) },
+    responses: { 200: ok(z.object({ items: z.array(SummarySchema) })), ...errorResponses(400, 401, 404) } }),
+  async (c) => {
+    const s = c.get('services');
+    const { format, ...f } = c.req.valid('query');
+    const items = await s.memory.listSummaries(requireActor(c), c.req.valid('param').id, f);
+    if (format) c.header('Content-Disposition', `attachment; filename="summaries-${c.req.valid('param').id}.${format}"`);
+    if (format === 'csv') {
+      const cols = ['id', 'conversationId', 'userId', 'personId', 'agentId', 'channel', 'startedAt', 'endedAt', 'messageCount', 'model', 'inputTokens', 'outputTokens', 'costUsd', 'summary'];
+      return c.body(toCsv(items, cols), 200, { 'Content-Type': 'text/csv; charset=utf-8' }) as never;
+    }
+    return c.json({ items }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/summaries/{id}', tags, summary: 'One summary',
+    request: { params: IdParam }, responses: { 200: ok(SummarySchema), ...errorResponses(401, 404) } }),
+  async (c) => c.json(await c.get('services').memory.getSummary(requireActor(c), c.req.valid('param').id), 200));
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/people', tags, summary: 'People who talked with an agent',
+    request: { params: IdParam, query: z.object({ q: z.string().max(200).optional() }) },
+    responses: { 200: ok(z.object({ people: z.array(z.object({ id: z.string(), kind: z.string(), externalId: z.string(), createdAt: z.string(), conversations: z.number(), summaries: z.number(), lastMessageAt: z.string() })) })), ...errorResponses(401, 404) } }),
+  async (c) => c.json({ people: await c.get('services').memory.people(requireActor(c), c.req.valid('param').id, c.req.valid('query').q) }, 200));
+
+  app.openapi(createRoute({ method: 'delete', path: '/api/people/{id}', tags,
+    summary: "Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is the person id or their external identity (userId, phone). Logged.",
+    request: { params: IdParam },
+    responses: { 200: ok(z.object({ deleted: z.object({ conversations: z.number(), messages: z.number(), summaries: z.number(), links: z.number() }) })), ...errorResponses(401, 403, 404) } }),
+  async (c) => c.json({ deleted: await c.get('services').memory.erasePerson(requireActor(c), c.req.valid('param').id) }, 200));
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/files', tags, summary: "The agent's workspace files (persona, MEMORY.md, daily notes)",
+    request: { params: IdParam },
+    responses: { 200: ok(z.object({ files: z.array(z.object({ path: z.string(), kind: z.enum(['persona', 'memory', 'daily']), size: z.number(), updatedAt: z.string() })) })), ...errorResponses(401, 404) } }),
+  async (c) => c.json({ files: await c.get('services').memory.files(requireActor(c), c.req.valid('param').id) }, 200));
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/file', tags, summary: 'One workspace file',
+    request: { params: IdParam, query: PathQuery }, responses: { 200: ok(FileSchema), ...errorResponses(400, 401, 404) } }),
+  async (c) => c.json(await c.get('services').memory.file(requireActor(c), c.req.valid('param').id, c.req.valid('query').path), 200));
+
+  app.openapi(createRoute({ method: 'put', path: '/api/agents/{id}/file', tags, summary: 'Write a workspace file (persona files update the agent)',
+    request: { params: IdParam, query: PathQuery, ...jsonBody(z.strictObject({ content: z.string() })) },
+    responses: { 200: ok(FileSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
+  async (c) => c.json(await c.get('services').memory.putFile(requireActor(c), c.req.valid('param').id, c.req.valid('query').path, c.req.valid('json').content), 200));
+
+  app.openapi(createRoute({ method: 'delete', path: '/api/agents/{id}/file', tags, summary: 'Delete a memory file (MEMORY.md or a daily note)',
+    request: { params: IdParam, query: PathQuery }, responses: { ...noContent, ...errorResponses(400, 401, 403, 404) } }),
+  async (c) => {
+    await c.get('services').memory.deleteFile(requireActor(c), c.req.valid('param').id, c.req.valid('query').path);
+    return c.body(null, 204);
+  });
+
+  return app;
+}

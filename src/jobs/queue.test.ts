@@ -1,0 +1,315 @@
+/**
+ * The job queue's contract, on SQLite always and on PostgreSQL (pg-boss) when TEST_DATABASE_URL is
+ * set. Each "process" is a queue with its own database connection (SQLite: its own handle on the same
+ * file; PostgreSQL: its own pools), and one test runs two real processes against one SQLite file.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import { openDb, type Db } from '../store/db.js';
+import { createLogger } from '../infra/logger.js';
+import { systemClock } from '../infra/system.js';
+import { createJobQueue, type Job, type JobQueue, type JobQueueOptions } from './queue.js';
+
+const dbUrl = process.env.TEST_DATABASE_URL;
+const dialects = (dbUrl ? ['sqlite', 'postgres'] : ['sqlite']) as Array<'sqlite' | 'postgres'>;
+
+async function eventually<T>(check: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const deferred = () => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => { resolve = r; });
+  return { promise, resolve };
+};
+
+describe.each(dialects)('job queue on %s', (dialect) => {
+  let dataDir: string;
+  let schema: string | undefined;
+  let dbs: Db[];
+  let queues: JobQueue[];
+  let logLines: { level: string; msg: string }[];
+  const log = createLogger('debug', {}, (line) => logLines.push(JSON.parse(line)));
+
+  beforeEach(async () => {
+    dbs = [];
+    queues = [];
+    logLines = [];
+    dataDir = mkdtempSync(join(tmpdir(), 'sb-jobs-'));
+    if (dialect === 'postgres') {
+      schema = `t_${randomBytes(6).toString('hex')}`;
+      const c = new pg.Client({ connectionString: dbUrl });
+      await c.connect();
+      await c.query(`create schema ${schema}`);
+      await c.end();
+    }
+  });
+
+  afterEach(async () => {
+    await Promise.all(queues.map((q) => q.stop()));
+    await Promise.all(dbs.map((d) => d.destroy()));
+    rmSync(dataDir, { recursive: true, force: true });
+    if (schema) {
+      const c = new pg.Client({ connectionString: dbUrl });
+      await c.connect();
+      await c.query(`drop schema if exists ${schema}_jobs cascade`);
+      await c.query(`drop schema if exists ${schema} cascade`);
+      await c.end();
+      schema = undefined;
+    }
+    // pg-boss 'error' events and failures to poll or record outcomes are logged as errors: none expected.
+    expect(logLines.filter((l) => l.level === 'error' && l.msg !== 'job failed for good')).toEqual([]);
+  });
+
+  /** A queue on its own database connection: one "process". */
+  function open(extra: Partial<JobQueueOptions> = {}): JobQueue {
+    const { db } = openDb({ dataDir, databaseUrl: dialect === 'postgres' ? dbUrl : undefined, pgSchema: schema });
+    dbs.push(db);
+    const q = createJobQueue({ dialect, db, databaseUrl: dbUrl, pgSchema: schema, clock: systemClock, log, pollIntervalMs: 50, stopTimeoutMs: 1000, ...extra });
+    queues.push(q);
+    return q;
+  }
+
+  it('runs a job once, hands the handler its data, and counts it completed', async () => {
+    const q = open();
+    expect(q.kind).toBe(dialect === 'postgres' ? 'pg-boss' : 'sqlite');
+    const seen: Job<{ conversationId: string; upTo: number; tags: string[] }>[] = [];
+    q.work<{ conversationId: string; upTo: number; tags: string[] }>('summarize', async (job) => { seen.push(job); });
+    await q.start();
+    await q.start(); // idempotent
+    const id = await q.send('summarize', { conversationId: 'c-1', upTo: 42, tags: ['ä', 'b'] });
+    expect(id).toEqual(expect.any(String));
+    await q.drain({ name: 'summarize' });
+    await eventually(async () => (await q.counts('summarize')).completed === 1, 3000, 'completion');
+    expect(seen).toEqual([{ id, name: 'summarize', data: { conversationId: 'c-1', upTo: 42, tags: ['ä', 'b'] }, attempt: 1 }]);
+    expect(await q.counts('summarize')).toEqual({ queued: 0, active: 0, completed: 1, failed: 0 });
+    expect(await q.counts()).toEqual({ queued: 0, active: 0, completed: 1, failed: 0 });
+  });
+
+  it('retries a failing handler and then succeeds', async () => {
+    const q = open();
+    const attempts: number[] = [];
+    q.work('flaky', async (job) => {
+      attempts.push(job.attempt);
+      if (job.attempt < 3) throw new Error(`upstream said no (attempt ${job.attempt})`);
+    });
+    await q.start();
+    await q.send('flaky', { id: 'x' }, { retryDelaySeconds: 0, retryBackoff: false });
+    await eventually(async () => (await q.counts('flaky')).completed === 1, 8000, 'the third attempt');
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(await q.counts('flaky')).toEqual({ queued: 0, active: 0, completed: 1, failed: 0 });
+    expect(logLines.filter((l) => l.msg === 'job attempt failed; will retry')).toHaveLength(2);
+  });
+
+  it('marks a job failed after retryLimit retries', async () => {
+    const q = open();
+    const attempts: number[] = [];
+    q.work('doomed', async (job) => {
+      attempts.push(job.attempt);
+      throw new Error('always broken');
+    });
+    await q.start();
+    await q.send('doomed', { id: 'y' }, { retryLimit: 2, retryDelaySeconds: 0, retryBackoff: false });
+    await eventually(async () => (await q.counts('doomed')).failed === 1, 8000, 'the job to fail');
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(await q.counts('doomed')).toEqual({ queued: 0, active: 0, completed: 0, failed: 1 });
+    expect(logLines.filter((l) => l.msg === 'job failed for good')).toHaveLength(1);
+  });
+
+  it('waits retryDelaySeconds before a retry', async () => {
+    const q = open();
+    const at: number[] = [];
+    q.work('later', async () => {
+      at.push(Date.now());
+      if (at.length === 1) throw new Error('not yet');
+    });
+    await q.start();
+    await q.send('later', {}, { retryDelaySeconds: 1, retryBackoff: false });
+    await eventually(async () => (await q.counts('later')).completed === 1, 5000, 'the retry');
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(900);
+  });
+
+  it('keeps one queued-or-running job per singleton key', async () => {
+    const q = open();
+    const first = await q.send('summarize', { conversationId: 'c-1' }, { singletonKey: 'c-1' });
+    expect(first).toEqual(expect.any(String));
+    expect(await q.send('summarize', { conversationId: 'c-1' }, { singletonKey: 'c-1' })).toBeNull();
+    expect(await q.send('summarize', { conversationId: 'c-2' }, { singletonKey: 'c-2' })).toEqual(expect.any(String));
+    expect(await q.send('other', { conversationId: 'c-1' }, { singletonKey: 'c-1' })).toEqual(expect.any(String)); // keys are per job name
+
+    const gate = deferred();
+    const ran: string[] = [];
+    q.work<{ conversationId: string }>('summarize', async (job) => {
+      ran.push(job.data.conversationId);
+      await gate.promise;
+    }, { concurrency: 2 });
+    await q.start();
+    await eventually(() => ran.length === 2, 3000, 'both keys to start');
+    // Running still counts: a new send for c-1 is refused until that job finishes.
+    expect(await q.send('summarize', { conversationId: 'c-1' }, { singletonKey: 'c-1' })).toBeNull();
+    gate.resolve();
+    await q.drain({ name: 'summarize' });
+    await eventually(async () => (await q.counts('summarize')).completed === 2, 3000, 'completion');
+    expect(ran.sort()).toEqual(['c-1', 'c-2']);
+    // Finished jobs do not block the key.
+    expect(await q.send('summarize', { conversationId: 'c-1' }, { singletonKey: 'c-1' })).toEqual(expect.any(String));
+  });
+
+  it('does not run a job before startAfter', async () => {
+    const q = open();
+    let ranAt = 0;
+    q.work('reminder', async () => { ranAt = Date.now(); });
+    await q.start();
+    const sentAt = Date.now();
+    await q.send('reminder', {}, { startAfter: new Date(sentAt + 1200) });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await q.counts('reminder')).toEqual({ queued: 1, active: 0, completed: 0, failed: 0 });
+    await q.drain({ name: 'reminder' }); // not due yet: nothing to wait for
+    expect(ranAt).toBe(0);
+    await eventually(() => ranAt > 0, 5000, 'the delayed job');
+    expect(ranAt - sentAt).toBeGreaterThanOrEqual(1150);
+  });
+
+  it('runs each job exactly once across two processes', async () => {
+    const a = open();
+    const b = open();
+    const producer = open();
+    const runs = new Map<string, string[]>();
+    const handler = (who: string) => async (job: Job<{ n: number }>) => {
+      runs.set(String(job.data.n), [...(runs.get(String(job.data.n)) ?? []), who]);
+      await new Promise((r) => setTimeout(r, 10));
+    };
+    a.work('fanout', handler('a'), { concurrency: 2 });
+    b.work('fanout', handler('b'), { concurrency: 2 });
+    await Promise.all([a.start(), b.start()]);
+    for (let n = 0; n < 20; n++) await producer.send('fanout', { n });
+    await eventually(async () => (await producer.counts('fanout')).completed === 20, 15_000, 'all 20 jobs');
+    expect([...runs.keys()].sort((x, y) => Number(x) - Number(y))).toEqual(Array.from({ length: 20 }, (_, n) => String(n)));
+    expect([...runs.values()].every((who) => who.length === 1)).toBe(true);
+    expect(await producer.counts('fanout')).toEqual({ queued: 0, active: 0, completed: 20, failed: 0 });
+  });
+
+  it('gives a job left running by a stopped process to another process', async () => {
+    // SQLite: the stopped process stops renewing its lease; once it runs out another process requeues the job.
+    // pg-boss: stop() fails the job still running ("pg-boss shut down while active"), which schedules its retry.
+    const a = open({ leaseMs: 300, stopTimeoutMs: 100 });
+    const stuck = deferred();
+    const started = deferred();
+    a.work('provision', async () => {
+      started.resolve();
+      await stuck.promise; // never finishes while the test watches
+    });
+    await a.start();
+    const id = await a.send('provision', { agentId: 'ag-1' }, { retryDelaySeconds: 0, retryBackoff: false });
+    await started.promise;
+    const t0 = Date.now();
+    await a.stop();
+    expect(Date.now() - t0).toBeLessThan(2500);
+
+    const b = open({ leaseMs: 300 });
+    const seen: Job<{ agentId: string }>[] = [];
+    b.work<{ agentId: string }>('provision', async (job) => { seen.push(job); });
+    await b.start();
+    await eventually(async () => (await b.counts('provision')).completed === 1, 8000, 'the takeover');
+    expect(seen).toEqual([{ id, name: 'provision', data: { agentId: 'ag-1' }, attempt: 2 }]);
+
+    // The first process's handler finishing late must not change the outcome.
+    stuck.resolve();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await b.counts('provision')).toEqual({ queued: 0, active: 0, completed: 1, failed: 0 });
+  });
+
+  it.runIf(dialect === 'sqlite')('requeues a job whose process died holding it (lease runs out)', async () => {
+    // A "crashed" process: claims the job by hand and never renews or finishes it.
+    const producer = open({ leaseMs: 300 });
+    const id = await producer.send('provision', { agentId: 'ag-2' });
+    const dead = dbs[0]!;
+    const past = new Date(Date.now() + 200).toISOString();
+    await import('kysely').then(({ sql }) => sql`update jobs set state = 'active', attempt = 1, locked_until = ${past} where id = ${id}`.execute(dead));
+    const b = open({ leaseMs: 300 });
+    const attempts: number[] = [];
+    b.work('provision', async (job) => { attempts.push(job.attempt); });
+    await b.start();
+    await eventually(async () => (await b.counts('provision')).completed === 1, 5000, 'the requeued job');
+    expect(attempts).toEqual([2]);
+    expect(logLines.some((l) => l.msg === 'job lease expired')).toBe(true);
+  });
+
+  it.runIf(dialect === 'postgres')('retries a job whose process died holding it, once it expires (expireInSeconds)', async () => {
+    // Jobs sent with a 1-second expiry; a bare pg-boss client fetches one and goes away without finishing it.
+    const producer = open({ expireInSeconds: 1 });
+    const id = await producer.send('provision', { agentId: 'ag-2' }, { retryDelaySeconds: 0, retryBackoff: false });
+    const dead = new PgBoss({ connectionString: dbUrl!, schema: `${schema}_jobs`, schedule: false, supervise: false });
+    await dead.start();
+    expect((await dead.fetch('provision')).map((j) => j.id)).toEqual([id]);
+    await dead.stop({ graceful: false, close: true });
+
+    const b = open({ expireInSeconds: 1 });
+    const attempts: number[] = [];
+    b.work('provision', async (job) => { attempts.push(job.attempt); });
+    await b.start();
+    await eventually(async () => (await b.counts('provision')).completed === 1, 10_000, 'the expired job to be retried');
+    expect(attempts).toEqual([2]);
+  });
+
+  it('stop() waits for a running handler and returns promptly when idle', async () => {
+    const q = open();
+    let finished = false;
+    const started = deferred();
+    q.work('short', async () => {
+      started.resolve();
+      await new Promise((r) => setTimeout(r, 200));
+      finished = true;
+    });
+    await q.start();
+    await q.send('short', {});
+    await started.promise;
+    await q.stop();
+    expect(finished).toBe(true);
+
+    const idle = open();
+    idle.work('nothing', async () => {});
+    await idle.start();
+    const t0 = Date.now();
+    await idle.stop();
+    expect(Date.now() - t0).toBeLessThan(dialect === 'postgres' ? 1500 : 200);
+  });
+
+  it('drain() rejects after its timeout while a job is still due', async () => {
+    const q = open();
+    await q.send('unhandled', {}); // no worker for it
+    await expect(q.drain({ name: 'unhandled', timeoutMs: 200 })).rejects.toThrow(/did not drain/);
+    await q.drain({ name: 'something-else', timeoutMs: 200 });
+  });
+
+  it.runIf(dialect === 'sqlite')('claims each job once across two real processes on one file', async () => {
+    // Two child processes (tsx) poll the same SQLite file in WAL mode; the parent sends 40 jobs.
+    const q = open();
+    for (let n = 0; n < 40; n++) await q.send('fanout', { n });
+    const fixture = fileURLToPath(new URL('./queue-worker.fixture.ts', import.meta.url));
+    const run = () => new Promise<string[]>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve(out.split('\n').filter(Boolean)) : reject(new Error(`worker exited with ${code}`))));
+    });
+    const [one, two] = await Promise.all([run(), run()]);
+    const all = [...one!, ...two!].map(Number).sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: 40 }, (_, n) => n));
+    expect(await q.counts('fanout')).toEqual({ queued: 0, active: 0, completed: 40, failed: 0 });
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * The one durable job queue: background work (summaries, provisioning) that survives restarts and
+ * runs once across processes sharing a database. On SQLite it is a `jobs` table in the same file
+ * (sqlite-queue.ts); on PostgreSQL it is pg-boss in its own schema (pg-boss-queue.ts).
+ *
+ * Delivery is at least once: a job whose process dies mid-run is run again, so handlers must be
+ * idempotent (jobs carry ids, not objects).
+ */
+import type { Clock } from '../domain/ports.js';
+import type { Logger } from '../infra/logger.js';
+import type { Db } from '../store/db.js';
+import { sqliteJobQueue } from './sqlite-queue.js';
+import { pgBossJobQueue } from './pg-boss-queue.js';
+
+export type JobOptions = {
+  /** At most one queued-or-running job per (name, singletonKey); send returns null when one exists. */
+  singletonKey?: string;
+  /** Not run before this time. */
+  startAfter?: Date;
+  /** Retries after the first attempt (so at most retryLimit + 1 runs); default 5. */
+  retryLimit?: number;
+  /** Wait before a retry; default 5, doubled each retry when retryBackoff (default true). pg-boss rounds to whole seconds and adds jitter. */
+  retryDelaySeconds?: number;
+  retryBackoff?: boolean;
+};
+
+export type Job<T> = { id: string; name: string; data: T; /** 1-based */ attempt: number };
+export type JobHandler<T> = (job: Job<T>) => Promise<void>;
+export type JobCounts = { queued: number; active: number; completed: number; failed: number };
+
+export interface JobQueue {
+  readonly kind: 'sqlite' | 'pg-boss';
+  /** Starts polling for work registered with `work` (idempotent). */
+  start(): Promise<void>;
+  /** Stops taking new jobs and waits (bounded, a few seconds) for running handlers. */
+  stop(): Promise<void>;
+  send<T extends object>(name: string, data: T, opts?: JobOptions): Promise<string | null>;
+  /** Registers the handler for a job name; a throw marks the attempt failed and schedules a retry until retryLimit, then the job is 'failed'. */
+  work<T extends object>(name: string, handler: JobHandler<T>, opts?: { concurrency?: number }): void;
+  /** Number of jobs by state for a name (or all names): queued (incl. waiting for retry), active, completed, failed. */
+  counts(name?: string): Promise<JobCounts>;
+  /** Resolves once no job (of `name`, or any) is queued-and-due or active, or rejects after timeoutMs (default 10000). For tests and benches. */
+  drain(opts?: { name?: string; timeoutMs?: number }): Promise<void>;
+}
+
+export type JobQueueOptions = {
+  dialect: 'sqlite' | 'postgres';
+  db: Db;
+  /** PostgreSQL only: pg-boss opens its own small pool on this URL. */
+  databaseUrl?: string;
+  /** PostgreSQL only: pg-boss lives in `${pgSchema}_jobs` (tests), or `pgboss` without one. */
+  pgSchema?: string;
+  clock: Clock;
+  log: Logger;
+  /** How often an idle worker looks for due jobs; default 250 ms (pg-boss: at least 500 ms). */
+  pollIntervalMs?: number;
+  /** SQLite only: a claimed job's lease, renewed while its handler runs; a dead process's jobs come back after it. Default 60 s. */
+  leaseMs?: number;
+  /** pg-boss only: the longest a handler may run before pg-boss fails (and retries) it; a dead process's jobs come back after it. Default 900 s. */
+  expireInSeconds?: number;
+  /** How long stop() waits for running handlers; default 5000 ms (pg-boss: at least 1000 ms). */
+  stopTimeoutMs?: number;
+};
+
+export const JOB_DEFAULTS = { retryLimit: 5, retryDelaySeconds: 5, retryBackoff: true } as const;
+
+/** The job options with defaults filled in. */
+export function withJobDefaults(opts: JobOptions = {}): Required<Omit<JobOptions, 'singletonKey' | 'startAfter'>> & Pick<JobOptions, 'singletonKey' | 'startAfter'> {
+  return {
+    ...opts,
+    retryLimit: Math.max(0, Math.floor(opts.retryLimit ?? JOB_DEFAULTS.retryLimit)),
+    retryDelaySeconds: Math.max(0, opts.retryDelaySeconds ?? JOB_DEFAULTS.retryDelaySeconds),
+    retryBackoff: opts.retryBackoff ?? JOB_DEFAULTS.retryBackoff,
+  };
+}
+
+/** The queue for the database in use: a job table on SQLite, pg-boss on PostgreSQL. */
+export function createJobQueue(o: JobQueueOptions): JobQueue {
+  if (o.dialect === 'postgres') {
+    if (!o.databaseUrl) throw new Error('createJobQueue: databaseUrl is required on PostgreSQL');
+    return pgBossJobQueue({ ...o, databaseUrl: o.databaseUrl });
+  }
+  return sqliteJobQueue(o);
+}

@@ -1,0 +1,129 @@
+import { sql, PostgresAdapter } from 'kysely';
+import type { Db } from '../db.js';
+import type { AuditRepo, Clock, IdGenerator, SummaryRepo, SummarySearch, WorkspaceRepo } from '../../domain/ports.js';
+import type { Channel, Summary } from '../../domain/types.js';
+import type { Database } from '../schema.js';
+
+type SummaryRow = Database['summaries'];
+const toSummary = (r: SummaryRow): Summary => ({
+  id: r.id, conversationId: r.conversation_id, agentId: r.agent_id, personId: r.person_id, channel: r.channel as Channel,
+  summary: r.summary, startedAt: r.started_at, endedAt: r.ended_at, messageCount: Number(r.message_count), model: r.model,
+  inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens), costUsd: Number(r.cost_usd), createdAt: r.created_at,
+});
+const SUMMARY_COLS = [
+  's.id', 's.conversation_id', 's.agent_id', 's.person_id', 's.channel', 's.summary', 's.started_at', 's.ended_at',
+  's.message_count', 's.model', 's.input_tokens', 's.output_tokens', 's.cost_usd', 's.embedding', 's.created_at',
+] as const;
+
+/** Words of a search, safe to hand to either full-text engine (letters and digits only). */
+export function searchTerms(q: string): string[] {
+  const words = q.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  return [...new Set(words.filter((w) => w.length >= 2 && !STOPWORDS.has(w)))].slice(0, 24);
+}
+const STOPWORDS = new Set(('a an and are as at be but by did do does for from had has have how i in is it its me my of on or our '
+  + 'so that the their them they this to us was we were what when where which who why will with you your about recall remember '
+  + 'discuss discussed last chat talk talked tell').split(' '));
+
+export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  const scoped = (f: SummarySearch) => {
+    let q = db.selectFrom('summaries as s').select([...SUMMARY_COLS]).where('s.agent_id', '=', f.agentId);
+    if (f.personIds) q = q.where('s.person_id', 'in', f.personIds.length ? f.personIds : ['']);
+    return q;
+  };
+  const repo: SummaryRepo = {
+    async insert(s) {
+      await db.insertInto('summaries').values({
+        id: ids.id(), conversation_id: s.conversationId, agent_id: s.agentId, person_id: s.personId, channel: s.channel,
+        summary: s.summary, started_at: s.startedAt, ended_at: s.endedAt, message_count: s.messageCount, model: s.model,
+        input_tokens: s.inputTokens, output_tokens: s.outputTokens, cost_usd: s.costUsd,
+        embedding: s.embedding ? JSON.stringify(s.embedding) : null, created_at: clock.now().toISOString(),
+      }).onConflict((oc) => oc.column('conversation_id').doNothing()).execute();
+      return (await repo.byConversation(s.conversationId))!;
+    },
+    async byId(id) {
+      const r = await db.selectFrom('summaries as s').select([...SUMMARY_COLS]).where('s.id', '=', id).executeTakeFirst();
+      return r && toSummary(r);
+    },
+    async byConversation(conversationId) {
+      const r = await db.selectFrom('summaries as s').select([...SUMMARY_COLS]).where('s.conversation_id', '=', conversationId).executeTakeFirst();
+      return r && toSummary(r);
+    },
+    async list(f) {
+      return (await scoped(f).orderBy('s.ended_at', 'desc').limit(f.limit).execute()).map(toSummary);
+    },
+    async search(f) {
+      const terms = searchTerms(f.q);
+      if (terms.length === 0) return [];
+      if (pg) {
+        // Any of the words; ts_rank weighs how often and how densely they occur.
+        const query = sql`to_tsquery('english', ${terms.join(' | ')})`;
+        const rows = await scoped(f).select(sql<number>`ts_rank(s.tsv, ${query})`.as('rank'))
+          .where(sql<boolean>`s.tsv @@ ${query}`).orderBy('rank', 'desc').orderBy('s.ended_at', 'desc').limit(f.limit).execute();
+        return rows.map((r) => ({ ...toSummary(r), rank: Number(r.rank) }));
+      }
+      const match = terms.map((t) => `"${t}"`).join(' OR ');
+      // bm25() is lower for better matches; negate it so higher is better on both dialects.
+      let q = db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id')
+        .select([...SUMMARY_COLS]).select(sql<number>`-bm25(summaries_fts)`.as('rank'))
+        .where(sql<boolean>`summaries_fts match ${match}`).where('s.agent_id', '=', f.agentId);
+      if (f.personIds) q = q.where('s.person_id', 'in', f.personIds.length ? f.personIds : ['']);
+      const rows = await q.orderBy('rank', 'desc').orderBy('s.ended_at', 'desc').limit(f.limit).execute();
+      return rows.map((r) => ({ ...toSummary(r), rank: Number(r.rank) }));
+    },
+    async withEmbeddings(f) {
+      const rows = await scoped(f).where('s.embedding', 'is not', null).orderBy('s.ended_at', 'desc').limit(f.limit).execute();
+      return rows.map((r) => ({ ...toSummary(r), embedding: JSON.parse(r.embedding!) as number[] }));
+    },
+  };
+  return repo;
+}
+
+export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
+  return {
+    async list(agentId) {
+      const rows = await db.selectFrom('agent_files').select(['path', 'updated_at', sql<number>`length(content)`.as('size')])
+        .where('agent_id', '=', agentId).orderBy('path').execute();
+      return rows.map((r) => ({ path: r.path, size: Number(r.size), updatedAt: r.updated_at }));
+    },
+    async get(agentId, path) {
+      const r = await db.selectFrom('agent_files').select(['path', 'content', 'updated_at']).where('agent_id', '=', agentId).where('path', '=', path).executeTakeFirst();
+      return r && { path: r.path, content: r.content, updatedAt: r.updated_at };
+    },
+    async put(agentId, path, content) {
+      const at = clock.now().toISOString();
+      await db.insertInto('agent_files').values({ agent_id: agentId, path, content, updated_at: at })
+        .onConflict((oc) => oc.columns(['agent_id', 'path']).doUpdateSet({ content, updated_at: at })).execute();
+      return { path, content, updatedAt: at };
+    },
+    async append(agentId, path, text, maxLength) {
+      const at = clock.now().toISOString();
+      // One statement each, so two notes written at once both land.
+      await db.insertInto('agent_files').values({ agent_id: agentId, path, content: '', updated_at: at })
+        .onConflict((oc) => oc.columns(['agent_id', 'path']).doNothing()).execute();
+      const r = await db.updateTable('agent_files').set({ content: sql<string>`content || ${text}`, updated_at: at })
+        .where('agent_id', '=', agentId).where('path', '=', path)
+        .where(sql<boolean>`length(content) + ${text.length} <= ${maxLength}`).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async delete(agentId, path) {
+      const r = await db.deleteFrom('agent_files').where('agent_id', '=', agentId).where('path', '=', path).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+  };
+}
+
+export function auditRepo(db: Db, ids: IdGenerator, clock: Clock): AuditRepo {
+  return {
+    async add(e) {
+      await db.insertInto('audit_log').values({
+        id: ids.id(), actor_id: e.actorId, action: e.action, target_type: e.targetType, target_id: e.targetId,
+        detail: JSON.stringify(e.detail), created_at: clock.now().toISOString(),
+      }).execute();
+    },
+    async list(limit) {
+      const rows = await db.selectFrom('audit_log').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
+      return rows.map((r) => ({ id: r.id, actorId: r.actor_id, action: r.action, targetType: r.target_type, targetId: r.target_id, detail: JSON.parse(r.detail) as Record<string, unknown>, createdAt: r.created_at }));
+    },
+  };
+}
