@@ -92,7 +92,13 @@ export function inboxService(deps: { store: Store; chat: ChatService; clock: Clo
   async function sendParts(item: InboxItem): Promise<'done' | 'retry' | 'lost'> {
     const sender = deps.senders.get(item.channel);
     // A part whose send started a lease ago and never finished was cut off by a crash: send it again.
-    for (const part of await store.inbox.pendingParts(item.id, iso(-o.leaseMs))) {
+    // One whose send started more recently may still be going out from a worker that lost its lease:
+    // wait for it to finish or go stale, rather than skip it (a lost reply) or send later parts first.
+    for (const part of await store.inbox.pendingParts(item.id, iso(1))) {
+      if (part.status === 'sending' && part.sentAt && part.sentAt >= iso(-o.leaseMs)) {
+        await store.inbox.retryLater(item.id, new Date(Date.parse(part.sentAt) + o.leaseMs + 50).toISOString(), 'waiting for a send in progress elsewhere');
+        return 'retry';
+      }
       if (!sender) {
         await store.inbox.markPart(part.id, { status: 'failed', lastError: `the ${item.channel} channel is not configured` });
         continue;

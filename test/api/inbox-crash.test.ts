@@ -98,7 +98,7 @@ describe('durable inbox under kill -9', () => {
     expect(before).toBeLessThan(total);
 
     await boot();
-    await eventually(() => CHATS.every((chat) => accepted.get(chat)!.every((t) => tg.messagesTo(chat).includes(`Echo: ${t}`))), 30_000, 'every message answered');
+    await eventually(() => CHATS.every((chat) => accepted.get(chat)!.every((t) => tg.messagesTo(chat).includes(`Echo: ${t}`))), 60_000, 'every message answered');
     await new Promise((r) => setTimeout(r, 500));
 
     let repeats = 0;
@@ -114,5 +114,5 @@ describe('durable inbox under kill -9', () => {
     expect(repeats).toBeLessThanOrEqual(CHATS.length);
     child!.kill('SIGTERM');
     await new Promise((r) => child!.once('exit', r));
-  }, 90_000);
+  }, 150_000);
 });
