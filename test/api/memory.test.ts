@@ -276,3 +276,30 @@ describe('summary jobs', () => {
     }
   }, 40_000);
 });
+
+describe('hybrid search with an embedding model', () => {
+  it('embeds each summary and ranks by meaning as well as words, still within one person', async () => {
+    const app = await startTestApp({ env: { SWITCHBOARD_EMBEDDING_MODEL: 'openai:text-embedding-3-small' } });
+    try {
+      app.fake.setDefault(memoryModel);
+      const token = await app.owner();
+      const agent = (await app.api('/api/agents', { token, body: { name: 'Hybrid' } })).body.id;
+      for (const [who, text] of [['ann', 'We planned a trip to Lisbon in May'], ['ann', 'Budget spreadsheet for the kitchen renovation'], ['ben', 'A trip to Lisbon with kids']]) {
+        const r = await app.api(`/api/agents/${agent}/message`, { token, body: { text, userId: who } });
+        await app.api(`/api/conversations/${r.body.conversationId}/close`, { method: 'POST', token });
+        await eventually(async () => (await app.api(`/api/conversations/${r.body.conversationId}`, { token })).body.summaryStatus === 'ready', 8000, 'summary');
+      }
+      const embedCalls = app.fake.journal.filter((j) => j.path.endsWith('/embeddings'));
+      expect(embedCalls.length).toBeGreaterThanOrEqual(3);
+      const r = await app.api(`/api/agents/${agent}/summaries?q=Lisbon&userId=ann`, { token });
+      expect(r.body.items[0].summary).toContain('Lisbon');
+      expect(r.body.items.every((s: any) => s.userId === 'ann')).toBe(true);
+      // The query itself was embedded too, and embedding calls are paid for like any other.
+      expect(app.fake.journal.filter((j) => j.path.endsWith('/embeddings')).length).toBeGreaterThan(embedCalls.length);
+      const usage = await app.server.services.store.usage.totals({ from: '2000-01-01', to: '2100-01-01' });
+      expect(usage.requests).toBeGreaterThan(6);
+    } finally {
+      await app.close();
+    }
+  });
+});
