@@ -28,6 +28,15 @@ async function ids(page: Page): Promise<{ agentId: string; slug: string; convers
   return { agentId: agent.id, slug: agent.slug, conversationId: conversations?.[0]?.id ?? null };
 }
 
+/** The agent memory.spec.ts made (or the given fallback), and one of its closed conversations. */
+async function memoryIds(page: Page, fallback: string): Promise<{ agentId: string; closedConversationId: string | null }> {
+  const { agents } = await (await page.request.get('/api/agents')).json();
+  const agentId: string = agents.find((a: { slug: string }) => a.slug === 'memory-agent')?.id ?? fallback;
+  const { conversations } = await (await page.request.get(`/api/agents/${agentId}/conversations`)).json();
+  const closed = (conversations ?? []).find((c: { closedAt?: string | null }) => c.closedAt);
+  return { agentId, closedConversationId: closed?.id ?? null };
+}
+
 async function shoot(page: Page, name: string, variant: string): Promise<void> {
   await page.waitForLoadState('networkidle');
   await page.waitForTimeout(150);
@@ -146,6 +155,23 @@ for (const v of variants) {
       await page.goto(`/dashboard/conversations/${conversationId}`);
       await expect(page.getByTestId('transcript')).toBeVisible();
       await shoot(page, 'conversation', v.name);
+    }
+
+    // Conversation memory: the agent memory.spec.ts filled when it ran first, else the first agent.
+    const memory = await memoryIds(page, agentId);
+    await page.goto(`/dashboard/agents/${memory.agentId}?tab=summaries`);
+    await expect(page.getByTestId('summaries-count').or(page.getByTestId('summaries-empty'))).toBeVisible();
+    await expect(page.getByTestId('people-list').or(page.getByTestId('people-empty'))).toBeVisible();
+    await shoot(page, 'agent-summaries', v.name);
+
+    await page.getByTestId('tab-memory').click();
+    await expect(page.getByTestId('file-editor')).toBeVisible();
+    await shoot(page, 'agent-memory', v.name);
+
+    if (memory.closedConversationId) {
+      await page.goto(`/dashboard/conversations/${memory.closedConversationId}`);
+      await expect(page.getByTestId('conversation-summary')).toBeVisible();
+      await shoot(page, 'conversation-summary', v.name);
     }
 
     await page.goto('/dashboard/agents/import');

@@ -37,7 +37,30 @@ export interface AgentChannels {
   telegram: TelegramChannel | null;
 }
 
-export type Agent = Omit<DomainAgent, 'channels'> & { channels: AgentChannels };
+/** Conversation memory settings (issue 4), edited on the agent's Settings tab. */
+export interface AgentMemorySettings {
+  /** A conversation ends (and is summarized) after this many minutes without a message: 1–10080. */
+  sessionTimeoutMinutes: number;
+  /** Recent history sent to the model per call is bounded by this many tokens: 500–200000. */
+  contextTokenBudget: number;
+  /** The agent may search past summaries (memory_search/memory_get) and append notes (memory_write). */
+  memoryTools: boolean;
+}
+
+/** Defaults the server applies when an agent has never set them. */
+export const MEMORY_DEFAULTS: AgentMemorySettings = {
+  sessionTimeoutMinutes: 30,
+  contextTokenBudget: 8000,
+  memoryTools: true,
+};
+
+export const MEMORY_LIMITS = {
+  sessionTimeoutMinutes: { min: 1, max: 10080 },
+  contextTokenBudget: { min: 500, max: 200000 },
+} as const;
+
+export type Agent = Omit<DomainAgent, 'channels' | keyof AgentMemorySettings> &
+  AgentMemorySettings & { channels: AgentChannels };
 export type ProviderKind = DomainProviderKind;
 export type UsageNumbers = UsageTotals;
 
@@ -51,7 +74,16 @@ export interface User {
 export type AgentInput = Partial<
   Pick<
     Agent,
-    'name' | 'slug' | 'description' | 'icon' | 'model' | 'fallbackModel' | 'temperature' | 'listed' | 'status'
+    | 'name'
+    | 'slug'
+    | 'description'
+    | 'icon'
+    | 'model'
+    | 'fallbackModel'
+    | 'temperature'
+    | 'listed'
+    | 'status'
+    | keyof AgentMemorySettings
   >
 > & {
   persona?: Partial<Persona>;
@@ -102,6 +134,24 @@ export interface ConversationSummary {
   messageCount: number;
   lastMessageAt: string | null;
   createdAt: string;
+  /** Set once the session ended (timeout, new conversation, closed by an operator). */
+  closedAt?: string | null;
+}
+
+/** Why a conversation ended. */
+export type ClosedReason = 'timeout' | 'new_conversation' | 'switched_agent' | 'closed_by_operator';
+export type SummaryStatus = 'none' | 'pending' | 'ready' | 'failed';
+
+/** The summary attached to a closed conversation; tokens and cost are those of writing it. */
+export interface ConversationSummaryCard {
+  id: string;
+  /** Markdown (Topics / Facts shared / Decisions / Open questions). Model output: render with Markdown.svelte. */
+  summary: string;
+  startedAt: string;
+  endedAt: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
 }
 
 export interface Conversation {
@@ -109,9 +159,79 @@ export interface Conversation {
   agentId: string;
   channel: Channel | string;
   personId?: string | null;
+  /** The person's identity as the channel knows it (phone number, Telegram user, API userId, visitor id). */
+  userId?: string | null;
   createdAt?: string;
+  lastMessageAt?: string;
+  status: 'open' | 'closed';
+  closedAt: string | null;
+  closedReason: ClosedReason | null;
+  summaryStatus: SummaryStatus;
+  summary: ConversationSummaryCard | null;
   /** `channel` per message when the server records it (a person can move between channels). */
   messages: (Message & { error?: string | null; channel?: Channel | string | null })[];
+}
+
+/** A stored summary of one finished conversation. */
+export interface Summary {
+  id: string;
+  conversationId: string;
+  /** The person's identity as the caller knows it: phone number, Telegram user, API userId or web visitor id. */
+  userId: string | null;
+  personId: string | null;
+  agentId: string;
+  summary: string;
+  startedAt: string;
+  endedAt: string;
+  channel: Channel | string;
+  messageCount: number;
+  /** The model that wrote the summary; the tokens and cost below are that call's. */
+  model?: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  createdAt: string;
+}
+
+export interface SummaryFilter {
+  q?: string;
+  userId?: string;
+  personId?: string;
+  limit?: number;
+}
+
+/** Someone who talked with an agent, on any channel. */
+export interface MemoryPerson {
+  id: string;
+  kind: string;
+  externalId: string;
+  conversations: number;
+  summaries: number;
+  lastMessageAt: string | null;
+}
+
+export interface DeletedCounts {
+  conversations: number;
+  messages: number;
+  summaries: number;
+  links: number;
+}
+
+/** A Markdown file in an agent's workspace: persona files, MEMORY.md and daily notes `memory/YYYY-MM-DD.md`. */
+export type WorkspaceFileKind = 'persona' | 'memory' | 'daily';
+
+export interface WorkspaceFile {
+  path: string;
+  kind: WorkspaceFileKind;
+  size: number;
+  updatedAt: string | null;
+}
+
+export interface WorkspaceFileContent {
+  path: string;
+  kind: WorkspaceFileKind;
+  content: string;
+  updatedAt: string | null;
 }
 
 export interface Placeholder {
@@ -330,11 +450,19 @@ async function json<T>(method: string, path: string, body?: unknown): Promise<T>
 
 const enc = encodeURIComponent;
 
-function query(params: Record<string, string | undefined>): string {
+function query(params: Record<string, string | number | undefined>): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
   const s = q.toString();
   return s ? '?' + s : '';
+}
+
+/** GET a file the server sends as an attachment; the name comes from Content-Disposition. */
+async function download(path: string): Promise<{ blob: Blob; filename: string | null }> {
+  const res = await send('GET', path);
+  const cd = res.headers.get('Content-Disposition') ?? '';
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
+  return { blob: await res.blob(), filename: m ? decodeURIComponent(m[1]) : null };
 }
 
 // ---------- routes ----------
@@ -382,12 +510,7 @@ export const api = {
   resumeAgent: (id: string) => json<Agent>('POST', `/api/agents/${enc(id)}/resume`),
   duplicateAgent: (id: string, name?: string) =>
     json<Agent>('POST', `/api/agents/${enc(id)}/duplicate`, name ? { name } : {}),
-  exportAgent: async (id: string): Promise<{ blob: Blob; filename: string | null }> => {
-    const res = await send('GET', `/api/agents/${enc(id)}/export`);
-    const cd = res.headers.get('Content-Disposition') ?? '';
-    const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(cd);
-    return { blob: await res.blob(), filename: m ? decodeURIComponent(m[1]) : null };
-  },
+  exportAgent: (id: string) => download(`/api/agents/${enc(id)}/export`),
   importAgent: (doc: TemplateDocument) => json<Agent>('POST', '/api/agents/import', doc),
   previewPrompt: (input: { name: string; description?: string; persona: Persona }, signal?: AbortSignal) =>
     send('POST', '/api/agents/preview-prompt', input, { signal }).then(
@@ -396,12 +519,34 @@ export const api = {
   agentConversations: (id: string) =>
     json<{ conversations: ConversationSummary[] }>('GET', `/api/agents/${enc(id)}/conversations`),
   conversation: (id: string) => json<Conversation>('GET', `/api/conversations/${enc(id)}`),
+  /** End the session now and queue its summary. */
+  closeConversation: (id: string) => json<Conversation>('POST', `/api/conversations/${enc(id)}/close`),
   agentHistory: (id: string, limit = 50) =>
     json<{ messages: HistoryMessage[] }>('GET', `/api/agents/${enc(id)}/history?limit=${limit}`),
   /** Connect (a BotFather token) or disconnect (`""`) the agent's Telegram bot. */
   setTelegramToken: (id: string, token: string) =>
     json<Agent>('PATCH', `/api/agents/${enc(id)}`, { telegramBotToken: token }),
   templates: () => json<{ templates: Template[] }>('GET', '/api/templates'),
+
+  // conversation memory: summaries, people, workspace files
+  /** Best match first when `q` is given, newest first otherwise. */
+  summaries: (agentId: string, f: SummaryFilter = {}) =>
+    json<{ items: Summary[] }>('GET', `/api/agents/${enc(agentId)}/summaries` + query({ ...f })),
+  exportSummaries: (agentId: string, format: 'csv' | 'json', f: SummaryFilter = {}) =>
+    download(`/api/agents/${enc(agentId)}/summaries` + query({ ...f, format })),
+  summary: (id: string) => json<Summary>('GET', `/api/summaries/${enc(id)}`),
+  people: (agentId: string, q?: string) =>
+    json<{ people: MemoryPerson[] }>('GET', `/api/agents/${enc(agentId)}/people` + query({ q })),
+  /** Remove a person's messages, summaries and identity links. */
+  deletePerson: (id: string) => json<{ deleted: DeletedCounts }>('DELETE', `/api/people/${enc(id)}`),
+  files: (agentId: string) => json<{ files: WorkspaceFile[] }>('GET', `/api/agents/${enc(agentId)}/files`),
+  file: (agentId: string, path: string) =>
+    json<WorkspaceFileContent>('GET', `/api/agents/${enc(agentId)}/file` + query({ path })),
+  saveFile: (agentId: string, path: string, content: string) =>
+    json<WorkspaceFileContent>('PUT', `/api/agents/${enc(agentId)}/file` + query({ path }), { content }),
+  /** Memory files only (MEMORY.md and daily notes); persona files are edited on the agent. */
+  deleteFile: (agentId: string, path: string) =>
+    json<void>('DELETE', `/api/agents/${enc(agentId)}/file` + query({ path })),
 
   // channels
   whatsapp: () => json<WhatsAppSettings>('GET', '/api/channels/whatsapp'),

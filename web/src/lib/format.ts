@@ -39,3 +39,35 @@ export function utcDate(daysAgo = 0): string {
   const d = new Date(Date.now() - daysAgo * 86_400_000);
   return d.toISOString().slice(0, 10);
 }
+
+/** A time span: "Mar 3, 2026, 10:02 – 10:15" on one day, both dates and times otherwise. */
+export function formatSpan(fromIso: string | null | undefined, toIso: string | null | undefined): string {
+  if (!fromIso) return formatDateTime(toIso);
+  if (!toIso) return formatDateTime(fromIso);
+  const a = new Date(fromIso);
+  const b = new Date(toIso);
+  if (Number.isNaN(a.getTime()) || Number.isNaN(b.getTime())) return `${fromIso} – ${toIso}`;
+  if (a.toDateString() === b.toDateString()) {
+    return `${formatDateTime(fromIso)} – ${b.toLocaleTimeString(undefined, { timeStyle: 'short' })}`;
+  }
+  return `${formatDateTime(fromIso)} – ${formatDateTime(toIso)}`;
+}
+
+/** "1.2 KB": a file size in bytes, for lists. */
+export function formatBytes(n: number | null | undefined): string {
+  const v = n ?? 0;
+  if (v < 1024) return `${v} B`;
+  if (v < 1024 * 1024) return `${(v / 1024).toFixed(1)} KB`;
+  return `${(v / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** "45 minutes", "1 day 2 hours": a number of minutes in words. */
+export function formatMinutes(minutes: number | null | undefined): string {
+  const total = Math.round(minutes ?? 0);
+  if (!Number.isFinite(total) || total <= 0) return '';
+  const d = Math.floor(total / 1440);
+  const h = Math.floor((total % 1440) / 60);
+  const m = total % 60;
+  const part = (n: number, unit: string) => (n ? [`${n} ${unit}${n === 1 ? '' : 's'}`] : []);
+  return [...part(d, 'day'), ...part(h, 'hour'), ...part(m, 'minute')].join(' ');
+}
