@@ -13,15 +13,15 @@
 import PgBoss from 'pg-boss';
 import { CompiledQuery, sql } from 'kysely';
 import type { JobCounts, JobHandler, JobOptions, JobQueue, JobQueueOptions } from './queue.js';
-import { withJobDefaults } from './queue.js';
+import { delayUntil, withJobDefaults } from './queue.js';
 
 type Registration = { name: string; handler: JobHandler<any>; concurrency: number };
 
 /** pg-boss queues it runs for itself (cron); not ours to count. */
 const INTERNAL = `left(name, 10) <> '__pgboss__'`;
 
-export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'log' | 'pollIntervalMs' | 'expireInSeconds' | 'stopTimeoutMs'> & { databaseUrl: string }): JobQueue {
-  const { db, log } = o;
+export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'clock' | 'log' | 'pollIntervalMs' | 'expireInSeconds' | 'stopTimeoutMs'> & { databaseUrl: string }): JobQueue {
+  const { db, clock, log } = o;
   const schema = o.pgSchema ? `${o.pgSchema}_jobs` : 'pgboss';
   const jobTable = sql.table(`${schema}.job`);
   const pollingIntervalSeconds = Math.max(0.5, (o.pollIntervalMs ?? 500) / 1000); // pg-boss refuses less than 0.5 s
@@ -97,7 +97,8 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'log
     workerIds.set(r.name, ids);
     // v10 has no teamSize: concurrency is that many workers, each taking one job at a time.
     for (let i = 0; i < r.concurrency; i++) {
-      ids.push(await boss.work<object>(r.name, { batchSize: 1, pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
+      let workerId: string | undefined;
+      workerId = await boss.work<object>(r.name, { batchSize: 1, pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
         for (const j of jobs) {
           const attempt = j.retryCount + 1;
           try {
@@ -107,9 +108,14 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'log
             if (j.retryCount >= j.retryLimit) log.error('job failed for good', { job: j.name, jobId: j.id, attempt, error });
             else log.warn('job attempt failed; will retry', { job: j.name, jobId: j.id, attempt, error });
             throw error;
+          } finally {
+            // A pg-boss worker otherwise waits a full polling interval after every job, even with a backlog:
+            // ask for the next one straight away (it waits only when a fetch comes back empty).
+            if (workerId) boss.notifyWorker(workerId);
           }
         }
-      }));
+      });
+      ids.push(workerId);
     }
   }
 
@@ -148,7 +154,7 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'log
         retryLimit: j.retryLimit,
         retryDelay: Math.round(j.retryDelaySeconds),
         retryBackoff: j.retryBackoff,
-        ...(j.startAfter ? { startAfter: j.startAfter } : {}),
+        ...(j.startAfter ? { startAfter: new Date(Date.now() + delayUntil(j.startAfter, clock)) } : {}),
         ...(j.singletonKey !== undefined ? { singletonKey: j.singletonKey } : {}),
       };
       const key = j.singletonKey;
@@ -160,7 +166,7 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'log
           if (existing.rows.length) return null;
           return boss.send(name, data, { ...options, db: through(trx) });
         });
-      if (id && (!j.startAfter || j.startAfter.getTime() <= Date.now())) {
+      if (id && (!j.startAfter || delayUntil(j.startAfter, clock) <= 0)) {
         for (const w of workerIds.get(name) ?? []) boss.notifyWorker(w);
       }
       return id;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { openDb, type Db } from '../store/db.js';
@@ -183,6 +183,31 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(ranAt - sentAt).toBeGreaterThanOrEqual(1150);
   });
 
+  it('reads startAfter by the injected clock, and keeps real time for everything else', async () => {
+    // A manual clock an hour behind real time, then moved a day ahead while a job runs.
+    let now = Date.now() - 3600_000;
+    const q = open({ clock: { now: () => new Date(now) }, leaseMs: 300 });
+    const gate = deferred();
+    const runs: string[] = [];
+    let delayedAt = 0;
+    q.work<{ kind: string }>('clocked', async (job) => {
+      runs.push(job.data.kind);
+      if (job.data.kind === 'long') await gate.promise;
+      else delayedAt = Date.now();
+    }, { concurrency: 2 });
+    await q.start();
+    await q.send('clocked', { kind: 'long' });
+    await eventually(() => runs.includes('long'), 3000, 'the long job');
+    const sentAt = Date.now();
+    await q.send('clocked', { kind: 'delayed' }, { startAfter: new Date(now + 800) });
+    now += 24 * 3600_000; // a running job's lease is not a matter of the test's clock
+    await eventually(() => delayedAt > 0, 5000, 'the delayed job');
+    expect(delayedAt - sentAt).toBeGreaterThanOrEqual(750);
+    gate.resolve();
+    await q.drain({ name: 'clocked' });
+    expect(runs.sort()).toEqual(['delayed', 'long']);
+  });
+
   it('runs each job exactly once across two processes', async () => {
     const a = open();
     const b = open();
@@ -296,12 +321,25 @@ describe.each(dialects)('job queue on %s', (dialect) => {
   });
 
   it.runIf(dialect === 'sqlite')('claims each job once across two real processes on one file', async () => {
-    // Two child processes (tsx) poll the same SQLite file in WAL mode; the parent sends 40 jobs.
+    // Two child processes poll the same SQLite file in WAL mode; the parent sends 40 jobs. Each child prints
+    // the jobs it ran and exits once nothing is left queued or running.
     const q = open();
     for (let n = 0; n < 40; n++) await q.send('fanout', { n });
-    const fixture = fileURLToPath(new URL('./queue-worker.fixture.ts', import.meta.url));
+    const mod = (path: string) => pathToFileURL(fileURLToPath(new URL(path, import.meta.url))).href;
+    const worker = `
+      const { openDb } = await import(${JSON.stringify(mod('../store/db.ts'))});
+      const { createLogger } = await import(${JSON.stringify(mod('../infra/logger.ts'))});
+      const { systemClock } = await import(${JSON.stringify(mod('../infra/system.ts'))});
+      const { createJobQueue } = await import(${JSON.stringify(mod('./queue.ts'))});
+      const { db } = openDb({ dataDir: process.argv[1] });
+      const q = createJobQueue({ dialect: 'sqlite', db, clock: systemClock, log: createLogger('silent'), pollIntervalMs: 20 });
+      q.work('fanout', async (job) => { process.stdout.write(job.data.n + '\\n'); await new Promise((r) => setTimeout(r, 15)); }, { concurrency: 2 });
+      await q.start();
+      await q.drain({ name: 'fanout', timeoutMs: 20000 });
+      await q.stop();
+      await db.destroy();`;
     const run = () => new Promise<string[]>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', worker, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (d) => { out += d; });
       child.on('error', reject);

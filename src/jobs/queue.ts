@@ -15,7 +15,7 @@ import { pgBossJobQueue } from './pg-boss-queue.js';
 export type JobOptions = {
   /** At most one queued-or-running job per (name, singletonKey); send returns null when one exists. */
   singletonKey?: string;
-  /** Not run before this time. */
+  /** Not run before this time, by the queue's clock. */
   startAfter?: Date;
   /** Retries after the first attempt (so at most retryLimit + 1 runs); default 5. */
   retryLimit?: number;
@@ -32,7 +32,11 @@ export interface JobQueue {
   readonly kind: 'sqlite' | 'pg-boss';
   /** Starts polling for work registered with `work` (idempotent). */
   start(): Promise<void>;
-  /** Stops taking new jobs and waits (bounded, a few seconds) for running handlers. */
+  /**
+   * Stops taking new jobs and waits (bounded, a few seconds) for running handlers. A handler still running
+   * after that is abandoned: on SQLite its lease is no longer renewed, so another process takes the job
+   * over once it runs out; pg-boss marks it failed, which schedules a retry.
+   */
   stop(): Promise<void>;
   send<T extends object>(name: string, data: T, opts?: JobOptions): Promise<string | null>;
   /** Registers the handler for a job name; a throw marks the attempt failed and schedules a retry until retryLimit, then the job is 'failed'. */
@@ -50,6 +54,11 @@ export type JobQueueOptions = {
   databaseUrl?: string;
   /** PostgreSQL only: pg-boss lives in `${pgSchema}_jobs` (tests), or `pgboss` without one. */
   pgSchema?: string;
+  /**
+   * Only reads startAfter: the job waits `startAfter − clock.now()` of real time. Everything else in the queue
+   * (leases, retry delays, expiry, clean-up) is real time, as it must be for pg-boss (the database's clock),
+   * so a test that moves a manual clock neither expires running jobs nor strands retries, on either database.
+   */
   clock: Clock;
   log: Logger;
   /** How often an idle worker looks for due jobs; default 250 ms (pg-boss: at least 500 ms). */
@@ -72,6 +81,11 @@ export function withJobDefaults(opts: JobOptions = {}): Required<Omit<JobOptions
     retryDelaySeconds: Math.max(0, opts.retryDelaySeconds ?? JOB_DEFAULTS.retryDelaySeconds),
     retryBackoff: opts.retryBackoff ?? JOB_DEFAULTS.retryBackoff,
   };
+}
+
+/** Milliseconds of real time until `at` on `clock` (negative when it has passed). */
+export function delayUntil(at: Date, clock: Clock): number {
+  return at.getTime() - clock.now().getTime();
 }
 
 /** The queue for the database in use: a job table on SQLite, pg-boss on PostgreSQL. */

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
 import type { Job, JobCounts, JobHandler, JobOptions, JobQueue, JobQueueOptions } from './queue.js';
-import { withJobDefaults } from './queue.js';
+import { delayUntil, withJobDefaults } from './queue.js';
 
 type ClaimedRow = { id: string; name: string; data: string; attempt: number; retry_limit: number; retry_delay_s: number; retry_backoff: number };
 type Worker = { handler: JobHandler<any>; concurrency: number; running: number };
@@ -51,8 +51,8 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
   const pollMs = o.pollIntervalMs ?? 250;
   const leaseMs = o.leaseMs ?? 60_000;
   const stopTimeoutMs = o.stopTimeoutMs ?? 5_000;
-  /** Times in the table come from the injected clock (ISO strings, like every other table); timers are real. */
-  const iso = (ms = 0) => new Date(clock.now().getTime() + ms).toISOString();
+  /** Times in the table are real time (ISO strings, like every other table), as pg-boss uses the database's clock. */
+  const iso = (ms = 0) => new Date(Date.now() + ms).toISOString();
 
   const workers = new Map<string, Worker>();
   const inFlight = new Set<Promise<void>>();
@@ -101,6 +101,9 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
   /** Jobs whose lease ran out (their process died or stalled) go back to the queue, or fail when out of attempts. */
   async function sweepExpired() {
     const now = iso();
+    // Look before writing: an UPDATE takes SQLite's write lock even when it matches nothing.
+    const expired = await sql`select 1 from jobs where state = 'active' and locked_until < ${now} limit 1`.execute(db);
+    if (!expired.rows.length) return;
     const r = await sql<{ id: string; name: string; attempt: number; state: string }>`
       update jobs set
         state = case when attempt > retry_limit then 'failed' else 'queued' end,
@@ -118,6 +121,8 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
 
   async function claim(names: string[]): Promise<ClaimedRow | undefined> {
     const now = iso();
+    const due = await sql`select 1 from jobs where state = 'queued' and run_after <= ${now} and name in (${sql.join(names)}) limit 1`.execute(db);
+    if (!due.rows.length) return undefined;
     const r = await sql<ClaimedRow>`
       update jobs set state = 'active', attempt = attempt + 1, locked_until = ${iso(leaseMs)}, started_at = ${now}
       where state = 'queued' and id = (
@@ -190,7 +195,7 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
     while (running()) {
       let claimed = false;
       try {
-        if (Date.now() - lastSweep >= Math.min(pollMs, leaseMs)) {
+        if (Date.now() - lastSweep >= Math.min(pollMs, leaseMs / 2)) {
           lastSweep = Date.now();
           await sweepExpired();
         }
@@ -250,7 +255,7 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
       await ensureTable();
       const j = withJobDefaults(opts);
       const now = iso();
-      const runAfter = j.startAfter ? j.startAfter.toISOString() : now;
+      const runAfter = j.startAfter ? iso(delayUntil(j.startAfter, clock)) : now;
       const r = await sql<{ id: string }>`
         insert into jobs (id, name, data, singleton_key, state, attempt, retry_limit, retry_delay_s, retry_backoff, run_after, created_at)
         values (${randomUUID()}, ${name}, ${JSON.stringify(data)}, ${j.singletonKey ?? null}, 'queued', 0, ${j.retryLimit}, ${j.retryDelaySeconds}, ${j.retryBackoff ? 1 : 0}, ${runAfter}, ${now})

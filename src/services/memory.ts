@@ -327,13 +327,15 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
         }));
         const summary = r.text.trim() || '_The model returned an empty summary._';
         const [vector] = (await embed(agent, [summary])) ?? [];
-        await store.summaries.insert({
-          conversationId: conv.id, agentId: agent.id, personId: conv.personId, channel: conv.channel, summary,
-          startedAt: all[0]?.createdAt ?? conv.createdAt, endedAt: all[all.length - 1]?.createdAt ?? conv.lastMessageAt,
-          messageCount: all.length, model: r.model, inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd,
-          embedding: vector ?? null,
+        await store.transaction(async (tx) => {
+          await tx.summaries.insert({
+            conversationId: conv.id, agentId: agent.id, personId: conv.personId, channel: conv.channel, summary,
+            startedAt: all[0]?.createdAt ?? conv.createdAt, endedAt: all[all.length - 1]?.createdAt ?? conv.lastMessageAt,
+            messageCount: all.length, model: r.model, inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd,
+            embedding: vector ?? null,
+          });
+          await tx.conversations.setSummaryStatus(conv.id, 'ready');
         });
-        await store.conversations.setSummaryStatus(conv.id, 'ready');
       } catch (err) {
         const final = job.attempt > SUMMARY_RETRIES;
         log.warn('summary failed', { conversationId: conv.id, attempt: job.attempt, final, error: (err as Error).message });
