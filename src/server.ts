@@ -20,7 +20,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   if (config.SWITCHBOARD_WORKER_CONCURRENCY > 0) services.inbox.start();
   await services.queue.start();
   // Sessions idle past their agent's timeout are closed and summarized even if nobody writes again.
-  const sweep = () => services.memory.sweep().catch((err) => services.log.error('session sweep failed', { error: err }));
+  const sweep = async () => {
+    await services.memory.sweep().catch((err) => services.log.error('session sweep failed', { error: err }));
+    await services.budget.expireHolds().catch((err) => services.log.error('budget hold expiry failed', { error: err }));
+  };
   const sweeper = setInterval(sweep, config.SWITCHBOARD_SESSION_SWEEP_SECONDS * 1000);
   sweeper.unref();
   await services.telegram.startAll();

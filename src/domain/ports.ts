@@ -42,6 +42,7 @@ export type ModelRequest = {
   temperature: number;
   signal?: AbortSignal;
   tools?: ModelTool[];
+  maxOutputTokens?: number;
   /** Model round trips allowed when tools are called (default 4). */
   maxSteps?: number;
 };
@@ -84,6 +85,7 @@ export interface UserRepo {
   byId(id: string): Promise<User | undefined>;
   byEmailWithHash(email: string): Promise<(User & { passwordHash: string }) | undefined>;
   list(): Promise<User[]>;
+  setBudget(id: string, monthlyBudgetUsd: number | null): Promise<boolean>;
   delete(id: string): Promise<boolean>;
 }
 
@@ -146,6 +148,7 @@ export interface ConversationRepo {
   idle(agentId: string, before: string, limit: number): Promise<Conversation[]>;
   setSummaryStatus(id: string, status: SummaryStatus): Promise<void>;
   setMemoryContext(id: string, context: string | null): Promise<void>;
+  markDowngraded(id: string): Promise<void>;
   /** Stores a new running summary, only if `fromSeq` still is the compaction point (no lost update). */
   compact(id: string, fromSeq: number, throughSeq: number, runningSummary: string): Promise<boolean>;
   /** Messages with their sequence numbers after `afterSeq`, oldest first. */
@@ -184,6 +187,35 @@ export interface WorkspaceRepo {
   delete(agentId: string, path: string): Promise<boolean>;
 }
 
+/** A running total: an agent's or a customer's month (YYYY-MM), or one person's day with one agent (YYYY-MM-DD; scopeId agentId:personId). */
+export type SpendKey = { scope: 'agent' | 'customer' | 'person'; scopeId: string; period: string };
+export type BudgetAlert = {
+  id: string; scope: SpendKey['scope']; scopeId: string; period: string; kind: 'downgrade' | 'stop'; ownerId: string | null;
+  percent: number; spentUsd: number; budgetUsd: number; message: string; createdAt: string; acknowledgedAt: string | null;
+  webhookStatus: string | null; emailStatus: string | null;
+};
+export interface BudgetRepo {
+  get(k: SpendKey): Promise<{ spentUsd: number; reservedUsd: number; messages: number }>;
+  /**
+   * Reserves each amount while its scope's spent + reserved is under its limit (null: no limit), all
+   * or nothing, in one transaction; the holds expire at `expiresAt` if never settled.
+   */
+  reserve(holdId: string, items: { key: SpendKey; amountUsd: number; limitUsd: number | null }[], expiresAt: string): Promise<{ ok: true } | { ok: false; refused: SpendKey }>;
+  /** Releases the holds and adds what the call really cost. */
+  settle(holdId: string, items: { key: SpendKey; actualUsd: number }[]): Promise<void>;
+  /** Counts one message unless `cap` were reached; false when it was. */
+  countMessage(k: SpendKey, cap: number): Promise<boolean>;
+  /** Releases holds of calls that never settled (a crashed process). */
+  expireHolds(now: string): Promise<number>;
+  /** Records an alert unless this one was raised this period; returns its id when new. */
+  addAlert(a: Omit<BudgetAlert, 'id' | 'createdAt' | 'acknowledgedAt' | 'webhookStatus' | 'emailStatus'>): Promise<string | undefined>;
+  alert(id: string): Promise<BudgetAlert | undefined>;
+  alerts(f: { ownerId?: string; limit: number }): Promise<BudgetAlert[]>;
+  updateAlert(id: string, patch: { acknowledgedAt?: string; webhookStatus?: string; emailStatus?: string }): Promise<void>;
+  usageByModel(agentId: string, fromDay: string): Promise<{ model: string; inputTokens: number; outputTokens: number; costUsd: number; requests: number }[]>;
+  dailySpend(agentId: string, month: string): Promise<{ day: string; costUsd: number }[]>;
+}
+
 export type AuditEntry = { id: string; actorId: string | null; action: string; targetType: string; targetId: string; detail: Record<string, unknown>; createdAt: string };
 export interface AuditRepo {
   add(e: Omit<AuditEntry, 'id' | 'createdAt'>): Promise<void>;
@@ -211,6 +243,23 @@ export interface UsageRepo {
   insert(u: Omit<UsageRecord, 'id' | 'createdAt'>): Promise<UsageRecord>;
   totals(f: UsageFilter): Promise<UsageTotals>;
   groupBy(f: UsageFilter, by: 'day' | 'agent' | 'model'): Promise<UsageBucket[]>;
+}
+
+/** Conversation activity, model usage by channel, latency samples and delivery counts, for analytics. */
+export type ActivityBucket = { key: string; messages: number; replies: number; people: number };
+export type LatencySample = { day: string; ttftMs: number | null; latencyMs: number };
+export type DeliveryCount = { channel: string; status: string; delivery: string | null; count: number };
+export interface AnalyticsRepo {
+  /** User messages, complete replies and distinct people (with a user message) in range: one total row, or grouped. */
+  activity(f: UsageFilter, by: 'total' | 'day' | 'agent' | 'channel'): Promise<ActivityBucket[]>;
+  /** Usage rows (all purposes) grouped by channel. */
+  usageByChannel(f: UsageFilter): Promise<UsageBucket[]>;
+  /** The latest successful chat calls in range, newest first. */
+  latencySamples(f: UsageFilter, limit: number): Promise<LatencySample[]>;
+  /** Outbound parts created in range, counted by channel, status and delivery receipt. */
+  delivery(f: UsageFilter): Promise<DeliveryCount[]>;
+  /** Every outbound part by status (for the metrics gauge). */
+  outboxCounts(): Promise<Record<string, number>>;
 }
 
 // ---------- channels: the durable inbox and outbox ----------
@@ -278,12 +327,14 @@ export interface Store {
   providers: ProviderRepo;
   settings: SettingsRepo;
   usage: UsageRepo;
+  analytics: AnalyticsRepo;
   inbox: InboxRepo;
   channels: ChannelRepo;
   personState: PersonStateRepo;
   summaries: SummaryRepo;
   workspace: WorkspaceRepo;
   audit: AuditRepo;
+  budget: BudgetRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

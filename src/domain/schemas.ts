@@ -53,8 +53,19 @@ const agentFields = {
   sessionTimeoutMinutes: z.number().int('must be a whole number of minutes').min(1).max(10_080),
   contextTokenBudget: z.number().int().min(500).max(200_000),
   memoryTools: z.boolean(),
+  monthlyBudgetUsd: z.number().min(0).max(1_000_000).nullable(),
+  downgradeAtPercent: z.number().int().min(1).max(100),
+  stopAtPercent: z.number().int().min(1).max(1000),
+  budgetStopMessage: z.string().trim().max(1000).nullable(),
+  personDailyMessages: z.number().int().min(1).max(100_000).nullable(),
+  personDailyCostUsd: z.number().min(0).max(100_000).nullable(),
+  maxOutputTokens: z.number().int().min(16).max(128_000),
 };
-export const AGENT_DEFAULTS = { sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true } as const;
+export const AGENT_DEFAULTS = {
+  sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true,
+  monthlyBudgetUsd: null, downgradeAtPercent: 80, stopAtPercent: 100, budgetStopMessage: null,
+  personDailyMessages: null, personDailyCostUsd: null, maxOutputTokens: 2048,
+} as const;
 
 export const templateVarsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), z.string().max(2000));
 
@@ -96,6 +107,13 @@ export const templateSchema = z.strictObject({
   sessionTimeoutMinutes: agentFields.sessionTimeoutMinutes.optional(),
   contextTokenBudget: agentFields.contextTokenBudget.optional(),
   memoryTools: z.boolean().optional(),
+  monthlyBudgetUsd: agentFields.monthlyBudgetUsd.optional(),
+  downgradeAtPercent: agentFields.downgradeAtPercent.optional(),
+  stopAtPercent: agentFields.stopAtPercent.optional(),
+  budgetStopMessage: agentFields.budgetStopMessage.optional(),
+  personDailyMessages: agentFields.personDailyMessages.optional(),
+  personDailyCostUsd: agentFields.personDailyCostUsd.optional(),
+  maxOutputTokens: agentFields.maxOutputTokens.optional(),
   persona: personaSchema,
   placeholders: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), placeholderSchema).default({}),
 });

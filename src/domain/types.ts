@@ -2,7 +2,7 @@
 export const ROLES = ['owner', 'admin', 'auditor', 'customer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type User = { id: string; email: string; role: Role; createdAt: string };
+export type User = { id: string; email: string; role: Role; createdAt: string; /** Customers: a monthly cap across their agents. */ monthlyBudgetUsd?: number | null };
 
 /** Who is making a request, after authentication. */
 export type Actor = { user: User; via: 'session' | 'api_key'; tokenId: string };
@@ -35,6 +35,17 @@ export type Agent = {
   contextTokenBudget: number;
   /** Whether the model gets the memory_search / memory_get / memory_write tools. */
   memoryTools: boolean;
+  /** Monthly budget in USD (null: none); past downgradeAtPercent the fallback model answers, at stopAtPercent nothing does. */
+  monthlyBudgetUsd: number | null;
+  downgradeAtPercent: number;
+  stopAtPercent: number;
+  /** What people are told when the budget is spent (null: a default). */
+  budgetStopMessage: string | null;
+  /** Optional per-person daily caps, so one chatter cannot drain an agent. */
+  personDailyMessages: number | null;
+  personDailyCostUsd: number | null;
+  /** Longest reply a model may write; also what a call reserves against the budget. */
+  maxOutputTokens: number;
   ownerId: string;
   version: number;
   createdAt: string;
@@ -71,6 +82,8 @@ export type Conversation = {
   compactedThrough: number;
   /** Earlier sessions' summaries chosen when this session started. */
   memoryContext: string | null;
+  /** A reply in this session came from the fallback model because the budget ran low. */
+  downgraded: boolean;
 };
 
 export type CloseReason = 'timeout' | 'new_conversation' | 'switched_agent' | 'closed_by_operator';

@@ -9,7 +9,7 @@ export const ErrorSchema = z.object({
   }),
 }).openapi('Error');
 
-export const UserSchema = z.object({ id: z.string(), email: z.string(), role: z.enum(['owner', 'admin', 'auditor', 'customer']), createdAt: z.string().optional() }).openapi('User');
+export const UserSchema = z.object({ id: z.string(), email: z.string(), role: z.enum(['owner', 'admin', 'auditor', 'customer']), createdAt: z.string().optional(), monthlyBudgetUsd: z.number().nullable().optional() }).openapi('User');
 export const SessionSchema = z.object({ token: z.string(), user: UserSchema }).openapi('Session');
 
 export const PersonaSchema = z.object({ soul: z.string(), agents: z.string(), tools: z.string(), user: z.string(), instructions: z.string() }).openapi('Persona');
@@ -18,6 +18,8 @@ export const AgentSchema = z.object({
   persona: PersonaSchema, model: z.string().nullable(), fallbackModel: z.string().nullable(), temperature: z.number(),
   status: z.enum(['active', 'paused']), listed: z.boolean(), ownerId: z.string(), version: z.number(),
   sessionTimeoutMinutes: z.number(), contextTokenBudget: z.number(), memoryTools: z.boolean(),
+  monthlyBudgetUsd: z.number().nullable(), downgradeAtPercent: z.number(), stopAtPercent: z.number(), budgetStopMessage: z.string().nullable(),
+  personDailyMessages: z.number().nullable(), personDailyCostUsd: z.number().nullable(), maxOutputTokens: z.number(),
   createdAt: z.string(), updatedAt: z.string(),
   channels: z.object({
     telegram: z.object({ username: z.string(), link: z.string(), mode: z.enum(['webhook', 'polling']), lastInboundAt: z.string().nullable(), lastOutboundAt: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: z.string().nullable(), connectedAt: z.string() }).nullable(),

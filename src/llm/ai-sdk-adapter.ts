@@ -74,6 +74,7 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
         system: req.system,
         messages: req.messages,
         temperature: req.temperature,
+        ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
         ...(req.tools?.length ? { tools: toolSet(req.tools), stopWhen: stepCountIs(req.maxSteps ?? 4) } : {}),
         maxRetries: opts.maxRetries,
         abortSignal: signal,

@@ -123,6 +123,15 @@ export function accountService(deps: { store: Store; hasher: PasswordHasher; ids
       if (input.role === 'admin' && actor.user.role !== 'owner') throw errors.forbidden('Only the owner can create admins.');
       return createUser(input.email, input.password, input.role);
     },
+    /** A customer's monthly cap across all their agents (null removes it). */
+    async setUserBudget(actor: Actor, id: string, monthlyBudgetUsd: number | null) {
+      requireRole(actor, 'owner', 'admin');
+      const target = await store.users.byId(id);
+      if (!target) throw errors.notFound('User');
+      if (target.role !== 'customer' && monthlyBudgetUsd !== null) throw errors.validation([{ path: 'monthlyBudgetUsd', message: 'only customers have a monthly cap; set budgets on agents instead' }]);
+      await store.users.setBudget(id, monthlyBudgetUsd);
+      return (await store.users.byId(id))!;
+    },
     async deleteUser(actor: Actor, id: string) {
       requireRole(actor, 'owner', 'admin');
       const target = await store.users.byId(id);

@@ -47,6 +47,10 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
     sessionTimeoutMinutes: t.sessionTimeoutMinutes ?? AGENT_DEFAULTS.sessionTimeoutMinutes,
     contextTokenBudget: t.contextTokenBudget ?? AGENT_DEFAULTS.contextTokenBudget,
     memoryTools: t.memoryTools ?? AGENT_DEFAULTS.memoryTools,
+    monthlyBudgetUsd: t.monthlyBudgetUsd ?? null, downgradeAtPercent: t.downgradeAtPercent ?? AGENT_DEFAULTS.downgradeAtPercent,
+    stopAtPercent: t.stopAtPercent ?? AGENT_DEFAULTS.stopAtPercent, budgetStopMessage: t.budgetStopMessage ?? null,
+    personDailyMessages: t.personDailyMessages ?? null, personDailyCostUsd: t.personDailyCostUsd ?? null,
+    maxOutputTokens: t.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
     persona: Object.fromEntries(PERSONA_KEYS.map((k) => [k, fill(t.persona[k])])) as Persona,
   };
 }
@@ -62,7 +66,8 @@ export function agentService(deps: { store: Store; providers: ProviderService; t
   const view = async (a: Agent) => (await views([a]))[0]!;
 
   /** The preflight every save runs: models must be usable and no placeholder may be left unfilled. */
-  async function preflight(d: Pick<Agent, 'model' | 'fallbackModel' | 'persona' | 'name' | 'description'>, problems: FieldProblem[]) {
+  async function preflight(d: Pick<Agent, 'model' | 'fallbackModel' | 'persona' | 'name' | 'description' | 'downgradeAtPercent' | 'stopAtPercent'>, problems: FieldProblem[]) {
+    if (d.downgradeAtPercent > d.stopAtPercent) problems.push({ path: 'downgradeAtPercent', message: `must not be above stopAtPercent (${d.stopAtPercent})` });
     const templateProblems = problems.some((p) => p.path.startsWith('templateVars') || /placeholder/.test(p.message));
     for (const key of ['model', 'fallbackModel'] as const) {
       const m = d[key];
@@ -108,6 +113,9 @@ export function agentService(deps: { store: Store; providers: ProviderService; t
       switchboardTemplate: 1, id: a.slug, name: a.name, description: a.description, icon: a.icon,
       model: a.model, fallbackModel: a.fallbackModel, temperature: a.temperature, listed: a.listed,
       sessionTimeoutMinutes: a.sessionTimeoutMinutes, contextTokenBudget: a.contextTokenBudget, memoryTools: a.memoryTools,
+      monthlyBudgetUsd: a.monthlyBudgetUsd, downgradeAtPercent: a.downgradeAtPercent, stopAtPercent: a.stopAtPercent,
+      budgetStopMessage: a.budgetStopMessage, personDailyMessages: a.personDailyMessages, personDailyCostUsd: a.personDailyCostUsd,
+      maxOutputTokens: a.maxOutputTokens,
       persona: { ...a.persona }, placeholders: {},
     };
   }

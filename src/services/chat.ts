@@ -6,13 +6,14 @@ import type { ProviderService } from './providers.js';
 import type { PriceService } from './prices.js';
 import { estimateTokens } from './prompt.js';
 import type { MemoryService } from './memory.js';
+import { BudgetStop, type BudgetService } from './budget.js';
 import type { Logger } from '../infra/logger.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
 export type ChatEvent =
   | { type: 'start'; conversationId: string; userMessageId: string }
   | { type: 'delta'; text: string }
-  | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary }
+  | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary; downgraded?: boolean; budgetStopped?: boolean }
   | { type: 'error'; code: string; message: string; messageId: string | null };
 
 export const POLITE_FAILURE = 'Sorry — I could not reach my language model just now. Please try again in a moment.';
@@ -23,26 +24,46 @@ function providerErrorCode(e: ProviderError): { code: string; status: 502 | 503 
   return { code: 'provider_error', status: 502 };
 }
 
-export function chatService(deps: { store: Store; llm: ChatModelPort; providers: ProviderService; prices: PriceService; clock: Clock; log: Logger; memory: MemoryService }) {
-  const { store, llm, providers, prices, clock, log, memory } = deps;
+export function chatService(deps: { store: Store; llm: ChatModelPort; providers: ProviderService; prices: PriceService; clock: Clock; log: Logger; memory: MemoryService; budget: BudgetService }) {
+  const { store, llm, providers, prices, clock, log, memory, budget } = deps;
 
   /**
-   * One model call with usage accounting. Tries the agent's model, then its fallback model when the
+   * One model call with usage and budget accounting. Checks the agent's budget first (a spent budget
+   * throws BudgetStop and calls nothing; past the downgrade threshold the fallback model answers),
+   * reserves the most the call may cost, then tries the agent's model and its fallback model when the
    * first fails before producing any text. Every attempt, failed or not, leaves a usage row.
    */
   async function* callModel(a: {
     agent: Agent | null; agentModel: string | null; fallbackModel: string | null; system: string; messages: ModelMessage[];
     temperature: number; channel: Channel; conversationId: string | null; signal?: AbortSignal;
-    purpose?: 'chat' | 'summary' | 'routing'; tools?: ModelTool[];
-  }): AsyncGenerator<{ type: 'delta'; text: string }, { text: string; usage: TokenUsage; costUsd: number; model: string }> {
-    const primary = await providers.resolve(a.agentModel);
+    purpose?: 'chat' | 'summary' | 'routing'; tools?: ModelTool[]; personId?: string;
+  }): AsyncGenerator<{ type: 'delta'; text: string }, { text: string; usage: TokenUsage; costUsd: number; model: string; downgraded: boolean }> {
+    let agentModel = a.agentModel;
+    let fallbackModel = a.fallbackModel;
+    let downgraded = false;
+    if (a.agent) {
+      const plan = await budget.plan(a.agent, a.personId);
+      if (plan.stop) throw plan.stop;
+      if (plan.state === 'downgraded' && a.agent.fallbackModel && agentModel !== a.agent.fallbackModel) {
+        agentModel = a.agent.fallbackModel;
+        fallbackModel = null;
+        downgraded = true;
+      }
+    }
+    const primary = await providers.resolve(agentModel);
     const candidates = [primary];
-    if (a.fallbackModel && a.fallbackModel !== primary.model) {
-      const fb = await providers.resolve(a.fallbackModel).catch(() => undefined);
+    if (fallbackModel && fallbackModel !== primary.model) {
+      const fb = await providers.resolve(fallbackModel).catch(() => undefined);
       if (fb) candidates.push(fb);
     }
+    const maxOutputTokens = a.agent?.maxOutputTokens;
+    const promptTokens = estimateTokens(a.system + a.messages.map((m) => m.content).join('')) * (a.tools?.length ? 2 : 1) + 16;
     let lastError: unknown;
     for (const target of candidates) {
+      // Reserve the most this attempt may cost; a budget another call just spent refuses it here.
+      const hold = await budget.reserve({ agent: a.agent, personId: a.personId, model: target.model, inputTokens: promptTokens, maxOutputTokens: maxOutputTokens ?? 1024 });
+      let settled = false;
+      const settle = async (usd: number) => { if (!settled) { settled = true; await budget.settle(hold, a.agent, usd); } };
       const started = performance.now();
       let ttft: number | null = null;
       let text = '';
@@ -54,10 +75,11 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
           provider: target.provider.name, model: target.model, inputTokens: u.inputTokens, outputTokens: u.outputTokens, costUsd,
           ttftMs: ttft === null ? null : Math.round(ttft), latencyMs: Math.round(performance.now() - started), status, error,
         });
+        await settle(costUsd);
         return costUsd;
       };
       try {
-        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: a.system, messages: a.messages, temperature: a.temperature, signal: a.signal, tools: a.tools })) {
+        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: a.system, messages: a.messages, temperature: a.temperature, signal: a.signal, tools: a.tools, maxOutputTokens })) {
           if (ev.type === 'text') {
             if (ttft === null) ttft = performance.now() - started;
             text += ev.text;
@@ -71,7 +93,7 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
           inputTokens: estimateTokens(a.system + a.messages.map((m) => m.content).join('')), outputTokens: estimateTokens(text),
         };
         const costUsd = await record('ok', u, usage ? null : 'usage estimated: provider reported none');
-        return { text, usage: u, costUsd, model: target.model };
+        return { text, usage: u, costUsd, model: target.model, downgraded };
       } catch (err) {
         lastError = err;
         const pe = err instanceof ProviderError ? err : new ProviderError('network', String((err as Error)?.message ?? err), target.provider.name);
@@ -147,14 +169,15 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
       const convId = conv.id;
       yield { type: 'start', conversationId: convId, userMessageId: userMsg.id };
 
-      const prompt = await memory.context(agent, conv);
-      const gen = callModel({
-        agent, agentModel: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system,
-        messages: prompt.messages, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal: a.signal,
-        tools: memory.tools(agent, conv.personId),
-      });
       let streamed = '';
       try {
+        if (!seen) await budget.admit(agent, conv.personId);
+        const prompt = await memory.context(agent, conv);
+        const gen = callModel({
+          agent, agentModel: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system,
+          messages: prompt.messages, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal: a.signal,
+          tools: memory.tools(agent, conv.personId), personId: conv.personId,
+        });
         let step = await gen.next();
         while (!step.done) {
           streamed += step.value.text;
@@ -162,9 +185,16 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
           step = await gen.next();
         }
         const r = step.value;
+        if (r.downgraded && !conv.downgraded) await store.conversations.markDowngraded(convId);
         const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: r.text, status: 'complete', channel: a.channel });
-        yield { type: 'done', messageId: msg.id, reply: r.text, model: r.model, usage: { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd } };
+        yield { type: 'done', messageId: msg.id, reply: r.text, model: r.model, usage: { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd }, downgraded: r.downgraded };
       } catch (err) {
+        if (err instanceof BudgetStop && !streamed) {
+          // No model call: the agent's polite stop message is the reply, on every channel.
+          const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: err.reply, status: 'complete', channel: a.channel });
+          yield { type: 'done', messageId: msg.id, reply: err.reply, model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, budgetStopped: true };
+          return;
+        }
         if (!(err instanceof ProviderError) && !(err instanceof AppError)) log.error('chat failed', { error: err, agentId: agent.id });
         const code = err instanceof ProviderError ? providerErrorCode(err).code : err instanceof AppError ? err.code : 'internal_error';
         const msg = await store.conversations.addMessage({

@@ -2,7 +2,7 @@
 
 
 export interface Database {
-  users: { id: string; email: string; password_hash: string; role: string; created_at: string };
+  users: { id: string; email: string; password_hash: string; role: string; created_at: string; monthly_budget_usd: number | null };
   tokens: {
     id: string; user_id: string; kind: string; name: string; prefix: string; hash: string;
     created_at: string; last_used_at: string | null; expires_at: string | null;
@@ -12,6 +12,8 @@ export interface Database {
     instructions: string; model: string | null; fallback_model: string | null; temperature: number;
     status: string; listed: number; version: number; created_at: string; updated_at: string;
     session_timeout_minutes: number; context_token_budget: number; memory_tools: number;
+    monthly_budget_usd: number | null; downgrade_at_percent: number; stop_at_percent: number; budget_stop_message: string | null;
+    person_daily_messages: number | null; person_daily_cost_usd: number | null; max_output_tokens: number;
   };
   /** The agent's workspace: persona files now, memory notes later. */
   agent_files: { agent_id: string; path: string; content: string; updated_at: string };
@@ -20,7 +22,7 @@ export interface Database {
     id: string; agent_id: string; person_id: string; channel: string;
     created_at: string; last_message_at: string; closed_at: string | null;
     closed_reason: string | null; summary_status: string; running_summary: string | null;
-    compacted_through: number; memory_context: string | null;
+    compacted_through: number; memory_context: string | null; downgraded: number;
   };
   messages: {
     seq: number; id: string; conversation_id: string; role: string; content: string;
@@ -63,6 +65,13 @@ export interface Database {
   };
   /** SQLite only: the FTS5 index over summaries (PostgreSQL uses summaries.tsv instead). */
   summaries_fts: { summary_id: string; body: string };
+  spend: { scope: string; scope_id: string; period: string; spent_usd: number; reserved_usd: number; messages: number; updated_at: string };
+  budget_holds: { id: string; scope: string; scope_id: string; period: string; amount_usd: number; expires_at: string };
+  budget_alerts: {
+    id: string; scope: string; scope_id: string; period: string; kind: string; owner_id: string | null; percent: number;
+    spent_usd: number; budget_usd: number; message: string; created_at: string; acknowledged_at: string | null;
+    webhook_status: string | null; email_status: string | null;
+  };
   audit_log: { id: string; actor_id: string | null; action: string; target_type: string; target_id: string; detail: string; created_at: string };
   person_state: { person_id: string; current_agent_id: string | null; pending_agent_id: string | null; pending_text: string | null; updated_at: string };
 }

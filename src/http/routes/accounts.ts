@@ -78,6 +78,11 @@ export function accountRoutes() {
     responses: { 201: ok(UserSchema), ...errorResponses(400, 401, 403, 409) } }),
   async (c) => c.json(await c.get('services').accounts.addUser(requireActor(c), c.req.valid('json')), 201));
 
+  app.openapi(createRoute({ method: 'patch', path: '/api/users/{id}', tags, summary: "Set a customer's monthly cap across their agents (owner, admin)",
+    request: { params: IdParam, ...jsonBody(z.strictObject({ monthlyBudgetUsd: z.number().min(0).max(1_000_000).nullable() })) },
+    responses: { 200: ok(UserSchema), ...errorResponses(400, 401, 403, 404) } }),
+  async (c) => c.json(await c.get('services').accounts.setUserBudget(requireActor(c), c.req.valid('param').id, c.req.valid('json').monthlyBudgetUsd), 200));
+
   app.openapi(createRoute({ method: 'delete', path: '/api/users/{id}', tags, summary: 'Remove a user',
     request: { params: IdParam }, responses: { ...noContent, ...errorResponses(401, 403, 404, 409) } }),
   async (c) => {

@@ -86,12 +86,12 @@ export function agentRoutes() {
   // ----- conversations -----
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/conversations', tags: ['Conversations'], summary: "An agent's recent conversations",
     request: { params: IdParam },
-    responses: { 200: ok(z.object({ conversations: z.array(z.object({ id: z.string(), channel: z.string(), personId: z.string(), messageCount: z.number(), lastMessageAt: z.string(), createdAt: z.string(), closedAt: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
+    responses: { 200: ok(z.object({ conversations: z.array(z.object({ id: z.string(), channel: z.string(), personId: z.string(), messageCount: z.number(), lastMessageAt: z.string(), createdAt: z.string(), closedAt: z.string().nullable(), closedReason: z.string().nullable(), summaryStatus: z.string(), downgraded: z.boolean() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const s = c.get('services');
     const agent = await s.agents.getVisible(requireActor(c), c.req.valid('param').id);
     const list = await s.store.conversations.listForAgent(agent.id, 200);
-    return c.json({ conversations: list.map(({ agentId: _a, ...r }) => r) }, 200);
+    return c.json({ conversations: list.map((r) => ({ id: r.id, channel: r.channel, personId: r.personId, messageCount: r.messageCount, lastMessageAt: r.lastMessageAt, createdAt: r.createdAt, closedAt: r.closedAt, closedReason: r.closedReason, summaryStatus: r.summaryStatus, downgraded: r.downgraded })) }, 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/history', tags: ['Conversations'], summary: "The agent's latest messages across all conversations and channels",

@@ -41,6 +41,9 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
       id: r.id, slug: r.slug, name: r.name, description: r.description, icon: r.icon,
       persona: byAgent.get(r.id)!, model: r.model, fallbackModel: r.fallback_model,
       temperature: Number(r.temperature), status: r.status as AgentStatus, listed: Number(r.listed) === 1,
+      monthlyBudgetUsd: r.monthly_budget_usd == null ? null : Number(r.monthly_budget_usd), downgradeAtPercent: Number(r.downgrade_at_percent),
+      stopAtPercent: Number(r.stop_at_percent), budgetStopMessage: r.budget_stop_message, personDailyMessages: r.person_daily_messages == null ? null : Number(r.person_daily_messages),
+      personDailyCostUsd: r.person_daily_cost_usd == null ? null : Number(r.person_daily_cost_usd), maxOutputTokens: Number(r.max_output_tokens),
       sessionTimeoutMinutes: Number(r.session_timeout_minutes), contextTokenBudget: Number(r.context_token_budget), memoryTools: Number(r.memory_tools) === 1,
       ownerId: r.owner_id, version: Number(r.version), createdAt: r.created_at, updatedAt: r.updated_at,
     }));
@@ -65,6 +68,9 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
           id, owner_id: a.ownerId, slug: a.slug, name: a.name, description: a.description, icon: a.icon,
           instructions: a.persona.instructions, model: a.model, fallback_model: a.fallbackModel,
           temperature: a.temperature, status: a.status, listed: a.listed ? 1 : 0, version: 1,
+          monthly_budget_usd: a.monthlyBudgetUsd, downgrade_at_percent: a.downgradeAtPercent, stop_at_percent: a.stopAtPercent,
+          budget_stop_message: a.budgetStopMessage, person_daily_messages: a.personDailyMessages, person_daily_cost_usd: a.personDailyCostUsd,
+          max_output_tokens: a.maxOutputTokens,
           session_timeout_minutes: a.sessionTimeoutMinutes, context_token_budget: a.contextTokenBudget, memory_tools: a.memoryTools ? 1 : 0,
           created_at: at, updated_at: at,
         }).execute();
@@ -106,6 +112,13 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
         if (patch.sessionTimeoutMinutes !== undefined) set.session_timeout_minutes = patch.sessionTimeoutMinutes;
         if (patch.contextTokenBudget !== undefined) set.context_token_budget = patch.contextTokenBudget;
         if (patch.memoryTools !== undefined) set.memory_tools = patch.memoryTools ? 1 : 0;
+        if (patch.monthlyBudgetUsd !== undefined) set.monthly_budget_usd = patch.monthlyBudgetUsd;
+        if (patch.downgradeAtPercent !== undefined) set.downgrade_at_percent = patch.downgradeAtPercent;
+        if (patch.stopAtPercent !== undefined) set.stop_at_percent = patch.stopAtPercent;
+        if (patch.budgetStopMessage !== undefined) set.budget_stop_message = patch.budgetStopMessage;
+        if (patch.personDailyMessages !== undefined) set.person_daily_messages = patch.personDailyMessages;
+        if (patch.personDailyCostUsd !== undefined) set.person_daily_cost_usd = patch.personDailyCostUsd;
+        if (patch.maxOutputTokens !== undefined) set.max_output_tokens = patch.maxOutputTokens;
         if (patch.persona?.instructions !== undefined) set.instructions = patch.persona.instructions;
         let q = tx.updateTable('agents').set((eb) => ({ ...set, version: eb('version', '+', 1) })).where('id', '=', id);
         if (expectedVersion !== undefined) q = q.where('version', '=', expectedVersion);

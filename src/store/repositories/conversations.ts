@@ -9,6 +9,7 @@ const toConversation = (r: Database['conversations']): Conversation => ({
   createdAt: r.created_at, lastMessageAt: r.last_message_at, closedAt: r.closed_at,
   closedReason: r.closed_reason as CloseReason | null, summaryStatus: (r.summary_status ?? 'none') as SummaryStatus,
   runningSummary: r.running_summary, compactedThrough: Number(r.compacted_through ?? 0), memoryContext: r.memory_context,
+  downgraded: Number(r.downgraded ?? 0) === 1,
 });
 const toPerson = (r: Database['people']) => ({ id: r.id, kind: r.kind, externalId: r.external_id, createdAt: r.created_at });
 const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel'> & { channel?: string | null }): ChatMessage => ({
@@ -133,7 +134,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
       const at = clock.now().toISOString();
       const row = {
         id: ids.id(), agent_id: c.agentId, person_id: c.personId, channel: c.channel, created_at: at, last_message_at: at, closed_at: null,
-        closed_reason: null, summary_status: 'none', running_summary: null, compacted_through: 0, memory_context: null,
+        closed_reason: null, summary_status: 'none', running_summary: null, compacted_through: 0, memory_context: null, downgraded: 0,
       };
       await db.insertInto('conversations').values(row).execute();
       return toConversation(row);
@@ -159,6 +160,9 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     },
     async setSummaryStatus(id, status) {
       await db.updateTable('conversations').set({ summary_status: status }).where('id', '=', id).execute();
+    },
+    async markDowngraded(id) {
+      await db.updateTable('conversations').set({ downgraded: 1 }).where('id', '=', id).where('downgraded', '=', 0).execute();
     },
     async setMemoryContext(id, context) {
       await db.updateTable('conversations').set({ memory_context: context }).where('id', '=', id).execute();

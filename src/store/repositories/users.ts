@@ -2,8 +2,8 @@ import type { Db } from '../db.js';
 import type { IdGenerator, Clock, UserRepo, NewUser } from '../../domain/ports.js';
 import type { Role, User } from '../../domain/types.js';
 
-const toUser = (r: { id: string; email: string; role: string; created_at: string }): User => ({
-  id: r.id, email: r.email, role: r.role as Role, createdAt: r.created_at,
+const toUser = (r: { id: string; email: string; role: string; created_at: string; monthly_budget_usd?: number | null }): User => ({
+  id: r.id, email: r.email, role: r.role as Role, createdAt: r.created_at, monthlyBudgetUsd: r.monthly_budget_usd == null ? null : Number(r.monthly_budget_usd),
 });
 
 export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
@@ -17,7 +17,7 @@ export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
       return Number(r.n);
     },
     async insert(u: NewUser) {
-      const row = { id: ids.id(), email: u.email.toLowerCase(), password_hash: u.passwordHash, role: u.role, created_at: clock.now().toISOString() };
+      const row = { id: ids.id(), email: u.email.toLowerCase(), password_hash: u.passwordHash, role: u.role, created_at: clock.now().toISOString(), monthly_budget_usd: null };
       await db.insertInto('users').values(row).execute();
       return toUser(row);
     },
@@ -31,6 +31,10 @@ export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
     },
     async list() {
       return (await db.selectFrom('users').selectAll().orderBy('created_at').execute()).map(toUser);
+    },
+    async setBudget(id, usd) {
+      const r = await db.updateTable('users').set({ monthly_budget_usd: usd }).where('id', '=', id).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     },
     async delete(id) {
       const r = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();

@@ -1,0 +1,143 @@
+import { sql } from 'kysely';
+import type { Db } from '../db.js';
+import type { BudgetAlert, BudgetRepo, Clock, IdGenerator, SpendKey } from '../../domain/ports.js';
+import type { Database } from '../schema.js';
+
+const toAlert = (r: Database['budget_alerts']): BudgetAlert => ({
+  id: r.id, scope: r.scope as SpendKey['scope'], scopeId: r.scope_id, period: r.period, kind: r.kind as BudgetAlert['kind'], ownerId: r.owner_id,
+  percent: Number(r.percent), spentUsd: Number(r.spent_usd), budgetUsd: Number(r.budget_usd), message: r.message, createdAt: r.created_at,
+  acknowledgedAt: r.acknowledged_at, webhookStatus: r.webhook_status, emailStatus: r.email_status,
+});
+
+/**
+ * Running totals per scope and period, kept in step with the usage table: a row starts from what
+ * usage already holds for its period, then every model call reserves before and settles after.
+ */
+export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
+  /** What the usage table already says for a scope and period (when its running total starts). */
+  async function fromUsage(tx: Db, k: SpendKey): Promise<{ spent: number; messages: number }> {
+    if (k.scope === 'agent') {
+      const r = await tx.selectFrom('usage').select((eb) => eb.fn.sum<number>('cost_usd').as('s'))
+        .where('agent_id', '=', k.scopeId).where('day', 'like', `${k.period}%`).executeTakeFirst();
+      return { spent: Number(r?.s ?? 0), messages: 0 };
+    }
+    if (k.scope === 'customer') {
+      const r = await tx.selectFrom('usage as u').innerJoin('agents as a', 'a.id', 'u.agent_id').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
+        .where('a.owner_id', '=', k.scopeId).where('u.day', 'like', `${k.period}%`).executeTakeFirst();
+      return { spent: Number(r?.s ?? 0), messages: 0 };
+    }
+    const [agentId, personId] = k.scopeId.split(':') as [string, string];
+    const r = await tx.selectFrom('usage as u').innerJoin('conversations as c', 'c.id', 'u.conversation_id').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
+      .where('c.agent_id', '=', agentId).where('c.person_id', '=', personId).where('u.day', '=', k.period).executeTakeFirst();
+    const m = await tx.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('c.agent_id', '=', agentId).where('c.person_id', '=', personId).where('m.role', '=', 'user').where('m.created_at', 'like', `${k.period}%`).executeTakeFirst();
+    return { spent: Number(r?.s ?? 0), messages: Math.max(0, Number(m?.n ?? 0) - 1) }; // minus the message being admitted
+  }
+
+  async function ensure(tx: Db, k: SpendKey) {
+    const exists = await tx.selectFrom('spend').select('scope').where('scope', '=', k.scope).where('scope_id', '=', k.scopeId).where('period', '=', k.period).executeTakeFirst();
+    if (exists) return;
+    const init = await fromUsage(tx, k);
+    await tx.insertInto('spend').values({ scope: k.scope, scope_id: k.scopeId, period: k.period, spent_usd: init.spent, reserved_usd: 0, messages: init.messages, updated_at: clock.now().toISOString() })
+      .onConflict((oc) => oc.columns(['scope', 'scope_id', 'period']).doNothing()).execute();
+  }
+  const inTx = <T>(fn: (tx: Db) => Promise<T>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
+  const where = <Q extends { where: (...a: any[]) => Q }>(q: Q, k: SpendKey) => q.where('scope', '=', k.scope).where('scope_id', '=', k.scopeId).where('period', '=', k.period);
+
+  return {
+    async get(k) {
+      await inTx((tx) => ensure(tx, k));
+      const r = await where(db.selectFrom('spend').selectAll(), k).executeTakeFirstOrThrow();
+      return { spentUsd: Number(r.spent_usd), reservedUsd: Number(r.reserved_usd), messages: Number(r.messages) };
+    },
+    async reserve(holdId, items, expiresAt) {
+      return inTx(async (tx) => {
+        for (const it of items) {
+          await ensure(tx, it.key);
+          let q = where(tx.updateTable('spend').set((eb) => ({ reserved_usd: eb('reserved_usd', '+', it.amountUsd), updated_at: clock.now().toISOString() })), it.key);
+          // Only while spent + reserved is still under the limit: concurrent callers serialize on the row.
+          if (it.limitUsd !== null) q = q.where(sql<boolean>`spent_usd + reserved_usd < ${it.limitUsd}`);
+          const r = await q.executeTakeFirst();
+          if (Number(r.numUpdatedRows) !== 1) throw new ReservationRefused(it.key);
+          await tx.insertInto('budget_holds').values({ id: `${holdId}:${it.key.scope}`, scope: it.key.scope, scope_id: it.key.scopeId, period: it.key.period, amount_usd: it.amountUsd, expires_at: expiresAt }).execute();
+        }
+      }).then(() => ({ ok: true as const }), (err) => {
+        if (err instanceof ReservationRefused) return { ok: false as const, refused: err.key };
+        throw err;
+      });
+    },
+    async settle(holdId, items) {
+      await inTx(async (tx) => {
+        for (const it of items) {
+          const held = await tx.deleteFrom('budget_holds').where('id', '=', `${holdId}:${it.key.scope}`).returning('amount_usd').executeTakeFirst();
+          await ensure(tx, it.key);
+          const release = held ? Number(held.amount_usd) : 0;
+          await where(tx.updateTable('spend').set((eb) => ({
+            reserved_usd: sql<number>`case when reserved_usd - ${release} < 0 then 0 else reserved_usd - ${release} end`,
+            spent_usd: eb('spent_usd', '+', it.actualUsd), updated_at: clock.now().toISOString(),
+          })), it.key).execute();
+        }
+      });
+    },
+    async countMessage(k, cap) {
+      return inTx(async (tx) => {
+        await ensure(tx, k);
+        const r = await where(tx.updateTable('spend').set((eb) => ({ messages: eb('messages', '+', 1) })), k).where('messages', '<', cap).executeTakeFirst();
+        return Number(r.numUpdatedRows) === 1;
+      });
+    },
+    async expireHolds(now) {
+      const stale = await db.selectFrom('budget_holds').selectAll().where('expires_at', '<', now).limit(500).execute();
+      let n = 0;
+      for (const h of stale) {
+        await inTx(async (tx) => {
+          const gone = await tx.deleteFrom('budget_holds').where('id', '=', h.id).executeTakeFirst();
+          if (Number(gone.numDeletedRows) !== 1) return;
+          n++;
+          await tx.updateTable('spend').set({ reserved_usd: sql<number>`case when reserved_usd - ${Number(h.amount_usd)} < 0 then 0 else reserved_usd - ${Number(h.amount_usd)} end` })
+            .where('scope', '=', h.scope).where('scope_id', '=', h.scope_id).where('period', '=', h.period).execute();
+        });
+      }
+      return n;
+    },
+    async addAlert(a) {
+      const id = ids.id();
+      const r = await db.insertInto('budget_alerts').values({
+        id, scope: a.scope, scope_id: a.scopeId, period: a.period, kind: a.kind, owner_id: a.ownerId, percent: a.percent, spent_usd: a.spentUsd,
+        budget_usd: a.budgetUsd, message: a.message, created_at: clock.now().toISOString(), acknowledged_at: null, webhook_status: null, email_status: null,
+      }).onConflict((oc) => oc.columns(['scope', 'scope_id', 'period', 'kind']).doNothing()).executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) === 1 ? id : undefined;
+    },
+    async alert(id) {
+      const r = await db.selectFrom('budget_alerts').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && toAlert(r);
+    },
+    async alerts(f) {
+      let q = db.selectFrom('budget_alerts').selectAll();
+      if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);
+      return (await q.orderBy('created_at', 'desc').limit(f.limit).execute()).map(toAlert);
+    },
+    async updateAlert(id, patch) {
+      await db.updateTable('budget_alerts').set({
+        ...(patch.acknowledgedAt !== undefined ? { acknowledged_at: patch.acknowledgedAt } : {}),
+        ...(patch.webhookStatus !== undefined ? { webhook_status: patch.webhookStatus } : {}),
+        ...(patch.emailStatus !== undefined ? { email_status: patch.emailStatus } : {}),
+      }).where('id', '=', id).execute();
+    },
+    async usageByModel(agentId, fromDay) {
+      const rows = await db.selectFrom('usage').select(['model'])
+        .select((eb) => [eb.fn.sum<number>('input_tokens').as('i'), eb.fn.sum<number>('output_tokens').as('o'), eb.fn.sum<number>('cost_usd').as('c'), eb.fn.countAll<number>().as('n')])
+        .where('agent_id', '=', agentId).where('day', '>=', fromDay).groupBy('model').execute();
+      return rows.map((r) => ({ model: r.model, inputTokens: Number(r.i ?? 0), outputTokens: Number(r.o ?? 0), costUsd: Number(r.c ?? 0), requests: Number(r.n) }));
+    },
+    async dailySpend(agentId, month) {
+      const rows = await db.selectFrom('usage').select(['day']).select((eb) => eb.fn.sum<number>('cost_usd').as('c'))
+        .where('agent_id', '=', agentId).where('day', 'like', `${month}%`).groupBy('day').orderBy('day').execute();
+      return rows.map((r) => ({ day: r.day, costUsd: Number(r.c ?? 0) }));
+    },
+  };
+}
+
+class ReservationRefused extends Error {
+  constructor(readonly key: SpendKey) { super('reservation refused'); }
+}
