@@ -182,6 +182,8 @@ export interface WorkspaceRepo {
   list(agentId: string): Promise<{ path: string; size: number; updatedAt: string }[]>;
   get(agentId: string, path: string): Promise<{ path: string; content: string; updatedAt: string } | undefined>;
   put(agentId: string, path: string, content: string): Promise<{ path: string; content: string; updatedAt: string }>;
+  /** Writes only if the file is still as the writer saw it (`base` = its updatedAt, or null: absent); undefined otherwise. */
+  putIf(agentId: string, path: string, content: string, base: string | null): Promise<{ path: string; content: string; updatedAt: string } | undefined>;
   /** Appends text atomically (creating the file), refusing to grow it past `maxLength`; returns false when full. */
   append(agentId: string, path: string, text: string, maxLength: number): Promise<boolean>;
   delete(agentId: string, path: string): Promise<boolean>;

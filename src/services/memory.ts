@@ -441,7 +441,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       return { ...f, kind };
     },
 
-    async putFile(actor: Actor, agentId: string, path: string, content: string) {
+    async putFile(actor: Actor, agentId: string, path: string, content: string, baseUpdatedAt?: string | null) {
       const agent = await visibleAgent(actor, agentId);
       requireWrite(actor, agent);
       const kind = checkPath(path);
@@ -454,7 +454,10 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
         const f = (await store.workspace.get(agent.id, path))!;
         return { ...f, kind };
       }
-      return { ...(await store.workspace.put(agent.id, path, content)), kind };
+      if (baseUpdatedAt === undefined) return { ...(await store.workspace.put(agent.id, path, content)), kind };
+      const saved = await store.workspace.putIf(agent.id, path, content, baseUpdatedAt);
+      if (!saved) throw errors.conflict('file_changed', `${path} changed since you opened it (the agent may have added a note). Reload it and apply your edit again.`);
+      return { ...saved, kind };
     },
 
     async deleteFile(actor: Actor, agentId: string, path: string) {

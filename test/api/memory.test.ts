@@ -195,8 +195,15 @@ describe('conversation memory', () => {
     const note = await app.api(`/api/agents/${recipes}/file?path=${encodeURIComponent(daily.path)}`, { token });
     expect(note.body.content).toContain('the shop is closed on Mondays');
 
-    const put = await app.api(`/api/agents/${recipes}/file?path=MEMORY.md`, { method: 'PUT', token, body: { content: '# Memory\n- Prefers metric units' } });
+    const put = await app.api(`/api/agents/${recipes}/file?path=MEMORY.md`, { method: 'PUT', token, body: { content: '# Memory\n- Prefers metric units', baseUpdatedAt: null } });
     expect(put.status).toBe(200);
+    // An editor that loaded an older version (or thought the file new) cannot overwrite a note the agent added since.
+    const stale = await app.api(`/api/agents/${recipes}/file?path=MEMORY.md`, { method: 'PUT', token, body: { content: 'lost', baseUpdatedAt: null } });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('file_changed');
+    const again = await app.api(`/api/agents/${recipes}/file?path=MEMORY.md`, { method: 'PUT', token, body: { content: '# Memory\n- Prefers metric units', baseUpdatedAt: put.body.updatedAt } });
+    expect(again.status).toBe(200);
+    expect((await app.api(`/api/agents/${recipes}/file?path=MEMORY.md`, { method: 'PUT', token, body: { content: 'lost', baseUpdatedAt: put.body.updatedAt } })).status).toBe(409);
     app.fake.reset();
     app.fake.setDefault(memoryModel);
     await say(recipes, 'erin', 'hello again');

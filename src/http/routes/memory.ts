@@ -4,6 +4,7 @@ import { canRead } from '../../services/access.js';
 import type { Services } from '../../deps.js';
 import type { Actor } from '../../domain/types.js';
 import { router } from '../router.js';
+import { toCsv } from '../csv.js';
 import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, noContent, errorResponses, IdParam, MessageSchema, SummarySchema } from '../schemas.js';
 
@@ -18,16 +19,6 @@ const ConversationSchema = z.object({
   summary: SummarySchema.nullable(),
   messages: z.array(MessageSchema.extend({ error: z.string().nullable() })),
 }).openapi('Conversation');
-
-/** RFC 4180 CSV: every field quoted, quotes doubled; a leading =,+,-,@ is defused for spreadsheets. */
-export function toCsv(rows: Record<string, unknown>[], columns: string[]): string {
-  const cell = (v: unknown) => {
-    let s = v === null || v === undefined ? '' : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return `"${s.replace(/"/g, '""')}"`;
-  };
-  return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
-}
 
 async function conversationView(s: Services, actor: Actor, id: string) {
   const conv = await s.store.conversations.byId(id);
@@ -106,10 +97,11 @@ export function memoryRoutes() {
     request: { params: IdParam, query: PathQuery }, responses: { 200: ok(FileSchema), ...errorResponses(400, 401, 404) } }),
   async (c) => c.json(await c.get('services').memory.file(requireActor(c), c.req.valid('param').id, c.req.valid('query').path), 200));
 
-  app.openapi(createRoute({ method: 'put', path: '/api/agents/{id}/file', tags, summary: 'Write a workspace file (persona files update the agent)',
-    request: { params: IdParam, query: PathQuery, ...jsonBody(z.strictObject({ content: z.string() })) },
+  app.openapi(createRoute({ method: 'put', path: '/api/agents/{id}/file', tags,
+    summary: 'Write a workspace file (persona files update the agent). With `baseUpdatedAt` (the updatedAt you read, or null for a new file) a file changed meanwhile is refused with 409 file_changed.',
+    request: { params: IdParam, query: PathQuery, ...jsonBody(z.strictObject({ content: z.string(), baseUpdatedAt: z.string().max(40).nullable().optional() })) },
     responses: { 200: ok(FileSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
-  async (c) => c.json(await c.get('services').memory.putFile(requireActor(c), c.req.valid('param').id, c.req.valid('query').path, c.req.valid('json').content), 200));
+  async (c) => c.json(await c.get('services').memory.putFile(requireActor(c), c.req.valid('param').id, c.req.valid('query').path, c.req.valid('json').content, c.req.valid('json').baseUpdatedAt), 200));
 
   app.openapi(createRoute({ method: 'delete', path: '/api/agents/{id}/file', tags, summary: 'Delete a memory file (MEMORY.md or a daily note)',
     request: { params: IdParam, query: PathQuery }, responses: { ...noContent, ...errorResponses(400, 401, 403, 404) } }),

@@ -96,6 +96,18 @@ export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
         .onConflict((oc) => oc.columns(['agent_id', 'path']).doUpdateSet({ content, updated_at: at })).execute();
       return { path, content, updatedAt: at };
     },
+    async putIf(agentId, path, content, base) {
+      let at = clock.now().toISOString();
+      if (at === base) at = new Date(Date.parse(at) + 1).toISOString(); // a new version must look new
+      if (base === null) {
+        const r = await db.insertInto('agent_files').values({ agent_id: agentId, path, content, updated_at: at })
+          .onConflict((oc) => oc.columns(['agent_id', 'path']).doNothing()).executeTakeFirst();
+        return Number(r.numInsertedOrUpdatedRows ?? 0) === 1 ? { path, content, updatedAt: at } : undefined;
+      }
+      const r = await db.updateTable('agent_files').set({ content, updated_at: at })
+        .where('agent_id', '=', agentId).where('path', '=', path).where('updated_at', '=', base).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1 ? { path, content, updatedAt: at } : undefined;
+    },
     async append(agentId, path, text, maxLength) {
       const at = clock.now().toISOString();
       // One statement each, so two notes written at once both land.

@@ -542,8 +542,9 @@ export const api = {
   files: (agentId: string) => json<{ files: WorkspaceFile[] }>('GET', `/api/agents/${enc(agentId)}/files`),
   file: (agentId: string, path: string) =>
     json<WorkspaceFileContent>('GET', `/api/agents/${enc(agentId)}/file` + query({ path })),
-  saveFile: (agentId: string, path: string, content: string) =>
-    json<WorkspaceFileContent>('PUT', `/api/agents/${enc(agentId)}/file` + query({ path }), { content }),
+  /** `baseUpdatedAt`: the version the editor loaded (null: a new file); a file changed since is refused with 409. */
+  saveFile: (agentId: string, path: string, content: string, baseUpdatedAt?: string | null) =>
+    json<WorkspaceFileContent>('PUT', `/api/agents/${enc(agentId)}/file` + query({ path }), { content, baseUpdatedAt }),
   /** Memory files only (MEMORY.md and daily notes); persona files are edited on the agent. */
   deleteFile: (agentId: string, path: string) =>
     json<void>('DELETE', `/api/agents/${enc(agentId)}/file` + query({ path })),
