@@ -15,6 +15,10 @@ import { openaiRoutes } from './http/routes/openai.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { channelRoutes } from './http/routes/channels.js';
 import { memoryRoutes } from './http/routes/memory.js';
+import { budgetRoutes } from './http/routes/budget.js';
+import { analyticsRoutes } from './http/routes/analytics.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { httpMetrics } from './http/middleware/metrics.js';
 import { renderReference } from './http/docs.js';
 import { serveSpa } from './http/static.js';
 
@@ -25,6 +29,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   const app = new OpenAPIHono<AppEnv>();
   app.onError(onError);
   app.use('*', requestContext({ log: services.log, services }));
+  app.use('*', httpMetrics({ metrics: services.metrics }));
   app.use('/api/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES, onError: () => { throw new AppError(413, 'payload_too_large', `The request body is larger than ${services.config.SWITCHBOARD_MAX_BODY_BYTES} bytes.`); } }));
   app.use('/webhooks/*', bodyLimit({ maxSize: 1_048_576, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
   app.use('/v1/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES * 4, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
@@ -34,7 +39,8 @@ export function createApp(services: Services, opts: AppOptions = {}) {
 
   app.get('/health', (c) => (opts.ready?.() ?? true) ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503));
 
-  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes(), webhookRoutes(), channelRoutes(), memoryRoutes()]) app.route('/', r);
+  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes(), webhookRoutes(), channelRoutes(), memoryRoutes(), analyticsRoutes(), budgetRoutes()]) app.route('/', r);
+  app.route('/', metricsRoutes());
 
   const document = {
     openapi: '3.1.0',

@@ -15,6 +15,8 @@ import { providerService } from './services/providers.js';
 import { priceService } from './services/prices.js';
 import { chatService } from './services/chat.js';
 import { usageService } from './services/usage.js';
+import { analyticsService } from './services/analytics.js';
+import { createMetrics, withUsageMetrics, type Metrics } from './infra/metrics.js';
 import { loadTemplates } from './services/templates.js';
 import { inboxService } from './services/inbox.js';
 import { telegramChannel } from './channels/telegram/telegram-channel.js';
@@ -26,16 +28,18 @@ import type { Router } from './services/inbox.js';
 import { linkService } from './services/linking.js';
 import { memoryService, SUMMARY_JOB, COMPACT_JOB } from './services/memory.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
+import { budgetService, ALERT_JOB } from './services/budget.js';
+import { alertService } from './services/alerts.js';
 import type { EmbeddingPort } from './domain/ports.js';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export type Services = ReturnType<typeof buildServices>;
 
-export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger };
+export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics };
 
 export function buildServices(config: Config, infra: Infra) {
-  const { store, ids, clock, hasher, box, llm, log, queue } = infra;
+  const { store, ids, clock, hasher, box, llm, log, queue, metrics } = infra;
   const prices = priceService(store.settings);
   const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, listModels: (p) => llm.listModels(p) });
   // Memory and chat need each other (chat asks memory for context; summaries are model calls).
@@ -43,15 +47,20 @@ export function buildServices(config: Config, infra: Infra) {
     store, queue, clock, log: log.child({ service: 'memory' }), providers, prices, chat: () => chat, retryDelaySeconds: config.SWITCHBOARD_JOB_RETRY_SECONDS,
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
   });
-  const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory });
+  const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue });
+  const alerts = alertService({ store, box, log: log.child({ service: 'alerts' }) });
+  const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory, budget });
   if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) {
+    queue.work<{ alertId: string }>(ALERT_JOB, (job) => alerts.deliver(job), { concurrency: 1 });
     queue.work<{ conversationId: string }>(SUMMARY_JOB, (job) => memory.summarize(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
     queue.work<{ conversationId: string }>(COMPACT_JOB, (job) => memory.compact(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
   }
   // Channels register their senders here; the inbox answers on whichever channel a message came from.
   const senders = new Map<string, ChannelSender>();
   const routers = new Map<string, Router>();
-  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS } });
+  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS },
+    onSendFailure: (channel, final) => metrics.sendFailure(channel, final),
+  });
   const telegram = telegramChannel({
     store, box, ids, clock, log: log.child({ service: 'telegram' }), apiRoot: config.TELEGRAM_API_ROOT, publicUrl: config.PUBLIC_URL,
     pollTimeoutSeconds: config.SWITCHBOARD_TELEGRAM_POLL_TIMEOUT_S, accept: (m) => inbox.accept(m),
@@ -78,8 +87,12 @@ export function buildServices(config: Config, infra: Infra) {
     agents: agentService({ store, providers, templates: loadTemplates(join(ROOT_DIR, 'templates')), telegram }),
     chat,
     memory,
+    budget,
+    alerts,
     queue,
     usage: usageService({ store, clock }),
+    analytics: analyticsService({ store, clock }),
+    metrics,
     inbox,
     telegram,
     whatsapp,
@@ -94,8 +107,11 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
   const { db, dialect } = openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pgSchema });
   await migrate(db, pgSchema);
   const clock = overrides.clock ?? systemClock;
-  const store = overrides.store ?? createStore(db, overrides.ids ?? randomIds, clock);
+  // One registry per server; every model call is counted where its usage row is written.
+  const metrics = overrides.metrics ?? createMetrics({ log: log.child({ service: 'metrics' }) });
+  const store = withUsageMetrics(overrides.store ?? createStore(db, overrides.ids ?? randomIds, clock), metrics);
   const queue = overrides.queue ?? createJobQueue({ dialect, db, databaseUrl: config.DATABASE_URL, pgSchema, clock, log: log.child({ service: 'jobs' }) });
+  metrics.watch({ inbox: () => store.inbox.counts(), outbox: () => store.analytics.outboxCounts(), jobs: () => queue.counts() });
   const modelOpts = { timeoutMs: config.SWITCHBOARD_MODEL_TIMEOUT_MS, maxRetries: config.SWITCHBOARD_MODEL_MAX_RETRIES };
   const services = buildServices(config, {
     store,
@@ -107,6 +123,7 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
     box: overrides.box ?? aesGcmBox(loadSecretKey(config.SWITCHBOARD_SECRET_KEY, config.DATA_DIR)),
     llm: overrides.llm ?? aiSdkChatModel(modelOpts),
     log,
+    metrics,
   });
   return { services, dialect };
 }

@@ -27,6 +27,8 @@ const EnvShape = z.object({
     .optional(),
   SWITCHBOARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   SWITCHBOARD_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** Bearer token Prometheus sends to GET /metrics; without it, only requests from this machine (loopback) may read them. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
   SWITCHBOARD_MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   SWITCHBOARD_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   TELEGRAM_API_ROOT: z.url().transform((u) => u.replace(/\/+$/, '')).default('https://api.telegram.org'),

@@ -25,7 +25,11 @@ const IDENTITY: Record<string, { person: string; channel: Channel }> = {
  * surviving restarts. Replies are stored as outbox parts before sending, so a crash resends at
  * most the one part that was in flight.
  */
-export function inboxService(deps: { store: Store; chat: ChatService; clock: Clock; log: Logger; senders: Map<string, ChannelSender>; routers?: Map<string, Router>; options?: InboxOptions }) {
+export function inboxService(deps: {
+  store: Store; chat: ChatService; clock: Clock; log: Logger; senders: Map<string, ChannelSender>; routers?: Map<string, Router>; options?: InboxOptions;
+  /** Told of every failed send of a part: `final` when no retry follows (metrics). */
+  onSendFailure?: (channel: string, final: boolean) => void;
+}) {
   const { store, chat, clock, log } = deps;
   // settleMs: a message waits this long before it is picked, so one sent just before it in the same
   // conversation but delivered a moment later (parallel webhooks) still goes first.
@@ -117,6 +121,7 @@ export function inboxService(deps: { store: Store; chat: ChatService; clock: Clo
           const backoff = e.retryAfterMs ?? Math.min(60_000, o.baseBackoffMs * 2 ** (attempts - 1));
           await store.inbox.retryLater(item.id, iso(backoff), e.message);
           log.warn('send failed; will retry', { channel: item.channel, inboxId: item.id, attempt: attempts, retryInMs: backoff, error: e.message });
+          deps.onSendFailure?.(item.channel, false);
           return 'retry';
         }
         // Final: mark this part and every later one, so nothing waits forever and the dashboard shows why.
@@ -126,6 +131,7 @@ export function inboxService(deps: { store: Store; chat: ChatService; clock: Clo
           await store.inbox.markPart(rest.id, { status, lastError: e.message });
         }
         log.warn('send failed for good', { channel: item.channel, inboxId: item.id, status, error: e.message });
+        deps.onSendFailure?.(item.channel, true);
         return 'done';
       }
     }

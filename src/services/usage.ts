@@ -5,19 +5,24 @@ import { canRead, canSeeAllAgents } from './access.js';
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
+/**
+ * The agents a report may cover: the one asked for (404 unless the caller may read it), all of them
+ * (undefined) for owner, admin and auditor, or a customer's own.
+ */
+export async function reportScope(store: Store, actor: Actor, agentId?: string): Promise<string[] | undefined> {
+  if (agentId) {
+    const a = await store.agents.byId(agentId);
+    if (!a || !canRead(actor, a)) throw errors.notFound('Agent');
+    return [agentId];
+  }
+  if (canSeeAllAgents(actor)) return undefined;
+  return (await store.agents.list({ ownerId: actor.user.id })).map((a) => a.id);
+}
+
 /** Usage reports. Customers only ever see their own agents' rows. */
 export function usageService(deps: { store: Store; clock: Clock }) {
   const { store, clock } = deps;
-
-  async function scope(actor: Actor, agentId?: string): Promise<string[] | undefined> {
-    if (agentId) {
-      const a = await store.agents.byId(agentId);
-      if (!a || !canRead(actor, a)) throw errors.notFound('Agent');
-      return [agentId];
-    }
-    if (canSeeAllAgents(actor)) return undefined;
-    return (await store.agents.list({ ownerId: actor.user.id })).map((a) => a.id);
-  }
+  const scope = (actor: Actor, agentId?: string) => reportScope(store, actor, agentId);
 
   return {
     async report(actor: Actor, q: { agentId?: string; from?: string; to?: string }) {

@@ -6,8 +6,10 @@ import { agentRepo } from './repositories/agents.js';
 import { conversationRepo, personRepo } from './repositories/conversations.js';
 import { providerRepo, settingsRepo } from './repositories/settings.js';
 import { usageRepo } from './repositories/usage.js';
+import { analyticsRepo } from './repositories/analytics.js';
 import { channelRepo, inboxRepo, personStateRepo } from './repositories/inbox.js';
 import { auditRepo, summaryRepo, workspaceRepo } from './repositories/memory.js';
+import { budgetRepo } from './repositories/budget.js';
 
 /** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
 export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
@@ -20,12 +22,14 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     providers: providerRepo(db, clock),
     settings: settingsRepo(db, clock),
     usage: usageRepo(db, ids, clock),
+    analytics: analyticsRepo(db),
     inbox: inboxRepo(db, ids),
     channels: channelRepo(db, () => clock.now().toISOString()),
     personState: personStateRepo(db),
     summaries: summaryRepo(db, ids, clock),
     workspace: workspaceRepo(db, clock),
     audit: auditRepo(db, ids, clock),
+    budget: budgetRepo(db, ids, clock),
     transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
     close: () => db.destroy(),
   };

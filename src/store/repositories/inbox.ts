@@ -147,7 +147,8 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
         set.delivery = r.delivery; set.delivery_at = at;
         const rank = { sent: 1, delivered: 2, read: 3 }[r.delivery];
         const lower = Object.entries({ sent: 1, delivered: 2, read: 3 }).filter(([, v]) => v < rank).map(([k]) => k);
-        q = q.where((eb) => eb.or([eb('delivery', 'is', null), eb('delivery', 'in', lower)]));
+        // No empty IN list: PostgreSQL refuses `in ()` (a 'sent' receipt has nothing below it).
+        q = q.where((eb) => (lower.length ? eb.or([eb('delivery', 'is', null), eb('delivery', 'in', lower)]) : eb('delivery', 'is', null)));
       }
       const res = await q.set(set).executeTakeFirst();
       return Number(res.numUpdatedRows) > 0;

@@ -1,0 +1,76 @@
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { Db } from '../db.js';
+import type { AnalyticsRepo, UsageFilter } from '../../domain/ports.js';
+
+/** The day after a YYYY-MM-DD date, as the exclusive upper bound of an ISO-timestamp range. */
+const nextDay = (d: string) => new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+
+const money = (v: unknown) => Math.round(Number(v) * 1e8) / 1e8;
+
+/**
+ * Read-only aggregates for the analytics page. Portable SQL only: days are the text prefix of ISO
+ * timestamps (`substr(created_at, 1, 10)`), or the usage table's `day` column.
+ */
+export function analyticsRepo(db: Db): AnalyticsRepo {
+  /** An agent filter on a column: all agents (undefined), none (an empty list) or these. */
+  const agentsIn = (col: string, ids: string[] | undefined): Expression<SqlBool> =>
+    ids === undefined ? sql<SqlBool>`1 = 1` : ids.length ? sql<SqlBool>`${sql.ref(col)} in (${sql.join(ids)})` : sql<SqlBool>`1 = 0`;
+
+  function usageRows(f: UsageFilter) {
+    return db.selectFrom('usage').where('day', '>=', f.from).where('day', '<=', f.to).where(agentsIn('agent_id', f.agentIds));
+  }
+
+  return {
+    async activity(f, by) {
+      const key = {
+        total: sql<string>`''`,
+        day: sql<string>`substr(m.created_at, 1, 10)`,
+        agent: sql<string>`c.agent_id`,
+        channel: sql<string>`coalesce(m.channel, c.channel)`,
+      }[by];
+      let q = db.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id')
+        .where('m.created_at', '>=', f.from).where('m.created_at', '<', nextDay(f.to)).where(agentsIn('c.agent_id', f.agentIds))
+        .select([
+          key.as('key'),
+          sql<number>`coalesce(sum(case when m.role = 'user' then 1 else 0 end), 0)`.as('messages'),
+          sql<number>`coalesce(sum(case when m.role = 'assistant' and m.status = 'complete' then 1 else 0 end), 0)`.as('replies'),
+          sql<number>`count(distinct case when m.role = 'user' then c.person_id end)`.as('people'),
+        ]);
+      if (by !== 'total') q = q.groupBy(key).orderBy(key);
+      const rows = await q.execute();
+      return rows.map((r) => ({ key: String(r.key ?? ''), messages: Number(r.messages), replies: Number(r.replies), people: Number(r.people) }));
+    },
+
+    async usageByChannel(f) {
+      const rows = await usageRows(f).select((eb) => [
+        'channel as key',
+        eb.fn.countAll().as('requests'),
+        eb.fn.coalesce(eb.fn.sum('input_tokens'), eb.lit(0)).as('input_tokens'),
+        eb.fn.coalesce(eb.fn.sum('output_tokens'), eb.lit(0)).as('output_tokens'),
+        eb.fn.coalesce(eb.fn.sum('cost_usd'), eb.lit(0)).as('cost_usd'),
+      ]).groupBy('channel').orderBy('channel').execute();
+      return rows.map((r) => ({
+        key: r.key, requests: Number(r.requests), inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens), costUsd: money(r.cost_usd),
+      }));
+    },
+
+    async latencySamples(f, limit) {
+      const rows = await usageRows(f).where('purpose', '=', 'chat').where('status', '=', 'ok')
+        .select(['day', 'ttft_ms', 'latency_ms']).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      return rows.map((r) => ({ day: r.day, ttftMs: r.ttft_ms === null ? null : Number(r.ttft_ms), latencyMs: Number(r.latency_ms) }));
+    },
+
+    async delivery(f) {
+      const rows = await db.selectFrom('outbox')
+        .where('created_at', '>=', f.from).where('created_at', '<', nextDay(f.to)).where(agentsIn('agent_id', f.agentIds))
+        .select((eb) => ['channel', 'status', 'delivery', eb.fn.countAll().as('n')])
+        .groupBy(['channel', 'status', 'delivery']).orderBy('channel').execute();
+      return rows.map((r) => ({ channel: r.channel, status: r.status, delivery: r.delivery, count: Number(r.n) }));
+    },
+
+    async outboxCounts() {
+      const rows = await db.selectFrom('outbox').select((eb) => ['status', eb.fn.countAll().as('n')]).groupBy('status').execute();
+      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    },
+  };
+}
