@@ -77,7 +77,7 @@ export interface ChatModelPort {
 }
 
 // ---------- storage ----------
-export type NewUser = { email: string; passwordHash: string; role: Role };
+export type NewUser = { email: string; passwordHash: string; role: Role; name?: string | null };
 export interface UserRepo {
   count(): Promise<number>;
   countByRole(role: Role): Promise<number>;

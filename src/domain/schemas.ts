@@ -65,6 +65,7 @@ export const AGENT_DEFAULTS = {
   sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true,
   monthlyBudgetUsd: null, downgradeAtPercent: 80, stopAtPercent: 100, budgetStopMessage: null,
   personDailyMessages: null, personDailyCostUsd: null, maxOutputTokens: 2048,
+  siteUrl: null, stack: null, pausedReason: null,
 } as const;
 
 export const templateVarsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), z.string().max(2000));

@@ -2,7 +2,15 @@
 export const ROLES = ['owner', 'admin', 'auditor', 'customer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type User = { id: string; email: string; role: Role; createdAt: string; /** Customers: a monthly cap across their agents. */ monthlyBudgetUsd?: number | null };
+export type User = {
+  id: string; email: string; role: Role; createdAt: string;
+  /** Customers: a monthly cap across their agents (the plan's cap applies too). */
+  monthlyBudgetUsd?: number | null;
+  name?: string | null;
+  /** suspended: cannot sign in, and their agents do not answer. */
+  status?: 'active' | 'suspended';
+  emailVerifiedAt?: string | null;
+};
 
 /** Who is making a request, after authentication. */
 export type Actor = { user: User; via: 'session' | 'api_key'; tokenId: string };
@@ -16,7 +24,9 @@ export const PERSONA_FILES = {
 export type PersonaKey = keyof typeof PERSONA_FILES;
 export type Persona = Record<PersonaKey, string> & { instructions: string };
 
-export type AgentStatus = 'active' | 'paused';
+/** provisioning → active (or failed); paused and resumed; deleted when deprovisioned (kept for the record). */
+export type AgentStatus = 'active' | 'paused' | 'provisioning' | 'failed' | 'deleted';
+export type SiteStack = { generator: string | null; frameworks: string[]; host: string | null; server: string | null; title: string | null };
 export type Agent = {
   id: string;
   slug: string;
@@ -46,6 +56,11 @@ export type Agent = {
   personDailyCostUsd: number | null;
   /** Longest reply a model may write; also what a call reserves against the budget. */
   maxOutputTokens: number;
+  /** The website a customer agent manages, and what the site check found there. */
+  siteUrl: string | null;
+  stack: SiteStack | null;
+  /** Why it is paused: operator, customer, or billing (a billing pause lifts when the customer pays). */
+  pausedReason: 'operator' | 'customer' | 'billing' | null;
   ownerId: string;
   version: number;
   createdAt: string;

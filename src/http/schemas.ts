@@ -16,7 +16,9 @@ export const PersonaSchema = z.object({ soul: z.string(), agents: z.string(), to
 export const AgentSchema = z.object({
   id: z.string(), slug: z.string(), name: z.string(), description: z.string(), icon: z.string(),
   persona: PersonaSchema, model: z.string().nullable(), fallbackModel: z.string().nullable(), temperature: z.number(),
-  status: z.enum(['active', 'paused']), listed: z.boolean(), ownerId: z.string(), version: z.number(),
+  status: z.enum(['active', 'paused', 'provisioning', 'failed', 'deleted']), listed: z.boolean(), ownerId: z.string(), version: z.number(),
+  siteUrl: z.string().nullable(), stack: z.object({ generator: z.string().nullable(), frameworks: z.array(z.string()), host: z.string().nullable(), server: z.string().nullable(), title: z.string().nullable() }).nullable(),
+  pausedReason: z.enum(['operator', 'customer', 'billing']).nullable(),
   sessionTimeoutMinutes: z.number(), contextTokenBudget: z.number(), memoryTools: z.boolean(),
   monthlyBudgetUsd: z.number().nullable(), downgradeAtPercent: z.number(), stopAtPercent: z.number(), budgetStopMessage: z.string().nullable(),
   personDailyMessages: z.number().nullable(), personDailyCostUsd: z.number().nullable(), maxOutputTokens: z.number(),

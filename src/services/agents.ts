@@ -51,6 +51,7 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
     stopAtPercent: t.stopAtPercent ?? AGENT_DEFAULTS.stopAtPercent, budgetStopMessage: t.budgetStopMessage ?? null,
     personDailyMessages: t.personDailyMessages ?? null, personDailyCostUsd: t.personDailyCostUsd ?? null,
     maxOutputTokens: t.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
+    siteUrl: null, stack: null, pausedReason: null,
     persona: Object.fromEntries(PERSONA_KEYS.map((k) => [k, fill(t.persona[k])])) as Persona,
   };
 }

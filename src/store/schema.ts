@@ -2,7 +2,23 @@
 
 
 export interface Database {
-  users: { id: string; email: string; password_hash: string; role: string; created_at: string; monthly_budget_usd: number | null };
+  users: {
+    id: string; email: string; password_hash: string; role: string; created_at: string; monthly_budget_usd: number | null;
+    name: string | null; email_verified_at: string | null; status: string; plan_id: string | null; plan_status: string;
+    trial_ends_at: string | null; current_period_end: string | null; past_due_since: string | null;
+    stripe_customer_id: string | null; stripe_subscription_id: string | null;
+  };
+  plans: {
+    id: string; name: string; description: string; price_usd_month: number; stripe_price_id: string | null; max_agents: number;
+    monthly_messages: number | null; monthly_cost_usd: number | null; tools: string; trial_days: number; sort: number; created_at: string; updated_at: string;
+  };
+  auth_tokens: { id: string; user_id: string; kind: string; token_hash: string; expires_at: string; used_at: string | null; created_at: string };
+  stripe_events: { id: string; type: string; created: number; received_at: string };
+  invoices: {
+    id: string; user_id: string; stripe_invoice_id: string; amount_usd: number; currency: string; status: string; hosted_url: string | null;
+    period_start: string | null; period_end: string | null; created_at: string;
+  };
+  provisioning: { agent_id: string; status: string; steps: string; error: string | null; attempts: number; token_sealed: string | null; started_at: string; finished_at: string | null };
   tokens: {
     id: string; user_id: string; kind: string; name: string; prefix: string; hash: string;
     created_at: string; last_used_at: string | null; expires_at: string | null;
@@ -14,6 +30,7 @@ export interface Database {
     session_timeout_minutes: number; context_token_budget: number; memory_tools: number;
     monthly_budget_usd: number | null; downgrade_at_percent: number; stop_at_percent: number; budget_stop_message: string | null;
     person_daily_messages: number | null; person_daily_cost_usd: number | null; max_output_tokens: number;
+    site_url: string | null; stack: string | null; paused_reason: string | null;
   };
   /** The agent's workspace: persona files now, memory notes later. */
   agent_files: { agent_id: string; path: string; content: string; updated_at: string };

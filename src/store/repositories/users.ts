@@ -2,8 +2,9 @@ import type { Db } from '../db.js';
 import type { IdGenerator, Clock, UserRepo, NewUser } from '../../domain/ports.js';
 import type { Role, User } from '../../domain/types.js';
 
-const toUser = (r: { id: string; email: string; role: string; created_at: string; monthly_budget_usd?: number | null }): User => ({
+const toUser = (r: { id: string; email: string; role: string; created_at: string; monthly_budget_usd?: number | null; name?: string | null; status?: string; email_verified_at?: string | null }): User => ({
   id: r.id, email: r.email, role: r.role as Role, createdAt: r.created_at, monthlyBudgetUsd: r.monthly_budget_usd == null ? null : Number(r.monthly_budget_usd),
+  name: r.name ?? null, status: (r.status ?? 'active') as User['status'], emailVerifiedAt: r.email_verified_at ?? null,
 });
 
 export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
@@ -17,7 +18,11 @@ export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
       return Number(r.n);
     },
     async insert(u: NewUser) {
-      const row = { id: ids.id(), email: u.email.toLowerCase(), password_hash: u.passwordHash, role: u.role, created_at: clock.now().toISOString(), monthly_budget_usd: null };
+      const row = {
+        id: ids.id(), email: u.email.toLowerCase(), password_hash: u.passwordHash, role: u.role, created_at: clock.now().toISOString(), monthly_budget_usd: null,
+        name: u.name ?? null, email_verified_at: null, status: 'active', plan_id: null, plan_status: 'none', trial_ends_at: null, current_period_end: null,
+        past_due_since: null, stripe_customer_id: null, stripe_subscription_id: null,
+      };
       await db.insertInto('users').values(row).execute();
       return toUser(row);
     },
