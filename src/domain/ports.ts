@@ -218,6 +218,31 @@ export interface BudgetRepo {
   dailySpend(agentId: string, month: string): Promise<{ day: string; costUsd: number }[]>;
 }
 
+/** A plan customers are on: limits enforced by the API, prices shown and billed through Stripe. */
+export type Plan = {
+  id: string; name: string; description: string; priceUsdMonth: number; stripePriceId: string | null;
+  maxAgents: number; monthlyMessages: number | null; monthlyCostUsd: number | null;
+  /** Tools agents on this plan may use: memory, web_fetch, web_search, exec. */
+  tools: string[];
+  trialDays: number; sort: number;
+};
+export type BillingState = {
+  userId: string; planId: string | null; planStatus: 'none' | 'trialing' | 'active' | 'past_due' | 'canceled';
+  trialEndsAt: string | null; currentPeriodEnd: string | null; pastDueSince: string | null;
+  stripeCustomerId: string | null; stripeSubscriptionId: string | null;
+};
+export interface PlanRepo {
+  list(): Promise<Plan[]>;
+  get(id: string): Promise<Plan | undefined>;
+  upsert(p: Plan): Promise<Plan>;
+  delete(id: string): Promise<boolean>;
+  billing(userId: string): Promise<BillingState | undefined>;
+  billingByStripeCustomer(stripeCustomerId: string): Promise<BillingState | undefined>;
+  setBilling(userId: string, patch: Partial<Omit<BillingState, 'userId'>>): Promise<void>;
+  /** Customers past due since before `before` (their grace period is over). */
+  pastDue(before: string): Promise<BillingState[]>;
+}
+
 export type AuditEntry = { id: string; actorId: string | null; action: string; targetType: string; targetId: string; detail: Record<string, unknown>; createdAt: string };
 export interface AuditRepo {
   add(e: Omit<AuditEntry, 'id' | 'createdAt'>): Promise<void>;
@@ -337,6 +362,7 @@ export interface Store {
   workspace: WorkspaceRepo;
   audit: AuditRepo;
   budget: BudgetRepo;
+  plans: PlanRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

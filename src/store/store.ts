@@ -10,6 +10,7 @@ import { analyticsRepo } from './repositories/analytics.js';
 import { channelRepo, inboxRepo, personStateRepo } from './repositories/inbox.js';
 import { auditRepo, summaryRepo, workspaceRepo } from './repositories/memory.js';
 import { budgetRepo } from './repositories/budget.js';
+import { planRepo } from './repositories/plans.js';
 
 /** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
 export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
@@ -30,6 +31,7 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     workspace: workspaceRepo(db, clock),
     audit: auditRepo(db, ids, clock),
     budget: budgetRepo(db, ids, clock),
+    plans: planRepo(db, clock),
     transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
     close: () => db.destroy(),
   };
