@@ -36,7 +36,16 @@ const personCapMessage = (agent: Agent) =>
 
 export type Hold = { id: string; keys: SpendKey[] };
 
-export function budgetService(deps: { store: Store; prices: PriceService; providers: ProviderService; clock: Clock; ids: IdGenerator; log: Logger; queue: JobQueue }) {
+/** What a customer's plan allows (null: unlimited); from the billing service. */
+export type OwnerLimits = { monthlyMessages: number | null; monthlyCostUsd: number | null; tools: string[] | null; blocked: null | 'trial_expired' | 'canceled' };
+const NO_LIMITS: OwnerLimits = { monthlyMessages: null, monthlyCostUsd: null, tools: null, blocked: null };
+const unavailableMessage = (agent: Agent) => `Sorry — ${agent.name} is not available right now.`;
+
+export function budgetService(deps: {
+  store: Store; prices: PriceService; providers: ProviderService; clock: Clock; ids: IdGenerator; log: Logger; queue: JobQueue;
+  /** Late-bound: the billing service's view of a customer's plan. */
+  limitsFor?: () => ((userId: string) => Promise<OwnerLimits>) | undefined;
+}) {
   const { store, clock, log } = deps;
   const month = () => clock.now().toISOString().slice(0, 7);
   const today = () => clock.now().toISOString().slice(0, 10);
@@ -48,20 +57,30 @@ export function budgetService(deps: { store: Store; prices: PriceService; provid
   const stateFor = (pct: number, a: { downgradeAtPercent: number; stopAtPercent: number }): BudgetState =>
     pct >= a.stopAtPercent ? 'stopped' : pct >= a.downgradeAtPercent ? 'downgraded' : 'normal';
 
+  /** The owner's standing when the owner is a customer: suspension, plan limits, their own cap. */
+  async function owner(a: Agent): Promise<OwnerLimits & { suspended: boolean; capUsd: number | null }> {
+    const user = await store.users.byId(a.ownerId);
+    if (user?.role !== 'customer') return { ...NO_LIMITS, suspended: false, capUsd: null };
+    const limits = (await deps.limitsFor?.()?.(user.id)) ?? NO_LIMITS;
+    const caps = [user.monthlyBudgetUsd ?? null, limits.monthlyCostUsd].filter((c): c is number => c !== null);
+    return { ...limits, suspended: user.status === 'suspended', capUsd: caps.length ? Math.min(...caps) : null };
+  }
   async function customerBudget(a: Agent): Promise<number | null> {
-    const owner = await store.users.byId(a.ownerId);
-    return owner?.role === 'customer' ? owner.monthlyBudgetUsd ?? null : null;
+    return (await owner(a)).capUsd;
   }
 
   /** Where an agent stands this month, counting money already promised to calls in flight. */
   async function plan(agent: Agent, personId?: string): Promise<{ state: BudgetState; stop?: BudgetStop }> {
+    const o = await owner(agent);
+    // A suspended customer, an ended trial or a canceled plan: the agent stays silent, politely.
+    if (o.suspended || o.blocked) return { state: 'stopped', stop: new BudgetStop(unavailableMessage(agent), 'customer') };
     let state = 'normal' as BudgetState;
     const worst = (s: BudgetState) => { if (s === 'stopped' || (s === 'downgraded' && state === 'normal')) state = s; };
     if (agent.monthlyBudgetUsd !== null) {
       const t = await store.budget.get(agentKey(agent));
       worst(stateFor(percentOf(t.spentUsd + t.reservedUsd, agent.monthlyBudgetUsd), agent));
     }
-    const cap = await customerBudget(agent);
+    const cap = o.capUsd;
     if (cap !== null) {
       const t = await store.budget.get(customerKey(agent));
       worst(stateFor(percentOf(t.spentUsd + t.reservedUsd, cap), { downgradeAtPercent: agent.downgradeAtPercent, stopAtPercent: 100 }));
@@ -105,8 +124,17 @@ export function budgetService(deps: { store: Store; prices: PriceService; provid
 
     /** Counts a person's message against the agent's daily message cap; throws BudgetStop past it. */
     async admit(agent: Agent, personId: string): Promise<void> {
+      const o = await owner(agent);
+      if (o.monthlyMessages !== null && !(await store.budget.countMessage(customerKey(agent), o.monthlyMessages))) {
+        throw new BudgetStop(agent.budgetStopMessage || defaultStopMessage(agent), 'customer');
+      }
       if (agent.personDailyMessages === null) return;
       if (!(await store.budget.countMessage(personKey(agent, personId), agent.personDailyMessages))) throw new BudgetStop(personCapMessage(agent), 'person_messages');
+    },
+
+    /** Tools the agent's owner may give it (null: any). */
+    async toolsAllowed(agent: Agent): Promise<string[] | null> {
+      return (await owner(agent)).tools;
     },
 
     /** Reserves the most a call may cost (its input estimate and its longest reply) or throws BudgetStop. */

@@ -106,6 +106,13 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
     throw lastError;
   }
 
+  /** The tools an agent offers, less what its owner's plan does not include (memory_* need "memory"). */
+  async function allowedTools(agent: Agent, tools: ModelTool[]): Promise<ModelTool[]> {
+    if (!tools.length) return tools;
+    const allowed = await budget.toolsAllowed(agent);
+    return allowed === null ? tools : tools.filter((t) => allowed.includes(t.name.startsWith('memory_') ? 'memory' : t.name));
+  }
+
   /** The person a channel identity stands for: itself, or the phone it is linked to. */
   async function personId(p: { kind: string; externalId: string }): Promise<string> {
     const person = await store.people.upsert(p.kind, p.externalId);
@@ -159,11 +166,14 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
       await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
       let conv: Conversation;
       let userMsg: ChatMessage;
+      let admitted: BudgetStop | undefined;
       if (seen) {
         conv = (await store.conversations.byId(seen.message.conversationId))!;
         userMsg = seen.message;
       } else {
         conv = await memory.session(agent, await personId(a.person), a.channel, a.text);
+        // Counted against the caps before it is stored (so counters never include it twice); a refusal is answered below.
+        admitted = await budget.admit(agent, conv.personId).then(() => undefined, (err: unknown) => { if (err instanceof BudgetStop) return err; throw err; });
         userMsg = await store.conversations.addMessage({ conversationId: conv.id, role: 'user', content: a.text, status: 'complete', sourceId: a.sourceId, channel: a.channel });
       }
       const convId = conv.id;
@@ -171,12 +181,12 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
 
       let streamed = '';
       try {
-        if (!seen) await budget.admit(agent, conv.personId);
+        if (admitted) throw admitted;
         const prompt = await memory.context(agent, conv);
         const gen = callModel({
           agent, agentModel: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system,
           messages: prompt.messages, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal: a.signal,
-          tools: memory.tools(agent, conv.personId), personId: conv.personId,
+          tools: await allowedTools(agent, memory.tools(agent, conv.personId)), personId: conv.personId,
         });
         let step = await gen.next();
         while (!step.done) {

@@ -24,14 +24,16 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
     if (k.scope === 'customer') {
       const r = await tx.selectFrom('usage as u').innerJoin('agents as a', 'a.id', 'u.agent_id').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
         .where('a.owner_id', '=', k.scopeId).where('u.day', 'like', `${k.period}%`).executeTakeFirst();
-      return { spent: Number(r?.s ?? 0), messages: 0 };
+      const m = await tx.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id').innerJoin('agents as a', 'a.id', 'c.agent_id')
+        .select((eb) => eb.fn.countAll<number>().as('n')).where('a.owner_id', '=', k.scopeId).where('m.role', '=', 'user').where('m.created_at', 'like', `${k.period}%`).executeTakeFirst();
+      return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
     }
     const [agentId, personId] = k.scopeId.split(':') as [string, string];
     const r = await tx.selectFrom('usage as u').innerJoin('conversations as c', 'c.id', 'u.conversation_id').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
       .where('c.agent_id', '=', agentId).where('c.person_id', '=', personId).where('u.day', '=', k.period).executeTakeFirst();
     const m = await tx.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id').select((eb) => eb.fn.countAll<number>().as('n'))
       .where('c.agent_id', '=', agentId).where('c.person_id', '=', personId).where('m.role', '=', 'user').where('m.created_at', 'like', `${k.period}%`).executeTakeFirst();
-    return { spent: Number(r?.s ?? 0), messages: Math.max(0, Number(m?.n ?? 0) - 1) }; // minus the message being admitted
+    return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
   }
 
   async function ensure(tx: Db, k: SpendKey) {
