@@ -30,6 +30,11 @@ import { memoryService, SUMMARY_JOB, COMPACT_JOB } from './services/memory.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { budgetService, ALERT_JOB } from './services/budget.js';
 import { alertService } from './services/alerts.js';
+import { billingService } from './services/billing.js';
+import { stripeGateway } from './infra/stripe-gateway.js';
+import { mailService } from './services/mail.js';
+import { auditService } from './services/audit.js';
+import { toolbox as createToolbox } from './tools/toolbox.js';
 import type { EmbeddingPort } from './domain/ports.js';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,8 +53,13 @@ export function buildServices(config: Config, infra: Infra) {
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
   });
   const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue });
-  const alerts = alertService({ store, box, log: log.child({ service: 'alerts' }) });
-  const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory, budget });
+  const mail = mailService({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, settings: store.settings, box });
+  const alerts = alertService({ store, box, mail, log: log.child({ service: 'alerts' }) });
+  const toolbox = createToolbox({
+    store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId),
+    planTools: (agent) => budget.toolsAllowed(agent),
+  });
+  const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory, budget, toolbox });
   if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) {
     queue.work<{ alertId: string }>(ALERT_JOB, (job) => alerts.deliver(job), { concurrency: 1 });
     queue.work<{ conversationId: string }>(SUMMARY_JOB, (job) => memory.summarize(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
@@ -64,6 +74,13 @@ export function buildServices(config: Config, infra: Infra) {
   const telegram = telegramChannel({
     store, box, ids, clock, log: log.child({ service: 'telegram' }), apiRoot: config.TELEGRAM_API_ROOT, publicUrl: config.PUBLIC_URL,
     pollTimeoutSeconds: config.SWITCHBOARD_TELEGRAM_POLL_TIMEOUT_S, accept: (m) => inbox.accept(m),
+  });
+  // Plans always limit; payments only when Stripe is configured.
+  const billing = billingService({
+    store, clock, log: log.child({ service: 'billing' }), channels: telegram, graceDays: config.SWITCHBOARD_BILLING_GRACE_DAYS, publicUrl: config.PUBLIC_URL,
+    gateway: config.STRIPE_SECRET_KEY && config.STRIPE_WEBHOOK_SECRET
+      ? stripeGateway({ secretKey: config.STRIPE_SECRET_KEY, webhookSecret: config.STRIPE_WEBHOOK_SECRET, apiUrl: config.STRIPE_API_URL, clock, log: log.child({ service: 'stripe' }) })
+      : undefined,
   });
   senders.set(telegram.sender.channel, telegram.sender);
   const whatsapp = whatsappChannel({
@@ -83,12 +100,15 @@ export function buildServices(config: Config, infra: Infra) {
     log,
     prices,
     providers,
-    accounts: accountService({ store, hasher, ids, clock }),
-    agents: agentService({ store, providers, templates: loadTemplates(join(ROOT_DIR, 'templates')), telegram }),
+    mail,
+    accounts: accountService({ store, hasher, ids, clock, mail, log: log.child({ service: 'accounts' }), signup: config.SWITCHBOARD_SIGNUP }),
+    audit: auditService({ store }),
+    agents: agentService({ store, providers, templates: loadTemplates(join(ROOT_DIR, 'templates')), telegram, describeTools: (agent) => toolbox.describe(agent) }),
     chat,
     memory,
     budget,
     alerts,
+    toolbox,
     queue,
     usage: usageService({ store, clock }),
     analytics: analyticsService({ store, clock }),
@@ -96,6 +116,7 @@ export function buildServices(config: Config, infra: Infra) {
     inbox,
     telegram,
     whatsapp,
+    billing,
     links: linkService({ store, clock, sendText: (phone, text) => whatsapp.sendText(phone, text), linkHours: config.SWITCHBOARD_LINK_HOURS }),
   };
 }

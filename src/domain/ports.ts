@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import type {
   Agent, AgentStatus, CloseReason, Summary, SummaryStatus, Persona, Channel, ChatMessage, Conversation, MessageRole, MessageStatus, Person,
-  ProviderConfig, ProviderKind, Role, TokenUsage, UsageRecord, UsageTotals, User,
+  ProviderConfig, ProviderKind, Provisioning, Role, TokenUsage, UsageRecord, UsageTotals, User,
 } from './types.js';
 
 export interface Clock { now(): Date }
@@ -20,6 +20,15 @@ export interface PasswordHasher {
 export interface SecretBox {
   seal(plain: string): string;
   open(sealed: string): string;
+}
+
+/** Outgoing e-mail (sign-up verification, password reset, magic links, alerts). */
+export type OutgoingMail = { to: string; subject: string; text: string; html?: string };
+export interface Mailer {
+  /** Whether an SMTP server is set (SMTP_URL, or the SMTP settings in the dashboard). */
+  configured(): Promise<boolean>;
+  /** Sends one mail; throws when the server refuses or cannot be reached. */
+  send(m: OutgoingMail): Promise<void>;
 }
 
 // ---------- model calls ----------
@@ -42,6 +51,8 @@ export type ModelRequest = {
   temperature: number;
   signal?: AbortSignal;
   tools?: ModelTool[];
+  /** Answers (and records) a call to a tool the model was not offered; the text starts with "Error:". */
+  refuse?: (toolName: string, input: unknown) => Promise<string>;
   maxOutputTokens?: number;
   /** Model round trips allowed when tools are called (default 4). */
   maxSteps?: number;
@@ -86,6 +97,11 @@ export interface UserRepo {
   byEmailWithHash(email: string): Promise<(User & { passwordHash: string }) | undefined>;
   list(): Promise<User[]>;
   setBudget(id: string, monthlyBudgetUsd: number | null): Promise<boolean>;
+  /** Changes the status; false when it already was that (or no such user). */
+  setStatus(id: string, status: 'active' | 'suspended'): Promise<boolean>;
+  setPasswordHash(id: string, passwordHash: string): Promise<void>;
+  /** Records the first verification of the user's e-mail address; later calls keep the first time. */
+  markEmailVerified(id: string, at: string): Promise<void>;
   delete(id: string): Promise<boolean>;
 }
 
@@ -96,6 +112,20 @@ export interface TokenRepo {
   touch(id: string, at: string): Promise<void>;
   listKeys(userId: string): Promise<TokenRow[]>;
   delete(id: string, userId?: string): Promise<boolean>;
+  /** Ends every session of a user (API keys stay); returns how many. */
+  deleteSessions(userId: string): Promise<number>;
+}
+
+/** One-time links sent by e-mail. Only the sha256 of the token is stored. */
+export type AuthTokenKind = 'verify_email' | 'reset_password' | 'magic_link';
+export interface AuthTokenRepo {
+  insert(t: { userId: string; kind: AuthTokenKind; tokenHash: string; expiresAt: string }): Promise<void>;
+  /** Uses the token if it is of this kind, unused and unexpired at `now`; exactly one caller wins. Answers its user. */
+  consume(kind: AuthTokenKind, tokenHash: string, now: string): Promise<{ userId: string } | undefined>;
+  /** Tokens of a kind issued to a user since `since` (to limit mails per address). */
+  countSince(userId: string, kind: AuthTokenKind, since: string): Promise<number>;
+  /** Marks a user's unused tokens of these kinds as used (a new password voids older links). */
+  revoke(userId: string, kinds: AuthTokenKind[], now: string): Promise<number>;
 }
 
 export type AgentInput = Omit<Agent, 'id' | 'version' | 'createdAt' | 'updatedAt'>;
@@ -161,6 +191,8 @@ export interface ConversationRepo {
   /** Moves a person's open conversations to another person, except with agents the other already has one with. */
   adoptOpen(fromPersonId: string, toPersonId: string): Promise<number>;
   recentForAgent(agentId: string, limit: number): Promise<(ChatMessage & { channel: Channel; personId: string })[]>;
+  /** Deletes every conversation of an agent (messages, summaries) and the inbound/outbound copies of its channel messages. */
+  eraseAgent(agentId: string): Promise<{ conversations: number; messages: number; summaries: number }>;
   messages(conversationId: string, limit?: number): Promise<ChatMessage[]>;
 }
 
@@ -243,10 +275,74 @@ export interface PlanRepo {
   pastDue(before: string): Promise<BillingState[]>;
 }
 
+/** An invoice as Stripe reported it (amounts in the currency's major unit). */
+export type Invoice = {
+  id: string; userId: string; stripeInvoiceId: string; amountUsd: number; currency: string; status: string;
+  hostedUrl: string | null; periodStart: string | null; periodEnd: string | null; createdAt: string;
+};
+/** A customer's month: user messages to their agents, model spend, and agents they have (not deleted). */
+export type CustomerUsage = { messages: number; costUsd: number; agents: number };
+/** Stripe's side of billing: handled events, invoices, and the order in which events were applied. */
+export interface BillingRepo {
+  /** Records an event as handled; false when it already was (a redelivery). Call it in the transaction that applies the event. */
+  claimEvent(e: { id: string; type: string; created: number }): Promise<boolean>;
+  /** Holds this customer's billing row until the transaction ends, so two events for one customer apply one after the other. */
+  lockCustomer(userId: string): Promise<void>;
+  /** `created` (Unix seconds) of the newest event applied to the customer's billing state; older ones must not roll it back. */
+  lastEventAt(userId: string): Promise<number | null>;
+  setLastEventAt(userId: string, created: number): Promise<void>;
+  /** Inserts or updates by Stripe invoice id; a paid invoice is never set back to another status. */
+  upsertInvoice(i: Omit<Invoice, 'id'>): Promise<void>;
+  invoices(userId: string, limit: number): Promise<Invoice[]>;
+  /** How many users are on a plan. */
+  countOnPlan(planId: string): Promise<number>;
+  /** Usage per customer in a month (YYYY-MM), for these customers or all. */
+  usage(month: string, userIds?: string[]): Promise<Map<string, CustomerUsage>>;
+}
+
+/** A Stripe event whose signature was checked: the envelope, and its object still to be parsed. */
+export type BillingEvent = { id: string; type: string; created: number; object: unknown; previousAttributes: unknown };
+/** The payment provider (Stripe): hosted pages to pay and manage, and signed webhooks. */
+export interface BillingGateway {
+  /** A hosted Checkout page for a monthly subscription to one price. */
+  checkout(p: {
+    userId: string; email: string; customerId: string | null; planId: string; priceId: string; trialDays: number; successUrl: string; cancelUrl: string;
+  }): Promise<{ id: string; url: string }>;
+  /** A hosted page where the customer manages their subscription, payment method and invoices. */
+  portal(p: { customerId: string; returnUrl: string }): Promise<{ url: string }>;
+  /** Checks the Stripe-Signature header over the exact body bytes; throws AppError 400 `invalid_signature`. */
+  verify(raw: Buffer, signature: string | undefined): BillingEvent;
+}
+
+/** One tool call, on record with its conversation (arguments with secrets redacted). */
+export type ToolCallRecord = {
+  id: string; agentId: string; conversationId: string | null; tool: string; args: unknown;
+  outcome: 'ok' | 'error' | 'refused' | 'pending' | 'approved' | 'denied' | 'expired';
+  resultPreview: string | null; resultBytes: number; durationMs: number; createdAt: string;
+};
+export interface ToolCallRepo {
+  insert(c: Omit<ToolCallRecord, 'id' | 'createdAt'> & { id?: string }): Promise<ToolCallRecord>;
+  setOutcome(id: string, outcome: ToolCallRecord['outcome'], resultPreview?: string | null): Promise<void>;
+  forConversation(conversationId: string): Promise<ToolCallRecord[]>;
+  forAgent(agentId: string, limit: number): Promise<ToolCallRecord[]>;
+}
+
+/** The provisioning pipeline of each customer agent (one row per agent; a retry updates it). */
+export interface ProvisioningRepo {
+  get(agentId: string): Promise<Provisioning | undefined>;
+  /** Creates the record, or replaces it. */
+  put(p: Provisioning): Promise<void>;
+  update(agentId: string, patch: Partial<Omit<Provisioning, 'agentId' | 'startedAt'>>): Promise<void>;
+}
+
 export type AuditEntry = { id: string; actorId: string | null; action: string; targetType: string; targetId: string; detail: Record<string, unknown>; createdAt: string };
+export type AuditFilter = { actions: string[]; since: string; targetId?: string; ip?: string };
 export interface AuditRepo {
   add(e: Omit<AuditEntry, 'id' | 'createdAt'>): Promise<void>;
-  list(limit: number): Promise<AuditEntry[]>;
+  /** Newest first; `action` matches exactly, or as a prefix when it ends in `*` (`auth.*`). */
+  list(limit: number, action?: string): Promise<AuditEntry[]>;
+  /** Entries after `since` with one of the actions (for one target, or whose detail.ip is `ip`): how many, the oldest and newest time. */
+  tally(f: AuditFilter): Promise<{ count: number; first: string | null; last: string | null }>;
 }
 
 export type ProviderRow = Omit<ProviderConfig, 'source' | 'apiKey'> & { apiKeySealed: string | null };
@@ -363,6 +459,10 @@ export interface Store {
   audit: AuditRepo;
   budget: BudgetRepo;
   plans: PlanRepo;
+  provisioning: ProvisioningRepo;
+  billing: BillingRepo;
+  authTokens: AuthTokenRepo;
+  toolCalls: ToolCallRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

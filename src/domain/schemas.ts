@@ -1,6 +1,7 @@
 /** Input schemas shared by services and routes (the OpenAPI document is generated from these). */
 import { z } from 'zod';
 import type { FieldProblem } from './errors.js';
+import type { PluginDef } from './types.js';
 
 /** Turns zod issues into field problems; unknown keys are named one by one. */
 export function zodProblems(error: z.ZodError): FieldProblem[] {
@@ -65,7 +66,7 @@ export const AGENT_DEFAULTS = {
   sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true,
   monthlyBudgetUsd: null, downgradeAtPercent: 80, stopAtPercent: 100, budgetStopMessage: null,
   personDailyMessages: null, personDailyCostUsd: null, maxOutputTokens: 2048,
-  siteUrl: null, stack: null, pausedReason: null,
+  siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [] as PluginDef[],
 } as const;
 
 export const templateVarsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), z.string().max(2000));
@@ -79,12 +80,22 @@ export const createAgentSchema = z.strictObject({
 });
 export type CreateAgentInput = z.infer<typeof createAgentSchema>;
 
+const toolNames = z.array(z.string().trim().min(1).max(80)).max(60);
+export const toolPolicySchema = z.strictObject({
+  allow: toolNames.default([]),
+  deny: toolNames.default([]),
+  /** Tools whose calls wait for the owner's approval before they run. */
+  requireApproval: toolNames.default([]),
+});
+
 export const patchAgentSchema = z.strictObject({
   ...Object.fromEntries(Object.entries(agentFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof agentFields]: z.ZodOptional<(typeof agentFields)[K]> },
   persona: personaPatchSchema.optional(),
   version: z.number().int().positive().optional(),
   /** A BotFather token connects the agent's own Telegram bot; an empty string disconnects it. */
   telegramBotToken: z.string().max(200).optional(),
+  /** Tool policy: names or groups (group:fs, group:web, group:memory, group:runtime, group:plugins); deny wins. null: the default. */
+  tools: toolPolicySchema.nullable().optional(),
 });
 export type PatchAgentInput = z.infer<typeof patchAgentSchema>;
 

@@ -61,10 +61,32 @@ export type Agent = {
   stack: SiteStack | null;
   /** Why it is paused: operator, customer, or billing (a billing pause lifts when the customer pays). */
   pausedReason: 'operator' | 'customer' | 'billing' | null;
+  /** Which tools the agent may use (null: the default, memory tools only); deny wins over allow. */
+  toolPolicy: { allow: string[]; deny: string[]; requireApproval: string[] } | null;
+  /** HTTP plugins: API calls described in the agent's configuration, offered as tools. */
+  plugins: PluginDef[];
   ownerId: string;
   version: number;
   createdAt: string;
   updatedAt: string;
+};
+
+/** An operator-defined HTTP tool. Header values may name secrets as {{secret:NAME}}; secrets are stored sealed. */
+export type PluginDef = {
+  name: string;
+  description: string;
+  /** JSON Schema (type object) of the tool's parameters. */
+  parameters: Record<string, unknown>;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** URL with {param} placeholders, each bound to a parameter (URL-encoded when filled). */
+  url: string;
+  headers: Record<string, string>;
+  /** JSON body template with {param} placeholders (JSON-encoded when filled). */
+  body: string | null;
+  /** Dot path into the JSON response to return (e.g. "data.items"); null: the whole body. */
+  responsePath: string | null;
+  /** Secret values by name, sealed; never returned by the API. */
+  secretsSealed: Record<string, string>;
 };
 
 export type Channel = 'web' | 'api' | 'openai' | 'telegram' | 'whatsapp';
@@ -123,7 +145,7 @@ export type Summary = {
 };
 
 /** A Markdown file in an agent's workspace: persona files, MEMORY.md, daily notes memory/YYYY-MM-DD.md. */
-export type WorkspaceFileKind = 'persona' | 'memory' | 'daily';
+export type WorkspaceFileKind = 'persona' | 'memory' | 'daily' | 'file';
 export type WorkspaceFile = { path: string; kind: WorkspaceFileKind; content: string; updatedAt: string };
 
 export type Person = { id: string; kind: string; externalId: string; createdAt: string };
@@ -160,3 +182,23 @@ export type UsageRecord = {
 };
 
 export type UsageTotals = { requests: number; inputTokens: number; outputTokens: number; costUsd: number };
+
+/** The provisioning pipeline of a customer agent, in the order its steps run. */
+export const PROVISIONING_STEPS = ['validate_token', 'check_site', 'generate_workspace', 'bind_telegram', 'health_check'] as const;
+export type ProvisioningStepName = (typeof PROVISIONING_STEPS)[number];
+export type ProvisioningStepState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+/** One step as the customer sees it: `detail` is a sentence (the bot's @username, the stack found, why it failed). */
+export type ProvisioningStep = { name: ProvisioningStepName; state: ProvisioningStepState; detail: string; updatedAt: string | null };
+export type Provisioning = {
+  agentId: string;
+  /** running: a job is (or is about to be) working on it; succeeded; failed: waiting for a fix and a retry. */
+  status: 'running' | 'succeeded' | 'failed';
+  steps: ProvisioningStep[];
+  error: string | null;
+  /** Runs of the pipeline so far (1 for the first, +1 per retry). */
+  attempts: number;
+  /** The bot token, sealed, while the pipeline still needs it (until bound, or until a failed run is retried). */
+  tokenSealed: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+};

@@ -9,7 +9,11 @@ export const ErrorSchema = z.object({
   }),
 }).openapi('Error');
 
-export const UserSchema = z.object({ id: z.string(), email: z.string(), role: z.enum(['owner', 'admin', 'auditor', 'customer']), createdAt: z.string().optional(), monthlyBudgetUsd: z.number().nullable().optional() }).openapi('User');
+export const UserSchema = z.object({
+  id: z.string(), email: z.string(), role: z.enum(['owner', 'admin', 'auditor', 'customer']), createdAt: z.string().optional(), monthlyBudgetUsd: z.number().nullable().optional(),
+  name: z.string().nullable().optional(), status: z.enum(['active', 'suspended']).optional(),
+  emailVerifiedAt: z.string().nullable().optional(), emailVerified: z.boolean().optional(),
+}).openapi('User');
 export const SessionSchema = z.object({ token: z.string(), user: UserSchema }).openapi('Session');
 
 export const PersonaSchema = z.object({ soul: z.string(), agents: z.string(), tools: z.string(), user: z.string(), instructions: z.string() }).openapi('Persona');
@@ -19,6 +23,15 @@ export const AgentSchema = z.object({
   status: z.enum(['active', 'paused', 'provisioning', 'failed', 'deleted']), listed: z.boolean(), ownerId: z.string(), version: z.number(),
   siteUrl: z.string().nullable(), stack: z.object({ generator: z.string().nullable(), frameworks: z.array(z.string()), host: z.string().nullable(), server: z.string().nullable(), title: z.string().nullable() }).nullable(),
   pausedReason: z.enum(['operator', 'customer', 'billing']).nullable(),
+  tools: z.object({
+    allow: z.array(z.string()), deny: z.array(z.string()), requireApproval: z.array(z.string()),
+    effective: z.array(z.string()).openapi({ description: 'The tools offered to the model: allow minus deny, within the plan and what this installation can run' }),
+    unavailable: z.array(z.object({ name: z.string(), reason: z.string() })), default: z.boolean(),
+  }),
+  plugins: z.array(z.object({
+    name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()), method: z.string(), url: z.string(),
+    headers: z.record(z.string(), z.string()), body: z.string().nullable(), responsePath: z.string().nullable(), secrets: z.array(z.string()),
+  })),
   sessionTimeoutMinutes: z.number(), contextTokenBudget: z.number(), memoryTools: z.boolean(),
   monthlyBudgetUsd: z.number().nullable(), downgradeAtPercent: z.number(), stopAtPercent: z.number(), budgetStopMessage: z.string().nullable(),
   personDailyMessages: z.number().nullable(), personDailyCostUsd: z.number().nullable(), maxOutputTokens: z.number(),

@@ -75,7 +75,25 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
         messages: req.messages,
         temperature: req.temperature,
         ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
-        ...(req.tools?.length ? { tools: toolSet(req.tools), stopWhen: stepCountIs(req.maxSteps ?? 4) } : {}),
+        ...(req.tools?.length ? {
+          tools: toolSet(req.tools),
+          stopWhen: stepCountIs(req.maxSteps ?? 4),
+          // A call to a tool the model was not offered: the next step hears our refusal ("Error: …") and goes on.
+          prepareStep: async ({ steps, messages }) => {
+            const fixes = new Map<string, string>();
+            for (const part of steps.at(-1)?.content ?? []) {
+              if (part.type === 'tool-error' && !req.tools!.some((t) => t.name === part.toolName)) {
+                fixes.set(part.toolCallId, req.refuse ? await req.refuse(part.toolName, part.input) : `Error: there is no tool named "${part.toolName}".`);
+              }
+            }
+            if (!fixes.size) return undefined;
+            return {
+              messages: messages.map((m) => (m.role !== 'tool' ? m : {
+                ...m, content: m.content.map((c) => (c.type === 'tool-result' && fixes.has(c.toolCallId) ? { ...c, output: { type: 'error-text' as const, value: fixes.get(c.toolCallId)! } } : c)),
+              })),
+            };
+          },
+        } : {}),
         maxRetries: opts.maxRetries,
         abortSignal: signal,
         onError: () => {}, // errors are surfaced through the stream below

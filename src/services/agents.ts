@@ -1,5 +1,6 @@
 import type { Store } from '../domain/ports.js';
-import type { Actor, Agent, Persona } from '../domain/types.js';
+import type { Actor, Agent, Persona, PluginDef } from '../domain/types.js';
+import { DEFAULT_POLICY, knownNames } from '../tools/policy.js';
 import { errors, type FieldProblem } from '../domain/errors.js';
 import { AGENT_DEFAULTS,
   templateSchema, zodProblems, type AgentTemplate, type CreateAgentInput, type PatchAgentInput,
@@ -9,7 +10,9 @@ import { canRead, canSeeAllAgents, requireWrite } from './access.js';
 import { composeSystemPrompt, estimateTokens, fillPlaceholders, placeholdersIn } from './prompt.js';
 import type { TelegramChannel, TelegramView } from '../channels/telegram/telegram-channel.js';
 
-export type AgentView = Agent & { channels: { telegram: TelegramView | null } };
+export type ToolsView = { allow: string[]; deny: string[]; requireApproval: string[]; effective: string[]; unavailable: { name: string; reason: string }[]; default: boolean };
+export type PluginView = Omit<PluginDef, 'secretsSealed'> & { secrets: string[] };
+export type AgentView = Omit<Agent, 'toolPolicy' | 'plugins'> & { channels: { telegram: TelegramView | null }; tools: ToolsView; plugins: PluginView[] };
 
 const PERSONA_KEYS = ['soul', 'agents', 'tools', 'user', 'instructions'] as const;
 const emptyPersona = (): Persona => ({ soul: '', agents: '', tools: '', user: '', instructions: '' });
@@ -51,18 +54,30 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
     stopAtPercent: t.stopAtPercent ?? AGENT_DEFAULTS.stopAtPercent, budgetStopMessage: t.budgetStopMessage ?? null,
     personDailyMessages: t.personDailyMessages ?? null, personDailyCostUsd: t.personDailyCostUsd ?? null,
     maxOutputTokens: t.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
-    siteUrl: null, stack: null, pausedReason: null,
+    siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [],
     persona: Object.fromEntries(PERSONA_KEYS.map((k) => [k, fill(t.persona[k])])) as Persona,
   };
 }
 
-export function agentService(deps: { store: Store; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: TelegramChannel }) {
+export function agentService(deps: {
+  store: Store; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: TelegramChannel;
+  /** The tools an agent ends up with (policy ∩ plan ∩ what this installation can run). */
+  describeTools?: (agent: Agent) => Promise<{ effective: string[]; unavailable: { name: string; reason: string }[] }>;
+}) {
   const { store, providers, templates, telegram } = deps;
 
-  /** Adds what channels each agent is connected to (never their secrets). */
+  /** Adds what channels each agent is connected to and its effective tools (never secrets). */
   async function views(agents: Agent[]): Promise<AgentView[]> {
     const tg = await telegram.views(agents.map((a) => a.id));
-    return agents.map((a) => ({ ...a, channels: { telegram: tg.get(a.id) ?? null } }));
+    return Promise.all(agents.map(async ({ toolPolicy, plugins, ...a }) => {
+      const d = (await deps.describeTools?.({ ...a, toolPolicy, plugins })) ?? { effective: [], unavailable: [] };
+      const policy = toolPolicy ?? { ...DEFAULT_POLICY, requireApproval: [] };
+      return {
+        ...a, channels: { telegram: tg.get(a.id) ?? null },
+        tools: { allow: policy.allow, deny: policy.deny, requireApproval: policy.requireApproval ?? [], effective: d.effective, unavailable: d.unavailable, default: toolPolicy === null },
+        plugins: plugins.map(({ secretsSealed, ...p }) => ({ ...p, secrets: Object.keys(secretsSealed) })),
+      };
+    }));
   }
   const view = async (a: Agent) => (await views([a]))[0]!;
 
@@ -158,7 +173,17 @@ export function agentService(deps: { store: Store; providers: ProviderService; t
     async update(actor: Actor, id: string, input: PatchAgentInput, ifMatch?: number): Promise<AgentView> {
       const current = await getVisible(actor, id);
       requireWrite(actor, current);
-      const { version: bodyVersion, persona, telegramBotToken, ...fields } = input;
+      const { version: bodyVersion, persona, telegramBotToken, tools, ...rest } = input;
+      const fields: typeof rest & { toolPolicy?: Agent['toolPolicy'] } = { ...rest };
+      if (tools !== undefined) {
+        const known = new Set(knownNames(current.plugins.map((p) => p.name)));
+        const bad: FieldProblem[] = [];
+        for (const key of ['allow', 'deny', 'requireApproval'] as const) {
+          tools?.[key].forEach((n, i) => { if (!known.has(n)) bad.push({ path: `tools.${key}.${i}`, message: `"${n}" is not a tool or group; known: ${[...known].join(', ')}` }); });
+        }
+        if (bad.length) throw errors.validation(bad);
+        fields.toolPolicy = tools;
+      }
       // Check a new bot token with Telegram first: a bad token saves nothing at all.
       const bot = telegramBotToken ? await telegram.validate(telegramBotToken) : undefined;
       const expected = bodyVersion ?? ifMatch;

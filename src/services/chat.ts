@@ -7,6 +7,7 @@ import type { PriceService } from './prices.js';
 import { estimateTokens } from './prompt.js';
 import type { MemoryService } from './memory.js';
 import { BudgetStop, type BudgetService } from './budget.js';
+import type { Toolbox } from '../tools/toolbox.js';
 import type { Logger } from '../infra/logger.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
@@ -24,8 +25,8 @@ function providerErrorCode(e: ProviderError): { code: string; status: 502 | 503 
   return { code: 'provider_error', status: 502 };
 }
 
-export function chatService(deps: { store: Store; llm: ChatModelPort; providers: ProviderService; prices: PriceService; clock: Clock; log: Logger; memory: MemoryService; budget: BudgetService }) {
-  const { store, llm, providers, prices, clock, log, memory, budget } = deps;
+export function chatService(deps: { store: Store; llm: ChatModelPort; providers: ProviderService; prices: PriceService; clock: Clock; log: Logger; memory: MemoryService; budget: BudgetService; toolbox: Toolbox }) {
+  const { store, llm, providers, prices, clock, log, memory, budget, toolbox } = deps;
 
   /**
    * One model call with usage and budget accounting. Checks the agent's budget first (a spent budget
@@ -36,7 +37,7 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
   async function* callModel(a: {
     agent: Agent | null; agentModel: string | null; fallbackModel: string | null; system: string; messages: ModelMessage[];
     temperature: number; channel: Channel; conversationId: string | null; signal?: AbortSignal;
-    purpose?: 'chat' | 'summary' | 'routing'; tools?: ModelTool[]; personId?: string;
+    purpose?: 'chat' | 'summary' | 'routing'; tools?: ModelTool[]; refuse?: (toolName: string, input: unknown) => Promise<string>; personId?: string;
   }): AsyncGenerator<{ type: 'delta'; text: string }, { text: string; usage: TokenUsage; costUsd: number; model: string; downgraded: boolean }> {
     let agentModel = a.agentModel;
     let fallbackModel = a.fallbackModel;
@@ -79,7 +80,7 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
         return costUsd;
       };
       try {
-        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: a.system, messages: a.messages, temperature: a.temperature, signal: a.signal, tools: a.tools, maxOutputTokens })) {
+        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: a.system, messages: a.messages, temperature: a.temperature, signal: a.signal, tools: a.tools, refuse: a.refuse, maxOutputTokens })) {
           if (ev.type === 'text') {
             if (ttft === null) ttft = performance.now() - started;
             text += ev.text;
@@ -104,13 +105,6 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
       }
     }
     throw lastError;
-  }
-
-  /** The tools an agent offers, less what its owner's plan does not include (memory_* need "memory"). */
-  async function allowedTools(agent: Agent, tools: ModelTool[]): Promise<ModelTool[]> {
-    if (!tools.length) return tools;
-    const allowed = await budget.toolsAllowed(agent);
-    return allowed === null ? tools : tools.filter((t) => allowed.includes(t.name.startsWith('memory_') ? 'memory' : t.name));
   }
 
   /** The person a channel identity stands for: itself, or the phone it is linked to. */
@@ -186,7 +180,8 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
         const gen = callModel({
           agent, agentModel: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system,
           messages: prompt.messages, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal: a.signal,
-          tools: await allowedTools(agent, memory.tools(agent, conv.personId)), personId: conv.personId,
+          ...(await toolbox.forCall({ agent, personId: conv.personId, conversationId: convId })),
+          personId: conv.personId,
         });
         let step = await gen.next();
         while (!step.done) {

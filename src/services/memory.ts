@@ -15,6 +15,7 @@ import type { PriceService } from './prices.js';
 import type { ChatService } from './chat.js';
 import { canRead, canSeeAllAgents, requireWrite } from './access.js';
 import { composeSystemPrompt, estimateTokens } from './prompt.js';
+import { workspacePath } from '../tools/fs-tools.js';
 
 export const SUMMARY_JOB = 'summarize-session';
 export const COMPACT_JOB = 'compact-session';
@@ -51,7 +52,9 @@ export function fileKind(path: string): WorkspaceFileKind | undefined {
   if (path === 'MEMORY.md') return 'memory';
   const m = DAILY.exec(path);
   if (m && !Number.isNaN(Date.parse(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`))) return 'daily';
-  return undefined;
+  if (path.startsWith('memory/')) return undefined; // memory/ holds daily notes only
+  const w = workspacePath(path);
+  return 'path' in w && w.path === path ? 'file' : undefined;
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
@@ -482,11 +485,15 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
   }
 }
 
-function order(f: { kind: WorkspaceFileKind }) { return f.kind === 'persona' ? 0 : f.kind === 'memory' ? 1 : 2; }
+function order(f: { kind: WorkspaceFileKind }) { return { persona: 0, memory: 1, daily: 2, file: 3 }[f.kind]; }
 
 function checkPath(path: string): WorkspaceFileKind {
   const kind = fileKind(path);
-  if (!kind) throw errors.validation([{ path: 'path', message: 'must be SOUL.md, AGENTS.md, TOOLS.md, USER.md, MEMORY.md or memory/YYYY-MM-DD.md' }]);
+  if (!kind) {
+    const w = workspacePath(path);
+    const why = 'error' in w ? w.error : 'memory/ holds only daily notes named memory/YYYY-MM-DD.md';
+    throw errors.validation([{ path: 'path', message: `${why} (workspace paths are relative, like notes/ideas.md; persona files are SOUL.md, AGENTS.md, TOOLS.md, USER.md)` }]);
+  }
   return kind;
 }
 

@@ -31,6 +31,15 @@ export interface Database {
     monthly_budget_usd: number | null; downgrade_at_percent: number; stop_at_percent: number; budget_stop_message: string | null;
     person_daily_messages: number | null; person_daily_cost_usd: number | null; max_output_tokens: number;
     site_url: string | null; stack: string | null; paused_reason: string | null;
+    tool_policy: string | null; plugins: string | null;
+  };
+  tool_calls: {
+    id: string; agent_id: string; conversation_id: string | null; tool: string; args: string; outcome: string;
+    result_preview: string | null; result_bytes: number; duration_ms: number; created_at: string;
+  };
+  approvals: {
+    id: string; agent_id: string; conversation_id: string | null; tool_call_id: string; tool: string; args_sealed: string; status: string;
+    result: string | null; decided_by: string | null; expires_at: string; created_at: string; decided_at: string | null;
   };
   /** The agent's workspace: persona files now, memory notes later. */
   agent_files: { agent_id: string; path: string; content: string; updated_at: string };

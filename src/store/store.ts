@@ -8,9 +8,14 @@ import { providerRepo, settingsRepo } from './repositories/settings.js';
 import { usageRepo } from './repositories/usage.js';
 import { analyticsRepo } from './repositories/analytics.js';
 import { channelRepo, inboxRepo, personStateRepo } from './repositories/inbox.js';
-import { auditRepo, summaryRepo, workspaceRepo } from './repositories/memory.js';
+import { summaryRepo, workspaceRepo } from './repositories/memory.js';
+import { auditRepo } from './repositories/audit.js';
+import { authTokenRepo } from './repositories/auth-tokens.js';
 import { budgetRepo } from './repositories/budget.js';
 import { planRepo } from './repositories/plans.js';
+import { provisioningRepo } from './repositories/provisioning.js';
+import { billingRepo } from './repositories/billing.js';
+import { toolCallRepo } from './repositories/tools.js';
 
 /** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
 export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
@@ -32,6 +37,10 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     audit: auditRepo(db, ids, clock),
     budget: budgetRepo(db, ids, clock),
     plans: planRepo(db, clock),
+    provisioning: provisioningRepo(db),
+    billing: billingRepo(db, ids, clock),
+    authTokens: authTokenRepo(db, ids, clock),
+    toolCalls: toolCallRepo(db, ids, clock),
     transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
     close: () => db.destroy(),
   };

@@ -211,7 +211,7 @@ describe('conversation memory', () => {
     expect(sys).toContain('Prefers metric units');
     expect(sys).toContain('the shop is closed on Mondays');
 
-    for (const path of ['../etc/passwd', 'memory/../../x.md', '/MEMORY.md', 'memory/2026-13-40.md', 'notes.txt']) {
+    for (const path of ['../etc/passwd', 'memory/../../x.md', '/MEMORY.md', 'memory/2026-13-40.md', 'memory/notes.txt', 'a\\b.md']) {
       const bad = await app.api(`/api/agents/${recipes}/file?path=${encodeURIComponent(path)}`, { method: 'PUT', token, body: { content: 'x' } });
       expect(bad.status, path).toBe(400);
       expect(bad.body.error.fields[0].path).toBe('path');

@@ -9,7 +9,7 @@ import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, noContent, errorResponses, IdParam, MessageSchema, SummarySchema } from '../schemas.js';
 
 const tags = ['Memory'];
-const FileSchema = z.object({ path: z.string(), kind: z.enum(['persona', 'memory', 'daily']), content: z.string(), updatedAt: z.string() }).openapi('WorkspaceFile');
+const FileSchema = z.object({ path: z.string(), kind: z.enum(['persona', 'memory', 'daily', 'file']), content: z.string(), updatedAt: z.string() }).openapi('WorkspaceFile');
 const PathQuery = z.object({ path: z.string().min(1).max(200).openapi({ example: 'MEMORY.md' }) });
 const ConversationSchema = z.object({
   id: z.string(), agentId: z.string(), channel: z.string(), personId: z.string(), userId: z.string(), createdAt: z.string(), lastMessageAt: z.string(),
@@ -18,14 +18,19 @@ const ConversationSchema = z.object({
   summaryStatus: z.enum(['none', 'pending', 'ready', 'failed']),
   summary: SummarySchema.nullable(),
   messages: z.array(MessageSchema.extend({ error: z.string().nullable() })),
+  toolCalls: z.array(z.object({
+    id: z.string(), tool: z.string(), args: z.unknown(), outcome: z.string(), resultPreview: z.string().nullable(),
+    resultBytes: z.number(), durationMs: z.number(), createdAt: z.string(),
+  })).openapi({ description: 'Every tool call the agent made in this conversation, arguments with secrets redacted' }),
 }).openapi('Conversation');
 
 async function conversationView(s: Services, actor: Actor, id: string) {
   const conv = await s.store.conversations.byId(id);
   const agent = conv && (await s.store.agents.byId(conv.agentId));
   if (!conv || !agent || !canRead(actor, agent)) throw errors.notFound('Conversation');
-  const [messages, summary, person] = await Promise.all([
+  const [messages, summary, person, toolCalls] = await Promise.all([
     s.store.conversations.messages(conv.id), s.store.summaries.byConversation(conv.id), s.store.people.byId(conv.personId),
+    s.store.toolCalls.forConversation(conv.id),
   ]);
   return {
     id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, userId: person?.externalId ?? conv.personId,
@@ -33,6 +38,7 @@ async function conversationView(s: Services, actor: Actor, id: string) {
     closedAt: conv.closedAt, closedReason: conv.closedReason, summaryStatus: conv.summaryStatus,
     summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId } : null,
     messages: messages.map(({ conversationId: _c, ...m }) => m),
+    toolCalls: toolCalls.map(({ agentId: _a, conversationId: _c, ...t }) => t),
   };
 }
 
@@ -90,7 +96,7 @@ export function memoryRoutes() {
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/files', tags, summary: "The agent's workspace files (persona, MEMORY.md, daily notes)",
     request: { params: IdParam },
-    responses: { 200: ok(z.object({ files: z.array(z.object({ path: z.string(), kind: z.enum(['persona', 'memory', 'daily']), size: z.number(), updatedAt: z.string() })) })), ...errorResponses(401, 404) } }),
+    responses: { 200: ok(z.object({ files: z.array(z.object({ path: z.string(), kind: z.enum(['persona', 'memory', 'daily', 'file']), size: z.number(), updatedAt: z.string() })) })), ...errorResponses(401, 404) } }),
   async (c) => c.json({ files: await c.get('services').memory.files(requireActor(c), c.req.valid('param').id) }, 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/file', tags, summary: 'One workspace file',

@@ -44,6 +44,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
       monthlyBudgetUsd: r.monthly_budget_usd == null ? null : Number(r.monthly_budget_usd), downgradeAtPercent: Number(r.downgrade_at_percent),
       stopAtPercent: Number(r.stop_at_percent), budgetStopMessage: r.budget_stop_message, personDailyMessages: r.person_daily_messages == null ? null : Number(r.person_daily_messages),
       personDailyCostUsd: r.person_daily_cost_usd == null ? null : Number(r.person_daily_cost_usd), maxOutputTokens: Number(r.max_output_tokens),
+      toolPolicy: r.tool_policy ? JSON.parse(r.tool_policy) : null, plugins: r.plugins ? JSON.parse(r.plugins) : [],
       siteUrl: r.site_url ?? null, stack: r.stack ? JSON.parse(r.stack) : null, pausedReason: (r.paused_reason ?? null) as Agent['pausedReason'],
       sessionTimeoutMinutes: Number(r.session_timeout_minutes), contextTokenBudget: Number(r.context_token_budget), memoryTools: Number(r.memory_tools) === 1,
       ownerId: r.owner_id, version: Number(r.version), createdAt: r.created_at, updatedAt: r.updated_at,
@@ -71,6 +72,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
           temperature: a.temperature, status: a.status, listed: a.listed ? 1 : 0, version: 1,
           monthly_budget_usd: a.monthlyBudgetUsd, downgrade_at_percent: a.downgradeAtPercent, stop_at_percent: a.stopAtPercent,
           budget_stop_message: a.budgetStopMessage, person_daily_messages: a.personDailyMessages, person_daily_cost_usd: a.personDailyCostUsd,
+          tool_policy: a.toolPolicy ? JSON.stringify(a.toolPolicy) : null, plugins: a.plugins.length ? JSON.stringify(a.plugins) : null,
           max_output_tokens: a.maxOutputTokens, site_url: a.siteUrl, stack: a.stack ? JSON.stringify(a.stack) : null, paused_reason: a.pausedReason,
           session_timeout_minutes: a.sessionTimeoutMinutes, context_token_budget: a.contextTokenBudget, memory_tools: a.memoryTools ? 1 : 0,
           created_at: at, updated_at: at,
@@ -121,6 +123,8 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
         if (patch.personDailyCostUsd !== undefined) set.person_daily_cost_usd = patch.personDailyCostUsd;
         if (patch.maxOutputTokens !== undefined) set.max_output_tokens = patch.maxOutputTokens;
         if (patch.siteUrl !== undefined) set.site_url = patch.siteUrl;
+        if (patch.toolPolicy !== undefined) set.tool_policy = patch.toolPolicy ? JSON.stringify(patch.toolPolicy) : null;
+        if (patch.plugins !== undefined) set.plugins = patch.plugins.length ? JSON.stringify(patch.plugins) : null;
         if (patch.stack !== undefined) set.stack = patch.stack ? JSON.stringify(patch.stack) : null;
         if (patch.pausedReason !== undefined) set.paused_reason = patch.pausedReason;
         if (patch.persona?.instructions !== undefined) set.instructions = patch.persona.instructions;

@@ -1,0 +1,104 @@
+/**
+ * The tools of one model call: the agent's effective tools, each wrapped so every call is recorded
+ * (arguments redacted, result size, duration, outcome); a call to any tool the model was not
+ * offered is answered "Error: …" and recorded as refused — a refusal the conversation survives.
+ */
+import type { ModelTool, Store } from '../domain/ports.js';
+import type { Agent } from '../domain/types.js';
+import type { Logger } from '../infra/logger.js';
+import { BUILTIN_TOOLS, effectiveTools, type Effective } from './policy.js';
+import { fsTools } from './fs-tools.js';
+
+export type ToolContext = { agent: Agent; personId: string; conversationId: string };
+/** A kind of tool this installation can provide (exec, web_fetch, …), and why it cannot when it cannot. */
+export type ToolProvider = {
+  names: string[];
+  unavailable?(name: string): string | undefined;
+  build(ctx: ToolContext): ModelTool[] | Promise<ModelTool[]>;
+};
+
+const SECRET_ARG = /pass(word)?|secret|token|api_?key|authorization|cookie/i;
+function redact(v: unknown, depth = 0): unknown {
+  if (depth > 4 || v === null || typeof v !== 'object') return typeof v === 'string' && v.length > 2000 ? `${v.slice(0, 2000)}…` : v;
+  if (Array.isArray(v)) return v.slice(0, 50).map((x) => redact(x, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_ARG.test(k) ? '[redacted]' : redact(x, depth + 1)]));
+}
+
+export function toolbox(deps: {
+  store: Store; log: Logger;
+  /** memory_search / memory_get / memory_write for one person with one agent. */
+  memoryTools: (agent: Agent, personId: string) => ModelTool[];
+  /** Plan caps of the agent's owner (null: none). */
+  planTools: (agent: Agent) => Promise<string[] | null>;
+  providers?: ToolProvider[];
+}) {
+  const { store, log } = deps;
+  const providers = () => deps.providers ?? [];
+
+  function unavailable(name: string): string | undefined {
+    for (const p of providers()) if (p.names.includes(name)) return p.unavailable?.(name);
+    if (['read', 'write', 'edit', 'list', 'memory_search', 'memory_get', 'memory_write'].includes(name)) return undefined;
+    return 'not available on this installation';
+  }
+
+  async function describe(agent: Agent): Promise<Effective> {
+    return effectiveTools({
+      policy: agent.toolPolicy, memoryTools: agent.memoryTools, plugins: agent.plugins.map((p) => p.name),
+      planTools: await deps.planTools(agent), unavailable,
+    });
+  }
+
+  function recorded(tool: ModelTool, ctx: ToolContext): ModelTool {
+    return {
+      ...tool,
+      async execute(input: unknown) {
+        const started = performance.now();
+        let result: string;
+        try {
+          result = await tool.execute(input as never);
+        } catch (err) {
+          log.warn('tool failed', { tool: tool.name, agentId: ctx.agent.id, error: (err as Error).message });
+          result = `Error: ${tool.name} failed: ${(err as Error).message}`;
+        }
+        const outcome = result.startsWith('Error:') ? 'error' : result.startsWith('Pending approval') ? 'pending' : 'ok';
+        await store.toolCalls.insert({
+          agentId: ctx.agent.id, conversationId: ctx.conversationId, tool: tool.name, args: redact(input), outcome,
+          resultPreview: result.slice(0, 500), resultBytes: Buffer.byteLength(result), durationMs: Math.round(performance.now() - started),
+        }).catch((err) => log.error('tool call not recorded', { error: err }));
+        return result;
+      },
+    };
+  }
+
+  /** The answer to a call of a tool the model was not offered: why, recorded and logged. */
+  function refuser(ctx: ToolContext, reasons: Map<string, string>) {
+    return async (name: string, input: unknown): Promise<string> => {
+      const known = (BUILTIN_TOOLS as readonly string[]).includes(name) || ctx.agent.plugins.some((p) => p.name === name);
+      const why = known
+        ? `the tool "${name}" is not enabled for this agent${reasons.has(name) ? ` (${reasons.get(name)})` : ''}.`
+        : `there is no tool named "${name.slice(0, 80)}"; use only the tools you were given.`;
+      log.warn('refused a tool call the agent may not make', { tool: name.slice(0, 80), agentId: ctx.agent.id, known });
+      await store.toolCalls.insert({
+        agentId: ctx.agent.id, conversationId: ctx.conversationId, tool: name.slice(0, 80), args: redact(input), outcome: 'refused',
+        resultPreview: why, resultBytes: 0, durationMs: 0,
+      }).catch(() => {});
+      return `Error: ${why}`;
+    };
+  }
+
+  return {
+    describe,
+
+    /** The tools offered in this call (the effective ones, each recorded), and how any other call is refused. */
+    async forCall(ctx: ToolContext): Promise<{ tools: ModelTool[]; refuse: (toolName: string, input: unknown) => Promise<string> }> {
+      const { effective, unavailable: missing } = await describe(ctx.agent);
+      const built: ModelTool[] = [];
+      if (effective.some((t) => t.startsWith('memory_'))) built.push(...deps.memoryTools(ctx.agent, ctx.personId));
+      if (effective.some((t) => ['read', 'write', 'edit', 'list'].includes(t))) built.push(...fsTools({ store, agentId: ctx.agent.id }));
+      for (const p of providers()) if (p.names.some((n) => effective.includes(n))) built.push(...(await p.build(ctx)));
+      const tools = built.filter((t) => effective.includes(t.name)).map((t) => recorded(t, ctx));
+      return { tools, refuse: refuser(ctx, new Map(missing.map((m) => [m.name, m.reason]))) };
+    },
+  };
+}
+export type Toolbox = ReturnType<typeof toolbox>;
