@@ -35,6 +35,7 @@ import { stripeGateway } from './infra/stripe-gateway.js';
 import { mailService } from './services/mail.js';
 import { auditService } from './services/audit.js';
 import { toolbox as createToolbox } from './tools/toolbox.js';
+import { execProvider } from './tools/exec.js';
 import type { EmbeddingPort } from './domain/ports.js';
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,6 +59,7 @@ export function buildServices(config: Config, infra: Infra) {
   const toolbox = createToolbox({
     store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId),
     planTools: (agent) => budget.toolsAllowed(agent),
+    providers: [execProvider({ store, log: log.child({ service: 'exec' }) })],
   });
   const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory, budget, toolbox });
   if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) {
