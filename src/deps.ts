@@ -36,7 +36,15 @@ import { mailService } from './services/mail.js';
 import { auditService } from './services/audit.js';
 import { toolbox as createToolbox } from './tools/toolbox.js';
 import { execProvider } from './tools/exec.js';
+import { webFetchProvider, webSearchProvider, type SearchConfig } from './tools/web.js';
 import type { EmbeddingPort } from './domain/ports.js';
+
+function searchConfig(c: Config): SearchConfig | undefined {
+  if (c.SWITCHBOARD_SEARCH_PROVIDER === 'searxng' && c.SEARXNG_URL) return { provider: 'searxng', url: c.SEARXNG_URL };
+  if (c.SWITCHBOARD_SEARCH_PROVIDER === 'brave' && c.BRAVE_API_KEY) return { provider: 'brave', apiKey: c.BRAVE_API_KEY, url: c.BRAVE_API_URL };
+  if (c.SWITCHBOARD_SEARCH_PROVIDER === 'tavily' && c.TAVILY_API_KEY) return { provider: 'tavily', apiKey: c.TAVILY_API_KEY, url: c.TAVILY_API_URL };
+  return undefined;
+}
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -59,7 +67,11 @@ export function buildServices(config: Config, infra: Infra) {
   const toolbox = createToolbox({
     store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId),
     planTools: (agent) => budget.toolsAllowed(agent),
-    providers: [execProvider({ store, log: log.child({ service: 'exec' }) })],
+    providers: [
+      execProvider({ store, log: log.child({ service: 'exec' }) }),
+      webFetchProvider({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
+      webSearchProvider(searchConfig(config)),
+    ],
   });
   const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory, budget, toolbox });
   if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) {

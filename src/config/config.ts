@@ -29,6 +29,16 @@ const EnvShape = z.object({
   SWITCHBOARD_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
   /** Bearer token Prometheus sends to GET /metrics; without it, only requests from this machine (loopback) may read them. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
+  /** open: anyone may create a customer account at POST /api/auth/register. */
+  SWITCHBOARD_SIGNUP: z.enum(['open', 'closed']).default('closed'),
+  /** The SMTP server for account mail (and alerts); wins over the SMTP settings in the dashboard. The message never echoes the value (it holds a password). */
+  SMTP_URL: z.string()
+    .refine((u) => { try { const x = new URL(u); return (x.protocol === 'smtp:' || x.protocol === 'smtps:') && !!x.hostname; } catch { return false; } },
+      'must look like smtp://user:password@host:587 or smtps://user:password@host:465')
+    .optional(),
+  SMTP_FROM: z.string().max(320)
+    .regex(/^[^<>@\s]+@[^<>@\s]+$|^[^<>]*<[^<>@\s]+@[^<>@\s]+>$/, 'must be an address, e.g. Switchboard <noreply@example.com>')
+    .optional(),
   SWITCHBOARD_MODEL_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   SWITCHBOARD_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   TELEGRAM_API_ROOT: z.url().transform((u) => u.replace(/\/+$/, '')).default('https://api.telegram.org'),
@@ -46,6 +56,17 @@ const EnvShape = z.object({
   TWILIO_API_URL: z.url().transform((u) => u.replace(/\/+$/, '')).default('https://api.twilio.com'),
   SWITCHBOARD_ROUTER_MODEL: z.string().regex(/^[a-z0-9][a-z0-9_-]*:.+$/, 'must look like provider:model').optional(),
   SWITCHBOARD_LINK_HOURS: z.coerce.number().min(1).max(24 * 365).default(24),
+  /** Let the server fetch URLs on private, loopback and link-local addresses (customer sites on a LAN). Off: only public addresses. */
+  /** The web_search tool's provider; without one the tool is not offered. */
+  SWITCHBOARD_SEARCH_PROVIDER: z.enum(['searxng', 'brave', 'tavily']).optional(),
+  SEARXNG_URL: z.url().optional(),
+  BRAVE_API_KEY: z.string().min(1).optional(),
+  BRAVE_API_URL: z.url().default('https://api.search.brave.com'),
+  TAVILY_API_KEY: z.string().min(1).optional(),
+  TAVILY_API_URL: z.url().default('https://api.tavily.com'),
+  SWITCHBOARD_ALLOW_PRIVATE_URLS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+  /** How long the provisioning site check waits for a customer's website, redirects included. */
+  SWITCHBOARD_SITE_CHECK_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(10_000),
   /** An embedding model (provider:model) for hybrid memory search; without it, full-text search alone ranks. */
   SWITCHBOARD_EMBEDDING_MODEL: z.string().regex(/^[a-z0-9][a-z0-9_-]*:.+$/, 'must look like provider:model').optional(),
   /** How often idle sessions are looked for, closed and queued for summary. */
@@ -61,6 +82,13 @@ const EnvShape = z.object({
     .optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.url().optional(),
+  /** Stripe billing: the secret (or restricted) API key and the webhook endpoint's signing secret, set together. Without them there is no billing; plans still limit. */
+  STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_live_…, sk_test_…) or restricted key (rk_…)').optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\S+$/, 'must be the webhook endpoint signing secret, starting with whsec_').optional(),
+  /** Where the Stripe API is (tests point it at a fake). */
+  STRIPE_API_URL: z.url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').transform((u) => u.replace(/\/+$/, '')).default('https://api.stripe.com'),
+  /** Days a customer may stay past due before their agents are paused. */
+  SWITCHBOARD_BILLING_GRACE_DAYS: z.coerce.number().min(0).max(365).default(7),
 });
 
 export type Config = Readonly<z.infer<typeof EnvShape>> & { readonly secureCookies: boolean };
@@ -82,6 +110,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   if ((cleaned.SWITCHBOARD_ADMIN_EMAIL === undefined) !== (cleaned.SWITCHBOARD_ADMIN_PASSWORD === undefined)) {
     problems.push('SWITCHBOARD_ADMIN_EMAIL and SWITCHBOARD_ADMIN_PASSWORD must be set together');
+  }
+  const needs = { searxng: ['SEARXNG_URL'], brave: ['BRAVE_API_KEY'], tavily: ['TAVILY_API_KEY'] } as const;
+  const search = cleaned.SWITCHBOARD_SEARCH_PROVIDER as keyof typeof needs | undefined;
+  for (const v of search ? needs[search] : []) if (!cleaned[v]) problems.push(`${v} is required when SWITCHBOARD_SEARCH_PROVIDER=${search}`);
+  if ((cleaned.STRIPE_SECRET_KEY === undefined) !== (cleaned.STRIPE_WEBHOOK_SECRET === undefined)) {
+    problems.push('STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set together (without the webhook secret, payments would never reach Switchboard)');
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const c = parsed.data;
