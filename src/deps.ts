@@ -27,6 +27,7 @@ import { whatsappRouter } from './services/routing.js';
 import type { Router } from './services/inbox.js';
 import { linkService } from './services/linking.js';
 import { memoryService, SUMMARY_JOB, COMPACT_JOB } from './services/memory.js';
+import { provisioningService, PROVISION_JOB } from './services/provisioning.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { budgetService, ALERT_JOB } from './services/budget.js';
 import { alertService } from './services/alerts.js';
@@ -37,6 +38,7 @@ import { auditService } from './services/audit.js';
 import { toolbox as createToolbox } from './tools/toolbox.js';
 import { execProvider } from './tools/exec.js';
 import { webFetchProvider, webSearchProvider, type SearchConfig } from './tools/web.js';
+import { pluginProvider, preparePlugins } from './tools/plugins.js';
 import type { EmbeddingPort } from './domain/ports.js';
 
 function searchConfig(c: Config): SearchConfig | undefined {
@@ -71,6 +73,7 @@ export function buildServices(config: Config, infra: Infra) {
       execProvider({ store, log: log.child({ service: 'exec' }) }),
       webFetchProvider({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
       webSearchProvider(searchConfig(config)),
+      pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
     ],
   });
   const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory, budget, toolbox });
@@ -108,6 +111,14 @@ export function buildServices(config: Config, infra: Infra) {
   });
   routers.set('whatsapp', router);
   routers.set('twilio', router);
+  const templates = loadTemplates(join(ROOT_DIR, 'templates'));
+  const provisioning = provisioningService({
+    store, queue, box, clock, log: log.child({ service: 'provisioning' }), telegram, chat, templates,
+    allowPrivateUrls: config.SWITCHBOARD_ALLOW_PRIVATE_URLS, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS, retryDelaySeconds: config.SWITCHBOARD_JOB_RETRY_SECONDS,
+  });
+  if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) {
+    queue.work<{ agentId: string; attempt: number }>(PROVISION_JOB, (job) => provisioning.run(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
+  }
   return {
     config,
     store,
@@ -117,7 +128,9 @@ export function buildServices(config: Config, infra: Infra) {
     mail,
     accounts: accountService({ store, hasher, ids, clock, mail, log: log.child({ service: 'accounts' }), signup: config.SWITCHBOARD_SIGNUP }),
     audit: auditService({ store }),
-    agents: agentService({ store, providers, templates: loadTemplates(join(ROOT_DIR, 'templates')), telegram, describeTools: (agent) => toolbox.describe(agent) }),
+    agents: agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
+      preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) }),
+    provisioning,
     chat,
     memory,
     budget,

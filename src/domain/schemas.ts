@@ -71,12 +71,23 @@ export const AGENT_DEFAULTS = {
 
 export const templateVarsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), z.string().max(2000));
 
+/** A customer's website: http(s) only, no credentials. Where it may point (public addresses) is checked when it is fetched. */
+export const siteUrlSchema = z.string().trim().max(2048).refine((s) => {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && !!u.hostname && !u.username && !u.password;
+  } catch { return false; }
+}, 'must be an http:// or https:// address without a user name or password, e.g. https://example.com');
+
 export const createAgentSchema = z.strictObject({
   ...Object.fromEntries(Object.entries(agentFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof agentFields]: z.ZodOptional<(typeof agentFields)[K]> },
   name: agentFields.name,
   persona: personaPatchSchema.optional(),
   template: z.string().max(100).optional(),
   templateVars: templateVarsSchema.optional(),
+  /** With a site URL or a bot token the agent is provisioned: 202, status "provisioning", steps at GET /api/agents/{id}/status. */
+  siteUrl: siteUrlSchema.optional(),
+  telegramBotToken: z.string().max(200).optional(),
 });
 export type CreateAgentInput = z.infer<typeof createAgentSchema>;
 
@@ -88,16 +99,42 @@ export const toolPolicySchema = z.strictObject({
   requireApproval: toolNames.default([]),
 });
 
+/** An HTTP plugin as the API takes it (see tools/plugins.ts for what is checked before saving). */
+export const pluginInputSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be 1–64 lowercase letters, digits or _, starting with a letter'),
+  description: z.string().trim().min(1, 'is required: the model reads it to decide when to call the tool').max(1000),
+  parameters: z.record(z.string(), z.unknown()).default({ type: 'object', properties: {} }),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+  url: z.string().min(1).max(2000),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'is not a valid header name'), z.string().max(4000)).default({}),
+  body: z.string().max(20_000).nullable().default(null),
+  responsePath: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'must be a dot path like data.items').nullable().default(null),
+  /** Secret values by name (write-only): omit to keep what is stored, "" to remove one. */
+  secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'secret names are letters, digits and _'), z.string().max(4000)).optional(),
+});
+export type PluginInput = z.infer<typeof pluginInputSchema>;
+
 export const patchAgentSchema = z.strictObject({
   ...Object.fromEntries(Object.entries(agentFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof agentFields]: z.ZodOptional<(typeof agentFields)[K]> },
   persona: personaPatchSchema.optional(),
   version: z.number().int().positive().optional(),
   /** A BotFather token connects the agent's own Telegram bot; an empty string disconnects it. */
   telegramBotToken: z.string().max(200).optional(),
+  /** The website the agent manages; on an agent whose provisioning failed, the site check runs again on retry. */
+  siteUrl: siteUrlSchema.optional(),
   /** Tool policy: names or groups (group:fs, group:web, group:memory, group:runtime, group:plugins); deny wins. null: the default. */
   tools: toolPolicySchema.nullable().optional(),
+  /** HTTP plugins (the whole list; secrets write-only). */
+  plugins: z.array(pluginInputSchema).max(20).optional(),
 });
 export type PatchAgentInput = z.infer<typeof patchAgentSchema>;
+
+/** The workspace files of GET/PATCH /api/agents/{id}/config. */
+export const configPatchSchema = personaPatchSchema.extend({
+  /** Refuse the edit with 409 when the agent's version is no longer this one. */
+  version: z.number().int().positive().optional(),
+}).strict();
+export type ConfigPatchInput = z.infer<typeof configPatchSchema>;
 
 export const placeholderSchema = z.strictObject({
   description: z.string().max(500).default(''),

@@ -1,10 +1,11 @@
 import type { Store } from '../domain/ports.js';
 import type { Actor, Agent, Persona, PluginDef } from '../domain/types.js';
 import { DEFAULT_POLICY, knownNames } from '../tools/policy.js';
-import { errors, type FieldProblem } from '../domain/errors.js';
-import { AGENT_DEFAULTS,
-  templateSchema, zodProblems, type AgentTemplate, type CreateAgentInput, type PatchAgentInput,
+import { AppError, errors, type FieldProblem } from '../domain/errors.js';
+import { AGENT_DEFAULTS, type PluginInput,
+  templateSchema, zodProblems, type AgentTemplate, type ConfigPatchInput, type CreateAgentInput, type PatchAgentInput,
 } from '../domain/schemas.js';
+import { WEBSITE_TEMPLATE, type ProvisioningService } from './provisioning.js';
 import type { ProviderService } from './providers.js';
 import { canRead, canSeeAllAgents, requireWrite } from './access.js';
 import { composeSystemPrompt, estimateTokens, fillPlaceholders, placeholdersIn } from './prompt.js';
@@ -61,10 +62,14 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
 
 export function agentService(deps: {
   store: Store; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: TelegramChannel;
+  /** Runs the provisioning pipeline of agents created with a site URL or a bot token, and deprovisions. */
+  provisioning: ProvisioningService;
   /** The tools an agent ends up with (policy ∩ plan ∩ what this installation can run). */
   describeTools?: (agent: Agent) => Promise<{ effective: string[]; unavailable: { name: string; reason: string }[] }>;
+  /** Checks HTTP plugins and seals their secrets before they are saved. */
+  preparePlugins?: (input: PluginInput[], current: PluginDef[]) => Promise<{ plugins: PluginDef[]; problems: FieldProblem[] }>;
 }) {
-  const { store, providers, templates, telegram } = deps;
+  const { store, providers, templates, telegram, provisioning } = deps;
 
   /** Adds what channels each agent is connected to and its effective tools (never secrets). */
   async function views(agents: Agent[]): Promise<AgentView[]> {
@@ -118,10 +123,44 @@ export function agentService(deps: {
     return store.agents.insert({ ...d, slug, ownerId: actor.user.id });
   }
 
-  async function getVisible(actor: Actor, id: string): Promise<Agent> {
+  /** An agent the actor may see, deleted ones included (status, history, delete, pause answer for them). */
+  async function getRecord(actor: Actor, id: string): Promise<Agent> {
     const a = await store.agents.byId(id);
     if (!a || !canRead(actor, a)) throw errors.notFound('Agent');
     return a;
+  }
+  /** An agent the actor may see and act on: a deleted agent is not found. */
+  async function getVisible(actor: Actor, id: string): Promise<Agent> {
+    const a = await getRecord(actor, id);
+    if (a.status === 'deleted') throw errors.notFound('Agent');
+    return a;
+  }
+
+  /** A customer may have as many agents (not deleted) as their plan allows; no plan, no limit. */
+  async function assertPlanRoom(actor: Actor) {
+    if (actor.user.role !== 'customer') return;
+    const planId = (await store.plans.billing(actor.user.id))?.planId;
+    const plan = planId ? await store.plans.get(planId) : undefined;
+    if (!plan) return;
+    const have = (await store.agents.list({ ownerId: actor.user.id })).filter((a) => a.status !== 'deleted').length;
+    if (have >= plan.maxAgents) {
+      throw new AppError(403, 'plan_limit', `Your ${plan.name} plan allows ${plan.maxAgents} agent${plan.maxAgents === 1 ? '' : 's'} and you have ${have}. Delete one or upgrade your plan to add another.`);
+    }
+  }
+
+  const pausedBy = (actor: Actor): Agent['pausedReason'] => (actor.user.role === 'customer' ? 'customer' : 'operator');
+
+  /** Why an agent's status cannot be changed by pause/resume or PATCH (null: it can). */
+  function statusLocked(a: Agent): AppError | null {
+    if (a.status === 'deleted') return errors.conflict('agent_deleted', `${a.name} was deleted.`);
+    if (a.status === 'provisioning') return errors.conflict('provisioning_in_progress', `${a.name} is still being set up; follow GET /api/agents/${a.id}/status.`);
+    if (a.status === 'failed') return errors.conflict('provisioning_failed', `${a.name} could not be set up; fix what GET /api/agents/${a.id}/status names and POST /api/agents/${a.id}/retry.`);
+    return null;
+  }
+
+  const configOf = (a: Agent) => ({ ...a.persona, siteUrl: a.siteUrl, version: a.version });
+  async function auditConfig(actor: Actor, a: Agent, fields: string[]) {
+    await store.audit.add({ actorId: actor.user.id, action: 'agent.config_updated', targetType: 'agent', targetId: a.id, detail: { fields, version: a.version } });
   }
 
   function toTemplate(a: Agent): AgentTemplate {
@@ -140,15 +179,33 @@ export function agentService(deps: {
     templates: () => [...templates.values()].map((t) => ({ id: t.id!, name: t.name, description: t.description, icon: t.icon, model: t.model ?? null, placeholders: t.placeholders })),
 
     async list(actor: Actor) {
-      return views(await store.agents.list(canSeeAllAgents(actor) ? {} : { ownerId: actor.user.id }));
+      return views((await store.agents.list(canSeeAllAgents(actor) ? {} : { ownerId: actor.user.id })).filter((a) => a.status !== 'deleted'));
     },
     async get(actor: Actor, id: string) { return view(await getVisible(actor, id)); },
-    /** The agent itself, for callers that act on it (chat); no channel details. */
+    /** The agent itself, for callers that act on it (chat); no channel details. Deleted agents are not found. */
     getVisible,
+    /** Like getVisible, but a deleted agent is found too (its kept history can be read). */
+    getRecord,
 
+    /**
+     * Creates an agent. With a site URL or a Telegram bot token it is provisioned: saved with status
+     * "provisioning" and handed to the pipeline (a durable job); the caller gets it back at once.
+     */
     async create(actor: Actor, input: CreateAgentInput): Promise<AgentView> {
       requireWrite(actor);
+      await assertPlanRoom(actor);
       const problems: FieldProblem[] = [];
+      const { siteUrl, telegramBotToken, ...plain } = input;
+      const token = telegramBotToken?.trim() || undefined;
+      input = plain;
+      if (siteUrl) {
+        // A website agent's workspace is generated from the site: the template is fixed, the persona files are written by the pipeline.
+        if (input.template && input.template !== WEBSITE_TEMPLATE) problems.push({ path: 'template', message: `a website agent (siteUrl) is built from the ${WEBSITE_TEMPLATE} template; leave "template" out` });
+        for (const k of ['soul', 'agents', 'tools', 'user'] as const) {
+          if (input.persona?.[k] !== undefined) problems.push({ path: `persona.${k}`, message: 'is generated from the website when siteUrl is given; edit it with PATCH /api/agents/{id}/config once the agent is set up' });
+        }
+        input = { ...input, template: WEBSITE_TEMPLATE, templateVars: { customer_name: actor.user.name?.trim() || actor.user.email, ...input.templateVars, site_url: siteUrl } };
+      }
       let d: Draft = { name: input.name, description: '', icon: '🤖', model: null, fallbackModel: null, temperature: 0.7, listed: true, status: 'active', ...AGENT_DEFAULTS, persona: emptyPersona() };
       if (input.template) {
         const t = templates.get(input.template);
@@ -167,16 +224,30 @@ export function agentService(deps: {
       }
       const { template: _t, templateVars: _v, persona, ...fields } = input;
       d = { ...d, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...d.persona, ...persona } };
-      return view(await save(actor, d, problems));
+      const provisioned = !!siteUrl || !!token;
+      if (provisioned) d = { ...d, status: 'provisioning', siteUrl: siteUrl ?? null, pausedReason: null };
+      const agent = await save(actor, d, problems);
+      if (provisioned) await provisioning.start(actor, agent, token);
+      return view(agent);
     },
 
     async update(actor: Actor, id: string, input: PatchAgentInput, ifMatch?: number): Promise<AgentView> {
       const current = await getVisible(actor, id);
       requireWrite(actor, current);
-      const { version: bodyVersion, persona, telegramBotToken, tools, ...rest } = input;
-      const fields: typeof rest & { toolPolicy?: Agent['toolPolicy'] } = { ...rest };
+      if (current.status === 'provisioning') throw statusLocked(current)!;
+      const { version: bodyVersion, persona, telegramBotToken, tools, siteUrl, plugins, ...rest } = input;
+      if (rest.status !== undefined && rest.status !== current.status && statusLocked(current)) throw statusLocked(current)!;
+      const fields: typeof rest & Partial<Pick<Agent, 'toolPolicy' | 'siteUrl' | 'stack' | 'pausedReason' | 'plugins'>> = { ...rest };
+      let pluginNames = current.plugins.map((p) => p.name);
+      if (plugins !== undefined) {
+        if (!deps.preparePlugins) throw errors.badRequest('plugins_unavailable', 'Plugins are not available on this installation.');
+        const prepared = await deps.preparePlugins(plugins, current.plugins);
+        if (prepared.problems.length) throw errors.validation(prepared.problems);
+        fields.plugins = prepared.plugins;
+        pluginNames = prepared.plugins.map((p) => p.name);
+      }
       if (tools !== undefined) {
-        const known = new Set(knownNames(current.plugins.map((p) => p.name)));
+        const known = new Set(knownNames(pluginNames));
         const bad: FieldProblem[] = [];
         for (const key of ['allow', 'deny', 'requireApproval'] as const) {
           tools?.[key].forEach((n, i) => { if (!known.has(n)) bad.push({ path: `tools.${key}.${i}`, message: `"${n}" is not a tool or group; known: ${[...known].join(', ')}` }); });
@@ -186,6 +257,14 @@ export function agentService(deps: {
       }
       // Check a new bot token with Telegram first: a bad token saves nothing at all.
       const bot = telegramBotToken ? await telegram.validate(telegramBotToken) : undefined;
+      const failed = current.status === 'failed';
+      const siteChanged = siteUrl !== undefined && siteUrl !== current.siteUrl;
+      if (siteChanged) {
+        // A failed agent's site is checked again on retry; a working agent's new site is checked now, and refused if unreachable.
+        fields.siteUrl = siteUrl;
+        if (!failed) fields.stack = await provisioning.checkSiteNow(siteUrl);
+      }
+      if (fields.status !== undefined && fields.status !== current.status) fields.pausedReason = fields.status === 'paused' ? pausedBy(actor) : null;
       const expected = bodyVersion ?? ifMatch;
       if (expected !== undefined && expected !== current.version) {
         throw errors.conflict('version_conflict', `This agent was changed by someone else (version ${current.version}, you edited version ${expected}). Reload and apply your change again.`);
@@ -201,34 +280,72 @@ export function agentService(deps: {
       const changed = Object.keys(fields).length > 0 || persona !== undefined;
       const updated = changed ? await store.agents.update(id, { ...fields, ...(persona ? { persona } : {}) }, current.version) : current;
       if (!updated) throw errors.conflict('version_conflict', 'This agent was changed by someone else while you were saving. Reload and apply your change again.');
-      if (bot && telegramBotToken) await telegram.connect(id, telegramBotToken, bot);
+      if (persona) await auditConfig(actor, updated, Object.keys(persona));
+      if (failed) {
+        // Not bound yet: the pipeline keeps the new token (sealed) and re-runs the steps that depend on what changed.
+        if (telegramBotToken !== undefined || siteChanged) await provisioning.inputsChanged(id, { token: telegramBotToken, siteUrl: siteChanged });
+      } else if (bot && telegramBotToken) await telegram.connect(id, telegramBotToken, bot);
       else if (telegramBotToken === '') await telegram.disconnect(id);
       if (fields.status && fields.status !== current.status) await (fields.status === 'active' ? telegram.activate(id) : telegram.deactivate(id));
       return view(updated);
     },
 
-    async setStatus(actor: Actor, id: string, status: Agent['status']) {
-      const current = await getVisible(actor, id);
+    /** Pause or resume. Only a set-up agent can be; a customer cannot lift a pause for an unpaid bill. */
+    async setStatus(actor: Actor, id: string, status: 'active' | 'paused') {
+      const current = await getRecord(actor, id);
       requireWrite(actor, current);
+      const locked = statusLocked(current);
+      if (locked) throw locked;
       if (current.status === status) return view(current);
-      const updated = (await store.agents.update(id, { status }))!;
+      if (status === 'active' && current.pausedReason === 'billing' && actor.user.role === 'customer') {
+        throw errors.conflict('billing_paused', `${current.name} is paused because a payment is due; it resumes once the bill is paid.`);
+      }
+      const updated = (await store.agents.update(id, { status, pausedReason: status === 'paused' ? pausedBy(actor) : null }))!;
       await (status === 'active' ? telegram.activate(id) : telegram.deactivate(id));
       return view(updated);
     },
 
-    async remove(actor: Actor, id: string) {
+    /**
+     * Deprovisions: the Telegram bot is unbound and its token forgotten, the agent stays as "deleted"
+     * (its status still answers) and frees its slug; its conversations are kept unless `purge`.
+     */
+    async remove(actor: Actor, id: string, opts: { purge?: boolean } = {}) {
+      const current = await getRecord(actor, id);
+      requireWrite(actor, current);
+      await provisioning.deprovision(actor, current, { purge: !!opts.purge });
+    },
+
+    /** The workspace files (SOUL.md, AGENTS.md, TOOLS.md, USER.md) and custom instructions. */
+    async getConfig(actor: Actor, id: string) {
+      return configOf(await getVisible(actor, id));
+    },
+
+    async updateConfig(actor: Actor, id: string, input: ConfigPatchInput) {
       const current = await getVisible(actor, id);
       requireWrite(actor, current);
-      await telegram.disconnect(id);
-      await store.agents.delete(id);
+      if (current.status === 'provisioning') throw statusLocked(current)!;
+      const { version, ...persona } = input;
+      if (version !== undefined && version !== current.version) {
+        throw errors.conflict('version_conflict', `This agent was changed by someone else (version ${current.version}, you edited version ${version}). Reload and apply your change again.`);
+      }
+      const problems: FieldProblem[] = [];
+      await preflight({ ...current, persona: { ...current.persona, ...persona } }, problems);
+      if (problems.length) throw errors.validation(problems);
+      if (!Object.keys(persona).length) return configOf(current);
+      const updated = await store.agents.update(id, { persona }, current.version);
+      if (!updated) throw errors.conflict('version_conflict', 'This agent was changed by someone else while you were saving. Reload and apply your change again.');
+      await auditConfig(actor, updated, Object.keys(persona));
+      return configOf(updated);
     },
 
     async duplicate(actor: Actor, id: string, name?: string) {
       const src = await getVisible(actor, id);
       requireWrite(actor, src);
+      await assertPlanRoom(actor);
       const copyName = (name ?? `${src.name} (copy)`).slice(0, 80);
       const { id: _i, version: _v, createdAt: _c, updatedAt: _u, ownerId: _o, slug: _s, ...rest } = src;
-      return view(await save(actor, { ...rest, name: copyName, listed: false }, []));
+      // A copy has no bot and went through no pipeline: it starts as a plain, active agent.
+      return view(await save(actor, { ...rest, name: copyName, listed: false, status: 'active', pausedReason: null }, []));
     },
 
     async exportTemplate(actor: Actor, id: string) {
@@ -238,6 +355,7 @@ export function agentService(deps: {
     /** Imports a template document; validates everything and creates nothing on any problem. */
     async importTemplate(actor: Actor, body: unknown): Promise<AgentView> {
       requireWrite(actor);
+      await assertPlanRoom(actor);
       const problems: FieldProblem[] = [];
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw errors.validation([{ path: '', message: 'the body must be a template object' }]);
       const { templateVars, slug, ...doc } = body as Record<string, unknown>;

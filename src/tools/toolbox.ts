@@ -35,7 +35,8 @@ export function toolbox(deps: {
   const { store, log } = deps;
   const providers = () => deps.providers ?? [];
 
-  function unavailable(name: string): string | undefined {
+  function unavailable(name: string, agent?: Agent): string | undefined {
+    if (agent?.plugins.some((p) => p.name === name)) return undefined;
     for (const p of providers()) if (p.names.includes(name)) return p.unavailable?.(name);
     if (['read', 'write', 'edit', 'list', 'memory_search', 'memory_get', 'memory_write'].includes(name)) return undefined;
     return 'not available on this installation';
@@ -44,7 +45,7 @@ export function toolbox(deps: {
   async function describe(agent: Agent): Promise<Effective> {
     return effectiveTools({
       policy: agent.toolPolicy, memoryTools: agent.memoryTools, plugins: agent.plugins.map((p) => p.name),
-      planTools: await deps.planTools(agent), unavailable,
+      planTools: await deps.planTools(agent), unavailable: (n) => unavailable(n, agent),
     });
   }
 
@@ -95,7 +96,12 @@ export function toolbox(deps: {
       const built: ModelTool[] = [];
       if (effective.some((t) => t.startsWith('memory_'))) built.push(...deps.memoryTools(ctx.agent, ctx.personId));
       if (effective.some((t) => ['read', 'write', 'edit', 'list'].includes(t))) built.push(...fsTools({ store, agentId: ctx.agent.id }));
-      for (const p of providers()) if (p.names.some((n) => effective.includes(n))) built.push(...(await p.build(ctx)));
+      const pluginNames = ctx.agent.plugins.map((p) => p.name);
+      for (const p of providers()) {
+        // A provider with no fixed names (plugins) builds the agent's own tools.
+        const names = p.names.length ? p.names : pluginNames;
+        if (names.some((n) => effective.includes(n))) built.push(...(await p.build(ctx)));
+      }
       const tools = built.filter((t) => effective.includes(t.name)).map((t) => recorded(t, ctx));
       return { tools, refuse: refuser(ctx, new Map(missing.map((m) => [m.name, m.reason]))) };
     },
