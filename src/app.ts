@@ -16,6 +16,9 @@ import { webhookRoutes } from './http/routes/webhooks.js';
 import { channelRoutes } from './http/routes/channels.js';
 import { memoryRoutes } from './http/routes/memory.js';
 import { budgetRoutes } from './http/routes/budget.js';
+import { approvalRoutes } from './http/routes/approvals.js';
+import { billingRoutes } from './http/routes/billing.js';
+import { auditRoutes } from './http/routes/audit.js';
 import { analyticsRoutes } from './http/routes/analytics.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { httpMetrics } from './http/middleware/metrics.js';
@@ -34,13 +37,16 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.use('/webhooks/*', bodyLimit({ maxSize: 1_048_576, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
   app.use('/v1/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES * 4, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
   app.use('/api/*', refuseFormPosts());
-  app.use('/api/*', authenticate());
+  // Webhooks under /api (Stripe's) act for no user: they are verified by signature, never by a session or bearer token.
+  const auth = authenticate();
+  app.use('/api/*', (c, next) => (c.req.path.startsWith('/api/webhooks/') ? next() : auth(c, next)));
   app.use('/v1/*', authenticate());
 
   app.get('/health', (c) => (opts.ready?.() ?? true) ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503));
 
-  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes(), webhookRoutes(), channelRoutes(), memoryRoutes(), analyticsRoutes(), budgetRoutes()]) app.route('/', r);
+  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes(), webhookRoutes(), channelRoutes(), memoryRoutes(), analyticsRoutes(), budgetRoutes(), approvalRoutes(), auditRoutes()]) app.route('/', r);
   app.route('/', metricsRoutes());
+  app.route('/', billingRoutes());
 
   const document = {
     openapi: '3.1.0',

@@ -39,6 +39,7 @@ import { toolbox as createToolbox } from './tools/toolbox.js';
 import { execProvider } from './tools/exec.js';
 import { webFetchProvider, webSearchProvider, type SearchConfig } from './tools/web.js';
 import { pluginProvider, preparePlugins } from './tools/plugins.js';
+import { approvalService } from './services/approvals.js';
 import type { EmbeddingPort } from './domain/ports.js';
 
 function searchConfig(c: Config): SearchConfig | undefined {
@@ -69,6 +70,7 @@ export function buildServices(config: Config, infra: Infra) {
   const toolbox = createToolbox({
     store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId),
     planTools: (agent) => budget.toolsAllowed(agent),
+    hold: () => approvals.hold,
     providers: [
       execProvider({ store, log: log.child({ service: 'exec' }) }),
       webFetchProvider({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
@@ -110,6 +112,16 @@ export function buildServices(config: Config, infra: Infra) {
     onSwitch: (personId, fromAgentId) => memory.end(fromAgentId, personId, 'switched_agent'),
   });
   routers.set('whatsapp', router);
+  const approvals = approvalService({
+    store, box, clock, ids, log: log.child({ service: 'approvals' }), hours: config.SWITCHBOARD_APPROVAL_HOURS, publicUrl: config.PUBLIC_URL,
+    toolFor: () => async (agent, conv, name) => toolbox.resolve({ agent, personId: conv.personId, conversationId: conv.id }, name),
+    notify: async (conv, agent, text) => {
+      const person = await store.people.byId(conv.personId);
+      if (!person) return;
+      if (conv.channel === 'telegram') await telegram.sender.send({ agentId: agent.id, account: agent.id, recipient: person.externalId, text: telegram.sender.render ? telegram.sender.render(text) : text });
+      else if (conv.channel === 'whatsapp') await whatsapp.sendText(person.externalId, text);
+    },
+  });
   routers.set('twilio', router);
   const templates = loadTemplates(join(ROOT_DIR, 'templates'));
   const provisioning = provisioningService({
@@ -136,6 +148,7 @@ export function buildServices(config: Config, infra: Infra) {
     budget,
     alerts,
     toolbox,
+    approvals,
     queue,
     usage: usageService({ store, clock }),
     analytics: analyticsService({ store, clock }),

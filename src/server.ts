@@ -23,6 +23,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const sweep = async () => {
     await services.memory.sweep().catch((err) => services.log.error('session sweep failed', { error: err }));
     await services.budget.expireHolds().catch((err) => services.log.error('budget hold expiry failed', { error: err }));
+    await services.approvals.expire().catch((err) => services.log.error('approval expiry failed', { error: err }));
+    await services.billing.enforceGrace().catch((err) => services.log.error('billing grace enforcement failed', { error: err }));
   };
   const sweeper = setInterval(sweep, config.SWITCHBOARD_SESSION_SWEEP_SECONDS * 1000);
   sweeper.unref();

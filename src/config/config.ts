@@ -57,6 +57,8 @@ const EnvShape = z.object({
   SWITCHBOARD_ROUTER_MODEL: z.string().regex(/^[a-z0-9][a-z0-9_-]*:.+$/, 'must look like provider:model').optional(),
   SWITCHBOARD_LINK_HOURS: z.coerce.number().min(1).max(24 * 365).default(24),
   /** Let the server fetch URLs on private, loopback and link-local addresses (customer sites on a LAN). Off: only public addresses. */
+  /** How long a tool call held for the owner's approval waits before it expires. */
+  SWITCHBOARD_APPROVAL_HOURS: z.coerce.number().min(0.01).max(24 * 30).default(24),
   /** The web_search tool's provider; without one the tool is not offered. */
   SWITCHBOARD_SEARCH_PROVIDER: z.enum(['searxng', 'brave', 'tavily']).optional(),
   SEARXNG_URL: z.url().optional(),

@@ -288,9 +288,12 @@ export interface BillingRepo {
   claimEvent(e: { id: string; type: string; created: number }): Promise<boolean>;
   /** Holds this customer's billing row until the transaction ends, so two events for one customer apply one after the other. */
   lockCustomer(userId: string): Promise<void>;
-  /** `created` (Unix seconds) of the newest event applied to the customer's billing state; older ones must not roll it back. */
-  lastEventAt(userId: string): Promise<number | null>;
-  setLastEventAt(userId: string, created: number): Promise<void>;
+  /**
+   * `created` (Unix seconds) of the newest events applied to the customer's billing state, per stream: the subscription
+   * (checkout, subscription events, changes by hand) and payments (invoices). Older events must not roll state back.
+   */
+  lastEventAt(userId: string): Promise<{ subscription: number | null; payment: number | null }>;
+  setLastEventAt(userId: string, stream: 'subscription' | 'payment', created: number): Promise<void>;
   /** Inserts or updates by Stripe invoice id; a paid invoice is never set back to another status. */
   upsertInvoice(i: Omit<Invoice, 'id'>): Promise<void>;
   invoices(userId: string, limit: number): Promise<Invoice[]>;
@@ -333,6 +336,22 @@ export interface ProvisioningRepo {
   /** Creates the record, or replaces it. */
   put(p: Provisioning): Promise<void>;
   update(agentId: string, patch: Partial<Omit<Provisioning, 'agentId' | 'startedAt'>>): Promise<void>;
+}
+
+export type ApprovalRow = {
+  id: string; agentId: string; conversationId: string | null; toolCallId: string; tool: string; argsSealed: string;
+  status: 'pending' | 'approved' | 'denied' | 'expired' | 'done' | 'failed'; result: string | null;
+  decidedBy: string | null; expiresAt: string; createdAt: string; decidedAt: string | null;
+};
+export interface ApprovalRepo {
+  insert(a: Pick<ApprovalRow, 'id' | 'agentId' | 'conversationId' | 'toolCallId' | 'tool' | 'argsSealed' | 'status' | 'expiresAt'>): Promise<void>;
+  byId(id: string): Promise<ApprovalRow | undefined>;
+  list(f: { agentIds?: string[]; status?: string; limit: number }): Promise<ApprovalRow[]>;
+  /** pending → status, only while pending (exactly one decision wins). */
+  decide(id: string, status: 'approved' | 'denied' | 'expired', by: string | null, at: string): Promise<boolean>;
+  finish(id: string, status: 'done' | 'failed', result: string): Promise<void>;
+  /** Pending requests whose time ran out. */
+  expiring(now: string): Promise<ApprovalRow[]>;
 }
 
 export type AuditEntry = { id: string; actorId: string | null; action: string; targetType: string; targetId: string; detail: Record<string, unknown>; createdAt: string };
@@ -463,6 +482,7 @@ export interface Store {
   billing: BillingRepo;
   authTokens: AuthTokenRepo;
   toolCalls: ToolCallRepo;
+  approvals: ApprovalRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

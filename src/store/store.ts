@@ -15,7 +15,7 @@ import { budgetRepo } from './repositories/budget.js';
 import { planRepo } from './repositories/plans.js';
 import { provisioningRepo } from './repositories/provisioning.js';
 import { billingRepo } from './repositories/billing.js';
-import { toolCallRepo } from './repositories/tools.js';
+import { approvalRepo, toolCallRepo } from './repositories/tools.js';
 
 /** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
 export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
@@ -41,6 +41,7 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     billing: billingRepo(db, ids, clock),
     authTokens: authTokenRepo(db, ids, clock),
     toolCalls: toolCallRepo(db, ids, clock),
+    approvals: approvalRepo(db, clock),
     transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
     close: () => db.destroy(),
   };

@@ -6,7 +6,7 @@
 import type { ModelTool, Store } from '../domain/ports.js';
 import type { Agent } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
-import { BUILTIN_TOOLS, effectiveTools, type Effective } from './policy.js';
+import { BUILTIN_TOOLS, effectiveTools, expand, type Effective } from './policy.js';
 import { fsTools } from './fs-tools.js';
 
 export type ToolContext = { agent: Agent; personId: string; conversationId: string };
@@ -31,6 +31,8 @@ export function toolbox(deps: {
   /** Plan caps of the agent's owner (null: none). */
   planTools: (agent: Agent) => Promise<string[] | null>;
   providers?: ToolProvider[];
+  /** Holds a call that needs the owner's approval; returns what the model is told (late-bound). */
+  hold?: () => ((a: { agent: Agent; conversationId: string; tool: string; input: unknown; toolCallId: string }) => Promise<string>) | undefined;
 }) {
   const { store, log } = deps;
   const providers = () => deps.providers ?? [];
@@ -49,10 +51,18 @@ export function toolbox(deps: {
     });
   }
 
-  function recorded(tool: ModelTool, ctx: ToolContext): ModelTool {
+  function recorded(tool: ModelTool, ctx: ToolContext, needsApproval: boolean): ModelTool {
     return {
       ...tool,
       async execute(input: unknown) {
+        const hold = deps.hold?.();
+        if (needsApproval && hold) {
+          const rec = await store.toolCalls.insert({
+            agentId: ctx.agent.id, conversationId: ctx.conversationId, tool: tool.name, args: redact(input), outcome: 'pending',
+            resultPreview: null, resultBytes: 0, durationMs: 0,
+          });
+          return hold({ agent: ctx.agent, conversationId: ctx.conversationId, tool: tool.name, input, toolCallId: rec.id });
+        }
         const started = performance.now();
         let result: string;
         try {
@@ -90,21 +100,33 @@ export function toolbox(deps: {
   return {
     describe,
 
+    /** One effective tool, unwrapped: what an approved call runs. */
+    async resolve(ctx: ToolContext, name: string): Promise<ModelTool | undefined> {
+      const { effective } = await describe(ctx.agent);
+      if (!effective.includes(name)) return undefined;
+      return (await build(ctx, effective)).find((t) => t.name === name);
+    },
+
     /** The tools offered in this call (the effective ones, each recorded), and how any other call is refused. */
     async forCall(ctx: ToolContext): Promise<{ tools: ModelTool[]; refuse: (toolName: string, input: unknown) => Promise<string> }> {
       const { effective, unavailable: missing } = await describe(ctx.agent);
-      const built: ModelTool[] = [];
-      if (effective.some((t) => t.startsWith('memory_'))) built.push(...deps.memoryTools(ctx.agent, ctx.personId));
-      if (effective.some((t) => ['read', 'write', 'edit', 'list'].includes(t))) built.push(...fsTools({ store, agentId: ctx.agent.id }));
-      const pluginNames = ctx.agent.plugins.map((p) => p.name);
-      for (const p of providers()) {
-        // A provider with no fixed names (plugins) builds the agent's own tools.
-        const names = p.names.length ? p.names : pluginNames;
-        if (names.some((n) => effective.includes(n))) built.push(...(await p.build(ctx)));
-      }
-      const tools = built.filter((t) => effective.includes(t.name)).map((t) => recorded(t, ctx));
+      const approval = expand(ctx.agent.toolPolicy?.requireApproval ?? [], ctx.agent.plugins.map((p) => p.name));
+      const tools = (await build(ctx, effective)).map((t) => recorded(t, ctx, approval.has(t.name)));
       return { tools, refuse: refuser(ctx, new Map(missing.map((m) => [m.name, m.reason]))) };
     },
   };
+
+  async function build(ctx: ToolContext, effective: string[]): Promise<ModelTool[]> {
+    const built: ModelTool[] = [];
+    if (effective.some((t) => t.startsWith('memory_'))) built.push(...deps.memoryTools(ctx.agent, ctx.personId));
+    if (effective.some((t) => ['read', 'write', 'edit', 'list'].includes(t))) built.push(...fsTools({ store, agentId: ctx.agent.id }));
+    const pluginNames = ctx.agent.plugins.map((p) => p.name);
+    for (const p of providers()) {
+      // A provider with no fixed names (plugins) builds the agent's own tools.
+      const names = p.names.length ? p.names : pluginNames;
+      if (names.some((n) => effective.includes(n))) built.push(...(await p.build(ctx)));
+    }
+    return built.filter((t) => effective.includes(t.name));
+  }
 }
 export type Toolbox = ReturnType<typeof toolbox>;

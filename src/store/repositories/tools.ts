@@ -1,5 +1,5 @@
 import type { Db } from '../db.js';
-import type { Clock, IdGenerator, ToolCallRecord, ToolCallRepo } from '../../domain/ports.js';
+import type { ApprovalRepo, ApprovalRow, Clock, IdGenerator, ToolCallRecord, ToolCallRepo } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
 
 const toCall = (r: Database['tool_calls']): ToolCallRecord => ({
@@ -26,6 +26,42 @@ export function toolCallRepo(db: Db, ids: IdGenerator, clock: Clock): ToolCallRe
     },
     async forAgent(agentId, limit) {
       return (await db.selectFrom('tool_calls').selectAll().where('agent_id', '=', agentId).orderBy('created_at', 'desc').limit(limit).execute()).map(toCall);
+    },
+  };
+}
+
+const toApproval = (r: Database['approvals']): ApprovalRow => ({
+  id: r.id, agentId: r.agent_id, conversationId: r.conversation_id, toolCallId: r.tool_call_id, tool: r.tool, argsSealed: r.args_sealed,
+  status: r.status as ApprovalRow['status'], result: r.result, decidedBy: r.decided_by, expiresAt: r.expires_at, createdAt: r.created_at, decidedAt: r.decided_at,
+});
+
+export function approvalRepo(db: Db, clock: Clock): ApprovalRepo {
+  return {
+    async insert(a) {
+      await db.insertInto('approvals').values({
+        id: a.id, agent_id: a.agentId, conversation_id: a.conversationId, tool_call_id: a.toolCallId, tool: a.tool, args_sealed: a.argsSealed,
+        status: a.status, result: null, decided_by: null, expires_at: a.expiresAt, created_at: clock.now().toISOString(), decided_at: null,
+      }).execute();
+    },
+    async byId(id) {
+      const r = await db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && toApproval(r);
+    },
+    async list(f) {
+      let q = db.selectFrom('approvals').selectAll();
+      if (f.agentIds) q = q.where('agent_id', 'in', f.agentIds.length ? f.agentIds : ['']);
+      if (f.status) q = q.where('status', '=', f.status);
+      return (await q.orderBy('created_at', 'desc').limit(f.limit).execute()).map(toApproval);
+    },
+    async decide(id, status, by, at) {
+      const r = await db.updateTable('approvals').set({ status, decided_by: by, decided_at: at }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async finish(id, status, result) {
+      await db.updateTable('approvals').set({ status, result }).where('id', '=', id).execute();
+    },
+    async expiring(now) {
+      return (await db.selectFrom('approvals').selectAll().where('status', '=', 'pending').where('expires_at', '<', now).limit(200).execute()).map(toApproval);
     },
   };
 }
