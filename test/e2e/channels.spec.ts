@@ -8,21 +8,11 @@
 // These tests talk to a second Switchboard that serve.ts starts on request, with its own data
 // folder: signing in creates the owner, and core.spec.ts needs a server nobody has set up yet.
 import { expect, test as base, type Browser, type Page } from '@playwright/test';
-import { controlUrl, owner, signIn } from './helpers.js';
-
-let channelsUrl: string | undefined;
-async function channelsApp(): Promise<string> {
-  if (!channelsUrl) {
-    const res = await fetch(`${controlUrl}/channels-app`, { method: 'POST' });
-    if (!res.ok) throw new Error(`serve.ts could not start the channels server: ${res.status} ${await res.text()}`);
-    channelsUrl = ((await res.json()) as { url: string }).url;
-  }
-  return channelsUrl;
-}
+import { controlUrl, isolatedApp, owner, signIn } from './helpers.js';
 
 const test = base.extend({
   // eslint-disable-next-line no-empty-pattern
-  baseURL: async ({}, use) => use(await channelsApp()),
+  baseURL: async ({}, use) => use(await isolatedApp('channels')),
 });
 
 const BOT = { token: '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1', username: 'E2EBot' };

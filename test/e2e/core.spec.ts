@@ -241,7 +241,7 @@ test('a failed reply is shown politely, and the next message works', async ({ re
   await expect(page.getByTestId('chat-error')).toHaveCount(1);
 });
 
-test('the dashboard shows the conversation transcript and usage', async ({ page }) => {
+test('the dashboard shows the conversation transcript and analytics', async ({ page }) => {
   await signIn(page);
   await page.goto('/dashboard');
   const row = page.locator(`[data-testid="overview-agent-row"][data-slug="${recipeSlug}"]`);
@@ -268,6 +268,8 @@ test('the dashboard shows the conversation transcript and usage', async ({ page 
   await page.goto(`/dashboard/conversations/${failedId}`);
   await expect(page.locator('[data-testid="transcript-message"][data-status="error"]')).toContainText('Error');
 
+  // Usage became Analytics; the old address still leads there.
   await page.goto('/dashboard/usage');
-  await expect(page.getByTestId('usage-by-agent')).toContainText('Recipe Helper');
+  await expect(page).toHaveURL(/\/dashboard\/analytics/);
+  await expect(page.getByTestId('analytics-by-agent')).toContainText('Recipe Helper');
 });

@@ -17,3 +17,22 @@ export async function signIn(target: Page | APIRequestContext): Promise<void> {
 
 /** serve.ts's control channel for the fake upstream (POST /enqueue, POST /reset). */
 export const controlUrl = `http://127.0.0.1:${Number(process.env.E2E_CONTROL_PORT ?? Number(process.env.E2E_PORT ?? 3917) + 1)}`;
+
+/**
+ * The URL of another Switchboard that serve.ts starts (once per name) on its own data folder,
+ * for a spec whose owner account or settings must not touch the main server core.spec.ts sets up.
+ */
+const otherApps = new Map<string, Promise<string>>();
+export function isolatedApp(name: string): Promise<string> {
+  let url = otherApps.get(name);
+  if (!url) {
+    url = (async () => {
+      const res = await fetch(`${controlUrl}/apps/${name}`, { method: 'POST' });
+      if (!res.ok) throw new Error(`serve.ts could not start the ${name} server: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { url: string }).url;
+    })();
+    url.catch(() => otherApps.delete(name));
+    otherApps.set(name, url);
+  }
+  return url;
+}

@@ -37,6 +37,33 @@ async function memoryIds(page: Page, fallback: string): Promise<{ agentId: strin
   return { agentId, closedConversationId: closed?.id ?? null };
 }
 
+/**
+ * Budgets worth looking at (issue 5): an agent whose small budget ran out (so there are alerts,
+ * a downgraded conversation and a stopped card) and a budget on `agentId` with room left.
+ * Made once; later variants find them.
+ */
+async function budgets(page: Page, agentId: string): Promise<string> {
+  const { agents } = await (await page.request.get('/api/agents')).json();
+  let spent = agents.find((a: { slug: string }) => a.slug === 'budget-demo');
+  if (!spent) {
+    spent = await (
+      await page.request.post('/api/agents', {
+        data: { name: 'Budget Demo', slug: 'budget-demo', icon: '💸', listed: false, model: 'openai:gpt-4o-mini', fallbackModel: 'openai:gpt-4.1-nano', monthlyBudgetUsd: 0.0003, downgradeAtPercent: 50 },
+      })
+    ).json();
+    for (let i = 0; i < 15; i++) {
+      await page.request.post('/api/public/agents/budget-demo/chat', { data: { text: `How much is left? Question ${i + 1}` } });
+      if ((await (await page.request.get(`/api/agents/${spent.id}/budget`)).json()).state === 'stopped') break;
+    }
+  }
+  const agent = await (await page.request.get(`/api/agents/${agentId}`)).json();
+  const status = await (await page.request.get(`/api/agents/${agentId}/budget`)).json();
+  // About 55% used, so the card and the burn-down show a budget with room left.
+  const monthlyBudgetUsd = Math.max(0.001, Math.round((status.spentUsd / 0.55) * 1e6) / 1e6);
+  await page.request.patch(`/api/agents/${agentId}`, { data: { monthlyBudgetUsd, version: agent.version } });
+  return spent.id as string;
+}
+
 async function shoot(page: Page, name: string, variant: string): Promise<void> {
   await page.waitForLoadState('networkidle');
   await page.waitForTimeout(150);
@@ -117,6 +144,7 @@ for (const v of variants) {
     await page.unroute('**/api/setup');
 
     // Dashboard
+    const budgetDemoId = await budgets(page, agentId);
     await page.goto('/dashboard');
     await expect(page.getByTestId('page-title')).toHaveText('Overview');
     await shoot(page, 'dashboard', v.name);
@@ -145,11 +173,22 @@ for (const v of variants) {
 
     await page.goto(`/dashboard/agents/${agentId}`);
     await expect(page.getByTestId('preview-tokens')).toBeVisible();
+    await expect(page.getByTestId('budget-card').getByTestId('budget-state')).toBeVisible();
     await shoot(page, 'agent-edit', v.name);
+    await page.getByTestId('budget-card').screenshot({ path: `${dir}/agent-budget-card-${v.name}.png` });
+    await page.getByTestId('budget-settings').screenshot({ path: `${dir}/agent-budget-settings-${v.name}.png` });
 
     await page.getByTestId('tab-conversations').click();
     await page.waitForTimeout(200);
     await shoot(page, 'agent-conversations', v.name);
+
+    // The agent whose budget ran out: stopped card, and a conversation marked downgraded.
+    await page.goto(`/dashboard/agents/${budgetDemoId}`);
+    await expect(page.getByTestId('budget-card').getByTestId('budget-state')).toHaveAttribute('data-state', 'stopped');
+    await page.getByTestId('budget-card').screenshot({ path: `${dir}/agent-budget-card-stopped-${v.name}.png` });
+    await page.getByTestId('tab-conversations').click();
+    await expect(page.getByTestId('conversation-downgraded').first()).toBeVisible();
+    await shoot(page, 'agent-conversations-downgraded', v.name);
 
     if (conversationId) {
       await page.goto(`/dashboard/conversations/${conversationId}`);
@@ -186,9 +225,24 @@ for (const v of variants) {
     await expect(page.getByTestId('price-table')).toBeVisible();
     await shoot(page, 'providers', v.name);
 
-    await page.goto('/dashboard/usage');
-    await expect(page.getByTestId('usage-totals')).toBeVisible();
-    await shoot(page, 'usage', v.name);
+    await page.goto('/dashboard/analytics');
+    await expect(page.getByTestId('analytics-kpis')).toBeVisible();
+    await expect(page.getByTestId('chart-burndown').first().locator('canvas')).toBeVisible();
+    await shoot(page, 'analytics', v.name);
+
+    await page.route('**/api/analytics?*', async (r) => {
+      const real = await (await r.fetch()).json();
+      const zero = { messages: 0, replies: 0, people: 0, requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+      await r.fulfill({ json: { ...real, totals: zero, series: real.series.map((d: { date: string }) => ({ ...zero, date: d.date })), byAgent: [], byModel: [], byChannel: [], delivery: { byChannel: [] } } });
+    });
+    await page.goto('/dashboard/analytics');
+    await expect(page.getByTestId('analytics-empty')).toBeVisible();
+    await shoot(page, 'analytics-empty', v.name);
+    await page.unroute('**/api/analytics?*');
+
+    await page.goto('/dashboard/alerts');
+    await expect(page.getByTestId('alert-settings-form')).toBeVisible();
+    await shoot(page, 'alerts', v.name);
 
     await page.goto('/dashboard/keys');
     await page.getByLabel('Key name').fill(`screenshot ${v.name}`);

@@ -29,17 +29,18 @@ const telegram = await startFakeTelegram({ bots: [E2E_BOT] });
 // POST /enqueue with a ScriptedResponse (or an array of them), POST /reset.
 // Telegram: POST /telegram/update {chatId, text, token?} queues a user's message for the bot;
 // GET /telegram/sent?chatId= lists the texts the bot sent to that chat.
-// POST /channels-app starts (once) a second Switchboard on its own data folder and answers {url}:
-// channels.spec.ts runs there, so its owner account cannot spoil core.spec.ts's first-run setup
-// whichever file runs first.
+// POST /apps/<name> starts (once per name) another Switchboard on its own data folder and answers
+// {url}: channels.spec.ts and budget.spec.ts run on their own, so their owner accounts (and budgets,
+// prices and alerts) cannot spoil core.spec.ts's first-run setup whichever file runs first.
 const control = createServer((req, res) => {
   let body = '';
   req.on('data', (c: Buffer) => (body += c.toString('utf8')));
   req.on('end', async () => {
     try {
-      if (req.method === 'POST' && req.url === '/channels-app') {
-        const second = await startChannelsApp();
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: second.url }));
+      const app = req.method === 'POST' ? /^\/apps\/([a-z][a-z0-9-]{0,30})$/.exec(req.url ?? '') : null;
+      if (app) {
+        const other = await startOtherApp(app[1]!);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: other.url }));
         return;
       }
       if (req.method === 'POST' && req.url === '/enqueue') {
@@ -85,15 +86,20 @@ const appEnv = (dataDir: string) => ({
 const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
 const app = await startServer({ port, host: '127.0.0.1', env: appEnv(dataDir) });
 
-let channelsApp: Promise<{ url: string; close(): Promise<void>; dataDir: string }> | null = null;
-function startChannelsApp() {
-  channelsApp ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-channels-'));
-    const second = await startServer({ port: 0, host: '127.0.0.1', env: appEnv(dir) });
-    console.log(`[e2e] channels switchboard on ${second.url} (data ${dir})`);
-    return { url: second.url, close: () => second.close(), dataDir: dir };
-  })();
-  return channelsApp;
+type OtherApp = { url: string; close(): Promise<void>; dataDir: string };
+const otherApps = new Map<string, Promise<OtherApp>>();
+function startOtherApp(name: string): Promise<OtherApp> {
+  let started = otherApps.get(name);
+  if (!started) {
+    started = (async () => {
+      const dir = mkdtempSync(join(tmpdir(), `switchboard-e2e-${name}-`));
+      const other = await startServer({ port: 0, host: '127.0.0.1', env: appEnv(dir) });
+      console.log(`[e2e] ${name} switchboard on ${other.url} (data ${dir})`);
+      return { url: other.url, close: () => other.close(), dataDir: dir };
+    })();
+    otherApps.set(name, started);
+  }
+  return started;
 }
 console.log(`[e2e] switchboard on ${app.url} (data ${dataDir}), fake OpenAI on ${fake.url}, fake Telegram on ${telegram.apiRoot}`);
 
@@ -102,11 +108,11 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   control.close();
-  const second = await channelsApp?.catch(() => null);
-  await Promise.allSettled([app.close(), second?.close()]);
+  const others = (await Promise.all([...otherApps.values()].map((p) => p.catch(() => null)))).filter((o) => !!o);
+  await Promise.allSettled([app.close(), ...others.map((o) => o.close())]);
   await Promise.allSettled([fake.close(), telegram.close()]);
   rmSync(dataDir, { recursive: true, force: true });
-  if (second) rmSync(second.dataDir, { recursive: true, force: true });
+  for (const o of others) rmSync(o.dataDir, { recursive: true, force: true });
   process.exit(0);
 }
 process.on('SIGINT', () => void stop());

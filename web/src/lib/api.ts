@@ -59,6 +59,32 @@ export const MEMORY_LIMITS = {
   contextTokenBudget: { min: 500, max: 200000 },
 } as const;
 
+/** Cost control (issue 5), edited in the Budget section of the agent's Settings tab. */
+export type AgentBudgetSettings = Pick<
+  DomainAgent,
+  | 'monthlyBudgetUsd'
+  | 'downgradeAtPercent'
+  | 'stopAtPercent'
+  | 'budgetStopMessage'
+  | 'personDailyMessages'
+  | 'personDailyCostUsd'
+  | 'maxOutputTokens'
+>;
+
+/** Defaults the server applies to a new agent. */
+export const BUDGET_DEFAULTS = { downgradeAtPercent: 80, stopAtPercent: 100, maxOutputTokens: 2048 } as const;
+
+export const BUDGET_LIMITS = {
+  downgradeAtPercent: { min: 1, max: 100 },
+  stopAtPercent: { min: 1, max: 1000 },
+  budgetStopMessage: { max: 1000 },
+  maxOutputTokens: { min: 16, max: 128000 },
+} as const;
+
+/** What people are told once an agent's budget is spent, when it has no message of its own. */
+export const defaultStopMessage = (agentName: string) =>
+  `Sorry — ${agentName} has used up its budget for this month and cannot answer right now. Please try again later.`;
+
 export type Agent = Omit<DomainAgent, 'channels' | keyof AgentMemorySettings> &
   AgentMemorySettings & { channels: AgentChannels };
 export type ProviderKind = DomainProviderKind;
@@ -69,6 +95,8 @@ export interface User {
   email: string;
   role: Role;
   createdAt?: string;
+  /** Customers only: a monthly cap in USD across all the agents they own (null: none). */
+  monthlyBudgetUsd?: number | null;
 }
 
 export type AgentInput = Partial<
@@ -84,6 +112,7 @@ export type AgentInput = Partial<
     | 'listed'
     | 'status'
     | keyof AgentMemorySettings
+    | keyof AgentBudgetSettings
   >
 > & {
   persona?: Partial<Persona>;
@@ -136,6 +165,10 @@ export interface ConversationSummary {
   createdAt: string;
   /** Set once the session ended (timeout, new conversation, closed by an operator). */
   closedAt?: string | null;
+  closedReason?: ClosedReason | null;
+  summaryStatus?: SummaryStatus;
+  /** Some reply in it came from the fallback model because the agent's budget ran low. */
+  downgraded?: boolean;
 }
 
 /** Why a conversation ended. */
@@ -287,13 +320,6 @@ export interface PricesResponse {
   prices: Price[];
 }
 
-export interface UsageReport extends UsageNumbers {
-  totals: UsageNumbers;
-  series: (UsageNumbers & { date: string })[];
-  byAgent: (UsageNumbers & { agentId: string; name: string })[];
-  byModel: (UsageNumbers & { model: string })[];
-}
-
 export interface UsageSummary {
   agents: { agentId: string; name: string; slug: string; today: UsageNumbers; month: UsageNumbers }[];
 }
@@ -352,6 +378,157 @@ export interface UndeliveredMessage {
   status: 'failed' | 'undelivered';
   lastError: string | null;
   createdAt: string;
+}
+
+// ---------- budgets, alerts, recommendations, analytics (issue 5) ----------
+
+export type BudgetState = 'normal' | 'downgraded' | 'stopped';
+
+/** An agent's budget this month (GET /api/agents/:id/budget). */
+export interface AgentBudget {
+  agentId: string;
+  /** The month, `YYYY-MM` (UTC). */
+  period: string;
+  monthlyBudgetUsd: number | null;
+  spentUsd: number;
+  /** Promised to model calls still running. */
+  reservedUsd: number;
+  /** Spent as a percentage of the budget; null without a budget. */
+  percent: number | null;
+  state: BudgetState;
+  downgradeAtPercent: number;
+  stopAtPercent: number;
+  fallbackModel: string | null;
+  /** This month's spend at the pace so far. */
+  projectedUsd: number;
+  /** Cumulative spend per day of the month; null for days still to come. */
+  series: { date: string; spentUsd: number | null }[];
+  /** The owner's cap across all their agents, when the owner is a customer with one. */
+  customer: { monthlyBudgetUsd: number; spentUsd: number } | null;
+}
+
+export interface ModelSuggestion {
+  model: string;
+  estimatedUsd: number;
+  savingsUsd: number;
+  savingsPercent: number;
+}
+
+export interface Recommendation {
+  agentId: string;
+  agentName: string;
+  currentModel: string | null;
+  last30DaysUsd: number;
+  requests: number;
+  /** Cheaper configured models, most savings first. */
+  suggestions: ModelSuggestion[];
+  /** "Switch Recipe Helper to openai:gpt-4o-mini: about 62% less, $3.10/month"; null without a cheaper model. */
+  message: string | null;
+}
+
+export interface Recommendations {
+  windowDays: number;
+  items: Recommendation[];
+}
+
+/** A budget threshold crossed (each threshold once per period). */
+export interface BudgetAlert {
+  id: string;
+  scope: 'agent' | 'customer' | 'person';
+  scopeId: string;
+  period: string;
+  kind: 'downgrade' | 'stop';
+  ownerId: string | null;
+  percent: number;
+  spentUsd: number;
+  budgetUsd: number;
+  /** Server-written text; may name an agent, which is user input: render as text. */
+  message: string;
+  createdAt: string;
+  acknowledgedAt: string | null;
+  /** 'sent', 'not configured' or 'failed: …'; null while not tried yet. */
+  webhookStatus: string | null;
+  emailStatus: string | null;
+}
+
+/** Where budget alerts go. Secrets are write-only: `has*` says one is stored. */
+export interface AlertSettings {
+  webhookUrl: string | null;
+  hasWebhookSecret: boolean;
+  email: {
+    host: string;
+    port: number;
+    /** true: TLS from the start (port 465); false: STARTTLS when the server offers it. */
+    secure: boolean;
+    user: string | null;
+    hasPassword: boolean;
+    from: string;
+    to: string[];
+  } | null;
+}
+
+/** PUT /api/settings/alerts. `webhookSecret` and `email.password`: omit to keep, "" to remove. */
+export interface AlertSettingsInput {
+  webhookUrl?: string | null;
+  webhookSecret?: string;
+  email?: {
+    host: string;
+    port: number;
+    secure: boolean;
+    user?: string | null;
+    password?: string;
+    from: string;
+    to: string[];
+  } | null;
+}
+
+/** Per way: 'sent', 'not configured' or 'failed: <reason>'. */
+export interface AlertTestResult {
+  webhook: string;
+  email: string;
+}
+
+interface ActivityNumbers {
+  messages: number;
+  people: number;
+}
+
+export interface AnalyticsQuery {
+  from?: string;
+  to?: string;
+  agentId?: string;
+}
+
+/** The tables GET /api/analytics can send as CSV. */
+export type AnalyticsTable = 'series' | 'byAgent' | 'byModel' | 'byChannel' | 'delivery';
+
+export interface DeliveryRow {
+  channel: string;
+  sent: number;
+  delivered: number;
+  read: number;
+  failed: number;
+  undelivered: number;
+  pending: number;
+}
+
+export interface Analytics {
+  range: { from: string; to: string };
+  totals: ActivityNumbers & UsageNumbers & { replies: number };
+  /** One row per day of the range, zeros included. */
+  series: (ActivityNumbers & UsageNumbers & { date: string; replies: number })[];
+  /** agentId null: usage with no agent (e.g. the OpenAI-compatible endpoint without one). */
+  byAgent: (ActivityNumbers & UsageNumbers & { agentId: string | null; name: string })[];
+  byModel: (UsageNumbers & { model: string })[];
+  byChannel: (ActivityNumbers & { channel: string; requests: number; costUsd: number })[];
+  latency: {
+    ttftP50Ms: number | null;
+    ttftP95Ms: number | null;
+    latencyP50Ms: number | null;
+    latencyP95Ms: number | null;
+    series: { date: string; ttftP50Ms: number | null; ttftP95Ms: number | null }[];
+  };
+  delivery: { byChannel: DeliveryRow[] };
 }
 
 /** A Switchboard template document, as exported and imported. */
@@ -481,6 +658,9 @@ export const api = {
   createUser: (email: string, password: string, role: Role) =>
     json<User>('POST', '/api/users', { email, password, role }),
   deleteUser: (id: string) => json<void>('DELETE', `/api/users/${enc(id)}`),
+  /** A customer's monthly cap across their agents; null removes it. */
+  setUserBudget: (id: string, monthlyBudgetUsd: number | null) =>
+    json<User>('PATCH', `/api/users/${enc(id)}`, { monthlyBudgetUsd }),
 
   // API keys
   keys: () => json<{ keys: ApiKey[] }>('GET', '/api/keys'),
@@ -557,9 +737,20 @@ export const api = {
   undelivered: (agentId?: string) =>
     json<{ messages: UndeliveredMessage[] }>('GET', '/api/channels/undelivered' + query({ agentId })),
 
-  // usage
-  usage: (p: { agentId?: string; from?: string; to?: string }) => json<UsageReport>('GET', '/api/usage' + query(p)),
+  // usage and analytics
   usageSummary: () => json<UsageSummary>('GET', '/api/usage/summary'),
+  analytics: (q: AnalyticsQuery) => json<Analytics>('GET', '/api/analytics' + query({ ...q })),
+  exportAnalytics: (table: AnalyticsTable, q: AnalyticsQuery) =>
+    download('/api/analytics' + query({ ...q, format: 'csv', table })),
+
+  // budgets, recommendations, alerts
+  agentBudget: (id: string) => json<AgentBudget>('GET', `/api/agents/${enc(id)}/budget`),
+  recommendations: () => json<Recommendations>('GET', '/api/recommendations'),
+  alerts: () => json<{ alerts: BudgetAlert[] }>('GET', '/api/alerts'),
+  acknowledgeAlert: (id: string) => json<BudgetAlert>('POST', `/api/alerts/${enc(id)}/ack`),
+  alertSettings: () => json<AlertSettings>('GET', '/api/settings/alerts'),
+  saveAlertSettings: (input: AlertSettingsInput) => json<AlertSettings>('PUT', '/api/settings/alerts', input),
+  testAlerts: () => json<AlertTestResult>('POST', '/api/settings/alerts/test'),
 
   // public chat
   publicAgents: () => json<{ agents: PublicAgent[] }>('GET', '/api/public/agents'),

@@ -4,11 +4,13 @@ const usd = new Intl.NumberFormat('en-US', {
   minimumFractionDigits: 2,
   maximumFractionDigits: 4,
 });
+const usdTiny = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumSignificantDigits: 2 });
 const int = new Intl.NumberFormat('en-US');
 
-/** USD with up to four decimals: $0.0012, $3.50. */
+/** USD with up to four decimals: $0.0012, $3.50; amounts under a tenth of a cent keep two significant digits ($0.000031). */
 export function formatUsd(n: number | null | undefined): string {
-  return usd.format(n ?? 0);
+  const v = n ?? 0;
+  return v !== 0 && Math.abs(v) < 0.001 ? usdTiny.format(v) : usd.format(v);
 }
 
 export function formatInt(n: number | null | undefined): string {
