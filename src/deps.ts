@@ -64,7 +64,7 @@ export function buildServices(config: Config, infra: Infra) {
     store, queue, clock, log: log.child({ service: 'memory' }), providers, prices, chat: () => chat, retryDelaySeconds: config.SWITCHBOARD_JOB_RETRY_SECONDS,
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
   });
-  const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue });
+  const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: () => billing.limitsFor });
   const mail = mailService({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, settings: store.settings, box });
   const alerts = alertService({ store, box, mail, log: log.child({ service: 'alerts' }) });
   const toolbox = createToolbox({

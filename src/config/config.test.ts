@@ -25,6 +25,35 @@ describe('configuration', () => {
     expect(() => loadConfig({ SWITCHBOARD_ADMIN_EMAIL: 'a@b.co' })).toThrow(/together/);
   });
 
+  it('keeps sign-up closed unless asked, and checks the SMTP settings without echoing them', () => {
+    expect(loadConfig({}).SWITCHBOARD_SIGNUP).toBe('closed');
+    expect(loadConfig({ SWITCHBOARD_SIGNUP: 'open', SMTP_URL: 'smtps://u:p@mail.example.com:465', SMTP_FROM: 'Switchboard <noreply@example.com>' }))
+      .toMatchObject({ SWITCHBOARD_SIGNUP: 'open', SMTP_URL: 'smtps://u:p@mail.example.com:465' });
+    try {
+      loadConfig({ SWITCHBOARD_SIGNUP: 'yes', SMTP_URL: 'http://u:hunter2@mail.example.com', SMTP_FROM: 'nobody' });
+      expect.unreachable();
+    } catch (e) {
+      const text = (e as ConfigError).message;
+      for (const v of ['SWITCHBOARD_SIGNUP', 'SMTP_URL', 'SMTP_FROM']) expect(text).toContain(v);
+      expect(text).not.toContain('hunter2');
+    }
+  });
+
+  it('wants the Stripe keys together, checks their shape without echoing them, and defaults the grace period', () => {
+    expect(loadConfig({})).toMatchObject({ STRIPE_SECRET_KEY: undefined, STRIPE_API_URL: 'https://api.stripe.com', SWITCHBOARD_BILLING_GRACE_DAYS: 7 });
+    expect(loadConfig({ STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc', STRIPE_API_URL: 'http://127.0.0.1:12111/', SWITCHBOARD_BILLING_GRACE_DAYS: '3' }))
+      .toMatchObject({ STRIPE_API_URL: 'http://127.0.0.1:12111', SWITCHBOARD_BILLING_GRACE_DAYS: 3 });
+    expect(() => loadConfig({ STRIPE_SECRET_KEY: 'sk_test_abc' })).toThrow(/STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set together/);
+    try {
+      loadConfig({ STRIPE_SECRET_KEY: 'pk_live_hunter2', STRIPE_WEBHOOK_SECRET: 'hunter3' });
+      expect.unreachable();
+    } catch (e) {
+      const text = (e as ConfigError).message;
+      for (const v of ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET']) expect(text).toContain(v);
+      expect(text).not.toMatch(/hunter/);
+    }
+  });
+
   it('marks cookies Secure behind an https PUBLIC_URL', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://bots.example.com/' })).toMatchObject({ PUBLIC_URL: 'https://bots.example.com', secureCookies: true });
   });
