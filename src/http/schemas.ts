@@ -67,3 +67,26 @@ export const SummarySchema = z.object({
   messageCount: z.number(), model: z.string(), inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number(), createdAt: z.string(),
   score: z.number().optional(),
 }).openapi('Summary');
+
+const StackSchema = z.object({ generator: z.string().nullable(), frameworks: z.array(z.string()), host: z.string().nullable(), server: z.string().nullable(), title: z.string().nullable() });
+export const ProvisioningStatusSchema = z.object({
+  agentId: z.string(),
+  status: z.enum(['active', 'paused', 'provisioning', 'failed', 'deleted']),
+  steps: z.array(z.object({
+    name: z.enum(['validate_token', 'check_site', 'generate_workspace', 'bind_telegram', 'health_check']),
+    state: z.enum(['pending', 'running', 'done', 'failed', 'skipped']),
+    detail: z.string().openapi({ description: "A sentence: the bot's @username, the stack found, or why the step failed" }),
+    updatedAt: z.string().nullable(),
+  })).openapi({ description: 'In the order they run; empty for an agent that was never provisioned' }),
+  error: z.string().optional().openapi({ description: 'Why the setup failed (status "failed" only)' }),
+  failedStep: z.string().optional(),
+  telegram: z.object({ username: z.string(), link: z.string() }).optional().openapi({ description: 'The bound bot and its t.me link' }),
+  siteUrl: z.string().nullable(), stack: StackSchema.nullable(),
+  attempts: z.number(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
+}).openapi('ProvisioningStatus');
+
+export const AgentConfigSchema = z.object({
+  soul: z.string().openapi({ description: 'SOUL.md' }), agents: z.string().openapi({ description: 'AGENTS.md' }),
+  tools: z.string().openapi({ description: 'TOOLS.md' }), user: z.string().openapi({ description: 'USER.md' }),
+  instructions: z.string().openapi({ description: 'Custom instructions' }), siteUrl: z.string().nullable(), version: z.number(),
+}).openapi('AgentConfig');

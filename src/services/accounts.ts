@@ -1,36 +1,72 @@
-import type { Clock, IdGenerator, PasswordHasher, Store } from '../domain/ports.js';
+/**
+ * Accounts: the owner's setup, sign-up, sign-in (password or e-mailed magic link), sessions, API keys,
+ * e-mail verification, password reset, suspension, and the users list.
+ *
+ * Every sign-in and account event is written to the audit log. The log also is the shared counter of
+ * failed sign-ins and mail requests, so the limits hold across processes sharing the database.
+ */
+import type { AuthTokenKind, Clock, IdGenerator, Mailer, PasswordHasher, Store } from '../domain/ports.js';
 import type { Actor, Role, User } from '../domain/types.js';
 import { errors, AppError } from '../domain/errors.js';
 import { sha256 } from '../infra/system.js';
+import type { Logger } from '../infra/logger.js';
 import { requireRole } from './access.js';
 
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const SESSION_DAYS = 30;
-const MAX_FAILURES = 10;
-const FAILURE_WINDOW_MS = 15 * 60_000;
 
-/** Counts failed logins per key in memory; enough for one process (a shared store comes with Redis). */
-function failureLimiter(clock: Clock) {
-  const hits = new Map<string, number[]>();
-  const recent = (key: string) => (hits.get(key) ?? []).filter((t) => clock.now().getTime() - t < FAILURE_WINDOW_MS);
-  return {
-    check(keys: string[]) {
-      for (const k of keys) {
-        const r = recent(k);
-        if (r.length >= MAX_FAILURES) throw errors.rateLimited(Math.ceil((r[0]! + FAILURE_WINDOW_MS - clock.now().getTime()) / 1000));
-      }
-    },
-    fail(keys: string[]) { for (const k of keys) hits.set(k, [...recent(k), clock.now().getTime()]); },
-    clear(keys: string[]) { for (const k of keys) hits.delete(k); },
-  };
-}
+export const LIMITS = {
+  /** Failed sign-ins per account (since its last successful one) and per client address, in the window. */
+  loginWindowMs: 15 * MINUTE,
+  loginFailuresPerAccount: 10,
+  loginFailuresPerIp: 30,
+  /** Mails of one kind to one address, and mail requests (reset, magic link, resend) from one client address, in the window. */
+  mailWindowMs: HOUR,
+  mailsPerAddress: 5,
+  mailRequestsPerIp: 30,
+} as const;
 
-export function accountService(deps: { store: Store; hasher: PasswordHasher; ids: IdGenerator; clock: Clock }) {
-  const { store, hasher, ids, clock } = deps;
-  const limiter = failureLimiter(clock);
+/** How long an e-mailed link stays valid. */
+export const LINK_TTL_MS: Record<AuthTokenKind, number> = { verify_email: 2 * DAY, reset_password: HOUR, magic_link: 15 * MINUTE };
+const LINK_PATH: Record<AuthTokenKind, string> = { verify_email: '/verify-email', reset_password: '/reset-password', magic_link: '/login/magic' };
+
+/** Audit actions written here (stable names: the audit API filters by them). */
+export const AUDIT = {
+  signup: 'auth.signup',
+  login: 'auth.login',
+  loginFailed: 'auth.login_failed',
+  magicLinkRequested: 'auth.magic_link_requested',
+  magicLinkLogin: 'auth.magic_link_login',
+  passwordResetRequested: 'auth.password_reset_requested',
+  passwordReset: 'auth.password_reset',
+  verificationSent: 'auth.email_verification_sent',
+  emailVerified: 'auth.email_verified',
+  suspend: 'user.suspend',
+  unsuspend: 'user.unsuspend',
+} as const;
+/** Proof the account holder is back: the failure count of an account restarts after these. */
+const SIGNED_IN = [AUDIT.login, AUDIT.magicLinkLogin, AUDIT.passwordReset];
+const MAIL_REQUESTS = [AUDIT.magicLinkRequested, AUDIT.passwordResetRequested, AUDIT.verificationSent];
+
+/** Where a request came from: the client address (limits, audit) and the base of links in mails. */
+export type Client = { ip: string; baseUrl: string };
+
+const invalidLink = () => new AppError(400, 'invalid_token', 'This link is invalid, was already used or has expired. Ask for a new one.');
+const suspended = () => new AppError(403, 'account_suspended', 'This account is suspended. Contact the operator.');
+const mailNotConfigured = () => new AppError(400, 'mail_not_configured', 'E-mail is not set up on this server (SMTP_URL, or SMTP in the alert settings).');
+
+export function accountService(deps: {
+  store: Store; hasher: PasswordHasher; ids: IdGenerator; clock: Clock; mail: Mailer; log: Logger; signup: 'open' | 'closed';
+}) {
+  const { store, hasher, ids, clock, mail, log } = deps;
+  const at = (ms = 0) => new Date(clock.now().getTime() + ms).toISOString();
+  const retryAfter = (first: string, windowMs: number) => Math.max(1, Math.ceil((Date.parse(first) + windowMs - clock.now().getTime()) / 1000));
 
   async function issueSession(user: User) {
     const token = `sbs_${ids.token(32)}`;
-    const expires = new Date(clock.now().getTime() + SESSION_DAYS * 86_400_000).toISOString();
+    const expires = at(SESSION_DAYS * DAY);
     await store.tokens.insert({ userId: user.id, kind: 'session', name: 'login', prefix: token.slice(0, 8), hash: sha256(token), expiresAt: expires });
     return { token, user, expiresAt: expires };
   }
@@ -40,8 +76,76 @@ export function accountService(deps: { store: Store; hasher: PasswordHasher; ids
     return store.users.insert({ email, passwordHash: await hasher.hash(password), role });
   }
 
+  const audit = (actorId: string | null, action: string, targetType: string, targetId: string, detail: Record<string, unknown>) =>
+    store.audit.add({ actorId, action, targetType, targetId, detail });
+
+  /** Refuses a sign-in attempt while the client address, or the account, has failed too often. */
+  async function checkLoginLimits(accountKey: string, ip: string) {
+    const since = at(-LIMITS.loginWindowMs);
+    const byIp = await store.audit.tally({ actions: [AUDIT.loginFailed], since, ip });
+    if (byIp.count >= LIMITS.loginFailuresPerIp) throw errors.rateLimited(retryAfter(byIp.first!, LIMITS.loginWindowMs));
+    const lastOk = (await store.audit.tally({ actions: SIGNED_IN, since, targetId: accountKey })).last;
+    const byAccount = await store.audit.tally({ actions: [AUDIT.loginFailed], since: lastOk ?? since, targetId: accountKey });
+    if (byAccount.count >= LIMITS.loginFailuresPerAccount) throw errors.rateLimited(retryAfter(byAccount.first!, LIMITS.loginWindowMs));
+  }
+
+  /** Refuses a mail request when this client address asked for too many; says nothing about accounts. */
+  async function checkMailRequestLimit(ip: string) {
+    const r = await store.audit.tally({ actions: MAIL_REQUESTS, since: at(-LIMITS.mailWindowMs), ip });
+    if (r.count >= LIMITS.mailRequestsPerIp) throw errors.rateLimited(retryAfter(r.first!, LIMITS.mailWindowMs));
+  }
+
+  /** Whether another mail of this kind may go to this user now. */
+  async function addressAllows(userId: string, kind: AuthTokenKind) {
+    return (await store.authTokens.countSince(userId, kind, at(-LIMITS.mailWindowMs))) < LIMITS.mailsPerAddress;
+  }
+
+  /** Stores a new one-time token (hashed) and returns the link carrying it. */
+  async function issueLink(user: User, kind: AuthTokenKind, baseUrl: string) {
+    const token = ids.token(32);
+    await store.authTokens.insert({ userId: user.id, kind, tokenHash: sha256(token), expiresAt: at(LINK_TTL_MS[kind]) });
+    return `${baseUrl}${LINK_PATH[kind]}?token=${token}`;
+  }
+
+  function linkMail(user: User, kind: AuthTokenKind, link: string) {
+    const hello = user.name ? `Hello ${user.name},` : 'Hello,';
+    const minutes = Math.round(LINK_TTL_MS[kind] / MINUTE);
+    const valid = minutes >= 120 ? `${Math.round(minutes / 60)} hours` : `${minutes} minutes`;
+    const mails: Record<AuthTokenKind, { subject: string; body: string }> = {
+      verify_email: { subject: 'Confirm your e-mail address', body: `please confirm your e-mail address for Switchboard by opening this link:\n\n${link}\n\nThe link works for ${valid}.` },
+      reset_password: { subject: 'Reset your password', body: `someone asked to reset the password of your Switchboard account. To choose a new one, open this link:\n\n${link}\n\nThe link works once, for ${valid}. If it was not you, ignore this mail: your password stays as it is.` },
+      magic_link: { subject: 'Your sign-in link', body: `open this link to sign in to Switchboard:\n\n${link}\n\nThe link works once, for ${valid}. If you did not ask for it, ignore this mail.` },
+    };
+    const m = mails[kind];
+    return { to: user.email, subject: `[Switchboard] ${m.subject}`, text: `${hello}\n\n${m.body}\n` };
+  }
+
+  /**
+   * Sends a link without holding up the answer: whether a mail goes out must not show in the response
+   * time of requests that answer the same for unknown addresses. A failure is logged (never the link).
+   */
+  function sendInBackground(user: User, kind: AuthTokenKind, link: string) {
+    void mail.send(linkMail(user, kind, link)).catch((err: unknown) => log.warn('account mail failed', { kind, userId: user.id, error: (err as Error).message }));
+  }
+
+  function assertSignupOpen() {
+    if (deps.signup !== 'open') throw new AppError(403, 'signup_closed', 'Sign-up is closed on this server; ask the operator for an account.');
+  }
+
+  async function consumeLink(kind: AuthTokenKind, token: string) {
+    const used = await store.authTokens.consume(kind, sha256(token), at());
+    const user = used && await store.users.byId(used.userId);
+    if (!user) throw invalidLink();
+    return user;
+  }
+
   return {
     async needsSetup() { return (await store.users.countByRole('owner')) === 0; },
+
+    /** What the sign-in page may offer. */
+    async options() {
+      return { signup: deps.signup === 'open', mail: await mail.configured() };
+    },
 
     /** One-time creation of the owner, from the setup page or the environment. */
     async setupOwner(email: string, password: string) {
@@ -62,17 +166,52 @@ export function accountService(deps: { store: Store; hasher: PasswordHasher; ids
       return true;
     },
 
+    /** Throws signup_closed unless SWITCHBOARD_SIGNUP=open (the route asks before it reads the body). */
+    assertSignupOpen,
+
+    /** Self sign-up (SWITCHBOARD_SIGNUP=open): a customer on the trial plan, signed in at once. */
+    async register(input: { email: string; password: string; name: string }, client: Client) {
+      assertSignupOpen();
+      const email = input.email.toLowerCase();
+      const taken = () => errors.conflict('email_taken', 'This e-mail address is already registered. Sign in, or reset your password.');
+      if (await store.users.byEmailWithHash(email)) throw taken();
+      const passwordHash = await hasher.hash(input.password);
+      const trial = await store.plans.get('trial');
+      const mailOn = await mail.configured();
+      const user = await store.transaction(async (tx) => {
+        const u = await tx.users.insert({ email, passwordHash, role: 'customer', name: input.name });
+        if (trial) await tx.plans.setBilling(u.id, { planId: trial.id, planStatus: 'trialing', trialEndsAt: at(trial.trialDays * DAY) });
+        await tx.audit.add({ actorId: u.id, action: AUDIT.signup, targetType: 'user', targetId: u.id, detail: { ip: client.ip, plan: trial?.id ?? null, verificationSent: mailOn } });
+        return u;
+      }).catch(async (err) => {
+        // Two sign-ups with one address at once: the unique index lets one through.
+        if (await store.users.byEmailWithHash(email)) throw taken();
+        throw err;
+      });
+      if (mailOn) {
+        const link = await issueLink(user, 'verify_email', client.baseUrl);
+        await mail.send(linkMail(user, 'verify_email', link)).catch((err: unknown) => log.warn('verification mail failed', { userId: user.id, error: (err as Error).message }));
+      }
+      return issueSession(user);
+    },
+
     async login(email: string, password: string, ip: string) {
-      const keys = [`ip:${ip}`, `email:${email.toLowerCase()}`];
-      limiter.check(keys);
-      const found = await store.users.byEmailWithHash(email);
+      const address = email.trim().toLowerCase();
+      const found = await store.users.byEmailWithHash(address);
+      // Failures of an unknown address are counted under the address, so both kinds are limited alike.
+      const key = found?.id ?? address;
+      await checkLoginLimits(key, ip);
       // Verify against a dummy hash when the user is unknown, so timing does not reveal accounts.
       const ok = found ? await hasher.verify(found.passwordHash, password) : (await hasher.verify(DUMMY_HASH, password), false);
       if (!found || !ok) {
-        limiter.fail(keys);
+        await audit(null, AUDIT.loginFailed, found ? 'user' : 'email', key, { email: address, ip, reason: found ? 'wrong_password' : 'unknown_email' });
         throw new AppError(401, 'invalid_credentials', 'Wrong email or password.');
       }
-      limiter.clear(keys);
+      if (found.status === 'suspended') {
+        await audit(null, AUDIT.loginFailed, 'user', key, { email: address, ip, reason: 'suspended' });
+        throw suspended();
+      }
+      await audit(found.id, AUDIT.login, 'user', found.id, { ip, method: 'password' });
       const { passwordHash: _, ...user } = found;
       return issueSession(user);
     },
@@ -81,7 +220,7 @@ export function accountService(deps: { store: Store; hasher: PasswordHasher; ids
       if (actor.via === 'session') await store.tokens.delete(actor.tokenId);
     },
 
-    /** Resolves a bearer token or cookie value to an actor, or undefined. */
+    /** Resolves a bearer token or cookie value to an actor, or undefined (also for suspended users). */
     async authenticate(token: string): Promise<Actor | undefined> {
       if (!token.startsWith('sbs_') && !token.startsWith('sbk_')) return undefined;
       const row = await store.tokens.byHash(sha256(token));
@@ -92,10 +231,90 @@ export function accountService(deps: { store: Store; hasher: PasswordHasher; ids
         return undefined;
       }
       const user = await store.users.byId(row.userId);
-      if (!user) return undefined;
+      if (!user || user.status === 'suspended') return undefined;
       // Record use at most once a minute, to keep reads cheap.
       if (!row.lastUsedAt || now.getTime() - Date.parse(row.lastUsedAt) > 60_000) await store.tokens.touch(row.id, now.toISOString());
       return { user, via: row.kind, tokenId: row.id };
+    },
+
+    // ----- e-mail: verification, password reset, magic links -----
+    async verifyEmail(token: string, client: Pick<Client, 'ip'>) {
+      const user = await consumeLink('verify_email', token);
+      await store.users.markEmailVerified(user.id, at());
+      await audit(user.id, AUDIT.emailVerified, 'user', user.id, { ip: client.ip, via: 'verification_link' });
+    },
+
+    /** Sends the signed-in user a new verification link. */
+    async resendVerification(actor: Actor, client: Client) {
+      const user = await store.users.byId(actor.user.id);
+      if (!user) throw errors.unauthorized();
+      if (user.emailVerifiedAt) throw errors.conflict('already_verified', 'Your e-mail address is already verified.');
+      if (!(await mail.configured())) throw mailNotConfigured();
+      await checkMailRequestLimit(client.ip);
+      if (!(await addressAllows(user.id, 'verify_email'))) throw errors.rateLimited(Math.ceil(LIMITS.mailWindowMs / 1000));
+      await audit(user.id, AUDIT.verificationSent, 'user', user.id, { ip: client.ip });
+      const link = await issueLink(user, 'verify_email', client.baseUrl);
+      await mail.send(linkMail(user, 'verify_email', link)).catch((err: unknown) => {
+        log.warn('verification mail failed', { userId: user.id, error: (err as Error).message });
+        throw new AppError(502, 'mail_failed', 'The mail server did not accept the message; try again later.');
+      });
+    },
+
+    /** Mails a reset link if the address has an active account; answers the same either way. */
+    async requestPasswordReset(email: string, client: Client) {
+      await checkMailRequestLimit(client.ip);
+      const address = email.toLowerCase();
+      const user = await store.users.byEmailWithHash(address);
+      await audit(null, AUDIT.passwordResetRequested, user ? 'user' : 'email', user?.id ?? address, { email: address, ip: client.ip });
+      if (!user || user.status === 'suspended') return;
+      if (!(await mail.configured())) {
+        log.warn('password reset asked for, but no SMTP server is configured');
+        return;
+      }
+      if (!(await addressAllows(user.id, 'reset_password'))) return;
+      sendInBackground(user, 'reset_password', await issueLink(user, 'reset_password', client.baseUrl));
+    },
+
+    /** Sets a new password from a reset link; every session of the account ends. */
+    async confirmPasswordReset(token: string, password: string, client: Pick<Client, 'ip'>) {
+      const user = await consumeLink('reset_password', token);
+      if (user.status === 'suspended') throw suspended();
+      const passwordHash = await hasher.hash(password);
+      const now = at();
+      await store.transaction(async (tx) => {
+        await tx.users.setPasswordHash(user.id, passwordHash);
+        const sessionsEnded = await tx.tokens.deleteSessions(user.id);
+        // Older reset and sign-in links die with the old password.
+        await tx.authTokens.revoke(user.id, ['reset_password', 'magic_link'], now);
+        // The link reached the mailbox: that verifies the address.
+        await tx.users.markEmailVerified(user.id, now);
+        await tx.audit.add({ actorId: user.id, action: AUDIT.passwordReset, targetType: 'user', targetId: user.id, detail: { ip: client.ip, sessionsEnded } });
+      });
+    },
+
+    /** Mails a sign-in link if the address has an active account; answers the same either way. */
+    async requestMagicLink(email: string, client: Client) {
+      if (!(await mail.configured())) throw mailNotConfigured();
+      await checkMailRequestLimit(client.ip);
+      const address = email.toLowerCase();
+      const user = await store.users.byEmailWithHash(address);
+      await audit(null, AUDIT.magicLinkRequested, user ? 'user' : 'email', user?.id ?? address, { email: address, ip: client.ip });
+      if (!user || user.status === 'suspended') return;
+      if (!(await addressAllows(user.id, 'magic_link'))) return;
+      sendInBackground(user, 'magic_link', await issueLink(user, 'magic_link', client.baseUrl));
+    },
+
+    /** Signs in with a magic link; the e-mail address counts as verified. */
+    async verifyMagicLink(token: string, client: Pick<Client, 'ip'>) {
+      const user = await consumeLink('magic_link', token);
+      if (user.status === 'suspended') {
+        await audit(null, AUDIT.loginFailed, 'user', user.id, { email: user.email, ip: client.ip, reason: 'suspended', method: 'magic_link' });
+        throw suspended();
+      }
+      const now = at();
+      await store.users.markEmailVerified(user.id, now);
+      await audit(user.id, AUDIT.magicLinkLogin, 'user', user.id, { ip: client.ip });
+      return issueSession({ ...user, emailVerifiedAt: user.emailVerifiedAt ?? now });
     },
 
     // ----- API keys (every role may hold keys; a key acts with its user's role) -----
@@ -130,6 +349,21 @@ export function accountService(deps: { store: Store; hasher: PasswordHasher; ids
       if (!target) throw errors.notFound('User');
       if (target.role !== 'customer' && monthlyBudgetUsd !== null) throw errors.validation([{ path: 'monthlyBudgetUsd', message: 'only customers have a monthly cap; set budgets on agents instead' }]);
       await store.users.setBudget(id, monthlyBudgetUsd);
+      return (await store.users.byId(id))!;
+    },
+    /** Suspends (no sign-in; sessions end; sessions and API keys stop working) or reinstates a user. */
+    async setSuspended(actor: Actor, id: string, suspend: boolean) {
+      requireRole(actor, 'owner', 'admin');
+      const target = await store.users.byId(id);
+      if (!target) throw errors.notFound('User');
+      if (target.id === actor.user.id) throw errors.forbidden('You cannot suspend or reinstate yourself.');
+      if (target.role === 'owner') throw errors.forbidden('The owner cannot be suspended.');
+      if (target.role === 'admin' && actor.user.role !== 'owner') throw errors.forbidden('Only the owner can suspend or reinstate admins.');
+      await store.transaction(async (tx) => {
+        if (!(await tx.users.setStatus(id, suspend ? 'suspended' : 'active'))) return; // already so: nothing to record
+        const sessionsEnded = suspend ? await tx.tokens.deleteSessions(id) : 0;
+        await tx.audit.add({ actorId: actor.user.id, action: suspend ? AUDIT.suspend : AUDIT.unsuspend, targetType: 'user', targetId: id, detail: suspend ? { sessionsEnded } : {} });
+      });
       return (await store.users.byId(id))!;
     },
     async deleteUser(actor: Actor, id: string) {

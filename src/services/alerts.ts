@@ -4,16 +4,18 @@
  * durable job, so a failing webhook or mail server is retried without sending twice what succeeded.
  */
 import { createHmac } from 'node:crypto';
-import nodemailer from 'nodemailer';
 import { z } from 'zod';
-import type { BudgetAlert, SecretBox, Store } from '../domain/ports.js';
+import type { BudgetAlert, Mailer, SecretBox, Store } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
 import type { Job } from '../jobs/queue.js';
 import type { Logger } from '../infra/logger.js';
 import { canSeeAllAgents, requireRole } from './access.js';
 
-const KEY = 'alerts';
+/** The settings key; its `email` part is also the SMTP server of all mail when SMTP_URL is unset (services/mail.ts). */
+export const ALERT_SETTINGS_KEY = 'alerts';
+const KEY = ALERT_SETTINGS_KEY;
+export type StoredAlertSettings = Stored;
 type Stored = {
   webhookUrl: string | null; webhookSecretSealed: string | null;
   email: { host: string; port: number; secure: boolean; user: string | null; passwordSealed: string | null; from: string; to: string[] } | null;
@@ -37,8 +39,8 @@ export const alertSettingsSchema = z.strictObject({
 });
 export type AlertSettingsInput = z.infer<typeof alertSettingsSchema>;
 
-export function alertService(deps: { store: Store; box: SecretBox; log: Logger; fetch?: typeof fetch }) {
-  const { store, box, log } = deps;
+export function alertService(deps: { store: Store; box: SecretBox; mail: Mailer; log: Logger; fetch?: typeof fetch }) {
+  const { store, box, mail, log } = deps;
   const doFetch = deps.fetch ?? fetch;
   const load = async (): Promise<Stored> => (await store.settings.get<Stored>(KEY)) ?? { webhookUrl: null, webhookSecretSealed: null, email: null };
 
@@ -58,18 +60,10 @@ export function alertService(deps: { store: Store; box: SecretBox; log: Logger; 
     if (!res.ok) throw new Error(`the webhook answered ${res.status}`);
   }
 
+  /** Through the one mailer: SMTP_URL when set, otherwise the SMTP server stored here. */
   async function sendMail(s: Stored, to: string[], subject: string, text: string): Promise<void> {
     if (!s.email) throw new Error('not configured');
-    const e = s.email;
-    const transport = nodemailer.createTransport({
-      host: e.host, port: e.port, secure: e.secure, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000,
-      ...(e.user ? { auth: { user: e.user, pass: e.passwordSealed ? box.open(e.passwordSealed) : '' } } : {}),
-    });
-    try {
-      await transport.sendMail({ from: e.from, to: [...new Set(to)].join(', '), subject, text });
-    } finally {
-      transport.close();
-    }
+    await mail.send({ to: [...new Set(to)].join(', '), subject, text });
   }
 
   async function recipients(s: Stored, alert: Pick<BudgetAlert, 'ownerId'>): Promise<string[]> {

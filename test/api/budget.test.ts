@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeTelegram, textUpdate, type FakeTelegram } from '../fakes/telegram-server.js';
 import { startFakeWhatsApp, type FakeWhatsApp } from '../fakes/whatsapp-server.js';
+import { startFakeSmtp, type FakeSmtp } from '../fakes/smtp-server.js';
 
 const TG_TOKEN = '222222222:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw9';
 const WA = { token: 'EAAG-budget', phoneNumberId: '106540352242999', appSecret: 'budget-secret' };
@@ -28,31 +28,13 @@ async function startReceiver() {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, hits, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
-/** A real SMTP server process-in-process (the smtp-server package), collecting what it receives. */
-async function startSmtp() {
-  const mails: { from: string; to: string[]; data: string }[] = [];
-  const server = new SMTPServer({
-    authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
-    onData(stream, session, cb) {
-      let data = '';
-      stream.on('data', (c: Buffer) => { data += c.toString(); });
-      stream.on('end', () => {
-        mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), data });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.server.address() as AddressInfo).port, mails, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
 describe('budgets', () => {
   let app: TestApp;
   let token: string;
   let tg: FakeTelegram;
   let wa: FakeWhatsApp;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let smtp: FakeSmtp;
 
   const say = (agentId: string, text: string, userId = 'u1') => app.api(`/api/agents/${agentId}/message`, { token, body: { text, userId } });
   const budget = async (agentId: string) => (await app.api(`/api/agents/${agentId}/budget`, { token })).body;
@@ -62,7 +44,7 @@ describe('budgets', () => {
     tg = await startFakeTelegram({ bots: [{ token: TG_TOKEN, username: 'BudgetBot' }] });
     wa = await startFakeWhatsApp({ token: WA.token, phoneNumberId: WA.phoneNumberId, appSecret: WA.appSecret });
     receiver = await startReceiver();
-    smtp = await startSmtp();
+    smtp = await startFakeSmtp();
     app = await startTestApp({ publicUrl: true, env: {
       TELEGRAM_API_ROOT: tg.apiRoot, WHATSAPP_TOKEN: WA.token, WHATSAPP_PHONE_NUMBER_ID: WA.phoneNumberId, WHATSAPP_APP_SECRET: WA.appSecret,
       WHATSAPP_GRAPH_URL: wa.graphUrl, SWITCHBOARD_JOB_RETRY_SECONDS: '1',

@@ -2,16 +2,23 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { setCookie, deleteCookie } from 'hono/cookie';
 import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { ROLES } from '../../domain/types.js';
+import { ROLES, type User } from '../../domain/types.js';
 import type { AppEnv } from '../context.js';
 import { router } from '../router.js';
 import { requireActor, SESSION_COOKIE } from '../middleware/request-context.js';
 import { jsonBody, ok, noContent, errorResponses, SessionSchema, UserSchema, IdParam } from '../schemas.js';
 
+const Password = z.string().min(8, 'must be at least 8 characters').max(1024);
 const Credentials = z.strictObject({
   email: z.email().max(254),
-  password: z.string().min(8, 'must be at least 8 characters').max(1024),
+  password: Password,
 });
+const EmailOnly = z.strictObject({ email: z.email().max(254) });
+const TokenOnly = z.strictObject({ token: z.string().min(1, 'is required').max(200) });
+const Accepted = z.object({ ok: z.boolean() });
+
+/** A user as the API shows it: with `emailVerified`, never the password hash. */
+const present = (u: User) => ({ ...u, emailVerified: !!u.emailVerifiedAt });
 
 function startSession(c: Context<AppEnv>, s: { token: string; expiresAt: string }) {
   setCookie(c, SESSION_COOKIE, s.token, {
@@ -19,13 +26,18 @@ function startSession(c: Context<AppEnv>, s: { token: string; expiresAt: string 
   });
 }
 
-/** The caller's address; behind a reverse proxy (SWITCHBOARD_TRUST_PROXY) the first X-Forwarded-For hop. */
+/** The caller's address; behind a reverse proxy (SWITCHBOARD_TRUST_PROXY) the first X-Forwarded-For hop, if it looks like an address. */
 function clientIp(c: Context<AppEnv>): string {
   if (c.get('services').config.SWITCHBOARD_TRUST_PROXY) {
     const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (fwd) return fwd;
+    if (fwd && /^[0-9A-Fa-f:.]{2,45}$/.test(fwd)) return fwd;
   }
   try { return getConnInfo(c).remote.address ?? 'unknown'; } catch { return 'unknown'; }
+}
+
+/** The address, and the base of links in mails: PUBLIC_URL, or else the origin this request came to. */
+function client(c: Context<AppEnv>) {
+  return { ip: clientIp(c), baseUrl: c.get('services').config.PUBLIC_URL ?? new URL(c.req.url).origin };
 }
 
 export function accountRoutes() {
@@ -57,7 +69,71 @@ export function accountRoutes() {
 
   app.openapi(createRoute({ method: 'get', path: '/api/auth/me', tags, summary: 'The signed-in user',
     responses: { 200: ok(z.object({ user: UserSchema })), ...errorResponses(401) } }),
-  (c) => c.json({ user: requireActor(c).user }, 200));
+  (c) => c.json({ user: present(requireActor(c).user) }, 200));
+
+  app.openapi(createRoute({ method: 'get', path: '/api/auth/options', tags, summary: 'What the sign-in page may offer: self sign-up, and mail (password reset, magic links)',
+    responses: { 200: ok(z.object({ signup: z.boolean(), mail: z.boolean() })) } }),
+  async (c) => c.json(await c.get('services').accounts.options(), 200));
+
+  app.openapi(createRoute({ method: 'post', path: '/api/auth/register', tags, summary: 'Create a customer account (when SWITCHBOARD_SIGNUP=open)',
+    description: 'The new customer starts on the trial plan and is signed in. With mail configured, a verification link is sent.',
+    // Closed sign-up is refused before the body is read.
+    middleware: [async (c, next) => { c.get('services').accounts.assertSignupOpen(); await next(); }],
+    request: jsonBody(z.strictObject({ email: z.email().max(254), password: Password, name: z.string().trim().min(1, 'is required').max(80) })),
+    responses: { 201: ok(SessionSchema, 'Account created and signed in'), ...errorResponses(400, 403, 409) } }),
+  async (c) => {
+    const s = await c.get('services').accounts.register(c.req.valid('json'), client(c));
+    startSession(c, s);
+    const u = present(s.user);
+    return c.json({ token: s.token, user: { id: u.id, email: u.email, name: u.name, role: u.role, emailVerified: u.emailVerified, createdAt: u.createdAt } }, 201);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/auth/verify-email', tags, summary: 'Confirm the e-mail address with the token from the verification mail',
+    request: jsonBody(TokenOnly), responses: { 200: ok(Accepted), ...errorResponses(400) } }),
+  async (c) => {
+    await c.get('services').accounts.verifyEmail(c.req.valid('json').token, client(c));
+    return c.json({ ok: true }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/auth/verify-email/resend', tags, summary: 'Send the signed-in user a new verification link',
+    responses: { 202: ok(Accepted, 'Sent'), ...errorResponses(400, 401, 409, 429, 502) } }),
+  async (c) => {
+    await c.get('services').accounts.resendVerification(requireActor(c), client(c));
+    return c.json({ ok: true }, 202);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/auth/password-reset', tags, summary: 'Mail a password reset link',
+    description: 'Always 202, whether or not the address has an account. The link works once, for one hour.',
+    request: jsonBody(EmailOnly), responses: { 202: ok(Accepted, 'Accepted'), ...errorResponses(400, 429) } }),
+  async (c) => {
+    await c.get('services').accounts.requestPasswordReset(c.req.valid('json').email, client(c));
+    return c.json({ ok: true }, 202);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/auth/password-reset/confirm', tags, summary: 'Set a new password with the token from the reset mail; ends every session',
+    request: jsonBody(z.strictObject({ token: TokenOnly.shape.token, password: Password })),
+    responses: { 200: ok(Accepted), ...errorResponses(400, 403) } }),
+  async (c) => {
+    const { token, password } = c.req.valid('json');
+    await c.get('services').accounts.confirmPasswordReset(token, password, client(c));
+    return c.json({ ok: true }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/auth/magic-link', tags, summary: 'Mail a sign-in link',
+    description: 'Always 202 when mail is configured, whether or not the address has an account. The link works once, for 15 minutes.',
+    request: jsonBody(EmailOnly), responses: { 202: ok(Accepted, 'Accepted'), ...errorResponses(400, 429) } }),
+  async (c) => {
+    await c.get('services').accounts.requestMagicLink(c.req.valid('json').email, client(c));
+    return c.json({ ok: true }, 202);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/auth/magic-link/verify', tags, summary: 'Sign in with the token from a magic link',
+    request: jsonBody(TokenOnly), responses: { 200: ok(SessionSchema), ...errorResponses(400, 403) } }),
+  async (c) => {
+    const s = await c.get('services').accounts.verifyMagicLink(c.req.valid('json').token, client(c));
+    startSession(c, s);
+    return c.json({ token: s.token, user: { id: s.user.id, email: s.user.email, role: s.user.role } }, 200);
+  });
 
   app.openapi(createRoute({ method: 'post', path: '/api/auth/logout', tags, summary: 'End this session',
     responses: { 200: ok(z.object({ ok: z.boolean() })) } }),
@@ -71,7 +147,7 @@ export function accountRoutes() {
   // ----- users -----
   app.openapi(createRoute({ method: 'get', path: '/api/users', tags, summary: 'List users (owner, admin)',
     responses: { 200: ok(z.object({ users: z.array(UserSchema) })), ...errorResponses(401, 403) } }),
-  async (c) => c.json({ users: await c.get('services').accounts.listUsers(requireActor(c)) }, 200));
+  async (c) => c.json({ users: (await c.get('services').accounts.listUsers(requireActor(c))).map(present) }, 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/users', tags, summary: 'Add a user (owner, admin)',
     request: jsonBody(Credentials.extend({ role: z.enum(ROLES) })),
@@ -82,6 +158,13 @@ export function accountRoutes() {
     request: { params: IdParam, ...jsonBody(z.strictObject({ monthlyBudgetUsd: z.number().min(0).max(1_000_000).nullable() })) },
     responses: { 200: ok(UserSchema), ...errorResponses(400, 401, 403, 404) } }),
   async (c) => c.json(await c.get('services').accounts.setUserBudget(requireActor(c), c.req.valid('param').id, c.req.valid('json').monthlyBudgetUsd), 200));
+
+  for (const [action, suspend] of [['suspend', true], ['unsuspend', false]] as const) {
+    app.openapi(createRoute({ method: 'post', path: `/api/users/{id}/${action}`, tags,
+      summary: suspend ? 'Suspend a user: no sign-in, sessions end, API keys stop working (owner, admin)' : 'Reinstate a suspended user (owner, admin)',
+      request: { params: IdParam }, responses: { 200: ok(UserSchema), ...errorResponses(401, 403, 404) } }),
+    async (c) => c.json(present(await c.get('services').accounts.setSuspended(requireActor(c), c.req.valid('param').id, suspend)), 200));
+  }
 
   app.openapi(createRoute({ method: 'delete', path: '/api/users/{id}', tags, summary: 'Remove a user',
     request: { params: IdParam }, responses: { ...noContent, ...errorResponses(401, 403, 404, 409) } }),

@@ -1,6 +1,6 @@
 import { sql, PostgresAdapter } from 'kysely';
 import type { Db } from '../db.js';
-import type { AuditRepo, Clock, IdGenerator, SummaryRepo, SummarySearch, WorkspaceRepo } from '../../domain/ports.js';
+import type { Clock, IdGenerator, SummaryRepo, SummarySearch, WorkspaceRepo } from '../../domain/ports.js';
 import type { Channel, Summary } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 
@@ -121,21 +121,6 @@ export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
     async delete(agentId, path) {
       const r = await db.deleteFrom('agent_files').where('agent_id', '=', agentId).where('path', '=', path).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
-    },
-  };
-}
-
-export function auditRepo(db: Db, ids: IdGenerator, clock: Clock): AuditRepo {
-  return {
-    async add(e) {
-      await db.insertInto('audit_log').values({
-        id: ids.id(), actor_id: e.actorId, action: e.action, target_type: e.targetType, target_id: e.targetId,
-        detail: JSON.stringify(e.detail), created_at: clock.now().toISOString(),
-      }).execute();
-    },
-    async list(limit) {
-      const rows = await db.selectFrom('audit_log').selectAll().orderBy('created_at', 'desc').limit(limit).execute();
-      return rows.map((r) => ({ id: r.id, actorId: r.actor_id, action: r.action, targetType: r.target_type, targetId: r.target_id, detail: JSON.parse(r.detail) as Record<string, unknown>, createdAt: r.created_at }));
     },
   };
 }

@@ -36,5 +36,9 @@ export function tokenRepo(db: Db, ids: IdGenerator, clock: Clock): TokenRepo {
       const r = await q.executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     },
+    async deleteSessions(userId) {
+      const r = await db.deleteFrom('tokens').where('user_id', '=', userId).where('kind', '=', 'session').executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
   };
 }

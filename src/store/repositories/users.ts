@@ -41,6 +41,16 @@ export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
       const r = await db.updateTable('users').set({ monthly_budget_usd: usd }).where('id', '=', id).executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
+    async setStatus(id, status) {
+      const r = await db.updateTable('users').set({ status }).where('id', '=', id).where('status', '!=', status).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    async setPasswordHash(id, passwordHash) {
+      await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute();
+    },
+    async markEmailVerified(id, at) {
+      await db.updateTable('users').set({ email_verified_at: at }).where('id', '=', id).where('email_verified_at', 'is', null).execute();
+    },
     async delete(id) {
       const r = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;

@@ -1,0 +1,21 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { router } from '../router.js';
+import { requireActor } from '../middleware/request-context.js';
+import { ok, errorResponses } from '../schemas.js';
+
+const EntrySchema = z.object({
+  id: z.string(), actorId: z.string().nullable(), action: z.string(), targetType: z.string(), targetId: z.string(),
+  detail: z.record(z.string(), z.unknown()), createdAt: z.string(),
+}).openapi('AuditEntry');
+
+export function auditRoutes() {
+  const app = router();
+  app.openapi(createRoute({ method: 'get', path: '/api/audit', tags: ['Audit'], summary: 'The audit log, newest first (owner, admin, auditor)',
+    request: { query: z.object({
+      limit: z.coerce.number().int().min(1).max(1000).optional(),
+      action: z.string().max(100).optional().openapi({ description: 'Only this action, e.g. auth.login_failed; a trailing * matches a prefix (auth.*)' }),
+    }) },
+    responses: { 200: ok(z.object({ entries: z.array(EntrySchema) })), ...errorResponses(400, 401, 403) } }),
+  async (c) => c.json({ entries: await c.get('services').audit.list(requireActor(c), c.req.valid('query')) }, 200));
+  return app;
+}

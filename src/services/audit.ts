@@ -1,0 +1,14 @@
+import type { Store } from '../domain/ports.js';
+import type { Actor } from '../domain/types.js';
+import { requireRole } from './access.js';
+
+/** Reading the audit log: operators and auditors only (it names every account and client address). */
+export function auditService(deps: { store: Store }) {
+  return {
+    async list(actor: Actor, f: { limit?: number; action?: string }) {
+      requireRole(actor, 'owner', 'admin', 'auditor');
+      return deps.store.audit.list(f.limit ?? 100, f.action);
+    },
+  };
+}
+export type AuditService = ReturnType<typeof auditService>;
