@@ -105,7 +105,6 @@ export function budgetService(deps: {
       const pct = percentOf(t.spentUsd, c.budget);
       for (const [kind, at] of [['downgrade', c.downgradeAt], ['stop', c.stopAt]] as const) {
         if (pct < at) continue;
-        const usd = (n: number) => `$${n.toFixed(2)}`;
         const message = kind === 'stop'
           ? `${c.label} reached ${Math.round(pct)}% of its ${usd(c.budget)} monthly budget (${usd(t.spentUsd)} spent): it has stopped answering until next month or a higher budget.`
           : `${c.label} reached ${Math.round(pct)}% of its ${usd(c.budget)} monthly budget (${usd(t.spentUsd)} spent): ${c.key.scope === 'agent' && agent.fallbackModel ? `replies now come from the cheaper ${agent.fallbackModel}.` : 'it will stop at the limit.'}`;
@@ -228,7 +227,7 @@ export function budgetService(deps: {
         items.push({
           agentId: agent.id, agentName: agent.name, currentModel: current, last30DaysUsd: round(actual), requests: usage.reduce((n, u) => n + u.requests, 0),
           suggestions: suggestions.slice(0, 5),
-          message: best ? `Switch ${agent.name} to ${best.model}: about ${best.savingsPercent}% less, $${best.estimatedUsd.toFixed(2)}/month` : null,
+          message: best ? `Switch ${agent.name} to ${best.model}: about ${best.savingsPercent}% less, ${usd(best.estimatedUsd)}/month` : null,
         });
       }
       return { windowDays: 30, items };
@@ -236,5 +235,11 @@ export function budgetService(deps: {
   };
 }
 const round = (n: number) => Math.round(n * 1e6) / 1e6;
+/** Dollars for people: cents, or two significant digits below a cent (never a misleading $0.00). */
+export function usd(n: number): string {
+  if (n === 0) return '$0.00';
+  if (Math.abs(n) >= 0.01) return `$${n.toFixed(2)}`;
+  return `$${Number(n.toPrecision(2)).toString()}`;
+}
 
 export type BudgetService = ReturnType<typeof budgetService>;
