@@ -264,6 +264,9 @@ export function agentService(deps: {
         fields.siteUrl = siteUrl;
         if (!failed) fields.stack = await provisioning.checkSiteNow(siteUrl);
       }
+      if (fields.status === 'active' && current.status === 'paused' && current.pausedReason === 'billing' && actor.user.role === 'customer') {
+        throw errors.conflict('billing_paused', `${current.name} is paused because a payment is due; it resumes once the bill is paid.`);
+      }
       if (fields.status !== undefined && fields.status !== current.status) fields.pausedReason = fields.status === 'paused' ? pausedBy(actor) : null;
       const expected = bodyVersion ?? ifMatch;
       if (expected !== undefined && expected !== current.version) {

@@ -113,8 +113,19 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
     return store.people.canonical(person.id, clock.now().toISOString());
   }
 
+  /** Why an agent that is not active does not answer (null: it is active). */
+  function notAnswering(agent: Agent): AppError | null {
+    switch (agent.status) {
+      case 'active': return null;
+      case 'provisioning': return new AppError(409, 'agent_not_ready', `${agent.name} is still being set up and will answer once it is ready.`);
+      case 'failed': return new AppError(409, 'agent_not_ready', `${agent.name} could not be set up yet; its owner can fix the problem and retry.`);
+      case 'deleted': return errors.notFound('Agent');
+      default: return new AppError(503, 'agent_paused', `${agent.name} is paused and is not answering right now.`);
+    }
+  }
   function assertActive(agent: Agent) {
-    if (agent.status !== 'active') throw new AppError(503, 'agent_paused', `${agent.name} is paused and is not answering right now.`);
+    const why = notAnswering(agent);
+    if (why) throw why;
   }
 
   return {
@@ -122,7 +133,8 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
 
     /** Whether an agent can answer now, and if not, why (shown on the public chat page). */
     async availability(agent: Agent): Promise<{ available: boolean; notice: string | null }> {
-      if (agent.status !== 'active') return { available: false, notice: `${agent.name} is paused and is not answering right now.` };
+      const why = notAnswering(agent);
+      if (why) return { available: false, notice: why.message };
       try {
         await providers.resolve(agent.model);
         return { available: true, notice: null };

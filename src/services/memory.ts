@@ -223,6 +223,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       let closed = 0;
       const now = clock.now().getTime();
       for (const agent of await store.agents.list({})) {
+        if (agent.status === 'deleted') continue; // its open sessions stay as they were; nobody pays to summarize them
         const before = new Date(now - agent.sessionTimeoutMinutes * 60_000).toISOString();
         for (const conv of await store.conversations.idle(agent.id, before, 200)) if (await closeSession(conv, 'timeout')) closed++;
       }
@@ -445,7 +446,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     },
 
     async putFile(actor: Actor, agentId: string, path: string, content: string, baseUpdatedAt?: string | null) {
-      const agent = await visibleAgent(actor, agentId);
+      const agent = await visibleAgent(actor, agentId, true);
       requireWrite(actor, agent);
       const kind = checkPath(path);
       if (content.length > WORKSPACE_FILE_MAX) throw errors.validation([{ path: 'content', message: `must be at most ${WORKSPACE_FILE_MAX} characters` }]);
@@ -464,7 +465,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     },
 
     async deleteFile(actor: Actor, agentId: string, path: string) {
-      const agent = await visibleAgent(actor, agentId);
+      const agent = await visibleAgent(actor, agentId, true);
       requireWrite(actor, agent);
       const kind = checkPath(path);
       if (kind === 'persona') throw new AppError(400, 'persona_file', 'Persona files cannot be deleted; empty them instead.');
@@ -472,9 +473,10 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     },
   };
 
-  async function visibleAgent(actor: Actor, id: string): Promise<Agent> {
+  /** An agent the actor may see; a deleted one only for reading what was kept. */
+  async function visibleAgent(actor: Actor, id: string, toWrite = false): Promise<Agent> {
     const a = await store.agents.byId(id);
-    if (!a || !canRead(actor, a)) throw errors.notFound('Agent');
+    if (!a || !canRead(actor, a) || (toWrite && a.status === 'deleted')) throw errors.notFound('Agent');
     return a;
   }
 

@@ -93,11 +93,14 @@ export function telegramChannel(deps: {
     pollers.delete(agentId);
   }
 
-  /** Starts receiving for a connected, active agent (webhook or polling). */
+  /**
+   * Starts receiving for a connected agent that is active, or being provisioned (binding the bot is a
+   * provisioning step, so a webhook Telegram refuses fails the pipeline rather than a later resume).
+   */
   async function activate(agentId: string) {
     const row = await store.channels.get(agentId, CHANNEL);
     const agent = await store.agents.byId(agentId);
-    if (!row || !agent || agent.status !== 'active') return;
+    if (!row || !agent || (agent.status !== 'active' && agent.status !== 'provisioning')) return;
     const token = box.open(row.secretSealed);
     if (deps.publicUrl) {
       await api(token).setWebhook(`${deps.publicUrl}/webhooks/telegram/${agentId}`, { secret_token: row.webhookSecret ?? undefined, allowed_updates: ['message'] });

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createAgentSchema, patchAgentSchema, personaPatchSchema, LIMITS } from '../../domain/schemas.js';
+import { configPatchSchema, createAgentSchema, patchAgentSchema, personaPatchSchema, LIMITS } from '../../domain/schemas.js';
 import { errors } from '../../domain/errors.js';
 import { canRead } from '../../services/access.js';
 import { router } from '../router.js';
 import { requireActor } from '../middleware/request-context.js';
-import { jsonBody, ok, noContent, errorResponses, AgentSchema, IdParam, MessageSchema } from '../schemas.js';
+import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, ProvisioningStatusSchema } from '../schemas.js';
 
 const tags = ['Agents'];
 const TemplateDoc = z.record(z.string(), z.unknown()).openapi('AgentTemplate', { description: 'A template document: {switchboardTemplate:1, name, description, icon, model, fallbackModel, temperature, listed, persona, placeholders}' });
@@ -23,9 +23,14 @@ export function agentRoutes() {
     responses: { 200: ok(z.object({ agents: z.array(AgentSchema) })), ...errorResponses(401) } }),
   async (c) => c.json({ agents: await c.get('services').agents.list(requireActor(c)) }, 200));
 
-  app.openapi(createRoute({ method: 'post', path: '/api/agents', tags, summary: 'Create an agent (blank or from a template)',
-    request: jsonBody(createAgentSchema), responses: { 201: ok(AgentSchema), ...errorResponses(400, 401, 403, 409) } }),
-  async (c) => c.json(await c.get('services').agents.create(requireActor(c), c.req.valid('json')), 201));
+  app.openapi(createRoute({ method: 'post', path: '/api/agents', tags,
+    summary: 'Create an agent (blank or from a template). With `siteUrl` or `telegramBotToken` it is provisioned: 202, status "provisioning"; follow GET /api/agents/{id}/status.',
+    request: jsonBody(createAgentSchema),
+    responses: { 201: ok(AgentSchema, 'Created, active'), 202: ok(AgentSchema, 'Created; the provisioning pipeline runs in the background'), ...errorResponses(400, 401, 403, 409) } }),
+  async (c) => {
+    const agent = await c.get('services').agents.create(requireActor(c), c.req.valid('json'));
+    return c.json(agent, agent.status === 'provisioning' ? 202 : 201);
+  });
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/import', tags, summary: 'Import an agent from a template document',
     request: jsonBody(TemplateDoc), responses: { 201: ok(AgentSchema), ...errorResponses(400, 401, 403, 409) } }),
@@ -54,16 +59,35 @@ export function agentRoutes() {
     return c.json(await c.get('services').agents.update(requireActor(c), c.req.valid('param').id, c.req.valid('json'), v), 200);
   });
 
-  app.openapi(createRoute({ method: 'delete', path: '/api/agents/{id}', tags, summary: 'Delete an agent and its conversations',
-    request: { params: IdParam }, responses: { ...noContent, ...errorResponses(401, 403, 404) } }),
+  app.openapi(createRoute({ method: 'delete', path: '/api/agents/{id}', tags,
+    summary: 'Deprovision an agent: its Telegram bot is unbound and the token forgotten, its slug freed, its status becomes "deleted". Conversations are kept unless `purge=true`.',
+    request: { params: IdParam, query: z.object({ purge: z.enum(['true', 'false', '1', '0']).optional().openapi({ description: 'Also delete its conversations (messages, summaries) and notes' }) }) },
+    responses: { ...noContent, ...errorResponses(400, 401, 403, 404) } }),
   async (c) => {
-    await c.get('services').agents.remove(requireActor(c), c.req.valid('param').id);
+    const purge = c.req.valid('query').purge;
+    await c.get('services').agents.remove(requireActor(c), c.req.valid('param').id, { purge: purge === 'true' || purge === '1' });
     return c.body(null, 204);
   });
 
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/status', tags, summary: 'Provisioning status: each step with its state and a sentence, the t.me link once bound',
+    request: { params: IdParam }, responses: { 200: ok(ProvisioningStatusSchema), ...errorResponses(401, 404) } }),
+  async (c) => c.json(await c.get('services').provisioning.status(requireActor(c), c.req.valid('param').id), 200));
+
+  app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/retry', tags, summary: 'Run a failed provisioning again, from the step that failed',
+    request: { params: IdParam }, responses: { 202: ok(ProvisioningStatusSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
+  async (c) => c.json(await c.get('services').provisioning.retry(requireActor(c), c.req.valid('param').id), 202));
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/config', tags, summary: 'The workspace files: SOUL.md, AGENTS.md, TOOLS.md, USER.md and custom instructions',
+    request: { params: IdParam }, responses: { 200: ok(AgentConfigSchema), ...errorResponses(401, 404) } }),
+  async (c) => c.json(await c.get('services').agents.getConfig(requireActor(c), c.req.valid('param').id), 200));
+
+  app.openapi(createRoute({ method: 'patch', path: '/api/agents/{id}/config', tags, summary: 'Edit workspace files; bumps the agent version. Send `version` to refuse stale edits with 409.',
+    request: { params: IdParam, ...jsonBody(configPatchSchema) }, responses: { 200: ok(AgentConfigSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
+  async (c) => c.json(await c.get('services').agents.updateConfig(requireActor(c), c.req.valid('param').id, c.req.valid('json')), 200));
+
   for (const [action, status] of [['pause', 'paused'], ['resume', 'active']] as const) {
     app.openapi(createRoute({ method: 'post', path: `/api/agents/{id}/${action}`, tags, summary: `${action === 'pause' ? 'Pause' : 'Resume'} an agent`,
-      request: { params: IdParam }, responses: { 200: ok(AgentSchema), ...errorResponses(401, 403, 404) } }),
+      request: { params: IdParam }, responses: { 200: ok(AgentSchema), ...errorResponses(401, 403, 404, 409) } }),
     async (c) => c.json(await c.get('services').agents.setStatus(requireActor(c), c.req.valid('param').id, status), 200));
   }
 
@@ -89,7 +113,7 @@ export function agentRoutes() {
     responses: { 200: ok(z.object({ conversations: z.array(z.object({ id: z.string(), channel: z.string(), personId: z.string(), messageCount: z.number(), lastMessageAt: z.string(), createdAt: z.string(), closedAt: z.string().nullable(), closedReason: z.string().nullable(), summaryStatus: z.string(), downgraded: z.boolean() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const s = c.get('services');
-    const agent = await s.agents.getVisible(requireActor(c), c.req.valid('param').id);
+    const agent = await s.agents.getRecord(requireActor(c), c.req.valid('param').id);
     const list = await s.store.conversations.listForAgent(agent.id, 200);
     return c.json({ conversations: list.map((r) => ({ id: r.id, channel: r.channel, personId: r.personId, messageCount: r.messageCount, lastMessageAt: r.lastMessageAt, createdAt: r.createdAt, closedAt: r.closedAt, closedReason: r.closedReason, summaryStatus: r.summaryStatus, downgraded: r.downgraded })) }, 200);
   });
@@ -99,7 +123,7 @@ export function agentRoutes() {
     responses: { 200: ok(z.object({ messages: z.array(MessageSchema.extend({ channel: z.string(), conversationId: z.string(), personId: z.string(), error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const s = c.get('services');
-    const agent = await s.agents.getVisible(requireActor(c), c.req.valid('param').id);
+    const agent = await s.agents.getRecord(requireActor(c), c.req.valid('param').id); // a deleted agent's kept history stays readable
     const rows = await s.store.conversations.recentForAgent(agent.id, c.req.valid('query').limit ?? 100);
     return c.json({ messages: rows }, 200);
   });
@@ -107,7 +131,7 @@ export function agentRoutes() {
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/message', tags: ['Conversations'],
     summary: 'Send a message to an agent and get the whole reply. `userId` names the person (any string), so a harness can speak as several people.',
     request: { params: IdParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').max(LIMITS.message), userId: z.string().min(1).max(200).optional() })) },
-    responses: { 200: ok(z.object({ reply: z.string(), conversationId: z.string(), usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() }) })), ...errorResponses(400, 401, 403, 404, 502, 503, 504) } }),
+    responses: { 200: ok(z.object({ reply: z.string(), conversationId: z.string(), usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() }) })), ...errorResponses(400, 401, 403, 404, 409, 502, 503, 504) } }),
   async (c) => {
     const s = c.get('services');
     const actor = requireActor(c);

@@ -43,7 +43,7 @@ export function openaiRoutes() {
     if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
     const body = c.req.valid('json');
     const agent = await s.store.agents.bySlug(body.model);
-    if (!agent || !canRead(actor, agent)) throw new AppError(404, 'model_not_found', `No agent with the slug "${body.model}". GET /v1/models lists them.`);
+    if (!agent || agent.status === 'deleted' || !canRead(actor, agent)) throw new AppError(404, 'model_not_found', `No agent with the slug "${body.model}". GET /v1/models lists them.`);
     if (agent.status !== 'active') throw new AppError(503, 'agent_paused', `${agent.name} is paused.`);
 
     const extra = body.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => text(m.content)).filter(Boolean);

@@ -30,7 +30,7 @@ async function publicAgent(c: Context<AppEnv>, slug: string): Promise<Agent> {
   const a = await s.store.agents.bySlug(slug);
   const actor = c.get('actor');
   const visibleToActor = actor && a && (actor.user.role !== 'customer' || a.ownerId === actor.user.id);
-  if (!a || (!a.listed && !visibleToActor)) throw errors.notFound('Agent');
+  if (!a || a.status === 'deleted' || (!a.listed && !visibleToActor)) throw errors.notFound('Agent');
   return a;
 }
 const present = (m: { id: string; role: string; content: string; status: string; createdAt: string; channel: string | null }) => ({ id: m.id, role: m.role as 'user' | 'assistant', content: m.content, status: m.status as 'complete' | 'error', channel: m.channel, createdAt: m.createdAt });

@@ -213,6 +213,22 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
         .executeTakeFirst();
       return Number(r.numUpdatedRows);
     },
+    async eraseAgent(agentId) {
+      const run = async (tx: Db) => {
+        const ids = tx.selectFrom('conversations').select('id').where('agent_id', '=', agentId);
+        const count = async (t: 'messages' | 'summaries') =>
+          Number((await tx.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).where('conversation_id', 'in', ids).executeTakeFirstOrThrow()).n);
+        const messages = await count('messages');
+        const summaries = await count('summaries');
+        await tx.deleteFrom('summaries').where('conversation_id', 'in', ids).execute();
+        await tx.deleteFrom('messages').where('conversation_id', 'in', ids).execute();
+        await tx.updateTable('usage').set({ conversation_id: null }).where('conversation_id', 'in', ids).execute();
+        const c = await tx.deleteFrom('conversations').where('agent_id', '=', agentId).executeTakeFirst();
+        await tx.deleteFrom('inbox').where('agent_id', '=', agentId).execute(); // the channel copies; outbox parts cascade
+        return { conversations: Number(c.numDeletedRows), messages, summaries };
+      };
+      return db.isTransaction ? run(db) : db.transaction().execute(run);
+    },
     async recentForAgent(agentId, limit) {
       const rows = await db.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id')
         .select(['m.id', 'm.conversation_id', 'm.role', 'm.content', 'm.status', 'm.error', 'm.created_at', 'm.channel as message_channel', 'c.channel', 'c.person_id'])
