@@ -436,6 +436,8 @@ export interface InboxRepo {
   failedParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string })[]>;
   /** Latest outbound parts with their delivery receipts. */
   recentParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string; delivery: string | null; deliveryAt: string | null })[]>;
+  /** Whether a part with this provider message id is on record (its send has been stored). */
+  hasProviderMessage(channel: string, providerMessageId: string): Promise<boolean>;
   /** Applies a provider's delivery receipt to the part it sent. */
   receipt(channel: string, providerMessageId: string, r: { delivery?: 'sent' | 'delivered' | 'read'; failed?: { status: 'failed' | 'undelivered'; error: string } }, at: string): Promise<boolean>;
 }

@@ -67,6 +67,18 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
     return c as never;
   }
 
+  /**
+   * A receipt can arrive before the send it is about has been stored (providers answer the send and
+   * post the status within milliseconds): wait a little for it rather than drop it.
+   */
+  async function receipt(channel: string, providerMessageId: string, r: Parameters<typeof store.inbox.receipt>[2]) {
+    for (let i = 0; i < 6; i++) {
+      if (await store.inbox.receipt(channel, providerMessageId, r, now())) return;
+      if (await store.inbox.hasProviderMessage(channel, providerMessageId)) return; // on record already: an older receipt
+      await new Promise((res) => setTimeout(res, 150));
+    }
+  }
+
   return {
     senders: [sender('whatsapp'), sender('twilio')],
 
@@ -91,10 +103,10 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
           const e = st.errors[0];
           const windowClosed = e && WINDOW_CODES.has(Number(e.code));
           const reason = e ? `${windowClosed ? 'outside the 24-hour window: ' : ''}(#${e.code}) ${e.title ?? e.message ?? ''}${e.details ? ` — ${e.details}` : ''}`.trim() : 'failed';
-          await store.inbox.receipt('whatsapp', st.id, { failed: { status: windowClosed ? 'undelivered' : 'failed', error: reason } }, now());
+          await receipt('whatsapp', st.id, { failed: { status: windowClosed ? 'undelivered' : 'failed', error: reason } });
           await touch({ lastError: reason, lastErrorAt: now() });
         } else if (st.status === 'sent' || st.status === 'delivered' || st.status === 'read') {
-          await store.inbox.receipt('whatsapp', st.id, { delivery: st.status }, now());
+          await receipt('whatsapp', st.id, { delivery: st.status });
         }
       }
       return { messages: messages.length, statuses: statuses.length };
@@ -110,10 +122,10 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
         if (status.status === 'failed' || status.status === 'undelivered') {
           const windowClosed = status.errorCode !== null && WINDOW_CODES.has(status.errorCode);
           const reason = `${windowClosed ? 'outside the 24-hour window: ' : ''}Twilio reported ${status.status}${status.errorCode ? ` (${status.errorCode})` : ''}`;
-          await store.inbox.receipt('twilio', status.sid, { failed: { status: windowClosed ? 'undelivered' : 'failed', error: reason } }, now());
+          await receipt('twilio', status.sid, { failed: { status: windowClosed ? 'undelivered' : 'failed', error: reason } });
           await touch({ lastError: reason, lastErrorAt: now() });
         } else if (status.status === 'sent' || status.status === 'delivered' || status.status === 'read') {
-          await store.inbox.receipt('twilio', status.sid, { delivery: status.status }, now());
+          await receipt('twilio', status.sid, { delivery: status.status });
         }
       }
     },

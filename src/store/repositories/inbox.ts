@@ -138,6 +138,9 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       return (await q.orderBy('created_at', 'desc').orderBy('part', 'desc').limit(limit).execute())
         .map((r) => ({ ...toPart(r), createdAt: r.created_at, delivery: r.delivery, deliveryAt: r.delivery_at }));
     },
+    async hasProviderMessage(channel, providerMessageId) {
+      return !!(await db.selectFrom('outbox').select('id').where('channel', '=', channel).where('provider_message_id', '=', providerMessageId).executeTakeFirst());
+    },
     async receipt(channel, providerMessageId, r, at) {
       // Receipts arrive out of order: never let "delivered" overwrite "read".
       const set: Partial<Database['outbox']> = {};
