@@ -373,7 +373,10 @@ export function accountService(deps: {
       if (target.role === 'owner') throw errors.forbidden('The owner cannot be deleted.');
       if (target.role === 'admin' && actor.user.role !== 'owner') throw errors.forbidden('Only the owner can remove admins.');
       const owned = await store.agents.list({ ownerId: id });
-      if (owned.length) throw errors.conflict('user_has_agents', `This user owns ${owned.length} agent(s); delete or reassign them first.`);
+      const live = owned.filter((a) => a.status !== 'deleted');
+      if (live.length) throw errors.conflict('user_has_agents', `This user owns ${live.length} agent(s); delete or reassign them first.`);
+      // Deprovisioned agents were kept for the record; they go with their owner.
+      for (const a of owned) await store.agents.delete(a.id);
       await store.users.delete(id);
     },
   };
