@@ -402,9 +402,15 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     async erasePerson(actor: Actor, idOrExternal: string) {
       if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
       const byId = await store.people.byId(idOrExternal);
-      const people = byId ? [byId] : await store.people.byExternalId(idOrExternal);
-      if (!people.length) throw errors.notFound('Person');
+      let people = byId ? [byId] : await store.people.byExternalId(idOrExternal);
       const agentIds = canSeeAllAgents(actor) ? undefined : (await store.agents.list({ ownerId: actor.user.id })).map((a) => a.id);
+      if (agentIds) {
+        // A customer only knows the people who talked with their own agents; anyone else does not exist for them.
+        const mine = new Set<string>();
+        for (const agentId of agentIds) for (const p of await store.people.forAgent(agentId, undefined, 10_000)) mine.add(p.id);
+        people = people.filter((p) => mine.has(p.id));
+      }
+      if (!people.length) throw errors.notFound('Person');
       const total = { conversations: 0, messages: 0, summaries: 0, links: 0 };
       await store.transaction(async (tx) => {
         for (const p of people) {
