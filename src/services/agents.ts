@@ -11,7 +11,10 @@ import { canRead, canSeeAllAgents, requireWrite } from './access.js';
 import { composeSystemPrompt, estimateTokens, fillPlaceholders, placeholdersIn } from './prompt.js';
 import type { TelegramChannel, TelegramView } from '../channels/telegram/telegram-channel.js';
 
-export type ToolsView = { allow: string[]; deny: string[]; requireApproval: string[]; effective: string[]; unavailable: { name: string; reason: string }[]; default: boolean };
+export type ToolsView = {
+  allow: string[]; deny: string[]; requireApproval: string[]; effective: string[]; unavailable: { name: string; reason: string }[]; default: boolean;
+  catalog: { name: string; available: boolean; reason: string | null }[];
+};
 export type PluginView = Omit<PluginDef, 'secretsSealed'> & { secrets: string[] };
 export type AgentView = Omit<Agent, 'toolPolicy' | 'plugins'> & { channels: { telegram: TelegramView | null }; tools: ToolsView; plugins: PluginView[] };
 
@@ -65,7 +68,7 @@ export function agentService(deps: {
   /** Runs the provisioning pipeline of agents created with a site URL or a bot token, and deprovisions. */
   provisioning: ProvisioningService;
   /** The tools an agent ends up with (policy ∩ plan ∩ what this installation can run). */
-  describeTools?: (agent: Agent) => Promise<{ effective: string[]; unavailable: { name: string; reason: string }[] }>;
+  describeTools?: (agent: Agent) => Promise<{ effective: string[]; unavailable: { name: string; reason: string }[]; catalog: ToolsView['catalog'] }>;
   /** Checks HTTP plugins and seals their secrets before they are saved. */
   preparePlugins?: (input: PluginInput[], current: PluginDef[]) => Promise<{ plugins: PluginDef[]; problems: FieldProblem[] }>;
 }) {
@@ -75,11 +78,11 @@ export function agentService(deps: {
   async function views(agents: Agent[]): Promise<AgentView[]> {
     const tg = await telegram.views(agents.map((a) => a.id));
     return Promise.all(agents.map(async ({ toolPolicy, plugins, ...a }) => {
-      const d = (await deps.describeTools?.({ ...a, toolPolicy, plugins })) ?? { effective: [], unavailable: [] };
+      const d = (await deps.describeTools?.({ ...a, toolPolicy, plugins })) ?? { effective: [], unavailable: [], catalog: [] };
       const policy = toolPolicy ?? { ...DEFAULT_POLICY, requireApproval: [] };
       return {
         ...a, channels: { telegram: tg.get(a.id) ?? null },
-        tools: { allow: policy.allow, deny: policy.deny, requireApproval: policy.requireApproval ?? [], effective: d.effective, unavailable: d.unavailable, default: toolPolicy === null },
+        tools: { allow: policy.allow, deny: policy.deny, requireApproval: policy.requireApproval ?? [], effective: d.effective, unavailable: d.unavailable, default: toolPolicy === null, catalog: d.catalog },
         plugins: plugins.map(({ secretsSealed, ...p }) => ({ ...p, secrets: Object.keys(secretsSealed) })),
       };
     }));
@@ -254,6 +257,11 @@ export function agentService(deps: {
         }
         if (bad.length) throw errors.validation(bad);
         fields.toolPolicy = tools;
+      } else if (plugins !== undefined && current.toolPolicy) {
+        // A removed plugin leaves the policy with it, so the policy never names a tool that is gone.
+        const known = new Set(knownNames(pluginNames));
+        const p = current.toolPolicy;
+        fields.toolPolicy = { allow: p.allow.filter((n) => known.has(n)), deny: p.deny.filter((n) => known.has(n)), requireApproval: (p.requireApproval ?? []).filter((n) => known.has(n)) };
       }
       // Check a new bot token with Telegram first: a bad token saves nothing at all.
       const bot = telegramBotToken ? await telegram.validate(telegramBotToken) : undefined;

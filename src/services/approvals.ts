@@ -102,7 +102,7 @@ export function approvalService(deps: {
         result = `Error: ${(err as Error).message}`;
       }
       await store.approvals.finish(id, ok ? 'done' : 'failed', result.slice(0, 4000));
-      await store.toolCalls.setOutcome(a.toolCallId, 'approved', result.slice(0, 500));
+      await store.toolCalls.setOutcome(a.toolCallId, ok ? 'approved' : 'error', result.slice(0, 500));
       await post(conv, agent, `✅ Approved: "${a.tool}" ran.\n\n${result.length > 1500 ? `${result.slice(0, 1500)}…` : result}`);
       return (await view(id))!;
     },

@@ -44,11 +44,15 @@ export function toolbox(deps: {
     return 'not available on this installation';
   }
 
-  async function describe(agent: Agent): Promise<Effective> {
-    return effectiveTools({
-      policy: agent.toolPolicy, memoryTools: agent.memoryTools, plugins: agent.plugins.map((p) => p.name),
-      planTools: await deps.planTools(agent), unavailable: (n) => unavailable(n, agent),
-    });
+  async function describe(agent: Agent): Promise<Effective & { catalog: { name: string; available: boolean; reason: string | null }[] }> {
+    const planTools = await deps.planTools(agent);
+    const plugins = agent.plugins.map((p) => p.name);
+    const e = effectiveTools({ policy: agent.toolPolicy, memoryTools: agent.memoryTools, plugins, planTools, unavailable: (n) => unavailable(n, agent) });
+    // Every tool, allowed or not, with whether it could run for this agent here (so a UI can say so before it is allowed).
+    const everything = effectiveTools({ policy: { allow: [...BUILTIN_TOOLS, ...plugins], deny: [] }, memoryTools: true, plugins, planTools, unavailable: (n) => unavailable(n, agent) });
+    const why = new Map(everything.unavailable.map((u) => [u.name, u.reason]));
+    const catalog = [...BUILTIN_TOOLS, ...plugins].map((name) => ({ name, available: !why.has(name), reason: why.get(name) ?? null }));
+    return { ...e, catalog };
   }
 
   function recorded(tool: ModelTool, ctx: ToolContext, needsApproval: boolean): ModelTool {
