@@ -23,11 +23,12 @@ export const controlUrl = `http://127.0.0.1:${Number(process.env.E2E_CONTROL_POR
  * for a spec whose owner account or settings must not touch the main server core.spec.ts sets up.
  */
 const otherApps = new Map<string, Promise<string>>();
-export function isolatedApp(name: string): Promise<string> {
+export function isolatedApp(name: string, opts: { customers?: boolean } = {}): Promise<string> {
   let url = otherApps.get(name);
   if (!url) {
     url = (async () => {
-      const res = await fetch(`${controlUrl}/apps/${name}`, { method: 'POST' });
+      // customers: open sign-up, with serve.ts's fake website, Stripe and mail server (the first call's options win).
+      const res = await fetch(`${controlUrl}/apps/${name}`, { method: 'POST', body: JSON.stringify(opts) });
       if (!res.ok) throw new Error(`serve.ts could not start the ${name} server: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { url: string }).url;
     })();
@@ -35,4 +36,27 @@ export function isolatedApp(name: string): Promise<string> {
     otherApps.set(name, url);
   }
   return url;
+}
+
+/** What serve.ts's fakes look like for customer journeys (see customerEnv there). */
+export type CustomerFakes = {
+  /** The customer's website (WordPress-like at /, 500 at /broken, 700 ms at /slow). */
+  siteUrl: string;
+  /** A bot the fake Telegram knows, for onboarding.spec.ts; spareBots for other specs' agents. */
+  botToken: string;
+  botUsername: string;
+  spareBots: { token: string; username: string }[];
+  /** A recurring price the fake Stripe knows. */
+  stripePriceId: string;
+};
+export async function customerFakes(): Promise<CustomerFakes> {
+  const res = await fetch(`${controlUrl}/fakes`);
+  if (!res.ok) throw new Error(`serve.ts has no fakes: ${res.status}`);
+  return res.json() as Promise<CustomerFakes>;
+}
+
+/** The mails serve.ts's SMTP server received for one address, oldest first. */
+export async function mailsTo(address: string): Promise<{ subject: string; text: string }[]> {
+  const res = await fetch(`${controlUrl}/mail?to=${encodeURIComponent(address)}`);
+  return ((await res.json()) as { mails: { subject: string; text: string }[] }).mails;
 }

@@ -2,7 +2,7 @@
 // /tmp/shots (or E2E_SHOTS_DIR) for a person to look at. Not part of the normal run:
 // enable with E2E_SHOTS=1. Runs after core.spec.ts and reuses the data it created.
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { signIn } from './helpers.js';
+import { customerFakes, isolatedApp, owner, signIn } from './helpers.js';
 
 const enabled = !!process.env.E2E_SHOTS;
 const dir = process.env.E2E_SHOTS_DIR ?? '/tmp/shots';
@@ -62,6 +62,52 @@ async function budgets(page: Page, agentId: string): Promise<string> {
   const monthlyBudgetUsd = Math.max(0.001, Math.round((status.spentUsd / 0.55) * 1e6) / 1e6);
   await page.request.patch(`/api/agents/${agentId}`, { data: { monthlyBudgetUsd, version: agent.version } });
   return spent.id as string;
+}
+
+/**
+ * Tools worth looking at (issue 7): an agent with a policy (one tool denied, two needing approval, two
+ * this server cannot run), an HTTP plugin with a secret, and one conversation holding a call of each
+ * kind — done, failed, approved, declined and one still waiting. Made once; later variants find it.
+ */
+async function toolsDemo(page: Page): Promise<{ agentId: string; conversationId: string; pendingId: string }> {
+  const { agents } = await (await page.request.get('/api/agents')).json();
+  let agent = agents.find((a: { slug: string }) => a.slug === 'site-helper');
+  if (!agent) {
+    agent = await (await page.request.post('/api/agents', { data: { name: 'Site Helper', slug: 'site-helper', icon: '🛠️', listed: false } })).json();
+    const patched = await page.request.patch(`/api/agents/${agent.id}`, {
+      data: {
+        version: agent.version,
+        plugins: [
+          {
+            name: 'order_status',
+            description: 'Look up an order in the shop by its number. Use when a customer asks where their order is.',
+            parameters: { type: 'object', properties: { order: { type: 'string', description: 'The order number, e.g. A-1042' } }, required: ['order'] },
+            method: 'GET',
+            url: 'https://93.184.215.14/api/orders/{order}',
+            headers: { Authorization: 'Bearer {{secret:SHOP_KEY}}' },
+            body: null,
+            responsePath: 'data.status',
+            secrets: { SHOP_KEY: 'shop-secret-for-screens' },
+          },
+        ],
+        tools: { allow: ['group:fs', 'group:web', 'exec', 'group:plugins'], deny: ['edit'], requireApproval: ['write', 'order_status'] },
+      },
+    });
+    expect(patched.ok(), await patched.text()).toBeTruthy();
+    const say = (text: string) => page.request.post('/api/public/agents/site-helper/chat', { data: { text } });
+    const pending = async () => ((await (await page.request.get('/api/approvals?status=pending')).json()).approvals as { id: string; agentId: string }[]).filter((a) => a.agentId === agent.id);
+    await say(`CALL write ${JSON.stringify({ path: 'notes/launch-plan.md', content: '# Launch plan\n\n- [ ] Update the pricing page\n- [ ] Tell the newsletter <b>Friday</b>' })}`);
+    await page.request.post(`/api/approvals/${(await pending())[0]!.id}/approve`);
+    await say('CALL list {}');
+    await say(`CALL read ${JSON.stringify({ path: 'notes/missing.md' })}`);
+    await say(`CALL write ${JSON.stringify({ path: 'out/report.txt', content: 'Weekly report: 12 orders, 1 refund.' })}`);
+    await page.request.post(`/api/approvals/${(await pending())[0]!.id}/deny`);
+    await say(`CALL write ${JSON.stringify({ path: 'notes/homepage.md', content: '# New homepage copy\n\n<script>alert(1)</script> Fresh bread, every morning.' })}`);
+  }
+  const { conversations } = await (await page.request.get(`/api/agents/${agent.id}/conversations`)).json();
+  const { approvals } = await (await page.request.get('/api/approvals?status=pending')).json();
+  const pendingId = approvals.find((a: { agentId: string }) => a.agentId === agent.id)?.id ?? '';
+  return { agentId: agent.id, conversationId: conversations[0].id, pendingId };
 }
 
 async function shoot(page: Page, name: string, variant: string): Promise<void> {
@@ -145,6 +191,7 @@ for (const v of variants) {
 
     // Dashboard
     const budgetDemoId = await budgets(page, agentId);
+    const tools = await toolsDemo(page);
     await page.goto('/dashboard');
     await expect(page.getByTestId('page-title')).toHaveText('Overview');
     await shoot(page, 'dashboard', v.name);
@@ -213,6 +260,45 @@ for (const v of variants) {
       await shoot(page, 'conversation-summary', v.name);
     }
 
+    // Tools, plugins and approvals.
+    await page.goto(`/dashboard/agents/${tools.agentId}?tab=tools`);
+    await expect(page.getByTestId('effective-tool').first()).toBeVisible();
+    await shoot(page, 'agent-tools', v.name);
+    const plugin = page.locator('[data-testid="plugin-row"][data-name="order_status"]');
+    await plugin.getByTestId('edit-plugin').click();
+    await plugin.getByTestId('plugin-url').fill('https://93.184.215.14/api/orders/{order}?lang={lang}');
+    await plugin.getByTestId('plugin-save').click();
+    await expect(plugin.getByTestId('plugin-url-error')).toBeVisible();
+    await plugin.getByTestId('plugin-editor').screenshot({ path: `${dir}/agent-plugin-editor-${v.name}.png` });
+    await plugin.getByTestId('plugin-cancel').click();
+
+    await page.goto('/dashboard/approvals');
+    await expect(page.getByTestId('approvals-waiting')).toBeVisible();
+    await shoot(page, 'approvals', v.name);
+    if (tools.pendingId) {
+      await page.goto(`/dashboard/approvals?id=${tools.pendingId}`);
+      await expect(page.locator('[data-testid="approval"][data-highlighted="true"]')).toBeVisible();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: `${dir}/approvals-linked-${v.name}.png` });
+      await page.locator('[data-testid="approval"][data-highlighted="true"]').getByTestId('approval-approve').click();
+      await expect(page.getByTestId('confirm-dialog').filter({ hasText: 'Run write' })).toBeVisible();
+      await page.waitForTimeout(150);
+      await page.screenshot({ path: `${dir}/approvals-confirm-${v.name}.png` });
+      await page.getByTestId('confirm-cancel').click();
+    }
+
+    await page.goto(`/dashboard/conversations/${tools.conversationId}`);
+    await expect(page.getByTestId('transcript-tool-call').first()).toBeVisible();
+    await page.getByTestId('tool-args-toggle').first().click();
+    await shoot(page, 'conversation-tools', v.name);
+
+    await page.goto(`/dashboard/agents/${tools.agentId}?tab=memory`);
+    await expect(page.getByTestId('file-editor')).toBeVisible();
+    if (v.width >= 1024) await page.locator('[data-testid="file-row"][data-path="notes/launch-plan.md"]').click();
+    else await page.getByTestId('file-select').selectOption('notes/launch-plan.md');
+    await expect(page.getByTestId('editor-path')).toHaveText('notes/launch-plan.md');
+    await shoot(page, 'agent-workspace-files', v.name);
+
     await page.goto('/dashboard/agents/import');
     await page.getByTestId('import-json').fill(
       JSON.stringify({ switchboardTemplate: 1, name: 'Broken', persona: { soul: 'Hi {unknown_thing}' } }, null, 2),
@@ -258,5 +344,174 @@ for (const v of variants) {
     await shoot(page, 'login', v.name);
 
     await page.context().close();
+  });
+}
+
+// ---------- customer sign-up, onboarding, billing, and the operator's customer pages ----------
+// On a Switchboard with sign-up open, Stripe and mail (serve.ts {customers: true}); one customer per variant.
+
+async function customerPage(browser: Browser, v: (typeof variants)[number], baseURL: string): Promise<Page> {
+  const context = await browser.newContext({
+    baseURL,
+    viewport: { width: v.width, height: v.height },
+    colorScheme: v.dark ? 'dark' : 'light',
+    deviceScaleFactor: 1,
+  });
+  return context.newPage();
+}
+
+/** Shows one state of a page by answering one API route with `json` (merged into the real answer). */
+async function withApi(page: Page, route: string, patch: Record<string, unknown>, fn: () => Promise<void>): Promise<void> {
+  await page.route(route, async (r) => r.fulfill({ json: { ...(await (await r.fetch()).json()), ...patch } }));
+  await fn();
+  await page.unroute(route);
+}
+
+for (const v of variants) {
+  test(`customer screens ${v.name}`, async ({ browser }) => {
+    const baseURL = await isolatedApp('customer-screens', { customers: true });
+    const fakes = await customerFakes();
+    const setup = await fetch(`${baseURL}/api/setup`).then((r) => r.json());
+    if (setup.needsSetup) await fetch(`${baseURL}/api/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(owner) });
+    const page = await customerPage(browser, v, baseURL);
+
+    // Public: the landing page with sign-up open, sign-up, sign-in with mail links, the mailed-link pages.
+    await page.goto('/');
+    await expect(page.getByTestId('plans')).toBeVisible();
+    await shoot(page, 'home-signup', v.name);
+    await page.goto('/register');
+    await expect(page.getByTestId('register-form')).toBeVisible();
+    await shoot(page, 'register', v.name);
+    await withApi(page, '**/api/auth/options', { signup: false }, async () => {
+      await page.goto('/register');
+      await expect(page.getByTestId('signup-closed')).toBeVisible();
+      await shoot(page, 'register-closed', v.name);
+    });
+    await page.goto('/login');
+    await expect(page.getByTestId('magic-link')).toBeVisible();
+    await shoot(page, 'login-mail', v.name);
+    await page.goto('/reset-password');
+    await shoot(page, 'reset-request', v.name);
+    await page.goto('/reset-password?token=from-the-mail');
+    await expect(page.getByTestId('reset-form')).toBeVisible();
+    await shoot(page, 'reset-form', v.name);
+    await page.goto('/verify-email?token=already-used');
+    await expect(page.getByTestId('verify-failed')).toBeVisible();
+    await shoot(page, 'verify-failed', v.name);
+    await page.goto('/login/magic?token=expired');
+    await expect(page.getByTestId('magic-page')).toBeVisible();
+    await shoot(page, 'magic-failed', v.name);
+
+    // A new customer and their empty dashboard.
+    const email = `screens-${v.name}@example.com`;
+    const registered = await page.request.post('/api/auth/register', { data: { email, password: 'correct horse battery', name: 'Mark Baker' } });
+    if (registered.status() === 409) await page.request.post('/api/auth/login', { data: { email, password: 'correct horse battery' } });
+    await page.goto('/dashboard');
+    await expect(page.getByTestId('customer-stats')).toBeVisible();
+    if (await page.getByTestId('agents-empty').isVisible()) {
+      await shoot(page, 'customer-dashboard-empty', v.name);
+      if (v.width < 1024) {
+        await page.getByRole('button', { name: 'Menu' }).click();
+        await shoot(page, 'customer-menu', v.name);
+        await page.getByRole('button', { name: 'Menu' }).click();
+      }
+
+      // The wizard, step by step, then a rejected token, a slow site being checked, and live.
+      await page.goto('/dashboard/agents/new');
+      await page.getByTestId('wizard-name').fill("Mark's Site PM");
+      await page.getByTestId('wizard-site').fill(`${fakes.siteUrl}/slow`);
+      await shoot(page, 'wizard-1', v.name);
+      await page.getByTestId('wizard-next').click();
+      await shoot(page, 'wizard-2', v.name);
+      await page.getByTestId('wizard-next').click();
+      await page.getByTestId('wizard-token').fill('not a token');
+      await page.getByTestId('wizard-next').click();
+      await expect(page.getByTestId('wizard-token-error')).toBeVisible();
+      await shoot(page, 'wizard-3', v.name);
+      await page.getByTestId('wizard-token').fill('111111111:ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ');
+      await page.getByTestId('wizard-next').click();
+      await page.getByTestId('wizard-instructions').fill('Reply in British English. Suggest one improvement at a time.');
+      await shoot(page, 'wizard-4', v.name);
+      await page.getByTestId('wizard-next').click();
+      await shoot(page, 'wizard-5', v.name);
+      await page.getByTestId('go-live').click();
+      await expect(page.getByTestId('provisioning')).toHaveAttribute('data-status', 'failed');
+      await shoot(page, 'provisioning-failed', v.name);
+      await page.getByTestId('fix-token-input').fill(fakes.spareBots[variants.indexOf(v)]!.token);
+      await page.getByTestId('fix-token-submit').click();
+      // The slow page keeps the site check running for a moment (polled each second, so it may be missed).
+      const running = page.locator('[data-testid="step"][data-step="check_site"][data-state="running"]');
+      if (await running.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+        await page.screenshot({ path: `${dir}/provisioning-running-${v.name}.png`, fullPage: true });
+      }
+      await expect(page.getByTestId('live-panel')).toBeVisible({ timeout: 15_000 });
+      await shoot(page, 'provisioning-live', v.name);
+    }
+
+    const { agents } = await (await page.request.get('/api/agents')).json();
+    const agentId: string = agents[0].id;
+    await page.request.post(`/api/agents/${agentId}/message`, { data: { text: 'What should I improve first on my home page?' } });
+    await page.goto(`/dashboard/agents/${agentId}`);
+    await expect(page.getByTestId('agent-telegram')).toBeVisible();
+    await expect(page.getByTestId('history-list')).toBeVisible();
+    await shoot(page, 'customer-agent', v.name);
+    await page.goto(`/dashboard/agents/${agentId}/settings`);
+    await expect(page.getByTestId('persona-form')).toBeVisible();
+    await shoot(page, 'customer-agent-settings', v.name);
+    await page.getByTestId('delete-agent').click();
+    await expect(page.getByTestId('purge-choice')).toBeVisible();
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: `${dir}/customer-agent-delete-${v.name}.png` });
+    await page.getByTestId('confirm-cancel').click();
+
+    await page.goto('/dashboard');
+    await expect(page.getByTestId('customer-agent')).toBeVisible();
+    await shoot(page, 'customer-dashboard', v.name);
+    await withApi(page, '**/api/billing', { status: 'trialing', trialExpired: true, blocked: 'trial_expired' }, async () => {
+      await page.goto('/dashboard');
+      await expect(page.getByTestId('standing-notice')).toBeVisible();
+      await shoot(page, 'customer-dashboard-trial-ended', v.name);
+    });
+
+    await page.goto('/dashboard/billing');
+    await expect(page.getByTestId('current-plan')).toBeVisible();
+    await shoot(page, 'billing', v.name);
+    await withApi(
+      page,
+      '**/api/billing',
+      { status: 'past_due', pastDueSince: new Date(Date.now() - 2 * 86_400_000).toISOString(), graceEndsAt: new Date(Date.now() + 5 * 86_400_000).toISOString(), hasBillingAccount: true },
+      async () => {
+        await page.goto('/dashboard/billing?checkout=success');
+        await expect(page.getByTestId('manage-billing')).toBeVisible();
+        await shoot(page, 'billing-past-due', v.name);
+      },
+    );
+    await withApi(page, '**/api/billing', { billingConfigured: false }, async () => {
+      await page.goto('/dashboard/billing');
+      await expect(page.getByTestId('billing-not-configured')).toBeVisible();
+      await shoot(page, 'billing-no-stripe', v.name);
+    });
+    await page.context().close();
+
+    // The operator's side of the same server.
+    const op = await customerPage(browser, v, baseURL);
+    await signIn(op);
+    await op.goto('/dashboard/customers');
+    await expect(op.getByTestId(v.width < 768 ? 'customer-card' : 'customer-row').first()).toBeVisible();
+    await shoot(op, 'customers', v.name);
+    await op.getByTestId(v.width < 768 ? 'customer-card' : 'customer-row').first().getByRole('button', { name: 'Change plan' }).click();
+    await op.waitForTimeout(150);
+    await op.screenshot({ path: `${dir}/customers-change-plan-${v.name}.png` });
+    await op.locator('dialog[open]').getByTestId('confirm-cancel').click();
+    await op.goto('/dashboard/plans');
+    await expect(op.getByTestId('plan-form').first()).toBeVisible();
+    await shoot(op, 'plans', v.name);
+    await op.getByTestId('add-plan').click();
+    await op.locator('[data-testid="plan-form"][data-plan="new"]').getByTestId('save-plan').click();
+    await op.locator('[data-testid="plan-form"][data-plan="new"]').screenshot({ path: `${dir}/plans-new-errors-${v.name}.png` });
+    await op.goto('/dashboard/audit');
+    await expect(op.getByTestId('audit-entry').first()).toBeVisible();
+    await shoot(op, 'audit', v.name);
+    await op.context().close();
   });
 }

@@ -13,6 +13,7 @@ import type {
   Role as DomainRole,
   UsageTotals,
 } from '../../../src/domain/types.js';
+import type { BuiltinTool as DomainBuiltinTool } from '../../../src/tools/policy.js';
 
 export type Role = DomainRole;
 export type Persona = DomainPersona;
@@ -85,8 +86,114 @@ export const BUDGET_LIMITS = {
 export const defaultStopMessage = (agentName: string) =>
   `Sorry — ${agentName} has used up its budget for this month and cannot answer right now. Please try again later.`;
 
-export type Agent = Omit<DomainAgent, 'channels' | keyof AgentMemorySettings> &
-  AgentMemorySettings & { channels: AgentChannels };
+// ---------- tools, plugins and approvals (issue 7) ----------
+
+export type BuiltinTool = DomainBuiltinTool;
+
+/** The built-in tools, in the order the server lists them. */
+export const BUILTIN_TOOLS: readonly BuiltinTool[] = [
+  'read',
+  'write',
+  'edit',
+  'list',
+  'exec',
+  'web_fetch',
+  'web_search',
+  'memory_search',
+  'memory_get',
+  'memory_write',
+];
+
+/** Named groups a policy may use instead of single tools; `group:plugins` is every HTTP plugin of the agent. */
+export const TOOL_GROUPS = {
+  'group:fs': ['read', 'write', 'edit', 'list'],
+  'group:runtime': ['exec'],
+  'group:web': ['web_fetch', 'web_search'],
+  'group:memory': ['memory_search', 'memory_get', 'memory_write'],
+} as const satisfies Record<string, readonly BuiltinTool[]>;
+export type ToolGroup = keyof typeof TOOL_GROUPS | 'group:plugins';
+
+/** What PATCH /api/agents/:id takes as `tools` (names or groups; deny wins). */
+export interface ToolPolicy {
+  allow: string[];
+  deny: string[];
+  /** Calls of these tools wait for the owner's approval before they run. */
+  requireApproval: string[];
+}
+
+/** An agent's tools as the server reports them. */
+export interface AgentTools extends ToolPolicy {
+  /** What the model is offered: the policy within the owner's plan and what this installation can run. */
+  effective: string[];
+  /** Allowed by the policy but not offered, and why ("not included in the plan", "bubblewrap … is not installed"). */
+  unavailable: { name: string; reason: string }[];
+  /** True while the agent has no policy of its own (memory tools only). */
+  default: boolean;
+}
+
+export type PluginMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** An HTTP plugin as stored: secrets are listed by name only, never their values. */
+export interface Plugin {
+  name: string;
+  description: string;
+  /** A JSON Schema object: `{"type":"object","properties":{…},"required":[…]}`. */
+  parameters: Record<string, unknown>;
+  method: PluginMethod | string;
+  /** May hold `{param}` placeholders. */
+  url: string;
+  /** Values may use `{param}` and `{{secret:NAME}}`. */
+  headers: Record<string, string>;
+  /** A JSON template with `{param}` placeholders; null: no body. */
+  body: string | null;
+  /** A dot path picked out of a JSON answer, e.g. `data.items`. */
+  responsePath: string | null;
+  /** Names of the secrets that are set. */
+  secrets: string[];
+}
+
+/** A plugin as PATCH takes it. `secrets` are write-only: omit a name to keep it, `""` removes it. */
+export type PluginInput = Omit<Plugin, 'secrets'> & { secrets?: Record<string, string> };
+
+export type ToolCallOutcome = 'ok' | 'error' | 'refused' | 'pending' | 'approved' | 'denied' | 'expired';
+
+/** One tool call in a conversation (arguments with secrets redacted). */
+export interface ToolCall {
+  id: string;
+  tool: string;
+  args: unknown;
+  outcome: ToolCallOutcome | string;
+  /** The first characters of what the tool answered (model-facing text: render as text). */
+  resultPreview: string | null;
+  resultBytes: number;
+  durationMs: number;
+  createdAt: string;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'done' | 'failed';
+
+/** A tool call held until the owner approves it. `approved` is brief: the call is running. */
+export interface Approval {
+  id: string;
+  agentId: string;
+  agentName: string;
+  conversationId: string | null;
+  toolCallId: string;
+  tool: string;
+  /** The call's arguments, secrets redacted. Written by the model: render as text. */
+  args: unknown;
+  status: ApprovalStatus;
+  /** What the tool answered once approved (done or failed). */
+  result: string | null;
+  /** The user who decided. */
+  decidedBy: string | null;
+  createdAt: string;
+  expiresAt: string;
+  decidedAt: string | null;
+}
+
+export type Agent = Omit<DomainAgent, 'channels' | 'toolPolicy' | 'plugins' | keyof AgentMemorySettings> &
+  AgentMemorySettings & { channels: AgentChannels; tools: AgentTools; plugins: Plugin[] };
 export type ProviderKind = DomainProviderKind;
 export type UsageNumbers = UsageTotals;
 
@@ -97,6 +204,11 @@ export interface User {
   createdAt?: string;
   /** Customers only: a monthly cap in USD across all the agents they own (null: none). */
   monthlyBudgetUsd?: number | null;
+  /** Customer accounts (GET /api/auth/me, /api/users): display name, standing and address check. */
+  name?: string | null;
+  status?: 'active' | 'suspended';
+  emailVerified?: boolean;
+  emailVerifiedAt?: string | null;
 }
 
 export type AgentInput = Partial<
@@ -121,6 +233,10 @@ export type AgentInput = Partial<
   version?: number;
   /** A BotFather token; `""` disconnects the agent's bot. */
   telegramBotToken?: string;
+  /** The tool policy; null restores the default (memory tools only). */
+  tools?: ToolPolicy | null;
+  /** The whole list of HTTP plugins. */
+  plugins?: PluginInput[];
 };
 
 export interface PublicAgent {
@@ -203,6 +319,8 @@ export interface Conversation {
   summary: ConversationSummaryCard | null;
   /** `channel` per message when the server records it (a person can move between channels). */
   messages: (Message & { error?: string | null; channel?: Channel | string | null })[];
+  /** Every tool call the agent made in this conversation, oldest first. */
+  toolCalls?: ToolCall[];
 }
 
 /** A stored summary of one finished conversation. */
@@ -250,8 +368,11 @@ export interface DeletedCounts {
   links: number;
 }
 
-/** A Markdown file in an agent's workspace: persona files, MEMORY.md and daily notes `memory/YYYY-MM-DD.md`. */
-export type WorkspaceFileKind = 'persona' | 'memory' | 'daily';
+/**
+ * A file in an agent's workspace: persona files, MEMORY.md, daily notes `memory/YYYY-MM-DD.md`,
+ * and (`file`) anything else the agent wrote with its workspace tools, e.g. `notes/plan.md`.
+ */
+export type WorkspaceFileKind = 'persona' | 'memory' | 'daily' | 'file';
 
 export interface WorkspaceFile {
   path: string;
@@ -725,9 +846,18 @@ export const api = {
   /** `baseUpdatedAt`: the version the editor loaded (null: a new file); a file changed since is refused with 409. */
   saveFile: (agentId: string, path: string, content: string, baseUpdatedAt?: string | null) =>
     json<WorkspaceFileContent>('PUT', `/api/agents/${enc(agentId)}/file` + query({ path }), { content, baseUpdatedAt }),
-  /** Memory files only (MEMORY.md and daily notes); persona files are edited on the agent. */
+  /** Any file but the persona files (those are edited on the agent). */
   deleteFile: (agentId: string, path: string) =>
     json<void>('DELETE', `/api/agents/${enc(agentId)}/file` + query({ path })),
+
+  // tool calls held for approval
+  /** Newest first; without `status`, every request the user may see. */
+  approvals: (status?: ApprovalStatus) => json<{ approvals: Approval[] }>('GET', '/api/approvals' + query({ status })),
+  approval: (id: string) => json<Approval>('GET', `/api/approvals/${enc(id)}`),
+  /** Runs the held call now; its result goes into the conversation. 409 approval_closed once decided or expired. */
+  approve: (id: string) => json<Approval>('POST', `/api/approvals/${enc(id)}/approve`),
+  /** The held call never runs. */
+  declineApproval: (id: string) => json<Approval>('POST', `/api/approvals/${enc(id)}/deny`),
 
   // channels
   whatsapp: () => json<WhatsAppSettings>('GET', '/api/channels/whatsapp'),
@@ -871,3 +1001,193 @@ export class SseParser {
     else if (field === 'data') this.data.push(value);
   }
 }
+
+// ====================================================================================
+// Customer accounts, plans, billing, customers admin, audit log and agent provisioning
+// (the SitePM onboarding: docs/api.md "Auth and users", "Plans, billing and customers",
+// "Audit log" and "Agents → Provisioning"). Kept in one block, used as `accountApi.*`.
+// ====================================================================================
+
+export type ProvisioningStepName = 'validate_token' | 'check_site' | 'generate_workspace' | 'bind_telegram' | 'health_check';
+export type ProvisioningStepState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface ProvisioningStep {
+  name: ProvisioningStepName | string;
+  state: ProvisioningStepState;
+  /** A sentence for the customer: the bot's @username, the stack found, why it failed. Plain text (may quote model output). */
+  detail: string;
+  updatedAt: string | null;
+}
+
+/** GET /api/agents/:id/status. `steps` is empty for an agent that was never provisioned. */
+export interface ProvisioningStatus {
+  agentId: string;
+  status: Agent['status'];
+  steps: ProvisioningStep[];
+  /** Only while failed. */
+  error?: string | null;
+  failedStep?: ProvisioningStepName | string | null;
+  /** Once the bot is bound. */
+  telegram?: { username: string; link: string } | null;
+  siteUrl?: string | null;
+  stack?: Agent['stack'];
+  attempts?: number;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+}
+
+/** The workspace files and custom instructions of an agent (GET/PATCH /api/agents/:id/config). */
+export interface AgentConfig {
+  soul: string;
+  agents: string;
+  tools: string;
+  user: string;
+  instructions: string;
+  siteUrl?: string | null;
+  version?: number;
+}
+
+export type PlanTool = 'memory' | 'web_fetch' | 'web_search' | 'exec';
+export const PLAN_TOOLS: readonly PlanTool[] = ['memory', 'web_fetch', 'web_search', 'exec'];
+
+export interface Plan {
+  id: string;
+  name: string;
+  description: string;
+  priceUsdMonth: number;
+  stripePriceId: string | null;
+  maxAgents: number;
+  /** null: unlimited. */
+  monthlyMessages: number | null;
+  /** null: unlimited. */
+  monthlyCostUsd: number | null;
+  tools: PlanTool[];
+  trialDays: number;
+  sort: number;
+}
+
+export type PlanInput = Partial<Omit<Plan, 'id'>>;
+
+export type BillingStatus = 'none' | 'trialing' | 'active' | 'past_due' | 'canceled';
+
+/** GET /api/billing: the caller's own plan, standing and usage this calendar month (UTC). */
+export interface Billing {
+  plan: Plan | null;
+  status: BillingStatus;
+  trialEndsAt: string | null;
+  currentPeriodEnd: string | null;
+  pastDueSince: string | null;
+  graceEndsAt: string | null;
+  /** YYYY-MM */
+  period: string;
+  usage: { messages: number; costUsd: number; agents: number };
+  limits: { maxAgents: number | null; monthlyMessages: number | null; monthlyCostUsd: number | null; tools: PlanTool[] | null };
+  trialExpired: boolean;
+  blocked: null | 'trial_expired' | 'canceled';
+  billingConfigured: boolean;
+  hasBillingAccount: boolean;
+}
+
+export interface Invoice {
+  id: string;
+  stripeInvoiceId: string;
+  amountUsd: number;
+  currency: string;
+  status: string;
+  hostedUrl: string | null;
+  periodStart: string | null;
+  periodEnd: string | null;
+  createdAt: string;
+}
+
+export interface Customer {
+  id: string;
+  email: string;
+  name: string | null;
+  status: 'active' | 'suspended';
+  createdAt: string;
+  plan: string | null;
+  planStatus: BillingStatus;
+  trialEndsAt: string | null;
+  currentPeriodEnd: string | null;
+  pastDueSince: string | null;
+  agents: number;
+  usage: { messages: number; costUsd: number };
+}
+
+export interface AuditEntry {
+  id: string;
+  actorId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  detail: Record<string, unknown> | null;
+  createdAt: string;
+}
+
+/** What the sign-in page may offer: sign-up (SWITCHBOARD_SIGNUP=open), and reset / magic links (mail configured). */
+export interface AuthOptions {
+  signup: boolean;
+  mail: boolean;
+}
+
+/** POST /api/agents for a customer's website agent: answers 202 with `status: "provisioning"`. */
+export interface SiteAgentInput {
+  name: string;
+  siteUrl: string;
+  telegramBotToken: string;
+  persona?: { instructions?: string };
+}
+
+export const accountApi = {
+  // sign-up, e-mail verification, password reset, magic links
+  authOptions: () => json<AuthOptions>('GET', '/api/auth/options'),
+  register: (input: { email: string; password: string; name: string }) =>
+    json<{ token: string; user: User }>('POST', '/api/auth/register', input),
+  verifyEmail: (token: string) => json<{ ok: true }>('POST', '/api/auth/verify-email', { token }),
+  resendVerification: () => json<{ ok: true }>('POST', '/api/auth/verify-email/resend'),
+  requestPasswordReset: (email: string) => json<{ ok: true }>('POST', '/api/auth/password-reset', { email }),
+  confirmPasswordReset: (token: string, password: string) =>
+    json<{ ok: true }>('POST', '/api/auth/password-reset/confirm', { token, password }),
+  requestMagicLink: (email: string) => json<{ ok: true }>('POST', '/api/auth/magic-link', { email }),
+  verifyMagicLink: (token: string) => json<{ token: string; user: User }>('POST', '/api/auth/magic-link/verify', { token }),
+
+  // plans and the caller's billing
+  plans: () => json<{ plans: Plan[] }>('GET', '/api/plans'),
+  savePlan: (id: string, input: PlanInput) => json<Plan>('PUT', `/api/plans/${enc(id)}`, input),
+  deletePlan: (id: string) => json<void>('DELETE', `/api/plans/${enc(id)}`),
+  billing: () => json<Billing>('GET', '/api/billing'),
+  /** A Stripe Checkout URL: send the browser there. */
+  checkout: (plan: string) => json<{ url: string }>('POST', '/api/billing/checkout', { plan }),
+  /** A Stripe Billing Portal URL. */
+  portal: () => json<{ url: string }>('POST', '/api/billing/portal'),
+  invoices: () => json<{ invoices: Invoice[] }>('GET', '/api/billing/invoices'),
+
+  // operators: customers, suspension, audit
+  customers: () => json<{ customers: Customer[] }>('GET', '/api/customers'),
+  setCustomerPlan: (id: string, planId: string | null, status?: BillingStatus) =>
+    json<Customer>('PUT', `/api/customers/${enc(id)}/plan`, status ? { planId, status } : { planId }),
+  suspendUser: (id: string) => json<User>('POST', `/api/users/${enc(id)}/suspend`),
+  unsuspendUser: (id: string) => json<User>('POST', `/api/users/${enc(id)}/unsuspend`),
+  audit: (f: { limit?: number; action?: string } = {}) =>
+    json<{ entries: AuditEntry[] }>('GET', '/api/audit' + query({ ...f })),
+
+  // provisioning of a website agent
+  createSiteAgent: (input: SiteAgentInput) => json<Agent>('POST', '/api/agents', input),
+  provisioning: (id: string) => json<ProvisioningStatus>('GET', `/api/agents/${enc(id)}/status`),
+  retryProvisioning: (id: string) => json<ProvisioningStatus>('POST', `/api/agents/${enc(id)}/retry`),
+  /** A new token or site for a failed agent is kept for the retry; on a working agent it is checked at once. */
+  fixAgent: (id: string, input: { name?: string; telegramBotToken?: string; siteUrl?: string; version?: number }) =>
+    json<Agent>('PATCH', `/api/agents/${enc(id)}`, input),
+  agentConfig: (id: string) => json<AgentConfig>('GET', `/api/agents/${enc(id)}/config`),
+  saveAgentConfig: (id: string, input: Partial<Omit<AgentConfig, 'siteUrl'>>) =>
+    json<AgentConfig>('PATCH', `/api/agents/${enc(id)}/config`, input),
+  /** Deprovision; `purge` also deletes its conversations and notes. */
+  deleteAgent: (id: string, purge: boolean) => json<void>('DELETE', `/api/agents/${enc(id)}?purge=${purge}`),
+  sendMessage: (id: string, text: string) =>
+    json<{ reply: string; conversationId: string; usage: { inputTokens: number; outputTokens: number; costUsd: number } }>(
+      'POST',
+      `/api/agents/${enc(id)}/message`,
+      { text },
+    ),
+};
