@@ -264,7 +264,7 @@ export function agentService(deps: {
         fields.toolPolicy = { allow: p.allow.filter((n) => known.has(n)), deny: p.deny.filter((n) => known.has(n)), requireApproval: (p.requireApproval ?? []).filter((n) => known.has(n)) };
       }
       // Check a new bot token with Telegram first: a bad token saves nothing at all.
-      const bot = telegramBotToken ? await telegram.validate(telegramBotToken) : undefined;
+      const bot = telegramBotToken ? await telegram.validate(telegramBotToken, id) : undefined;
       const failed = current.status === 'failed';
       const siteChanged = siteUrl !== undefined && siteUrl !== current.siteUrl;
       if (siteChanged) {

@@ -100,9 +100,9 @@ export function provisioningService(deps: {
   const tokenOf = (rec: Provisioning) => (rec.tokenSealed ? box.open(rec.tokenSealed) : undefined);
 
   /** Telegram's answer about a token, as a step failure the customer can act on. */
-  async function askTelegram(token: string) {
+  async function askTelegram(token: string, agentId: string) {
     try {
-      return await telegram.validate(token);
+      return await telegram.validate(token, agentId);
     } catch (err) {
       if (err instanceof AppError && err.code === 'validation_failed') throw new StepFailed(err.extra.fields?.[0]?.message ?? err.message, true);
       if (err instanceof AppError) throw new StepFailed(err.message);
@@ -113,10 +113,10 @@ export function provisioningService(deps: {
   // ---------- the steps: each idempotent, each re-reads what it needs ----------
 
   const STEPS: Record<ProvisioningStepName, (agent: Agent, rec: Provisioning) => Promise<StepOutcome>> = {
-    async validate_token(_agent, rec) {
+    async validate_token(agent, rec) {
       const token = tokenOf(rec);
       if (!token) return { state: 'skipped', detail: 'No Telegram bot token was given, so the agent answers on the web and through the API only.' };
-      const me = await askTelegram(token);
+      const me = await askTelegram(token, agent.id);
       return { state: 'done', detail: `Telegram knows this bot: @${me.username} (${me.firstName}).` };
     },
 
@@ -159,7 +159,7 @@ export function provisioningService(deps: {
         await telegram.activate(agent.id); // bound by an earlier run that stopped before recording it
         return { state: 'done', detail: `@${bound.username} is connected. Link: ${bound.link}` };
       }
-      const me = await askTelegram(token);
+      const me = await askTelegram(token, agent.id);
       try {
         await telegram.connect(agent.id, token, me);
       } catch (err) {

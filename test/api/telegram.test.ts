@@ -34,6 +34,21 @@ describe('Telegram, webhook mode (PUBLIC_URL set)', () => {
     expect(now.channels.telegram).toBeNull();
   });
 
+  it('checks a token before use, and refuses a bot another agent already uses', async () => {
+    const ok = await app.api('/api/telegram/check', { token, body: { token: TOKEN2 } });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ username: 'OtherBot', link: 'https://t.me/OtherBot' });
+    const bad = await app.api('/api/telegram/check', { token, body: { token: 'nope' } });
+    expect(bad.status).toBe(400);
+    const other = (await app.api('/api/agents', { token, body: { name: 'Second Bot Agent' } })).body;
+    expect((await app.api(`/api/agents/${other.id}`, { method: 'PATCH', token, body: { telegramBotToken: TOKEN2 } })).status).toBe(200);
+    const taken = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: TOKEN2 } });
+    expect(taken.status).toBe(400);
+    expect(taken.body.error.fields[0].message).toMatch(/already connected to another agent/);
+    expect((await app.api('/api/telegram/check', { token, body: { token: TOKEN2, agentId: other.id } })).status).toBe(200);
+    await app.api(`/api/agents/${other.id}`, { method: 'DELETE', token });
+  });
+
   it('connects a bot: getMe, a webhook with a secret, the @username and t.me link, never the token', async () => {
     const r = await connect();
     expect(r.status).toBe(200);

@@ -157,19 +157,28 @@ export function telegramChannel(deps: {
     deactivate,
 
     /** Checks a BotFather token with getMe. A bad token is a 400 naming the field; nothing is saved. */
-    async validate(token: string): Promise<TelegramBotInfo> {
+    /**
+     * Checks a BotFather token with getMe, and that no other agent already uses this bot (two would
+     * fight over its updates). `forAgentId`: the agent it is for, which may keep its own bot.
+     */
+    async validate(token: string, forAgentId?: string): Promise<TelegramBotInfo> {
       if (!/^\d{3,20}:[A-Za-z0-9_-]{20,100}$/.test(token)) {
         throw errors.validation([{ path: 'telegramBotToken', message: 'does not look like a BotFather token (digits, a colon, then letters)' }]);
       }
+      let me: Awaited<ReturnType<ReturnType<typeof api>['getMe']>>;
       try {
-        const me = await api(token).getMe();
-        return { id: me.id, username: me.username, firstName: me.first_name };
+        me = await api(token).getMe();
       } catch (err) {
         if (err instanceof GrammyError && (err.error_code === 401 || err.error_code === 404)) {
           throw errors.validation([{ path: 'telegramBotToken', message: 'Telegram rejected this token (getMe answered Unauthorized); copy it again from @BotFather' }]);
         }
         throw new AppError(502, 'telegram_unreachable', `Could not reach Telegram to check the token: ${err instanceof GrammyError ? err.description : (err as Error).message}`);
       }
+      const taken = (await store.channels.all(CHANNEL)).find((r) => Number(r.info.botId) === me.id && r.agentId !== forAgentId);
+      if (taken) {
+        throw errors.validation([{ path: 'telegramBotToken', message: `@${me.username} is already connected to another agent; create a new bot with @BotFather for this one` }]);
+      }
+      return { id: me.id, username: me.username, firstName: me.first_name };
     },
 
     async connect(agentId: string, token: string, me: TelegramBotInfo) {

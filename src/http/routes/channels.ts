@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Actor } from '../../domain/types.js';
 import type { Services } from '../../deps.js';
 import { requireRole } from '../../services/access.js';
+import { errors } from '../../domain/errors.js';
 import { router } from '../router.js';
 import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, errorResponses } from '../schemas.js';
@@ -15,6 +16,19 @@ async function visibleTo<T extends { agentId: string | null }>(actor: Actor, s: 
 /** Messaging channels: WhatsApp settings, test message, undelivered replies and delivery receipts. */
 export function channelRoutes() {
   const app = router();
+
+  app.openapi(createRoute({ method: 'post', path: '/api/telegram/check', tags: ['Channels'],
+    summary: 'Check a BotFather token before using it: the bot it belongs to, or why it cannot be used (unknown token, already connected to another agent)',
+    request: jsonBody(z.strictObject({ token: z.string().max(200), agentId: z.string().max(100).optional() })),
+    responses: { 200: ok(z.object({ id: z.number(), username: z.string(), firstName: z.string(), link: z.string() })), ...errorResponses(400, 401, 403, 502) } }),
+  async (c) => {
+    const actor = requireActor(c);
+    if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
+    const { token, agentId } = c.req.valid('json');
+    if (agentId) await c.get('services').agents.getVisible(actor, agentId);
+    const me = await c.get('services').telegram.validate(token, agentId);
+    return c.json({ ...me, link: `https://t.me/${me.username}` }, 200);
+  });
 
   // ----- channels -----
   const Health = z.object({ lastInboundAt: z.string().nullable(), lastOutboundAt: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: z.string().nullable() });
