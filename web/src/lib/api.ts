@@ -1151,6 +1151,9 @@ export const accountApi = {
     json<{ ok: true }>('POST', '/api/auth/password-reset/confirm', { token, password }),
   requestMagicLink: (email: string) => json<{ ok: true }>('POST', '/api/auth/magic-link', { email }),
   verifyMagicLink: (token: string) => json<{ token: string; user: User }>('POST', '/api/auth/magic-link/verify', { token }),
+  /** Asks Telegram (getMe) whose bot a token is, and whether another agent already uses it. */
+  checkTelegramToken: (token: string) =>
+    json<{ id: number; username: string; firstName: string; link: string }>('POST', '/api/telegram/check', { token }),
 
   // plans and the caller's billing
   plans: () => json<{ plans: Plan[] }>('GET', '/api/plans'),
