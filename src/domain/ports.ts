@@ -126,6 +126,8 @@ export interface AuthTokenRepo {
   countSince(userId: string, kind: AuthTokenKind, since: string): Promise<number>;
   /** Marks a user's unused tokens of these kinds as used (a new password voids older links). */
   revoke(userId: string, kinds: AuthTokenKind[], now: string): Promise<number>;
+  /** Deletes tokens that expired before `before` (long past any rate-limit window). */
+  purge(before: string): Promise<number>;
 }
 
 export type AgentInput = Omit<Agent, 'id' | 'version' | 'createdAt' | 'updatedAt'>;

@@ -21,6 +21,10 @@ export function authTokenRepo(db: Db, ids: IdGenerator, clock: Clock): AuthToken
         .where('user_id', '=', userId).where('kind', '=', kind).where('created_at', '>', since).executeTakeFirstOrThrow();
       return Number(r.n);
     },
+    async purge(before) {
+      const r = await db.deleteFrom('auth_tokens').where('expires_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
     async revoke(userId, kinds, now) {
       if (!kinds.length) return 0;
       const r = await db.updateTable('auth_tokens').set({ used_at: now })
