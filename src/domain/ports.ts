@@ -97,6 +97,8 @@ export interface UserRepo {
   byEmailWithHash(email: string): Promise<(User & { passwordHash: string }) | undefined>;
   list(): Promise<User[]>;
   setBudget(id: string, monthlyBudgetUsd: number | null): Promise<boolean>;
+  /** Takes a write lock on the user's row until the transaction ends (serializes per-customer checks). */
+  lock(id: string): Promise<void>;
   /** Changes the status; false when it already was that (or no such user). */
   setStatus(id: string, status: 'active' | 'suspended'): Promise<boolean>;
   setPasswordHash(id: string, passwordHash: string): Promise<void>;

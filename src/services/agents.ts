@@ -123,7 +123,13 @@ export function agentService(deps: {
       if (await store.agents.slugExists(d.slug)) throw errors.conflict('slug_taken', `The slug "${d.slug}" is already used by another agent.`);
       slug = d.slug;
     } else slug = await uniqueSlug(slugify(d.name));
-    return store.agents.insert({ ...d, slug, ownerId: actor.user.id });
+    if (actor.user.role !== 'customer') return store.agents.insert({ ...d, slug, ownerId: actor.user.id });
+    // Count and insert under a lock on the customer, so two creates at once cannot both fit the last slot.
+    return store.transaction(async (tx) => {
+      await tx.users.lock(actor.user.id);
+      await assertPlanRoom(actor, tx);
+      return tx.agents.insert({ ...d, slug, ownerId: actor.user.id });
+    });
   }
 
   /** An agent the actor may see, deleted ones included (status, history, delete, pause answer for them). */
@@ -140,12 +146,12 @@ export function agentService(deps: {
   }
 
   /** A customer may have as many agents (not deleted) as their plan allows; no plan, no limit. */
-  async function assertPlanRoom(actor: Actor) {
+  async function assertPlanRoom(actor: Actor, s: Store = store) {
     if (actor.user.role !== 'customer') return;
-    const planId = (await store.plans.billing(actor.user.id))?.planId;
-    const plan = planId ? await store.plans.get(planId) : undefined;
+    const planId = (await s.plans.billing(actor.user.id))?.planId;
+    const plan = planId ? await s.plans.get(planId) : undefined;
     if (!plan) return;
-    const have = (await store.agents.list({ ownerId: actor.user.id })).filter((a) => a.status !== 'deleted').length;
+    const have = (await s.agents.list({ ownerId: actor.user.id })).filter((a) => a.status !== 'deleted').length;
     if (have >= plan.maxAgents) {
       throw new AppError(403, 'plan_limit', `Your ${plan.name} plan allows ${plan.maxAgents} agent${plan.maxAgents === 1 ? '' : 's'} and you have ${have}. Delete one or upgrade your plan to add another.`);
     }

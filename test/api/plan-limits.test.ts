@@ -42,6 +42,16 @@ describe('plan limits at chat time', () => {
     expect(third.status).toBe(403);
   });
 
+  it('lets simultaneous creates fill the plan, never exceed it', async () => {
+    const u = await app.api('/api/users', { token: owner, body: { email: 'race@example.com', password: 'correct horse battery', role: 'customer' } });
+    const t = (await app.api('/api/auth/login', { body: { email: 'race@example.com', password: 'correct horse battery' } })).body.token;
+    await app.api(`/api/customers/${u.body.id}/plan`, { method: 'PUT', token: owner, body: { planId: 'tiny', status: 'active' } });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => app.api('/api/agents', { token: t, body: { name: `Racer ${i}` } })));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(2);
+    expect(results.filter((r) => r.status === 403).every((r) => r.body.error.code === 'plan_limit')).toBe(true);
+    expect((await app.api('/api/agents', { token: t })).body.agents).toHaveLength(2);
+  });
+
   it('keeps tools outside the plan out of the model\'s reach', async () => {
     const [a] = (await app.api('/api/agents', { token: customer.token })).body.agents;
     const r = await app.api(`/api/agents/${a.id}`, { method: 'PATCH', token: customer.token, body: { tools: { allow: ['group:web', 'group:memory'], deny: [] } } });

@@ -37,6 +37,9 @@ export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
     async list() {
       return (await db.selectFrom('users').selectAll().orderBy('created_at').execute()).map(toUser);
     },
+    async lock(id) {
+      await db.updateTable('users').set((eb) => ({ id: eb.ref('id') })).where('id', '=', id).execute();
+    },
     async setBudget(id, usd) {
       const r = await db.updateTable('users').set({ monthly_budget_usd: usd }).where('id', '=', id).executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
