@@ -1,41 +1,22 @@
 /** One-time e-mail tokens, the audit tally behind sign-in limits, and account state, on SQLite (or PostgreSQL under test:pg). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { openDb, migrate, type Db } from './db.js';
-import { createStore } from './store.js';
-import { randomIds } from '../infra/system.js';
+import type { Db } from './db.js';
 import type { Store } from '../domain/ports.js';
+import { openTestStore } from '../../test/helpers/test-store.js';
 
 const url = process.env.TEST_DATABASE_URL;
 let db: Db;
 let store: Store;
-let schema: string | undefined;
 let now = Date.parse('2026-03-01T10:00:00Z');
 const clock = { now: () => new Date(now) };
 const iso = (ms: number) => new Date(ms).toISOString();
 
+let close: () => Promise<void>;
 beforeAll(async () => {
-  if (url) {
-    schema = `s_${randomBytes(6).toString('hex')}`;
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query(`create schema ${schema}`);
-    await c.end();
-  }
-  ({ db } = openDb({ databaseUrl: url, dataDir: ':memory:', pgSchema: schema }));
-  await migrate(db, schema);
-  store = createStore(db, randomIds, clock);
+  ({ db, store, close } = await openTestStore(clock));
 });
-afterAll(async () => {
-  await store?.close();
-  if (url && schema) {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query(`drop schema ${schema} cascade`);
-    await c.end();
-  }
-});
+afterAll(() => close?.());
 
 const customer = () => store.users.insert({ email: `c${randomBytes(4).toString('hex')}@example.com`, passwordHash: 'x', role: 'customer', name: 'C' });
 
