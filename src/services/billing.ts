@@ -303,7 +303,7 @@ export function billingService(deps: {
       const plan = b.planId ? (await store.plans.get(b.planId)) ?? null : null;
       const usage = (await store.billing.usage(month(), [userId])).get(userId) ?? { messages: 0, costUsd: 0, agents: 0 };
       return {
-        plan, status: b.planStatus, trialEndsAt: b.trialEndsAt, currentPeriodEnd: b.currentPeriodEnd, pastDueSince: b.pastDueSince,
+        plan: plan?.id ?? null, planDetails: plan, status: b.planStatus, trialEndsAt: b.trialEndsAt, currentPeriodEnd: b.currentPeriodEnd, pastDueSince: b.pastDueSince,
         graceEndsAt: b.pastDueSince ? new Date(Date.parse(b.pastDueSince) + graceMs).toISOString() : null,
         period: month(), usage,
         limits: { maxAgents: limits.maxAgents, monthlyMessages: limits.monthlyMessages, monthlyCostUsd: limits.monthlyCostUsd, tools: limits.tools },

@@ -1072,7 +1072,9 @@ export type BillingStatus = 'none' | 'trialing' | 'active' | 'past_due' | 'cance
 
 /** GET /api/billing: the caller's own plan, standing and usage this calendar month (UTC). */
 export interface Billing {
-  plan: Plan | null;
+  /** The plan's id (what checkout and the Stripe webhook name), or null. */
+  plan: string | null;
+  planDetails: Plan | null;
   status: BillingStatus;
   trialEndsAt: string | null;
   currentPeriodEnd: string | null;
