@@ -200,3 +200,25 @@ test('an auditor sees tools, plugins and approvals read-only; the owner declines
   await page.goto(`/dashboard/conversations/${conversationId}`);
   await expect(page.locator('[data-testid="transcript-tool-call"]').last()).toHaveAttribute('data-outcome', 'denied');
 });
+
+test('a visitor waiting in the web chat sees the approved result arrive without reloading', async ({ page, browser }) => {
+  test.setTimeout(60_000);
+  // The visitor asks for a write that needs approval, in the public chat (the agent is listed for it).
+  const owner = await browser.newPage();
+  await signIn(owner);
+  expect((await owner.request.patch(`/api/agents/${agentId}`, { data: { listed: true } })).status()).toBe(200);
+  await page.goto(`/chat/${SLUG}`);
+  await page.getByTestId('chat-input').fill('CALL write {"path":"notes/visitor.md","content":"From the visitor"}');
+  await page.getByTestId('chat-send').click();
+  await expect(page.getByTestId('chat-log')).toContainText('Pending approval');
+
+  // The owner approves it elsewhere.
+  const list = await owner.request.get('/api/approvals?status=pending');
+  const pending = ((await list.json()) as { approvals: { id: string; args: { path?: string } }[] }).approvals.find((a) => a.args.path === 'notes/visitor.md');
+  expect(pending).toBeDefined();
+  expect((await owner.request.post(`/api/approvals/${pending!.id}/approve`)).status()).toBe(200);
+  await owner.close();
+
+  // The open chat picks the result up by itself.
+  await expect(page.getByTestId('chat-log')).toContainText('Approved: "write" ran.', { timeout: 25_000 });
+});
