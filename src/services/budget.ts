@@ -166,7 +166,7 @@ export function budgetService(deps: {
     async settle(hold: Hold | undefined, agent: Agent | null, actualUsd: number): Promise<void> {
       if (!hold || !agent) return;
       await store.budget.settle(hold.id, hold.keys.map((key) => ({ key, actualUsd })));
-      if (agent.monthlyBudgetUsd !== null || (await customerBudget(agent)) !== null) await raiseAlerts(agent).catch((err) => log.error('budget alert failed', { error: err }));
+      await raiseAlerts(agent).catch((err) => log.error('budget alert failed', { error: err })); // skips scopes without a budget
     },
 
     expireHolds: () => store.budget.expireHolds(clock.now().toISOString()),

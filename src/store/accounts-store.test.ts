@@ -1,12 +1,10 @@
 /** One-time e-mail tokens, the audit tally behind sign-in limits, and account state, on SQLite (or PostgreSQL under test:pg). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import type { Db } from './db.js';
 import type { Store } from '../domain/ports.js';
 import { openTestStore } from '../../test/helpers/test-store.js';
 
 const url = process.env.TEST_DATABASE_URL;
-let db: Db;
 let store: Store;
 let now = Date.parse('2026-03-01T10:00:00Z');
 const clock = { now: () => new Date(now) };
@@ -14,7 +12,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 let close: () => Promise<void>;
 beforeAll(async () => {
-  ({ db, store, close } = await openTestStore(clock));
+  ({ store, close } = await openTestStore(clock));
 });
 afterAll(() => close?.());
 

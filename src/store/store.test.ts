@@ -1,21 +1,19 @@
 /** Repository behaviour on the real database: SQLite by default, PostgreSQL under `npm run test:pg`. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import type { Db } from './db.js';
 import type { Store } from '../domain/ports.js';
 import { openTestStore } from '../../test/helpers/test-store.js';
 import { AppError } from '../domain/errors.js';
 import { AGENT_DEFAULTS } from '../domain/schemas.js';
 
 const url = process.env.TEST_DATABASE_URL;
-let db: Db;
 let store: Store;
 let tick = Date.parse('2026-03-01T10:00:00Z');
 const clock = { now: () => new Date((tick += 1000)) };
 
 let close: () => Promise<void>;
 beforeAll(async () => {
-  ({ db, store, close } = await openTestStore(clock, { migrateTwice: true }));
+  ({ store, close } = await openTestStore(clock, { migrateTwice: true }));
 });
 afterAll(() => close?.());
 

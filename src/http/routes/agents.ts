@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { configPatchSchema, createAgentSchema, patchAgentSchema, personaPatchSchema, LIMITS } from '../../domain/schemas.js';
 import { errors } from '../../domain/errors.js';
-import { canRead } from '../../services/access.js';
 import { router } from '../router.js';
 import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, ProvisioningStatusSchema } from '../schemas.js';
