@@ -2,7 +2,8 @@
  * Chat overhead: what Switchboard itself adds to a streamed web chat, measured against a
  * zero-delay fake OpenAI server on loopback.
  *
- *   npm run bench        (= tsx bench/chat-overhead.ts)
+ *   npm run bench                         (= tsx bench/index.ts: this one, then inbound and memory)
+ *   npx tsx bench/index.ts chat-overhead  (this one only)
  *
  * Sequential phase (one visitor, one conversation, N chats through POST /api/public/agents/:slug/chat):
  *   a. request sent by the client → the model request arrives at the fake

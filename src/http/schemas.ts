@@ -54,6 +54,16 @@ export const ProviderSchema = z.object({
   hasKey: z.boolean(), source: z.enum(['env', 'settings']), models: z.array(z.string()),
 }).openapi('Provider');
 
+/**
+ * A day in a query string: `2026-01-31`, or an ISO timestamp whose date part is taken. It must be a
+ * real calendar day (the pattern alone would let 2026-13-01 or 2026-02-30 through).
+ */
+export const DayParam = z.string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/, 'must be a date like 2026-01-31 (or an ISO timestamp)')
+  .refine((d) => { const x = d.slice(0, 10); const t = Date.parse(`${x}T00:00:00Z`); return !Number.isNaN(t) && new Date(t).toISOString().startsWith(x) && (d.length === 10 || !Number.isNaN(Date.parse(d))); }, 'must be a real calendar date')
+  .transform((d) => d.length === 10 ? d : new Date(d).toISOString().slice(0, 10))
+  .openapi({ type: 'string', example: '2026-01-31' });
+
 export const IdParam = z.object({ id: z.string().min(1).max(100) });
 
 /** A JSON request body that must be present and must be JSON. */

@@ -89,13 +89,17 @@ export function agentService(deps: {
   }
   const view = async (a: Agent) => (await views([a]))[0]!;
 
-  /** The preflight every save runs: models must be usable and no placeholder may be left unfilled. */
-  async function preflight(d: Pick<Agent, 'model' | 'fallbackModel' | 'persona' | 'name' | 'description' | 'downgradeAtPercent' | 'stopAtPercent'>, problems: FieldProblem[]) {
+  /**
+   * The preflight every save runs: models must be usable and no placeholder may be left unfilled. A
+   * model an edit leaves as it was (`before`) is not re-checked, so an agent whose provider went away
+   * can still be paused or have its persona fixed; chat then says plainly that no model is configured.
+   */
+  async function preflight(d: Pick<Agent, 'model' | 'fallbackModel' | 'persona' | 'name' | 'description' | 'downgradeAtPercent' | 'stopAtPercent'>, problems: FieldProblem[], before?: Pick<Agent, 'model' | 'fallbackModel'>) {
     if (d.downgradeAtPercent > d.stopAtPercent) problems.push({ path: 'downgradeAtPercent', message: `must not be above stopAtPercent (${d.stopAtPercent})` });
     const templateProblems = problems.some((p) => p.path.startsWith('templateVars') || /placeholder/.test(p.message));
     for (const key of ['model', 'fallbackModel'] as const) {
       const m = d[key];
-      if (m) {
+      if (m && m !== before?.[key]) {
         const why = await providers.checkModel(m);
         if (why) problems.push({ path: key, message: why });
       }
@@ -288,7 +292,7 @@ export function agentService(deps: {
       }
       const next = { ...current, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...current.persona, ...persona } };
       const problems: FieldProblem[] = [];
-      await preflight(next, problems);
+      await preflight(next, problems, current);
       if (problems.length) throw errors.validation(problems);
       if (fields.slug && fields.slug !== current.slug && (await store.agents.slugExists(fields.slug))) {
         throw errors.conflict('slug_taken', `The slug "${fields.slug}" is already used by another agent.`);
@@ -346,7 +350,7 @@ export function agentService(deps: {
         throw errors.conflict('version_conflict', `This agent was changed by someone else (version ${current.version}, you edited version ${version}). Reload and apply your change again.`);
       }
       const problems: FieldProblem[] = [];
-      await preflight({ ...current, persona: { ...current.persona, ...persona } }, problems);
+      await preflight({ ...current, persona: { ...current.persona, ...persona } }, problems, current);
       if (problems.length) throw errors.validation(problems);
       if (!Object.keys(persona).length) return configOf(current);
       const updated = await store.agents.update(id, { persona }, current.version);

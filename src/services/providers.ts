@@ -107,13 +107,16 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
       if (!s) return 'must look like provider:model, e.g. openai:gpt-4o-mini';
       const ps = await all();
       const p = ps.find((x) => x.name === s.provider);
-      const builtIn = s.provider === 'openai' || s.provider === 'anthropic';
-      if (!p && !builtIn) return `unknown model provider "${s.provider}"; configured: ${ps.map((x) => x.name).join(', ') || 'none'}`;
-      if (prices.catalog().includes(model) || p?.models.includes(s.name) || (await prices.isPriced(model))) return undefined;
+      // A model in the price table is still unusable until its provider is configured: every chat would fail with 503.
+      if (!p && (s.provider === 'openai' || s.provider === 'anthropic')) {
+        return `the ${s.provider} provider is not configured; add it in Dashboard → Providers (POST /api/providers) or set ${s.provider === 'openai' ? 'OPENAI_API_KEY (or OPENAI_BASE_URL)' : 'ANTHROPIC_API_KEY'} and restart`;
+      }
+      if (!p) return `unknown model provider "${s.provider}"; configured: ${ps.map((x) => x.name).join(', ') || 'none'}`;
+      if (prices.catalog().includes(model) || p.models.includes(s.name) || (await prices.isPriced(model))) return undefined;
       // Ask the provider what it serves; a self-hosted server that cannot be asked gets the benefit of the doubt.
-      const offered = p ? await deps.listModels(p) : undefined;
+      const offered = await deps.listModels(p);
       if (offered?.includes(s.name)) return undefined;
-      if (!offered && p && (p.kind === 'openai-compatible' || p.baseUrl)) return undefined;
+      if (!offered && (p.kind === 'openai-compatible' || p.baseUrl)) return undefined;
       const known = offered ?? prices.catalog().filter((m) => m.startsWith(s.provider + ':')).map((m) => m.slice(s.provider.length + 1));
       return `unknown model "${model}"; ${s.provider} offers: ${known.slice(0, 30).join(', ') || 'nothing listed'}`;
     },

@@ -101,6 +101,24 @@ describe('accounts: setup, login, sessions, API keys, roles', () => {
     expect(denied.status).toBe(403);
     expect((await app.api(`/api/agents/${ownerAgent.id}`, { token: auditor })).status).toBe(200);
     expect((await app.api(`/api/agents/${ownerAgent.id}`, { method: 'PATCH', body: { name: 'x' }, token: auditor })).status).toBe(403);
+    // Chatting is a write too, on every path, with a session or with the auditor's own API key.
+    app.fake.reset();
+    const auditorKey = (await app.api('/api/keys', { body: { name: 'audit' }, token: auditor })).body.key as string;
+    const template = (await app.api(`/api/agents/${ownerAgent.id}/export`, { token: auditor })).body;
+    const attempts = [
+      app.api(`/api/agents/${ownerAgent.id}/message`, { body: { text: 'hi' }, token: auditor }),
+      app.api(`/api/agents/${ownerAgent.id}/pause`, { method: 'POST', token: auditor }),
+      app.api('/api/agents/import', { body: template, token: auditor }),
+      app.api('/v1/chat/completions', { body: { model: ownerAgent.slug, messages: [{ role: 'user', content: 'hi' }] }, token: auditorKey }),
+      app.api('/v1/chat/completions', { body: { model: ownerAgent.slug, messages: [{ role: 'user', content: 'hi' }], stream: true }, token: auditor }),
+    ];
+    for (const r of await Promise.all(attempts)) {
+      expect(r.status).toBe(403);
+      expect(r.body.error.code).toBe('forbidden');
+    }
+    expect(app.fake.requests()).toHaveLength(0);
+    expect((await app.api(`/api/agents/${ownerAgent.id}`, { token: owner })).body.status).toBe('active');
+    expect((await app.api('/api/agents', { token: owner })).body.agents.map((a: { name: string }) => a.name)).toEqual(['Owner Agent']);
 
     const mine = await app.api('/api/agents', { body: { name: 'Customer Agent' }, token: cust });
     expect(mine.status).toBe(201);

@@ -25,6 +25,7 @@ describe('agents: templates, preflight, concurrency, export/import', () => {
     expect(JSON.stringify(r.body.persona)).not.toMatch(/\{[a-z_]+\}/);
     // The template asks for anthropic models; with only OpenAI configured the agent follows the instance default.
     expect(r.body.model).toBeNull();
+    expect(r.body.fallbackModel).toBeNull();
   });
 
   it('refuses a template with missing or unknown variables, naming each', async () => {
@@ -64,6 +65,50 @@ describe('agents: templates, preflight, concurrency, export/import', () => {
     expect(byPath['persona.soul']).toMatch(/\{customer_name\}/);
     expect(byPath['persona.soul']).not.toMatch(/placeholder \{literal\}/);
     expect((await api('/api/agents')).body.agents.some((a: { name: string }) => a.name === 'Checked')).toBe(false);
+  });
+
+  it('refuses a priced model whose provider is not configured, on create, PATCH and import', async () => {
+    // Only OpenAI is configured here; the price table knows anthropic:claude-haiku-4-5, but every chat with it would fail.
+    const count = async () => (await api('/api/agents')).body.agents.length;
+    const before = await count();
+    const created = await api('/api/agents', { body: { name: 'Claude', model: 'anthropic:claude-haiku-4-5', fallbackModel: 'anthropic:claude-3-5-haiku-latest' } });
+    expect(created.status).toBe(400);
+    const byPath = Object.fromEntries(created.body.error.fields.map((f: { path: string; message: string }) => [f.path, f.message]));
+    expect(byPath.model).toMatch(/anthropic provider is not configured/);
+    expect(byPath.model).toMatch(/ANTHROPIC_API_KEY/);
+    expect(byPath.model).toMatch(/Providers/);
+    expect(byPath.fallbackModel).toMatch(/anthropic provider is not configured/);
+    expect(await count()).toBe(before);
+
+    const a = (await api('/api/agents', { body: { name: 'Steady', model: 'openai:gpt-4o' } })).body;
+    for (const key of ['model', 'fallbackModel']) {
+      const patch = await api(`/api/agents/${a.id}`, { method: 'PATCH', body: { [key]: 'anthropic:claude-haiku-4-5' } });
+      expect(patch.status).toBe(400);
+      expect(patch.body.error.fields).toEqual([{ path: key, message: expect.stringMatching(/anthropic provider is not configured/) }]);
+    }
+    expect((await api(`/api/agents/${a.id}`)).body).toMatchObject({ model: 'openai:gpt-4o', fallbackModel: null, version: a.version });
+
+    const imported = await api('/api/agents/import', { body: {
+      switchboardTemplate: 1, name: 'Imported Claude', model: 'anthropic:claude-sonnet-4-5',
+      persona: { soul: '', agents: '', tools: '', user: '', instructions: '' },
+    } });
+    expect(imported.status).toBe(400);
+    expect(imported.body.error.fields).toEqual([{ path: 'model', message: expect.stringMatching(/anthropic provider is not configured/) }]);
+    expect(await count()).toBe(before + 1);
+  });
+
+  it('still lets an agent be edited and paused after its provider is removed (the model is not re-checked unless changed)', async () => {
+    const p = await api('/api/providers', { body: { name: 'gone', kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/v1', models: ['tiny'] } });
+    expect(p.status).toBe(201);
+    const a = (await api('/api/agents', { body: { name: 'Orphan', model: 'gone:tiny' } })).body;
+    expect(a.model).toBe('gone:tiny');
+    expect((await api('/api/providers/gone', { method: 'DELETE' })).status).toBe(204);
+    const edited = await api(`/api/agents/${a.id}`, { method: 'PATCH', body: { description: 'still editable' } });
+    expect(edited.status).toBe(200);
+    expect((await api(`/api/agents/${a.id}/pause`, { method: 'POST' })).status).toBe(200);
+    const moved = await api(`/api/agents/${a.id}`, { method: 'PATCH', body: { model: 'gone:other' } });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.fields[0].path).toBe('model');
   });
 
   it('gives a new slug on name collisions but refuses an explicitly taken slug with 409', async () => {
@@ -151,5 +196,33 @@ describe('agents: templates, preflight, concurrency, export/import', () => {
     expect(p2).toMatch(/model: unknown model/);
     expect((await api('/api/agents')).body.agents.length).toBe(before);
     expect((await api('/api/agents/import', { body: [1, 2] })).status).toBe(400);
+  });
+
+  it('refuses an import with an oversized field, naming it, and creates nothing', async () => {
+    const before = (await api('/api/agents')).body.agents.length;
+    const r = await api('/api/agents/import', { body: {
+      switchboardTemplate: 1, name: 'Huge', description: 'd'.repeat(501),
+      persona: { soul: 'x'.repeat(40_000), agents: '', tools: '', user: '', instructions: '' },
+    } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('validation_failed');
+    expect(r.body.error.fields.map((f: { path: string }) => f.path).sort()).toEqual(['description', 'persona.soul']);
+    expect((await api('/api/agents')).body.agents.length).toBe(before);
+  });
+
+  it('imports under a free slug derived from the name, but refuses an explicitly taken slug with 409', async () => {
+    const src = (await api('/api/agents', { body: { name: 'Clone Me' } })).body;
+    const doc = (await api(`/api/agents/${src.id}/export`)).body;
+    expect(doc.id).toBe('clone-me');
+    const before = (await api('/api/agents')).body.agents.length;
+    const taken = await api('/api/agents/import', { body: { ...doc, slug: 'clone-me' } });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error.code).toBe('slug_taken');
+    expect((await api('/api/agents')).body.agents.length).toBe(before);
+    // The document's own id is not a slug request: the copy gets the next free slug.
+    const copy = await api('/api/agents/import', { body: doc });
+    expect(copy.status).toBe(201);
+    expect(copy.body.slug).toBe('clone-me-2');
+    expect((await api(`/api/agents/${src.id}`)).body.slug).toBe('clone-me');
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readSse, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { rateLimited } from '../fakes/openai-server.js';
 
 describe('chat: streaming web chat, the message API, usage accounting, failures', () => {
   let app: TestApp;
@@ -108,9 +109,22 @@ describe('chat: streaming web chat, the message API, usage accounting, failures'
     const row = summary.agents.find((a: { agentId: string }) => a.agentId === agent.id);
     expect(row.today.requests).toBe(after.requests);
     expect(row.month.costUsd).toBeCloseTo(after.costUsd, 10);
-    const bad = await app.api('/api/usage?from=2026-13-01', { token });
-    expect(bad.status).toBe(400);
-    expect(bad.body.error.fields[0].path).toBe('from');
+  });
+
+  it('takes /api/usage days as real calendar dates or ISO timestamps', async () => {
+    // An explicit, later `to`: only the date itself can be what is refused, whatever today is.
+    for (const from of ['2026-13-01', '2026-02-30']) {
+      const bad = await app.api(`/api/usage?from=${from}&to=2027-12-31`, { token });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.fields).toEqual([{ path: 'from', message: expect.stringMatching(/real calendar date/) }]);
+    }
+    const badTo = await app.api('/api/usage?from=2026-01-01&to=2026-02-30', { token });
+    expect(badTo.status).toBe(400);
+    expect(badTo.body.error.fields[0].path).toBe('to');
+    const iso = await app.api(`/api/usage?from=${encodeURIComponent('2026-02-01T10:30:00.000Z')}&to=${encodeURIComponent('2026-02-28T23:59:59+00:00')}`, { token });
+    expect(iso.status).toBe(200);
+    expect(iso.body).toMatchObject({ from: '2026-02-01', to: '2026-02-28' });
+    expect(iso.body.series).toHaveLength(28);
   });
 
   it('turns a provider failure into a polite error, keeps the conversation consistent, and shows the operator the cause', async () => {
@@ -131,6 +145,22 @@ describe('chat: streaming web chat, the message API, usage accounting, failures'
     expect(roles).toEqual(['system', 'user', 'user']);
     const usage = (await app.api(`/api/usage?agentId=${agent.id}`, { token })).body;
     expect(usage.requests).toBeGreaterThan(0);
+  });
+
+  it('answers an upstream 429 with the polite provider error, without retrying (SWITCHBOARD_MODEL_MAX_RETRIES=0)', async () => {
+    // The model and the template's fallback model are both rate limited, each with retry-after headers.
+    app.fake.enqueue(rateLimited(200), rateLimited(200));
+    const r = await app.api(`/api/agents/${agent.id}/message`, { token, body: { text: 'too fast', userId: 'gina' } });
+    expect(r.status).toBe(502);
+    expect(r.body.error.code).toBe('provider_error');
+    expect(r.body.error.message).toMatch(/Sorry/);
+    expect(r.body.error.message).not.toMatch(/429|rate|openai/i);
+    // One call per model: the SDK retried neither.
+    expect((app.fake.requests() as any[]).map((q) => q.model)).toEqual(['gpt-4o-mini', 'gpt-4.1-nano']);
+    const convs = (await app.api(`/api/agents/${agent.id}/conversations`, { token })).body.conversations;
+    const transcript = (await app.api(`/api/conversations/${convs[0].id}`, { token })).body;
+    expect(transcript.messages.at(-1)).toMatchObject({ role: 'assistant', status: 'error' });
+    expect(transcript.messages.at(-1).error).toMatch(/429/);
   });
 
   it('streams an error event when the provider fails mid-chat, and times out a hung provider with 504', async () => {
@@ -198,6 +228,23 @@ describe('chat with no model configured', () => {
       expect(s.status).toBe(503);
       // Nothing half-written: the failed attempt left no conversation behind.
       expect((await app.api(`/api/agents/${a.id}/conversations`, { token })).body.conversations).toEqual([]);
+    } finally { await app.close(); }
+  });
+});
+
+describe('chat with model retries on (SWITCHBOARD_MODEL_MAX_RETRIES=1)', () => {
+  it('retries an upstream 429 after the delay its retry-after-ms names, and answers', async () => {
+    const app = await startTestApp({ env: { SWITCHBOARD_MODEL_MAX_RETRIES: '1' } });
+    try {
+      const token = await app.owner();
+      const a = (await app.api('/api/agents', { token, body: { name: 'Patient' } })).body;
+      app.fake.enqueue(rateLimited(300));
+      const r = await app.api(`/api/agents/${a.id}/message`, { token, body: { text: 'second time lucky' } });
+      expect(r.status).toBe(200);
+      expect(r.body.reply).toBe('Echo: second time lucky');
+      const [first, second] = app.fake.journal.filter((e) => e.path.startsWith('/v1/chat/completions'));
+      expect(second!.at - first!.at).toBeGreaterThanOrEqual(250);
+      expect(second!.at - first!.at).toBeLessThan(1900); // the header's delay, not the SDK's 2 s default backoff
     } finally { await app.close(); }
   });
 });

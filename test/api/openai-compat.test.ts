@@ -7,11 +7,18 @@ describe('OpenAI-compatible endpoint: any OpenAI client can talk to any agent', 
   let app: TestApp;
   let key: string;
   let slug: string;
+  let agentId: string;
   beforeAll(async () => {
-    app = await startTestApp();
+    // A short model deadline, so the timeout test (agent model + its fallback) is quick.
+    app = await startTestApp({ env: { SWITCHBOARD_MODEL_TIMEOUT_MS: '1500' } });
     const token = await app.owner();
     key = (await app.api('/api/keys', { token, body: { name: 'sdk' } })).body.key;
-    slug = (await app.api('/api/agents', { token, body: { name: 'Writing Coach', template: 'writing-coach' } })).body.slug;
+    ({ slug, id: agentId } = (await app.api('/api/agents', { token, body: { name: 'Writing Coach', template: 'writing-coach' } })).body);
+  });
+
+  const complete = (body: Record<string, unknown>) => fetch(`${app.url}/v1/chat/completions`, {
+    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: slug, ...body }),
   });
   afterAll(async () => { await app?.close(); });
 
@@ -48,19 +55,81 @@ describe('OpenAI-compatible endpoint: any OpenAI client can talk to any agent', 
   });
 
   it('sends a final usage chunk and [DONE] when streaming with include_usage', async () => {
-    const res = await fetch(`${app.url}/v1/chat/completions`, {
-      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: slug, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: [{ type: 'text', text: 'parts' }] }] }),
-    });
+    const res = await complete({ stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: [{ type: 'text', text: 'parts' }] }] });
     const frames = await readSse(res);
     expect(frames.at(-1)!.data).toBe('[DONE]');
     const usageChunk = frames.at(-2)!.data;
     expect(usageChunk.choices).toEqual([]);
     expect(usageChunk.usage.prompt_tokens).toBeGreaterThan(0);
+    // The finishing chunk carries the same usage as well.
+    expect(frames.at(-3)!.data).toMatchObject({ choices: [{ finish_reason: 'stop' }], usage: usageChunk.usage });
     expect(frames[0]!.data.choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    expect(frames[1]!.data.usage).toBeNull();
+  });
+
+  it('puts usage on the finishing chunk even without include_usage, keeping its choices', async () => {
+    const frames = await readSse(await complete({ stream: true, messages: [{ role: 'user', content: 'no options' }] }));
+    expect(frames.at(-1)!.data).toBe('[DONE]');
+    const chunks = frames.slice(0, -1).map((f) => f.data);
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([{ index: 0, delta: {}, finish_reason: 'stop' }]);
+    expect(last.usage.prompt_tokens).toBeGreaterThan(0);
+    expect(last.usage.completion_tokens).toBeGreaterThan(0);
+    expect(last.usage.total_tokens).toBe(last.usage.prompt_tokens + last.usage.completion_tokens);
+    // No choices-less chunk (which naive clients would trip on), and no usage anywhere else.
+    expect(chunks.every((c) => c.choices.length === 1)).toBe(true);
+    expect(chunks.slice(0, -1).every((c) => !('usage' in c))).toBe(true);
+    expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe('Echo: no options');
+  });
+
+  it('answers an upstream 500 before any text with a 502 JSON error, streaming or not, and the next call works', async () => {
+    app.fake.reset();
+    // The agent's model and then its fallback model both fail.
+    app.fake.enqueue({ kind: 'error', status: 500 }, { kind: 'error', status: 500 });
+    const plain = await app.api('/v1/chat/completions', { token: key, body: { model: slug, messages: [{ role: 'user', content: 'fail plain' }] } });
+    expect(plain.status).toBe(502);
+    expect(plain.body.error.code).toBe('provider_error');
+    expect(plain.body.error.message).not.toMatch(/500|openai/i);
+
+    app.fake.enqueue({ kind: 'error', status: 500 }, { kind: 'error', status: 500 });
+    const streamed = await complete({ stream: true, messages: [{ role: 'user', content: 'fail streamed' }] });
+    expect(streamed.status).toBe(502);
+    expect(streamed.headers.get('content-type')).toContain('application/json');
+    expect(((await streamed.json()) as any).error).toMatchObject({ code: 'provider_error', message: expect.any(String) });
+    expect(app.fake.requests()).toHaveLength(4);
+
+    const next = await readSse(await complete({ stream: true, messages: [{ role: 'user', content: 'back again' }] }));
+    expect(next.slice(0, -1).map((f) => f.data.choices[0].delta.content ?? '').join('')).toBe('Echo: back again');
+    // Nothing of the failed calls reaches the next one.
+    expect((app.fake.requests() as any[]).at(-1)!.messages.map((m: any) => m.content).slice(1)).toEqual(['back again']);
+  });
+
+  it('answers a provider that never responds with 504 provider_timeout, streaming or not', async () => {
+    app.fake.reset();
+    app.fake.enqueue({ kind: 'hang' }, { kind: 'hang' });
+    const streamed = await complete({ stream: true, messages: [{ role: 'user', content: 'anyone?' }] });
+    expect(streamed.status).toBe(504);
+    expect(((await streamed.json()) as any).error.code).toBe('provider_timeout');
+    app.fake.enqueue({ kind: 'hang' }, { kind: 'hang' });
+    const plain = await app.api('/v1/chat/completions', { token: key, body: { model: slug, messages: [{ role: 'user', content: 'anyone?' }] } });
+    expect(plain.status).toBe(504);
+    expect(plain.body.error.code).toBe('provider_timeout');
+    const next = await app.api('/v1/chat/completions', { token: key, body: { model: slug, messages: [{ role: 'user', content: 'awake now' }] } });
+    expect(next.status).toBe(200);
+    expect(next.body.choices[0].message.content).toBe('Echo: awake now');
   });
 
   it('records usage on the openai channel and refuses unknown agents', async () => {
+    const byChannel = async () => Object.fromEntries(((await app.api(`/api/analytics?agentId=${agentId}`, { token: key })).body.byChannel as any[]).map((c) => [c.channel, c]));
+    const before = (await byChannel()).openai?.requests ?? 0;
+    const r = await app.api('/v1/chat/completions', { token: key, body: { model: slug, messages: [{ role: 'user', content: 'count me' }] } });
+    expect(r.status).toBe(200);
+    const after = await byChannel();
+    expect(Object.keys(after)).toEqual(['openai']);
+    expect(after.openai.requests).toBe(before + 1);
+    expect(after.openai.costUsd).toBeGreaterThan(0);
+    expect(after.openai).toMatchObject({ messages: 0, people: 0 }); // no conversation is stored
+
     const missing = await app.api('/v1/chat/completions', { token: key, body: { model: 'no-such-agent', messages: [{ role: 'user', content: 'x' }] } });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('model_not_found');

@@ -4,12 +4,8 @@ import type { AnalyticsReport } from '../../services/analytics.js';
 import { router } from '../router.js';
 import { toCsv } from '../csv.js';
 import { requireActor } from '../middleware/request-context.js';
-import { errorResponses } from '../schemas.js';
+import { DayParam as day, errorResponses } from '../schemas.js';
 
-/** A real calendar date: the pattern alone would let 2026-13-01 or 2026-02-30 through. */
-const day = z.string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-01-31')
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'must be a real calendar date');
 
 const n = z.number();
 const ms = z.number().nullable();

@@ -36,7 +36,7 @@ export function openaiRoutes() {
   app.openapi(createRoute({ method: 'post', path: '/v1/chat/completions', tags,
     summary: "Chat with an agent through any OpenAI client; `model` is the agent's slug and its persona is applied server-side",
     request: jsonBody(ChatRequest),
-    responses: { 200: { description: 'chat.completion, or a text/event-stream of chat.completion.chunk', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) }, 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 404, 502, 503, 504) } }),
+    responses: { 200: { description: 'chat.completion, or a text/event-stream of chat.completion.chunk', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) }, 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 429, 502, 503, 504) } }),
   async (c) => {
     const s = c.get('services');
     const actor = requireActor(c);
@@ -56,13 +56,24 @@ export function openaiRoutes() {
 
     await s.providers.resolve(agent.model);
     const gen = s.chat.callModel({ agent, agentModel: agent.model, fallbackModel: agent.fallbackModel, system, messages, temperature: body.temperature ?? agent.temperature, channel: 'openai', conversationId: null });
+    // A provider failure becomes the status the message API gives it (502, 504 on timeout), with a safe message.
+    const failed = (err: unknown) => {
+      if (!(err instanceof ProviderError)) return err;
+      const { status, code } = s.chat.providerErrorCode(err);
+      return new AppError(status, code, 'The model provider failed to answer. Try again in a moment.');
+    };
+    // Run up to the first model event before answering (as the public chat does), so a failure before any
+    // text — upstream error, timeout, spent budget — is a JSON error with its status, not a 200 stream.
+    const first = await gen.next().catch((err: unknown) => { throw failed(err); });
     const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
     const created = Math.floor(Date.now() / 1000);
     const usageOf = (r: { usage: { inputTokens: number; outputTokens: number } }) => ({ prompt_tokens: r.usage.inputTokens, completion_tokens: r.usage.outputTokens, total_tokens: r.usage.inputTokens + r.usage.outputTokens });
 
     if (!body.stream) {
-      let step = await gen.next();
-      while (!step.done) step = await gen.next();
+      let step = first;
+      try {
+        while (!step.done) step = await gen.next();
+      } catch (err) { throw failed(err); }
       const r = step.value;
       return c.json({ id, object: 'chat.completion', created, model: agent.slug, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: r.text, refusal: null } }], usage: usageOf(r) }, 200);
     }
@@ -70,16 +81,20 @@ export function openaiRoutes() {
     return streamSSE(c, async (stream) => {
       await stream.writeSSE({ data: JSON.stringify(chunk({ role: 'assistant', content: '' }, null)) });
       try {
-        let step = await gen.next();
+        let step = first;
         while (!step.done) {
           await stream.writeSSE({ data: JSON.stringify(chunk({ content: step.value.text }, null)) });
           step = await gen.next();
         }
-        await stream.writeSSE({ data: JSON.stringify(chunk({}, 'stop')) });
+        // Usage rides on the finishing chunk always (choices kept, for clients that read choices[0]);
+        // the separate choices-less usage chunk is added when the client asked for it.
+        await stream.writeSSE({ data: JSON.stringify({ ...chunk({}, 'stop'), usage: usageOf(step.value) }) });
         if (body.stream_options?.include_usage) {
           await stream.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: agent.slug, choices: [], usage: usageOf(step.value) }) });
         }
       } catch (err) {
+        // Text has already been sent: the failure can only be reported inside the stream.
+        if (!(err instanceof ProviderError)) c.get('log').error('openai stream failed', { error: err });
         const message = err instanceof ProviderError ? 'The model provider failed to answer.' : 'Internal error.';
         await stream.writeSSE({ data: JSON.stringify({ error: { message, type: 'server_error', code: err instanceof ProviderError ? 'provider_error' : 'internal_error' } }) });
       }

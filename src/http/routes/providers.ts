@@ -3,7 +3,7 @@ import { modelSchema } from '../../domain/schemas.js';
 import { requireRole } from '../../services/access.js';
 import { router } from '../router.js';
 import { requireActor } from '../middleware/request-context.js';
-import { jsonBody, ok, noContent, errorResponses, ProviderSchema, TotalsSchema } from '../schemas.js';
+import { jsonBody, ok, noContent, errorResponses, DayParam, ProviderSchema, TotalsSchema } from '../schemas.js';
 
 const NameParam = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be lowercase letters, digits, - or _') });
 const ModelParam = z.object({ model: modelSchema });
@@ -101,7 +101,7 @@ export function providerRoutes() {
   });
 
   // ----- usage -----
-  const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2026-01-31');
+  const day = DayParam;
   app.openapi(createRoute({ method: 'get', path: '/api/usage', tags: ['Usage'], summary: 'Usage totals, a per-day series, and breakdowns by agent and model',
     request: { query: z.object({ agentId: z.string().max(100).optional(), from: day.optional(), to: day.optional() }) },
     responses: { 200: ok(TotalsSchema.extend({
