@@ -21,7 +21,7 @@ import { loadTemplates } from './services/templates.js';
 import { inboxService } from './services/inbox.js';
 import { telegramChannel } from './channels/telegram/telegram-channel.js';
 import type { ChannelSender } from './domain/ports.js';
-import { whatsappChannel } from './channels/whatsapp/whatsapp-channel.js';
+import { whatsappChannel, RECEIPT_JOB, type ReceiptJob } from './channels/whatsapp/whatsapp-channel.js';
 import { whatsappConfigStore } from './channels/whatsapp/config.js';
 import { whatsappRouter } from './services/routing.js';
 import type { Router } from './services/inbox.js';
@@ -87,7 +87,7 @@ export function buildServices(config: Config, infra: Infra) {
   // Channels register their senders here; the inbox answers on whichever channel a message came from.
   const senders = new Map<string, ChannelSender>();
   const routers = new Map<string, Router>();
-  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS },
+  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS, baseBackoffMs: config.SWITCHBOARD_SEND_RETRY_MS, maxSendAttempts: config.SWITCHBOARD_SEND_ATTEMPTS },
     onSendFailure: (channel, final) => metrics.sendFailure(channel, final),
   });
   const telegram = telegramChannel({
@@ -103,10 +103,11 @@ export function buildServices(config: Config, infra: Infra) {
   });
   senders.set(telegram.sender.channel, telegram.sender);
   const whatsapp = whatsappChannel({
-    store, clock, log: log.child({ service: 'whatsapp' }), config: whatsappConfigStore(config, store.settings, box),
+    store, clock, log: log.child({ service: 'whatsapp' }), config: whatsappConfigStore(config, store.settings, box), queue,
     publicUrl: config.PUBLIC_URL, accept: (m) => inbox.accept(m),
   });
   for (const s of whatsapp.senders) senders.set(s.channel, s);
+  if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) queue.work<ReceiptJob>(RECEIPT_JOB, (job) => whatsapp.deliverReceipt(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
   const router = whatsappRouter({
     store, chat, clock, log: log.child({ service: 'routing' }), routerModel: config.SWITCHBOARD_ROUTER_MODEL,
     onSwitch: (personId, fromAgentId) => memory.end(fromAgentId, personId, 'switched_agent'),
@@ -118,7 +119,7 @@ export function buildServices(config: Config, infra: Infra) {
     notify: async (conv, agent, text) => {
       const person = await store.people.byId(conv.personId);
       if (!person) return;
-      if (conv.channel === 'telegram') await telegram.sender.send({ agentId: agent.id, account: agent.id, recipient: person.externalId, text: telegram.sender.render ? telegram.sender.render(text) : text });
+      if (conv.channel === 'telegram') await telegram.sendText(agent.id, person.externalId, text);
       else if (conv.channel === 'whatsapp') await whatsapp.sendText(person.externalId, text);
     },
   });

@@ -165,7 +165,8 @@ export interface PersonRepo {
   codesSince(by: { personId?: string; phone?: string }, since: string): Promise<number>;
   /** The newest unused, unexpired code of a person. */
   liveCode(personId: string, now: string): Promise<{ id: string; phone: string; codeHash: string; attempts: number } | undefined>;
-  countAttempt(codeId: string): Promise<void>;
+  /** Counts one try at a code, atomically: false (nothing counted) when it already had `max` tries. */
+  countAttempt(codeId: string, max: number): Promise<boolean>;
   useCode(codeId: string, now: string): Promise<boolean>;
 }
 
@@ -406,6 +407,11 @@ export interface AnalyticsRepo {
   delivery(f: UsageFilter): Promise<DeliveryCount[]>;
   /** Every outbound part by status (for the metrics gauge). */
   outboxCounts(): Promise<Record<string, number>>;
+  /**
+   * An agent's traffic on channels without a per-agent channel row (WhatsApp's shared number), from the
+   * inbox and outbox: the last message routed to it, the last part sent, the last part that failed.
+   */
+  channelHealth(agentId: string, channels: string[]): Promise<{ lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null }>;
 }
 
 // ---------- channels: the durable inbox and outbox ----------
@@ -418,8 +424,11 @@ export type InboundMessage = {
 export type InboxItem = InboundMessage & { id: string; seq: number; status: 'queued' | 'processing' | 'done' | 'failed'; attempts: number; replyReady: boolean; lastError: string | null; receivedAt: string };
 export type OutboxItem = { id: string; inboxId: string; part: number; channel: string; agentId: string | null; recipient: string; text: string; status: 'pending' | 'sending' | 'sent' | 'failed' | 'undelivered'; attempts: number; lastError: string | null; providerMessageId: string | null; sentAt: string | null };
 export interface InboxRepo {
-  /** Stores an inbound message unless its (channel, account, externalId) was seen before. */
-  accept(m: InboundMessage, at: string): Promise<{ id: string; duplicate: boolean }>;
+  /**
+   * Stores an inbound message unless its (channel, account, externalId) was seen before. With
+   * `leaseUntil` it is stored already leased to the caller, which answers it itself (the web chat).
+   */
+  accept(m: InboundMessage, at: string, leaseUntil?: string): Promise<{ id: string; duplicate: boolean }>;
   /** Leases the next message (received before `settledBefore`) whose conversation has nothing earlier pending and nothing in flight. */
   claim(now: string, leaseUntil: string, settledBefore?: string): Promise<InboxItem | undefined>;
   extend(id: string, leaseUntil: string): Promise<void>;
@@ -438,6 +447,8 @@ export interface InboxRepo {
   counts(): Promise<Record<string, number>>;
   byId(id: string): Promise<InboxItem | undefined>;
   failedParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string })[]>;
+  /** Inbound messages given up on before any reply existed (routing or storage kept failing), newest first. */
+  failedInbound(agentId: string | null, limit: number): Promise<InboxItem[]>;
   /** Latest outbound parts with their delivery receipts. */
   recentParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string; delivery: string | null; deliveryAt: string | null })[]>;
   /** Whether a part with this provider message id is on record (its send has been stored). */

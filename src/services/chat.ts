@@ -149,8 +149,8 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
     },
 
     /** Ends the person's current conversation with the agent; the next message opens a new one. */
-    async newConversation(agent: Agent, person: { kind: string; externalId: string }) {
-      await memory.end(agent.id, await personId(person), 'new_conversation');
+    async newConversation(agent: Agent, person: { kind: string; externalId: string }, reason: 'new_conversation' | 'switched_agent' = 'new_conversation') {
+      await memory.end(agent.id, await personId(person), reason);
     },
 
     /**
@@ -224,19 +224,24 @@ export function chatService(deps: { store: Store; llm: ChatModelPort; providers:
 
     /** Collects a whole reply (for the API and channels without streaming). Throws on failure. */
     async reply(a: { agent: Agent; person: { kind: string; externalId: string }; channel: Channel; text: string; sourceId?: string }) {
-      let conversationId = '';
-      for await (const ev of this.send(a)) {
-        if (ev.type === 'start') conversationId = ev.conversationId;
-        if (ev.type === 'done') return { reply: ev.reply, conversationId, usage: ev.usage };
-        if (ev.type === 'error') {
-          const status = ev.code === 'provider_timeout' ? 504 : ev.code === 'no_model_configured' ? 503 : 502;
-          throw new AppError(status, ev.code, ev.message);
-        }
-      }
-      throw new Error('chat ended without a result');
+      return collectReply(this.send(a));
     },
 
     providerErrorCode,
   };
 }
 export type ChatService = ReturnType<typeof chatService>;
+
+/** The whole reply from a chat's events (for the API and channels without streaming). Throws on failure. */
+export async function collectReply(events: AsyncIterable<ChatEvent>) {
+  let conversationId = '';
+  for await (const ev of events) {
+    if (ev.type === 'start') conversationId = ev.conversationId;
+    if (ev.type === 'done') return { reply: ev.reply, conversationId, usage: ev.usage };
+    if (ev.type === 'error') {
+      const status = ev.code === 'provider_timeout' ? 504 : ev.code === 'no_model_configured' ? 503 : 502;
+      throw new AppError(status, ev.code, ev.message);
+    }
+  }
+  throw new Error('chat ended without a result');
+}

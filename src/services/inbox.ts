@@ -6,6 +6,7 @@ import type { Logger } from '../infra/logger.js';
 import type { ChatService } from './chat.js';
 import { POLITE_FAILURE } from './chat.js';
 import { splitMessage } from '../channels/split.js';
+import { randomUUID } from 'node:crypto';
 
 export type InboxOptions = { concurrency?: number; leaseMs?: number; pollMs?: number; maxSendAttempts?: number; typingEveryMs?: number; baseBackoffMs?: number; settleMs?: number };
 
@@ -17,7 +18,15 @@ const IDENTITY: Record<string, { person: string; channel: Channel }> = {
   telegram: { person: 'telegram', channel: 'telegram' },
   whatsapp: { person: 'phone', channel: 'whatsapp' },
   twilio: { person: 'phone', channel: 'whatsapp' },
+  web: { person: 'web', channel: 'web' },
+  api: { person: 'api', channel: 'api' },
 };
+
+/** Channels whose reply is delivered by storing it in the conversation (the browser reads it there), not by sending. */
+const STORED_ONLY = new Set(['web', 'api']);
+
+/** A message answered in the request that brought it: the web chat, the message API. */
+export type InlineMessage = { channel: 'web' | 'api'; agentId: string; sender: string; text: string };
 
 /**
  * The durable inbox: channels write inbound messages here before they acknowledge the webhook,
@@ -116,8 +125,10 @@ export function inboxService(deps: {
       } catch (err) {
         const e = err instanceof SendError ? err : new SendError((err as Error)?.message ?? String(err), true);
         if (part.agentId) await store.channels.touch(part.agentId, item.channel, { lastError: e.message, lastErrorAt: iso() });
-        if (e.retryable && attempts < o.maxSendAttempts) {
-          await store.inbox.markPart(part.id, { status: 'pending', attempts, lastError: e.message });
+        // A rate limit is the provider asking us to wait, not a failure: it is waited out without using up an attempt.
+        const rateLimited = e.retryable && (e.retryAfterMs !== undefined || e.code === 429);
+        if (e.retryable && (rateLimited || attempts < o.maxSendAttempts)) {
+          await store.inbox.markPart(part.id, { status: 'pending', attempts: rateLimited ? part.attempts : attempts, lastError: e.message });
           const backoff = e.retryAfterMs ?? Math.min(60_000, o.baseBackoffMs * 2 ** (attempts - 1));
           await store.inbox.retryLater(item.id, iso(backoff), e.message);
           log.warn('send failed; will retry', { channel: item.channel, inboxId: item.id, attempt: attempts, retryInMs: backoff, error: e.message });
@@ -148,7 +159,7 @@ export function inboxService(deps: {
     try {
       if (!item.replyReady) {
         const text = await replyText(item);
-        if (text === null || !text.trim()) {
+        if (text === null || !text.trim() || STORED_ONLY.has(item.channel)) {
           await store.inbox.finish(item.id, 'done', iso());
           return;
         }
@@ -189,8 +200,33 @@ export function inboxService(deps: {
     }
   }
 
+  /**
+   * Answers a message within the request that brought it (the web chat streams the reply). The
+   * message is recorded in the inbox first, leased to this process while `run` answers it; if the
+   * process dies mid-reply, a worker answers it once the lease runs out (chat.send with the same
+   * source id neither stores it twice nor pays twice), and the reply appears in the conversation.
+   */
+  async function* inline<E>(m: InlineMessage, run: (sourceId: string) => AsyncGenerator<E>): AsyncGenerator<E> {
+    const { id } = await store.inbox.accept({
+      channel: m.channel, account: m.agentId, externalId: randomUUID(), threadKey: `${m.channel}:${m.agentId}:${m.sender}`,
+      agentId: m.agentId, sender: m.sender, senderName: null, text: m.text, payload: null,
+    }, iso(), iso(o.leaseMs));
+    const lease = setInterval(() => void store.inbox.extend(id, iso(o.leaseMs)).catch(() => {}), Math.max(200, o.leaseMs / 3));
+    try {
+      yield* run(id);
+      await store.inbox.finish(id, 'done', iso());
+    } catch (err) {
+      // Refused before anything was stored (paused, no model, bad input): the caller gets the error; nothing to redo.
+      await store.inbox.finish(id, 'done', iso(), (err as Error)?.message ?? String(err));
+      throw err;
+    } finally {
+      clearInterval(lease); // a caller that stopped early leaves the lease to run out: a worker then finishes the reply
+    }
+  }
+
   return {
     accept,
+    inline,
     notify,
     start() {
       if (running) return;

@@ -53,10 +53,11 @@ export function linkService(deps: { store: Store; clock: Clock; sendText: (phone
       const at = now().toISOString();
       const live = await store.people.liveCode(pid, at);
       if (!live) throw errors.badRequest('code_expired', 'There is no valid code for this browser; ask for a new one.');
-      if (live.attempts >= MAX_ATTEMPTS) throw new AppError(429, 'too_many_attempts', 'Too many wrong codes; ask for a new one.', { retryAfterSeconds: 60 });
+      // Every try is counted before the code is compared, in one conditional UPDATE, so parallel
+      // guesses cannot get past the limit between reading the count and writing it.
+      if (!(await store.people.countAttempt(live.id, MAX_ATTEMPTS))) throw new AppError(429, 'too_many_attempts', 'Too many wrong codes; ask for a new one.', { retryAfterSeconds: 60 });
       if (!safeEqual(hashCode(pid, code.trim()), live.codeHash)) {
-        await store.people.countAttempt(live.id);
-        const left = MAX_ATTEMPTS - live.attempts - 1;
+        const left = MAX_ATTEMPTS - live.attempts - 1; // as this request saw it; parallel tries may have used more
         throw errors.badRequest('wrong_code', left > 0 ? `That code is not right; ${left} ${left === 1 ? 'try' : 'tries'} left.` : 'That code is not right, and it is now used up; ask for a new one.');
       }
       if (!(await store.people.useCode(live.id, at))) throw errors.badRequest('code_expired', 'This code was already used; ask for a new one.');

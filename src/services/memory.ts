@@ -166,11 +166,14 @@ export function memoryService(deps: {
     const picked: string[] = [];
     let tokens = 0;
     const budget = Math.min(MEMORY_CONTEXT_TOKENS, Math.floor(agent.contextTokenBudget / 4));
-    // The session that just ended (switching agents and back takes seconds) may not be summarized yet: its end stands in.
-    if (last && last.summaryStatus === 'pending') {
+    // The session that just ended may not be summarized yet (switching agents and back takes seconds), and one
+    // the person left for another agent should resume where it stopped: its last turns come back verbatim.
+    const resumed = last && (last.summaryStatus === 'pending' || last.closedReason === 'switched_agent');
+    if (last && resumed) {
       const msgs = (await store.conversations.messagesAfter(last.id, last.compactedThrough)).filter((m) => m.status === 'complete' && m.content.trim());
       if (msgs.length) {
-        const block = `### Your previous conversation (${last.createdAt.slice(0, 10)}, not summarized yet; its last turns)
+        const how = last.summaryStatus === 'pending' ? 'not summarized yet' : 'left when the person switched to another agent';
+        const block = `### Your previous conversation (${last.createdAt.slice(0, 10)}, ${how}; its last turns)
 ${tail(transcript(msgs), Math.floor(budget / 2))}`;
         picked.push(block);
         tokens += estimateTokens(block);

@@ -41,7 +41,8 @@ export function whatsappRouter(deps: {
       'Answer with the slug only.',
     ].filter(Boolean).join('\n');
     try {
-      const gen = chat.callModel({ agent: current ?? null, agentModel: deps.routerModel ?? null, fallbackModel: null, system, messages: [{ role: 'user', content: text.slice(0, 2000) }], temperature: 0, channel: 'whatsapp', conversationId: null, purpose: 'routing' });
+      // Reading intent is a small job: SWITCHBOARD_ROUTER_MODEL, else the current agent's cheaper fallback, else the default.
+      const gen = chat.callModel({ agent: current ?? null, agentModel: deps.routerModel ?? current?.fallbackModel ?? null, fallbackModel: null, system, messages: [{ role: 'user', content: text.slice(0, 2000) }], temperature: 0, channel: 'whatsapp', conversationId: null, purpose: 'routing' });
       let step = await gen.next();
       while (!step.done) step = await gen.next();
       const answer = step.value.text.toLowerCase();

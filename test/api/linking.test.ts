@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { eventually, manualClock, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeWhatsApp, type FakeWhatsApp } from '../fakes/whatsapp-server.js';
 import { readSse } from '../helpers/test-app.js';
 
@@ -88,5 +88,53 @@ describe('web ↔ WhatsApp linking', () => {
     const sixth = await web('/api/public/link/verify', { body: { code: '999999' } });
     expect([400, 429]).toContain(sixth.status);
     expect(((await (await web('/api/public/link')).json()) as any).linked).toBe(false);
+  });
+});
+
+describe('link codes hold their limits', () => {
+  const clock = manualClock(Date.parse('2026-11-25T09:00:00Z'));
+  let app: TestApp;
+  let wa: FakeWhatsApp;
+
+  beforeAll(async () => {
+    wa = await startFakeWhatsApp({ token: WA.token, phoneNumberId: WA.phoneNumberId, appSecret: WA.appSecret });
+    app = await startTestApp({ clock, publicUrl: true, env: { WHATSAPP_TOKEN: WA.token, WHATSAPP_PHONE_NUMBER_ID: WA.phoneNumberId, WHATSAPP_APP_SECRET: WA.appSecret, WHATSAPP_GRAPH_URL: wa.graphUrl } });
+  });
+  afterAll(async () => { await app?.close(); await wa?.close(); });
+
+  /** A browser of its own (its own visitor cookie), with a code sent to `phone`. */
+  async function browserWithCode(phone: string) {
+    let cookie = '';
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) }, body: JSON.stringify(body) });
+      const set = res.headers.get('set-cookie');
+      if (set) cookie = set.split(';')[0]!;
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    await wa.deliverMessage(`${app.url}/webhooks/whatsapp`, { from: phone, text: 'hi' }); // opens the 24-hour window
+    expect((await post('/api/public/link/start', { phone: `+${phone}` })).status).toBe(200);
+    const code = /(\d{6})/.exec(wa.sent.filter((m) => m.to === phone).at(-1)?.text ?? '')![1]!;
+    return { code, verify: (c: string) => post('/api/public/link/verify', { code: c }) };
+  }
+
+  it('counts at most five tries even when ten wrong guesses arrive at once; then the right code is refused too', async () => {
+    const { code, verify } = await browserWithCode('5511988880101');
+    const wrong = code === '000000' ? '111111' : '000000';
+    const answers = await Promise.all(Array.from({ length: 10 }, () => verify(wrong)));
+    const wrongCode = answers.filter((a) => a.status === 400 && a.body.error.code === 'wrong_code');
+    const refused = answers.filter((a) => a.status === 429 && a.body.error.code === 'too_many_attempts');
+    expect(wrongCode.length).toBeLessThanOrEqual(5);
+    expect(wrongCode.length + refused.length).toBe(10);
+    const right = await verify(code);
+    expect(right.status).toBe(429);
+    expect(right.body.error.code).toBe('too_many_attempts');
+  });
+
+  it('refuses a code older than ten minutes', async () => {
+    const { code, verify } = await browserWithCode('5511988880102');
+    clock.advance(10 * 60_000 + 1_000);
+    const late = await verify(code);
+    expect(late.status).toBe(400);
+    expect(late.body.error.code).toBe('code_expired');
   });
 });

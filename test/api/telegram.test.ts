@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeTelegram, telegramErrors, textUpdate, type FakeTelegram } from '../fakes/telegram-server.js';
+import type { ChatRequest } from '../fakes/openai-server.js';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
 const TOKEN2 = '987654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw2';
@@ -94,6 +95,20 @@ describe('Telegram, webhook mode (PUBLIC_URL set)', () => {
     expect((app.fake.requests() as any[])).toHaveLength(0);
   });
 
+  it('checks the secret before the body: a forged request is 401 whatever it carries, a bad body with the right secret 400', async () => {
+    await connect();
+    const secret = tg.bots.get(TOKEN)!.webhook!.secret!;
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${app.url}/webhooks/telegram/${agent.id}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }).then((r) => r.status);
+    for (const body of ['not json at all', '[1, 2]', '{"no_update_id": true}', '']) {
+      expect(await post(body)).toBe(401);
+      expect(await post(body, { 'x-telegram-bot-api-secret-token': 'wrong-secret-value' })).toBe(401);
+    }
+    expect(await post('not json at all', { 'x-telegram-bot-api-secret-token': secret })).toBe(400);
+    expect(await post('{"no_update_id": true}', { 'x-telegram-bot-api-secret-token': secret })).toBe(400);
+    expect((app.fake.requests() as any[])).toHaveLength(0);
+  });
+
   it('answers a redelivered update once', async () => {
     await connect();
     await tg.deliver(TOKEN, textUpdate({ chatId: 5003, text: 'once please' }));
@@ -153,6 +168,28 @@ describe('Telegram, webhook mode (PUBLIC_URL set)', () => {
     expect(tg.calls('sendMessage').filter((c) => String(c.params.chat_id) === '5006')).toHaveLength(1);
   });
 
+  it('sends approval notices to the chat the request came from, as Telegram HTML', async () => {
+    await connect();
+    const { allow, deny, requireApproval } = (await app.api(`/api/agents/${agent.id}`, { token })).body.tools;
+    await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { tools: { allow: ['group:fs'], deny: [], requireApproval: ['write'] } } });
+    app.fake.setDefault((req: ChatRequest) => {
+      const last = req.messages?.at(-1);
+      if (last?.role === 'tool') return 'Waiting for the owner.';
+      return { kind: 'tool_calls' as const, calls: [{ name: 'write', arguments: JSON.stringify({ path: 'notes.md', content: 'salt & pepper' }) }] };
+    });
+    try {
+      await tg.deliver(TOKEN, textUpdate({ chatId: 5030, text: 'note the seasoning' }));
+      await eventually(() => tg.messagesTo(5030).some((t) => /wants to run "write"/.test(t)), 5000, 'held notice');
+      const [req] = (await app.api('/api/approvals?status=pending', { token })).body.approvals;
+      expect((await app.api(`/api/approvals/${req.id}/approve`, { method: 'POST', token })).status).toBe(200);
+      const done = await eventually(() => tg.messagesTo(5030).find((t) => t.startsWith('✅ Approved')), 5000, 'approved notice');
+      expect(done).toContain('Wrote notes.md');
+      expect(tg.sent.filter((m) => String(m.chatId) === '5030').every((m) => m.parseMode === 'HTML')).toBe(true);
+    } finally {
+      await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { tools: { allow, deny, requireApproval } } });
+    }
+  });
+
   it('stops on pause, starts on resume, and disconnects with an empty token', async () => {
     await connect();
     await app.api(`/api/agents/${agent.id}/pause`, { method: 'POST', token });
@@ -164,6 +201,34 @@ describe('Telegram, webhook mode (PUBLIC_URL set)', () => {
     expect(tg.bots.get(TOKEN)!.webhook).toBeNull();
     const late = await tg.deliver(TOKEN, textUpdate({ chatId: 5007, text: 'anyone?' }), { url: `${app.url}/webhooks/telegram/${agent.id}`, secret: 'whatever' });
     expect(late.status).toBe(404);
+  });
+});
+
+describe('Telegram, after PUBLIC_URL changes', () => {
+  it('a bot connected while polling takes webhooks once the server restarts with PUBLIC_URL', async () => {
+    const tg = await startFakeTelegram({ bots: [{ token: TOKEN, username: 'MovingBot' }], maxPollWaitMs: 200 });
+    const first = await startTestApp({ env: { TELEGRAM_API_ROOT: tg.apiRoot, SWITCHBOARD_TELEGRAM_POLL_TIMEOUT_S: '1' } });
+    let second: TestApp | undefined;
+    try {
+      const token = await first.owner();
+      const agent = (await first.api('/api/agents', { token, body: { name: 'Mover' } })).body;
+      const r = await first.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: TOKEN } });
+      expect(r.body.channels.telegram.mode).toBe('polling');
+      // The old process stops receiving and answering; a new one starts on the same data with PUBLIC_URL.
+      first.server.services.telegram.stopAll();
+      await first.server.services.inbox.stop();
+      second = await startTestApp({ publicUrl: true, shareWith: first, env: { TELEGRAM_API_ROOT: tg.apiRoot } });
+      expect(tg.bots.get(TOKEN)!.webhook?.url).toBe(`${second.url}/webhooks/telegram/${agent.id}`);
+      expect((await second.api(`/api/agents/${agent.id}`, { token })).body.channels.telegram.mode).toBe('webhook');
+      const res = await tg.deliver(TOKEN, textUpdate({ chatId: 4242, text: 'still there?' }));
+      expect(res.status).toBe(200);
+      await eventually(() => tg.messagesTo(4242).length === 1, 5000, 'reply after the restart');
+      expect(tg.messagesTo(4242)).toEqual(['Echo: still there?']);
+    } finally {
+      await second?.close();
+      await first.close();
+      await tg.close();
+    }
   });
 });
 

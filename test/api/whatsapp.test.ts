@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { eventually, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeWhatsApp, whatsappErrors, type FakeWhatsApp } from '../fakes/whatsapp-server.js';
 import { startFakeTwilio, twilioErrors, type FakeTwilio } from '../fakes/twilio-server.js';
@@ -38,6 +38,8 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
   beforeEach(() => { app.fake.reset(); routingModel(app); });
 
   const repliesTo = (phone: string) => wa.sent.filter((m) => m.to === phone).map((m) => m.text ?? m.body?.text?.body);
+  const outbound = async (providerMessageId: string) =>
+    (await app.api('/api/channels/outbound', { token })).body.messages.find((m: { providerMessageId: string }) => m.providerMessageId === providerMessageId);
 
   it("answers Meta's verification handshake only with the right verify token", async () => {
     const ok = await wa.verify(hook, WA.verifyToken, 'challenge-42');
@@ -45,11 +47,27 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
     expect((await wa.verify(hook, 'wrong', 'challenge-42')).status).toBe(403);
   });
 
-  it('refuses a forged or missing signature and stores nothing', async () => {
-    const forged = await wa.deliverRaw(hook, { object: 'whatsapp_business_account', entry: [] }, { signature: 'sha256=' + '0'.repeat(64) });
-    const missing = await wa.deliverRaw(hook, { object: 'whatsapp_business_account', entry: [] }, { signature: null });
-    expect(forged.status).toBe(401);
-    expect(missing.status).toBe(401);
+  it('refuses a forged or missing signature on a real message, and stores and answers nothing', async () => {
+    const phone = '5511999990009';
+    wa.lastInbound.set(phone, wa.now()); // the window is open: only the signature stands in the way
+    const message = wa.envelope({
+      contacts: [{ profile: { name: 'Eve' }, wa_id: phone }],
+      messages: [{ from: phone, id: 'wamid.forged-1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Give me a recipe' } }],
+    });
+    const inboxSize = async () => Object.values(await app.server.services.store.inbox.counts()).reduce((a, b) => a + b, 0);
+    const before = await inboxSize();
+    const forged = await wa.deliverRaw(hook, message, { signature: 'sha256=' + '0'.repeat(64) });
+    const otherBody = await wa.deliverRaw(hook, message, { signature: wa.sign('{"object":"whatsapp_business_account","entry":[]}') });
+    const missing = await wa.deliverRaw(hook, message, { signature: null });
+    expect([forged.status, otherBody.status, missing.status]).toEqual([401, 401, 401]);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await inboxSize()).toBe(before);
+    expect(repliesTo(phone)).toEqual([]);
+    expect(app.fake.requests()).toHaveLength(0);
+    // The same envelope, signed, is a message like any other.
+    expect((await wa.deliverRaw(hook, message)).status).toBe(200);
+    await eventually(() => repliesTo(phone).length === 1, 5000, 'reply to the signed envelope');
+    expect(await inboxSize()).toBe(before + 1);
   });
 
   it('with one listed agent, answers directly without a routing question, emoji and all', async () => {
@@ -123,6 +141,59 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
     expect(failed.lastError).toMatch(/24-hour window/);
   });
 
+  it("reads intent with the current agent's cheaper fallback model when no router model is set", async () => {
+    const phone = '5511999990012';
+    await wa.deliverMessage(hook, { from: phone, text: 'A pasta recipe please' });
+    await eventually(() => repliesTo(phone).length === 1, 5000, 'first reply');
+    await wa.deliverMessage(hook, { from: phone, text: 'And one more pasta sauce' });
+    await eventually(() => repliesTo(phone).length === 2, 5000, 'second reply');
+    const routing = (app.fake.requests() as any[]).filter((q) => String(q.messages[0].content).startsWith('You route'));
+    // No current agent yet: the default model; then Recipe Helper's fallback (openai:gpt-4.1-nano in its template).
+    expect(routing.map((q) => q.model)).toEqual(['gpt-4o-mini', 'gpt-4.1-nano']);
+  });
+
+  it('acknowledges a status at once, and records it when its message is stored a moment later', async () => {
+    const phone = '5511999990010';
+    const id = `wamid.later-${Date.now()}`;
+    const t0 = Date.now();
+    const early = await wa.deliverStatus(hook, { id, status: 'delivered', recipientId: phone });
+    expect(early.status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(500);
+    // The reply to this message is the one the status was about: Meta answers the send with that id.
+    wa.enqueue({ status: 200, code: 0, body: { messaging_product: 'whatsapp', contacts: [{ input: phone, wa_id: phone }], messages: [{ id }] } });
+    await wa.deliverMessage(hook, { from: phone, text: 'A soup for tonight' });
+    const out = await eventually(async () => {
+      const o = await outbound(id);
+      return o?.delivery ? o : undefined;
+    }, 10_000, 'the early receipt applied');
+    expect(out).toMatchObject({ channel: 'whatsapp', status: 'sent', delivery: 'delivered' });
+  });
+
+  it("records a failed status with Meta's error detail (error_data.details)", async () => {
+    const phone = '5511999990011';
+    await wa.deliverMessage(hook, { from: phone, text: 'A soup with lentils' });
+    await eventually(() => repliesTo(phone).length === 1, 5000, 'reply');
+    const sent = wa.sent.filter((m) => m.to === phone).at(-1)!;
+    const detail = 'The recipient phone number is not a WhatsApp phone number.';
+    await wa.deliverStatus(hook, { id: sent.id, status: 'failed', recipientId: phone, errors: [{ code: 131026, title: 'Message undeliverable', details: detail }] });
+    const out = await outbound(sent.id);
+    expect(out.status).toBe('failed');
+    expect(out.lastError).toBe(`(#131026) Message undeliverable — ${detail}`);
+    expect((await app.api('/api/channels/whatsapp', { token })).body.health.lastError).toContain(detail);
+  });
+
+  it("shows each agent's own WhatsApp traffic: last message in, last reply out, last failure", async () => {
+    const r = await app.api(`/api/channels/whatsapp/health?agentId=${recipe.id}`, { token });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ lastInboundAt: expect.any(String), lastOutboundAt: expect.any(String), lastError: expect.stringContaining('not a WhatsApp phone number'), lastErrorAt: expect.any(String) });
+    const m = (await app.api(`/api/channels/whatsapp/health?agentId=${maths.id}`, { token })).body;
+    expect(m.lastInboundAt).toEqual(expect.any(String));
+    expect(m.lastError).toBeNull();
+    expect(m.lastInboundAt < r.body.lastInboundAt).toBe(true);
+    expect((await app.api('/api/channels/whatsapp/health?agentId=nope', { token })).status).toBe(404);
+    expect((await app.api(`/api/channels/whatsapp/health?agentId=${recipe.id}`)).status).toBe(401);
+  });
+
   it('shows the settings without secrets and refuses dashboard edits while the environment configures WhatsApp', async () => {
     const v = (await app.api('/api/channels/whatsapp', { token })).body;
     expect(v).toMatchObject({ provider: 'cloud', source: 'env', cloud: { phoneNumberId: WA.phoneNumberId, hasToken: true, hasAppSecret: true, hasVerifyToken: true }, webhookUrls: { cloud: hook } });
@@ -160,8 +231,17 @@ describe('WhatsApp through Twilio, configured from the dashboard', () => {
     expect(JSON.stringify(put.body)).not.toContain(AUTH);
 
     const hook = `${app.url}/webhooks/twilio`;
+    const inboxSize = async () => Object.values(await app.server.services.store.inbox.counts()).reduce((a, b) => a + b, 0);
+    const before = await inboxSize();
+    // A complete message form (MessageSid, AccountSid, WaId, … filled in), signed with another token or over another URL.
     const forged = await tw.deliver(hook, { From: 'whatsapp:+5511988887777', Body: 'forged' }, { signature: 'bm9wZQ==' });
-    expect(forged.status).toBe(403);
+    const wrongUrl = await tw.deliver(hook, { From: 'whatsapp:+5511988887777', Body: 'forged' }, { signUrl: 'https://elsewhere.example.com/webhooks/twilio' });
+    const unsigned = await tw.deliver(hook, { From: 'whatsapp:+5511988887777', Body: 'forged' }, { signature: null });
+    expect([forged.status, wrongUrl.status, unsigned.status]).toEqual([403, 403, 403]);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await inboxSize()).toBe(before);
+    expect(tw.sent).toHaveLength(0);
+    expect(app.fake.requests()).toHaveLength(0);
     const ok = await tw.deliver(hook, { From: 'whatsapp:+5511988887777', Body: 'Fix my intro ✍️', ProfileName: 'Bia' }, { publicUrl: app.url });
     expect(ok.status).toBe(200);
     await eventually(() => tw.sent.length === 1, 5000, 'twilio reply');
@@ -173,6 +253,33 @@ describe('WhatsApp through Twilio, configured from the dashboard', () => {
     expect(out).toMatchObject({ channel: 'twilio', delivery: 'delivered' });
   });
 
+  it('answers a redelivered MessageSid once', async () => {
+    const hook = `${app.url}/webhooks/twilio`;
+    const first = await tw.deliver(hook, { From: 'whatsapp:+5511955554444', Body: 'only once please' }, { publicUrl: app.url });
+    const again = await tw.replay(-1);
+    expect([first.status, again.status]).toEqual([200, 200]);
+    await eventually(() => tw.sent.some((m) => m.to === 'whatsapp:+5511955554444'), 5000, 'reply');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(tw.sent.filter((m) => m.to === 'whatsapp:+5511955554444').map((m) => m.body)).toEqual(['Echo: only once please']);
+  });
+
+  it('acknowledges a status callback at once, and records it when its message is stored a moment later', async () => {
+    const hook = `${app.url}/webhooks/twilio`;
+    const to = 'whatsapp:+5511944443333';
+    const sid = 'SM' + 'b'.repeat(32);
+    const t0 = Date.now();
+    const early = await tw.deliverStatus(hook, { messageSid: sid, status: 'read', to }, { publicUrl: app.url });
+    expect(early.status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(500);
+    tw.enqueue({ status: 201, code: 0, body: { sid, status: 'queued', to, from: 'whatsapp:+14155238886', body: 'x', account_sid: SID, error_code: null } });
+    await tw.deliver(hook, { From: to, Body: 'status before send' }, { publicUrl: app.url });
+    const out = await eventually(async () => {
+      const o = (await app.api('/api/channels/outbound', { token })).body.messages.find((m: { providerMessageId: string }) => m.providerMessageId === sid);
+      return o?.delivery ? o : undefined;
+    }, 10_000, 'the early callback applied');
+    expect(out).toMatchObject({ channel: 'twilio', status: 'sent', delivery: 'read' });
+  });
+
   it('records 63016 (outside the window) as undelivered and does not retry', async () => {
     tw.enqueue(twilioErrors.outsideWindow());
     await tw.deliver(`${app.url}/webhooks/twilio`, { From: 'whatsapp:+5511977776666', Body: 'late' }, { publicUrl: app.url });
@@ -182,5 +289,32 @@ describe('WhatsApp through Twilio, configured from the dashboard', () => {
     }, 5000, 'undelivered');
     expect(list[0]).toMatchObject({ channel: 'twilio', status: 'undelivered' });
     expect(list[0].lastError).toMatch(/24-hour window/);
+  });
+});
+
+describe('WhatsApp with both providers in the environment', () => {
+  it('uses the Cloud API, says so at start, and /webhooks/twilio answers 404', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { lines.push(String(chunk)); return true; });
+    let app: TestApp | undefined;
+    try {
+      app = await startTestApp({ publicUrl: true, env: {
+        SWITCHBOARD_LOG_LEVEL: 'warn',
+        WHATSAPP_TOKEN: WA.token, WHATSAPP_PHONE_NUMBER_ID: WA.phoneNumberId, WHATSAPP_APP_SECRET: WA.appSecret,
+        TWILIO_ACCOUNT_SID: 'AC' + 'c'.repeat(32), TWILIO_AUTH_TOKEN: 'twilio-auth', TWILIO_WHATSAPP_FROM: '+14155238886',
+      } });
+    } finally {
+      spy.mockRestore();
+    }
+    try {
+      const warning = lines.map((l) => JSON.parse(l)).find((l) => l.level === 'warn' && /WhatsApp/.test(l.msg));
+      expect(warning?.msg).toMatch(/both the Cloud API .* and Twilio .* are set; using the Cloud API/);
+      const token = await app.owner();
+      expect((await app.api('/api/channels/whatsapp', { token })).body.provider).toBe('cloud');
+      const twilio = await fetch(`${app.url}/webhooks/twilio`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'MessageSid=SM1&Body=hi' });
+      expect(twilio.status).toBe(404);
+    } finally {
+      await app.close();
+    }
   });
 });

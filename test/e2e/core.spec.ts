@@ -173,6 +173,8 @@ test('switching to another agent warns first; Cancel stays and Continue goes', a
   await page.locator(`[data-testid="switch-agent"][data-slug="${recipeSlug}"]`).click();
   await expect(page).toHaveURL(new RegExp(`/chat/${recipeSlug}$`));
   await expect(page.getByTestId('confirm-dialog')).toBeHidden();
+  // Continuing reset the context, as warned: the recipe conversation ended (its transcript stays in the dashboard).
+  await expect(page.getByTestId('chat-empty')).toBeVisible();
 });
 
 test('hostile text renders as text, Markdown renders, nothing is injected', async () => {

@@ -147,7 +147,7 @@ describe('fake Twilio: REST via the real twilio client', () => {
     expect(fake.sent[0].body).toBe('via httpClient');
   });
 
-  it('maps errors to RestException: bad auth 20003, 1601 chars 21617, scripted 429 20429', async () => {
+  it('maps errors to RestException: bad auth 20003, 1601 chars 21658, scripted 429 20429', async () => {
     await fake.deliver(hookUrl, { From: USER, Body: 'hi' });
     const bad = twilio(AC, 'wrong');
     bad.api.baseUrl = fake.apiUrl;
@@ -156,7 +156,7 @@ describe('fake Twilio: REST via the real twilio client', () => {
     expect([e401.status, e401.code]).toEqual([401, 20003]);
 
     const long = await client().messages.create({ from: SANDBOX, to: USER, body: 'a'.repeat(1601) }).catch((e) => e);
-    expect([long.status, long.code, long.moreInfo]).toEqual([400, 21617, 'https://www.twilio.com/docs/errors/21617']);
+    expect([long.status, long.code, long.moreInfo]).toEqual([400, 21658, 'https://www.twilio.com/docs/errors/21658']);
     await client().messages.create({ from: SANDBOX, to: USER, body: 'a'.repeat(1600) });
 
     fake.enqueue(twilioErrors.rateLimit());

@@ -77,7 +77,7 @@ export interface FakeTwilioOptions {
    *  message turns `failed` with error_code 63016 and a signed status callback is POSTed (real Twilio behaves this way). */
   windowFailure?: 'sync' | 'async';
   enforceWindow?: boolean;
-  /** Body limit, 1600 (error 21617); counted in UTF-16 units unless 'codepoint'. */
+  /** Body limit, 1600 (error 21658, PROTOCOLS.md §3); counted in UTF-16 units unless 'codepoint'. */
   bodyUnit?: 'utf16' | 'codepoint';
 }
 
@@ -214,7 +214,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions): Promise<FakeTwil
     if (!from && !one('MessagingServiceSid')) return err(400, 21603, "A 'From' phone number is required.");
     if (!body && !media.length && !one('ContentSid')) return err(400, 21602, 'Message body is required.');
     if (!/^(whatsapp:)?\+?\d{6,15}$/.test(to)) return err(400, 21211, `Invalid 'To' Phone Number: ${to}`);
-    if (measure(body) > 1600) return err(400, 21617, 'The concatenated message body exceeds the 1600 character limit.');
+    if (measure(body) > 1600) return err(400, 21658, 'The concatenated message body exceeds the 1600 character limit.');
     const isWa = to.startsWith('whatsapp:');
     const last = lastInbound.get(bare(to));
     const outside = isWa && config.enforceWindow && !one('ContentSid') && (last === undefined || now() - last > WINDOW_MS);

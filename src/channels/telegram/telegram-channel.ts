@@ -6,6 +6,7 @@ import { AppError, errors } from '../../domain/errors.js';
 import { safeEqual } from '../../infra/system.js';
 import type { Logger } from '../../infra/logger.js';
 import { htmlToPlain, toTelegramHtml } from './format.js';
+import { splitMessage } from '../split.js';
 
 export type TelegramBotInfo = { id: number; username: string; firstName: string };
 export type TelegramView = { username: string; link: string; mode: 'webhook' | 'polling'; lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null; connectedAt: string };
@@ -102,9 +103,17 @@ export function telegramChannel(deps: {
     const agent = await store.agents.byId(agentId);
     if (!row || !agent || (agent.status !== 'active' && agent.status !== 'provisioning')) return;
     const token = box.open(row.secretSealed);
+    // The mode follows PUBLIC_URL as it is now, not as it was at connect: record the one in use, so
+    // the webhook is accepted (and the dashboard tells the truth) after PUBLIC_URL is set or removed.
+    const mode = deps.publicUrl ? 'webhook' : 'polling';
+    const webhookSecret = row.webhookSecret ?? deps.ids.token(32);
     if (deps.publicUrl) {
-      await api(token).setWebhook(`${deps.publicUrl}/webhooks/telegram/${agentId}`, { secret_token: row.webhookSecret ?? undefined, allowed_updates: ['message'] });
-    } else if (!pollers.has(agentId)) {
+      await api(token).setWebhook(`${deps.publicUrl}/webhooks/telegram/${agentId}`, { secret_token: webhookSecret, allowed_updates: ['message'] });
+    }
+    if (row.mode !== mode || row.webhookSecret !== webhookSecret) {
+      await store.channels.upsert({ agentId, channel: CHANNEL, secretSealed: row.secretSealed, info: row.info, webhookSecret, mode });
+    }
+    if (!deps.publicUrl && !pollers.has(agentId)) {
       const ctl = new AbortController();
       pollers.set(agentId, ctl);
       void poll(agentId, token, ctl.signal).finally(() => { if (pollers.get(agentId) === ctl) pollers.delete(agentId); });
@@ -155,6 +164,13 @@ export function telegramChannel(deps: {
     sender,
     activate,
     deactivate,
+
+    /** Sends a notice outside the inbox (approvals): rendered and split like a reply, parts in order. */
+    async sendText(agentId: string, chatId: string, text: string) {
+      for (const part of splitMessage(toTelegramHtml(text), sender.maxLength, { format: 'html' })) {
+        await sender.send({ agentId, account: agentId, recipient: chatId, text: part });
+      }
+    },
 
     /** Checks a BotFather token with getMe. A bad token is a 400 naming the field; nothing is saved. */
     /**
@@ -208,11 +224,13 @@ export function telegramChannel(deps: {
       }));
     },
 
-    /** The webhook: the secret header must match, then the update is stored before we answer. */
-    async handleWebhook(agentId: string, secretHeader: string | undefined, update: unknown): Promise<void> {
+    /** The webhook: the secret header must match before the body is even read, then the update is stored before we answer. */
+    async handleWebhook(agentId: string, secretHeader: string | undefined, raw: string): Promise<void> {
       const row = await store.channels.get(agentId, CHANNEL);
       if (!row || row.mode !== 'webhook' || !row.webhookSecret) throw errors.notFound('Telegram bot');
       if (!secretHeader || !safeEqual(secretHeader, row.webhookSecret)) throw errors.unauthorized('The X-Telegram-Bot-Api-Secret-Token header is missing or wrong.');
+      let update: unknown;
+      try { update = JSON.parse(raw); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
       if (!update || typeof update !== 'object' || typeof (update as Update).update_id !== 'number') throw errors.badRequest('invalid_update', 'The body is not a Telegram Update.');
       await acceptUpdate(agentId, update as Update);
     },

@@ -13,6 +13,7 @@ export function verifyCloudSignature(appSecret: string, raw: Buffer, header: str
   return safeEqual(expected, header.toLowerCase());
 }
 
+/** `details` is Meta's `errors[].error_data.details`, the part that says what went wrong. */
 export type CloudStatus = { id: string; status: string; recipientId: string; errors: { code: number; title?: string; message?: string; details?: string }[] };
 
 /** Every message and status in a webhook POST (one POST can carry several entries and changes). */
@@ -39,7 +40,8 @@ export function parseCloudWebhook(body: unknown, phoneNumberId: string): { messa
         });
       }
       for (const st of value.statuses ?? []) {
-        statuses.push({ id: String(st.id), status: String(st.status), recipientId: String(st.recipient_id ?? ''), errors: Array.isArray(st.errors) ? st.errors : [] });
+        const errs = (Array.isArray(st.errors) ? st.errors : []).map((e: any) => ({ code: Number(e.code), title: e.title, message: e.message, details: e.error_data?.details || undefined }));
+        statuses.push({ id: String(st.id), status: String(st.status), recipientId: String(st.recipient_id ?? ''), errors: errs });
       }
     }
   }

@@ -25,6 +25,12 @@ export function whatsappConfigStore(config: Config, settings: SettingsRepo, box:
   let cache: { at: number; value: WhatsAppConfig | undefined } | undefined;
   return {
     fromEnv,
+    /** Said at start when the environment configures both providers: only one number can answer, and it is the Cloud API. */
+    envConflict(): string | undefined {
+      const twilio = config.TWILIO_ACCOUNT_SID && config.TWILIO_AUTH_TOKEN && config.TWILIO_WHATSAPP_FROM;
+      if (fromEnv()?.provider !== 'cloud' || !twilio) return undefined;
+      return 'WhatsApp: both the Cloud API (WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_APP_SECRET) and Twilio (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_WHATSAPP_FROM) are set; using the Cloud API, which wins when both are complete. /webhooks/twilio answers 404 and Twilio is not used: unset one of them.';
+    },
     async get(): Promise<WhatsAppConfig | undefined> {
       const env = fromEnv();
       if (env) return env;

@@ -32,7 +32,8 @@ export function parseTwilioWebhook(p: Record<string, string | string[]>, from: s
   };
 }
 
-const FINAL = new Set([63016, 21211, 21408, 21610, 21614, 21617, 63003, 63024]);
+/** Errors no retry fixes: outside the window, bad numbers, opted out, body over 1600 characters (21658; 21617 in older docs). */
+const FINAL = new Set([63016, 21211, 21408, 21610, 21614, 21617, 21658, 63003, 63024]);
 
 /** `statusCallback` (PUBLIC_URL/webhooks/twilio) asks Twilio to report sent/delivered/read/failed for the message. */
 export async function sendTwilioText(c: TwilioConfig, to: string, text: string, statusCallback?: string): Promise<{ providerMessageId: string | null }> {

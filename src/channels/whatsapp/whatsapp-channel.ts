@@ -3,6 +3,8 @@ import { SendError } from '../../domain/ports.js';
 import { AppError, errors } from '../../domain/errors.js';
 import { safeEqual } from '../../infra/system.js';
 import type { Logger } from '../../infra/logger.js';
+import type { Job, JobQueue } from '../../jobs/queue.js';
+import { splitMessage } from '../split.js';
 import type { CloudConfig, TwilioConfig, WhatsAppConfigStore } from './config.js';
 import { parseCloudWebhook, sendCloudTemplate, sendCloudText, verifyCloudSignature } from './cloud.js';
 import { parseTwilioWebhook, sendTwilioText, verifyTwilioSignature } from './twilio.js';
@@ -12,14 +14,22 @@ const HEALTH_KEY = 'channels.whatsapp.health';
 /** Codes that mean "outside the 24-hour customer service window": recorded as undelivered, never retried. */
 const WINDOW_CODES = new Set([131047, 63016]);
 
+/** A receipt for a message not on record yet, looked for again a few times (1, 2, 4, 8 s) before it is dropped. */
+export const RECEIPT_JOB = 'whatsapp-receipt';
+const RECEIPT_RETRIES = 4;
+type Receipt = Parameters<Store['inbox']['receipt']>[2];
+export type ReceiptJob = { channel: 'whatsapp' | 'twilio'; providerMessageId: string; receipt: Receipt };
+
 /**
  * One WhatsApp number in front of every listed agent, through the Cloud API or Twilio.
  * Webhooks are verified over the exact bytes (Meta) or the public URL and form fields (Twilio),
  * stored in the inbox, and answered by the inbox worker through these senders.
  */
-export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger; config: WhatsAppConfigStore; publicUrl?: string; accept: (m: InboundMessage) => Promise<{ duplicate: boolean }> }) {
+export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger; config: WhatsAppConfigStore; queue: JobQueue; publicUrl?: string; accept: (m: InboundMessage) => Promise<{ duplicate: boolean }> }) {
   const { store, log } = deps;
   const now = () => deps.clock.now().toISOString();
+  const conflict = deps.config.envConflict();
+  if (conflict) log.warn(conflict);
 
   // Health is kept in memory and written at most every few seconds (errors at once), instead of a
   // read-modify-write of the settings row on every message.
@@ -67,20 +77,36 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
     return c as never;
   }
 
+  /** Applies a receipt to its outbound part; false when no part with this provider id is on record (yet). */
+  async function applyReceipt(channel: string, providerMessageId: string, r: Receipt): Promise<boolean> {
+    if (await store.inbox.receipt(channel, providerMessageId, r, now())) return true;
+    return store.inbox.hasProviderMessage(channel, providerMessageId); // on record already: an older receipt
+  }
+
   /**
    * A receipt can arrive before the send it is about has been stored (providers answer the send and
-   * post the status within milliseconds): wait a little for it rather than drop it.
+   * post the status within milliseconds). The webhook answers at once either way: a receipt for a
+   * message not on record yet goes to a durable job that looks again a little later.
    */
-  async function receipt(channel: string, providerMessageId: string, r: Parameters<typeof store.inbox.receipt>[2]) {
-    for (let i = 0; i < 6; i++) {
-      if (await store.inbox.receipt(channel, providerMessageId, r, now())) return;
-      if (await store.inbox.hasProviderMessage(channel, providerMessageId)) return; // on record already: an older receipt
-      await new Promise((res) => setTimeout(res, 150));
-    }
+  async function receipt(channel: 'whatsapp' | 'twilio', providerMessageId: string, r: Receipt) {
+    if (await applyReceipt(channel, providerMessageId, r)) return;
+    const status = r.delivery ?? r.failed?.status ?? 'failed';
+    await deps.queue.send<ReceiptJob>(RECEIPT_JOB, { channel, providerMessageId, receipt: r }, { singletonKey: `${channel}:${providerMessageId}:${status}`, retryLimit: RECEIPT_RETRIES, retryDelaySeconds: 1 });
   }
 
   return {
     senders: [sender('whatsapp'), sender('twilio')],
+
+    /** The receipt job: applies the receipt once its message is on record, or gives up after the last retry. */
+    async deliverReceipt(job: Job<ReceiptJob>) {
+      const { channel, providerMessageId, receipt: r } = job.data;
+      if (await applyReceipt(channel, providerMessageId, r)) return;
+      if (job.attempt > RECEIPT_RETRIES) {
+        log.warn('delivery receipt dropped: no message sent with this id', { channel, providerMessageId, receipt: r.delivery ?? r.failed?.status });
+        return;
+      }
+      throw new Error(`no ${channel} message ${providerMessageId} on record yet`);
+    },
 
     /** Meta's GET verification handshake: echo hub.challenge as plain text when the token matches. */
     async verifyChallenge(mode: string | undefined, token: string | undefined, challenge: string | undefined): Promise<string> {
@@ -102,7 +128,8 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
         if (st.status === 'failed') {
           const e = st.errors[0];
           const windowClosed = e && WINDOW_CODES.has(Number(e.code));
-          const reason = e ? `${windowClosed ? 'outside the 24-hour window: ' : ''}(#${e.code}) ${e.title ?? e.message ?? ''}${e.details ? ` — ${e.details}` : ''}`.trim() : 'failed';
+          const head = e?.title ?? e?.message ?? '';
+          const reason = e ? `${windowClosed ? 'outside the 24-hour window: ' : ''}(#${e.code}) ${head}${e.details && e.details !== head ? ` — ${e.details}` : ''}`.trim() : 'failed';
           await receipt('whatsapp', st.id, { failed: { status: windowClosed ? 'undelivered' : 'failed', error: reason } });
           await touch({ lastError: reason, lastErrorAt: now() });
         } else if (st.status === 'sent' || st.status === 'delivered' || st.status === 'read') {
@@ -166,11 +193,19 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
       return deps.config.set({ provider: 'twilio', accountSid: input.accountSid, from: input.from.replace(/^(whatsapp:)?/, 'whatsapp:'), authToken, apiUrl: input.apiUrl ?? old?.apiUrl ?? 'https://api.twilio.com' });
     },
 
-    /** Sends one text to a phone through whichever provider is configured (used for link codes). */
+    /** Sends a text to a phone through whichever provider is configured (link codes, approval notices), split like a reply. */
     async sendText(phone: string, text: string) {
       const c = await deps.config.get();
       if (!c) throw new AppError(503, 'whatsapp_not_configured', 'WhatsApp is not set up on this site, so phones cannot be linked.');
-      return sender(c.provider === 'cloud' ? 'whatsapp' : 'twilio').send({ agentId: null, account: '', recipient: phone, text });
+      const s = sender(c.provider === 'cloud' ? 'whatsapp' : 'twilio');
+      let last: { providerMessageId: string | null } = { providerMessageId: null };
+      for (const part of splitMessage(text, s.maxLength)) last = await s.send({ agentId: null, account: '', recipient: phone, text: part });
+      return last;
+    },
+
+    /** This agent's WhatsApp traffic (either provider): last message in and out, and the last send that failed. */
+    health(agentId: string): Promise<Health> {
+      return store.analytics.channelHealth(agentId, ['whatsapp', 'twilio']);
     },
 
     /**

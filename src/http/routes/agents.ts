@@ -4,6 +4,7 @@ import { errors } from '../../domain/errors.js';
 import { router } from '../router.js';
 import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, ProvisioningStatusSchema } from '../schemas.js';
+import { collectReply } from '../../services/chat.js';
 
 const tags = ['Agents'];
 const TemplateDoc = z.record(z.string(), z.unknown()).openapi('AgentTemplate', { description: 'A template document: {switchboardTemplate:1, name, description, icon, model, fallbackModel, temperature, listed, persona, placeholders}' });
@@ -137,7 +138,10 @@ export function agentRoutes() {
     const agent = await s.agents.getVisible(actor, c.req.valid('param').id);
     if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
     const { text, userId } = c.req.valid('json');
-    const r = await s.chat.reply({ agent, person: { kind: 'api', externalId: userId ?? `user:${actor.user.id}` }, channel: 'api', text });
+    const person = { kind: 'api', externalId: userId ?? `user:${actor.user.id}` };
+    // Through the inbox: a reply cut off by a crash is finished by a worker and appears in the history.
+    const r = await collectReply(s.inbox.inline({ channel: 'api', agentId: agent.id, sender: person.externalId, text },
+      (sourceId) => s.chat.send({ agent, person, channel: 'api', text, sourceId })));
     return c.json(r, 200);
   });
 

@@ -65,7 +65,17 @@ export function channelRoutes() {
     requireRole(requireActor(c), 'owner', 'admin');
     return c.json(await c.get('services').whatsapp.test(c.req.valid('json').to), 200);
   });
-  app.openapi(createRoute({ method: 'get', path: '/api/channels/undelivered', tags: chTags, summary: 'Replies that could not be delivered, with the reason',
+  app.openapi(createRoute({ method: 'get', path: '/api/channels/whatsapp/health', tags: chTags,
+    summary: "One agent's WhatsApp traffic on the shared number: last message in, last reply out, last failed reply",
+    request: { query: z.object({ agentId: z.string().max(100) }) },
+    responses: { 200: ok(Health.openapi('ChannelHealth')), ...errorResponses(401, 404) } }),
+  async (c) => {
+    const s = c.get('services');
+    const { agentId } = c.req.valid('query');
+    await s.agents.getVisible(requireActor(c), agentId);
+    return c.json(await s.whatsapp.health(agentId), 200);
+  });
+  app.openapi(createRoute({ method: 'get', path: '/api/channels/undelivered', tags: chTags, summary: 'Replies that could not be delivered (`failed`, `undelivered`) and messages that got no reply at all (`unanswered`), with the reason',
     request: { query: z.object({ agentId: z.string().max(100).optional() }) },
     responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), lastError: z.string().nullable(), createdAt: z.string() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
@@ -73,8 +83,13 @@ export function channelRoutes() {
     const s = c.get('services');
     const { agentId } = c.req.valid('query');
     if (agentId) await s.agents.getVisible(actor, agentId);
-    const rows = await visibleTo(actor, s, await s.store.inbox.failedParts(agentId ?? null, 200));
-    return c.json({ messages: rows.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, lastError: r.lastError, createdAt: r.createdAt })) }, 200);
+    const [parts, inbound] = await Promise.all([s.store.inbox.failedParts(agentId ?? null, 200), s.store.inbox.failedInbound(agentId ?? null, 200)]);
+    const rows = await visibleTo(actor, s, [
+      ...parts.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, lastError: r.lastError, createdAt: r.createdAt })),
+      // A message given up on before any reply existed: the person is the one left waiting, the text is theirs.
+      ...inbound.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.sender, text: r.text, status: 'unanswered', lastError: r.lastError, createdAt: r.receivedAt })),
+    ].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 200));
+    return c.json({ messages: rows }, 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/channels/outbound', tags: chTags, summary: 'Latest replies sent on messaging channels, with delivery receipts (sent, delivered, read, failed)',

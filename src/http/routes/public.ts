@@ -63,11 +63,12 @@ export function publicRoutes() {
     return c.json({ conversationId: h.conversationId, messages: h.messages.map(present) }, 200);
   });
 
-  app.openapi(createRoute({ method: 'post', path: '/api/public/agents/{slug}/conversation/new', tags, summary: 'Start over: the next message opens a new conversation',
-    request: { params: SlugParam }, responses: { 200: ok(History), ...errorResponses(404) } }),
+  app.openapi(createRoute({ method: 'post', path: '/api/public/agents/{slug}/conversation/new', tags,
+    summary: 'Start over: the next message opens a new conversation. `reason=switch` when the person leaves for another agent (the conversation is summarized, and resumes from its last turns when they come back).',
+    request: { params: SlugParam, query: z.object({ reason: z.enum(['new', 'switch']).optional() }) }, responses: { 200: ok(History), ...errorResponses(400, 404) } }),
   async (c) => {
     const a = await publicAgent(c, c.req.valid('param').slug);
-    await c.get('services').chat.newConversation(a, visitor(c));
+    await c.get('services').chat.newConversation(a, visitor(c), c.req.valid('query').reason === 'switch' ? 'switched_agent' : 'new_conversation');
     return c.json({ conversationId: null, messages: [] }, 200);
   });
 
@@ -80,7 +81,9 @@ export function publicRoutes() {
     const a = await publicAgent(c, c.req.valid('param').slug);
     const who = visitor(c);
     const { text } = c.req.valid('json');
-    const events = s.chat.send({ agent: a, person: who, channel: 'web', text });
+    // Through the inbox: if this process dies mid-reply, a worker finishes the reply and the page picks it up.
+    const events = s.inbox.inline({ channel: 'web', agentId: a.id, sender: who.externalId, text },
+      (sourceId) => s.chat.send({ agent: a, person: who, channel: 'web', text, sourceId }));
     // Run up to the first event before answering, so "paused" or "no model" become proper HTTP errors.
     const first = await events.next();
     return streamSSE(c, async (stream) => {

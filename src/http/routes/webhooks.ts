@@ -8,11 +8,11 @@ export function webhookRoutes() {
   const tags = ['Webhooks'];
 
   app.openapi(createRoute({ method: 'post', path: '/webhooks/telegram/{agentId}', tags,
-    summary: "Telegram updates for an agent's bot; requires X-Telegram-Bot-Api-Secret-Token",
-    request: { params: z.object({ agentId: z.string().max(100) }), body: { required: true, content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+    summary: "Telegram updates (a JSON Update) for an agent's bot; requires X-Telegram-Bot-Api-Secret-Token, checked before the body is read",
+    request: { params: z.object({ agentId: z.string().max(100) }) },
     responses: { 200: ok(z.object({})), ...errorResponses(400, 401, 404) } }),
   async (c) => {
-    await c.get('services').telegram.handleWebhook(c.req.valid('param').agentId, c.req.header('x-telegram-bot-api-secret-token'), c.req.valid('json'));
+    await c.get('services').telegram.handleWebhook(c.req.valid('param').agentId, c.req.header('x-telegram-bot-api-secret-token'), await c.req.text());
     return c.json({}, 200);
   });
 

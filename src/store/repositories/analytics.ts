@@ -72,5 +72,19 @@ export function analyticsRepo(db: Db): AnalyticsRepo {
       const rows = await db.selectFrom('outbox').select((eb) => ['status', eb.fn.countAll().as('n')]).groupBy('status').execute();
       return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
     },
+
+    async channelHealth(agentId, channels) {
+      const [inbound, outbound, failed] = await Promise.all([
+        db.selectFrom('inbox').where('agent_id', '=', agentId).where('channel', 'in', channels)
+          .select((eb) => eb.fn.max('received_at').as('at')).executeTakeFirst(),
+        db.selectFrom('outbox').where('agent_id', '=', agentId).where('channel', 'in', channels).where('status', '=', 'sent')
+          .select((eb) => eb.fn.max('sent_at').as('at')).executeTakeFirst(),
+        // A part that failed for good, or is waiting to retry after an error; a failed receipt sets delivery_at.
+        db.selectFrom('outbox').where('agent_id', '=', agentId).where('channel', 'in', channels).where('last_error', 'is not', null)
+          .select(['last_error', sql<string>`coalesce(delivery_at, sent_at, created_at)`.as('at')])
+          .orderBy(sql`coalesce(delivery_at, sent_at, created_at)`, 'desc').limit(1).executeTakeFirst(),
+      ]);
+      return { lastInboundAt: inbound?.at ?? null, lastOutboundAt: outbound?.at ?? null, lastError: failed?.last_error ?? null, lastErrorAt: failed?.at ?? null };
+    },
   };
 }

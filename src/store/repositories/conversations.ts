@@ -112,8 +112,9 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
         .where('expires_at', '>', now).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
       return r && { id: r.id, phone: r.phone, codeHash: r.code_hash, attempts: Number(r.attempts) };
     },
-    async countAttempt(codeId) {
-      await db.updateTable('link_codes').set((eb) => ({ attempts: eb('attempts', '+', 1) })).where('id', '=', codeId).execute();
+    async countAttempt(codeId, max) {
+      const r = await db.updateTable('link_codes').set((eb) => ({ attempts: eb('attempts', '+', 1) })).where('id', '=', codeId).where('attempts', '<', max).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
     async useCode(codeId, now) {
       const r = await db.updateTable('link_codes').set({ used_at: now }).where('id', '=', codeId).where('used_at', 'is', null).executeTakeFirst();

@@ -17,13 +17,13 @@ const toPart = (r: Database['outbox']): OutboxItem => ({
 
 export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
   return {
-    async accept(m, at) {
+    async accept(m, at, leaseUntil) {
       const id = ids.id();
       try {
         await db.insertInto('inbox').values({
           id, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from inbox)`, channel: m.channel, account: m.account,
           external_id: m.externalId, thread_key: m.threadKey, agent_id: m.agentId, sender: m.sender, sender_name: m.senderName,
-          text: m.text, payload: JSON.stringify(m.payload ?? null), order_key: m.orderKey ?? '', status: 'queued', attempts: 0, locked_until: null,
+          text: m.text, payload: JSON.stringify(m.payload ?? null), order_key: m.orderKey ?? '', status: leaseUntil ? 'processing' : 'queued', attempts: leaseUntil ? 1 : 0, locked_until: leaseUntil ?? null,
           reply_ready: 0, last_error: null, received_at: at, processed_at: null,
         }).execute();
         return { id, duplicate: false };
@@ -131,6 +131,11 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       let q = db.selectFrom('outbox').selectAll().where('status', 'in', ['failed', 'undelivered']);
       if (agentId) q = q.where('agent_id', '=', agentId);
       return (await q.orderBy('created_at', 'desc').limit(limit).execute()).map((r) => ({ ...toPart(r), createdAt: r.created_at }));
+    },
+    async failedInbound(agentId, limit) {
+      let q = db.selectFrom('inbox').selectAll().where('status', '=', 'failed');
+      if (agentId) q = q.where('agent_id', '=', agentId);
+      return (await q.orderBy('received_at', 'desc').limit(limit).execute()).map(toItem);
     },
     async recentParts(agentId, limit) {
       let q = db.selectFrom('outbox').selectAll();

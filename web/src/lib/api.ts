@@ -864,6 +864,8 @@ export const api = {
   saveWhatsapp: (input: WhatsAppSettingsInput) => json<WhatsAppSettings>('PUT', '/api/channels/whatsapp', input),
   testWhatsapp: (to: string) =>
     json<{ ok: true; providerMessageId: string | null }>('POST', '/api/channels/whatsapp/test', { to }),
+  /** One agent's traffic on the shared WhatsApp number (either provider). */
+  whatsappHealth: (agentId: string) => json<ChannelHealth>('GET', '/api/channels/whatsapp/health' + query({ agentId })),
   undelivered: (agentId?: string) =>
     json<{ messages: UndeliveredMessage[] }>('GET', '/api/channels/undelivered' + query({ agentId })),
 
@@ -887,8 +889,9 @@ export const api = {
   publicAgent: (slug: string) => json<PublicAgentDetail>('GET', `/api/public/agents/${enc(slug)}`),
   visitorConversation: (slug: string) =>
     json<VisitorConversation>('GET', `/api/public/agents/${enc(slug)}/conversation`),
-  newConversation: (slug: string) =>
-    json<VisitorConversation>('POST', `/api/public/agents/${enc(slug)}/conversation/new`),
+  /** `switch`: the person leaves for another agent (the warning said the context resets). */
+  newConversation: (slug: string, reason: 'new' | 'switch' = 'new') =>
+    json<VisitorConversation>('POST', `/api/public/agents/${enc(slug)}/conversation/new${reason === 'switch' ? '?reason=switch' : ''}`),
   chat: (slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal) =>
     streamChat(slug, text, handlers, signal),
 };

@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeTelegram, type FakeTelegram } from '../../../test/fakes/telegram-server.js';
+import type { SecretBox, Store } from '../../domain/ports.js';
+import { createLogger } from '../../infra/logger.js';
+import { randomIds, systemClock } from '../../infra/system.js';
+import { telegramChannel } from './telegram-channel.js';
+
+const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
+
+describe('telegram channel: notices sent outside the inbox', () => {
+  let tg: FakeTelegram;
+  beforeAll(async () => { tg = await startFakeTelegram({ bots: [{ token: TOKEN, username: 'NoticeBot' }] }); });
+  afterAll(() => tg?.close());
+
+  it('renders and splits a long notice (approval results) into messages Telegram accepts, in order', async () => {
+    const store = { channels: { get: async () => ({ secretSealed: TOKEN }) } } as unknown as Store;
+    const box: SecretBox = { seal: (s) => s, open: (s) => s };
+    const channel = telegramChannel({
+      store, box, ids: randomIds, clock: systemClock, log: createLogger('silent'), apiRoot: tg.apiRoot, pollTimeoutSeconds: 1,
+      accept: async () => ({ duplicate: false }),
+    });
+    const result = Array.from({ length: 600 }, (_, i) => `line ${i} & <more>`).join('\n');
+    await channel.sendText('agent-1', '5001', `✅ Approved: **"read"** ran.\n\n${result}`);
+    const parts = tg.messagesTo(5001);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts) expect(p.length).toBeLessThanOrEqual(4096);
+    expect(tg.sent.every((m) => m.parseMode === 'HTML')).toBe(true);
+    expect(parts[0]).toMatch(/^✅ Approved: <b>"read"<\/b> ran\./);
+    expect(parts.join('\n').replace(/\s+/g, ' ')).toContain('line 0 &amp; &lt;more&gt;');
+    expect(parts.at(-1)).toMatch(/line 599 &amp; &lt;more&gt;$/);
+  });
+});
