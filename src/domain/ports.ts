@@ -421,7 +421,9 @@ export type InboundMessage = {
   /** The provider's order within the thread (sortable text); arrival order breaks ties. */
   orderKey?: string;
 };
-export type InboxItem = InboundMessage & { id: string; seq: number; status: 'queued' | 'processing' | 'done' | 'failed'; attempts: number; replyReady: boolean; lastError: string | null; receivedAt: string };
+/** Where a router sent a message: to an agent (with the text it should answer), or an answer of its own. */
+export type InboxRoute = { agentId: string; text?: string } | { reply: string } | { drop: string };
+export type InboxItem = InboundMessage & { id: string; seq: number; status: 'queued' | 'processing' | 'done' | 'failed'; attempts: number; replyReady: boolean; lastError: string | null; receivedAt: string; route: InboxRoute | null };
 export type OutboxItem = { id: string; inboxId: string; part: number; channel: string; agentId: string | null; recipient: string; text: string; status: 'pending' | 'sending' | 'sent' | 'failed' | 'undelivered'; attempts: number; lastError: string | null; providerMessageId: string | null; sentAt: string | null };
 export interface InboxRepo {
   /**
@@ -447,6 +449,8 @@ export interface InboxRepo {
   counts(): Promise<Record<string, number>>;
   byId(id: string): Promise<InboxItem | undefined>;
   failedParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string })[]>;
+  /** Records the routing decision (and the agent, when it names one); call it in the transaction that changes the person's state. */
+  setRoute(id: string, route: InboxRoute): Promise<void>;
   /** Inbound messages given up on before any reply existed (routing or storage kept failing), newest first. */
   failedInbound(agentId: string | null, limit: number): Promise<InboxItem[]>;
   /** Latest outbound parts with their delivery receipts. */

@@ -1,4 +1,4 @@
-import type { ChannelSender, Clock, InboundMessage, InboxItem, Store } from '../domain/ports.js';
+import type { ChannelSender, Clock, InboundMessage, InboxItem, InboxRoute, Store } from '../domain/ports.js';
 import { SendError } from '../domain/ports.js';
 import { AppError } from '../domain/errors.js';
 import type { Channel } from '../domain/types.js';
@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 export type InboxOptions = { concurrency?: number; leaseMs?: number; pollMs?: number; maxSendAttempts?: number; typingEveryMs?: number; baseBackoffMs?: number; settleMs?: number };
 
 /** Decides which agent a message goes to, and may answer by itself (routing questions, commands). */
-export type Router = (item: InboxItem) => Promise<{ agentId: string; text?: string } | { reply: string } | { drop: string }>;
+export type Router = (item: InboxItem) => Promise<InboxRoute>;
 
 /** Who a channel's sender is, and which conversation channel their messages belong to. */
 const IDENTITY: Record<string, { person: string; channel: Channel }> = {
@@ -71,7 +71,7 @@ export function inboxService(deps: {
     let text = item.text;
     const router = deps.routers?.get(item.channel);
     if (router) {
-      const route = await router(item);
+      const route = item.route ?? await router(item); // routed before a crash: the same way again
       if ('drop' in route) return null;
       if ('reply' in route) return route.reply;
       agentId = route.agentId;

@@ -1,4 +1,4 @@
-import type { Clock, Store } from '../domain/ports.js';
+import type { Clock, InboxRoute, Store } from '../domain/ports.js';
 import type { Agent } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { ChatService } from './chat.js';
@@ -60,9 +60,14 @@ export function whatsappRouter(deps: {
     if (!agents.length) return { reply: 'No assistants are available on this number right now. Please try again later.' };
     const state = (await store.personState.get(person.id)) ?? { personId: person.id, currentAgentId: null, pendingAgentId: null, pendingText: null };
     const current = agents.find((a) => a.id === state.currentAgentId);
-    const setState = async (next: typeof state) => {
+    /** The person's new state and the decision, in one transaction: reprocessing after a crash repeats the decision. */
+    const decide = async (next: typeof state, route: InboxRoute): Promise<InboxRoute> => {
       if (state.currentAgentId && next.currentAgentId !== state.currentAgentId) await deps.onSwitch?.(person.id, state.currentAgentId);
-      await store.personState.set(next, now);
+      await store.transaction(async (tx) => {
+        await tx.personState.set(next, now);
+        await tx.inbox.setRoute(item.id, route);
+      });
+      return route;
     };
     const text = item.text.trim();
 
@@ -71,29 +76,28 @@ export function whatsappRouter(deps: {
     if (use) {
       const target = findAgent(agents, use[1]!);
       if (!target) return { reply: `There is no assistant called "${use[1]!.trim()}". Send /agents to see them.` };
-      await setState({ ...state, currentAgentId: target.id, pendingAgentId: null, pendingText: null });
-      return { reply: `You are now talking to ${target.name}.${target.description ? ` ${target.description}` : ''}` };
+      return decide({ ...state, currentAgentId: target.id, pendingAgentId: null, pendingText: null },
+        { reply: `You are now talking to ${target.name}.${target.description ? ` ${target.description}` : ''}` });
     }
     if (agents.length === 1) {
-      if (state.currentAgentId !== agents[0]!.id) await setState({ ...state, currentAgentId: agents[0]!.id, pendingAgentId: null, pendingText: null });
+      if (state.currentAgentId !== agents[0]!.id) return decide({ ...state, currentAgentId: agents[0]!.id, pendingAgentId: null, pendingText: null }, { agentId: agents[0]!.id });
       return { agentId: agents[0]!.id };
     }
     if (state.pendingAgentId) {
       const target = agents.find((a) => a.id === state.pendingAgentId);
-      await setState({ ...state, currentAgentId: isYes(text) && target ? target.id : state.currentAgentId, pendingAgentId: null, pendingText: null });
+      const cleared = { ...state, pendingAgentId: null, pendingText: null };
       // On YES the new agent answers the message that prompted the question.
-      if (isYes(text) && target) return { agentId: target.id, text: state.pendingText ?? text };
-      if (current) return { agentId: current.id };
+      if (isYes(text) && target) return decide({ ...cleared, currentAgentId: target.id }, { agentId: target.id, text: state.pendingText ?? text });
+      if (current) return decide(cleared, { agentId: current.id });
+      await store.personState.set(cleared, now); // the question's agent is gone: the message is routed afresh below
     }
     const guess = await classify(text, agents, current);
     if (!current) {
       const chosen = guess ?? agents[0]!;
-      await setState({ ...state, currentAgentId: chosen.id, pendingAgentId: null, pendingText: null });
-      return { agentId: chosen.id };
+      return decide({ ...state, currentAgentId: chosen.id, pendingAgentId: null, pendingText: null }, { agentId: chosen.id });
     }
     if (guess && guess.id !== current.id) {
-      await setState({ ...state, pendingAgentId: guess.id, pendingText: item.text });
-      return { reply: `Switch to ${guess.name}? Reply YES.` };
+      return decide({ ...state, pendingAgentId: guess.id, pendingText: item.text }, { reply: `Switch to ${guess.name}? Reply YES.` });
     }
     return { agentId: current.id };
   };

@@ -76,6 +76,8 @@ export interface Database {
     agent_id: string | null; sender: string; sender_name: string | null; text: string; payload: string;
     status: string; attempts: number; locked_until: string | null; reply_ready: number; last_error: string | null;
     received_at: string; processed_at: string | null; order_key: string;
+    /** JSON: the routing decision, once made (shared-number channels). */
+    route: string | null;
   };
   outbox: {
     id: string; inbox_id: string; part: number; channel: string; agent_id: string | null; recipient: string;

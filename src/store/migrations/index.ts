@@ -574,4 +574,15 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropIndex('audit_log_action_target').ifExists().execute();
     },
   },
+  '0012_inbox_route': {
+    // The routing decision for a message on the shared WhatsApp number, stored with the person's new
+    // state in one transaction: a message processed again after a crash is routed as it was the first
+    // time, instead of being read as the answer to the question it had itself prompted.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('inbox').addColumn('route', 'text').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('inbox').dropColumn('route').execute();
+    },
+  },
 };

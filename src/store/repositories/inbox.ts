@@ -8,7 +8,7 @@ const toItem = (r: Database['inbox']): InboxItem => ({
   id: r.id, seq: Number(r.seq), channel: r.channel, account: r.account, externalId: r.external_id, threadKey: r.thread_key,
   agentId: r.agent_id, sender: r.sender, senderName: r.sender_name, text: r.text, payload: JSON.parse(r.payload),
   status: r.status as InboxItem['status'], attempts: Number(r.attempts), replyReady: Number(r.reply_ready) === 1,
-  lastError: r.last_error, receivedAt: r.received_at,
+  lastError: r.last_error, receivedAt: r.received_at, route: r.route ? JSON.parse(r.route) : null,
 });
 const toPart = (r: Database['outbox']): OutboxItem => ({
   id: r.id, inboxId: r.inbox_id, part: Number(r.part), channel: r.channel, agentId: r.agent_id, recipient: r.recipient, text: r.text,
@@ -24,7 +24,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
           id, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from inbox)`, channel: m.channel, account: m.account,
           external_id: m.externalId, thread_key: m.threadKey, agent_id: m.agentId, sender: m.sender, sender_name: m.senderName,
           text: m.text, payload: JSON.stringify(m.payload ?? null), order_key: m.orderKey ?? '', status: leaseUntil ? 'processing' : 'queued', attempts: leaseUntil ? 1 : 0, locked_until: leaseUntil ?? null,
-          reply_ready: 0, last_error: null, received_at: at, processed_at: null,
+          reply_ready: 0, last_error: null, received_at: at, processed_at: null, route: null,
         }).execute();
         return { id, duplicate: false };
       } catch (err) {
@@ -131,6 +131,9 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       let q = db.selectFrom('outbox').selectAll().where('status', 'in', ['failed', 'undelivered']);
       if (agentId) q = q.where('agent_id', '=', agentId);
       return (await q.orderBy('created_at', 'desc').limit(limit).execute()).map((r) => ({ ...toPart(r), createdAt: r.created_at }));
+    },
+    async setRoute(id, route) {
+      await db.updateTable('inbox').set({ route: JSON.stringify(route), ...('agentId' in route ? { agent_id: route.agentId } : {}) }).where('id', '=', id).execute();
     },
     async failedInbound(agentId, limit) {
       let q = db.selectFrom('inbox').selectAll().where('status', '=', 'failed');

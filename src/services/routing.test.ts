@@ -1,0 +1,72 @@
+/**
+ * Routing on the shared WhatsApp number records its decision with the person's new state, so a
+ * message processed again after a crash is routed as it was — not read as the answer to the
+ * "Switch to …?" question it prompted itself. Real store (SQLite, or PostgreSQL under test:pg);
+ * the model is a stand-in that names an agent.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestStore } from '../../test/helpers/test-store.js';
+import { systemClock } from '../infra/system.js';
+import { AGENT_DEFAULTS } from '../domain/schemas.js';
+import type { Store } from '../domain/ports.js';
+import type { Agent } from '../domain/types.js';
+import type { ChatService } from './chat.js';
+import { whatsappRouter } from './routing.js';
+
+describe('WhatsApp routing decisions survive a crash', () => {
+  let store: Store;
+  let close: () => Promise<void>;
+  let recipe: Agent;
+  let maths: Agent;
+  let modelCalls = 0;
+
+  beforeAll(async () => {
+    ({ store, close } = await openTestStore(systemClock));
+    const u = await store.users.insert({ email: 'router@example.com', passwordHash: 'x', role: 'owner' });
+    const base = { description: '', icon: '', persona: { soul: '', agents: '', tools: '', user: '', instructions: '' }, model: null, fallbackModel: null, temperature: 0, status: 'active' as const, listed: true, ownerId: u.id, ...AGENT_DEFAULTS };
+    recipe = await store.agents.insert({ ...base, name: 'Recipe Helper', slug: 'recipe-helper' });
+    maths = await store.agents.insert({ ...base, name: 'Maths Tutor', slug: 'maths-tutor' });
+  });
+  afterAll(async () => { await close?.(); });
+
+  // Reads "fractions" as maths, anything else as recipes.
+  const chat = {
+    async *callModel(a: { messages: { content: string }[] }) {
+      modelCalls++;
+      return { text: /fraction/.test(a.messages[0]!.content) ? 'maths-tutor' : 'recipe-helper' };
+    },
+  } as unknown as ChatService;
+  const route: ReturnType<typeof whatsappRouter> = (item) => whatsappRouter({ store, chat, clock: systemClock, log: { warn() {} } as never })(item);
+
+  async function inbound(id: string, text: string) {
+    const { id: inboxId } = await store.inbox.accept({
+      channel: 'whatsapp', account: '1065', externalId: id, threadKey: 'whatsapp:5511', agentId: null,
+      sender: '5511977770000', senderName: null, text, payload: null,
+    }, new Date().toISOString());
+    return (await store.inbox.byId(inboxId))!;
+  }
+
+  it('stores each decision with the item, and the agent it names', async () => {
+    const first = await inbound('w1', 'a pasta recipe please');
+    expect(await route(first)).toEqual({ agentId: recipe.id });
+    expect((await store.inbox.byId(first.id))!).toMatchObject({ route: { agentId: recipe.id }, agentId: recipe.id });
+
+    const asks = await inbound('w2', 'now help me with fractions');
+    const question = { reply: 'Switch to Maths Tutor? Reply YES.' };
+    expect(await route(asks)).toEqual(question);
+    // A crash here (before the question was sent) means the same item comes back: it carries its decision,
+    // whereas asking the router again would now read it as the answer to its own question.
+    const again = (await store.inbox.byId(asks.id))!;
+    expect(again.route).toEqual(question);
+    const calls = modelCalls;
+    const person = await store.people.upsert('phone', '5511977770000');
+    expect(await store.personState.get(person.id)).toMatchObject({ currentAgentId: recipe.id, pendingAgentId: maths.id });
+
+    const yes = await inbound('w3', 'YES');
+    const switched = { agentId: maths.id, text: 'now help me with fractions' };
+    expect(await route(yes)).toEqual(switched);
+    expect((await store.inbox.byId(yes.id))!).toMatchObject({ route: switched, agentId: maths.id });
+    expect(await store.personState.get(person.id)).toMatchObject({ currentAgentId: maths.id, pendingAgentId: null });
+    expect(modelCalls).toBe(calls); // a YES is not a routing question
+  });
+});
