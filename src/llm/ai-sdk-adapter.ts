@@ -68,7 +68,13 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
   return {
     listModels: modelLister(),
     async *stream(req: ModelRequest): AsyncIterable<ModelStreamEvent> {
-      const signal = req.signal ? AbortSignal.any([req.signal, AbortSignal.timeout(opts.timeoutMs)]) : AbortSignal.timeout(opts.timeoutMs);
+      // The deadline is for silence, not length: a provider that says nothing for timeoutMs (before the
+      // first token or mid-stream) is given up on, while a long reply that keeps streaming is not cut
+      // off. Ten times the deadline bounds a whole call, tools included.
+      const idle = new AbortController();
+      let timer = setTimeout(() => idle.abort(), opts.timeoutMs);
+      const alive = () => { clearTimeout(timer); timer = setTimeout(() => idle.abort(), opts.timeoutMs); };
+      const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(opts.timeoutMs * 10), ...(req.signal ? [req.signal] : [])]);
       const result = streamText({
         model: languageModel(req.provider, req.modelName),
         system: req.system,
@@ -100,6 +106,7 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
       });
       try {
         for await (const part of result.fullStream) {
+          alive();
           if (part.type === 'text-delta') {
             if (part.text) yield { type: 'text', text: part.text };
           } else if (part.type === 'tool-result') {
@@ -124,6 +131,8 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
       } catch (err) {
         if (signal.aborted && !(err instanceof ProviderError)) throw new ProviderError('timeout', `${req.provider.name} did not answer in time`, req.provider.name);
         throw toProviderError(err, req.provider.name);
+      } finally {
+        clearTimeout(timer);
       }
     },
   };
@@ -148,6 +157,8 @@ export function aiSdkEmbeddings(opts: { timeoutMs: number; maxRetries: number })
         return { vectors: r.embeddings, tokens: r.usage?.tokens ?? 0 };
       } catch (err) {
         throw toProviderError(err, req.provider.name);
+      } finally {
+        clearTimeout(timer);
       }
     },
   };

@@ -177,6 +177,14 @@ describe('chat: streaming web chat, the message API, usage accounting, failures'
     expect(Date.now() - t0).toBeLessThan(10_000); // two attempts of the 3 s test timeout
   });
 
+  it('does not cut off a long reply that keeps streaming: the deadline is for silence', async () => {
+    // 9 pieces 450 ms apart: 3.6 s in all, over the 3 s test deadline, but never 3 s without a word.
+    app.fake.enqueue({ kind: 'text', text: 'one two three four five six seven eight nine', delayMsBetweenChunks: 450 });
+    const r = await app.api(`/api/agents/${agent.id}/message`, { token, body: { text: 'tell me slowly', userId: 'gina' } });
+    expect(r.status).toBe(200);
+    expect(r.body.reply).toBe('one two three four five six seven eight nine');
+  });
+
   it('answers with the fallback model when the main model fails before its first token', async () => {
     const fb = (await app.api('/api/agents', { token, body: { name: 'Resilient', model: 'openai:gpt-4o', fallbackModel: 'openai:gpt-4o-mini' } })).body;
     app.fake.enqueue({ kind: 'error', status: 503 });

@@ -121,12 +121,16 @@ describe('durable inbox under kill -9', () => {
     const readers = await Promise.all(streaming);
 
     // The burst: each chat sends its messages in order, a little apart, and redelivers until acknowledged.
+    // The second half is held until replies are going out, so the kill always lands while webhooks arrive.
+    let release!: () => void;
+    const released = new Promise<void>((r) => { release = r; });
     let killed = false;
     let sentAfterKill = 0;
     const note = () => { if (killed) sentAfterKill++; };
     const burst = Promise.all([
       ...CHATS.map(async (chat, c) => {
         for (let i = 0; i < PER_CHAT; i++) {
+          if (i === PER_CHAT / 2) await released;
           const u = textUpdate({ chatId: chat, text: `c${chat}-m${i}`, updateId: 800_000 + c * 100 + i });
           note();
           await until200(() => tg.deliver(TOKEN, u));
@@ -135,6 +139,7 @@ describe('durable inbox under kill -9', () => {
       }),
       ...PHONES.map(async (phone, p) => {
         for (let i = 0; i < PER_CHAT; i++) {
+          if (i === PER_CHAT / 2) await released;
           const m = { from: phone, text: `p${p}-m${i}`, id: `wamid.crash-${p}-${i}`, timestamp: 1_790_000_000 + i };
           note();
           await until200(() => wa.deliverMessage(hook, m));
@@ -144,7 +149,9 @@ describe('durable inbox under kill -9', () => {
     ]);
 
     // Kill while webhooks are still arriving, replies are going out and the web replies stream.
-    await eventually(() => tg.sent.length + wa.sent.length >= 3, 10_000, 'first replies');
+    await eventually(() => tg.sent.length + wa.sent.length >= 3, 20_000, 'first replies');
+    release();
+    await sleep(120);
     killed = true;
     child!.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
