@@ -157,8 +157,6 @@ export function aiSdkEmbeddings(opts: { timeoutMs: number; maxRetries: number })
         return { vectors: r.embeddings, tokens: r.usage?.tokens ?? 0 };
       } catch (err) {
         throw toProviderError(err, req.provider.name);
-      } finally {
-        clearTimeout(timer);
       }
     },
   };
