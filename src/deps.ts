@@ -120,7 +120,7 @@ export function buildServices(config: Config, infra: Infra) {
       const person = await store.people.byId(conv.personId);
       if (!person) return;
       if (conv.channel === 'telegram') await telegram.sendText(agent.id, person.externalId, text);
-      else if (conv.channel === 'whatsapp') await whatsapp.sendText(person.externalId, text);
+      else if (conv.channel === 'whatsapp') await whatsapp.sendText(person.externalId, text, 'approval', agent.id);
     },
   });
   routers.set('twilio', router);
@@ -158,7 +158,7 @@ export function buildServices(config: Config, infra: Infra) {
     telegram,
     whatsapp,
     billing,
-    links: linkService({ store, clock, sendText: (phone, text) => whatsapp.sendText(phone, text), linkHours: config.SWITCHBOARD_LINK_HOURS }),
+    links: linkService({ store, clock, sendText: (phone, text) => whatsapp.sendText(phone, text, 'link_code'), linkHours: config.SWITCHBOARD_LINK_HOURS }),
   };
 }
 

@@ -423,6 +423,11 @@ export type InboundMessage = {
 };
 /** Where a router sent a message: to an agent (with the text it should answer), or an answer of its own. */
 export type InboxRoute = { agentId: string; text?: string } | { reply: string } | { drop: string };
+/** A message sent outside a conversation's reply: a link code, an approval notice, a test message. */
+export type DirectSend = {
+  channel: string; agentId: string | null; recipient: string; text: string; purpose: 'link_code' | 'approval' | 'test';
+  status: 'sent' | 'failed' | 'undelivered'; providerMessageId: string | null; lastError: string | null;
+};
 export type InboxItem = InboundMessage & { id: string; seq: number; status: 'queued' | 'processing' | 'done' | 'failed'; attempts: number; replyReady: boolean; lastError: string | null; receivedAt: string; route: InboxRoute | null };
 export type OutboxItem = { id: string; inboxId: string; part: number; channel: string; agentId: string | null; recipient: string; text: string; status: 'pending' | 'sending' | 'sent' | 'failed' | 'undelivered'; attempts: number; lastError: string | null; providerMessageId: string | null; sentAt: string | null };
 export interface InboxRepo {
@@ -449,6 +454,10 @@ export interface InboxRepo {
   counts(): Promise<Record<string, number>>;
   byId(id: string): Promise<InboxItem | undefined>;
   failedParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string })[]>;
+  /** Records a message sent outside a reply (link code, approval notice, test message), sent or refused. */
+  recordDirect(d: DirectSend, at: string): Promise<void>;
+  /** The latest such messages, newest first. */
+  recentDirect(agentId: string | null, limit: number): Promise<(DirectSend & { id: string; createdAt: string; delivery: string | null; deliveryAt: string | null })[]>;
   /** Records the routing decision (and the agent, when it names one); call it in the transaction that changes the person's state. */
   setRoute(id: string, route: InboxRoute): Promise<void>;
   /** Inbound messages given up on before any reply existed (routing or storage kept failing), newest first. */

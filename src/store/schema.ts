@@ -84,6 +84,10 @@ export interface Database {
     text: string; status: string; attempts: number; provider_message_id: string | null; last_error: string | null;
     created_at: string; sent_at: string | null; delivery: string | null; delivery_at: string | null;
   };
+  direct_sends: {
+    id: string; channel: string; agent_id: string | null; recipient: string; text: string; purpose: string; status: string;
+    provider_message_id: string | null; last_error: string | null; delivery: string | null; delivery_at: string | null; created_at: string;
+  };
   person_links: { person_id: string; linked_person_id: string; expires_at: string; created_at: string };
   link_codes: { id: string; person_id: string; phone: string; code_hash: string; attempts: number; expires_at: string; used_at: string | null; created_at: string };
   summaries: {

@@ -11,11 +11,12 @@ describe('web ↔ WhatsApp linking', () => {
   let wa: FakeWhatsApp;
   let slug: string;
   let cookie = '';
+  let token = '';
 
   beforeAll(async () => {
     wa = await startFakeWhatsApp({ token: WA.token, phoneNumberId: WA.phoneNumberId, appSecret: WA.appSecret });
     app = await startTestApp({ publicUrl: true, env: { WHATSAPP_TOKEN: WA.token, WHATSAPP_PHONE_NUMBER_ID: WA.phoneNumberId, WHATSAPP_APP_SECRET: WA.appSecret, WHATSAPP_GRAPH_URL: wa.graphUrl } });
-    const token = await app.owner();
+    token = await app.owner();
     slug = (await app.api('/api/agents', { token, body: { name: 'Recipe Helper', template: 'recipe-helper' } })).body.slug;
   });
   afterAll(async () => { await app?.close(); await wa?.close(); });
@@ -88,6 +89,26 @@ describe('web ↔ WhatsApp linking', () => {
     const sixth = await web('/api/public/link/verify', { body: { code: '999999' } });
     expect([400, 429]).toContain(sixth.status);
     expect(((await (await web('/api/public/link')).json()) as any).linked).toBe(false);
+  });
+
+  it('records a link code like a reply, masked, with its delivery receipts', async () => {
+    const other = '5511988880077';
+    const hook = `${app.url}/webhooks/whatsapp`;
+    await wa.deliverMessage(hook, { from: other, text: 'hi there' });
+    await eventually(() => wa.sent.some((m) => m.to === other), 5000, 'whatsapp reply');
+    cookie = '';
+    expect((await web('/api/public/link/start', { body: { phone: `+${other}` } })).status).toBe(200);
+    const sent = wa.sent.filter((m) => m.to === other).at(-1)!;
+    const code = /(\d{6})/.exec(sent.text ?? '')![1]!;
+    await wa.deliverStatus(hook, { id: sent.id, status: 'delivered', recipientId: other });
+    await wa.deliverStatus(hook, { id: sent.id, status: 'read', recipientId: other });
+    await wa.deliverStatus(hook, { id: sent.id, status: 'delivered', recipientId: other }); // late and out of order: ignored
+    const out = (await app.api('/api/channels/outbound', { token })).body.messages as any[];
+    const link = out.find((m) => m.purpose === 'link_code' && m.recipient === other);
+    expect(link).toMatchObject({ channel: 'whatsapp', status: 'sent', delivery: 'read', providerMessageId: sent.id });
+    expect(link.text).not.toContain(code);
+    expect(link.text).toContain('••••••');
+    expect(out.find((m) => m.purpose === 'reply' && m.recipient === other)).toBeTruthy();
   });
 });
 

@@ -168,7 +168,15 @@ export function telegramChannel(deps: {
     /** Sends a notice outside the inbox (approvals): rendered and split like a reply, parts in order. */
     async sendText(agentId: string, chatId: string, text: string) {
       for (const part of splitMessage(toTelegramHtml(text), sender.maxLength, { format: 'html' })) {
-        await sender.send({ agentId, account: agentId, recipient: chatId, text: part });
+        const record = (status: 'sent' | 'failed' | 'undelivered', providerMessageId: string | null, lastError: string | null) =>
+          store.inbox.recordDirect({ channel: 'telegram', agentId, recipient: chatId, text: part, purpose: 'approval', status, providerMessageId, lastError }, deps.clock.now().toISOString());
+        try {
+          const r = await sender.send({ agentId, account: agentId, recipient: chatId, text: part });
+          await record('sent', r.providerMessageId, null);
+        } catch (err) {
+          await record(err instanceof SendError && !err.retryable ? 'undelivered' : 'failed', null, (err as Error)?.message ?? String(err)).catch(() => {});
+          throw err;
+        }
       }
     },
 

@@ -1,4 +1,4 @@
-import type { ChannelSender, Clock, InboundMessage, Store } from '../../domain/ports.js';
+import type { ChannelSender, Clock, DirectSend, InboundMessage, Store } from '../../domain/ports.js';
 import { SendError } from '../../domain/ports.js';
 import { AppError, errors } from '../../domain/errors.js';
 import { safeEqual } from '../../infra/system.js';
@@ -75,6 +75,26 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
     const c = await deps.config.get();
     if (!c || c.provider !== p) throw errors.notFound(p === 'cloud' ? 'A WhatsApp Cloud API configuration' : 'A Twilio configuration');
     return c as never;
+  }
+
+  /**
+   * Sends a message outside a reply (link code, approval notice, test message) and records it, sent
+   * or refused, so its delivery receipts are kept and it is listed with the other outbound messages.
+   */
+  async function sendDirect(channel: 'whatsapp' | 'twilio', d: { agentId: string | null; recipient: string; text: string; purpose: DirectSend['purpose'] }, send: () => Promise<{ providerMessageId: string | null }>) {
+    // A link code is a secret until used: only its masked form is kept.
+    const text = d.purpose === 'link_code' ? d.text.replace(/\d{6}/g, '••••••') : d.text;
+    const record = (status: DirectSend['status'], providerMessageId: string | null, lastError: string | null) =>
+      store.inbox.recordDirect({ channel, ...d, text, status, providerMessageId, lastError }, now());
+    let r: { providerMessageId: string | null };
+    try {
+      r = await send();
+    } catch (err) {
+      await record(err instanceof SendError && !err.retryable ? 'undelivered' : 'failed', null, (err as Error)?.message ?? String(err)).catch(() => {});
+      throw err;
+    }
+    await record('sent', r.providerMessageId, null);
+    return r;
   }
 
   /** Applies a receipt to its outbound part; false when no part with this provider id is on record (yet). */
@@ -194,12 +214,15 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
     },
 
     /** Sends a text to a phone through whichever provider is configured (link codes, approval notices), split like a reply. */
-    async sendText(phone: string, text: string) {
+    async sendText(phone: string, text: string, purpose: 'link_code' | 'approval', agentId: string | null = null) {
       const c = await deps.config.get();
       if (!c) throw new AppError(503, 'whatsapp_not_configured', 'WhatsApp is not set up on this site, so phones cannot be linked.');
-      const s = sender(c.provider === 'cloud' ? 'whatsapp' : 'twilio');
+      const channel = c.provider === 'cloud' ? 'whatsapp' : 'twilio';
+      const s = sender(channel);
       let last: { providerMessageId: string | null } = { providerMessageId: null };
-      for (const part of splitMessage(text, s.maxLength)) last = await s.send({ agentId: null, account: '', recipient: phone, text: part });
+      for (const part of splitMessage(text, s.maxLength)) {
+        last = await sendDirect(channel, { agentId, recipient: phone, text: part, purpose }, () => s.send({ agentId, account: '', recipient: phone, text: part }));
+      }
       return last;
     },
 
@@ -217,9 +240,10 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
       if (!c) throw errors.badRequest('whatsapp_not_configured', 'WhatsApp is not configured yet.');
       const recipient = to.replace(/[^\d]/g, '');
       try {
-        const r = c.provider === 'cloud'
-          ? await sendCloudTemplate(c, recipient)
-          : await sender('twilio').send({ agentId: null, account: '', recipient, text: 'Switchboard test message: your WhatsApp connection works.' });
+        const text = c.provider === 'cloud' ? 'template hello_world' : 'Switchboard test message: your WhatsApp connection works.';
+        const r = await sendDirect(c.provider === 'cloud' ? 'whatsapp' : 'twilio', { agentId: null, recipient, text, purpose: 'test' }, () => (c.provider === 'cloud'
+          ? sendCloudTemplate(c, recipient)
+          : sender('twilio').send({ agentId: null, account: '', recipient, text })));
         await touch({ lastOutboundAt: now() });
         return { ok: true as const, ...r };
       } catch (err) {

@@ -92,16 +92,22 @@ export function channelRoutes() {
     return c.json({ messages: rows }, 200);
   });
 
-  app.openapi(createRoute({ method: 'get', path: '/api/channels/outbound', tags: chTags, summary: 'Latest replies sent on messaging channels, with delivery receipts (sent, delivered, read, failed)',
+  app.openapi(createRoute({ method: 'get', path: '/api/channels/outbound', tags: chTags, summary: 'Latest messages sent on messaging channels — reply parts, and link codes, approval notices and test messages (`purpose`) — with delivery receipts (sent, delivered, read, failed). Link codes are stored and shown masked.',
     request: { query: z.object({ agentId: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) },
-    responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), delivery: z.string().nullable(), deliveryAt: z.string().nullable(), providerMessageId: z.string().nullable(), lastError: z.string().nullable(), createdAt: z.string(), sentAt: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
+    responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), delivery: z.string().nullable(), deliveryAt: z.string().nullable(), providerMessageId: z.string().nullable(), lastError: z.string().nullable(), createdAt: z.string(), sentAt: z.string().nullable(), purpose: z.enum(['reply', 'link_code', 'approval', 'test']) })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const actor = requireActor(c);
     const s = c.get('services');
     const { agentId, limit } = c.req.valid('query');
     if (agentId) await s.agents.getVisible(actor, agentId);
-    const rows = await visibleTo(actor, s, await s.store.inbox.recentParts(agentId ?? null, limit ?? 100));
-    return c.json({ messages: rows.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, delivery: r.delivery, deliveryAt: r.deliveryAt, providerMessageId: r.providerMessageId, lastError: r.lastError, createdAt: r.createdAt, sentAt: r.sentAt })) }, 200);
+    const n = limit ?? 100;
+    const [parts, direct] = await Promise.all([s.store.inbox.recentParts(agentId ?? null, n), s.store.inbox.recentDirect(agentId ?? null, n)]);
+    const rows = await visibleTo(actor, s, [
+      ...parts.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, delivery: r.delivery, deliveryAt: r.deliveryAt, providerMessageId: r.providerMessageId, lastError: r.lastError, createdAt: r.createdAt, sentAt: r.sentAt, purpose: 'reply' as const })),
+      // Link codes, approval notices and test messages: sent at once, so sentAt is when they were recorded.
+      ...direct.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, delivery: r.delivery, deliveryAt: r.deliveryAt, providerMessageId: r.providerMessageId, lastError: r.lastError, createdAt: r.createdAt, sentAt: r.status === 'sent' ? r.createdAt : null, purpose: r.purpose })),
+    ].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, n));
+    return c.json({ messages: rows }, 200);
   });
 
   return app;

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db.js';
-import type { ChannelRepo, ChannelRow, IdGenerator, InboxItem, InboxRepo, OutboxItem, PersonStateRepo } from '../../domain/ports.js';
+import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboxItem, InboxRepo, OutboxItem, PersonStateRepo } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
 import { inTx, isUniqueViolation } from './agents.js';
 
@@ -147,24 +147,46 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
         .map((r) => ({ ...toPart(r), createdAt: r.created_at, delivery: r.delivery, deliveryAt: r.delivery_at }));
     },
     async hasProviderMessage(channel, providerMessageId) {
-      return !!(await db.selectFrom('outbox').select('id').where('channel', '=', channel).where('provider_message_id', '=', providerMessageId).executeTakeFirst());
+      return !!(await db.selectFrom('outbox').select('id').where('channel', '=', channel).where('provider_message_id', '=', providerMessageId).executeTakeFirst())
+        || !!(await db.selectFrom('direct_sends').select('id').where('channel', '=', channel).where('provider_message_id', '=', providerMessageId).executeTakeFirst());
     },
     async receipt(channel, providerMessageId, r, at) {
-      // Receipts arrive out of order: never let "delivered" overwrite "read".
-      const set: Partial<Database['outbox']> = {};
-      if (r.failed) { set.status = r.failed.status; set.last_error = r.failed.error; }
-      let q = db.updateTable('outbox').where('channel', '=', channel).where('provider_message_id', '=', providerMessageId);
-      if (r.delivery) {
-        set.delivery = r.delivery; set.delivery_at = at;
-        const rank = { sent: 1, delivered: 2, read: 3 }[r.delivery];
-        const lower = Object.entries({ sent: 1, delivered: 2, read: 3 }).filter(([, v]) => v < rank).map(([k]) => k);
-        // No empty IN list: PostgreSQL refuses `in ()` (a 'sent' receipt has nothing below it).
-        q = q.where((eb) => (lower.length ? eb.or([eb('delivery', 'is', null), eb('delivery', 'in', lower)]) : eb('delivery', 'is', null)));
-      }
-      const res = await q.set(set).executeTakeFirst();
-      return Number(res.numUpdatedRows) > 0;
+      for (const table of ['outbox', 'direct_sends'] as const) if (await applyReceipt(table, channel, providerMessageId, r, at)) return true;
+      return false;
+    },
+    async recordDirect(d, at) {
+      await db.insertInto('direct_sends').values({
+        id: ids.id(), channel: d.channel, agent_id: d.agentId, recipient: d.recipient, text: d.text, purpose: d.purpose, status: d.status,
+        provider_message_id: d.providerMessageId, last_error: d.lastError, delivery: null, delivery_at: null, created_at: at,
+      }).execute();
+    },
+    async recentDirect(agentId, limit) {
+      let q = db.selectFrom('direct_sends').selectAll();
+      if (agentId) q = q.where('agent_id', '=', agentId);
+      return (await q.orderBy('created_at', 'desc').limit(limit).execute()).map((r) => ({
+        id: r.id, channel: r.channel, agentId: r.agent_id, recipient: r.recipient, text: r.text, purpose: r.purpose as DirectSend['purpose'],
+        status: r.status as DirectSend['status'], providerMessageId: r.provider_message_id, lastError: r.last_error,
+        delivery: r.delivery, deliveryAt: r.delivery_at, createdAt: r.created_at,
+      }));
     },
   };
+
+  /** Applies a delivery receipt to an outbound record (a reply part, or a direct send); false when none has this id. */
+  async function applyReceipt(table: 'outbox' | 'direct_sends', channel: string, providerMessageId: string, r: Parameters<InboxRepo['receipt']>[2], at: string) {
+    // Receipts arrive out of order: never let "delivered" overwrite "read".
+    const set: Partial<Database['outbox']> = {};
+    if (r.failed) { set.status = r.failed.status; set.last_error = r.failed.error; }
+    let q = db.updateTable(table as 'outbox').where('channel', '=', channel).where('provider_message_id', '=', providerMessageId);
+    if (r.delivery) {
+      set.delivery = r.delivery; set.delivery_at = at;
+      const rank = { sent: 1, delivered: 2, read: 3 }[r.delivery];
+      const lower = Object.entries({ sent: 1, delivered: 2, read: 3 }).filter(([, v]) => v < rank).map(([k]) => k);
+      // No empty IN list: PostgreSQL refuses `in ()` (a 'sent' receipt has nothing below it).
+      q = q.where((eb) => (lower.length ? eb.or([eb('delivery', 'is', null), eb('delivery', 'in', lower)]) : eb('delivery', 'is', null)));
+    }
+    const res = await q.set(set).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
 }
 
 const toChannel = (r: Database['agent_channels']): ChannelRow => ({
