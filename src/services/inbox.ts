@@ -206,21 +206,30 @@ export function inboxService(deps: {
    * process dies mid-reply, a worker answers it once the lease runs out (chat.send with the same
    * source id neither stores it twice nor pays twice), and the reply appears in the conversation.
    */
-  async function* inline<E>(m: InlineMessage, run: (sourceId: string) => AsyncGenerator<E>): AsyncGenerator<E> {
+  async function* inline<E extends { type: string }>(m: InlineMessage, run: (sourceId: string) => AsyncGenerator<E>): AsyncGenerator<E> {
     const { id } = await store.inbox.accept({
       channel: m.channel, account: m.agentId, externalId: randomUUID(), threadKey: `${m.channel}:${m.agentId}:${m.sender}`,
       agentId: m.agentId, sender: m.sender, senderName: null, text: m.text, payload: null,
     }, iso(), iso(o.leaseMs));
     const lease = setInterval(() => void store.inbox.extend(id, iso(o.leaseMs)).catch(() => {}), Math.max(200, o.leaseMs / 3));
+    // Answered once the reply (or the failure) is stored, which is when `done` or `error` comes out,
+    // even if the caller stops reading right there.
+    let answered = false;
+    let refused: string | undefined;
     try {
-      yield* run(id);
-      await store.inbox.finish(id, 'done', iso());
+      for await (const ev of run(id)) {
+        if (ev.type === 'done' || ev.type === 'error') answered = true;
+        yield ev;
+      }
     } catch (err) {
       // Refused before anything was stored (paused, no model, bad input): the caller gets the error; nothing to redo.
-      await store.inbox.finish(id, 'done', iso(), (err as Error)?.message ?? String(err));
+      answered = true;
+      refused = (err as Error)?.message ?? String(err);
       throw err;
     } finally {
-      clearInterval(lease); // a caller that stopped early leaves the lease to run out: a worker then finishes the reply
+      clearInterval(lease);
+      // A caller that stopped before the answer leaves the lease to run out: a worker then finishes the reply.
+      if (answered) await store.inbox.finish(id, 'done', iso(), refused).catch((err: unknown) => log.error('inbox finish failed', { inboxId: id, error: err }));
     }
   }
 

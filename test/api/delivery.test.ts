@@ -69,4 +69,15 @@ describe('delivery failures on a messaging channel', () => {
     const r = await app.api(`/api/channels/undelivered?agentId=${agent.id}`, { token });
     expect(r.body.messages.find((m: { id: string }) => m.id === id)).toMatchObject({ status: 'unanswered', recipient: '7003', text: 'lost in routing', lastError: 'database unavailable' });
   });
+
+  it('answers the web chat and the message API through the inbox, leaving nothing in flight', async () => {
+    const store = app.server.services.store;
+    const before = (await store.inbox.counts()).done ?? 0;
+    const r = await app.api(`/api/agents/${agent.id}/message`, { token, body: { text: 'through the inbox', userId: 'inbox-user' } });
+    expect(r.status).toBe(200);
+    const web = await fetch(`${app.url}/api/public/agents/${agent.slug}/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'and from the web' }) });
+    expect(await web.text()).toContain('event: done');
+    await eventually(async () => ((await store.inbox.counts()).done ?? 0) === before + 2, 3000, 'both done');
+    expect((await store.inbox.counts()).processing ?? 0).toBe(0);
+  });
 });

@@ -230,10 +230,13 @@ describe('conversation memory', () => {
     const before = await app.api(`/api/agents/${maths}/people`, { token });
     const bob = before.body.people.find((p: any) => p.externalId === 'bob');
     expect(bob).toMatchObject({ conversations: 1, summaries: 1 });
+    const inboxBefore = (await app.server.services.store.inbox.counts()).done ?? 0;
     const del = await app.api(`/api/people/${bob.id}`, { method: 'DELETE', token });
     expect(del.status).toBe(200);
     expect(del.body.deleted).toMatchObject({ conversations: 1, summaries: 1 });
     expect(del.body.deleted.messages).toBeGreaterThanOrEqual(2);
+    // The inbox kept what bob sent through the message API; that goes too.
+    expect((await app.server.services.store.inbox.counts()).done ?? 0).toBeLessThan(inboxBefore);
     expect((await app.api(`/api/agents/${maths}/summaries?userId=bob`, { token })).body.items).toEqual([]);
     expect((await app.api(`/api/agents/${maths}/people`, { token })).body.people.some((p: any) => p.externalId === 'bob')).toBe(false);
     expect((await app.api(`/api/people/${bob.id}`, { method: 'DELETE', token })).status).toBe(404);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeTelegram, type FakeTelegram } from '../../../test/fakes/telegram-server.js';
-import type { SecretBox, Store } from '../../domain/ports.js';
+import type { DirectSend, SecretBox, Store } from '../../domain/ports.js';
 import { createLogger } from '../../infra/logger.js';
 import { randomIds, systemClock } from '../../infra/system.js';
 import { telegramChannel } from './telegram-channel.js';
@@ -13,7 +13,8 @@ describe('telegram channel: notices sent outside the inbox', () => {
   afterAll(() => tg?.close());
 
   it('renders and splits a long notice (approval results) into messages Telegram accepts, in order', async () => {
-    const store = { channels: { get: async () => ({ secretSealed: TOKEN }) } } as unknown as Store;
+    const recorded: DirectSend[] = [];
+    const store = { channels: { get: async () => ({ secretSealed: TOKEN }) }, inbox: { recordDirect: async (d: DirectSend) => { recorded.push(d); } } } as unknown as Store;
     const box: SecretBox = { seal: (s) => s, open: (s) => s };
     const channel = telegramChannel({
       store, box, ids: randomIds, clock: systemClock, log: createLogger('silent'), apiRoot: tg.apiRoot, pollTimeoutSeconds: 1,
@@ -28,5 +29,7 @@ describe('telegram channel: notices sent outside the inbox', () => {
     expect(parts[0]).toMatch(/^✅ Approved: <b>"read"<\/b> ran\./);
     expect(parts.join('\n').replace(/\s+/g, ' ')).toContain('line 0 &amp; &lt;more&gt;');
     expect(parts.at(-1)).toMatch(/line 599 &amp; &lt;more&gt;$/);
+    // Each part is on record as sent outside a reply.
+    expect(recorded.map((d) => [d.purpose, d.status, d.text])).toEqual(parts.map((p) => ['approval', 'sent', p]));
   });
 });

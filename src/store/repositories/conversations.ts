@@ -73,6 +73,20 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
           await tx.updateTable('usage').set({ conversation_id: null }).where('conversation_id', 'in', ids).execute();
           await tx.deleteFrom('conversations').where('id', 'in', ids).execute();
         }
+        // What the channels kept of this person: their inbound messages (with the reply parts, by cascade)
+        // and the messages sent to them outside a reply.
+        const person = await tx.selectFrom('people').select(['kind', 'external_id']).where('id', '=', personId).executeTakeFirst();
+        const channels = person && { phone: ['whatsapp', 'twilio'], telegram: ['telegram'], web: ['web'], api: ['api'] }[person.kind];
+        if (person && channels) {
+          let inbox = tx.deleteFrom('inbox').where('sender', '=', person.external_id).where('channel', 'in', channels);
+          let direct = tx.deleteFrom('direct_sends').where('recipient', '=', person.external_id).where('channel', 'in', channels);
+          if (agentIds) {
+            inbox = inbox.where('agent_id', 'in', agentIds.length ? agentIds : ['']);
+            direct = direct.where('agent_id', 'in', agentIds.length ? agentIds : ['']);
+          }
+          await inbox.execute();
+          await direct.execute();
+        }
         let links = 0;
         if (!agentIds) {
           const l = await tx.deleteFrom('person_links').where((eb) => eb.or([eb('person_id', '=', personId), eb('linked_person_id', '=', personId)])).executeTakeFirst();
