@@ -91,6 +91,18 @@ export type PluginDef = {
 
 export type Channel = 'web' | 'api' | 'openai' | 'telegram' | 'whatsapp';
 
+/** Per inbox channel: the kind of person its sender id names, and the conversation channel its messages belong to. */
+export const CHANNEL_IDENTITY: Record<string, { person: string; channel: Channel }> = {
+  telegram: { person: 'telegram', channel: 'telegram' },
+  whatsapp: { person: 'phone', channel: 'whatsapp' },
+  twilio: { person: 'phone', channel: 'whatsapp' },
+  web: { person: 'web', channel: 'web' },
+  api: { person: 'api', channel: 'api' },
+};
+
+/** The inbox channels whose senders are people of this kind (a phone writes on whatsapp and twilio). */
+export const inboxChannelsOf = (personKind: string) => Object.keys(CHANNEL_IDENTITY).filter((c) => CHANNEL_IDENTITY[c]!.person === personKind);
+
 export type MessageRole = 'user' | 'assistant';
 export type MessageStatus = 'complete' | 'error';
 export type ChatMessage = {

@@ -1,7 +1,7 @@
 import type { ChannelSender, Clock, InboundMessage, InboxItem, InboxRoute, Store } from '../domain/ports.js';
 import { SendError } from '../domain/ports.js';
 import { AppError } from '../domain/errors.js';
-import type { Channel } from '../domain/types.js';
+import { CHANNEL_IDENTITY, type Channel } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { ChatService } from './chat.js';
 import { POLITE_FAILURE } from './chat.js';
@@ -13,14 +13,6 @@ export type InboxOptions = { concurrency?: number; leaseMs?: number; pollMs?: nu
 /** Decides which agent a message goes to, and may answer by itself (routing questions, commands). */
 export type Router = (item: InboxItem) => Promise<InboxRoute>;
 
-/** Who a channel's sender is, and which conversation channel their messages belong to. */
-const IDENTITY: Record<string, { person: string; channel: Channel }> = {
-  telegram: { person: 'telegram', channel: 'telegram' },
-  whatsapp: { person: 'phone', channel: 'whatsapp' },
-  twilio: { person: 'phone', channel: 'whatsapp' },
-  web: { person: 'web', channel: 'web' },
-  api: { person: 'api', channel: 'api' },
-};
 
 /** Channels whose reply is delivered by storing it in the conversation (the browser reads it there), not by sending. */
 const STORED_ONLY = new Set(['web', 'api']);
@@ -78,7 +70,7 @@ export function inboxService(deps: {
       text = route.text ?? text;
       if (agentId !== item.agentId) await store.inbox.setAgent(item.id, agentId);
     }
-    const identity = IDENTITY[item.channel] ?? { person: item.channel, channel: item.channel as Channel };
+    const identity = CHANNEL_IDENTITY[item.channel] ?? { person: item.channel, channel: item.channel as Channel };
     const agent = agentId ? await store.agents.byId(agentId) : undefined;
     if (!agent) return null;
     const sender = deps.senders.get(item.channel);
@@ -149,13 +141,16 @@ export function inboxService(deps: {
     return 'done';
   }
 
+  /** Renews a message's lease while this process works on it; clearInterval() the result when done. */
+  const holdLease = (id: string) => setInterval(() => void store.inbox.extend(id, iso(o.leaseMs)).catch(() => {}), Math.max(200, o.leaseMs / 3));
+
   /** Messages this process is working on: a lease that ran out under load must not start a second copy here. */
   const inFlight = new Set<string>();
 
   async function process(item: InboxItem) {
     if (inFlight.has(item.id)) return;
     inFlight.add(item.id);
-    const lease = setInterval(() => void store.inbox.extend(item.id, iso(o.leaseMs)).catch(() => {}), Math.max(200, o.leaseMs / 3));
+    const lease = holdLease(item.id);
     try {
       if (!item.replyReady) {
         const text = await replyText(item);
@@ -211,7 +206,7 @@ export function inboxService(deps: {
       channel: m.channel, account: m.agentId, externalId: randomUUID(), threadKey: `${m.channel}:${m.agentId}:${m.sender}`,
       agentId: m.agentId, sender: m.sender, senderName: null, text: m.text, payload: null,
     }, iso(), iso(o.leaseMs));
-    const lease = setInterval(() => void store.inbox.extend(id, iso(o.leaseMs)).catch(() => {}), Math.max(200, o.leaseMs / 3));
+    const lease = holdLease(id);
     // Answered once the reply (or the failure) is stored, which is when `done` or `error` comes out,
     // even if the caller stops reading right there.
     let answered = false;

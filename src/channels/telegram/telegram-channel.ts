@@ -7,6 +7,7 @@ import { safeEqual } from '../../infra/system.js';
 import type { Logger } from '../../infra/logger.js';
 import { htmlToPlain, toTelegramHtml } from './format.js';
 import { splitMessage } from '../split.js';
+import { sendRecorded } from '../direct.js';
 
 export type TelegramBotInfo = { id: number; username: string; firstName: string };
 export type TelegramView = { username: string; link: string; mode: 'webhook' | 'polling'; lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null; connectedAt: string };
@@ -168,19 +169,11 @@ export function telegramChannel(deps: {
     /** Sends a notice outside the inbox (approvals): rendered and split like a reply, parts in order. */
     async sendText(agentId: string, chatId: string, text: string) {
       for (const part of splitMessage(toTelegramHtml(text), sender.maxLength, { format: 'html' })) {
-        const record = (status: 'sent' | 'failed' | 'undelivered', providerMessageId: string | null, lastError: string | null) =>
-          store.inbox.recordDirect({ channel: 'telegram', agentId, recipient: chatId, text: part, purpose: 'approval', status, providerMessageId, lastError }, deps.clock.now().toISOString());
-        try {
-          const r = await sender.send({ agentId, account: agentId, recipient: chatId, text: part });
-          await record('sent', r.providerMessageId, null);
-        } catch (err) {
-          await record(err instanceof SendError && !err.retryable ? 'undelivered' : 'failed', null, (err as Error)?.message ?? String(err)).catch(() => {});
-          throw err;
-        }
+        await sendRecorded(store, () => deps.clock.now().toISOString(), { channel: CHANNEL, agentId, recipient: chatId, text: part, purpose: 'approval' },
+          () => sender.send({ agentId, account: agentId, recipient: chatId, text: part }));
       }
     },
 
-    /** Checks a BotFather token with getMe. A bad token is a 400 naming the field; nothing is saved. */
     /**
      * Checks a BotFather token with getMe, and that no other agent already uses this bot (two would
      * fight over its updates). `forAgentId`: the agent it is for, which may keep its own bot.

@@ -5,6 +5,7 @@ import { safeEqual } from '../../infra/system.js';
 import type { Logger } from '../../infra/logger.js';
 import type { Job, JobQueue } from '../../jobs/queue.js';
 import { splitMessage } from '../split.js';
+import { sendRecorded } from '../direct.js';
 import type { CloudConfig, TwilioConfig, WhatsAppConfigStore } from './config.js';
 import { parseCloudWebhook, sendCloudTemplate, sendCloudText, verifyCloudSignature } from './cloud.js';
 import { parseTwilioWebhook, sendTwilioText, verifyTwilioSignature } from './twilio.js';
@@ -77,25 +78,9 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
     return c as never;
   }
 
-  /**
-   * Sends a message outside a reply (link code, approval notice, test message) and records it, sent
-   * or refused, so its delivery receipts are kept and it is listed with the other outbound messages.
-   */
-  async function sendDirect(channel: 'whatsapp' | 'twilio', d: { agentId: string | null; recipient: string; text: string; purpose: DirectSend['purpose'] }, send: () => Promise<{ providerMessageId: string | null }>) {
-    // A link code is a secret until used: only its masked form is kept.
-    const text = d.purpose === 'link_code' ? d.text.replace(/\d{6}/g, '••••••') : d.text;
-    const record = (status: DirectSend['status'], providerMessageId: string | null, lastError: string | null) =>
-      store.inbox.recordDirect({ channel, ...d, text, status, providerMessageId, lastError }, now());
-    let r: { providerMessageId: string | null };
-    try {
-      r = await send();
-    } catch (err) {
-      await record(err instanceof SendError && !err.retryable ? 'undelivered' : 'failed', null, (err as Error)?.message ?? String(err)).catch(() => {});
-      throw err;
-    }
-    await record('sent', r.providerMessageId, null);
-    return r;
-  }
+  /** A send outside a reply, on record; a link code is a secret until used, so only its masked form is kept. */
+  const sendDirect = (channel: 'whatsapp' | 'twilio', d: { agentId: string | null; recipient: string; text: string; purpose: DirectSend['purpose'] }, send: () => Promise<{ providerMessageId: string | null }>) =>
+    sendRecorded(store, now, { channel, ...d, text: d.purpose === 'link_code' ? d.text.replace(/\d{6}/g, '••••••') : d.text }, send);
 
   /** Applies a receipt to its outbound part; false when no part with this provider id is on record (yet). */
   async function applyReceipt(channel: string, providerMessageId: string, r: Receipt): Promise<boolean> {

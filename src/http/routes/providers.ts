@@ -101,9 +101,8 @@ export function providerRoutes() {
   });
 
   // ----- usage -----
-  const day = DayParam;
   app.openapi(createRoute({ method: 'get', path: '/api/usage', tags: ['Usage'], summary: 'Usage totals, a per-day series, and breakdowns by agent and model',
-    request: { query: z.object({ agentId: z.string().max(100).optional(), from: day.optional(), to: day.optional() }) },
+    request: { query: z.object({ agentId: z.string().max(100).optional(), from: DayParam.optional(), to: DayParam.optional() }) },
     responses: { 200: ok(TotalsSchema.extend({
       from: z.string(), to: z.string(), totals: TotalsSchema,
       series: z.array(TotalsSchema.extend({ date: z.string() })),

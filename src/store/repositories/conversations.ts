@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db.js';
 import type { Clock, ConversationRepo, IdGenerator, PersonRepo } from '../../domain/ports.js';
-import type { Channel, ChatMessage, CloseReason, Conversation, MessageRole, MessageStatus, SummaryStatus } from '../../domain/types.js';
+import { inboxChannelsOf, type Channel, type ChatMessage, type CloseReason, type Conversation, type MessageRole, type MessageStatus, type SummaryStatus } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 
 const toConversation = (r: Database['conversations']): Conversation => ({
@@ -76,8 +76,8 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
         // What the channels kept of this person: their inbound messages (with the reply parts, by cascade)
         // and the messages sent to them outside a reply.
         const person = await tx.selectFrom('people').select(['kind', 'external_id']).where('id', '=', personId).executeTakeFirst();
-        const channels = person && { phone: ['whatsapp', 'twilio'], telegram: ['telegram'], web: ['web'], api: ['api'] }[person.kind];
-        if (person && channels) {
+        const channels = person ? inboxChannelsOf(person.kind) : [];
+        if (person && channels.length) {
           let inbox = tx.deleteFrom('inbox').where('sender', '=', person.external_id).where('channel', 'in', channels);
           let direct = tx.deleteFrom('direct_sends').where('recipient', '=', person.external_id).where('channel', 'in', channels);
           if (agentIds) {
