@@ -1,7 +1,7 @@
 import type { Clock, Store } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
 import { errors } from '../domain/errors.js';
-import { canRead, canSeeAllAgents } from './access.js';
+import { authorize, canSeeAllAgents } from './access.js';
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
@@ -12,7 +12,8 @@ const day = (d: Date) => d.toISOString().slice(0, 10);
 export async function reportScope(store: Store, actor: Actor, agentId?: string): Promise<string[] | undefined> {
   if (agentId) {
     const a = await store.agents.byId(agentId);
-    if (!a || !canRead(actor, a)) throw errors.notFound('Agent');
+    if (!a) throw errors.notFound('Agent');
+    authorize(actor, 'agent.read', a);
     return [agentId];
   }
   if (canSeeAllAgents(actor)) return undefined;
