@@ -58,7 +58,7 @@ const suspended = () => new AppError(403, 'account_suspended', 'This account is 
 const mailNotConfigured = () => new AppError(400, 'mail_not_configured', 'E-mail is not set up on this server (SMTP_URL, or SMTP in the alert settings).');
 
 export function accountService(deps: {
-  store: Store; hasher: PasswordHasher; ids: IdGenerator; clock: Clock; mail: Mailer; log: Logger; signup: 'open' | 'closed';
+  store: Pick<Store, 'users' | 'tokens' | 'authTokens' | 'agents' | 'plans' | 'audit' | 'transaction'>; hasher: PasswordHasher; ids: IdGenerator; clock: Clock; mail: Mailer; log: Logger; signup: 'open' | 'closed';
 }) {
   const { store, hasher, ids, clock, mail, log } = deps;
   const at = (ms = 0) => new Date(clock.now().getTime() + ms).toISOString();

@@ -64,7 +64,7 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
 }
 
 export function agentService(deps: {
-  store: Store; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: TelegramChannel;
+  store: Pick<Store, 'agents' | 'plans' | 'audit' | 'transaction'>; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: TelegramChannel;
   /** Runs the provisioning pipeline of agents created with a site URL or a bot token, and deprovisions. */
   provisioning: ProvisioningService;
   /** The tools an agent ends up with (policy ∩ plan ∩ what this installation can run). */
@@ -151,7 +151,7 @@ export function agentService(deps: {
   }
 
   /** A customer may have as many agents (not deleted) as their plan allows; no plan, no limit. */
-  async function assertPlanRoom(actor: Actor, s: Store = store) {
+  async function assertPlanRoom(actor: Actor, s: Pick<Store, 'plans' | 'agents'> = store) {
     if (actor.user.role !== 'customer') return;
     const planId = (await s.plans.billing(actor.user.id))?.planId;
     const plan = planId ? await s.plans.get(planId) : undefined;

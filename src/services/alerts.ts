@@ -39,7 +39,7 @@ export const alertSettingsSchema = z.strictObject({
 });
 export type AlertSettingsInput = z.infer<typeof alertSettingsSchema>;
 
-export function alertService(deps: { store: Store; box: SecretBox; mail: Mailer; log: Logger; fetch?: typeof fetch }) {
+export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 'users'>; box: SecretBox; mail: Mailer; log: Logger; fetch?: typeof fetch }) {
   const { store, box, mail, log } = deps;
   const doFetch = deps.fetch ?? fetch;
   const load = async (): Promise<Stored> => (await store.settings.get<Stored>(KEY)) ?? { webhookUrl: null, webhookSecretSealed: null, email: null };

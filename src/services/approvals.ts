@@ -17,7 +17,7 @@ export type Approval = {
 };
 
 export function approvalService(deps: {
-  store: Store; box: SecretBox; clock: Clock; ids: IdGenerator; log: Logger; hours: number; publicUrl?: string;
+  store: Pick<Store, 'agents' | 'approvals' | 'audit' | 'conversations' | 'toolCalls'>; box: SecretBox; clock: Clock; ids: IdGenerator; log: Logger; hours: number; publicUrl?: string;
   /** Rebuilds the agent's tool for the approved call (late-bound: the toolbox is built after). */
   toolFor: () => (agent: Agent, conv: Conversation, name: string) => Promise<ModelTool | undefined>;
   /** Sends a message to the person on the conversation's channel (Telegram, WhatsApp); web chat reads it from history. */

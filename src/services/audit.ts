@@ -3,7 +3,7 @@ import type { Actor } from '../domain/types.js';
 import { authorize } from './access.js';
 
 /** Reading the audit log: operators and auditors only (it names every account and client address). */
-export function auditService(deps: { store: Store }) {
+export function auditService(deps: { store: Pick<Store, 'audit'> }) {
   return {
     async list(actor: Actor, f: { limit?: number; action?: string }) {
       authorize(actor, 'audit.read');

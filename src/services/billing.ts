@@ -85,7 +85,7 @@ function mapStatus(s: string): BillingState['planStatus'] | undefined {
 }
 
 export function billingService(deps: {
-  store: Store; clock: Clock; log: Logger; channels: AgentChannels;
+  store: Pick<Store, 'users' | 'plans' | 'billing' | 'audit' | 'transaction'>; clock: Clock; log: Logger; channels: AgentChannels;
   /** Stripe, when STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are set. */
   gateway?: BillingGateway;
   graceDays: number;

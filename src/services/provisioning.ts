@@ -61,7 +61,7 @@ const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1).trimE
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 export function provisioningService(deps: {
-  store: Store; queue: JobQueue; box: SecretBox; clock: Clock; log: Logger; telegram: TelegramChannel;
+  store: Pick<Store, 'agents' | 'audit' | 'channels' | 'conversations' | 'people' | 'provisioning' | 'users' | 'workspace' | 'transaction'>; queue: JobQueue; box: SecretBox; clock: Clock; log: Logger; telegram: TelegramChannel;
   chat: ChatService; templates: Map<string, AgentTemplate>;
   /** Fetches the site (tests and other installs may pass their own); defaults to the SSRF-guarded check. */
   siteCheck?: (url: string) => Promise<SiteCheckResult>;

@@ -9,7 +9,7 @@ const day = (d: Date) => d.toISOString().slice(0, 10);
  * The agents a report may cover: the one asked for (404 unless the caller may read it), all of them
  * (undefined) for owner, admin and auditor, or a customer's own.
  */
-export async function reportScope(store: Store, actor: Actor, agentId?: string): Promise<string[] | undefined> {
+export async function reportScope(store: Pick<Store, 'agents'>, actor: Actor, agentId?: string): Promise<string[] | undefined> {
   if (agentId) {
     const a = await store.agents.byId(agentId);
     if (!a) throw errors.notFound('Agent');
@@ -21,7 +21,7 @@ export async function reportScope(store: Store, actor: Actor, agentId?: string):
 }
 
 /** Usage reports. Customers only ever see their own agents' rows. */
-export function usageService(deps: { store: Store; clock: Clock }) {
+export function usageService(deps: { store: Pick<Store, 'agents' | 'usage'>; clock: Clock }) {
   const { store, clock } = deps;
   const scope = (actor: Actor, agentId?: string) => reportScope(store, actor, agentId);
 
