@@ -15,7 +15,14 @@ import { lengthEmbeddings, manualClock, manualJobQueue, plainBox, plainHasher, s
 
 export type TestServices = Awaited<ReturnType<typeof makeTestServices>>;
 
-export async function makeTestServices(overrides: Partial<Omit<Infra, 'store'>> & { env?: Record<string, string | undefined> } = {}) {
+export type TestServiceOverrides = Partial<Omit<Infra, 'store' | 'clock' | 'queue' | 'llm'>> & {
+  clock?: ReturnType<typeof manualClock>;
+  queue?: ReturnType<typeof manualJobQueue>;
+  llm?: ReturnType<typeof scriptedModel>;
+  env?: Record<string, string | undefined>;
+};
+
+export async function makeTestServices(overrides: TestServiceOverrides = {}) {
   const clock = overrides.clock ?? manualClock();
   const { store, close } = await openTestStore(clock);
   const llm = overrides.llm ?? scriptedModel();
