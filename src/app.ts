@@ -38,15 +38,29 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.use('/v1/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES * 4, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
   app.use('/api/*', refuseFormPosts());
   // Webhooks under /api (Stripe's) act for no user: they are verified by signature, never by a session or bearer token.
-  const auth = authenticate();
+  const auth = authenticate({ accounts: services.accounts });
   app.use('/api/*', (c, next) => (c.req.path.startsWith('/api/webhooks/') ? next() : auth(c, next)));
-  app.use('/v1/*', authenticate());
+  app.use('/v1/*', auth);
 
   app.get('/health', (c) => (opts.ready?.() ?? true) ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503));
 
-  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes(), webhookRoutes(), channelRoutes(), memoryRoutes(), analyticsRoutes(), budgetRoutes(), approvalRoutes(), auditRoutes()]) app.route('/', r);
-  app.route('/', metricsRoutes());
-  app.route('/', billingRoutes());
+  // Each route group gets only the services it calls (openai, webhooks and channels still read them from the context).
+  const s = services;
+  const c = services.config;
+  app.route('/', accountRoutes({ accounts: s.accounts, options: { secureCookies: c.secureCookies, trustProxy: c.SWITCHBOARD_TRUST_PROXY, publicUrl: c.PUBLIC_URL } }));
+  app.route('/', agentRoutes({ agents: s.agents, provisioning: s.provisioning, conversations: s.conversations }));
+  app.route('/', providerRoutes({ providers: s.providers, prices: s.prices, settings: s.settings, usage: s.usage }));
+  app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, secureCookies: c.secureCookies }));
+  app.route('/', openaiRoutes());
+  app.route('/', webhookRoutes());
+  app.route('/', channelRoutes());
+  app.route('/', memoryRoutes({ memory: s.memory, conversations: s.conversations }));
+  app.route('/', analyticsRoutes({ analytics: s.analytics }));
+  app.route('/', budgetRoutes({ budget: s.budget, alerts: s.alerts }));
+  app.route('/', approvalRoutes({ approvals: s.approvals }));
+  app.route('/', auditRoutes({ audit: s.audit }));
+  app.route('/', metricsRoutes({ metrics: s.metrics, token: c.METRICS_TOKEN }));
+  app.route('/', billingRoutes({ billing: s.billing }));
 
   const document = {
     openapi: '3.1.0',

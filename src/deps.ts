@@ -40,6 +40,8 @@ import { execProvider } from './tools/exec.js';
 import { webFetchProvider, webSearchProvider, type SearchConfig } from './tools/web.js';
 import { pluginProvider, preparePlugins } from './tools/plugins.js';
 import { approvalService } from './services/approvals.js';
+import { conversationService } from './services/conversations.js';
+import { settingsService } from './services/settings.js';
 import type { EmbeddingPort } from './domain/ports.js';
 
 function searchConfig(c: Config): SearchConfig | undefined {
@@ -152,6 +154,8 @@ export function buildServices(config: Config, infra: Infra) {
     approvals,
     queue,
     usage: usageService({ store, clock }),
+    conversations: conversationService({ store, chat, inbox, memory }),
+    settings: settingsService({ providers, prices, defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL }),
     analytics: analyticsService({ store, clock }),
     metrics,
     inbox,

@@ -10,7 +10,7 @@ import type { Actor, Role, User } from '../domain/types.js';
 import { errors, AppError } from '../domain/errors.js';
 import { sha256 } from '../infra/system.js';
 import type { Logger } from '../infra/logger.js';
-import { requireRole } from './access.js';
+import { authorize } from './access.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -58,7 +58,7 @@ const suspended = () => new AppError(403, 'account_suspended', 'This account is 
 const mailNotConfigured = () => new AppError(400, 'mail_not_configured', 'E-mail is not set up on this server (SMTP_URL, or SMTP in the alert settings).');
 
 export function accountService(deps: {
-  store: Store; hasher: PasswordHasher; ids: IdGenerator; clock: Clock; mail: Mailer; log: Logger; signup: 'open' | 'closed';
+  store: Pick<Store, 'users' | 'tokens' | 'authTokens' | 'agents' | 'plans' | 'audit' | 'transaction'>; hasher: PasswordHasher; ids: IdGenerator; clock: Clock; mail: Mailer; log: Logger; signup: 'open' | 'closed';
 }) {
   const { store, hasher, ids, clock, mail, log } = deps;
   const at = (ms = 0) => new Date(clock.now().getTime() + ms).toISOString();
@@ -333,18 +333,18 @@ export function accountService(deps: {
 
     // ----- users -----
     async listUsers(actor: Actor) {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'user.read');
       return store.users.list();
     },
     async addUser(actor: Actor, input: { email: string; password: string; role: Role }) {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'user.write');
       if (input.role === 'owner') throw errors.forbidden('There is exactly one owner; create an admin instead.');
       if (input.role === 'admin' && actor.user.role !== 'owner') throw errors.forbidden('Only the owner can create admins.');
       return createUser(input.email, input.password, input.role);
     },
     /** A customer's monthly cap across all their agents (null removes it). */
     async setUserBudget(actor: Actor, id: string, monthlyBudgetUsd: number | null) {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'user.write');
       const target = await store.users.byId(id);
       if (!target) throw errors.notFound('User');
       if (target.role !== 'customer' && monthlyBudgetUsd !== null) throw errors.validation([{ path: 'monthlyBudgetUsd', message: 'only customers have a monthly cap; set budgets on agents instead' }]);
@@ -353,7 +353,7 @@ export function accountService(deps: {
     },
     /** Suspends (no sign-in; sessions end; sessions and API keys stop working) or reinstates a user. */
     async setSuspended(actor: Actor, id: string, suspend: boolean) {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'user.write');
       const target = await store.users.byId(id);
       if (!target) throw errors.notFound('User');
       if (target.id === actor.user.id) throw errors.forbidden('You cannot suspend or reinstate yourself.');
@@ -367,7 +367,7 @@ export function accountService(deps: {
       return (await store.users.byId(id))!;
     },
     async deleteUser(actor: Actor, id: string) {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'user.write');
       const target = await store.users.byId(id);
       if (!target) throw errors.notFound('User');
       if (target.role === 'owner') throw errors.forbidden('The owner cannot be deleted.');

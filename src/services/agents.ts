@@ -7,7 +7,7 @@ import { AGENT_DEFAULTS, type PluginInput,
 } from '../domain/schemas.js';
 import { WEBSITE_TEMPLATE, type ProvisioningService } from './provisioning.js';
 import type { ProviderService } from './providers.js';
-import { canRead, canSeeAllAgents, requireWrite } from './access.js';
+import { authorize, canSeeAllAgents } from './access.js';
 import { composeSystemPrompt, estimateTokens, fillPlaceholders, placeholdersIn } from './prompt.js';
 import type { TelegramChannel, TelegramView } from '../channels/telegram/telegram-channel.js';
 
@@ -64,7 +64,7 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
 }
 
 export function agentService(deps: {
-  store: Store; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: TelegramChannel;
+  store: Pick<Store, 'agents' | 'plans' | 'audit' | 'transaction'>; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: TelegramChannel;
   /** Runs the provisioning pipeline of agents created with a site URL or a bot token, and deprovisions. */
   provisioning: ProvisioningService;
   /** The tools an agent ends up with (policy ∩ plan ∩ what this installation can run). */
@@ -139,7 +139,8 @@ export function agentService(deps: {
   /** An agent the actor may see, deleted ones included (status, history, delete, pause answer for them). */
   async function getRecord(actor: Actor, id: string): Promise<Agent> {
     const a = await store.agents.byId(id);
-    if (!a || !canRead(actor, a)) throw errors.notFound('Agent');
+    if (!a) throw errors.notFound('Agent');
+    authorize(actor, 'agent.read', a);
     return a;
   }
   /** An agent the actor may see and act on: a deleted agent is not found. */
@@ -150,7 +151,7 @@ export function agentService(deps: {
   }
 
   /** A customer may have as many agents (not deleted) as their plan allows; no plan, no limit. */
-  async function assertPlanRoom(actor: Actor, s: Store = store) {
+  async function assertPlanRoom(actor: Actor, s: Pick<Store, 'plans' | 'agents'> = store) {
     if (actor.user.role !== 'customer') return;
     const planId = (await s.plans.billing(actor.user.id))?.planId;
     const plan = planId ? await s.plans.get(planId) : undefined;
@@ -205,7 +206,7 @@ export function agentService(deps: {
      * "provisioning" and handed to the pipeline (a durable job); the caller gets it back at once.
      */
     async create(actor: Actor, input: CreateAgentInput): Promise<AgentView> {
-      requireWrite(actor);
+      authorize(actor, 'agent.create');
       await assertPlanRoom(actor);
       const problems: FieldProblem[] = [];
       const { siteUrl, telegramBotToken, ...plain } = input;
@@ -246,7 +247,7 @@ export function agentService(deps: {
 
     async update(actor: Actor, id: string, input: PatchAgentInput, ifMatch?: number): Promise<AgentView> {
       const current = await getVisible(actor, id);
-      requireWrite(actor, current);
+      authorize(actor, 'agent.write', current);
       if (current.status === 'provisioning') throw statusLocked(current)!;
       const { version: bodyVersion, persona, telegramBotToken, tools, siteUrl, plugins, ...rest } = input;
       if (rest.status !== undefined && rest.status !== current.status && statusLocked(current)) throw statusLocked(current)!;
@@ -314,7 +315,7 @@ export function agentService(deps: {
     /** Pause or resume. Only a set-up agent can be; a customer cannot lift a pause for an unpaid bill. */
     async setStatus(actor: Actor, id: string, status: 'active' | 'paused') {
       const current = await getRecord(actor, id);
-      requireWrite(actor, current);
+      authorize(actor, 'agent.write', current);
       const locked = statusLocked(current);
       if (locked) throw locked;
       if (current.status === status) return view(current);
@@ -332,7 +333,7 @@ export function agentService(deps: {
      */
     async remove(actor: Actor, id: string, opts: { purge?: boolean } = {}) {
       const current = await getRecord(actor, id);
-      requireWrite(actor, current);
+      authorize(actor, 'agent.write', current);
       await provisioning.deprovision(actor, current, { purge: !!opts.purge });
     },
 
@@ -343,7 +344,7 @@ export function agentService(deps: {
 
     async updateConfig(actor: Actor, id: string, input: ConfigPatchInput) {
       const current = await getVisible(actor, id);
-      requireWrite(actor, current);
+      authorize(actor, 'agent.write', current);
       if (current.status === 'provisioning') throw statusLocked(current)!;
       const { version, ...persona } = input;
       if (version !== undefined && version !== current.version) {
@@ -361,7 +362,7 @@ export function agentService(deps: {
 
     async duplicate(actor: Actor, id: string, name?: string) {
       const src = await getVisible(actor, id);
-      requireWrite(actor, src);
+      authorize(actor, 'agent.write', src);
       await assertPlanRoom(actor);
       const copyName = (name ?? `${src.name} (copy)`).slice(0, 80);
       const { id: _i, version: _v, createdAt: _c, updatedAt: _u, ownerId: _o, slug: _s, ...rest } = src;
@@ -375,7 +376,7 @@ export function agentService(deps: {
 
     /** Imports a template document; validates everything and creates nothing on any problem. */
     async importTemplate(actor: Actor, body: unknown): Promise<AgentView> {
-      requireWrite(actor);
+      authorize(actor, 'agent.create');
       await assertPlanRoom(actor);
       const problems: FieldProblem[] = [];
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw errors.validation([{ path: '', message: 'the body must be a template object' }]);

@@ -10,7 +10,7 @@ import type { Actor } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
 import type { Job } from '../jobs/queue.js';
 import type { Logger } from '../infra/logger.js';
-import { canSeeAllAgents, requireRole } from './access.js';
+import { authorize, canSeeAllAgents } from './access.js';
 
 /** The settings key; its `email` part is also the SMTP server of all mail when SMTP_URL is unset (services/mail.ts). */
 export const ALERT_SETTINGS_KEY = 'alerts';
@@ -39,7 +39,7 @@ export const alertSettingsSchema = z.strictObject({
 });
 export type AlertSettingsInput = z.infer<typeof alertSettingsSchema>;
 
-export function alertService(deps: { store: Store; box: SecretBox; mail: Mailer; log: Logger; fetch?: typeof fetch }) {
+export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 'users'>; box: SecretBox; mail: Mailer; log: Logger; fetch?: typeof fetch }) {
   const { store, box, mail, log } = deps;
   const doFetch = deps.fetch ?? fetch;
   const load = async (): Promise<Stored> => (await store.settings.get<Stored>(KEY)) ?? { webhookUrl: null, webhookSecretSealed: null, email: null };
@@ -84,12 +84,12 @@ export function alertService(deps: { store: Store; box: SecretBox; mail: Mailer;
 
   return {
     async settings(actor: Actor) {
-      requireRole(actor, 'owner', 'admin', 'auditor');
+      authorize(actor, 'alertSettings.read');
       return view(await load());
     },
 
     async update(actor: Actor, input: AlertSettingsInput) {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'alertSettings.write');
       const cur = await load();
       const next: Stored = { ...cur };
       if (input.webhookUrl !== undefined) next.webhookUrl = input.webhookUrl;
@@ -108,7 +108,7 @@ export function alertService(deps: { store: Store; box: SecretBox; mail: Mailer;
 
     /** Sends a test alert through each configured way and says how each went. */
     async test(actor: Actor) {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'alertSettings.write');
       const s = await load();
       if (!s.webhookUrl && !s.email) throw new AppError(400, 'alerts_not_configured', 'Set a webhook URL or SMTP settings first.');
       const sample: BudgetAlert = {
@@ -132,8 +132,8 @@ export function alertService(deps: { store: Store; box: SecretBox; mail: Mailer;
 
     async acknowledge(actor: Actor, id: string) {
       const a = await store.budget.alert(id);
-      if (!a || (!canSeeAllAgents(actor) && a.ownerId !== actor.user.id)) throw errors.notFound('Alert');
-      if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
+      if (!a) throw errors.notFound('Alert');
+      authorize(actor, 'alert.ack', a, 'Alert');
       await store.budget.updateAlert(id, { acknowledgedAt: new Date().toISOString() });
       return (await store.budget.alert(id))!;
     },

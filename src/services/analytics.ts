@@ -36,7 +36,7 @@ export type AnalyticsQuery = { agentId?: string; from?: string; to?: string };
  * percentiles and delivery outcomes, per day and broken down by agent, model and channel.
  * Scoped like usage reports: customers only ever see their own agents.
  */
-export function analyticsService(deps: { store: Store; clock: Clock }) {
+export function analyticsService(deps: { store: Pick<Store, 'agents' | 'analytics' | 'usage'>; clock: Clock }) {
   const { store, clock } = deps;
 
   function range(q: AnalyticsQuery) {

@@ -8,7 +8,7 @@ import type { Clock, IdGenerator, ModelTool, SecretBox, Store } from '../domain/
 import type { Actor, Agent, Conversation } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
 import type { Logger } from '../infra/logger.js';
-import { canRead, canSeeAllAgents, requireWrite } from './access.js';
+import { authorize, canSeeAllAgents } from './access.js';
 
 export type Approval = {
   id: string; agentId: string; agentName: string; conversationId: string | null; toolCallId: string; tool: string; args: unknown;
@@ -17,7 +17,7 @@ export type Approval = {
 };
 
 export function approvalService(deps: {
-  store: Store; box: SecretBox; clock: Clock; ids: IdGenerator; log: Logger; hours: number; publicUrl?: string;
+  store: Pick<Store, 'agents' | 'approvals' | 'audit' | 'conversations' | 'toolCalls'>; box: SecretBox; clock: Clock; ids: IdGenerator; log: Logger; hours: number; publicUrl?: string;
   /** Rebuilds the agent's tool for the approved call (late-bound: the toolbox is built after). */
   toolFor: () => (agent: Agent, conv: Conversation, name: string) => Promise<ModelTool | undefined>;
   /** Sends a message to the person on the conversation's channel (Telegram, WhatsApp); web chat reads it from history. */
@@ -40,10 +40,11 @@ export function approvalService(deps: {
     if (conv.channel === 'telegram' || conv.channel === 'whatsapp') await deps.notify(conv, agent, text).catch((err) => log.warn('approval notice not delivered', { error: (err as Error).message, conversationId: conv.id }));
   }
 
-  async function visible(actor: Actor, id: string) {
+  async function visible(actor: Actor, id: string, action: 'approval.read' | 'approval.decide' = 'approval.read') {
     const a = await store.approvals.byId(id);
     const agent = a && (await store.agents.byId(a.agentId));
-    if (!a || !agent || !canRead(actor, agent)) throw errors.notFound('Approval');
+    if (!a || !agent) throw errors.notFound('Approval');
+    authorize(actor, action, agent, 'Approval');
     return { a, agent };
   }
 
@@ -75,8 +76,7 @@ export function approvalService(deps: {
 
     /** The owner's decision: an approved call runs now and its result goes into the conversation. */
     async decide(actor: Actor, id: string, decision: 'approve' | 'deny'): Promise<Approval> {
-      const { a, agent } = await visible(actor, id);
-      requireWrite(actor, agent);
+      const { a, agent } = await visible(actor, id, 'approval.decide');
       if (a.status === 'pending' && a.expiresAt < now()) await this.expire();
       const won = await store.approvals.decide(id, decision === 'approve' ? 'approved' : 'denied', actor.user.id, now());
       if (!won) {

@@ -11,7 +11,7 @@ import type { Actor } from '../domain/types.js';
 import { errors } from '../domain/errors.js';
 import { zodProblems } from '../domain/schemas.js';
 import type { Logger } from '../infra/logger.js';
-import { requireRole } from './access.js';
+import { authorize } from './access.js';
 
 export const PLAN_TOOLS = ['memory', 'web_fetch', 'web_search', 'exec'] as const;
 const PLAN_STATUSES = ['none', 'trialing', 'active', 'past_due', 'canceled'] as const;
@@ -85,7 +85,7 @@ function mapStatus(s: string): BillingState['planStatus'] | undefined {
 }
 
 export function billingService(deps: {
-  store: Store; clock: Clock; log: Logger; channels: AgentChannels;
+  store: Pick<Store, 'users' | 'plans' | 'billing' | 'audit' | 'transaction'>; clock: Clock; log: Logger; channels: AgentChannels;
   /** Stripe, when STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are set. */
   gateway?: BillingGateway;
   graceDays: number;
@@ -393,7 +393,7 @@ export function billingService(deps: {
     listPlans: () => store.plans.list(),
 
     async putPlan(actor: Actor, id: string, input: PlanInput): Promise<{ plan: Plan; created: boolean }> {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'plan.write');
       const current = await store.plans.get(id);
       if (!current) {
         const missing = (['name', 'priceUsdMonth', 'maxAgents'] as const).filter((k) => input[k] === undefined);
@@ -415,7 +415,7 @@ export function billingService(deps: {
     },
 
     async deletePlan(actor: Actor, id: string) {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'plan.write');
       const plan = await store.plans.get(id);
       if (!plan) throw errors.notFound('Plan');
       const n = await store.billing.countOnPlan(id);
@@ -426,7 +426,7 @@ export function billingService(deps: {
 
     // ----- customers (operators) -----
     async listCustomers(actor: Actor) {
-      requireRole(actor, 'owner', 'admin', 'auditor');
+      authorize(actor, 'customer.read');
       const users = (await store.users.list()).filter((u) => u.role === 'customer');
       const usage = await store.billing.usage(month(), users.map((u) => u.id));
       const rows = [];
@@ -436,7 +436,7 @@ export function billingService(deps: {
 
     /** Puts a customer on a plan by hand (no Stripe, a deal, a fix); newer Stripe events still apply afterwards. */
     async setCustomerPlan(actor: Actor, userId: string, input: z.infer<typeof customerPlanSchema>) {
-      requireRole(actor, 'owner', 'admin');
+      authorize(actor, 'customer.write');
       const user = await store.users.byId(userId);
       if (!user || user.role !== 'customer') throw errors.notFound('Customer');
       const plan = input.planId ? await store.plans.get(input.planId) : null;

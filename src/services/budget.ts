@@ -42,7 +42,7 @@ const NO_LIMITS: OwnerLimits = { monthlyMessages: null, monthlyCostUsd: null, to
 const unavailableMessage = (agent: Agent) => `Sorry — ${agent.name} is not available right now.`;
 
 export function budgetService(deps: {
-  store: Store; prices: PriceService; providers: ProviderService; clock: Clock; ids: IdGenerator; log: Logger; queue: JobQueue;
+  store: Pick<Store, 'agents' | 'budget' | 'users'>; prices: PriceService; providers: ProviderService; clock: Clock; ids: IdGenerator; log: Logger; queue: JobQueue;
   /** Late-bound: the billing service's view of a customer's plan. */
   limitsFor?: () => ((userId: string) => Promise<OwnerLimits>) | undefined;
 }) {

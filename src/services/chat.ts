@@ -25,7 +25,7 @@ function providerErrorCode(e: ProviderError): { code: string; status: 502 | 503 
   return { code: 'provider_error', status: 502 };
 }
 
-export function chatService(deps: { store: Store; llm: ChatModelPort; providers: ProviderService; prices: PriceService; clock: Clock; log: Logger; memory: MemoryService; budget: BudgetService; toolbox: Toolbox }) {
+export function chatService(deps: { store: Pick<Store, 'conversations' | 'people' | 'usage'>; llm: ChatModelPort; providers: ProviderService; prices: PriceService; clock: Clock; log: Logger; memory: MemoryService; budget: BudgetService; toolbox: Toolbox }) {
   const { store, llm, providers, prices, clock, log, memory, budget, toolbox } = deps;
 
   /**

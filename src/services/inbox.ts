@@ -27,7 +27,7 @@ export type InlineMessage = { channel: 'web' | 'api'; agentId: string; sender: s
  * most the one part that was in flight.
  */
 export function inboxService(deps: {
-  store: Store; chat: ChatService; clock: Clock; log: Logger; senders: Map<string, ChannelSender>; routers?: Map<string, Router>; options?: InboxOptions;
+  store: Pick<Store, 'agents' | 'channels' | 'inbox'>; chat: ChatService; clock: Clock; log: Logger; senders: Map<string, ChannelSender>; routers?: Map<string, Router>; options?: InboxOptions;
   /** Told of every failed send of a part: `final` when no retry follows (metrics). */
   onSendFailure?: (channel: string, final: boolean) => void;
 }) {

@@ -18,7 +18,7 @@ const mask = (digits: string) => `+${digits.slice(0, 2)} •••• ${digits.s
  * per-agent conversations on both. Codes are hashed, single-use, expire in 10 minutes, allow five
  * tries, and at most three are sent per browser and per phone in an hour.
  */
-export function linkService(deps: { store: Store; clock: Clock; sendText: (phone: string, text: string) => Promise<unknown>; linkHours: number }) {
+export function linkService(deps: { store: Pick<Store, 'conversations' | 'people'>; clock: Clock; sendText: (phone: string, text: string) => Promise<unknown>; linkHours: number }) {
   const { store, clock } = deps;
   const now = () => clock.now();
 

@@ -75,7 +75,7 @@ function cosine(a: number[], b: number[]): number {
 export type RankedSummary = Summary & { score: number };
 
 export function memoryService(deps: {
-  store: Store; queue: JobQueue; clock: Clock; log: Logger; providers: ProviderService; prices: PriceService;
+  store: Pick<Store, 'agents' | 'conversations' | 'people' | 'summaries' | 'usage' | 'workspace' | 'transaction'>; queue: JobQueue; clock: Clock; log: Logger; providers: ProviderService; prices: PriceService;
   /** Late-bound: the chat service is built after this one. */
   chat: () => ChatService;
   embeddings?: { port: EmbeddingPort; model: string };

@@ -16,7 +16,7 @@ import type { Job, JobQueue } from '../jobs/queue.js';
 import type { Logger } from '../infra/logger.js';
 import type { TelegramChannel } from '../channels/telegram/telegram-channel.js';
 import type { ChatService } from './chat.js';
-import { canRead, requireWrite } from './access.js';
+import { authorize } from './access.js';
 import { fillPlaceholders } from './prompt.js';
 import { checkSite, describeStack, FetchRefused, type SiteCheckResult } from './site-check.js';
 
@@ -61,7 +61,7 @@ const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1).trimE
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 export function provisioningService(deps: {
-  store: Store; queue: JobQueue; box: SecretBox; clock: Clock; log: Logger; telegram: TelegramChannel;
+  store: Pick<Store, 'agents' | 'audit' | 'channels' | 'conversations' | 'people' | 'provisioning' | 'users' | 'workspace' | 'transaction'>; queue: JobQueue; box: SecretBox; clock: Clock; log: Logger; telegram: TelegramChannel;
   chat: ChatService; templates: Map<string, AgentTemplate>;
   /** Fetches the site (tests and other installs may pass their own); defaults to the SSRF-guarded check. */
   siteCheck?: (url: string) => Promise<SiteCheckResult>;
@@ -84,9 +84,10 @@ export function provisioningService(deps: {
     await queue.send(PROVISION_JOB, { agentId, attempt }, { singletonKey: `${agentId}:${attempt}`, retryLimit: JOB_RETRIES, retryDelaySeconds: deps.retryDelaySeconds });
   }
 
-  async function visible(actor: Actor, id: string): Promise<Agent> {
+  async function visible(actor: Actor, id: string, action: 'agent.read' | 'agent.write' = 'agent.read'): Promise<Agent> {
     const a = await store.agents.byId(id);
-    if (!a || !canRead(actor, a)) throw errors.notFound('Agent');
+    if (!a) throw errors.notFound('Agent');
+    authorize(actor, action, a);
     return a;
   }
 
@@ -286,8 +287,7 @@ export function provisioningService(deps: {
 
     /** Re-runs a failed pipeline from its first unfinished step. */
     async retry(actor: Actor, id: string): Promise<ProvisioningStatus> {
-      const agent = await visible(actor, id);
-      requireWrite(actor, agent);
+      const agent = await visible(actor, id, 'agent.write');
       if (agent.status === 'deleted') throw errors.conflict('agent_deleted', `${agent.name} was deleted; create a new agent instead.`);
       const rec = await store.provisioning.get(id);
       if (agent.status !== 'failed' || !rec) throw errors.conflict('not_failed', `Only an agent whose setup failed can be retried; ${agent.name} is ${agent.status}.`);

@@ -27,7 +27,7 @@ function findAgent(agents: Agent[], query: string): Agent | undefined {
  * agent, so switching back resumes where they were.
  */
 export function whatsappRouter(deps: {
-  store: Store; chat: ChatService; clock: Clock; log: Logger; routerModel?: string;
+  store: Pick<Store, 'agents' | 'people' | 'personState' | 'transaction'>; chat: ChatService; clock: Clock; log: Logger; routerModel?: string;
   /** Called when a person leaves an agent for another (its session ends there). */
   onSwitch?: (personId: string, fromAgentId: string) => Promise<void>;
 }): Router {

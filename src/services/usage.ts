@@ -1,7 +1,7 @@
 import type { Clock, Store } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
 import { errors } from '../domain/errors.js';
-import { canRead, canSeeAllAgents } from './access.js';
+import { authorize, canSeeAllAgents } from './access.js';
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
@@ -9,10 +9,11 @@ const day = (d: Date) => d.toISOString().slice(0, 10);
  * The agents a report may cover: the one asked for (404 unless the caller may read it), all of them
  * (undefined) for owner, admin and auditor, or a customer's own.
  */
-export async function reportScope(store: Store, actor: Actor, agentId?: string): Promise<string[] | undefined> {
+export async function reportScope(store: Pick<Store, 'agents'>, actor: Actor, agentId?: string): Promise<string[] | undefined> {
   if (agentId) {
     const a = await store.agents.byId(agentId);
-    if (!a || !canRead(actor, a)) throw errors.notFound('Agent');
+    if (!a) throw errors.notFound('Agent');
+    authorize(actor, 'agent.read', a);
     return [agentId];
   }
   if (canSeeAllAgents(actor)) return undefined;
@@ -20,7 +21,7 @@ export async function reportScope(store: Store, actor: Actor, agentId?: string):
 }
 
 /** Usage reports. Customers only ever see their own agents' rows. */
-export function usageService(deps: { store: Store; clock: Clock }) {
+export function usageService(deps: { store: Pick<Store, 'agents' | 'usage'>; clock: Clock }) {
   const { store, clock } = deps;
   const scope = (actor: Actor, agentId?: string) => reportScope(store, actor, agentId);
 

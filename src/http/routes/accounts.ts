@@ -5,7 +5,9 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { ROLES, type User } from '../../domain/types.js';
 import type { AppEnv } from '../context.js';
 import { router } from '../router.js';
-import { requireActor, SESSION_COOKIE } from '../middleware/request-context.js';
+import { SESSION_COOKIE } from '../middleware/request-context.js';
+import { authorize } from '../../services/access.js';
+import type { AccountService } from '../../services/accounts.js';
 import { jsonBody, ok, noContent, errorResponses, SessionSchema, UserSchema, IdParam } from '../schemas.js';
 
 const Password = z.string().min(8, 'must be at least 8 characters').max(1024);
@@ -20,15 +22,25 @@ const Accepted = z.object({ ok: z.boolean() });
 /** A user as the API shows it: with `emailVerified`, never the password hash. */
 const present = (u: User) => ({ ...u, emailVerified: !!u.emailVerifiedAt });
 
-function startSession(c: Context<AppEnv>, s: { token: string; expiresAt: string }) {
+/** What the account routes need to know of the deployment. */
+export type AccountRouteOptions = {
+  /** Session cookies only over HTTPS (PUBLIC_URL is https). */
+  secureCookies: boolean;
+  /** SWITCHBOARD_TRUST_PROXY: the client address is the first X-Forwarded-For hop. */
+  trustProxy: boolean;
+  /** PUBLIC_URL: the base of links in mails (else the origin the request came to). */
+  publicUrl: string | undefined;
+};
+
+function startSession(c: Context<AppEnv>, o: AccountRouteOptions, s: { token: string; expiresAt: string }) {
   setCookie(c, SESSION_COOKIE, s.token, {
-    httpOnly: true, sameSite: 'Lax', path: '/', secure: c.get('services').config.secureCookies, expires: new Date(s.expiresAt),
+    httpOnly: true, sameSite: 'Lax', path: '/', secure: o.secureCookies, expires: new Date(s.expiresAt),
   });
 }
 
 /** The caller's address; behind a reverse proxy (SWITCHBOARD_TRUST_PROXY) the first X-Forwarded-For hop, if it looks like an address. */
-function clientIp(c: Context<AppEnv>): string {
-  if (c.get('services').config.SWITCHBOARD_TRUST_PROXY) {
+function clientIp(c: Context<AppEnv>, o: AccountRouteOptions): string {
+  if (o.trustProxy) {
     const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
     if (fwd && /^[0-9A-Fa-f:.]{2,45}$/.test(fwd)) return fwd;
   }
@@ -36,24 +48,26 @@ function clientIp(c: Context<AppEnv>): string {
 }
 
 /** The address, and the base of links in mails: PUBLIC_URL, or else the origin this request came to. */
-function client(c: Context<AppEnv>) {
-  return { ip: clientIp(c), baseUrl: c.get('services').config.PUBLIC_URL ?? new URL(c.req.url).origin };
+function client(c: Context<AppEnv>, o: AccountRouteOptions) {
+  return { ip: clientIp(c, o), baseUrl: o.publicUrl ?? new URL(c.req.url).origin };
 }
 
-export function accountRoutes() {
+/** Setup, sign-in and the account mails, users, and API keys. */
+export function accountRoutes(deps: { accounts: AccountService; options: AccountRouteOptions }) {
+  const { accounts, options: o } = deps;
   const app = router();
   const tags = ['Accounts'];
 
   app.openapi(createRoute({ method: 'get', path: '/api/setup', tags, summary: 'Whether the one-time owner setup is still needed',
     responses: { 200: ok(z.object({ needsSetup: z.boolean() })) } }),
-  async (c) => c.json({ needsSetup: await c.get('services').accounts.needsSetup() }, 200));
+  async (c) => c.json({ needsSetup: await accounts.needsSetup() }, 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/setup', tags, summary: 'Create the owner account (once)',
     request: jsonBody(Credentials), responses: { 201: ok(SessionSchema, 'Owner created and signed in'), ...errorResponses(400, 409) } }),
   async (c) => {
     const { email, password } = c.req.valid('json');
-    const s = await c.get('services').accounts.setupOwner(email, password);
-    startSession(c, s);
+    const s = await accounts.setupOwner(email, password);
+    startSession(c, o, s);
     return c.json({ token: s.token, user: s.user }, 201);
   });
 
@@ -62,28 +76,28 @@ export function accountRoutes() {
     responses: { 200: ok(SessionSchema), ...errorResponses(400, 401, 429) } }),
   async (c) => {
     const { email, password } = c.req.valid('json');
-    const s = await c.get('services').accounts.login(email, password, clientIp(c));
-    startSession(c, s);
+    const s = await accounts.login(email, password, clientIp(c, o));
+    startSession(c, o, s);
     return c.json({ token: s.token, user: { id: s.user.id, email: s.user.email, role: s.user.role } }, 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/auth/me', tags, summary: 'The signed-in user',
     responses: { 200: ok(z.object({ user: UserSchema })), ...errorResponses(401) } }),
-  (c) => c.json({ user: present(requireActor(c).user) }, 200));
+  (c) => c.json({ user: present(authorize(c.get('actor'), 'session.read').user) }, 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/auth/options', tags, summary: 'What the sign-in page may offer: self sign-up, and mail (password reset, magic links)',
     responses: { 200: ok(z.object({ signup: z.boolean(), mail: z.boolean() })) } }),
-  async (c) => c.json(await c.get('services').accounts.options(), 200));
+  async (c) => c.json(await accounts.options(), 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/auth/register', tags, summary: 'Create a customer account (when SWITCHBOARD_SIGNUP=open)',
     description: 'The new customer starts on the trial plan and is signed in. With mail configured, a verification link is sent.',
     // Closed sign-up is refused before the body is read.
-    middleware: [async (c, next) => { c.get('services').accounts.assertSignupOpen(); await next(); }],
+    middleware: [async (c, next) => { accounts.assertSignupOpen(); await next(); }],
     request: jsonBody(z.strictObject({ email: z.email().max(254), password: Password, name: z.string().trim().min(1, 'is required').max(80) })),
     responses: { 201: ok(SessionSchema, 'Account created and signed in'), ...errorResponses(400, 403, 409) } }),
   async (c) => {
-    const s = await c.get('services').accounts.register(c.req.valid('json'), client(c));
-    startSession(c, s);
+    const s = await accounts.register(c.req.valid('json'), client(c, o));
+    startSession(c, o, s);
     const u = present(s.user);
     return c.json({ token: s.token, user: { id: u.id, email: u.email, name: u.name, role: u.role, emailVerified: u.emailVerified, createdAt: u.createdAt } }, 201);
   });
@@ -91,14 +105,14 @@ export function accountRoutes() {
   app.openapi(createRoute({ method: 'post', path: '/api/auth/verify-email', tags, summary: 'Confirm the e-mail address with the token from the verification mail',
     request: jsonBody(TokenOnly), responses: { 200: ok(Accepted), ...errorResponses(400) } }),
   async (c) => {
-    await c.get('services').accounts.verifyEmail(c.req.valid('json').token, client(c));
+    await accounts.verifyEmail(c.req.valid('json').token, client(c, o));
     return c.json({ ok: true }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/api/auth/verify-email/resend', tags, summary: 'Send the signed-in user a new verification link',
     responses: { 202: ok(Accepted, 'Sent'), ...errorResponses(400, 401, 409, 429, 502) } }),
   async (c) => {
-    await c.get('services').accounts.resendVerification(requireActor(c), client(c));
+    await accounts.resendVerification(authorize(c.get('actor'), 'session.write'), client(c, o));
     return c.json({ ok: true }, 202);
   });
 
@@ -106,7 +120,7 @@ export function accountRoutes() {
     description: 'Always 202, whether or not the address has an account. The link works once, for one hour.',
     request: jsonBody(EmailOnly), responses: { 202: ok(Accepted, 'Accepted'), ...errorResponses(400, 429) } }),
   async (c) => {
-    await c.get('services').accounts.requestPasswordReset(c.req.valid('json').email, client(c));
+    await accounts.requestPasswordReset(c.req.valid('json').email, client(c, o));
     return c.json({ ok: true }, 202);
   });
 
@@ -115,7 +129,7 @@ export function accountRoutes() {
     responses: { 200: ok(Accepted), ...errorResponses(400, 403) } }),
   async (c) => {
     const { token, password } = c.req.valid('json');
-    await c.get('services').accounts.confirmPasswordReset(token, password, client(c));
+    await accounts.confirmPasswordReset(token, password, client(c, o));
     return c.json({ ok: true }, 200);
   });
 
@@ -123,15 +137,15 @@ export function accountRoutes() {
     description: 'Always 202 when mail is configured, whether or not the address has an account. The link works once, for 15 minutes.',
     request: jsonBody(EmailOnly), responses: { 202: ok(Accepted, 'Accepted'), ...errorResponses(400, 429) } }),
   async (c) => {
-    await c.get('services').accounts.requestMagicLink(c.req.valid('json').email, client(c));
+    await accounts.requestMagicLink(c.req.valid('json').email, client(c, o));
     return c.json({ ok: true }, 202);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/api/auth/magic-link/verify', tags, summary: 'Sign in with the token from a magic link',
     request: jsonBody(TokenOnly), responses: { 200: ok(SessionSchema), ...errorResponses(400, 403) } }),
   async (c) => {
-    const s = await c.get('services').accounts.verifyMagicLink(c.req.valid('json').token, client(c));
-    startSession(c, s);
+    const s = await accounts.verifyMagicLink(c.req.valid('json').token, client(c, o));
+    startSession(c, o, s);
     return c.json({ token: s.token, user: { id: s.user.id, email: s.user.email, role: s.user.role } }, 200);
   });
 
@@ -139,7 +153,7 @@ export function accountRoutes() {
     responses: { 200: ok(z.object({ ok: z.boolean() })) } }),
   async (c) => {
     const actor = c.get('actor');
-    if (actor) await c.get('services').accounts.logout(actor);
+    if (actor) await accounts.logout(actor);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.json({ ok: true }, 200);
   });
@@ -147,29 +161,29 @@ export function accountRoutes() {
   // ----- users -----
   app.openapi(createRoute({ method: 'get', path: '/api/users', tags, summary: 'List users (owner, admin)',
     responses: { 200: ok(z.object({ users: z.array(UserSchema) })), ...errorResponses(401, 403) } }),
-  async (c) => c.json({ users: (await c.get('services').accounts.listUsers(requireActor(c))).map(present) }, 200));
+  async (c) => c.json({ users: (await accounts.listUsers(authorize(c.get('actor'), 'user.read'))).map(present) }, 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/users', tags, summary: 'Add a user (owner, admin)',
     request: jsonBody(Credentials.extend({ role: z.enum(ROLES) })),
     responses: { 201: ok(UserSchema), ...errorResponses(400, 401, 403, 409) } }),
-  async (c) => c.json(await c.get('services').accounts.addUser(requireActor(c), c.req.valid('json')), 201));
+  async (c) => c.json(await accounts.addUser(authorize(c.get('actor'), 'user.write'), c.req.valid('json')), 201));
 
   app.openapi(createRoute({ method: 'patch', path: '/api/users/{id}', tags, summary: "Set a customer's monthly cap across their agents (owner, admin)",
     request: { params: IdParam, ...jsonBody(z.strictObject({ monthlyBudgetUsd: z.number().min(0).max(1_000_000).nullable() })) },
     responses: { 200: ok(UserSchema), ...errorResponses(400, 401, 403, 404) } }),
-  async (c) => c.json(await c.get('services').accounts.setUserBudget(requireActor(c), c.req.valid('param').id, c.req.valid('json').monthlyBudgetUsd), 200));
+  async (c) => c.json(await accounts.setUserBudget(authorize(c.get('actor'), 'user.write'), c.req.valid('param').id, c.req.valid('json').monthlyBudgetUsd), 200));
 
   for (const [action, suspend] of [['suspend', true], ['unsuspend', false]] as const) {
     app.openapi(createRoute({ method: 'post', path: `/api/users/{id}/${action}`, tags,
       summary: suspend ? 'Suspend a user: no sign-in, sessions end, API keys stop working (owner, admin)' : 'Reinstate a suspended user (owner, admin)',
       request: { params: IdParam }, responses: { 200: ok(UserSchema), ...errorResponses(401, 403, 404) } }),
-    async (c) => c.json(present(await c.get('services').accounts.setSuspended(requireActor(c), c.req.valid('param').id, suspend)), 200));
+    async (c) => c.json(present(await accounts.setSuspended(authorize(c.get('actor'), 'user.write'), c.req.valid('param').id, suspend)), 200));
   }
 
   app.openapi(createRoute({ method: 'delete', path: '/api/users/{id}', tags, summary: 'Remove a user',
     request: { params: IdParam }, responses: { ...noContent, ...errorResponses(401, 403, 404, 409) } }),
   async (c) => {
-    await c.get('services').accounts.deleteUser(requireActor(c), c.req.valid('param').id);
+    await accounts.deleteUser(authorize(c.get('actor'), 'user.write'), c.req.valid('param').id);
     return c.body(null, 204);
   });
 
@@ -177,17 +191,17 @@ export function accountRoutes() {
   const KeySchema = z.object({ id: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() });
   app.openapi(createRoute({ method: 'get', path: '/api/keys', tags: ['API keys'], summary: 'Your API keys',
     responses: { 200: ok(z.object({ keys: z.array(KeySchema) })), ...errorResponses(401) } }),
-  async (c) => c.json({ keys: await c.get('services').accounts.listKeys(requireActor(c)) }, 200));
+  async (c) => c.json({ keys: await accounts.listKeys(authorize(c.get('actor'), 'session.read')) }, 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/keys', tags: ['API keys'], summary: 'Create an API key (shown once)',
     request: jsonBody(z.strictObject({ name: z.string().trim().min(1, 'is required').max(100) })),
     responses: { 201: ok(z.object({ id: z.string(), key: z.string(), name: z.string(), prefix: z.string(), createdAt: z.string() })), ...errorResponses(400, 401) } }),
-  async (c) => c.json(await c.get('services').accounts.createKey(requireActor(c), c.req.valid('json').name), 201));
+  async (c) => c.json(await accounts.createKey(authorize(c.get('actor'), 'session.write'), c.req.valid('json').name), 201));
 
   app.openapi(createRoute({ method: 'delete', path: '/api/keys/{id}', tags: ['API keys'], summary: 'Revoke an API key',
     request: { params: IdParam }, responses: { ...noContent, ...errorResponses(401, 404) } }),
   async (c) => {
-    await c.get('services').accounts.deleteKey(requireActor(c), c.req.valid('param').id);
+    await accounts.deleteKey(authorize(c.get('actor'), 'session.write'), c.req.valid('param').id);
     return c.body(null, 204);
   });
 

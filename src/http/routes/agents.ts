@@ -1,52 +1,56 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { configPatchSchema, createAgentSchema, patchAgentSchema, personaPatchSchema, LIMITS } from '../../domain/schemas.js';
 import { errors } from '../../domain/errors.js';
+import { authorize } from '../../services/access.js';
+import type { AgentService } from '../../services/agents.js';
+import type { ProvisioningService } from '../../services/provisioning.js';
+import type { ConversationService } from '../../services/conversations.js';
 import { router } from '../router.js';
-import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, ProvisioningStatusSchema } from '../schemas.js';
-import { collectReply } from '../../services/chat.js';
 
 const tags = ['Agents'];
 const TemplateDoc = z.record(z.string(), z.unknown()).openapi('AgentTemplate', { description: 'A template document: {switchboardTemplate:1, name, description, icon, model, fallbackModel, temperature, listed, persona, placeholders}' });
 
-export function agentRoutes() {
+/** Agents, their provisioning, workspace configuration and conversations. */
+export function agentRoutes(deps: { agents: AgentService; provisioning: ProvisioningService; conversations: ConversationService }) {
+  const { agents, provisioning, conversations } = deps;
   const app = router();
 
   app.openapi(createRoute({ method: 'get', path: '/api/templates', tags, summary: 'Agent templates shipped with Switchboard',
     responses: { 200: ok(z.object({ templates: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), icon: z.string(), model: z.string().nullable(), placeholders: z.record(z.string(), z.object({ description: z.string(), required: z.boolean(), default: z.string().optional() })) })) })), ...errorResponses(401) } }),
   (c) => {
-    requireActor(c);
-    return c.json({ templates: c.get('services').agents.templates() }, 200);
+    authorize(c.get('actor'), 'session.read');
+    return c.json({ templates: agents.templates() }, 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents', tags, summary: 'List the agents you can see',
     responses: { 200: ok(z.object({ agents: z.array(AgentSchema) })), ...errorResponses(401) } }),
-  async (c) => c.json({ agents: await c.get('services').agents.list(requireActor(c)) }, 200));
+  async (c) => c.json({ agents: await agents.list(authorize(c.get('actor'), 'agent.read')) }, 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents', tags,
     summary: 'Create an agent (blank or from a template). With `siteUrl` or `telegramBotToken` it is provisioned: 202, status "provisioning"; follow GET /api/agents/{id}/status.',
     request: jsonBody(createAgentSchema),
     responses: { 201: ok(AgentSchema, 'Created, active'), 202: ok(AgentSchema, 'Created; the provisioning pipeline runs in the background'), ...errorResponses(400, 401, 403, 409) } }),
   async (c) => {
-    const agent = await c.get('services').agents.create(requireActor(c), c.req.valid('json'));
+    const agent = await agents.create(authorize(c.get('actor'), 'agent.create'), c.req.valid('json'));
     return c.json(agent, agent.status === 'provisioning' ? 202 : 201);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/import', tags, summary: 'Import an agent from a template document',
     request: jsonBody(TemplateDoc), responses: { 201: ok(AgentSchema), ...errorResponses(400, 401, 403, 409) } }),
-  async (c) => c.json(await c.get('services').agents.importTemplate(requireActor(c), c.req.valid('json')), 201));
+  async (c) => c.json(await agents.importTemplate(authorize(c.get('actor'), 'agent.create'), c.req.valid('json')), 201));
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/preview-prompt', tags, summary: 'Compose the system prompt for a persona (live preview)',
     request: jsonBody(z.strictObject({ name: z.string().max(LIMITS.name), description: z.string().max(LIMITS.description).optional(), persona: personaPatchSchema.optional() })),
     responses: { 200: ok(z.object({ systemPrompt: z.string(), tokens: z.number() })), ...errorResponses(400, 401) } }),
   (c) => {
-    requireActor(c);
-    return c.json(c.get('services').agents.previewPrompt(c.req.valid('json')), 200);
+    authorize(c.get('actor'), 'session.read');
+    return c.json(agents.previewPrompt(c.req.valid('json')), 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}', tags, summary: 'One agent',
     request: { params: IdParam }, responses: { 200: ok(AgentSchema), ...errorResponses(401, 404) } }),
-  async (c) => c.json(await c.get('services').agents.get(requireActor(c), c.req.valid('param').id), 200));
+  async (c) => c.json(await agents.get(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id), 200));
 
   app.openapi(createRoute({ method: 'patch', path: '/api/agents/{id}', tags,
     summary: 'Edit an agent. Send `version` (or If-Match) to refuse stale edits with 409.',
@@ -56,7 +60,7 @@ export function agentRoutes() {
     const ifMatch = c.req.valid('header')['if-match'];
     const v = ifMatch ? Number(ifMatch.replace(/^W\//, '').replace(/"/g, '')) : undefined;
     if (v !== undefined && !Number.isInteger(v)) throw errors.validation([{ path: 'If-Match', message: 'must be the agent version, e.g. "3"' }]);
-    return c.json(await c.get('services').agents.update(requireActor(c), c.req.valid('param').id, c.req.valid('json'), v), 200);
+    return c.json(await agents.update(authorize(c.get('actor'), 'agent.write'), c.req.valid('param').id, c.req.valid('json'), v), 200);
   });
 
   app.openapi(createRoute({ method: 'delete', path: '/api/agents/{id}', tags,
@@ -65,30 +69,30 @@ export function agentRoutes() {
     responses: { ...noContent, ...errorResponses(400, 401, 403, 404) } }),
   async (c) => {
     const purge = c.req.valid('query').purge;
-    await c.get('services').agents.remove(requireActor(c), c.req.valid('param').id, { purge: purge === 'true' || purge === '1' });
+    await agents.remove(authorize(c.get('actor'), 'agent.write'), c.req.valid('param').id, { purge: purge === 'true' || purge === '1' });
     return c.body(null, 204);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/status', tags, summary: 'Provisioning status: each step with its state and a sentence, the t.me link once bound',
     request: { params: IdParam }, responses: { 200: ok(ProvisioningStatusSchema), ...errorResponses(401, 404) } }),
-  async (c) => c.json(await c.get('services').provisioning.status(requireActor(c), c.req.valid('param').id), 200));
+  async (c) => c.json(await provisioning.status(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id), 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/retry', tags, summary: 'Run a failed provisioning again, from the step that failed',
     request: { params: IdParam }, responses: { 202: ok(ProvisioningStatusSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
-  async (c) => c.json(await c.get('services').provisioning.retry(requireActor(c), c.req.valid('param').id), 202));
+  async (c) => c.json(await provisioning.retry(authorize(c.get('actor'), 'agent.write'), c.req.valid('param').id), 202));
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/config', tags, summary: 'The workspace files: SOUL.md, AGENTS.md, TOOLS.md, USER.md and custom instructions',
     request: { params: IdParam }, responses: { 200: ok(AgentConfigSchema), ...errorResponses(401, 404) } }),
-  async (c) => c.json(await c.get('services').agents.getConfig(requireActor(c), c.req.valid('param').id), 200));
+  async (c) => c.json(await agents.getConfig(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id), 200));
 
   app.openapi(createRoute({ method: 'patch', path: '/api/agents/{id}/config', tags, summary: 'Edit workspace files; bumps the agent version. Send `version` to refuse stale edits with 409.',
     request: { params: IdParam, ...jsonBody(configPatchSchema) }, responses: { 200: ok(AgentConfigSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
-  async (c) => c.json(await c.get('services').agents.updateConfig(requireActor(c), c.req.valid('param').id, c.req.valid('json')), 200));
+  async (c) => c.json(await agents.updateConfig(authorize(c.get('actor'), 'agent.write'), c.req.valid('param').id, c.req.valid('json')), 200));
 
   for (const [action, status] of [['pause', 'paused'], ['resume', 'active']] as const) {
     app.openapi(createRoute({ method: 'post', path: `/api/agents/{id}/${action}`, tags, summary: `${action === 'pause' ? 'Pause' : 'Resume'} an agent`,
       request: { params: IdParam }, responses: { 200: ok(AgentSchema), ...errorResponses(401, 403, 404, 409) } }),
-    async (c) => c.json(await c.get('services').agents.setStatus(requireActor(c), c.req.valid('param').id, status), 200));
+    async (c) => c.json(await agents.setStatus(authorize(c.get('actor'), 'agent.write'), c.req.valid('param').id, status), 200));
   }
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/duplicate', tags, summary: 'Copy an agent (unlisted)',
@@ -96,13 +100,13 @@ export function agentRoutes() {
     responses: { 201: ok(AgentSchema), ...errorResponses(400, 401, 403, 404) } }),
   async (c) => {
     const body = (c.req.valid('json') ?? {}) as { name?: string };
-    return c.json(await c.get('services').agents.duplicate(requireActor(c), c.req.valid('param').id, body.name), 201);
+    return c.json(await agents.duplicate(authorize(c.get('actor'), 'agent.write'), c.req.valid('param').id, body.name), 201);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/export', tags, summary: 'Export an agent as a template document',
     request: { params: IdParam }, responses: { 200: ok(TemplateDoc), ...errorResponses(401, 404) } }),
   async (c) => {
-    const t = await c.get('services').agents.exportTemplate(requireActor(c), c.req.valid('param').id);
+    const t = await agents.exportTemplate(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id);
     c.header('Content-Disposition', `attachment; filename="${t.id}.switchboard.json"`);
     return c.json(t as Record<string, unknown>, 200);
   });
@@ -112,20 +116,17 @@ export function agentRoutes() {
     request: { params: IdParam },
     responses: { 200: ok(z.object({ conversations: z.array(z.object({ id: z.string(), channel: z.string(), personId: z.string(), messageCount: z.number(), lastMessageAt: z.string(), createdAt: z.string(), closedAt: z.string().nullable(), closedReason: z.string().nullable(), summaryStatus: z.string(), downgraded: z.boolean() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
-    const s = c.get('services');
-    const agent = await s.agents.getRecord(requireActor(c), c.req.valid('param').id);
-    const list = await s.store.conversations.listForAgent(agent.id, 200);
-    return c.json({ conversations: list.map((r) => ({ id: r.id, channel: r.channel, personId: r.personId, messageCount: r.messageCount, lastMessageAt: r.lastMessageAt, createdAt: r.createdAt, closedAt: r.closedAt, closedReason: r.closedReason, summaryStatus: r.summaryStatus, downgraded: r.downgraded })) }, 200);
+    const actor = authorize(c.get('actor'), 'agent.read');
+    return c.json({ conversations: await conversations.listForAgent(actor, c.req.valid('param').id) }, 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/history', tags: ['Conversations'], summary: "The agent's latest messages across all conversations and channels",
     request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }) },
     responses: { 200: ok(z.object({ messages: z.array(MessageSchema.extend({ channel: z.string(), conversationId: z.string(), personId: z.string(), error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
-    const s = c.get('services');
-    const agent = await s.agents.getRecord(requireActor(c), c.req.valid('param').id); // a deleted agent's kept history stays readable
-    const rows = await s.store.conversations.recentForAgent(agent.id, c.req.valid('query').limit ?? 100);
-    return c.json({ messages: rows }, 200);
+    const actor = authorize(c.get('actor'), 'agent.read');
+    // A deleted agent's kept history stays readable.
+    return c.json({ messages: await conversations.recentMessages(actor, c.req.valid('param').id, c.req.valid('query').limit ?? 100) }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/message', tags: ['Conversations'],
@@ -133,16 +134,9 @@ export function agentRoutes() {
     request: { params: IdParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').max(LIMITS.message), userId: z.string().min(1).max(200).optional() })) },
     responses: { 200: ok(z.object({ reply: z.string(), conversationId: z.string(), usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() }) })), ...errorResponses(400, 401, 403, 404, 409, 502, 503, 504) } }),
   async (c) => {
-    const s = c.get('services');
-    const actor = requireActor(c);
-    const agent = await s.agents.getVisible(actor, c.req.valid('param').id);
-    if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
-    const { text, userId } = c.req.valid('json');
-    const person = { kind: 'api', externalId: userId ?? `user:${actor.user.id}` };
+    const actor = authorize(c.get('actor'), 'agent.message');
     // Through the inbox: a reply cut off by a crash is finished by a worker and appears in the history.
-    const r = await collectReply(s.inbox.inline({ channel: 'api', agentId: agent.id, sender: person.externalId, text },
-      (sourceId) => s.chat.send({ agent, person, channel: 'api', text, sourceId })));
-    return c.json(r, 200);
+    return c.json(await conversations.message(actor, c.req.valid('param').id, c.req.valid('json')), 200);
   });
 
   return app;

@@ -3,7 +3,8 @@ import { errors } from '../../domain/errors.js';
 import type { AnalyticsReport } from '../../services/analytics.js';
 import { router } from '../router.js';
 import { toCsv } from '../csv.js';
-import { requireActor } from '../middleware/request-context.js';
+import { authorize } from '../../services/access.js';
+import type { AnalyticsService } from '../../services/analytics.js';
 import { DayParam as day, errorResponses } from '../schemas.js';
 
 
@@ -36,7 +37,7 @@ const TABLES = {
 type Table = keyof typeof TABLES;
 const rowsOf = (r: AnalyticsReport, t: Table): Record<string, unknown>[] => (t === 'delivery' ? r.delivery.byChannel : r[t]);
 
-export function analyticsRoutes() {
+export function analyticsRoutes(deps: { analytics: AnalyticsService }) {
   const app = router();
 
   app.openapi(createRoute({ method: 'get', path: '/api/analytics', tags: ['Usage'],
@@ -53,9 +54,10 @@ export function analyticsRoutes() {
       ...errorResponses(400, 401, 404),
     } }),
   async (c) => {
+    const actor = authorize(c.get('actor'), 'usage.read');
     const { format, table, ...q } = c.req.valid('query');
     if (format === 'csv' && !table) throw errors.validation([{ path: 'table', message: `is required with format=csv: one of ${Object.keys(TABLES).join(', ')}` }]);
-    const report = await c.get('services').analytics.report(requireActor(c), q);
+    const report = await deps.analytics.report(actor, q);
     if (format === 'csv' && table) {
       c.header('Content-Disposition', `attachment; filename="analytics-${table}-${report.range.from}-${report.range.to}.csv"`);
       return c.body(toCsv(rowsOf(report, table), [...TABLES[table]]), 200, { 'Content-Type': 'text/csv; charset=utf-8' }) as never;

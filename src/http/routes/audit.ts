@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { router } from '../router.js';
-import { requireActor } from '../middleware/request-context.js';
+import { authorize } from '../../services/access.js';
+import type { AuditService } from '../../services/audit.js';
 import { ok, errorResponses } from '../schemas.js';
 
 const EntrySchema = z.object({
@@ -8,7 +9,7 @@ const EntrySchema = z.object({
   detail: z.record(z.string(), z.unknown()), createdAt: z.string(),
 }).openapi('AuditEntry');
 
-export function auditRoutes() {
+export function auditRoutes(deps: { audit: AuditService }) {
   const app = router();
   app.openapi(createRoute({ method: 'get', path: '/api/audit', tags: ['Audit'], summary: 'The audit log, newest first (owner, admin, auditor)',
     request: { query: z.object({
@@ -16,6 +17,6 @@ export function auditRoutes() {
       action: z.string().max(100).optional().openapi({ description: 'Only this action, e.g. auth.login_failed; a trailing * matches a prefix (auth.*)' }),
     }) },
     responses: { 200: ok(z.object({ entries: z.array(EntrySchema) })), ...errorResponses(400, 401, 403) } }),
-  async (c) => c.json({ entries: await c.get('services').audit.list(requireActor(c), c.req.valid('query')) }, 200));
+  async (c) => c.json({ entries: await deps.audit.list(authorize(c.get('actor'), 'audit.read'), c.req.valid('query')) }, 200));
   return app;
 }

@@ -1,11 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errors } from '../../domain/errors.js';
-import { canRead } from '../../services/access.js';
-import type { Services } from '../../deps.js';
-import type { Actor } from '../../domain/types.js';
+import { authorize } from '../../services/access.js';
+import type { MemoryService } from '../../services/memory.js';
+import type { ConversationService } from '../../services/conversations.js';
 import { router } from '../router.js';
 import { toCsv } from '../csv.js';
-import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, noContent, errorResponses, IdParam, MessageSchema, SummarySchema } from '../schemas.js';
 
 const tags = ['Memory'];
@@ -24,41 +22,20 @@ const ConversationSchema = z.object({
   })).openapi({ description: 'Every tool call the agent made in this conversation, arguments with secrets redacted' }),
 }).openapi('Conversation');
 
-async function conversationView(s: Services, actor: Actor, id: string) {
-  const conv = await s.store.conversations.byId(id);
-  const agent = conv && (await s.store.agents.byId(conv.agentId));
-  if (!conv || !agent || !canRead(actor, agent)) throw errors.notFound('Conversation');
-  const [messages, summary, person, toolCalls] = await Promise.all([
-    s.store.conversations.messages(conv.id), s.store.summaries.byConversation(conv.id), s.store.people.byId(conv.personId),
-    s.store.toolCalls.forConversation(conv.id),
-  ]);
-  return {
-    id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, userId: person?.externalId ?? conv.personId,
-    createdAt: conv.createdAt, lastMessageAt: conv.lastMessageAt, status: conv.closedAt ? 'closed' as const : 'open' as const,
-    closedAt: conv.closedAt, closedReason: conv.closedReason, summaryStatus: conv.summaryStatus,
-    summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId } : null,
-    messages: messages.map(({ conversationId: _c, ...m }) => m),
-    toolCalls: toolCalls.map(({ agentId: _a, conversationId: _c, ...t }) => t),
-  };
-}
-
-export function memoryRoutes() {
+/** Transcripts, summaries, people and the agent's workspace files. */
+export function memoryRoutes(deps: { memory: MemoryService; conversations: ConversationService }) {
+  const { memory, conversations } = deps;
   const app = router();
 
   app.openapi(createRoute({ method: 'get', path: '/api/conversations/{id}', tags: ['Conversations'],
     summary: 'A conversation: transcript, whether the session is open, and its summary once written',
     request: { params: IdParam }, responses: { 200: ok(ConversationSchema), ...errorResponses(401, 404) } }),
-  async (c) => c.json(await conversationView(c.get('services'), requireActor(c), c.req.valid('param').id), 200));
+  async (c) => c.json(await conversations.view(authorize(c.get('actor'), 'conversation.read'), c.req.valid('param').id), 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/conversations/{id}/close', tags: ['Conversations'],
     summary: 'End this session now and queue its summary',
     request: { params: IdParam }, responses: { 200: ok(ConversationSchema), ...errorResponses(401, 403, 404) } }),
-  async (c) => {
-    const s = c.get('services');
-    const actor = requireActor(c);
-    await s.memory.closeByOperator(actor, c.req.valid('param').id);
-    return c.json(await conversationView(s, actor, c.req.valid('param').id), 200);
-  });
+  async (c) => c.json(await conversations.close(authorize(c.get('actor'), 'conversation.write'), c.req.valid('param').id), 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/summaries', tags,
     summary: "Summaries of an agent's finished sessions: best match first with `q`, newest first without. `format=csv|json` downloads them.",
@@ -68,9 +45,9 @@ export function memoryRoutes() {
     }) },
     responses: { 200: ok(z.object({ items: z.array(SummarySchema) })), ...errorResponses(400, 401, 404) } }),
   async (c) => {
-    const s = c.get('services');
+    const actor = authorize(c.get('actor'), 'agent.read');
     const { format, ...f } = c.req.valid('query');
-    const items = await s.memory.listSummaries(requireActor(c), c.req.valid('param').id, f);
+    const items = await memory.listSummaries(actor, c.req.valid('param').id, f);
     if (format) c.header('Content-Disposition', `attachment; filename="summaries-${c.req.valid('param').id}.${format}"`);
     if (format === 'csv') {
       const cols = ['id', 'conversationId', 'userId', 'personId', 'agentId', 'channel', 'startedAt', 'endedAt', 'messageCount', 'model', 'inputTokens', 'outputTokens', 'costUsd', 'summary'];
@@ -81,38 +58,38 @@ export function memoryRoutes() {
 
   app.openapi(createRoute({ method: 'get', path: '/api/summaries/{id}', tags, summary: 'One summary',
     request: { params: IdParam }, responses: { 200: ok(SummarySchema), ...errorResponses(401, 404) } }),
-  async (c) => c.json(await c.get('services').memory.getSummary(requireActor(c), c.req.valid('param').id), 200));
+  async (c) => c.json(await memory.getSummary(authorize(c.get('actor'), 'conversation.read'), c.req.valid('param').id), 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/people', tags, summary: 'People who talked with an agent',
     request: { params: IdParam, query: z.object({ q: z.string().max(200).optional() }) },
     responses: { 200: ok(z.object({ people: z.array(z.object({ id: z.string(), kind: z.string(), externalId: z.string(), createdAt: z.string(), conversations: z.number(), summaries: z.number(), lastMessageAt: z.string() })) })), ...errorResponses(401, 404) } }),
-  async (c) => c.json({ people: await c.get('services').memory.people(requireActor(c), c.req.valid('param').id, c.req.valid('query').q) }, 200));
+  async (c) => c.json({ people: await memory.people(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id, c.req.valid('query').q) }, 200));
 
   app.openapi(createRoute({ method: 'delete', path: '/api/people/{id}', tags,
     summary: "Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is the person id or their external identity (userId, phone). Logged.",
     request: { params: IdParam },
     responses: { 200: ok(z.object({ deleted: z.object({ conversations: z.number(), messages: z.number(), summaries: z.number(), links: z.number() }) })), ...errorResponses(401, 403, 404) } }),
-  async (c) => c.json({ deleted: await c.get('services').memory.erasePerson(requireActor(c), c.req.valid('param').id) }, 200));
+  async (c) => c.json({ deleted: await memory.erasePerson(authorize(c.get('actor'), 'person.erase'), c.req.valid('param').id) }, 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/files', tags, summary: "The agent's workspace files (persona, MEMORY.md, daily notes)",
     request: { params: IdParam },
     responses: { 200: ok(z.object({ files: z.array(z.object({ path: z.string(), kind: z.enum(['persona', 'memory', 'daily', 'file']), size: z.number(), updatedAt: z.string() })) })), ...errorResponses(401, 404) } }),
-  async (c) => c.json({ files: await c.get('services').memory.files(requireActor(c), c.req.valid('param').id) }, 200));
+  async (c) => c.json({ files: await memory.files(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id) }, 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/file', tags, summary: 'One workspace file',
     request: { params: IdParam, query: PathQuery }, responses: { 200: ok(FileSchema), ...errorResponses(400, 401, 404) } }),
-  async (c) => c.json(await c.get('services').memory.file(requireActor(c), c.req.valid('param').id, c.req.valid('query').path), 200));
+  async (c) => c.json(await memory.file(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id, c.req.valid('query').path), 200));
 
   app.openapi(createRoute({ method: 'put', path: '/api/agents/{id}/file', tags,
     summary: 'Write a workspace file (persona files update the agent). With `baseUpdatedAt` (the updatedAt you read, or null for a new file) a file changed meanwhile is refused with 409 file_changed.',
     request: { params: IdParam, query: PathQuery, ...jsonBody(z.strictObject({ content: z.string(), baseUpdatedAt: z.string().max(40).nullable().optional() })) },
     responses: { 200: ok(FileSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
-  async (c) => c.json(await c.get('services').memory.putFile(requireActor(c), c.req.valid('param').id, c.req.valid('query').path, c.req.valid('json').content, c.req.valid('json').baseUpdatedAt), 200));
+  async (c) => c.json(await memory.putFile(authorize(c.get('actor'), 'agent.write'), c.req.valid('param').id, c.req.valid('query').path, c.req.valid('json').content, c.req.valid('json').baseUpdatedAt), 200));
 
   app.openapi(createRoute({ method: 'delete', path: '/api/agents/{id}/file', tags, summary: 'Delete a memory file (MEMORY.md or a daily note)',
     request: { params: IdParam, query: PathQuery }, responses: { ...noContent, ...errorResponses(400, 401, 403, 404) } }),
   async (c) => {
-    await c.get('services').memory.deleteFile(requireActor(c), c.req.valid('param').id, c.req.valid('query').path);
+    await memory.deleteFile(authorize(c.get('actor'), 'agent.write'), c.req.valid('param').id, c.req.valid('query').path);
     return c.body(null, 204);
   });
 

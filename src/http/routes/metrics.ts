@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.js';
+import type { Metrics } from '../../infra/metrics.js';
 import { AppError, errors } from '../../domain/errors.js';
 import { safeEqual, sha256 } from '../../infra/system.js';
 
@@ -17,8 +18,7 @@ function peerAddress(c: Context<AppEnv>): string | undefined {
  * or comes straight from this machine (when it is not). A request relayed by a reverse proxy on this
  * machine also arrives from loopback, but carries forwarding headers: it is refused too.
  */
-function authorizeScrape(c: Context<AppEnv>): void {
-  const token = c.get('services').config.METRICS_TOKEN;
+function authorizeScrape(c: Context<AppEnv>, token: string | undefined): void {
   if (token) {
     const bearer = c.req.header('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
     // Compare digests: equal length, so the comparison time says nothing about the token.
@@ -36,11 +36,11 @@ function authorizeScrape(c: Context<AppEnv>): void {
 }
 
 /** `GET /metrics`: Prometheus text format, outside /api and its session authentication. */
-export function metricsRoutes() {
+export function metricsRoutes(deps: { metrics: Metrics; token: string | undefined }) {
   const app = new Hono<AppEnv>();
   app.get('/metrics', async (c) => {
-    authorizeScrape(c);
-    const metrics = c.get('services').metrics;
+    authorizeScrape(c, deps.token);
+    const { metrics } = deps;
     return c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' });
   });
   return app;

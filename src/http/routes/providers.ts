@@ -1,8 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { modelSchema } from '../../domain/schemas.js';
-import { requireRole } from '../../services/access.js';
+import { authorize } from '../../services/access.js';
+import type { ProviderService } from '../../services/providers.js';
+import type { PriceService } from '../../services/prices.js';
+import type { SettingsService } from '../../services/settings.js';
+import type { UsageService } from '../../services/usage.js';
 import { router } from '../router.js';
-import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, noContent, errorResponses, DayParam, ProviderSchema, TotalsSchema } from '../schemas.js';
 
 const NameParam = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be lowercase letters, digits, - or _') });
@@ -10,94 +13,87 @@ const ModelParam = z.object({ model: modelSchema });
 const PriceBody = z.strictObject({ inputPerM: z.number().min(0).max(10_000), outputPerM: z.number().min(0).max(10_000), cachedInputPerM: z.number().min(0).max(10_000).optional() });
 const baseUrl = z.url().max(500).refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
 
-export function providerRoutes() {
+/** Model providers, prices, instance settings and usage reports. */
+export function providerRoutes(deps: { providers: ProviderService; prices: PriceService; settings: SettingsService; usage: UsageService }) {
+  const { providers, prices, settings, usage } = deps;
   const app = router();
   const tags = ['Providers and prices'];
 
   app.openapi(createRoute({ method: 'get', path: '/api/providers', tags, summary: 'Model providers (keys are never returned)',
     responses: { 200: ok(z.object({ configured: z.boolean(), defaultModel: z.string().nullable(), providers: z.array(ProviderSchema) })), ...errorResponses(401) } }),
   async (c) => {
-    requireActor(c);
-    return c.json(await c.get('services').providers.list(), 200);
+    authorize(c.get('actor'), 'session.read');
+    return c.json(await providers.list(), 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/api/providers', tags, summary: 'Add a provider: OpenAI, Anthropic, or any OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp)',
     request: jsonBody(z.strictObject({ name: NameParam.shape.name, kind: z.enum(['openai', 'anthropic', 'openai-compatible']), baseUrl: baseUrl.nullable().optional(), apiKey: z.string().max(500).nullable().optional(), models: z.array(z.string().min(1).max(200)).max(200).optional() })),
     responses: { 201: ok(ProviderSchema), ...errorResponses(400, 401, 403, 409) } }),
   async (c) => {
-    requireRole(requireActor(c), 'owner', 'admin');
-    return c.json(await c.get('services').providers.create(c.req.valid('json')), 201);
+    authorize(c.get('actor'), 'provider.write');
+    return c.json(await providers.create(c.req.valid('json')), 201);
   });
 
   app.openapi(createRoute({ method: 'patch', path: '/api/providers/{name}', tags, summary: 'Change a provider',
     request: { params: NameParam, ...jsonBody(z.strictObject({ baseUrl: baseUrl.nullable().optional(), apiKey: z.string().max(500).nullable().optional(), models: z.array(z.string().min(1).max(200)).max(200).optional() })) },
     responses: { 200: ok(ProviderSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
   async (c) => {
-    requireRole(requireActor(c), 'owner', 'admin');
-    return c.json(await c.get('services').providers.update(c.req.valid('param').name, c.req.valid('json')), 200);
+    authorize(c.get('actor'), 'provider.write');
+    return c.json(await providers.update(c.req.valid('param').name, c.req.valid('json')), 200);
   });
 
   app.openapi(createRoute({ method: 'delete', path: '/api/providers/{name}', tags, summary: 'Remove a provider',
     request: { params: NameParam }, responses: { ...noContent, ...errorResponses(401, 403, 404, 409) } }),
   async (c) => {
-    requireRole(requireActor(c), 'owner', 'admin');
-    await c.get('services').providers.remove(c.req.valid('param').name);
+    authorize(c.get('actor'), 'provider.write');
+    await providers.remove(c.req.valid('param').name);
     return c.body(null, 204);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/models', tags, summary: 'Models to choose from, with prices',
     responses: { 200: ok(z.object({ defaultModel: z.string().nullable(), models: z.array(z.object({ id: z.string(), provider: z.string(), model: z.string(), available: z.boolean(), priced: z.boolean(), inputPerM: z.number(), outputPerM: z.number() })) })), ...errorResponses(401) } }),
   async (c) => {
-    requireActor(c);
-    return c.json(await c.get('services').providers.models(), 200);
+    authorize(c.get('actor'), 'session.read');
+    return c.json(await providers.models(), 200);
   });
 
   const PriceRow = z.object({ model: z.string(), inputPerM: z.number(), outputPerM: z.number(), cachedInputPerM: z.number().optional(), source: z.enum(['table', 'override']) });
   app.openapi(createRoute({ method: 'get', path: '/api/prices', tags, summary: 'The price table (USD per million tokens) with overrides',
     responses: { 200: ok(z.object({ checkedAt: z.string(), defaultPrice: PriceBody, prices: z.array(PriceRow) })), ...errorResponses(401) } }),
   async (c) => {
-    requireActor(c);
-    const p = c.get('services').prices;
-    return c.json({ checkedAt: p.checkedAt, ...(await p.list()) }, 200);
+    authorize(c.get('actor'), 'session.read');
+    return c.json({ checkedAt: prices.checkedAt, ...(await prices.list()) }, 200);
   });
 
   app.openapi(createRoute({ method: 'put', path: '/api/prices/{model}', tags, summary: "Override a model's price",
     request: { params: ModelParam, ...jsonBody(PriceBody) }, responses: { 200: ok(PriceRow), ...errorResponses(400, 401, 403) } }),
   async (c) => {
-    requireRole(requireActor(c), 'owner', 'admin');
-    return c.json(await c.get('services').prices.setOverride(c.req.valid('param').model, c.req.valid('json')), 200);
+    authorize(c.get('actor'), 'settings.write');
+    return c.json(await prices.setOverride(c.req.valid('param').model, c.req.valid('json')), 200);
   });
 
   app.openapi(createRoute({ method: 'delete', path: '/api/prices/{model}', tags, summary: "Drop a model's price override",
     request: { params: ModelParam }, responses: { ...noContent, ...errorResponses(401, 403) } }),
   async (c) => {
-    requireRole(requireActor(c), 'owner', 'admin');
-    await c.get('services').prices.clearOverride(c.req.valid('param').model);
+    authorize(c.get('actor'), 'settings.write');
+    await prices.clearOverride(c.req.valid('param').model);
     return c.body(null, 204);
   });
 
   // ----- instance settings -----
   const Settings = z.object({ defaultModel: z.string().nullable(), defaultModelFromEnv: z.boolean(), defaultPrice: PriceBody });
-  const readSettings = async (c: { get(k: 'services'): import('../../deps.js').Services }) => {
-    const s = c.get('services');
-    return { defaultModel: await s.providers.defaultModel(), defaultModelFromEnv: !!s.config.SWITCHBOARD_DEFAULT_MODEL, defaultPrice: (await s.prices.list()).defaultPrice };
-  };
   app.openapi(createRoute({ method: 'get', path: '/api/settings', tags, summary: 'Instance settings: default model, price for unknown models',
     responses: { 200: ok(Settings), ...errorResponses(401) } }),
   async (c) => {
-    requireActor(c);
-    return c.json(await readSettings(c), 200);
+    authorize(c.get('actor'), 'session.read');
+    return c.json(await settings.read(), 200);
   });
   app.openapi(createRoute({ method: 'patch', path: '/api/settings', tags, summary: 'Change instance settings (owner, admin)',
     request: jsonBody(z.strictObject({ defaultModel: modelSchema.nullable().optional(), defaultPrice: PriceBody.optional() })),
     responses: { 200: ok(Settings), ...errorResponses(400, 401, 403) } }),
   async (c) => {
-    requireRole(requireActor(c), 'owner', 'admin');
-    const s = c.get('services');
-    const body = c.req.valid('json');
-    if (body.defaultModel !== undefined) await s.providers.setDefaultModel(body.defaultModel);
-    if (body.defaultPrice) await s.prices.setDefault(body.defaultPrice);
-    return c.json(await readSettings(c), 200);
+    authorize(c.get('actor'), 'settings.write');
+    return c.json(await settings.update(c.req.valid('json')), 200);
   });
 
   // ----- usage -----
@@ -109,11 +105,11 @@ export function providerRoutes() {
       byAgent: z.array(TotalsSchema.extend({ agentId: z.string().nullable(), name: z.string() })),
       byModel: z.array(TotalsSchema.extend({ model: z.string() })),
     })), ...errorResponses(400, 401, 404) } }),
-  async (c) => c.json(await c.get('services').usage.report(requireActor(c), c.req.valid('query')), 200));
+  async (c) => c.json(await usage.report(authorize(c.get('actor'), 'usage.read'), c.req.valid('query')), 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/usage/summary', tags: ['Usage'], summary: 'Per-agent usage today and this month',
     responses: { 200: ok(z.object({ agents: z.array(z.object({ agentId: z.string(), name: z.string(), slug: z.string(), today: TotalsSchema, month: TotalsSchema })) })), ...errorResponses(401) } }),
-  async (c) => c.json(await c.get('services').usage.summary(requireActor(c)), 200));
+  async (c) => c.json(await usage.summary(authorize(c.get('actor'), 'usage.read')), 200));
 
   return app;
 }

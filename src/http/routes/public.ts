@@ -4,8 +4,8 @@ import { getCookie, setCookie } from 'hono/cookie';
 import type { Context } from 'hono';
 import { randomBytes } from 'node:crypto';
 import { LIMITS, slugSchema } from '../../domain/schemas.js';
-import { errors } from '../../domain/errors.js';
-import type { Agent } from '../../domain/types.js';
+import type { ConversationService, Visitor } from '../../services/conversations.js';
+import type { LinkService } from '../../services/linking.js';
 import type { AppEnv } from '../context.js';
 import { router } from '../router.js';
 import { jsonBody, ok, errorResponses, MessageSchema } from '../schemas.js';
@@ -15,51 +15,40 @@ const SlugParam = z.object({ slug: slugSchema });
 const tags = ['Public chat'];
 
 /** The anonymous browser identity: a random id in an HttpOnly cookie, created on first visit. */
-function visitor(c: Context<AppEnv>): { kind: string; externalId: string } {
+function visitor(c: Context<AppEnv>, secure: boolean): Visitor {
   let id = getCookie(c, VISITOR_COOKIE);
   if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) {
     id = randomBytes(18).toString('base64url');
-    setCookie(c, VISITOR_COOKIE, id, { httpOnly: true, sameSite: 'Lax', path: '/', secure: c.get('services').config.secureCookies, maxAge: 400 * 86_400 });
+    setCookie(c, VISITOR_COOKIE, id, { httpOnly: true, sameSite: 'Lax', path: '/', secure, maxAge: 400 * 86_400 });
   }
   return { kind: 'web', externalId: id };
 }
 
-/** Public pages see an agent when it is listed, or when a signed-in user may open it (a preview). */
-async function publicAgent(c: Context<AppEnv>, slug: string): Promise<Agent> {
-  const s = c.get('services');
-  const a = await s.store.agents.bySlug(slug);
-  const actor = c.get('actor');
-  const visibleToActor = actor && a && (actor.user.role !== 'customer' || a.ownerId === actor.user.id);
-  if (!a || a.status === 'deleted' || (!a.listed && !visibleToActor)) throw errors.notFound('Agent');
-  return a;
-}
 const present = (m: { id: string; role: string; content: string; status: string; createdAt: string; channel: string | null }) => ({ id: m.id, role: m.role as 'user' | 'assistant', content: m.content, status: m.status as 'complete' | 'error', channel: m.channel, createdAt: m.createdAt });
 
-export function publicRoutes() {
+/**
+ * The public pages: listed agents, a visitor's chat with one (streamed), and linking the browser to
+ * a WhatsApp number. Visitors are anonymous; a signed-in user may also open an unlisted agent they can see.
+ */
+export function publicRoutes(deps: { conversations: ConversationService; links: LinkService; secureCookies: boolean }) {
+  const { conversations, links } = deps;
+  const who = (c: Context<AppEnv>) => visitor(c, deps.secureCookies);
   const app = router();
   const Card = z.object({ slug: z.string(), name: z.string(), description: z.string(), icon: z.string() });
   const History = z.object({ conversationId: z.string().nullable(), messages: z.array(MessageSchema) });
 
   app.openapi(createRoute({ method: 'get', path: '/api/public/agents', tags, summary: 'Agents listed on the home page',
     responses: { 200: ok(z.object({ agents: z.array(Card) })) } }),
-  async (c) => {
-    const list = await c.get('services').store.agents.list({ listed: true, status: 'active' });
-    return c.json({ agents: list.map((a) => ({ slug: a.slug, name: a.name, description: a.description, icon: a.icon })) }, 200);
-  });
+  async (c) => c.json({ agents: await conversations.listed() }, 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/public/agents/{slug}', tags, summary: 'One public agent, and whether it can answer now',
     request: { params: SlugParam }, responses: { 200: ok(Card.extend({ available: z.boolean(), notice: z.string().nullable() })), ...errorResponses(404) } }),
-  async (c) => {
-    const a = await publicAgent(c, c.req.valid('param').slug);
-    const av = await c.get('services').chat.availability(a);
-    return c.json({ slug: a.slug, name: a.name, description: a.description, icon: a.icon, ...av }, 200);
-  });
+  async (c) => c.json(await conversations.publicCard(c.get('actor'), c.req.valid('param').slug), 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/public/agents/{slug}/conversation', tags, summary: "This visitor's current conversation with the agent",
     request: { params: SlugParam }, responses: { 200: ok(History), ...errorResponses(404) } }),
   async (c) => {
-    const a = await publicAgent(c, c.req.valid('param').slug);
-    const h = await c.get('services').chat.history(a, visitor(c));
+    const h = await conversations.visitorHistory(c.get('actor'), c.req.valid('param').slug, () => who(c));
     return c.json({ conversationId: h.conversationId, messages: h.messages.map(present) }, 200);
   });
 
@@ -67,8 +56,7 @@ export function publicRoutes() {
     summary: 'Start over: the next message opens a new conversation. `reason=switch` when the person leaves for another agent (the conversation is summarized, and resumes from its last turns when they come back).',
     request: { params: SlugParam, query: z.object({ reason: z.enum(['new', 'switch']).optional() }) }, responses: { 200: ok(History), ...errorResponses(400, 404) } }),
   async (c) => {
-    const a = await publicAgent(c, c.req.valid('param').slug);
-    await c.get('services').chat.newConversation(a, visitor(c), c.req.valid('query').reason === 'switch' ? 'switched_agent' : 'new_conversation');
+    await conversations.visitorNewConversation(c.get('actor'), c.req.valid('param').slug, () => who(c), c.req.valid('query').reason === 'switch' ? 'switched_agent' : 'new_conversation');
     return c.json({ conversationId: null, messages: [] }, 200);
   });
 
@@ -77,13 +65,8 @@ export function publicRoutes() {
     request: { params: SlugParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').max(LIMITS.message) })) },
     responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 404, 503) } }),
   async (c) => {
-    const s = c.get('services');
-    const a = await publicAgent(c, c.req.valid('param').slug);
-    const who = visitor(c);
-    const { text } = c.req.valid('json');
     // Through the inbox: if this process dies mid-reply, a worker finishes the reply and the page picks it up.
-    const events = s.inbox.inline({ channel: 'web', agentId: a.id, sender: who.externalId, text },
-      (sourceId) => s.chat.send({ agent: a, person: who, channel: 'web', text, sourceId }));
+    const events = await conversations.visitorSend(c.get('actor'), c.req.valid('param').slug, () => who(c), c.req.valid('json').text);
     // Run up to the first event before answering, so "paused" or "no model" become proper HTTP errors.
     const first = await events.next();
     return streamSSE(c, async (stream) => {
@@ -105,18 +88,18 @@ export function publicRoutes() {
   const LinkStatus = z.object({ linked: z.boolean(), phone: z.string().nullable(), expiresAt: z.string().nullable() });
   app.openapi(createRoute({ method: 'get', path: '/api/public/link', tags, summary: 'Whether this browser is linked to a WhatsApp number',
     responses: { 200: ok(LinkStatus) } }),
-  async (c) => c.json(await c.get('services').links.status(visitor(c)), 200));
+  async (c) => c.json(await links.status(who(c)), 200));
   app.openapi(createRoute({ method: 'post', path: '/api/public/link/start', tags, summary: 'Send a 6-digit code to a phone over WhatsApp',
     request: jsonBody(z.strictObject({ phone: z.string().min(6).max(30) })),
     responses: { 200: ok(z.object({ sent: z.boolean(), phone: z.string(), expiresInSeconds: z.number() })), ...errorResponses(400, 429, 502, 503) } }),
-  async (c) => c.json(await c.get('services').links.start(visitor(c), c.req.valid('json').phone), 200));
+  async (c) => c.json(await links.start(who(c), c.req.valid('json').phone), 200));
   app.openapi(createRoute({ method: 'post', path: '/api/public/link/verify', tags, summary: 'Enter the code: links this browser and the phone (24 h by default)',
     request: jsonBody(z.strictObject({ code: z.string().regex(/^\s*\d{6}\s*$/, 'must be the 6 digits we sent') })),
     responses: { 200: ok(LinkStatus), ...errorResponses(400, 429) } }),
-  async (c) => c.json(await c.get('services').links.verify(visitor(c), c.req.valid('json').code), 200));
+  async (c) => c.json(await links.verify(who(c), c.req.valid('json').code), 200));
   app.openapi(createRoute({ method: 'delete', path: '/api/public/link', tags, summary: 'Unlink this browser from its phone',
     responses: { 200: ok(LinkStatus) } }),
-  async (c) => c.json(await c.get('services').links.unlink(visitor(c)), 200));
+  async (c) => c.json(await links.unlink(who(c)), 200));
 
   return app;
 }

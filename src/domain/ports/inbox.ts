@@ -1,0 +1,74 @@
+/** The durable inbox and outbox of channel messages, and each person's routing state on a shared number. */
+
+export type InboundMessage = {
+  channel: string; account: string; externalId: string; threadKey: string; agentId: string | null;
+  sender: string; senderName: string | null; text: string; payload: unknown;
+  /** The provider's order within the thread (sortable text); arrival order breaks ties. */
+  orderKey?: string;
+};
+/** Where a router sent a message: to an agent (with the text it should answer), or an answer of its own. */
+export type InboxRoute = { agentId: string; text?: string } | { reply: string } | { drop: string };
+/** A message sent outside a conversation's reply: a link code, an approval notice, a test message. */
+export type DirectSend = {
+  channel: string; agentId: string | null; recipient: string; text: string; purpose: 'link_code' | 'approval' | 'test';
+  status: 'sent' | 'failed' | 'undelivered'; providerMessageId: string | null; lastError: string | null;
+};
+export type InboxItem = InboundMessage & { id: string; seq: number; status: 'queued' | 'processing' | 'done' | 'failed'; attempts: number; replyReady: boolean; lastError: string | null; receivedAt: string; route: InboxRoute | null };
+export type OutboxItem = { id: string; inboxId: string; part: number; channel: string; agentId: string | null; recipient: string; text: string; status: 'pending' | 'sending' | 'sent' | 'failed' | 'undelivered'; attempts: number; lastError: string | null; providerMessageId: string | null; sentAt: string | null };
+/** The inbound queue: messages accepted once, claimed in order per conversation under a lease, routed and finished. */
+export interface InboxQueue {
+  /**
+   * Stores an inbound message unless its (channel, account, externalId) was seen before. With
+   * `leaseUntil` it is stored already leased to the caller, which answers it itself (the web chat).
+   */
+  accept(m: InboundMessage, at: string, leaseUntil?: string): Promise<{ id: string; duplicate: boolean }>;
+  /** Leases the next message (received before `settledBefore`) whose conversation has nothing earlier pending and nothing in flight. */
+  claim(now: string, leaseUntil: string, settledBefore?: string): Promise<InboxItem | undefined>;
+  extend(id: string, leaseUntil: string): Promise<void>;
+  /** Sets the agent a message is routed to (channels that share one number route after accepting). */
+  setAgent(id: string, agentId: string | null): Promise<void>;
+  /** Records the routing decision (and the agent, when it names one); call it in the transaction that changes the person's state. */
+  setRoute(id: string, route: InboxRoute): Promise<void>;
+  /** Puts a message back in the queue, not to be picked before `notBefore`. */
+  retryLater(id: string, notBefore: string, error: string): Promise<void>;
+  finish(id: string, status: 'done' | 'failed', at: string, error?: string | null): Promise<void>;
+  counts(): Promise<Record<string, number>>;
+  byId(id: string): Promise<InboxItem | undefined>;
+  /** Inbound messages given up on before any reply existed (routing or storage kept failing), newest first. */
+  failedInbound(agentId: string | null, limit: number): Promise<InboxItem[]>;
+}
+/** Replies as numbered outbound parts, stored before they are sent, and their sending state. */
+export interface OutboxParts {
+  /** Stores the reply as ordered parts and marks the reply as ready, in one transaction. */
+  saveReply(id: string, parts: { channel: string; agentId: string | null; recipient: string; text: string }[], at: string): Promise<void>;
+  /** Parts still to send, in order: pending ones, and ones whose send started before `staleBefore` and never finished. */
+  pendingParts(inboxId: string, staleBefore?: string): Promise<OutboxItem[]>;
+  /** Marks a part as being sent now; false when another worker is sending it. */
+  claimPart(id: string, now: string, staleBefore: string): Promise<boolean>;
+  markPart(id: string, patch: { status: OutboxItem['status']; attempts?: number; lastError?: string | null; providerMessageId?: string | null; sentAt?: string | null }): Promise<void>;
+  failedParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string })[]>;
+  /** Latest outbound parts with their delivery receipts. */
+  recentParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string; delivery: string | null; deliveryAt: string | null })[]>;
+}
+/** Providers' delivery receipts for the parts they sent. */
+export interface DeliveryReceipts {
+  /** Whether a part with this provider message id is on record (its send has been stored). */
+  hasProviderMessage(channel: string, providerMessageId: string): Promise<boolean>;
+  /** Applies a provider's delivery receipt to the part it sent. */
+  receipt(channel: string, providerMessageId: string, r: { delivery?: 'sent' | 'delivered' | 'read'; failed?: { status: 'failed' | 'undelivered'; error: string } }, at: string): Promise<boolean>;
+}
+/** Messages sent outside a reply (link codes, approval notices, test messages). */
+export interface DirectSends {
+  /** Records a message sent outside a reply (link code, approval notice, test message), sent or refused. */
+  recordDirect(d: DirectSend, at: string): Promise<void>;
+  /** The latest such messages, newest first. */
+  recentDirect(agentId: string | null, limit: number): Promise<(DirectSend & { id: string; createdAt: string; delivery: string | null; deliveryAt: string | null })[]>;
+}
+/** The inbox table and its outbox, as one repository (services take the parts they use). */
+export interface InboxRepo extends InboxQueue, OutboxParts, DeliveryReceipts, DirectSends {}
+
+export type PersonState = { personId: string; currentAgentId: string | null; pendingAgentId: string | null; pendingText: string | null };
+export interface PersonStateRepo {
+  get(personId: string): Promise<PersonState | undefined>;
+  set(s: PersonState, at: string): Promise<void>;
+}

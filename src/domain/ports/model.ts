@@ -1,0 +1,58 @@
+/** Model calls: the chat model and embeddings ports, and `ProviderError`, which tells a provider's failure apart from our bugs. */
+import type { z } from 'zod';
+import type { ProviderConfig, TokenUsage } from '../types.js';
+
+export type ModelMessage = { role: 'user' | 'assistant'; content: string };
+/**
+ * A tool the model may call. `execute` runs our code with validated input and returns text for the
+ * model; it must never throw for expected failures (return an explanation instead).
+ */
+export type ModelTool<S extends z.ZodType = z.ZodType> = {
+  name: string;
+  description: string;
+  input: S;
+  execute(input: z.infer<S>): Promise<string>;
+};
+export type ModelRequest = {
+  provider: ProviderConfig;
+  modelName: string; // the part after "provider:"
+  system: string;
+  messages: ModelMessage[];
+  temperature: number;
+  signal?: AbortSignal;
+  tools?: ModelTool[];
+  /** Answers (and records) a call to a tool the model was not offered; the text starts with "Error:". */
+  refuse?: (toolName: string, input: unknown) => Promise<string>;
+  maxOutputTokens?: number;
+  /** Model round trips allowed when tools are called (default 4). */
+  maxSteps?: number;
+};
+export type ModelStreamEvent =
+  | { type: 'text'; text: string }
+  | { type: 'tool'; name: string; input: unknown; output: string }
+  | { type: 'finish'; usage: TokenUsage; finishReason: string };
+
+/** Failure of a model provider, kept apart from our own bugs (grammY's lesson). */
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: 'api' | 'network' | 'timeout' | 'not_configured',
+    message: string,
+    readonly provider: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+/** Text embeddings, for ranking memory by meaning as well as by words. */
+export interface EmbeddingPort {
+  embed(req: { provider: ProviderConfig; modelName: string; texts: string[] }): Promise<{ vectors: number[][]; tokens: number }>;
+}
+
+export interface ChatModelPort {
+  /** Streams a reply; throws ProviderError when the provider fails (before or during the stream). */
+  stream(req: ModelRequest): AsyncIterable<ModelStreamEvent>;
+  /** The model names a provider offers, or undefined when it cannot be asked (offline, no such endpoint). */
+  listModels(provider: ProviderConfig): Promise<string[] | undefined>;
+}

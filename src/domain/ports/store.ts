@@ -1,0 +1,39 @@
+/** The store: every repository, and transactions over them. */
+import type { AuthTokenRepo, TokenRepo, UserRepo } from './accounts.js';
+import type { AgentRepo, ProvisioningRepo, WorkspaceRepo } from './agents.js';
+import type { AuditRepo } from './audit.js';
+import type { BillingRepo, PlanRepo } from './billing.js';
+import type { BudgetRepo } from './budget.js';
+import type { ChannelRepo } from './channels.js';
+import type { ApprovalRepo, ConversationRepo, PersonRepo, SummaryRepo, ToolCallRepo } from './conversations.js';
+import type { InboxRepo, PersonStateRepo } from './inbox.js';
+import type { ProviderRepo, SettingsRepo } from './settings.js';
+import type { AnalyticsRepo, UsageRepo } from './usage.js';
+
+export interface Store {
+  users: UserRepo;
+  tokens: TokenRepo;
+  agents: AgentRepo;
+  people: PersonRepo;
+  conversations: ConversationRepo;
+  providers: ProviderRepo;
+  settings: SettingsRepo;
+  usage: UsageRepo;
+  analytics: AnalyticsRepo;
+  inbox: InboxRepo;
+  channels: ChannelRepo;
+  personState: PersonStateRepo;
+  summaries: SummaryRepo;
+  workspace: WorkspaceRepo;
+  audit: AuditRepo;
+  budget: BudgetRepo;
+  plans: PlanRepo;
+  provisioning: ProvisioningRepo;
+  billing: BillingRepo;
+  authTokens: AuthTokenRepo;
+  toolCalls: ToolCallRepo;
+  approvals: ApprovalRepo;
+  /** Runs fn in one transaction, with a store bound to it. */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

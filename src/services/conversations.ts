@@ -1,0 +1,123 @@
+import type { Store } from '../domain/ports.js';
+import type { Actor, Agent } from '../domain/types.js';
+import { errors } from '../domain/errors.js';
+import { authorize, canSeeAllAgents } from './access.js';
+import { collectReply, type ChatEvent, type ChatService } from './chat.js';
+import type { InboxService } from './inbox.js';
+import type { MemoryService } from './memory.js';
+
+export type Visitor = { kind: string; externalId: string };
+/** The visitor, resolved only once the agent is found (resolving it may start a cookie). */
+export type VisitorOf = () => Visitor;
+
+/**
+ * Conversations as the dashboard, the message API and the public web chat see them: an agent's
+ * conversation list and recent history, one transcript with its summary and tool calls, a message
+ * sent through the inbox, and the public pages' agent lookups. The reads that routes used to make
+ * on the store directly live here.
+ */
+export function conversationService(deps: {
+  store: Pick<Store, 'agents' | 'conversations' | 'summaries' | 'people' | 'toolCalls'>;
+  chat: Pick<ChatService, 'send' | 'availability' | 'history' | 'newConversation'>;
+  inbox: Pick<InboxService, 'inline'>;
+  memory: Pick<MemoryService, 'closeByOperator'>;
+}) {
+  const { store, chat, inbox, memory } = deps;
+
+  /** An agent the actor may see, deleted ones included (their kept history stays readable). */
+  async function agentRecord(actor: Actor, id: string): Promise<Agent> {
+    const a = await store.agents.byId(id);
+    if (!a) throw errors.notFound('Agent');
+    authorize(actor, 'agent.read', a);
+    return a;
+  }
+
+  async function view(actor: Actor, id: string) {
+    const conv = await store.conversations.byId(id);
+    const agent = conv && (await store.agents.byId(conv.agentId));
+    if (!conv || !agent) throw errors.notFound('Conversation');
+    authorize(actor, 'conversation.read', agent, 'Conversation');
+    const [messages, summary, person, toolCalls] = await Promise.all([
+      store.conversations.messages(conv.id), store.summaries.byConversation(conv.id), store.people.byId(conv.personId),
+      store.toolCalls.forConversation(conv.id),
+    ]);
+    return {
+      id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, userId: person?.externalId ?? conv.personId,
+      createdAt: conv.createdAt, lastMessageAt: conv.lastMessageAt, status: conv.closedAt ? 'closed' as const : 'open' as const,
+      closedAt: conv.closedAt, closedReason: conv.closedReason, summaryStatus: conv.summaryStatus,
+      summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId } : null,
+      messages: messages.map(({ conversationId: _c, ...m }) => m),
+      toolCalls: toolCalls.map(({ agentId: _a, conversationId: _c, ...t }) => t),
+    };
+  }
+
+  /** Public pages see an agent when it is listed, or when a signed-in user may open it (a preview). */
+  async function publicAgent(actor: Actor | undefined, slug: string): Promise<Agent> {
+    const a = await store.agents.bySlug(slug);
+    const visibleToActor = !!actor && !!a && (canSeeAllAgents(actor) || a.ownerId === actor.user.id);
+    if (!a || a.status === 'deleted' || (!a.listed && !visibleToActor)) throw errors.notFound('Agent');
+    return a;
+  }
+
+  /** Sends through the inbox: if this process dies mid-reply, a worker finishes the reply and it appears in the history. */
+  const throughInbox = (agent: Agent, person: Visitor, channel: 'web' | 'api', text: string): AsyncGenerator<ChatEvent> =>
+    inbox.inline({ channel, agentId: agent.id, sender: person.externalId, text },
+      (sourceId) => chat.send({ agent, person, channel, text, sourceId }));
+
+  return {
+    /** An agent's recent conversations (newest first, at most 200). */
+    async listForAgent(actor: Actor, agentId: string) {
+      const agent = await agentRecord(actor, agentId);
+      const list = await store.conversations.listForAgent(agent.id, 200);
+      return list.map((r) => ({ id: r.id, channel: r.channel, personId: r.personId, messageCount: r.messageCount, lastMessageAt: r.lastMessageAt, createdAt: r.createdAt, closedAt: r.closedAt, closedReason: r.closedReason, summaryStatus: r.summaryStatus, downgraded: r.downgraded }));
+    },
+    /** The agent's latest messages across its conversations and channels. */
+    async recentMessages(actor: Actor, agentId: string, limit = 100) {
+      const agent = await agentRecord(actor, agentId);
+      return store.conversations.recentForAgent(agent.id, limit);
+    },
+    /** One conversation: transcript, session state, summary, tool calls. Another customer's is not found. */
+    view,
+    /** Ends the session now (its summary is queued) and answers the conversation as it is then. */
+    async close(actor: Actor, id: string) {
+      await memory.closeByOperator(actor, id);
+      return view(actor, id);
+    },
+    /** A message to an agent over the message API, answered whole. `userId` names the person (default: the caller). */
+    async message(actor: Actor, agentId: string, input: { text: string; userId?: string }) {
+      const agent = await store.agents.byId(agentId);
+      if (!agent || agent.status === 'deleted') throw errors.notFound('Agent');
+      authorize(actor, 'agent.message', agent);
+      const person = { kind: 'api', externalId: input.userId ?? `user:${actor.user.id}` };
+      return collectReply(throughInbox(agent, person, 'api', input.text));
+    },
+
+    // ----- the public pages -----
+    /** Agents listed on the home page. */
+    async listed() {
+      const list = await store.agents.list({ listed: true, status: 'active' });
+      return list.map((a) => ({ slug: a.slug, name: a.name, description: a.description, icon: a.icon }));
+    },
+    /** One public agent's card, and whether it can answer now. */
+    async publicCard(actor: Actor | undefined, slug: string) {
+      const a = await publicAgent(actor, slug);
+      return { slug: a.slug, name: a.name, description: a.description, icon: a.icon, ...(await chat.availability(a)) };
+    },
+    /** This visitor's current conversation with a public agent. */
+    async visitorHistory(actor: Actor | undefined, slug: string, visitor: VisitorOf) {
+      const agent = await publicAgent(actor, slug);
+      return chat.history(agent, visitor());
+    },
+    /** Starts over: the visitor's next message opens a new conversation. */
+    async visitorNewConversation(actor: Actor | undefined, slug: string, visitor: VisitorOf, reason: 'new_conversation' | 'switched_agent') {
+      const agent = await publicAgent(actor, slug);
+      await chat.newConversation(agent, visitor(), reason);
+    },
+    /** A visitor's message to a public agent; the reply's events stream from the generator. */
+    async visitorSend(actor: Actor | undefined, slug: string, visitor: VisitorOf, text: string): Promise<AsyncGenerator<ChatEvent>> {
+      const agent = await publicAgent(actor, slug);
+      return throughInbox(agent, visitor(), 'web', text);
+    },
+  };
+}
+export type ConversationService = ReturnType<typeof conversationService>;
