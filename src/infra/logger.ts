@@ -52,7 +52,9 @@ function wrap(p: pino.Logger): Logger {
  * Lines go to stdout, or to `write` (one JSON line at a time, without the newline) — how tests read them.
  */
 export function createLogger(level: LogLevel, bindings: Record<string, unknown> = {}, write?: (line: string) => void): Logger {
-  const destination: DestinationStream | undefined = write ? { write: (line: string) => write(line.replace(/\n$/, '')) } : undefined;
+  // process.stdout rather than pino's own file descriptor writer: one writer for the process, as before, so
+  // whatever wraps or watches stdout (a test, a supervisor's pipe) sees the lines.
+  const destination: DestinationStream = write ? { write: (line: string) => write(line.replace(/\n$/, '')) } : process.stdout;
   const p = pino({
     level,
     base: undefined, // no pid or hostname: the bindings say which process this is
