@@ -21,15 +21,15 @@ import { loadTemplates } from './services/templates.js';
 import { inboxService } from './services/inbox.js';
 import { telegramChannel } from './channels/telegram/telegram-channel.js';
 import type { ChannelSender } from './domain/ports.js';
-import { whatsappChannel, RECEIPT_JOB, type ReceiptJob } from './channels/whatsapp/whatsapp-channel.js';
+import { whatsappChannel } from './channels/whatsapp/whatsapp-channel.js';
 import { whatsappConfigStore } from './channels/whatsapp/config.js';
 import { whatsappRouter } from './services/routing.js';
 import type { Router } from './services/inbox.js';
 import { linkService } from './services/linking.js';
-import { memoryService, SUMMARY_JOB, COMPACT_JOB } from './services/memory.js';
-import { provisioningService, PROVISION_JOB } from './services/provisioning.js';
-import { createJobQueue, type JobQueue } from './jobs/queue.js';
-import { budgetService, ALERT_JOB } from './services/budget.js';
+import { memoryService } from './services/memory.js';
+import { provisioningService } from './services/provisioning.js';
+import { createJobQueue, type JobQueue } from './jobs/index.js';
+import { budgetService } from './services/budget.js';
 import { alertService } from './services/alerts.js';
 import { billingService } from './services/billing.js';
 import { stripeGateway } from './infra/stripe-gateway.js';
@@ -63,7 +63,7 @@ export function buildServices(config: Config, infra: Infra) {
   const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, listModels: (p) => llm.listModels(p) });
   // Memory and chat need each other (chat asks memory for context; summaries are model calls).
   const memory = memoryService({
-    store, queue, clock, log: log.child({ service: 'memory' }), providers, prices, chat: () => chat, retryDelaySeconds: config.SWITCHBOARD_JOB_RETRY_SECONDS,
+    store, queue, clock, log: log.child({ service: 'memory' }), providers, prices, chat: () => chat,
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
   });
   const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: () => billing.limitsFor });
@@ -81,11 +81,6 @@ export function buildServices(config: Config, infra: Infra) {
     ],
   });
   const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory, budget, toolbox });
-  if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) {
-    queue.work<{ alertId: string }>(ALERT_JOB, (job) => alerts.deliver(job), { concurrency: 1 });
-    queue.work<{ conversationId: string }>(SUMMARY_JOB, (job) => memory.summarize(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
-    queue.work<{ conversationId: string }>(COMPACT_JOB, (job) => memory.compact(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
-  }
   // Channels register their senders here; the inbox answers on whichever channel a message came from.
   const senders = new Map<string, ChannelSender>();
   const routers = new Map<string, Router>();
@@ -109,7 +104,6 @@ export function buildServices(config: Config, infra: Infra) {
     publicUrl: config.PUBLIC_URL, accept: (m) => inbox.accept(m),
   });
   for (const s of whatsapp.senders) senders.set(s.channel, s);
-  if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) queue.work<ReceiptJob>(RECEIPT_JOB, (job) => whatsapp.deliverReceipt(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
   const router = whatsappRouter({
     store, chat, clock, log: log.child({ service: 'routing' }), routerModel: config.SWITCHBOARD_ROUTER_MODEL,
     onSwitch: (personId, fromAgentId) => memory.end(fromAgentId, personId, 'switched_agent'),
@@ -129,11 +123,10 @@ export function buildServices(config: Config, infra: Infra) {
   const templates = loadTemplates(join(ROOT_DIR, 'templates'));
   const provisioning = provisioningService({
     store, queue, box, clock, log: log.child({ service: 'provisioning' }), telegram, chat, templates,
-    allowPrivateUrls: config.SWITCHBOARD_ALLOW_PRIVATE_URLS, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS, retryDelaySeconds: config.SWITCHBOARD_JOB_RETRY_SECONDS,
+    allowPrivateUrls: config.SWITCHBOARD_ALLOW_PRIVATE_URLS, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
   });
-  if (config.SWITCHBOARD_JOB_CONCURRENCY > 0) {
-    queue.work<{ agentId: string; attempt: number }>(PROVISION_JOB, (job) => provisioning.run(job), { concurrency: config.SWITCHBOARD_JOB_CONCURRENCY });
-  }
+  // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
+  for (const job of [...memory.jobs, ...alerts.jobs, ...whatsapp.jobs, ...provisioning.jobs]) queue.register(job);
   return {
     config,
     store,
@@ -176,7 +169,10 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
   // One registry per server; every model call is counted where its usage row is written.
   const metrics = overrides.metrics ?? createMetrics({ log: log.child({ service: 'metrics' }) });
   const store = withUsageMetrics(overrides.store ?? createStore(db, overrides.ids ?? randomIds, clock), metrics);
-  const queue = overrides.queue ?? createJobQueue({ dialect, db, databaseUrl: config.DATABASE_URL, pgSchema, clock, log: log.child({ service: 'jobs' }) });
+  const queue = overrides.queue ?? createJobQueue({
+    dialect, db, databaseUrl: config.DATABASE_URL, pgSchema, clock, log: log.child({ service: 'jobs' }),
+    concurrency: config.SWITCHBOARD_JOB_CONCURRENCY, retryDelaySeconds: config.SWITCHBOARD_JOB_RETRY_SECONDS,
+  });
   metrics.watch({ inbox: () => store.inbox.counts(), outbox: () => store.analytics.outboxCounts(), jobs: () => queue.counts() });
   const modelOpts = { timeoutMs: config.SWITCHBOARD_MODEL_TIMEOUT_MS, maxRetries: config.SWITCHBOARD_MODEL_MAX_RETRIES };
   const services = buildServices(config, {

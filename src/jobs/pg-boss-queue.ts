@@ -12,15 +12,15 @@
  */
 import PgBoss from 'pg-boss';
 import { CompiledQuery, sql } from 'kysely';
-import type { JobCounts, JobHandler, JobOptions, JobQueue, JobQueueOptions } from './queue.js';
+import type { FinalFailureHandler, JobBackend, JobCounts, JobHandler, JobOptions, JobQueueOptions } from './queue.js';
 import { delayUntil, withJobDefaults } from './queue.js';
 
-type Registration = { name: string; handler: JobHandler<any>; concurrency: number };
+type Registration = { name: string; handler: JobHandler<any>; onFinalFailure?: FinalFailureHandler<any>; concurrency: number };
 
 /** pg-boss queues it runs for itself (cron); not ours to count. */
 const INTERNAL = `left(name, 10) <> '__pgboss__'`;
 
-export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'clock' | 'log' | 'pollIntervalMs' | 'expireInSeconds' | 'stopTimeoutMs'> & { databaseUrl: string }): JobQueue {
+export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'clock' | 'log' | 'pollIntervalMs' | 'expireInSeconds' | 'stopTimeoutMs'> & { databaseUrl: string }): JobBackend {
   const { db, clock, log } = o;
   const schema = o.pgSchema ? `${o.pgSchema}_jobs` : 'pgboss';
   const jobTable = sql.table(`${schema}.job`);
@@ -100,13 +100,18 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'clo
       let workerId: string | undefined;
       workerId = await boss.work<object>(r.name, { batchSize: 1, pollingIntervalSeconds, includeMetadata: true }, async (jobs) => {
         for (const j of jobs) {
-          const attempt = j.retryCount + 1;
+          const job = { id: j.id, name: j.name, data: j.data, attempt: j.retryCount + 1 };
           try {
-            await r.handler({ id: j.id, name: j.name, data: j.data, attempt });
+            await r.handler(job);
           } catch (error) {
             // Rethrown: pg-boss records the failure and schedules the retry (or marks the job failed).
-            if (j.retryCount >= j.retryLimit) log.error('job failed for good', { job: j.name, jobId: j.id, attempt, error });
-            else log.warn('job attempt failed; will retry', { job: j.name, jobId: j.id, attempt, error });
+            if (j.retryCount >= j.retryLimit) {
+              log.error('job failed for good', { job: j.name, jobId: j.id, attempt: job.attempt, error });
+              // pg-boss fails the job when this handler rethrows; the hook runs first, as pg-boss has no hook of its own.
+              if (r.onFinalFailure) {
+                await r.onFinalFailure(job, error).catch((err) => log.error('job final-failure handler failed', { job: j.name, jobId: j.id, error: err }));
+              }
+            } else log.warn('job attempt failed; will retry', { job: j.name, jobId: j.id, attempt: job.attempt, error });
             throw error;
           } finally {
             // A pg-boss worker otherwise waits a full polling interval after every job, even with a backlog:
@@ -174,7 +179,7 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'clo
 
     work(name, handler, opts) {
       if (registrations.some((r) => r.name === name)) throw new Error(`a handler for job "${name}" is already registered`);
-      const r: Registration = { name, handler: handler as JobHandler<any>, concurrency: Math.max(1, opts?.concurrency ?? 1) };
+      const r: Registration = { name, handler: handler as JobHandler<any>, onFinalFailure: opts?.onFinalFailure as FinalFailureHandler<any> | undefined, concurrency: Math.max(1, opts?.concurrency ?? 1) };
       registrations.push(r);
       if (started) {
         void started.then(() => register(r)).catch((error) => log.error('could not start job worker', { job: name, error }));

@@ -1,5 +1,5 @@
 /**
- * The job queue's contract, on SQLite always and on PostgreSQL (pg-boss) when TEST_DATABASE_URL is
+ * The job queue's contract — the backends (job table, pg-boss) and the job definitions on top — on SQLite always and on PostgreSQL (pg-boss) when TEST_DATABASE_URL is
  * set. Each "process" is a queue with its own database connection (SQLite: its own handle on the same
  * file; PostgreSQL: its own pools), and one test runs two real processes against one SQLite file.
  */
@@ -15,7 +15,9 @@ import PgBoss from 'pg-boss';
 import { openDb, type Db } from '../store/db.js';
 import { createLogger } from '../infra/logger.js';
 import { systemClock } from '../infra/system.js';
-import { createJobQueue, type Job, type JobQueue, type JobQueueOptions } from './queue.js';
+import { z } from 'zod';
+import type { Job, JobBackend, JobQueueOptions } from './queue.js';
+import { createJobBackend, createJobQueue, defineJob, type CreateJobQueueOptions, type JobQueue } from './index.js';
 
 const dbUrl = process.env.TEST_DATABASE_URL;
 const dialects = (dbUrl ? ['sqlite', 'postgres'] : ['sqlite']) as Array<'sqlite' | 'postgres'>;
@@ -40,14 +42,17 @@ describe.each(dialects)('job queue on %s', (dialect) => {
   let dataDir: string;
   let schema: string | undefined;
   let dbs: Db[];
-  let queues: JobQueue[];
+  let queues: Array<JobBackend | JobQueue>;
   let logLines: { level: string; msg: string }[];
+  /** Error lines a test provokes on purpose; any other error line fails it. */
+  let expectedErrors: string[];
   const log = createLogger('debug', {}, (line) => logLines.push(JSON.parse(line)));
 
   beforeEach(async () => {
     dbs = [];
     queues = [];
     logLines = [];
+    expectedErrors = ['job failed for good'];
     dataDir = mkdtempSync(join(tmpdir(), 'sb-jobs-'));
     if (dialect === 'postgres') {
       schema = `t_${randomBytes(6).toString('hex')}`;
@@ -71,14 +76,25 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       schema = undefined;
     }
     // pg-boss 'error' events and failures to poll or record outcomes are logged as errors: none expected.
-    expect(logLines.filter((l) => l.level === 'error' && l.msg !== 'job failed for good')).toEqual([]);
+    expect(logLines.filter((l) => l.level === 'error' && !expectedErrors.includes(l.msg))).toEqual([]);
   });
 
-  /** A queue on its own database connection: one "process". */
-  function open(extra: Partial<JobQueueOptions> = {}): JobQueue {
+  function connect() {
     const { db } = openDb({ dataDir, databaseUrl: dialect === 'postgres' ? dbUrl : undefined, pgSchema: schema });
     dbs.push(db);
-    const q = createJobQueue({ dialect, db, databaseUrl: dbUrl, pgSchema: schema, clock: systemClock, log, pollIntervalMs: 50, stopTimeoutMs: 1000, ...extra });
+    return { dialect, db, databaseUrl: dbUrl, pgSchema: schema, clock: systemClock, log, pollIntervalMs: 50, stopTimeoutMs: 1000 };
+  }
+
+  /** A backend on its own database connection: one "process". */
+  function open(extra: Partial<JobQueueOptions> = {}): JobBackend {
+    const q = createJobBackend({ ...connect(), ...extra });
+    queues.push(q);
+    return q;
+  }
+
+  /** The queue of job definitions on its own connection, as the server builds it. */
+  function openQueue(extra: Partial<CreateJobQueueOptions> = {}): JobQueue {
+    const q = createJobQueue({ ...connect(), retryDelaySeconds: 0, ...extra });
     queues.push(q);
     return q;
   }
@@ -320,6 +336,114 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     await q.drain({ name: 'something-else', timeoutMs: 200 });
   });
 
+  it("checks a payload against its job's schema when it is sent, by definition or by name", async () => {
+    const performed: unknown[] = [];
+    const notify = defineJob({
+      name: 'notify', schema: z.object({ agentId: z.string().min(1), count: z.number().int() }), retry: { limit: 0 },
+      perform: async (job) => { performed.push(job.data); },
+    });
+    const q = openQueue();
+    q.register(notify);
+    expect(() => q.register(notify)).toThrow(/already registered/);
+    await q.start();
+    // @ts-expect-error -- count must be a number: the type says so, and so does the queue at run time
+    await expect(q.send(notify, { agentId: 'ag-1', count: 'two' })).rejects.toThrow(/job "notify" payload does not fit its schema: count: /);
+    await expect(q.send('notify', { agentId: '' })).rejects.toThrow(/agentId: .*; count: /);
+    await expect(q.send('notfiy', { agentId: 'ag-1', count: 1 })).rejects.toThrow(/job "notfiy" is not defined/);
+    expect(await q.counts()).toEqual({ queued: 0, active: 0, completed: 0, failed: 0 });
+
+    await q.send(notify, { agentId: 'ag-1', count: 1 });
+    await q.send('notify', { agentId: 'ag-2', count: 2, extra: 'dropped' } as { agentId: string; count: number });
+    await eventually(async () => (await q.counts('notify')).completed === 2, 5000, 'both jobs');
+    expect(performed.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([{ agentId: 'ag-1', count: 1 }, { agentId: 'ag-2', count: 2 }]);
+  });
+
+  it('checks a payload again before performing it: one queued by an older version fails without reaching the handler', async () => {
+    expectedErrors.push('job final-failure hook skipped: payload does not fit its schema');
+    // The sender (this process runs no workers) still knows the old payload; the worker's definition has moved on.
+    const sender = openQueue({ concurrency: 0 });
+    sender.register(defineJob({ name: 'reindex', schema: z.object({ agentId: z.string() }), retry: { limit: 1 }, perform: async () => {} }));
+    await sender.start();
+    const worker = openQueue();
+    const performed: unknown[] = [];
+    const finalFailures: unknown[] = [];
+    worker.register(defineJob({
+      name: 'reindex', schema: z.object({ agentId: z.string(), since: z.string() }), retry: { limit: 1 },
+      perform: async (job) => { performed.push(job.data); },
+      onFinalFailure: async (job) => { finalFailures.push(job.data); },
+    }));
+    await worker.start();
+    await sender.send('reindex', { agentId: 'ag-1' });
+    await eventually(async () => (await worker.counts('reindex')).failed === 1, 8000, 'the job to fail');
+    expect(performed).toEqual([]);
+    expect(finalFailures).toEqual([]);
+    const attempts = logLines.filter((l) => (l.msg === 'job attempt failed; will retry' || l.msg === 'job failed for good'));
+    expect(attempts.map((l) => (l as unknown as { error: { message: string } }).error.message)).toEqual([
+      'job "reindex" payload does not fit its schema: since: Invalid input: expected string, received undefined',
+      'job "reindex" payload does not fit its schema: since: Invalid input: expected string, received undefined',
+    ]);
+    await eventually(() => logLines.some((l) => l.msg === 'job final-failure hook skipped: payload does not fit its schema'), 3000, 'the skipped hook');
+  });
+
+  it('calls onFinalFailure exactly once, after the last retry, with that attempt\'s error; never when a retry succeeds', async () => {
+    const q = openQueue();
+    const attempts: Record<string, number[]> = { doomed: [], flaky: [] };
+    const finalFailures: { name: string; data: unknown; attempt: number; error: string }[] = [];
+    for (const name of ['doomed', 'flaky'] as const) {
+      q.register(defineJob({
+        name, schema: z.object({ id: z.string() }), retry: { limit: 2, delaySeconds: 0, backoff: false },
+        perform: async (job) => {
+          attempts[name]!.push(job.attempt);
+          if (name === 'doomed' || job.attempt < 3) throw new Error(`${name} broke on attempt ${job.attempt}`);
+        },
+        onFinalFailure: async (job, error) => { finalFailures.push({ name: job.name, data: job.data, attempt: job.attempt, error: (error as Error).message }); },
+      }));
+    }
+    await q.start();
+    await q.send('doomed', { id: 'd-1' });
+    await q.send('flaky', { id: 'f-1' });
+    await eventually(async () => (await q.counts('doomed')).failed === 1 && (await q.counts('flaky')).completed === 1, 10_000, 'both jobs to finish');
+    await q.drain();
+    expect(attempts).toEqual({ doomed: [1, 2, 3], flaky: [1, 2, 3] });
+    expect(finalFailures).toEqual([{ name: 'doomed', data: { id: 'd-1' }, attempt: 3, error: 'doomed broke on attempt 3' }]);
+    expect(logLines.filter((l) => l.msg === 'job failed for good')).toHaveLength(1);
+  });
+
+  it('logs a final-failure hook that throws and leaves the job failed', async () => {
+    expectedErrors.push('job final-failure handler failed');
+    const q = openQueue();
+    let hookCalls = 0;
+    q.register(defineJob({
+      name: 'broken-hook', schema: z.object({}), retry: { limit: 0 },
+      perform: async () => { throw new Error('no'); },
+      onFinalFailure: async () => { hookCalls++; throw new Error('the hook broke too'); },
+    }));
+    await q.start();
+    await q.send('broken-hook', {});
+    await eventually(async () => (await q.counts('broken-hook')).failed === 1, 8000, 'the job to fail');
+    await eventually(() => logLines.some((l) => l.msg === 'job final-failure handler failed'), 3000, 'the hook failure to be logged');
+    expect(hookCalls).toBe(1);
+  });
+
+  it.runIf(dialect === 'sqlite')("calls onFinalFailure when the last attempt's process died holding the job (lease runs out)", async () => {
+    const producer = openQueue({ concurrency: 0, leaseMs: 300 });
+    const definition = (onFinalFailure?: (job: Job<{ agentId: string }>, error: unknown) => Promise<void>) => defineJob({
+      name: 'provision', schema: z.object({ agentId: z.string() }), retry: { limit: 0 }, perform: async () => {}, onFinalFailure,
+    });
+    producer.register(definition());
+    const id = await producer.send('provision', { agentId: 'ag-3' });
+    // A "crashed" process claimed its one and only attempt and never finished it.
+    const past = new Date(Date.now() - 1000).toISOString();
+    await import('kysely').then(({ sql }) => sql`update jobs set state = 'active', attempt = 1, locked_until = ${past} where id = ${id}`.execute(dbs[0]!));
+    const failures: { data: unknown; attempt: number; error: string }[] = [];
+    const survivor = openQueue({ leaseMs: 300 });
+    survivor.register(definition(async (job, error) => { failures.push({ data: job.data, attempt: job.attempt, error: (error as Error).message }); }));
+    await survivor.start();
+    await eventually(() => failures.length > 0, 5000, 'the final-failure hook');
+    expect(failures).toEqual([{ data: { agentId: 'ag-3' }, attempt: 1, error: 'lease expired: the process running it stopped or stalled' }]);
+    expect(await survivor.counts('provision')).toEqual({ queued: 0, active: 0, completed: 0, failed: 1 });
+  });
+
   it.runIf(dialect === 'sqlite')('claims each job once across two real processes on one file', async () => {
     // Two child processes poll the same SQLite file in WAL mode; the parent sends 40 jobs. Each child prints
     // the jobs it ran and exits once nothing is left queued or running.
@@ -330,9 +454,9 @@ describe.each(dialects)('job queue on %s', (dialect) => {
       const { openDb } = await import(${JSON.stringify(mod('../store/db.ts'))});
       const { createLogger } = await import(${JSON.stringify(mod('../infra/logger.ts'))});
       const { systemClock } = await import(${JSON.stringify(mod('../infra/system.ts'))});
-      const { createJobQueue } = await import(${JSON.stringify(mod('./queue.ts'))});
+      const { createJobBackend } = await import(${JSON.stringify(mod('./index.ts'))});
       const { db } = openDb({ dataDir: process.argv[1] });
-      const q = createJobQueue({ dialect: 'sqlite', db, clock: systemClock, log: createLogger('silent'), pollIntervalMs: 20 });
+      const q = createJobBackend({ dialect: 'sqlite', db, clock: systemClock, log: createLogger('silent'), pollIntervalMs: 20 });
       q.work('fanout', async (job) => { process.stdout.write(job.data.n + '\\n'); await new Promise((r) => setTimeout(r, 15)); }, { concurrency: 2 });
       await q.start();
       await q.drain({ name: 'fanout', timeoutMs: 20000 });

@@ -1,7 +1,8 @@
 /**
- * The one durable job queue: background work (summaries, provisioning) that survives restarts and
- * runs once across processes sharing a database. On SQLite it is a `jobs` table in the same file
- * (sqlite-queue.ts); on PostgreSQL it is pg-boss in its own schema (pg-boss-queue.ts).
+ * The contract of the two durable queue backends — background work that survives restarts and runs
+ * once across processes sharing a database. On SQLite it is a `jobs` table in the same file
+ * (sqlite-queue.ts); on PostgreSQL it is pg-boss in its own schema (pg-boss-queue.ts). The rest of
+ * the code uses them through job definitions (define.ts) and the queue built on top (index.ts).
  *
  * Delivery is at least once: a job whose process dies mid-run is run again, so handlers must be
  * idempotent (jobs carry ids, not objects).
@@ -9,8 +10,6 @@
 import type { Clock } from '../domain/ports.js';
 import type { Logger } from '../infra/logger.js';
 import type { Db } from '../store/db.js';
-import { sqliteJobQueue } from './sqlite-queue.js';
-import { pgBossJobQueue } from './pg-boss-queue.js';
 
 export type JobOptions = {
   /** At most one queued-or-running job per (name, singletonKey); send returns null when one exists. */
@@ -26,9 +25,13 @@ export type JobOptions = {
 
 export type Job<T> = { id: string; name: string; data: T; /** 1-based */ attempt: number };
 export type JobHandler<T> = (job: Job<T>) => Promise<void>;
+/** Called once, after the attempt that used up the last retry has been recorded as failed, with that attempt's error. */
+export type FinalFailureHandler<T> = (job: Job<T>, error: unknown) => Promise<void>;
+export type WorkOptions<T> = { concurrency?: number; onFinalFailure?: FinalFailureHandler<T> };
 export type JobCounts = { queued: number; active: number; completed: number; failed: number };
 
-export interface JobQueue {
+/** A queue backend: jobs by name with per-send retry options. Code outside src/jobs uses `JobQueue` (index.ts). */
+export interface JobBackend {
   readonly kind: 'sqlite' | 'pg-boss';
   /** Starts polling for work registered with `work` (idempotent). */
   start(): Promise<void>;
@@ -39,8 +42,11 @@ export interface JobQueue {
    */
   stop(): Promise<void>;
   send<T extends object>(name: string, data: T, opts?: JobOptions): Promise<string | null>;
-  /** Registers the handler for a job name; a throw marks the attempt failed and schedules a retry until retryLimit, then the job is 'failed'. */
-  work<T extends object>(name: string, handler: JobHandler<T>, opts?: { concurrency?: number }): void;
+  /**
+   * Registers the handler for a job name; a throw marks the attempt failed and schedules a retry until retryLimit,
+   * then the job is 'failed' and `onFinalFailure` is called once, in the process that recorded it.
+   */
+  work<T extends object>(name: string, handler: JobHandler<T>, opts?: WorkOptions<T>): void;
   /** Number of jobs by state for a name (or all names): queued (incl. waiting for retry), active, completed, failed. */
   counts(name?: string): Promise<JobCounts>;
   /** Resolves once no job (of `name`, or any) is queued-and-due or active, or rejects after timeoutMs (default 10000). For tests and benches. */
@@ -86,13 +92,4 @@ export function withJobDefaults(opts: JobOptions = {}): Required<Omit<JobOptions
 /** Milliseconds of real time until `at` on `clock` (negative when it has passed). */
 export function delayUntil(at: Date, clock: Clock): number {
   return at.getTime() - clock.now().getTime();
-}
-
-/** The queue for the database in use: a job table on SQLite, pg-boss on PostgreSQL. */
-export function createJobQueue(o: JobQueueOptions): JobQueue {
-  if (o.dialect === 'postgres') {
-    if (!o.databaseUrl) throw new Error('createJobQueue: databaseUrl is required on PostgreSQL');
-    return pgBossJobQueue({ ...o, databaseUrl: o.databaseUrl });
-  }
-  return sqliteJobQueue(o);
 }

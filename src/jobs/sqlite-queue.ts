@@ -10,15 +10,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
-import type { Job, JobCounts, JobHandler, JobOptions, JobQueue, JobQueueOptions } from './queue.js';
+import type { FinalFailureHandler, Job, JobBackend, JobCounts, JobHandler, JobOptions, JobQueueOptions } from './queue.js';
 import { delayUntil, withJobDefaults } from './queue.js';
 
 type ClaimedRow = { id: string; name: string; data: string; attempt: number; retry_limit: number; retry_delay_s: number; retry_backoff: number };
-type Worker = { handler: JobHandler<any>; concurrency: number; running: number };
+type Worker = { handler: JobHandler<any>; onFinalFailure?: FinalFailureHandler<any>; concurrency: number; running: number };
 
 const KEEP_FINISHED_MS = 7 * 24 * 3600_000;
 const CLEANUP_EVERY_MS = 3600_000;
 const MAX_ERROR_LENGTH = 2000;
+const LEASE_EXPIRED = 'lease expired: the process running it stopped or stalled';
 
 const SCHEMA = [
   sql`create table if not exists jobs (
@@ -46,7 +47,7 @@ const SCHEMA = [
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' | 'pollIntervalMs' | 'leaseMs' | 'stopTimeoutMs'>): JobQueue {
+export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' | 'pollIntervalMs' | 'leaseMs' | 'stopTimeoutMs'>): JobBackend {
   const { db, clock, log } = o;
   const pollMs = o.pollIntervalMs ?? 250;
   const leaseMs = o.leaseMs ?? 60_000;
@@ -98,20 +99,41 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
     });
   }
 
-  /** Jobs whose lease ran out (their process died or stalled) go back to the queue, or fail when out of attempts. */
-  async function sweepExpired() {
+  /**
+   * Jobs whose lease ran out (their process died or stalled) go back to the queue, or fail when out of attempts.
+   * Only jobs this process has handlers for, so the final-failure hook of one that fails here is at hand.
+   */
+  async function sweepExpired(names: string[]) {
+    if (!names.length) return;
     const now = iso();
+    const mine = sql`state = 'active' and locked_until < ${now} and name in (${sql.join(names)})`;
     // Look before writing: an UPDATE takes SQLite's write lock even when it matches nothing.
-    const expired = await sql`select 1 from jobs where state = 'active' and locked_until < ${now} limit 1`.execute(db);
+    const expired = await sql`select 1 from jobs where ${mine} limit 1`.execute(db);
     if (!expired.rows.length) return;
-    const r = await sql<{ id: string; name: string; attempt: number; state: string }>`
+    const r = await sql<{ id: string; name: string; data: string; attempt: number; state: string }>`
       update jobs set
         state = case when attempt > retry_limit then 'failed' else 'queued' end,
         completed_at = case when attempt > retry_limit then ${now} else null end,
-        run_after = ${now}, locked_until = null, last_error = 'lease expired: the process running it stopped or stalled'
-      where state = 'active' and locked_until < ${now}
-      returning id, name, attempt, state`.execute(db);
-    for (const j of r.rows) log.warn('job lease expired', { job: j.name, jobId: j.id, attempt: Number(j.attempt), requeued: j.state === 'queued' });
+        run_after = ${now}, locked_until = null, last_error = ${LEASE_EXPIRED}
+      where ${mine}
+      returning id, name, data, attempt, state`.execute(db);
+    for (const j of r.rows) {
+      log.warn('job lease expired', { job: j.name, jobId: j.id, attempt: Number(j.attempt), requeued: j.state === 'queued' });
+      if (j.state === 'failed') {
+        log.error('job failed for good', { job: j.name, jobId: j.id, attempt: Number(j.attempt), error: LEASE_EXPIRED });
+        await finalFailure(workers.get(j.name), { id: j.id, name: j.name, data: JSON.parse(j.data), attempt: Number(j.attempt) }, new Error(LEASE_EXPIRED));
+      }
+    }
+  }
+
+  /** Runs a job's final-failure hook; its own failure is logged, never retried (the job is already failed). */
+  async function finalFailure(w: Worker | undefined, job: Job<unknown>, error: unknown) {
+    if (!w?.onFinalFailure) return;
+    try {
+      await w.onFinalFailure(job, error);
+    } catch (err) {
+      log.error('job final-failure handler failed', { job: job.name, jobId: job.id, error: err });
+    }
   }
 
   async function cleanup() {
@@ -151,8 +173,9 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
     leases.set(row.id, renew);
     let error: unknown;
     let failed = false;
+    const job: Job<unknown> = { id: row.id, name: row.name, data: JSON.parse(row.data), attempt };
     try {
-      await w.handler({ id: row.id, name: row.name, data: JSON.parse(row.data), attempt } satisfies Job<unknown>);
+      await w.handler(job);
     } catch (err) {
       failed = true;
       error = err;
@@ -172,8 +195,10 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
         update jobs set state = ${final ? 'failed' : 'queued'}, run_after = ${iso(delayS * 1000)}, locked_until = null,
           last_error = ${errorText(error)}, completed_at = ${final ? now : null}
         where ${mine}`);
-      if (updated && final) log.error('job failed for good', { job: row.name, jobId: row.id, attempt, error });
-      else if (updated) log.warn('job attempt failed; will retry', { job: row.name, jobId: row.id, attempt, retryInSeconds: delayS, error });
+      if (updated && final) {
+        log.error('job failed for good', { job: row.name, jobId: row.id, attempt, error });
+        await finalFailure(w, job, error);
+      } else if (updated) log.warn('job attempt failed; will retry', { job: row.name, jobId: row.id, attempt, retryInSeconds: delayS, error });
     } catch (err) {
       log.error('could not record the job outcome', { job: row.name, jobId: row.id, attempt, error: err });
     }
@@ -197,7 +222,7 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
       try {
         if (Date.now() - lastSweep >= Math.min(pollMs, leaseMs / 2)) {
           lastSweep = Date.now();
-          await sweepExpired();
+          await sweepExpired([...workers.keys()]);
         }
         if (Date.now() - lastCleanup >= CLEANUP_EVERY_MS) {
           lastCleanup = Date.now();
@@ -268,7 +293,7 @@ export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' |
 
     work(name, handler, opts) {
       if (workers.has(name)) throw new Error(`a handler for job "${name}" is already registered`);
-      workers.set(name, { handler: handler as JobHandler<any>, concurrency: Math.max(1, opts?.concurrency ?? 1), running: 0 });
+      workers.set(name, { handler: handler as JobHandler<any>, onFinalFailure: opts?.onFinalFailure as FinalFailureHandler<any> | undefined, concurrency: Math.max(1, opts?.concurrency ?? 1), running: 0 });
       if (active) notify();
     },
 

@@ -8,9 +8,12 @@ import { z } from 'zod';
 import type { BudgetAlert, Mailer, SecretBox, Store } from '../domain/ports.js';
 import type { Actor } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
-import type { Job } from '../jobs/queue.js';
+import { defineJob, type Job } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
 import { authorize, canSeeAllAgents } from './access.js';
+
+/** The job that delivers one alert (sent by the budget service when a threshold is crossed). */
+export const ALERT_JOB = 'deliver-budget-alert';
 
 /** The settings key; its `email` part is also the SMTP server of all mail when SMTP_URL is unset (services/mail.ts). */
 export const ALERT_SETTINGS_KEY = 'alerts';
@@ -82,7 +85,16 @@ export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 
     },
   });
 
-  return {
+  /**
+   * Delivers one alert by webhook and e-mail, each at most once. When the last retry fails the alert keeps
+   * the failure in its webhook and e-mail statuses, which the dashboard shows: nothing more to do.
+   */
+  const alertJob = defineJob({
+    name: ALERT_JOB, schema: z.object({ alertId: z.string().min(1) }), retry: { limit: 5, delaySeconds: 30 }, concurrency: 1,
+    perform: (job) => alerts.deliver(job),
+  });
+
+  const alerts = {
     async settings(actor: Actor) {
       authorize(actor, 'alertSettings.read');
       return view(await load());
@@ -175,5 +187,6 @@ export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 
       }
     },
   };
+  return { ...alerts, jobs: [alertJob] };
 }
 export type AlertService = ReturnType<typeof alertService>;

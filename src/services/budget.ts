@@ -7,13 +7,13 @@
 import type { Clock, IdGenerator, SpendKey, Store } from '../domain/ports.js';
 import type { Actor, Agent } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
-import type { JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../jobs/index.js';
+import { ALERT_JOB } from './alerts.js';
 import type { Logger } from '../infra/logger.js';
 import type { PriceService } from './prices.js';
 import type { ProviderService } from './providers.js';
 import { canRead, canSeeAllAgents } from './access.js';
 
-export const ALERT_JOB = 'deliver-budget-alert';
 /** A reservation not settled within this long belonged to a call that died; it is released. */
 const HOLD_MS = 15 * 60_000;
 /** How long a call waits for others' reservations to settle before it is refused. */
@@ -111,7 +111,7 @@ export function budgetService(deps: {
         const id = await store.budget.addAlert({ scope: c.key.scope, scopeId: c.key.scopeId, period: c.key.period, kind, ownerId: c.ownerId, percent: Math.round(pct * 10) / 10, spentUsd: t.spentUsd, budgetUsd: c.budget, message });
         if (id) {
           log.warn('budget threshold crossed', { scope: c.key.scope, scopeId: c.key.scopeId, kind, percent: pct });
-          await deps.queue.send(ALERT_JOB, { alertId: id }, { singletonKey: id, retryLimit: 5, retryDelaySeconds: 30 });
+          await deps.queue.send(ALERT_JOB, { alertId: id }, { singletonKey: id });
         }
       }
     }

@@ -8,7 +8,7 @@ import type { Clock, EmbeddingPort, ModelMessage, ModelTool, Store } from '../do
 import type { Actor, Agent, CloseReason, Conversation, Summary, WorkspaceFileKind } from '../domain/types.js';
 import { PERSONA_FILES } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
-import type { JobQueue, Job } from '../jobs/queue.js';
+import { defineJob, type Job, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
 import type { ProviderService } from './providers.js';
 import type { PriceService } from './prices.js';
@@ -19,7 +19,7 @@ import { workspacePath } from '../tools/fs-tools.js';
 
 export const SUMMARY_JOB = 'summarize-session';
 export const COMPACT_JOB = 'compact-session';
-const SUMMARY_RETRIES = 4;
+const SessionJob = z.object({ conversationId: z.string().min(1) });
 
 /** How much of the prompt memory may take, whatever the agent's history budget. */
 const MEMORY_CONTEXT_TOKENS = 1500;
@@ -79,10 +79,17 @@ export function memoryService(deps: {
   /** Late-bound: the chat service is built after this one. */
   chat: () => ChatService;
   embeddings?: { port: EmbeddingPort; model: string };
-  /** First wait before a failed summary is tried again (doubling after). */
-  retryDelaySeconds?: number;
 }) {
   const { store, queue, clock, log } = deps;
+
+  /** Writes the summary of an ended session; after the last retry the session's summary is marked failed. */
+  const summaryJob = defineJob({
+    name: SUMMARY_JOB, schema: SessionJob, retry: { limit: 4 },
+    perform: (job) => memory.summarize(job),
+    onFinalFailure: (job) => store.conversations.setSummaryStatus(job.data.conversationId, 'failed'),
+  });
+  /** Folds turns that no longer fit the history budget into the running summary; the next long turn queues it again. */
+  const compactJob = defineJob({ name: COMPACT_JOB, schema: SessionJob, retry: { limit: 3 }, perform: (job) => memory.compact(job) });
 
   async function drainText(gen: ReturnType<ChatService['callModel']>) {
     let step = await gen.next();
@@ -151,7 +158,7 @@ export function memoryService(deps: {
   async function closeSession(conv: Conversation, reason: CloseReason): Promise<boolean> {
     if (!(await store.conversations.close(conv.id, clock.now().toISOString(), reason))) return false;
     await store.conversations.setSummaryStatus(conv.id, 'pending');
-    await queue.send(SUMMARY_JOB, { conversationId: conv.id }, { singletonKey: conv.id, retryLimit: SUMMARY_RETRIES, retryDelaySeconds: deps.retryDelaySeconds ?? 30 });
+    await queue.send(summaryJob, { conversationId: conv.id }, { singletonKey: conv.id });
     return true;
   }
 
@@ -191,7 +198,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     return picked.length ? picked.join('\n\n') : null;
   }
 
-  return {
+  const memory = {
     search,
     closeSession,
 
@@ -267,7 +274,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
         tokens += t;
         messages.unshift({ role: usable[i]!.role, content: usable[i]!.content });
       }
-      if (dropped) await queue.send(COMPACT_JOB, { conversationId: conv.id }, { singletonKey: conv.id, retryLimit: 3, retryDelaySeconds: deps.retryDelaySeconds ?? 30 });
+      if (dropped) await queue.send(compactJob, { conversationId: conv.id }, { singletonKey: conv.id });
       // A model expects the turns to start with the person.
       while (messages.length > 1 && messages[0]!.role === 'assistant') messages.shift();
       return { system: parts.join('\n\n'), messages };
@@ -344,9 +351,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
           await tx.conversations.setSummaryStatus(conv.id, 'ready');
         });
       } catch (err) {
-        const final = job.attempt > SUMMARY_RETRIES;
-        log.warn('summary failed', { conversationId: conv.id, attempt: job.attempt, final, error: (err as Error).message });
-        if (final) await store.conversations.setSummaryStatus(conv.id, 'failed');
+        log.warn('summary failed', { conversationId: conv.id, attempt: job.attempt, error: (err as Error).message });
         throw err;
       }
     },
@@ -481,6 +486,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       if (!(await store.workspace.delete(agent.id, path))) throw errors.notFound('File');
     },
   };
+  return { ...memory, jobs: [summaryJob, compactJob] };
 
   /** An agent the actor may see; a deleted one only for reading what was kept. */
   async function visibleAgent(actor: Actor, id: string, toWrite = false): Promise<Agent> {

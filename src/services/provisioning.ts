@@ -12,7 +12,8 @@ import {
 } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
 import type { AgentTemplate } from '../domain/schemas.js';
-import type { Job, JobQueue } from '../jobs/queue.js';
+import { z } from 'zod';
+import { defineJob, type Job, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
 import type { TelegramChannel } from '../channels/telegram/telegram-channel.js';
 import type { ChatService } from './chat.js';
@@ -23,8 +24,6 @@ import { checkSite, describeStack, FetchRefused, type SiteCheckResult } from './
 export const PROVISION_JOB = 'provision-agent';
 /** The template every website agent's workspace is generated from. */
 export const WEBSITE_TEMPLATE = 'website-product-manager';
-/** Runs of a job after an unexpected error (a bug, the database away); expected failures end the run at once. */
-const JOB_RETRIES = 3;
 const HEALTH_PERSON = { kind: 'system', externalId: 'healthcheck' } as const;
 const HEALTH_TEXT = 'This is an automatic check that you are set up. Reply with one short sentence introducing yourself.';
 
@@ -65,7 +64,7 @@ export function provisioningService(deps: {
   chat: ChatService; templates: Map<string, AgentTemplate>;
   /** Fetches the site (tests and other installs may pass their own); defaults to the SSRF-guarded check. */
   siteCheck?: (url: string) => Promise<SiteCheckResult>;
-  allowPrivateUrls: boolean; siteTimeoutMs: number; retryDelaySeconds: number;
+  allowPrivateUrls: boolean; siteTimeoutMs: number;
 }) {
   const { store, queue, box, clock, log, telegram, chat, templates } = deps;
   const iso = () => clock.now().toISOString();
@@ -79,9 +78,20 @@ export function provisioningService(deps: {
     return steps.map((s) => (PROVISIONING_STEPS.indexOf(s.name) >= i && s.state !== 'pending' ? { ...s, state: 'pending', detail, updatedAt: iso() } : s));
   }
 
+  /**
+   * One pipeline run (`attempt` is the run the customer started, not the job's try). Retried only after an
+   * unexpected error (a bug, the database away); expected failures end the run at once. When the last retry
+   * has crashed too, the run fails at the step it was in.
+   */
+  const provisionJob = defineJob({
+    name: PROVISION_JOB, schema: z.object({ agentId: z.string().min(1), attempt: z.number().int().min(1) }), retry: { limit: 3 },
+    perform: (job) => run(job),
+    onFinalFailure: (job, error) => crashed(job.data.agentId, job.data.attempt, error),
+  });
+
   async function enqueue(agentId: string, attempt: number) {
     // Keyed by agent and attempt: a retry sent while the previous attempt's job is still being marked finished must not be dropped.
-    await queue.send(PROVISION_JOB, { agentId, attempt }, { singletonKey: `${agentId}:${attempt}`, retryLimit: JOB_RETRIES, retryDelaySeconds: deps.retryDelaySeconds });
+    await queue.send(provisionJob, { agentId, attempt }, { singletonKey: `${agentId}:${attempt}` });
   }
 
   async function visible(actor: Actor, id: string, action: 'agent.read' | 'agent.write' = 'agent.read'): Promise<Agent> {
@@ -266,14 +276,23 @@ export function provisioningService(deps: {
       const message = (err as Error)?.message ?? String(err);
       log.error('provisioning step crashed', { agentId, step: current, attempt: job.attempt, error: err });
       const latest = (await store.provisioning.get(agentId)) ?? rec;
-      if (job.attempt > JOB_RETRIES) return fail(latest, current, `Something went wrong on our side (${cut(message, 200)}). Retry in a while; if it keeps failing, contact the operator.`, false);
       await save(latest, current, 'running', 'Interrupted by an error on our side; trying again shortly.');
       throw err;
     }
   }
 
+  /** The job's last try crashed too: the run fails at the step it was in (the one left running). */
+  async function crashed(agentId: string, attempt: number, error: unknown): Promise<void> {
+    const rec = await store.provisioning.get(agentId);
+    if (!rec || rec.status !== 'running' || rec.attempts !== attempt) return; // finished, or superseded by a retry
+    const step = rec.steps.find((s) => s.state === 'running') ?? rec.steps.find((s) => s.state === 'pending');
+    const message = (error as Error)?.message ?? String(error);
+    await fail(rec, step?.name ?? PROVISIONING_STEPS[0], `Something went wrong on our side (${cut(message, 200)}). Retry in a while; if it keeps failing, contact the operator.`, false);
+  }
+
   return {
     run,
+    jobs: [provisionJob],
 
     /** Records a new pipeline for a just-created agent (status provisioning) and queues its job. */
     async start(actor: Actor, agent: Agent, token: string | undefined): Promise<void> {

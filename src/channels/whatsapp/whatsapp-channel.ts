@@ -3,7 +3,8 @@ import { SendError } from '../../domain/ports.js';
 import { AppError, errors } from '../../domain/errors.js';
 import { safeEqual } from '../../infra/system.js';
 import type { Logger } from '../../infra/logger.js';
-import type { Job, JobQueue } from '../../jobs/queue.js';
+import { z } from 'zod';
+import { defineJob, type Job, type JobQueue } from '../../jobs/index.js';
 import { splitMessage } from '../split.js';
 import { sendRecorded } from '../direct.js';
 import type { CloudConfig, TwilioConfig, WhatsAppConfigStore } from './config.js';
@@ -17,9 +18,16 @@ const WINDOW_CODES = new Set([131047, 63016]);
 
 /** A receipt for a message not on record yet, looked for again a few times (1, 2, 4, 8 s) before it is dropped. */
 export const RECEIPT_JOB = 'whatsapp-receipt';
-const RECEIPT_RETRIES = 4;
 type Receipt = Parameters<Store['inbox']['receipt']>[2];
-export type ReceiptJob = { channel: 'whatsapp' | 'twilio'; providerMessageId: string; receipt: Receipt };
+const ReceiptJob = z.object({
+  channel: z.enum(['whatsapp', 'twilio']),
+  providerMessageId: z.string().min(1),
+  receipt: z.object({
+    delivery: z.enum(['sent', 'delivered', 'read']).optional(),
+    failed: z.object({ status: z.enum(['failed', 'undelivered']), error: z.string() }).optional(),
+  }) satisfies z.ZodType<Receipt>,
+});
+export type ReceiptJob = z.infer<typeof ReceiptJob>;
 
 /**
  * One WhatsApp number in front of every listed agent, through the Cloud API or Twilio.
@@ -28,6 +36,14 @@ export type ReceiptJob = { channel: 'whatsapp' | 'twilio'; providerMessageId: st
  */
 export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger; config: WhatsAppConfigStore; queue: JobQueue; publicUrl?: string; accept: (m: InboundMessage) => Promise<{ duplicate: boolean }> }) {
   const { store, log } = deps;
+
+  const receiptJob = defineJob({
+    name: RECEIPT_JOB, schema: ReceiptJob, retry: { limit: 4, delaySeconds: 1 },
+    perform: (job): Promise<void> => whatsapp.deliverReceipt(job),
+    onFinalFailure: async ({ data: { channel, providerMessageId, receipt: r } }) => {
+      log.warn('delivery receipt dropped: no message sent with this id', { channel, providerMessageId, receipt: r.delivery ?? r.failed?.status });
+    },
+  });
   const now = () => deps.clock.now().toISOString();
   const conflict = deps.config.envConflict();
   if (conflict) log.warn(conflict);
@@ -96,20 +112,17 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
   async function receipt(channel: 'whatsapp' | 'twilio', providerMessageId: string, r: Receipt) {
     if (await applyReceipt(channel, providerMessageId, r)) return;
     const status = r.delivery ?? r.failed?.status ?? 'failed';
-    await deps.queue.send<ReceiptJob>(RECEIPT_JOB, { channel, providerMessageId, receipt: r }, { singletonKey: `${channel}:${providerMessageId}:${status}`, retryLimit: RECEIPT_RETRIES, retryDelaySeconds: 1 });
+    await deps.queue.send(receiptJob, { channel, providerMessageId, receipt: r }, { singletonKey: `${channel}:${providerMessageId}:${status}` });
   }
 
-  return {
+  const whatsapp = {
     senders: [sender('whatsapp'), sender('twilio')],
+    jobs: [receiptJob],
 
-    /** The receipt job: applies the receipt once its message is on record, or gives up after the last retry. */
+    /** The receipt job: applies the receipt once its message is on record (a retry looks again; after the last it is dropped). */
     async deliverReceipt(job: Job<ReceiptJob>) {
       const { channel, providerMessageId, receipt: r } = job.data;
       if (await applyReceipt(channel, providerMessageId, r)) return;
-      if (job.attempt > RECEIPT_RETRIES) {
-        log.warn('delivery receipt dropped: no message sent with this id', { channel, providerMessageId, receipt: r.delivery ?? r.failed?.status });
-        return;
-      }
       throw new Error(`no ${channel} message ${providerMessageId} on record yet`);
     },
 
@@ -237,5 +250,6 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
       }
     },
   };
+  return whatsapp;
 }
 export type WhatsAppChannel = ReturnType<typeof whatsappChannel>;
