@@ -17,6 +17,7 @@ import { PERSONA_FILES } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import { FILE_MAX_CHARS, WORKSPACE_MAX_CHARS, WORKSPACE_MAX_FILES, workspacePath } from './fs-tools.js';
 import type { ToolProvider } from './toolbox.js';
+import { WorkspaceFull } from '../domain/workspace.js';
 
 export type SandboxLimits = { timeoutMs: number; cpuSeconds: number; memoryBytes: number; processes: number; fileBytes: number; outputBytes: number };
 export const DEFAULT_LIMITS: SandboxLimits = {
@@ -128,8 +129,14 @@ export async function runSandboxed(a: { store: Store; agentId: string; command: 
       if (before.get(rel) === content) { total += content.length; continue; }
       if (PERSONA_PATHS.has(rel)) { skipped.push(`${rel} (persona files are read-only)`); continue; }
       if (total + content.length > WORKSPACE_MAX_CHARS || seen.size > WORKSPACE_MAX_FILES) { skipped.push(`${rel} (the workspace is full)`); continue; }
+      try {
+        await a.store.workspace.put(a.agentId, rel, content);
+      } catch (err) {
+        if (!(err instanceof WorkspaceFull)) throw err;
+        skipped.push(`${rel} (the workspace is full)`);
+        continue;
+      }
       total += content.length;
-      await a.store.workspace.put(a.agentId, rel, content);
       changed.push(rel);
     }
     const deleted: string[] = [];
