@@ -72,7 +72,7 @@ export function buildServices(config: Config, infra: Infra) {
     planTools: (agent) => budget.toolsAllowed(agent),
     hold: () => approvals.hold,
     providers: [
-      execProvider({ store, log: log.child({ service: 'exec' }) }),
+      execProvider({ store, log: log.child({ service: 'exec' }), concurrency: config.SWITCHBOARD_EXEC_CONCURRENCY }),
       webFetchProvider({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
       webSearchProvider(searchConfig(config)),
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
