@@ -255,7 +255,8 @@ export async function runSandboxed(a: { store: Store; agentId: string; command: 
     const head = nl > 0 ? /^exit (\d+)$/.exec(stream.subarray(0, nl).toString('latin1')) : null;
     const entries = head && !tarCut ? untar(stream.subarray(nl + 1)) : undefined;
     const code = head ? Number(head[1]) : gateCode;
-    const signal = code !== null && code > 128 ? (Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] ?? `signal ${code - 128}`) : null;
+    // Stopped by us (time, memory, output): its processes were killed, whatever code pid 1 saw.
+    const signal = stopped ? 'SIGKILL' : code !== null && code > 128 ? (Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0] ?? `signal ${code - 128}`) : null;
 
     const changed: string[] = [];
     const skipped: string[] = [];
@@ -368,6 +369,7 @@ async function chownTree(dir: string, uid: number, gid: number) {
 function describe(r: ExecResult, limits: SandboxLimits): string {
   const lines: string[] = [];
   if (r.timedOut) lines.push(`Error: the command was stopped after ${limits.timeoutMs / 1000} s.`);
+  else if (r.truncated) lines.push(`The command was stopped: its output passed ${limits.outputBytes} bytes.`);
   else if (r.memoryExceeded) lines.push(`Error: the command was stopped: together its processes used more than ${Math.round(limits.memoryBytes / 1048576)} MB of memory.`);
   else if (r.signal) lines.push(`The command was killed (${r.signal}; limits: ${limits.cpuSeconds} s CPU, ${Math.round(limits.memoryBytes / 1048576)} MB memory, ${limits.processes} processes).`);
   else lines.push(`Exit code ${r.exitCode}.`);
