@@ -24,6 +24,7 @@ import { metricsRoutes } from './http/routes/metrics.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { renderReference } from './http/docs.js';
 import { serveSpa } from './http/static.js';
+import { frameGuard } from './http/middleware/frame-guard.js';
 
 export type AppOptions = { webRoot?: string; ready?: () => boolean };
 
@@ -33,6 +34,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.onError(onError);
   app.use('*', requestContext({ log: services.log, services }));
   app.use('*', httpMetrics({ metrics: services.metrics }));
+  app.use('*', frameGuard()); // no HTML page of ours is framed by another site
   app.use('/api/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES, onError: () => { throw new AppError(413, 'payload_too_large', `The request body is larger than ${services.config.SWITCHBOARD_MAX_BODY_BYTES} bytes.`); } }));
   app.use('/webhooks/*', bodyLimit({ maxSize: 1_048_576, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
   app.use('/v1/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES * 4, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));

@@ -74,7 +74,7 @@ export function buildServices(config: Config, infra: Infra) {
     planTools: (agent) => budget.toolsAllowed(agent),
     hold: () => approvals.hold,
     providers: [
-      execProvider({ store, log: log.child({ service: 'exec' }) }),
+      execProvider({ store, log: log.child({ service: 'exec' }), concurrency: config.SWITCHBOARD_EXEC_CONCURRENCY }),
       webFetchProvider({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
       webSearchProvider(searchConfig(config)),
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
@@ -163,7 +163,7 @@ export function buildServices(config: Config, infra: Infra) {
 export async function createServices(config: Config, overrides: Partial<Infra> & { pgSchema?: string } = {}): Promise<{ services: Services; dialect: Dialect }> {
   const log = overrides.log ?? createLogger(config.SWITCHBOARD_LOG_LEVEL, { app: 'switchboard' });
   const pgSchema = overrides.pgSchema ?? config.SWITCHBOARD_DATABASE_SCHEMA;
-  const { db, dialect } = openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pgSchema });
+  const { db, dialect } = openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pgSchema, warn: (w) => log.warn('data directory is readable by other users', w) });
   await migrate(db, pgSchema);
   const clock = overrides.clock ?? systemClock;
   // One registry per server; every model call is counted where its usage row is written.

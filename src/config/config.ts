@@ -44,6 +44,7 @@ const EnvShape = z.object({
   TELEGRAM_API_ROOT: z.url().transform((u) => u.replace(/\/+$/, '')).default('https://api.telegram.org'),
   SWITCHBOARD_TELEGRAM_POLL_TIMEOUT_S: z.coerce.number().int().min(0).max(50).default(25),
   SWITCHBOARD_WORKER_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(8),
+  SWITCHBOARD_EXEC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   SWITCHBOARD_INBOX_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(60_000),
   SWITCHBOARD_SEND_RETRY_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
   SWITCHBOARD_SEND_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),

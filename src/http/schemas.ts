@@ -27,7 +27,7 @@ export const AgentSchema = z.object({
     allow: z.array(z.string()), deny: z.array(z.string()), requireApproval: z.array(z.string()),
     effective: z.array(z.string()).openapi({ description: 'The tools offered to the model: allow minus deny, within the plan and what this installation can run' }),
     unavailable: z.array(z.object({ name: z.string(), reason: z.string() })), default: z.boolean(),
-    catalog: z.array(z.object({ name: z.string(), available: z.boolean(), reason: z.string().nullable() })).openapi({ description: 'Every tool, allowed or not, and whether it could run for this agent on this installation' }),
+    catalog: z.array(z.object({ name: z.string(), available: z.boolean(), reason: z.string().nullable(), mode: z.string().nullable().openapi({ description: 'How the tool runs on this installation when that matters (exec: whether each command is bounded by its own cgroup or by per-process limits)' }) })).openapi({ description: 'Every tool, allowed or not, and whether it could run for this agent on this installation' }),
   }),
   plugins: z.array(z.object({
     name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()), method: z.string(), url: z.string(),

@@ -34,7 +34,7 @@ export function loadSecretKey(secret: string | undefined, dataDir: string): Buff
   if (dataDir === ':memory:') return randomBytes(32); // nothing persists, so neither does the key
   const file = join(dataDir, 'secret.key');
   if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
   return key;

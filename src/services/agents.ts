@@ -13,7 +13,7 @@ import type { TelegramChannel, TelegramView } from '../channels/telegram/telegra
 
 export type ToolsView = {
   allow: string[]; deny: string[]; requireApproval: string[]; effective: string[]; unavailable: { name: string; reason: string }[]; default: boolean;
-  catalog: { name: string; available: boolean; reason: string | null }[];
+  catalog: { name: string; available: boolean; reason: string | null; mode: string | null }[];
 };
 export type PluginView = Omit<PluginDef, 'secretsSealed'> & { secrets: string[] };
 export type AgentView = Omit<Agent, 'toolPolicy' | 'plugins'> & { channels: { telegram: TelegramView | null }; tools: ToolsView; plugins: PluginView[] };

@@ -2,20 +2,20 @@ import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely
 import { join } from 'node:path';
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
-import { sqliteDialect } from './dialects/sqlite.js';
+import { sqliteDialect, type DataDirWarning } from './dialects/sqlite.js';
 import { postgresDialect } from './dialects/postgres.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
 
-export type DbOptions = { databaseUrl?: string; dataDir: string; pgSchema?: string };
+export type DbOptions = { databaseUrl?: string; dataDir: string; pgSchema?: string; warn?: (w: DataDirWarning) => void };
 
 export function openDb(o: DbOptions): { db: Db; dialect: Dialect } {
   if (o.databaseUrl) {
     return { db: new Kysely<Database>({ dialect: postgresDialect(o.databaseUrl, o.pgSchema) }), dialect: 'postgres' };
   }
   const file = o.dataDir === ':memory:' ? ':memory:' : join(o.dataDir, 'switchboard.db');
-  return { db: new Kysely<Database>({ dialect: sqliteDialect(file) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: sqliteDialect(file, { warn: o.warn }) }), dialect: 'sqlite' };
 }
 
 class StaticProvider implements MigrationProvider {

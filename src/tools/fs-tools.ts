@@ -5,10 +5,9 @@
 import { z } from 'zod';
 import type { ModelTool, Store } from '../domain/ports.js';
 import { PERSONA_FILES } from '../domain/types.js';
+import { WorkspaceFull } from '../domain/workspace.js';
 
-export const FILE_MAX_CHARS = 65_536;
-export const WORKSPACE_MAX_CHARS = 4 * 1024 * 1024;
-export const WORKSPACE_MAX_FILES = 1000;
+export { FILE_MAX_CHARS, WORKSPACE_MAX_CHARS, WORKSPACE_MAX_FILES } from '../domain/workspace.js';
 const SEGMENT = /^[\p{L}\p{N}_ .@+-]+$/u;
 const PERSONA_PATHS = new Set<string>(Object.values(PERSONA_FILES));
 
@@ -34,14 +33,14 @@ export function fsTools(deps: { store: Store; agentId: string }): ModelTool[] {
   const { store, agentId } = deps;
   const resolve = (raw: string) => workspacePath(raw);
 
-  async function room(path: string, newLength: number): Promise<string | undefined> {
-    if (newLength > FILE_MAX_CHARS) return `the file would be ${newLength} characters; the limit is ${FILE_MAX_CHARS}`;
-    const files = await store.workspace.list(agentId);
-    const existing = files.find((f) => f.path === path);
-    if (!existing && files.length >= WORKSPACE_MAX_FILES) return `the workspace already holds ${WORKSPACE_MAX_FILES} files`;
-    const total = files.reduce((n, f) => n + f.size, 0) - (existing?.size ?? 0) + newLength;
-    if (total > WORKSPACE_MAX_CHARS) return `the workspace would exceed ${WORKSPACE_MAX_CHARS} characters`;
-    return undefined;
+  /** The repository checks the workspace caps on every write; here its refusal becomes the model's error. */
+  async function saving<T>(write: () => Promise<T>): Promise<T | { full: string }> {
+    try {
+      return await write();
+    } catch (e) {
+      if (e instanceof WorkspaceFull) return { full: e.message };
+      throw e;
+    }
   }
 
   const read: ModelTool<z.ZodObject<{ path: z.ZodString }>> = {
@@ -63,9 +62,8 @@ export function fsTools(deps: { store: Store; agentId: string }): ModelTool[] {
       const p = resolve(raw);
       if ('error' in p) return err(p.error);
       if (PERSONA_PATHS.has(p.path)) return err(`${p.path} is part of your persona; only the operator edits it`);
-      const full = await room(p.path, content.length);
-      if (full) return err(full);
-      await store.workspace.put(agentId, p.path, content);
+      const saved = await saving(() => store.workspace.put(agentId, p.path, content));
+      if ('full' in saved) return err(saved.full);
       return `Wrote ${p.path} (${content.length} characters).`;
     },
   };
@@ -83,10 +81,10 @@ export function fsTools(deps: { store: Store; agentId: string }): ModelTool[] {
       if (at < 0) return err(`oldText was not found in ${p.path}; read the file and copy the text exactly`);
       if (f.content.indexOf(oldText, at + 1) >= 0) return err(`oldText occurs more than once in ${p.path}; include more surrounding text so it is unique`);
       const next = f.content.slice(0, at) + newText + f.content.slice(at + oldText.length);
-      const full = await room(p.path, next.length);
-      if (full) return err(full);
       // Compare-and-set, so an edit never silently undoes a change made meanwhile.
-      if (!(await store.workspace.putIf(agentId, p.path, next, f.updatedAt))) return err(`${p.path} changed while editing; read it again`);
+      const saved = await saving(() => store.workspace.putIf(agentId, p.path, next, f.updatedAt));
+      if (saved && 'full' in saved) return err(saved.full);
+      if (!saved) return err(`${p.path} changed while editing; read it again`);
       return `Edited ${p.path}.`;
     },
   };

@@ -22,6 +22,23 @@ const RESPONSE_LIMIT = 16_000;
 
 
 
+/** `scheme://host[:port]` of a URL template when no placeholder is in it (undefined otherwise). */
+function fixedOrigin(template: string): string | undefined {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)/i.exec(template);
+  if (!m || m[1]!.includes('{') || m[1]!.includes('}')) return undefined;
+  try { return new URL(m[1]!).origin; } catch { return undefined; }
+}
+
+/**
+ * Fills a template in one pass: `{{secret:NAME}}` with the stored secret and `{param}` with the
+ * model's argument. What a value brings is inserted literally and never read again, so an argument
+ * such as "{{secret:API_KEY}}" stays that text and can never expand to a secret.
+ */
+function fillTemplate(template: string, value: (name: string) => string, secret: (name: string) => string): string {
+  return template.replace(TEMPLATE_PART, (_m, secretName: string | undefined, param: string | undefined) => (secretName !== undefined ? secret(secretName) : value(param!)));
+}
+const TEMPLATE_PART = /\{\{secret:([A-Za-z_][A-Za-z0-9_]*)\}\}|\{([a-zA-Z_][a-zA-Z0-9_]*)\}/g;
+
 const placeholders = (s: string) => [...s.matchAll(PLACEHOLDER)].map((m) => m[1]!);
 const secretRefs = (s: string) => [...s.matchAll(SECRET_REF)].map((m) => m[1]!);
 
@@ -58,11 +75,11 @@ export async function preparePlugins(input: PluginInput[], current: PluginDef[],
     for (const [h, v] of Object.entries(p.headers)) {
       for (const ref of secretRefs(v)) if (!sealed[ref]) problems.push({ path: at(`headers.${h}`), message: `names the secret "${ref}", which is not set; add it under secrets` });
     }
-    // The URL, with every placeholder filled, must pass the same rules as any fetch.
+    // The scheme and host are checked as written: no placeholder may choose where the call goes.
+    // The URL, with every placeholder filled, must then pass the same rules as any fetch.
     try {
-      const sample = p.url.replace(PLACEHOLDER, 'x');
-      const url = new URL(sample);
-      if (url.hostname.includes('{')) throw new FetchRefused('url', 'the host name may not contain placeholders');
+      if (!fixedOrigin(p.url)) throw new FetchRefused('url', 'the scheme and host name may not contain placeholders');
+      const url = new URL(p.url.replace(PLACEHOLDER, 'x'));
       await vetUrl(url, { allowPrivate: o.allowPrivate });
     } catch (err) {
       problems.push({ path: at('url'), message: err instanceof FetchRefused ? err.message : `is not a valid URL: ${(err as Error).message}` });
@@ -121,11 +138,14 @@ export function pluginProvider(deps: { box: SecretBox; allowPrivate: boolean; ti
           input: z.fromJSONSchema(p.parameters as never) as z.ZodType,
           async execute(input) {
             const args = (input ?? {}) as Record<string, unknown>;
-            const fill = (s: string, enc: (v: unknown) => string) => s.replace(PLACEHOLDER, (_m, k: string) => enc(args[k]));
-            const secrets = (s: string) => s.replace(SECRET_REF, (_m, k: string) => (p.secretsSealed[k] ? deps.box.open(p.secretsSealed[k]!) : ''));
+            const none = () => '';
+            const secret = (k: string) => (p.secretsSealed[k] ? deps.box.open(p.secretsSealed[k]!) : '');
+            const fill = (t: string, enc: (v: unknown) => string) => fillTemplate(t, (k) => enc(args[k]), none);
             try {
               const url = fill(p.url, (v) => encodeURIComponent(v === undefined ? '' : String(v)));
-              const headers = Object.fromEntries(Object.entries(p.headers).map(([h, v]) => [h, secrets(fill(v, (x) => String(x ?? '').replace(/[\r\n]/g, ' ')))]));
+              // Checked again on the filled URL: the call goes only where the template says.
+              if (new URL(url).origin !== fixedOrigin(p.url)) throw new FetchRefused('url', 'the plugin URL may not change its scheme or host');
+              const headers = Object.fromEntries(Object.entries(p.headers).map(([h, v]) => [h, fillTemplate(v, (k) => String(args[k] ?? '').replace(/[\r\n]/g, ' '), secret)]));
               const body = p.body === null ? null : fill(p.body, (v) => JSON.stringify(v ?? null));
               if (body !== null && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
               const r = await call(p.method, url, headers, body, { allowPrivate: deps.allowPrivate, timeoutMs: deps.timeoutMs ?? 15_000 });

@@ -14,6 +14,8 @@ export type ToolContext = { agent: Agent; personId: string; conversationId: stri
 export type ToolProvider = {
   names: string[];
   unavailable?(name: string): string | undefined;
+  /** How the tool runs here when that matters to an operator (exec: which sandbox limits are in force). */
+  mode?(name: string): string | undefined;
   build(ctx: ToolContext): ModelTool[] | Promise<ModelTool[]>;
 };
 
@@ -44,14 +46,19 @@ export function toolbox(deps: {
     return 'not available on this installation';
   }
 
-  async function describe(agent: Agent): Promise<Effective & { catalog: { name: string; available: boolean; reason: string | null }[] }> {
+  function modeOf(name: string): string | null {
+    for (const p of providers()) if (p.names.includes(name)) return p.mode?.(name) ?? null;
+    return null;
+  }
+
+  async function describe(agent: Agent): Promise<Effective & { catalog: { name: string; available: boolean; reason: string | null; mode: string | null }[] }> {
     const planTools = await deps.planTools(agent);
     const plugins = agent.plugins.map((p) => p.name);
     const e = effectiveTools({ policy: agent.toolPolicy, memoryTools: agent.memoryTools, plugins, planTools, unavailable: (n) => unavailable(n, agent) });
     // Every tool, allowed or not, with whether it could run for this agent here (so a UI can say so before it is allowed).
     const everything = effectiveTools({ policy: { allow: [...BUILTIN_TOOLS, ...plugins], deny: [] }, memoryTools: true, plugins, planTools, unavailable: (n) => unavailable(n, agent) });
     const why = new Map(everything.unavailable.map((u) => [u.name, u.reason]));
-    const catalog = [...BUILTIN_TOOLS, ...plugins].map((name) => ({ name, available: !why.has(name), reason: why.get(name) ?? null }));
+    const catalog = [...BUILTIN_TOOLS, ...plugins].map((name) => ({ name, available: !why.has(name), reason: why.get(name) ?? null, mode: why.has(name) ? null : modeOf(name) }));
     return { ...e, catalog };
   }
 

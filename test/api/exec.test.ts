@@ -4,9 +4,10 @@
  * bubblewrap sandbox; `.ci/run` installs it (without it, exec must say it is unavailable).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { contentText, type ChatRequest } from '../fakes/openai-server.js';
-import { runSandboxed, sandboxStatus } from '../../src/tools/exec.js';
+import { execProvider, execSlots, runSandboxed, sandboxMode, sandboxStatus } from '../../src/tools/exec.js';
 
 function toolModel(req: ChatRequest) {
   const last = req.messages?.at(-1);
@@ -107,5 +108,93 @@ describe('exec sandbox', () => {
       expect(cpu.signal ?? String(cpu.exitCode)).toBeTruthy();
       expect(Date.now() - started).toBeLessThan(8000);
     }, 40_000);
+
+    describe('bounds the command as a whole, whatever it forks (issue 12.3)', () => {
+      const healthy = async () => {
+        expect((await fetch(`${app.url}/health`)).status).toBe(200);
+        expect((await run('echo still fine')).output).toBe('still fine\n');
+      };
+
+      it('sizes /tmp: many files each under the per-file limit cannot fill the disk', async () => {
+        const r = await run('for i in $(seq 1 20); do head -c 15000000 /dev/zero > /tmp/f$i 2>/dev/null || break; done; du -sm /tmp | cut -f1', { tmpBytes: 32 << 20 });
+        expect(Number(r.output.trim().split('\n').at(-1))).toBeLessThanOrEqual(32);
+        await healthy();
+      }, 30_000);
+
+      it('sizes the workspace copy the same way', async () => {
+        const r = await run('mkdir -p flood; for i in $(seq 1 20); do head -c 15000000 /dev/zero > flood/f$i 2>/dev/null || break; done; du -sm /workspace | cut -f1', { workspaceBytes: 32 << 20 });
+        expect(Number(r.output.trim().split('\n').at(-1))).toBeLessThanOrEqual(32);
+        expect(r.changed.filter((p) => p.startsWith('flood/'))).toEqual([]);
+        await healthy();
+      }, 30_000);
+
+      // python3 fills its memory for real (a bytearray of copies), under the per-process limit each.
+      it.runIf(existsSync('/usr/bin/python3'))('stops several processes that together pass the memory limit', async () => {
+        const t0 = Date.now();
+        const hog = "python3 -c \"import time; a = bytearray(b'x') * (200 << 20); time.sleep(20)\"";
+        const r = await run(`for i in 1 2 3; do ${hog} & done; wait; echo all-done`, { memoryBytes: 400 << 20, timeoutMs: 30_000 });
+        expect(r.memoryExceeded).toBe(true);
+        expect(r.timedOut).toBe(false);
+        expect(r.output).not.toContain('all-done');
+        expect(Date.now() - t0).toBeLessThan(18_000); // stopped, not left to sleep
+        await healthy();
+      }, 60_000);
+
+      it('keeps a fork bomb in one slot from starving a command in another', async () => {
+        const bomb = run('bomb() { bomb | bomb & }; bomb; sleep 3', { timeoutMs: 4000, processes: 64 }).then((r) => ({ r, at: Date.now() }));
+        await new Promise((r) => setTimeout(r, 700)); // the bomb has used up its processes by now
+        const neighbour = await runSandboxed({ store: app.server.services.store, agentId: other.id, command: 'sh -c "echo from-the-neighbour"; echo $(( 6 * 7 ))', slot: 1 });
+        const neighbourAt = Date.now();
+        const bombed = await bomb;
+        expect(neighbour.output).toBe('from-the-neighbour\n42\n'); // it could still fork
+        expect(neighbourAt).toBeLessThan(bombed.at); // while the bomb was still running
+        await healthy();
+      }, 30_000);
+
+      it('ends an output flood from several processes at once, without waiting for the timeout', async () => {
+        const t0 = Date.now();
+        const r = await run('(yes a &); (yes b &); yes c', { outputBytes: 4096, timeoutMs: 20_000 });
+        expect(r.truncated).toBe(true);
+        expect(r.output.length).toBeLessThanOrEqual(4096);
+        expect(Date.now() - t0).toBeLessThan(8000);
+        await healthy();
+      }, 30_000);
+
+      it('saves what the command wrote even when it was stopped for time', async () => {
+        const r = await run('echo kept > kept.txt; sleep 30', { timeoutMs: 1500 });
+        expect(r.timedOut).toBe(true);
+        expect(r.changed).toContain('kept.txt');
+        expect((await app.api(`/api/agents/${agent.id}/file?path=kept.txt`, { token })).body.content).toBe('kept\n');
+      }, 30_000);
+
+      it('runs at most the configured number of commands at once; others wait, then are told politely', async () => {
+        const provider = execProvider({ store: app.server.services.store, log: app.server.services.log, concurrency: 1, limits: { queueMs: 300 } });
+        const [tool] = await provider.build({ agent: { id: agent.id } as never, personId: 'p', conversationId: 'c' });
+        const first = tool!.execute({ command: 'sleep 2; echo first' } as never);
+        await new Promise((r) => setTimeout(r, 100));
+        const second = await tool!.execute({ command: 'echo second' } as never);
+        expect(second).toMatch(/^Error: the server is already running 1 commands; nothing was run/);
+        expect(await first).toContain('first');
+        expect(await tool!.execute({ command: 'echo third' } as never)).toContain('third'); // the slot is free again
+      }, 30_000);
+
+      it('says in the tool catalog which kind of limits are in force', async () => {
+        const a = (await app.api(`/api/agents/${agent.id}`, { token })).body;
+        const entry = a.tools.catalog.find((t: { name: string }) => t.name === 'exec');
+        expect(entry.mode).toMatch(sandboxMode().kind === 'cgroup' ? /^cgroup/ : /^per-process limits/);
+      });
+    });
+  });
+});
+
+describe('exec slots', () => {
+  it('hands a freed slot to the longest waiter, and lets a waiter give up', async () => {
+    const slots = execSlots(1);
+    expect(await slots.acquire(10)).toBe(0);
+    const gaveUp = slots.acquire(20);
+    const waits = slots.acquire(5000);
+    expect(await gaveUp).toBeUndefined();
+    slots.release(0);
+    expect(await waits).toBe(0);
   });
 });

@@ -1,17 +1,51 @@
 import Database from 'better-sqlite3';
 import { SqliteDialect } from 'kysely';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-/** SQLite tuned the PocketBase way: WAL, a busy timeout, foreign keys on. */
-export function sqliteDialect(file: string): SqliteDialect {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
+/** Something about the data directory an operator should fix (logged at start-up). */
+export type DataDirWarning = { message: string; path: string; mode: string };
+
+/**
+ * SQLite tuned the PocketBase way: WAL, a busy timeout, foreign keys on. The database holds every
+ * conversation and sealed secret, so its folder is created 0700 and its files 0600 (SQLite gives
+ * the -wal and -shm files the database file's mode); a folder or file that is already wider is
+ * reported through `warn`, and the database's own files are narrowed to 0600.
+ */
+export function sqliteDialect(file: string, o: { warn?: (w: DataDirWarning) => void } = {}): SqliteDialect {
+  let db: Database.Database;
+  if (file === ':memory:') db = new Database(file);
+  else {
+    const dir = dirname(file);
+    for (const w of dataDirWarnings(dir)) o.warn?.(w);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const previous = process.umask(0o077); // nothing created while opening is readable by others
+    try {
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+    } finally {
+      process.umask(previous);
+    }
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  }
+  db.pragma('journal_mode = WAL'); // again for :memory:; a no-op for a file already in WAL mode
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   return new SqliteDialect({ database: withStatementCache(db) });
+}
+
+/** The data folder and the files in it that group or others may read or write (none when the folder does not exist yet). */
+export function dataDirWarnings(dir: string): DataDirWarning[] {
+  if (!existsSync(dir)) return [];
+  const out: DataDirWarning[] = [];
+  const wide = (path: string, allowed: number) => {
+    const mode = statSync(path).mode & 0o777;
+    if (mode & ~allowed) out.push({ path, mode: mode.toString(8).padStart(4, '0'), message: `${path} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}); it should be ${allowed.toString(8).padStart(4, '0')}` });
+  };
+  wide(dir, 0o700);
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isFile()) wide(join(dir, e.name), 0o600);
+  return out;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Db } from '../db.js';
 import type { Clock, IdGenerator, SummaryRepo, SummarySearch, WorkspaceRepo } from '../../domain/ports.js';
 import type { Channel, Summary } from '../../domain/types.js';
 import type { Database } from '../schema.js';
+import { WorkspaceFull, workspaceRoom } from '../../domain/workspace.js';
 
 type SummaryRow = Database['summaries'];
 const toSummary = (r: SummaryRow): Summary => ({
@@ -80,6 +81,15 @@ export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo
 }
 
 export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
+  /** The one cap check every workspace writer passes (see domain/workspace.ts); throws WorkspaceFull. */
+  async function room(agentId: string, path: string, newLength: number) {
+    const r = await db.selectFrom('agent_files')
+      .select([sql<number>`count(*)`.as('files'), sql<number>`coalesce(sum(length(content)), 0)`.as('total'),
+        sql<number | null>`max(case when path = ${path} then length(content) end)`.as('existing')])
+      .where('agent_id', '=', agentId).executeTakeFirstOrThrow();
+    const why = workspaceRoom({ files: Number(r.files), total: Number(r.total), existing: r.existing === null ? null : Number(r.existing), newLength });
+    if (why) throw new WorkspaceFull(why);
+  }
   return {
     async list(agentId) {
       const rows = await db.selectFrom('agent_files').select(['path', 'updated_at', sql<number>`length(content)`.as('size')])
@@ -91,12 +101,14 @@ export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
       return r && { path: r.path, content: r.content, updatedAt: r.updated_at };
     },
     async put(agentId, path, content) {
+      await room(agentId, path, content.length);
       const at = clock.now().toISOString();
       await db.insertInto('agent_files').values({ agent_id: agentId, path, content, updated_at: at })
         .onConflict((oc) => oc.columns(['agent_id', 'path']).doUpdateSet({ content, updated_at: at })).execute();
       return { path, content, updatedAt: at };
     },
     async putIf(agentId, path, content, base) {
+      await room(agentId, path, content.length);
       let at = clock.now().toISOString();
       if (at === base) at = new Date(Date.parse(at) + 1).toISOString(); // a new version must look new
       if (base === null) {
@@ -109,6 +121,13 @@ export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
       return Number(r.numUpdatedRows) === 1 ? { path, content, updatedAt: at } : undefined;
     },
     async append(agentId, path, text, maxLength) {
+      try {
+        const current = await db.selectFrom('agent_files').select(sql<number>`length(content)`.as('size')).where('agent_id', '=', agentId).where('path', '=', path).executeTakeFirst();
+        await room(agentId, path, Number(current?.size ?? 0) + text.length);
+      } catch (err) {
+        if (err instanceof WorkspaceFull) return false;
+        throw err;
+      }
       const at = clock.now().toISOString();
       // One statement each, so two notes written at once both land.
       await db.insertInto('agent_files').values({ agent_id: agentId, path, content: '', updated_at: at })
