@@ -7,7 +7,7 @@ import type {
   AuditEntry, AuditFilter, AuditRepo, ChatModelPort, Clock, EmbeddingPort, IdGenerator, Mailer, ModelRequest, ModelStreamEvent,
   OutgoingMail, PasswordHasher, SecretBox, SettingsRepo,
 } from '../../src/domain/ports.js';
-import type { Job, JobCounts, JobHandler, JobOptions, JobQueue } from '../../src/jobs/queue.js';
+import type { Job, JobCounts, JobDefinition, JobQueue, SendOptions } from '../../src/jobs/index.js';
 import { createLogger, type Logger } from '../../src/infra/logger.js';
 
 /** A clock that stands still until the test moves it. */
@@ -99,8 +99,8 @@ export function memorySettings(): SettingsRepo & { values: Map<string, unknown> 
  * can assert that nothing ran before it.
  */
 export function manualJobQueue(clock: Clock): JobQueue & { sent: { name: string; data: unknown }[] } {
-  type Queued = { id: string; name: string; data: object; attempt: number; retryLimit: number; startAfter: number; singletonKey?: string };
-  const handlers = new Map<string, JobHandler<object>>();
+  type Queued = { id: string; name: string; data: object; attempt: number; startAfter: number; singletonKey?: string };
+  const definitions = new Map<string, JobDefinition<object>>();
   let queued: Queued[] = [];
   const sent: { name: string; data: unknown }[] = [];
   const done: Record<string, { completed: number; failed: number }> = {};
@@ -111,14 +111,19 @@ export function manualJobQueue(clock: Clock): JobQueue & { sent: { name: string;
     sent,
     async start() {},
     async stop() {},
-    async send<T extends object>(name: string, data: T, opts: JobOptions = {}) {
+    register(definition: JobDefinition<any>) { definitions.set(definition.name, definition); },
+    async send<T extends object>(job: JobDefinition<T> | string, data: T, opts: SendOptions = {}) {
+      const name = typeof job === 'string' ? job : job.name;
+      const def = definitions.get(name) ?? (typeof job === 'string' ? undefined : (job as JobDefinition<object>));
+      if (!def) throw new Error(`manualJobQueue: no job "${name}" is registered`);
+      const parsed = def.schema.safeParse(data);
+      if (!parsed.success) throw new Error(`manualJobQueue: the payload of "${name}" does not fit its schema`);
       if (opts.singletonKey && queued.some((q) => q.name === name && q.singletonKey === opts.singletonKey)) return null;
       const id = `job-${++n}`;
       sent.push({ name, data });
-      queued.push({ id, name, data, attempt: 1, retryLimit: opts.retryLimit ?? 5, startAfter: opts.startAfter ? new Date(opts.startAfter).getTime() : 0, singletonKey: opts.singletonKey });
+      queued.push({ id, name, data: parsed.data, attempt: 1, startAfter: opts.startAfter ? new Date(opts.startAfter).getTime() : 0, singletonKey: opts.singletonKey });
       return id;
     },
-    work<T extends object>(name: string, handler: JobHandler<T>) { handlers.set(name, handler as JobHandler<object>); },
     async counts(name?: string): Promise<JobCounts> {
       const mine = (x: { name: string }) => !name || x.name === name;
       const names = name ? [name] : Object.keys(done);
@@ -129,16 +134,17 @@ export function manualJobQueue(clock: Clock): JobQueue & { sent: { name: string;
     },
     async drain(opts = {}) {
       for (let rounds = 0; rounds < 1000; rounds++) {
-        const due = queued.find((q) => (!opts.name || q.name === opts.name) && q.startAfter <= clock.now().getTime() && handlers.has(q.name));
+        const due = queued.find((q) => (!opts.name || q.name === opts.name) && q.startAfter <= clock.now().getTime() && definitions.has(q.name));
         if (!due) return;
         queued = queued.filter((q) => q !== due);
+        const def = definitions.get(due.name)!;
         const job: Job<object> = { id: due.id, name: due.name, data: due.data, attempt: due.attempt };
         try {
-          await handlers.get(due.name)!(job);
+          await def.perform(job);
           tally(due.name).completed++;
-        } catch {
-          if (due.attempt <= due.retryLimit) queued.push({ ...due, attempt: due.attempt + 1 });
-          else tally(due.name).failed++;
+        } catch (err) {
+          if (due.attempt <= def.retry.limit) queued.push({ ...due, attempt: due.attempt + 1 });
+          else { tally(due.name).failed++; await def.onFinalFailure?.(job, err); }
         }
       }
       throw new Error('manualJobQueue.drain: jobs keep coming back');
