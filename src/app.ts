@@ -44,7 +44,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
 
   app.get('/health', (c) => (opts.ready?.() ?? true) ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503));
 
-  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes(), webhookRoutes(), channelRoutes(), memoryRoutes(), analyticsRoutes(), budgetRoutes(), approvalRoutes(), auditRoutes()]) app.route('/', r);
+  for (const r of [accountRoutes(), agentRoutes(), providerRoutes(), publicRoutes(), openaiRoutes({ agents: services.agents, completions: services.completions }), webhookRoutes(), channelRoutes(), memoryRoutes(), analyticsRoutes(), budgetRoutes(), approvalRoutes(), auditRoutes()]) app.route('/', r);
   app.route('/', metricsRoutes());
   app.route('/', billingRoutes());
 

@@ -121,13 +121,16 @@ export function budgetService(deps: {
     plan,
     BudgetStop,
 
-    /** Counts a person's message against the agent's daily message cap; throws BudgetStop past it. */
-    async admit(agent: Agent, personId: string): Promise<void> {
+    /**
+     * Counts a message against the owner's plan (messages per month) and the person's daily message
+     * cap; throws BudgetStop past either. Called only by the admission step (services/admission.ts).
+     */
+    async admit(agent: Agent, personId: string | null): Promise<void> {
       const o = await owner(agent);
       if (o.monthlyMessages !== null && !(await store.budget.countMessage(customerKey(agent), o.monthlyMessages))) {
         throw new BudgetStop(agent.budgetStopMessage || defaultStopMessage(agent), 'customer');
       }
-      if (agent.personDailyMessages === null) return;
+      if (agent.personDailyMessages === null || personId === null) return;
       if (!(await store.budget.countMessage(personKey(agent, personId), agent.personDailyMessages))) throw new BudgetStop(personCapMessage(agent), 'person_messages');
     },
 
