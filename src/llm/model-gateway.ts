@@ -54,10 +54,10 @@ type Target = { provider: ProviderConfig; modelName: string; model: string };
 
 export function modelGateway(deps: {
   llm: ChatModelPort;
-  providers: ProviderService;
-  prices: PriceService;
-  budget: BudgetService;
-  usage: UsageRepo;
+  providers: Pick<ProviderService, 'resolve'>;
+  prices: Pick<PriceService, 'cost'>;
+  budget: Pick<BudgetService, 'plan' | 'reserve' | 'settle'>;
+  usage: Pick<UsageRepo, 'insert'>;
   log: Logger;
   /** Embeddings, when SWITCHBOARD_EMBEDDING_MODEL names a model. */
   embeddings?: { port: EmbeddingPort; model: string };

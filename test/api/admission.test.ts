@@ -92,7 +92,7 @@ describe('every way in passes the same admission step', () => {
         const from = `55119700${String(phone++).padStart(5, '0')}`;
         await wa.deliverMessage(`${app.url}/webhooks/whatsapp`, { from, text });
         const m = await eventually(() => wa.sent.find((s) => s.to === from), 5000, 'whatsapp reply');
-        return { text: m.text ?? m.body?.text?.body };
+        return { text: m!.text ?? m!.body?.text?.body };
       }
     }
   }
