@@ -34,7 +34,7 @@ import { provisioningService, PROVISION_JOB } from './services/provisioning.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { budgetService, ALERT_JOB } from './services/budget.js';
 import { alertService } from './services/alerts.js';
-import { billingService } from './services/billing.js';
+import { billingService, planLimits } from './services/billing.js';
 import { stripeGateway } from './infra/stripe-gateway.js';
 import { mailService } from './services/mail.js';
 import { auditService } from './services/audit.js';
@@ -62,7 +62,7 @@ export function buildServices(config: Config, infra: Infra) {
   const { store, ids, clock, hasher, box, llm, log, queue, metrics } = infra;
   const prices = priceService(store.settings);
   const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, listModels: (p) => llm.listModels(p) });
-  const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: () => billing.limitsFor });
+  const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: planLimits({ store, clock }) });
   // Every model call (chat, summaries, routing, /v1, embeddings) goes through the gateway: admitted, reserved, metered, recorded.
   const gateway = modelGateway({
     llm, providers, prices, budget, usage: store.usage, log: log.child({ service: 'models' }),

@@ -43,8 +43,8 @@ const unavailableMessage = (agent: Agent) => `Sorry — ${agent.name} is not ava
 
 export function budgetService(deps: {
   store: Store; prices: PriceService; providers: ProviderService; clock: Clock; ids: IdGenerator; log: Logger; queue: JobQueue;
-  /** Late-bound: the billing service's view of a customer's plan. */
-  limitsFor?: () => ((userId: string) => Promise<OwnerLimits>) | undefined;
+  /** What a customer's plan allows (billing's planLimits); none: unlimited. */
+  limitsFor?: (userId: string) => Promise<OwnerLimits>;
 }) {
   const { store, clock, log } = deps;
   const month = () => clock.now().toISOString().slice(0, 7);
@@ -61,7 +61,7 @@ export function budgetService(deps: {
   async function owner(a: Agent): Promise<OwnerLimits & { suspended: boolean; capUsd: number | null }> {
     const user = await store.users.byId(a.ownerId);
     if (user?.role !== 'customer') return { ...NO_LIMITS, suspended: false, capUsd: null };
-    const limits = (await deps.limitsFor?.()?.(user.id)) ?? NO_LIMITS;
+    const limits = (await deps.limitsFor?.(user.id)) ?? NO_LIMITS;
     const caps = [user.monthlyBudgetUsd ?? null, limits.monthlyCostUsd].filter((c): c is number => c !== null);
     return { ...limits, suspended: user.status === 'suspended', capUsd: caps.length ? Math.min(...caps) : null };
   }
