@@ -72,15 +72,16 @@ export function chatService(deps: { store: Store; gateway: ModelGateway; provide
       admission.assertActive(agent); // before anything is stored: a paused agent is an HTTP error, not a stream
       if (!a.text.trim()) throw errors.validation([{ path: 'text', message: 'must not be empty' }]);
       await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
-      const pid = seen ? (await store.conversations.byId(seen.message.conversationId))!.personId : await personId(a.person);
+      const seenConv = seen ? (await store.conversations.byId(seen.message.conversationId))! : undefined;
+      const pid = seenConv ? seenConv.personId : await personId(a.person);
       // The admission step, once per message (a message processed again is checked, not counted twice).
       // A refusal by budget or plan is stored and answered below with the agent's polite stop message.
       const refused = await admission.admit({ agent, personId: pid, repeat: !!seen })
         .then(() => undefined, (err: unknown) => { if (err instanceof BudgetStop) return err; throw err; });
       let conv: Conversation;
       let userMsg: ChatMessage;
-      if (seen) {
-        conv = (await store.conversations.byId(seen.message.conversationId))!;
+      if (seen && seenConv) {
+        conv = seenConv;
         userMsg = seen.message;
       } else {
         conv = await memory.session(agent, pid, a.channel, a.text);
