@@ -53,7 +53,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', agentRoutes({ agents: s.agents, provisioning: s.provisioning, conversations: s.conversations }));
   app.route('/', providerRoutes({ providers: s.providers, prices: s.prices, settings: s.settings, usage: s.usage }));
   app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, secureCookies: c.secureCookies }));
-  app.route('/', openaiRoutes());
+  app.route('/', openaiRoutes({ agents: s.agents, completions: s.completions }));
   app.route('/', webhookRoutes());
   app.route('/', channelRoutes());
   app.route('/', memoryRoutes({ memory: s.memory, conversations: s.conversations }));

@@ -14,6 +14,9 @@ import { agentService } from './services/agents.js';
 import { providerService } from './services/providers.js';
 import { priceService } from './services/prices.js';
 import { chatService } from './services/chat.js';
+import { admissionService } from './services/admission.js';
+import { completionService } from './services/completions.js';
+import { modelGateway } from './llm/model-gateway.js';
 import { usageService } from './services/usage.js';
 import { analyticsService } from './services/analytics.js';
 import { createMetrics, withUsageMetrics, type Metrics } from './infra/metrics.js';
@@ -31,7 +34,7 @@ import { provisioningService } from './services/provisioning.js';
 import { createJobQueue, type JobQueue } from './jobs/index.js';
 import { budgetService } from './services/budget.js';
 import { alertService } from './services/alerts.js';
-import { billingService } from './services/billing.js';
+import { billingService, planLimits } from './services/billing.js';
 import { stripeGateway } from './infra/stripe-gateway.js';
 import { mailService } from './services/mail.js';
 import { auditService } from './services/audit.js';
@@ -61,12 +64,15 @@ export function buildServices(config: Config, infra: Infra) {
   const { store, ids, clock, hasher, box, llm, log, queue, metrics } = infra;
   const prices = priceService(store.settings);
   const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, listModels: (p) => llm.listModels(p) });
-  // Memory and chat need each other (chat asks memory for context; summaries are model calls).
-  const memory = memoryService({
-    store, queue, clock, log: log.child({ service: 'memory' }), providers, prices, chat: () => chat,
+  const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: planLimits({ store, clock }) });
+  // Every model call (chat, summaries, routing, /v1, embeddings) goes through the gateway: admitted, reserved, metered, recorded.
+  const gateway = modelGateway({
+    llm, providers, prices, budget, usage: store.usage, log: log.child({ service: 'models' }),
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
   });
-  const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: () => billing.limitsFor });
+  // Every way in (web chat, message API, Telegram, WhatsApp, /v1) admits a message through this one step.
+  const admission = admissionService({ budget });
+  const memory = memoryService({ store, queue, clock, log: log.child({ service: 'memory' }), gateway });
   const mail = mailService({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, settings: store.settings, box });
   const alerts = alertService({ store, box, mail, log: log.child({ service: 'alerts' }) });
   const toolbox = createToolbox({
@@ -80,7 +86,7 @@ export function buildServices(config: Config, infra: Infra) {
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
     ],
   });
-  const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory, budget, toolbox });
+  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox });
   // Channels register their senders here; the inbox answers on whichever channel a message came from.
   const senders = new Map<string, ChannelSender>();
   const routers = new Map<string, Router>();
@@ -105,7 +111,7 @@ export function buildServices(config: Config, infra: Infra) {
   });
   for (const s of whatsapp.senders) senders.set(s.channel, s);
   const router = whatsappRouter({
-    store, chat, clock, log: log.child({ service: 'routing' }), routerModel: config.SWITCHBOARD_ROUTER_MODEL,
+    store, gateway, clock, log: log.child({ service: 'routing' }), routerModel: config.SWITCHBOARD_ROUTER_MODEL,
     onSwitch: (personId, fromAgentId) => memory.end(fromAgentId, personId, 'switched_agent'),
   });
   routers.set('whatsapp', router);
@@ -140,6 +146,9 @@ export function buildServices(config: Config, infra: Infra) {
       preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) }),
     provisioning,
     chat,
+    completions: completionService({ agents: store.agents, people: store.people, clock, gateway, admission, providers }),
+    gateway,
+    admission,
     memory,
     budget,
     alerts,

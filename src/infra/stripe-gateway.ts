@@ -74,13 +74,13 @@ export function stripeGateway(opts: {
     },
 
     verify(raw, signature): BillingEvent {
-      if (!signature) throw new AppError(400, 'invalid_signature', 'The Stripe-Signature header is missing.');
+      if (!signature) throw new AppError(400, 'stripe_invalid_signature', 'The Stripe-Signature header is missing.');
       let event: Stripe.Event;
       try {
         event = stripe.webhooks.constructEvent(raw, signature, opts.webhookSecret, undefined, undefined, opts.clock.now().getTime());
       } catch (err) {
         if (err instanceof Stripe.errors.StripeSignatureVerificationError) {
-          throw new AppError(400, 'invalid_signature', 'The Stripe-Signature header does not match the body (wrong secret, altered body, or older than 5 minutes).');
+          throw new AppError(400, 'stripe_invalid_signature', 'The Stripe-Signature header does not match the body (wrong secret, altered body, or older than 5 minutes).');
         }
         throw new AppError(400, 'invalid_payload', 'The webhook body is not a Stripe event.');
       }

@@ -1,4 +1,4 @@
-import { embedMany, streamText, stepCountIs, tool, APICallError, type EmbeddingModel, type LanguageModel, type ToolSet } from 'ai';
+import { embedMany, streamText, stepCountIs, tool, AISDKError, APICallError, type EmbeddingModel, type LanguageModel, type ToolSet } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
@@ -17,7 +17,19 @@ function languageModel(p: ProviderConfig, model: string): LanguageModel {
   }
 }
 
-function toProviderError(err: unknown, provider: string): ProviderError {
+/** A failure of the connection itself (refused, reset, cut mid-body), as Node and undici report it. */
+function isNetworkFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code ?? (e as { cause?: { code?: unknown } })?.cause?.code;
+  if (typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) return true;
+  return e instanceof TypeError && /^(fetch failed|terminated|other side closed)$/i.test(e.message);
+}
+
+/**
+ * The provider's failure as a ProviderError: what it answered (api), the connection (network), or
+ * its silence (timeout). Anything else is ours — a bug in our code or a tool — and is passed on
+ * unchanged, never relabelled as the provider's (grammY's lesson).
+ */
+function toProviderError(err: unknown, provider: string): unknown {
   if (err instanceof ProviderError) return err;
   const e = (err as { lastError?: unknown })?.lastError ?? err; // RetryError wraps the last failure
   if (APICallError.isInstance(e)) {
@@ -26,7 +38,10 @@ function toProviderError(err: unknown, provider: string): ProviderError {
   }
   const name = (e as Error)?.name;
   if (name === 'AbortError' || name === 'TimeoutError') return new ProviderError('timeout', `${provider} did not answer in time`, provider);
-  return new ProviderError('network', `${provider} call failed: ${(e as Error)?.message ?? String(e)}`, provider);
+  if (isNetworkFailure(e)) return new ProviderError('network', `${provider} call failed: ${(e as Error).message}`, provider);
+  // The SDK could not read what the provider sent (malformed JSON, an invalid stream part): the provider's doing.
+  if (AISDKError.isInstance(e)) return new ProviderError('api', `${provider} sent a response that could not be read: ${e.message}`, provider);
+  return err;
 }
 
 /** Our tools as AI SDK tools; a tool that throws answers the model with the error instead of ending the turn. */
@@ -112,6 +127,8 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
           } else if (part.type === 'tool-result') {
             yield { type: 'tool', name: part.toolName, input: part.input, output: String(part.output) };
           } else if (part.type === 'error') {
+            // An error chunk the provider streamed arrives as its plain payload, not an Error: it is the provider's.
+            if (!(part.error instanceof Error)) throw new ProviderError('api', `${req.provider.name} streamed an error: ${JSON.stringify(part.error)?.slice(0, 500)}`, req.provider.name);
             throw part.error;
           } else if (part.type === 'abort') {
             throw new ProviderError('timeout', `${req.provider.name} did not answer in time`, req.provider.name);

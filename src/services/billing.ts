@@ -45,6 +45,25 @@ export type Limits = {
 };
 const UNLIMITED: Omit<Limits, 'plan'> = { maxAgents: null, monthlyMessages: null, monthlyCostUsd: null, tools: null, trialExpired: false, blocked: null };
 
+/**
+ * What a customer's plan allows now, from the store alone — so the budget (and the admission step)
+ * can read it without the billing service, which is built later (it needs the channels).
+ */
+export function planLimits(deps: { store: Pick<Store, 'users' | 'plans'>; clock: Clock }) {
+  const { store, clock } = deps;
+  return async function limitsFor(userId: string): Promise<Limits> {
+    const user = await store.users.byId(userId);
+    if (!user || user.role !== 'customer') return { plan: null, ...UNLIMITED };
+    const b = (await store.plans.billing(userId)) ?? NO_BILLING(userId);
+    const plan = b.planId ? (await store.plans.get(b.planId)) ?? null : null;
+    // A trial Stripe runs (a paid plan's trial days) ends when Stripe says so; only our own trials expire by the clock.
+    const trialExpired = b.planStatus === 'trialing' && !b.stripeSubscriptionId && !!b.trialEndsAt && b.trialEndsAt <= clock.now().toISOString();
+    const blocked = b.planStatus === 'canceled' ? 'canceled' : trialExpired ? 'trial_expired' : null;
+    if (!plan) return { plan: null, ...UNLIMITED, trialExpired, blocked };
+    return { plan, maxAgents: plan.maxAgents, monthlyMessages: plan.monthlyMessages, monthlyCostUsd: plan.monthlyCostUsd, tools: [...plan.tools], trialExpired, blocked };
+  };
+}
+
 /** Where an agent answers besides the web (Telegram bots): stopped while it is paused, started again when it resumes. */
 export type AgentChannels = { activate(agentId: string): Promise<void>; deactivate(agentId: string): Promise<void> };
 
@@ -102,17 +121,8 @@ export function billingService(deps: {
     if (actor.user.role !== 'customer') throw errors.forbidden('Only customer accounts subscribe to plans; operators are not billed.');
   };
 
-  async function limitsFor(userId: string): Promise<Limits> {
-    const user = await store.users.byId(userId);
-    if (!user || user.role !== 'customer') return { plan: null, ...UNLIMITED };
-    const b = (await store.plans.billing(userId)) ?? NO_BILLING(userId);
-    const plan = b.planId ? (await store.plans.get(b.planId)) ?? null : null;
-    // A trial Stripe runs (a paid plan's trial days) ends when Stripe says so; only our own trials expire by the clock.
-    const trialExpired = b.planStatus === 'trialing' && !b.stripeSubscriptionId && !!b.trialEndsAt && b.trialEndsAt <= clock.now().toISOString();
-    const blocked = b.planStatus === 'canceled' ? 'canceled' : trialExpired ? 'trial_expired' : null;
-    if (!plan) return { plan: null, ...UNLIMITED, trialExpired, blocked };
-    return { plan, maxAgents: plan.maxAgents, monthlyMessages: plan.monthlyMessages, monthlyCostUsd: plan.monthlyCostUsd, tools: [...plan.tools], trialExpired, blocked };
-  }
+  const limitsFor = planLimits({ store, clock });
+
 
   /** Agents paused for billing go back to active (in the transaction); their channels start after it commits. */
   async function resumeBillingPaused(tx: Store, userId: string): Promise<string[]> {

@@ -43,8 +43,8 @@ const unavailableMessage = (agent: Agent) => `Sorry — ${agent.name} is not ava
 
 export function budgetService(deps: {
   store: Pick<Store, 'agents' | 'budget' | 'users'>; prices: PriceService; providers: ProviderService; clock: Clock; ids: IdGenerator; log: Logger; queue: JobQueue;
-  /** Late-bound: the billing service's view of a customer's plan. */
-  limitsFor?: () => ((userId: string) => Promise<OwnerLimits>) | undefined;
+  /** What a customer's plan allows (billing's planLimits); none: unlimited. */
+  limitsFor?: (userId: string) => Promise<OwnerLimits>;
 }) {
   const { store, clock, log } = deps;
   const month = () => clock.now().toISOString().slice(0, 7);
@@ -61,7 +61,7 @@ export function budgetService(deps: {
   async function owner(a: Agent): Promise<OwnerLimits & { suspended: boolean; capUsd: number | null }> {
     const user = await store.users.byId(a.ownerId);
     if (user?.role !== 'customer') return { ...NO_LIMITS, suspended: false, capUsd: null };
-    const limits = (await deps.limitsFor?.()?.(user.id)) ?? NO_LIMITS;
+    const limits = (await deps.limitsFor?.(user.id)) ?? NO_LIMITS;
     const caps = [user.monthlyBudgetUsd ?? null, limits.monthlyCostUsd].filter((c): c is number => c !== null);
     return { ...limits, suspended: user.status === 'suspended', capUsd: caps.length ? Math.min(...caps) : null };
   }
@@ -121,13 +121,16 @@ export function budgetService(deps: {
     plan,
     BudgetStop,
 
-    /** Counts a person's message against the agent's daily message cap; throws BudgetStop past it. */
-    async admit(agent: Agent, personId: string): Promise<void> {
+    /**
+     * Counts a message against the owner's plan (messages per month) and the person's daily message
+     * cap; throws BudgetStop past either. Called only by the admission step (services/admission.ts).
+     */
+    async admit(agent: Agent, personId: string | null): Promise<void> {
       const o = await owner(agent);
       if (o.monthlyMessages !== null && !(await store.budget.countMessage(customerKey(agent), o.monthlyMessages))) {
         throw new BudgetStop(agent.budgetStopMessage || defaultStopMessage(agent), 'customer');
       }
-      if (agent.personDailyMessages === null) return;
+      if (agent.personDailyMessages === null || personId === null) return;
       if (!(await store.budget.countMessage(personKey(agent, personId), agent.personDailyMessages))) throw new BudgetStop(personCapMessage(agent), 'person_messages');
     },
 

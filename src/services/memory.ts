@@ -4,15 +4,13 @@
  * context each model call gets. Only ever scoped to one person with one agent.
  */
 import { z } from 'zod';
-import type { Clock, EmbeddingPort, ModelMessage, ModelTool, Store } from '../domain/ports.js';
+import type { Clock, ModelMessage, ModelTool, Store } from '../domain/ports.js';
 import type { Actor, Agent, CloseReason, Conversation, Summary, WorkspaceFileKind } from '../domain/types.js';
 import { PERSONA_FILES } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
 import { defineJob, type Job, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
-import type { ProviderService } from './providers.js';
-import type { PriceService } from './prices.js';
-import type { ChatService } from './chat.js';
+import type { ModelGateway } from '../llm/model-gateway.js';
 import { canRead, canSeeAllAgents, requireWrite } from './access.js';
 import { composeSystemPrompt, estimateTokens } from './prompt.js';
 import { workspacePath } from '../tools/fs-tools.js';
@@ -75,12 +73,11 @@ function cosine(a: number[], b: number[]): number {
 export type RankedSummary = Summary & { score: number };
 
 export function memoryService(deps: {
-  store: Pick<Store, 'agents' | 'conversations' | 'people' | 'summaries' | 'usage' | 'workspace' | 'transaction'>; queue: JobQueue; clock: Clock; log: Logger; providers: ProviderService; prices: PriceService;
-  /** Late-bound: the chat service is built after this one. */
-  chat: () => ChatService;
-  embeddings?: { port: EmbeddingPort; model: string };
+  store: Pick<Store, 'agents' | 'conversations' | 'people' | 'summaries' | 'usage' | 'workspace' | 'transaction'>; queue: JobQueue; clock: Clock; log: Logger;
+  /** Summaries, compactions and embeddings are model calls, admitted and metered like any other. */
+  gateway: ModelGateway;
 }) {
-  const { store, queue, clock, log } = deps;
+  const { store, queue, clock, log, gateway } = deps;
 
   /** Writes the summary of an ended session; after the last retry the session's summary is marked failed. */
   const summaryJob = defineJob({
@@ -91,25 +88,11 @@ export function memoryService(deps: {
   /** Folds turns that no longer fit the history budget into the running summary; the next long turn queues it again. */
   const compactJob = defineJob({ name: COMPACT_JOB, schema: SessionJob, retry: { limit: 3 }, perform: (job) => memory.compact(job) });
 
-  async function drainText(gen: ReturnType<ChatService['callModel']>) {
-    let step = await gen.next();
-    while (!step.done) step = await gen.next();
-    return step.value;
-  }
-
+  /** Vectors for ranking by meaning; without them (none configured, budget spent, provider down) ranking is by words. */
   async function embed(agent: Agent | null, texts: string[]): Promise<number[][] | undefined> {
-    if (!deps.embeddings || texts.length === 0) return undefined;
+    if (!gateway.canEmbed() || texts.length === 0) return undefined;
     try {
-      const target = await deps.providers.resolve(deps.embeddings.model);
-      const started = performance.now();
-      const r = await deps.embeddings.port.embed({ provider: target.provider, modelName: target.modelName, texts });
-      const usage = { inputTokens: r.tokens, outputTokens: 0 };
-      const { costUsd } = await deps.prices.cost(target.model, usage);
-      await store.usage.insert({
-        agentId: agent?.id ?? null, conversationId: null, messageId: null, channel: 'api', purpose: 'embedding', provider: target.provider.name,
-        model: target.model, inputTokens: r.tokens, outputTokens: 0, costUsd, ttftMs: null, latencyMs: Math.round(performance.now() - started), status: 'ok', error: null,
-      });
-      return r.vectors;
+      return await gateway.embed({ agent, texts, channel: 'api', conversationId: null });
     } catch (err) {
       log.warn('embedding failed; ranking by full-text search only', { error: (err as Error).message });
       return undefined;
@@ -134,7 +117,7 @@ export function memoryService(deps: {
     const scores = new Map<string, { s: Summary; text: number; vector: number }>();
     const top = Math.max(...hits.map((h) => h.rank), 1e-9);
     for (const h of hits) scores.set(h.id, { s: h, text: h.rank / top, vector: 0 });
-    if (deps.embeddings) {
+    if (gateway.canEmbed()) {
       const [qv] = (await embed(agent, [query])) ?? [];
       if (qv) {
         for (const c of await store.summaries.withEmbeddings({ agentId: agent.id, personIds, limit: 500 })) {
@@ -146,8 +129,8 @@ export function memoryService(deps: {
       }
     }
     const ranked = [...scores.values()]
-      .map(({ s, text, vector }) => ({ ...s, score: (deps.embeddings ? 0.45 * text + 0.35 * vector : 0.8 * text) + 0.2 * recency(s) }))
-      .filter((s) => !deps.embeddings || s.score > 0.25 || hits.some((h) => h.id === s.id))
+      .map(({ s, text, vector }) => ({ ...s, score: (gateway.canEmbed() ? 0.45 * text + 0.35 * vector : 0.8 * text) + 0.2 * recency(s) }))
+      .filter((s) => !gateway.canEmbed() || s.score > 0.25 || hits.some((h) => h.id === s.id))
       .sort((a, b) => b.score - a.score).slice(0, limit);
     if (ranked.length || !fallbackToRecent) return { items: ranked, matched: ranked.length > 0 };
     const recent = await store.summaries.list({ agentId: agent.id, personIds, limit });
@@ -334,11 +317,11 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       if (estimateTokens(text) > TRANSCRIPT_TOKENS) text = tail(text, TRANSCRIPT_TOKENS);
       const input = `${conv.runningSummary ? `Summary of the earlier part of the conversation:\n${conv.runningSummary}\n\n` : ''}Conversation with ${agent.name}:\n\n${text}`;
       try {
-        const r = await drainText(deps.chat().callModel({
-          agent, agentModel: agent.fallbackModel ?? agent.model, fallbackModel: agent.fallbackModel ? agent.model : null,
+        const r = await gateway.generate({
+          agent, model: agent.fallbackModel ?? agent.model, fallbackModel: agent.fallbackModel ? agent.model : null,
           system: SUMMARY_SYSTEM, messages: [{ role: 'user', content: input }], temperature: 0.2, channel: conv.channel,
           conversationId: conv.id, purpose: 'summary',
-        }));
+        });
         const summary = r.text.trim() || '_The model returned an empty summary._';
         const [vector] = (await embed(agent, [summary])) ?? [];
         await store.transaction(async (tx) => {
@@ -371,11 +354,11 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       const older = msgs.slice(0, boundary);
       if (!older.length) return;
       const input = `${conv.runningSummary ? `Previous summary:\n${conv.runningSummary}\n\n` : ''}New turns:\n\n${tail(transcript(older), TRANSCRIPT_TOKENS)}`;
-      const r = await drainText(deps.chat().callModel({
-        agent, agentModel: agent.fallbackModel ?? agent.model, fallbackModel: agent.fallbackModel ? agent.model : null,
+      const r = await gateway.generate({
+        agent, model: agent.fallbackModel ?? agent.model, fallbackModel: agent.fallbackModel ? agent.model : null,
         system: COMPACT_SYSTEM, messages: [{ role: 'user', content: input }], temperature: 0.2, channel: conv.channel,
         conversationId: conv.id, purpose: 'summary',
-      }));
+      });
       await store.conversations.compact(conv.id, conv.compactedThrough, older[older.length - 1]!.seq, cut(r.text.trim(), 600));
     },
 

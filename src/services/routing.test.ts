@@ -10,7 +10,7 @@ import { systemClock } from '../infra/system.js';
 import { AGENT_DEFAULTS } from '../domain/schemas.js';
 import type { Store } from '../domain/ports.js';
 import type { Agent } from '../domain/types.js';
-import type { ChatService } from './chat.js';
+import type { ModelGateway } from '../llm/model-gateway.js';
 import { whatsappRouter } from './routing.js';
 
 describe('WhatsApp routing decisions survive a crash', () => {
@@ -30,13 +30,13 @@ describe('WhatsApp routing decisions survive a crash', () => {
   afterAll(async () => { await close?.(); });
 
   // Reads "fractions" as maths, anything else as recipes.
-  const chat = {
-    async *callModel(a: { messages: { content: string }[] }) {
+  const gateway: Pick<ModelGateway, 'generate'> = {
+    async generate(a) {
       modelCalls++;
-      return { text: /fraction/.test(a.messages[0]!.content) ? 'maths-tutor' : 'recipe-helper' };
+      return { text: /fraction/.test(a.messages[0]!.content) ? 'maths-tutor' : 'recipe-helper', usage: { inputTokens: 1, outputTokens: 1 }, costUsd: 0, model: 'test:router', downgraded: false };
     },
-  } as unknown as ChatService;
-  const route: ReturnType<typeof whatsappRouter> = (item) => whatsappRouter({ store, chat, clock: systemClock, log: { warn() {} } as never })(item);
+  };
+  const route: ReturnType<typeof whatsappRouter> = (item) => whatsappRouter({ store, gateway, clock: systemClock, log: { warn() {} } as never })(item);
 
   async function inbound(id: string, text: string) {
     const { id: inboxId } = await store.inbox.accept({

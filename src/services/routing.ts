@@ -1,7 +1,7 @@
 import type { Clock, InboxRoute, Store } from '../domain/ports.js';
 import type { Agent } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
-import type { ChatService } from './chat.js';
+import type { ModelGateway } from '../llm/model-gateway.js';
 import type { Router } from './inbox.js';
 
 /** "Yes" in the languages people most often answer in. */
@@ -27,11 +27,11 @@ function findAgent(agents: Agent[], query: string): Agent | undefined {
  * agent, so switching back resumes where they were.
  */
 export function whatsappRouter(deps: {
-  store: Pick<Store, 'agents' | 'people' | 'personState' | 'transaction'>; chat: ChatService; clock: Clock; log: Logger; routerModel?: string;
+  store: Pick<Store, 'agents' | 'people' | 'personState' | 'transaction'>; gateway: Pick<ModelGateway, 'generate'>; clock: Clock; log: Logger; routerModel?: string;
   /** Called when a person leaves an agent for another (its session ends there). */
   onSwitch?: (personId: string, fromAgentId: string) => Promise<void>;
 }): Router {
-  const { store, chat } = deps;
+  const { store, gateway } = deps;
 
   async function classify(text: string, agents: Agent[], current: Agent | undefined): Promise<Agent | undefined> {
     const system = [
@@ -42,10 +42,8 @@ export function whatsappRouter(deps: {
     ].filter(Boolean).join('\n');
     try {
       // Reading intent is a small job: SWITCHBOARD_ROUTER_MODEL, else the current agent's cheaper fallback, else the default.
-      const gen = chat.callModel({ agent: current ?? null, agentModel: deps.routerModel ?? current?.fallbackModel ?? null, fallbackModel: null, system, messages: [{ role: 'user', content: text.slice(0, 2000) }], temperature: 0, channel: 'whatsapp', conversationId: null, purpose: 'routing' });
-      let step = await gen.next();
-      while (!step.done) step = await gen.next();
-      const answer = step.value.text.toLowerCase();
+      const r = await gateway.generate({ agent: current ?? null, model: deps.routerModel ?? current?.fallbackModel ?? null, fallbackModel: null, system, messages: [{ role: 'user', content: text.slice(0, 2000) }], temperature: 0, channel: 'whatsapp', conversationId: null, purpose: 'routing' });
+      const answer = r.text.toLowerCase();
       return [...agents].sort((a, b) => b.slug.length - a.slug.length).find((a) => answer.includes(a.slug));
     } catch (err) {
       deps.log.warn('routing call failed; staying with the current agent', { error: (err as Error).message });

@@ -192,8 +192,8 @@ describe('billing with Stripe', () => {
     const raw = JSON.stringify(events.checkoutCompleted, null, 2);
     const wrongSecret = await stripe.deliverRaw(hook, raw, { secret: 'whsec_notOurs' });
     expect(wrongSecret.status).toBe(400);
-    expect(wrongSecret.body.error.code).toBe('invalid_signature');
-    expect((await stripe.deliverRaw(hook, raw, { signature: null })).body.error.code).toBe('invalid_signature');
+    expect(wrongSecret.body.error.code).toBe('stripe_invalid_signature');
+    expect((await stripe.deliverRaw(hook, raw, { signature: null })).body.error.code).toBe('stripe_invalid_signature');
     const forged = raw.replace(bo.id, customers.cy!.id);
     expect((await stripe.deliverRaw(hook, forged, { signature: stripe.sign(raw) })).status).toBe(400);
     expect((await stripe.deliverRaw(hook, JSON.stringify(events.checkoutCompleted), { signature: stripe.sign(raw) })).status).toBe(400);

@@ -147,6 +147,15 @@ describe('chat: streaming web chat, the message API, usage accounting, failures'
     expect(usage.requests).toBeGreaterThan(0);
   });
 
+  it("blames the provider, not us, for a reset connection, an error chunk or an unreadable stream", async () => {
+    for (const failure of [{ kind: 'reset' }, { kind: 'stream_error', afterChunks: 0, message: 'overloaded' }, { kind: 'malformed' }] as const) {
+      // The model and the template's fallback model fail the same way.
+      app.fake.enqueue(failure, failure);
+      const r = await app.api(`/api/agents/${agent.id}/message`, { token, body: { text: `fails by ${failure.kind}`, userId: 'hana' } });
+      expect([r.status, r.body.error.code], failure.kind).toEqual([502, 'provider_error']);
+    }
+  });
+
   it('answers an upstream 429 with the polite provider error, without retrying (SWITCHBOARD_MODEL_MAX_RETRIES=0)', async () => {
     // The model and the template's fallback model are both rate limited, each with retry-after headers.
     app.fake.enqueue(rateLimited(200), rateLimited(200));

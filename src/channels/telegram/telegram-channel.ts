@@ -229,7 +229,7 @@ export function telegramChannel(deps: {
     async handleWebhook(agentId: string, secretHeader: string | undefined, raw: string): Promise<void> {
       const row = await store.channels.get(agentId, CHANNEL);
       if (!row || row.mode !== 'webhook' || !row.webhookSecret) throw errors.notFound('Telegram bot');
-      if (!secretHeader || !safeEqual(secretHeader, row.webhookSecret)) throw errors.unauthorized('The X-Telegram-Bot-Api-Secret-Token header is missing or wrong.');
+      if (!secretHeader || !safeEqual(secretHeader, row.webhookSecret)) throw new AppError(401, 'invalid_signature', 'The X-Telegram-Bot-Api-Secret-Token header is missing or wrong.');
       let update: unknown;
       try { update = JSON.parse(raw); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
       if (!update || typeof update !== 'object' || typeof (update as Update).update_id !== 'number') throw errors.badRequest('invalid_update', 'The body is not a Telegram Update.');

@@ -130,14 +130,14 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
     async verifyChallenge(mode: string | undefined, token: string | undefined, challenge: string | undefined): Promise<string> {
       const c = await requireProvider('cloud');
       if (mode !== 'subscribe' || !token || !c.verifyToken || !safeEqual(token, c.verifyToken) || challenge === undefined) {
-        throw errors.forbidden('The verify token does not match WHATSAPP_VERIFY_TOKEN.');
+        throw new AppError(403, 'verify_token_mismatch', 'The verify token does not match WHATSAPP_VERIFY_TOKEN.');
       }
       return challenge;
     },
 
     async handleCloud(raw: Buffer, signature: string | undefined) {
       const c = await requireProvider('cloud');
-      if (!verifyCloudSignature(c.appSecret, raw, signature)) throw errors.unauthorized('The X-Hub-Signature-256 header is missing or does not match the body.');
+      if (!verifyCloudSignature(c.appSecret, raw, signature)) throw new AppError(401, 'invalid_signature', 'The X-Hub-Signature-256 header is missing or does not match the body.');
       let body: unknown;
       try { body = JSON.parse(raw.toString('utf8')); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
       const { messages, statuses } = parseCloudWebhook(body, c.phoneNumberId);
@@ -160,7 +160,7 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
     async handleTwilio(pathAndQuery: string, requestUrl: string, params: Record<string, string | string[]>, signature: string | undefined) {
       const c = await requireProvider('twilio');
       const url = deps.publicUrl ? deps.publicUrl + pathAndQuery : requestUrl;
-      if (!verifyTwilioSignature(c.authToken, signature, url, params)) throw new AppError(403, 'invalid_signature', 'The X-Twilio-Signature header does not match this request.');
+      if (!verifyTwilioSignature(c.authToken, signature, url, params)) throw new AppError(403, 'twilio_invalid_signature', 'The X-Twilio-Signature header does not match this request.');
       const { message, status } = parseTwilioWebhook(params, c.from);
       if (message) await accept(message);
       if (status) {
@@ -235,7 +235,7 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
      */
     async test(to: string) {
       const c = await deps.config.get();
-      if (!c) throw errors.badRequest('whatsapp_not_configured', 'WhatsApp is not configured yet.');
+      if (!c) throw new AppError(503, 'whatsapp_not_configured', 'WhatsApp is not configured yet.');
       const recipient = to.replace(/[^\d]/g, '');
       try {
         const text = c.provider === 'cloud' ? 'template hello_world' : 'Switchboard test message: your WhatsApp connection works.';

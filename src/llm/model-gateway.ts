@@ -1,0 +1,204 @@
+/**
+ * The model gateway: every model call Switchboard makes — a chat reply, a summary, a compaction, a
+ * routing decision, an OpenAI-compatible completion, an embedding (and later transcription and
+ * speech) — goes through here, and each is handled the same way:
+ *
+ *   admitted  the agent's budget and its owner's standing are checked first (a spent budget throws
+ *             BudgetStop and calls nothing; past the downgrade threshold the fallback model answers);
+ *   reserved  the most the attempt may cost is reserved against the agent, customer and person;
+ *   metered   the real cost is computed from the provider's token counts (estimated when it sends none);
+ *   recorded  every attempt, failed or not, leaves exactly one usage row, and its reservation settles.
+ *
+ * Whether a *message* may be answered at all (agent status, plan messages, person caps) is the
+ * admission step's question (services/admission.ts), asked once per entry point before this.
+ */
+import type { ChatModelPort, EmbeddingPort, ModelMessage, ModelTool, UsageRepo } from '../domain/ports.js';
+import { ProviderError } from '../domain/ports.js';
+import type { Agent, Channel, ProviderConfig, TokenUsage, UsageRecord } from '../domain/types.js';
+import type { BudgetService, Hold } from '../services/budget.js';
+import type { PriceService } from '../services/prices.js';
+import type { ProviderService } from '../services/providers.js';
+import { estimateTokens } from '../services/prompt.js';
+import { maskSecrets } from '../infra/redact.js';
+import type { Logger } from '../infra/logger.js';
+
+export type ModelPurpose = UsageRecord['purpose'];
+
+/** Who a call is for and how it is booked: the same for every kind of model call. */
+export type Metering = {
+  agent: Agent | null;
+  /** The person whose daily cost cap the call counts against (none for summaries, routing without one). */
+  personId?: string;
+  channel: Channel;
+  conversationId: string | null;
+  purpose: ModelPurpose;
+};
+
+/** A text call: a reply streamed, or generated whole. */
+export type TextCall = Metering & {
+  /** The model to use (null: the default model) and the one tried when it fails before any text. */
+  model: string | null;
+  fallbackModel: string | null;
+  system: string;
+  messages: ModelMessage[];
+  temperature: number;
+  signal?: AbortSignal;
+  tools?: ModelTool[];
+  refuse?: (toolName: string, input: unknown) => Promise<string>;
+};
+
+export type ModelResult = { text: string; usage: TokenUsage; costUsd: number; model: string; downgraded: boolean };
+export type ModelDelta = { type: 'delta'; text: string };
+
+type Target = { provider: ProviderConfig; modelName: string; model: string };
+
+export function modelGateway(deps: {
+  llm: ChatModelPort;
+  providers: Pick<ProviderService, 'resolve'>;
+  prices: Pick<PriceService, 'cost'>;
+  budget: Pick<BudgetService, 'plan' | 'reserve' | 'settle'>;
+  usage: Pick<UsageRepo, 'insert'>;
+  log: Logger;
+  /** Embeddings, when SWITCHBOARD_EMBEDDING_MODEL names a model. */
+  embeddings?: { port: EmbeddingPort; model: string };
+}) {
+  const { llm, providers, prices, budget, log } = deps;
+
+  /** Admitted: a spent budget or a blocked owner refuses the call; past the downgrade threshold the fallback answers. */
+  async function admitCall(m: Metering, model: string | null, fallbackModel: string | null) {
+    if (!m.agent) return { model, fallbackModel, downgraded: false };
+    const plan = await budget.plan(m.agent, m.personId);
+    if (plan.stop) throw plan.stop;
+    if (plan.state === 'downgraded' && m.agent.fallbackModel && model !== m.agent.fallbackModel) {
+      return { model: m.agent.fallbackModel, fallbackModel: null, downgraded: true };
+    }
+    return { model, fallbackModel, downgraded: false };
+  }
+
+  /**
+   * Reserved, metered, recorded: one attempt against one model. `open` reserves the most the attempt
+   * may cost (a budget another call just spent refuses it here); the returned meter writes the
+   * attempt's one usage row and settles the reservation with the real cost. Every kind of call —
+   * stream, generate, embed, and later transcribe and speak — books its attempts through this.
+   */
+  async function open(m: Metering, target: Target, estimate: { inputTokens: number; maxOutputTokens: number }) {
+    const hold: Hold | undefined = await budget.reserve({ agent: m.agent, personId: m.personId, model: target.model, ...estimate });
+    const started = performance.now();
+    let ttft: number | null = null;
+    let settled = false;
+    return {
+      firstOutput() { if (ttft === null) ttft = performance.now() - started; },
+      async record(status: 'ok' | 'error', u: TokenUsage, error: string | null): Promise<number> {
+        const { costUsd } = await prices.cost(target.model, u);
+        try {
+          await deps.usage.insert({
+            agentId: m.agent?.id ?? null, conversationId: m.conversationId, messageId: null, channel: m.channel, purpose: m.purpose,
+            provider: target.provider.name, model: target.model, inputTokens: u.inputTokens, outputTokens: u.outputTokens, costUsd,
+            ttftMs: ttft === null ? null : Math.round(ttft), latencyMs: Math.round(performance.now() - started), status,
+            error: error === null ? null : maskSecrets(error),
+          });
+        } finally {
+          if (!settled) { settled = true; await budget.settle(hold, m.agent, costUsd); }
+        }
+        return costUsd;
+      },
+    };
+  }
+
+  /** The targets to try: the (possibly downgraded) model, then its fallback when it resolves to another model. */
+  async function targets(model: string | null, fallbackModel: string | null): Promise<Target[]> {
+    const primary = await providers.resolve(model);
+    const list = [primary];
+    if (fallbackModel && fallbackModel !== primary.model) {
+      const fb = await providers.resolve(fallbackModel).catch(() => undefined);
+      if (fb) list.push(fb);
+    }
+    return list;
+  }
+
+  /**
+   * Streams a reply. Tries the model and its fallback when the first fails before producing any
+   * text; after text has been yielded no other model is spliced on. A provider failure is retried on
+   * the fallback; anything else (our own bug, a refused reservation) ends the call as it is, never
+   * relabelled as the provider's.
+   */
+  async function* stream(call: TextCall): AsyncGenerator<ModelDelta, ModelResult> {
+    const admitted = await admitCall(call, call.model, call.fallbackModel);
+    const candidates = await targets(admitted.model, admitted.fallbackModel);
+    const maxOutputTokens = call.agent?.maxOutputTokens;
+    const promptText = call.system + call.messages.map((msg) => msg.content).join('');
+    const promptTokens = estimateTokens(promptText) * (call.tools?.length ? 2 : 1) + 16;
+    let lastError: unknown;
+    for (const target of candidates) {
+      const meter = await open(call, target, { inputTokens: promptTokens, maxOutputTokens: maxOutputTokens ?? 1024 });
+      let text = '';
+      let usage: TokenUsage | undefined;
+      try {
+        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: call.system, messages: call.messages, temperature: call.temperature, signal: call.signal, tools: call.tools, refuse: call.refuse, maxOutputTokens })) {
+          if (ev.type === 'text') {
+            meter.firstOutput();
+            text += ev.text;
+            yield { type: 'delta', text: ev.text };
+          } else if (ev.type === 'tool') {
+            log.debug('tool called', { tool: ev.name, agentId: call.agent?.id, conversationId: call.conversationId });
+          } else usage = ev.usage;
+        }
+        // A stream cut before its usage chunk still costs money: estimate rather than record zero.
+        const u = usage && (usage.inputTokens || usage.outputTokens) ? usage : { inputTokens: estimateTokens(promptText), outputTokens: estimateTokens(text) };
+        const costUsd = await meter.record('ok', u, usage ? null : 'usage estimated: provider reported none');
+        return { text, usage: u, costUsd, model: target.model, downgraded: admitted.downgraded };
+      } catch (err) {
+        const partial = text ? { inputTokens: estimateTokens(promptText), outputTokens: estimateTokens(text) } : { inputTokens: 0, outputTokens: 0 };
+        if (!(err instanceof ProviderError)) {
+          // Ours, not the provider's: recorded as a failed attempt, and passed on unchanged (no fallback hides it).
+          await meter.record('error', partial, `internal: ${(err as Error)?.message ?? String(err)}`);
+          throw err;
+        }
+        lastError = err;
+        await meter.record('error', partial, err.message);
+        log.warn('model call failed', { provider: target.provider.name, model: target.model, kind: err.kind, status: err.status, error: maskSecrets(err.message), agentId: call.agent?.id });
+        if (text) break; // text already reached the user; do not splice a second model's answer onto it
+      }
+    }
+    throw lastError;
+  }
+
+  return {
+    stream,
+
+    /** The whole reply of a text call (summaries, compaction, routing): `stream` drained. */
+    async generate(call: TextCall): Promise<ModelResult> {
+      const gen = stream(call);
+      let step = await gen.next();
+      while (!step.done) step = await gen.next();
+      return step.value;
+    },
+
+    /** Whether embeddings are configured (memory ranks by meaning only then). */
+    canEmbed: () => !!deps.embeddings,
+
+    /**
+     * Vectors for `texts`, admitted against the agent's budget, reserved, metered and recorded like
+     * any other call. Throws BudgetStop or ProviderError; callers decide whether to go on without.
+     */
+    async embed(m: Omit<Metering, 'purpose'> & { texts: string[] }): Promise<number[][]> {
+      if (!deps.embeddings) throw new ProviderError('not_configured', 'No embedding model is configured (SWITCHBOARD_EMBEDDING_MODEL).', 'embeddings');
+      if (!m.texts.length) return [];
+      const call: Metering = { ...m, purpose: 'embedding' };
+      await admitCall(call, null, null);
+      const target = await providers.resolve(deps.embeddings.model);
+      const meter = await open(call, target, { inputTokens: estimateTokens(m.texts.join('\n')) + 8, maxOutputTokens: 0 });
+      try {
+        const r = await deps.embeddings.port.embed({ provider: target.provider, modelName: target.modelName, texts: m.texts });
+        meter.firstOutput();
+        await meter.record('ok', { inputTokens: r.tokens, outputTokens: 0 }, null);
+        return r.vectors;
+      } catch (err) {
+        await meter.record('error', { inputTokens: 0, outputTokens: 0 }, err instanceof ProviderError ? err.message : `internal: ${(err as Error)?.message ?? String(err)}`);
+        throw err;
+      }
+    },
+  };
+}
+
+export type ModelGateway = ReturnType<typeof modelGateway>;

@@ -1,0 +1,80 @@
+/**
+ * The OpenAI-compatible endpoint's work (`POST /v1/chat/completions`): find the agent named by
+ * `model`, build its prompt (the agent's persona first, the client's system and developer messages
+ * after it as instructions), map the client's messages, admit the message like every other way in,
+ * and start a metered model call through the gateway. No conversation is stored, only usage rows
+ * (channel `openai`). The caller is the person `api` / `user:<id>`, the same person the message
+ * API speaks as by default, so person caps hold here too.
+ */
+import { z } from 'zod';
+import type { Clock, ModelMessage, Store } from '../domain/ports.js';
+import type { Actor, Agent } from '../domain/types.js';
+import { AppError, errors } from '../domain/errors.js';
+import type { ModelDelta, ModelGateway, ModelResult } from '../llm/model-gateway.js';
+import type { AdmissionService } from './admission.js';
+import type { ProviderService } from './providers.js';
+import { canRead } from './access.js';
+import { composeSystemPrompt } from './prompt.js';
+
+const Content = z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).loose()), z.null()]);
+/** Lenient on purpose: OpenAI clients send many optional fields; the ones we do not use are ignored. */
+export const CompletionRequest = z.object({
+  model: z.string().min(1).max(200),
+  messages: z.array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']), content: Content.optional() }).loose()).min(1).max(500),
+  stream: z.boolean().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+}).loose();
+export type CompletionRequest = z.infer<typeof CompletionRequest>;
+
+const text = (c: z.infer<typeof Content> | undefined) =>
+  typeof c === 'string' ? c : Array.isArray(c) ? c.filter((p) => p.type === 'text').map((p) => p.text ?? '').join('') : '';
+
+/** The agent's prompt with the client's own instructions after it, and the turns a model expects. */
+export function completionPrompt(agent: Agent, body: CompletionRequest): { system: string; messages: ModelMessage[] } {
+  const extra = body.messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => text(m.content)).filter(Boolean);
+  const system = composeSystemPrompt(agent) + (extra.length ? `\n\n## Instructions from the client\n\n${extra.join('\n\n')}` : '');
+  const messages: ModelMessage[] = body.messages
+    .filter((m) => m.role === 'user' || m.role === 'assistant')
+    .map((m) => ({ role: m.role as 'user' | 'assistant', content: text(m.content) }))
+    .filter((m) => m.content !== '');
+  if (!messages.length || messages[messages.length - 1]!.role !== 'user') throw errors.validation([{ path: 'messages', message: 'must end with a user message' }]);
+  return { system, messages };
+}
+
+/** A started completion: the first model event already in hand, the rest to read. */
+export type Completion = {
+  agent: Agent;
+  first: IteratorResult<ModelDelta, ModelResult>;
+  rest: AsyncGenerator<ModelDelta, ModelResult>;
+};
+
+export function completionService(deps: {
+  agents: Pick<Store['agents'], 'bySlug'>; people: Pick<Store['people'], 'upsert' | 'canonical'>; clock: Clock;
+  gateway: Pick<ModelGateway, 'stream'>; admission: AdmissionService; providers: Pick<ProviderService, 'resolve'>;
+}) {
+  const { gateway, admission } = deps;
+  return {
+    /**
+     * Admits the message and runs the model call up to its first event, so a failure before any
+     * text (refused by admission, upstream error, timeout, spent budget) is thrown — an HTTP error —
+     * rather than a stream that fails.
+     */
+    async start(actor: Actor, body: CompletionRequest): Promise<Completion> {
+      const agent = await deps.agents.bySlug(body.model);
+      if (!agent || agent.status === 'deleted' || !canRead(actor, agent)) throw new AppError(404, 'model_not_found', `No agent with the slug "${body.model}". GET /v1/models lists them.`);
+      admission.assertActive(agent); // before anything is counted
+      const prompt = completionPrompt(agent, body);
+      await deps.providers.resolve(agent.model); // "no model configured" before the message is counted
+      const person = await deps.people.upsert('api', `user:${actor.user.id}`);
+      const personId = await deps.people.canonical(person.id, deps.clock.now().toISOString());
+      await admission.admit({ agent, personId });
+      const rest = gateway.stream({
+        agent, model: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system, messages: prompt.messages,
+        temperature: body.temperature ?? agent.temperature, channel: 'openai', conversationId: null, personId, purpose: 'chat',
+      });
+      return { agent, first: await rest.next(), rest };
+    },
+  };
+}
+export type CompletionService = ReturnType<typeof completionService>;
