@@ -30,10 +30,11 @@ import { memoryService } from './services/memory.js';
 import { provisioningService } from './services/provisioning.js';
 import { createJobQueue, type JobQueue } from './jobs/index.js';
 import { budgetService } from './services/budget.js';
-import { alertService } from './services/alerts.js';
+import { alertService, storedSmtp } from './services/alerts.js';
 import { billingService } from './services/billing.js';
 import { stripeGateway } from './infra/stripe-gateway.js';
-import { mailService } from './services/mail.js';
+import { parseSmtpUrl, smtpMailer } from './infra/mail.js';
+import { registerSecret } from './infra/redact.js';
 import { auditService } from './services/audit.js';
 import { toolbox as createToolbox } from './tools/toolbox.js';
 import { execProvider } from './tools/exec.js';
@@ -57,8 +58,13 @@ export type Services = ReturnType<typeof buildServices>;
 
 export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics };
 
+/** Settings that hold a secret value: registered with the redactor at start, so no stored or logged text carries them. */
+const SECRET_SETTING = /(_KEY|TOKEN|SECRET|PASSWORD)$/;
+
 export function buildServices(config: Config, infra: Infra) {
   const { store, ids, clock, hasher, box, llm, log, queue, metrics } = infra;
+  for (const [k, v] of Object.entries(config)) if (SECRET_SETTING.test(k) && typeof v === 'string') registerSecret(v);
+  if (config.SMTP_URL) registerSecret(parseSmtpUrl(config.SMTP_URL).pass);
   const prices = priceService(store.settings);
   const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, listModels: (p) => llm.listModels(p) });
   // Memory and chat need each other (chat asks memory for context; summaries are model calls).
@@ -67,7 +73,7 @@ export function buildServices(config: Config, infra: Infra) {
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
   });
   const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: () => billing.limitsFor });
-  const mail = mailService({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, settings: store.settings, box });
+  const mail = smtpMailer({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, stored: () => storedSmtp(store.settings, box) });
   const alerts = alertService({ store, box, mail, log: log.child({ service: 'alerts' }) });
   const toolbox = createToolbox({
     store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId),

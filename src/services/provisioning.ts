@@ -20,6 +20,7 @@ import type { ChatService } from './chat.js';
 import { authorize } from './access.js';
 import { fillPlaceholders } from './prompt.js';
 import { checkSite, describeStack, FetchRefused, type SiteCheckResult } from './site-check.js';
+import { asSecret } from '../infra/redact.js';
 
 export const PROVISION_JOB = 'provision-agent';
 /** The template every website agent's workspace is generated from. */
@@ -108,7 +109,7 @@ export function provisioningService(deps: {
     return next;
   }
 
-  const tokenOf = (rec: Provisioning) => (rec.tokenSealed ? box.open(rec.tokenSealed) : undefined);
+  const tokenOf = (rec: Provisioning) => (rec.tokenSealed ? asSecret(box.open(rec.tokenSealed)) : undefined);
 
   /** Telegram's answer about a token, as a step failure the customer can act on. */
   async function askTelegram(token: string, agentId: string) {

@@ -10,6 +10,7 @@ import { sendRecorded } from '../direct.js';
 import type { CloudConfig, TwilioConfig, WhatsAppConfigStore } from './config.js';
 import { parseCloudWebhook, sendCloudTemplate, sendCloudText, verifyCloudSignature } from './cloud.js';
 import { parseTwilioWebhook, sendTwilioText, verifyTwilioSignature } from './twilio.js';
+import { maskSecrets } from '../../infra/redact.js';
 
 type Health = { lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null };
 const HEALTH_KEY = 'channels.whatsapp.health';
@@ -54,7 +55,7 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
   let lastWrite = 0;
   async function touch(patch: Partial<Health>) {
     health ??= (await store.settings.get<Health>(HEALTH_KEY)) ?? { lastInboundAt: null, lastOutboundAt: null, lastError: null, lastErrorAt: null };
-    health = { ...health, ...patch };
+    health = { ...health, ...patch, ...(patch.lastError ? { lastError: maskSecrets(patch.lastError) } : {}) };
     if (patch.lastError !== undefined || Date.now() - lastWrite > 5000) {
       lastWrite = Date.now();
       await store.settings.set(HEALTH_KEY, health);
@@ -79,7 +80,7 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
           await touch({ lastOutboundAt: now() });
           return r;
         } catch (err) {
-          const e = err instanceof SendError ? err : new SendError((err as Error).message, true);
+          const e = err instanceof SendError ? err : new SendError(maskSecrets((err as Error)?.message ?? String(err)), true);
           const reason = WINDOW_CODES.has(Number(e.code)) ? `outside the 24-hour window: ${e.message}` : e.message;
           await touch({ lastError: reason, lastErrorAt: now() });
           throw new SendError(reason, e.retryable && !WINDOW_CODES.has(Number(e.code)), e.retryAfterMs, e.code);
