@@ -20,8 +20,9 @@ import { createMetrics, withUsageMetrics, type Metrics } from './infra/metrics.j
 import { loadTemplates } from './services/templates.js';
 import { inboxService } from './services/inbox.js';
 import { telegramChannel } from './channels/telegram/telegram-channel.js';
-import type { ChannelSender } from './domain/ports.js';
 import { whatsappChannel } from './channels/whatsapp/whatsapp-channel.js';
+import { channelRegistry } from './channels/registry.js';
+import { deliveryService } from './services/deliveries.js';
 import { whatsappConfigStore } from './channels/whatsapp/config.js';
 import { whatsappRouter } from './services/routing.js';
 import type { Router } from './services/inbox.js';
@@ -87,10 +88,10 @@ export function buildServices(config: Config, infra: Infra) {
     ],
   });
   const chat = chatService({ store, llm, providers, prices, clock, log: log.child({ service: 'chat' }), memory, budget, toolbox });
-  // Channels register their senders here; the inbox answers on whichever channel a message came from.
-  const senders = new Map<string, ChannelSender>();
+  // Channels register their adapters here; the inbox answers on whichever channel a message came from.
+  const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: (m) => inbox.accept(m) });
   const routers = new Map<string, Router>();
-  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS, baseBackoffMs: config.SWITCHBOARD_SEND_RETRY_MS, maxSendAttempts: config.SWITCHBOARD_SEND_ATTEMPTS },
+  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders: channels.senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS, baseBackoffMs: config.SWITCHBOARD_SEND_RETRY_MS, maxSendAttempts: config.SWITCHBOARD_SEND_ATTEMPTS },
     onSendFailure: (channel, final) => metrics.sendFailure(channel, final),
   });
   const telegram = telegramChannel({
@@ -104,12 +105,11 @@ export function buildServices(config: Config, infra: Infra) {
       ? stripeGateway({ secretKey: config.STRIPE_SECRET_KEY, webhookSecret: config.STRIPE_WEBHOOK_SECRET, apiUrl: config.STRIPE_API_URL, clock, log: log.child({ service: 'stripe' }) })
       : undefined,
   });
-  senders.set(telegram.sender.channel, telegram.sender);
+  channels.register(telegram.adapter);
   const whatsapp = whatsappChannel({
-    store, clock, log: log.child({ service: 'whatsapp' }), config: whatsappConfigStore(config, store.settings, box), queue,
-    publicUrl: config.PUBLIC_URL, accept: (m) => inbox.accept(m),
+    store, clock, log: log.child({ service: 'whatsapp' }), config: whatsappConfigStore(config, store.settings, box), publicUrl: config.PUBLIC_URL,
   });
-  for (const s of whatsapp.senders) senders.set(s.channel, s);
+  for (const a of whatsapp.adapters) channels.register(a);
   const router = whatsappRouter({
     store, chat, clock, log: log.child({ service: 'routing' }), routerModel: config.SWITCHBOARD_ROUTER_MODEL,
     onSwitch: (personId, fromAgentId) => memory.end(fromAgentId, personId, 'switched_agent'),
@@ -120,9 +120,7 @@ export function buildServices(config: Config, infra: Infra) {
     toolFor: () => async (agent, conv, name) => toolbox.resolve({ agent, personId: conv.personId, conversationId: conv.id }, name),
     notify: async (conv, agent, text) => {
       const person = await store.people.byId(conv.personId);
-      if (!person) return;
-      if (conv.channel === 'telegram') await telegram.sendText(agent.id, person.externalId, text);
-      else if (conv.channel === 'whatsapp') await whatsapp.sendText(person.externalId, text, 'approval', agent.id);
+      if (person) await channels.send({ channel: conv.channel, agentId: agent.id, to: person.externalId, text, purpose: 'approval' });
     },
   });
   routers.set('twilio', router);
@@ -132,7 +130,9 @@ export function buildServices(config: Config, infra: Infra) {
     allowPrivateUrls: config.SWITCHBOARD_ALLOW_PRIVATE_URLS, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
   });
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
-  for (const job of [...memory.jobs, ...alerts.jobs, ...whatsapp.jobs, ...provisioning.jobs]) queue.register(job);
+  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs]) queue.register(job);
+  const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
+    preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) });
   return {
     config,
     store,
@@ -142,8 +142,7 @@ export function buildServices(config: Config, infra: Infra) {
     mail,
     accounts: accountService({ store, hasher, ids, clock, mail, log: log.child({ service: 'accounts' }), signup: config.SWITCHBOARD_SIGNUP }),
     audit: auditService({ store }),
-    agents: agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
-      preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) }),
+    agents,
     provisioning,
     chat,
     memory,
@@ -160,8 +159,10 @@ export function buildServices(config: Config, infra: Infra) {
     inbox,
     telegram,
     whatsapp,
+    channels,
+    deliveries: deliveryService({ inbox: store.inbox, agents }),
     billing,
-    links: linkService({ store, clock, sendText: (phone, text) => whatsapp.sendText(phone, text, 'link_code'), linkHours: config.SWITCHBOARD_LINK_HOURS }),
+    links: linkService({ store, clock, sendText: (phone, text) => channels.send({ channel: 'whatsapp', agentId: null, to: phone, text, purpose: 'link_code' }), linkHours: config.SWITCHBOARD_LINK_HOURS }),
   };
 }
 

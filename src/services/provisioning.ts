@@ -15,7 +15,7 @@ import type { AgentTemplate } from '../domain/schemas.js';
 import { z } from 'zod';
 import { defineJob, type Job, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
-import type { TelegramChannel } from '../channels/telegram/telegram-channel.js';
+import type { AgentBots } from '../domain/channels.js';
 import type { ChatService } from './chat.js';
 import { authorize } from './access.js';
 import { fillPlaceholders } from './prompt.js';
@@ -61,7 +61,7 @@ const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1).trimE
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 export function provisioningService(deps: {
-  store: Pick<Store, 'agents' | 'audit' | 'channels' | 'conversations' | 'people' | 'provisioning' | 'users' | 'workspace' | 'transaction'>; queue: JobQueue; box: SecretBox; clock: Clock; log: Logger; telegram: TelegramChannel;
+  store: Pick<Store, 'agents' | 'audit' | 'channels' | 'conversations' | 'people' | 'provisioning' | 'users' | 'workspace' | 'transaction'>; queue: JobQueue; box: SecretBox; clock: Clock; log: Logger; telegram: AgentBots;
   chat: ChatService; templates: Map<string, AgentTemplate>;
   /** Fetches the site (tests and other installs may pass their own); defaults to the SSRF-guarded check. */
   siteCheck?: (url: string) => Promise<SiteCheckResult>;

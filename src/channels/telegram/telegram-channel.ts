@@ -1,18 +1,16 @@
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
 import type { ChannelSender, Clock, IdGenerator, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
+import type { AgentBots, ChannelAdapter, TelegramBotInfo, TelegramView, WebhookRequest } from '../../domain/channels.js';
 import { SendError } from '../../domain/ports.js';
 import { AppError, errors } from '../../domain/errors.js';
 import { safeEqual } from '../../infra/system.js';
 import type { Logger } from '../../infra/logger.js';
 import { htmlToPlain, toTelegramHtml } from './format.js';
-import { splitMessage } from '../split.js';
 import { apiRefusal, networkFailure } from '../failures.js';
 import { maskSecrets, registerSecret } from '../../infra/redact.js';
-import { sendRecorded } from '../direct.js';
 
-export type TelegramBotInfo = { id: number; username: string; firstName: string };
-export type TelegramView = { username: string; link: string; mode: 'webhook' | 'polling'; lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null; connectedAt: string };
+export type { TelegramBotInfo, TelegramView };
 
 const CHANNEL = 'telegram';
 
@@ -38,6 +36,8 @@ function describe(err: unknown): string {
 /**
  * One Telegram bot per agent: validates tokens with getMe, registers a webhook when PUBLIC_URL is
  * set and long-polls getUpdates otherwise, writes updates into the durable inbox, and sends replies.
+ * `adapter` is its part of the channel registry (webhook verify and parse, sender); the rest is the
+ * `AgentBots` port services use to connect, start and stop an agent's bot.
  */
 export function telegramChannel(deps: {
   store: Store; box: SecretBox; ids: IdGenerator; clock: Clock; log: Logger;
@@ -179,18 +179,32 @@ export function telegramChannel(deps: {
     },
   };
 
-  return {
+  /** The webhook: the secret header must match before the body is even read; the update is stored before we answer. */
+  const adapter: ChannelAdapter = {
+    channel: CHANNEL,
+    conversationChannel: CHANNEL,
+    enabled: async () => true, // needs no site-wide setting: each agent's bot brings its own token
+    async verify(req: WebhookRequest) {
+      const agentId = req.params.agentId ?? '';
+      const row = await store.channels.get(agentId, CHANNEL);
+      if (!row || row.mode !== 'webhook' || !row.webhookSecret) throw errors.notFound('Telegram bot');
+      registerSecret(row.webhookSecret);
+      const secretHeader = req.header('x-telegram-bot-api-secret-token');
+      if (!secretHeader || !safeEqual(secretHeader, row.webhookSecret)) throw errors.unauthorized('The X-Telegram-Bot-Api-Secret-Token header is missing or wrong.');
+    },
+    async parse(req: WebhookRequest) {
+      let update: unknown;
+      try { update = JSON.parse(Buffer.from(await req.body()).toString('utf8')); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
+      if (!update || typeof update !== 'object' || typeof (update as Update).update_id !== 'number') throw errors.badRequest('invalid_update', 'The body is not a Telegram Update.');
+      const m = toInbound(req.params.agentId ?? '', update as Update);
+      return { messages: m ? [m] : [], receipts: [] };
+    },
     sender,
+  };
+
+  const bots = {
     activate,
     deactivate,
-
-    /** Sends a notice outside the inbox (approvals): rendered and split like a reply, parts in order. */
-    async sendText(agentId: string, chatId: string, text: string) {
-      for (const part of splitMessage(toTelegramHtml(text), sender.maxLength, { format: 'html' })) {
-        await sendRecorded(store, () => deps.clock.now().toISOString(), { channel: CHANNEL, agentId, recipient: chatId, text: part, purpose: 'approval' },
-          () => sender.send({ agentId, account: agentId, recipient: chatId, text: part }));
-      }
-    },
 
     /**
      * Checks a BotFather token with getMe, and that no other agent already uses this bot (two would
@@ -244,17 +258,11 @@ export function telegramChannel(deps: {
       }));
     },
 
-    /** The webhook: the secret header must match before the body is even read, then the update is stored before we answer. */
-    async handleWebhook(agentId: string, secretHeader: string | undefined, raw: string): Promise<void> {
-      const row = await store.channels.get(agentId, CHANNEL);
-      if (!row || row.mode !== 'webhook' || !row.webhookSecret) throw errors.notFound('Telegram bot');
-      if (!secretHeader || !safeEqual(secretHeader, row.webhookSecret)) throw errors.unauthorized('The X-Telegram-Bot-Api-Secret-Token header is missing or wrong.');
-      let update: unknown;
-      try { update = JSON.parse(raw); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
-      if (!update || typeof update !== 'object' || typeof (update as Update).update_id !== 'number') throw errors.badRequest('invalid_update', 'The body is not a Telegram Update.');
-      await acceptUpdate(agentId, update as Update);
-    },
+  } satisfies AgentBots;
 
+  return {
+    adapter,
+    ...bots,
     async startAll() {
       for (const row of await store.channels.all(CHANNEL)) {
         await activate(row.agentId).catch((err) => log.warn('telegram bot could not start', { agentId: row.agentId, error: describe(err) }));
