@@ -35,6 +35,7 @@ import { alertService, storedSmtp } from './services/alerts.js';
 import { billingService } from './services/billing.js';
 import { stripeGateway } from './infra/stripe-gateway.js';
 import { parseSmtpUrl, smtpMailer } from './infra/mail.js';
+import { safeFetcher } from './infra/safe-fetch.js';
 import { registerSecret } from './infra/redact.js';
 import { auditService } from './services/audit.js';
 import { toolbox as createToolbox } from './tools/toolbox.js';
@@ -74,6 +75,8 @@ export function buildServices(config: Config, infra: Infra) {
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
   });
   const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: () => billing.limitsFor });
+  // The one way to fetch a URL someone else chose: private addresses refused unless the install allows them.
+  const fetcher = safeFetcher({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS });
   const mail = smtpMailer({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, stored: () => storedSmtp(store.settings, box) });
   const alerts = alertService({ store, box, mail, log: log.child({ service: 'alerts' }) });
   const toolbox = createToolbox({
@@ -82,7 +85,7 @@ export function buildServices(config: Config, infra: Infra) {
     hold: () => approvals.hold,
     providers: [
       execProvider({ store, log: log.child({ service: 'exec' }), concurrency: config.SWITCHBOARD_EXEC_CONCURRENCY }),
-      webFetchProvider({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
+      webFetchProvider({ fetcher }),
       webSearchProvider(searchConfig(config)),
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
     ],
@@ -127,7 +130,7 @@ export function buildServices(config: Config, infra: Infra) {
   const templates = loadTemplates(join(ROOT_DIR, 'templates'));
   const provisioning = provisioningService({
     store, queue, box, clock, log: log.child({ service: 'provisioning' }), telegram, chat, templates,
-    allowPrivateUrls: config.SWITCHBOARD_ALLOW_PRIVATE_URLS, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
+    fetcher, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
   });
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
   for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs]) queue.register(job);

@@ -19,7 +19,8 @@ import type { AgentBots } from '../domain/channels.js';
 import type { ChatService } from './chat.js';
 import { authorize } from './access.js';
 import { fillPlaceholders } from './prompt.js';
-import { checkSite, describeStack, FetchRefused, type SiteCheckResult } from './site-check.js';
+import { checkSite, describeStack, type SiteCheckResult } from './site-check.js';
+import { FetchRefused, type SafeFetcher } from '../domain/fetcher.js';
 import { asSecret } from '../infra/redact.js';
 
 export const PROVISION_JOB = 'provision-agent';
@@ -65,11 +66,12 @@ export function provisioningService(deps: {
   chat: ChatService; templates: Map<string, AgentTemplate>;
   /** Fetches the site (tests and other installs may pass their own); defaults to the SSRF-guarded check. */
   siteCheck?: (url: string) => Promise<SiteCheckResult>;
-  allowPrivateUrls: boolean; siteTimeoutMs: number;
+  /** The SSRF-safe fetcher the site check goes through. */
+  fetcher: SafeFetcher; siteTimeoutMs: number;
 }) {
   const { store, queue, box, clock, log, telegram, chat, templates } = deps;
   const iso = () => clock.now().toISOString();
-  const siteCheck = deps.siteCheck ?? ((url: string) => checkSite(url, { allowPrivate: deps.allowPrivateUrls, timeoutMs: deps.siteTimeoutMs }));
+  const siteCheck = deps.siteCheck ?? ((url: string) => checkSite(deps.fetcher, url, { timeoutMs: deps.siteTimeoutMs }));
 
   const initialSteps = (): ProvisioningStep[] => PROVISIONING_STEPS.map((name) => ({ name, state: 'pending', detail: 'Not started yet.', updatedAt: null }));
 
