@@ -4,7 +4,7 @@ import type { ChannelAdapter, WebhookRequest } from '../domain/channels.js';
 import { AppError } from '../domain/errors.js';
 import { createLogger } from '../infra/logger.js';
 import { systemClock } from '../infra/system.js';
-import type { JobQueue } from '../jobs/queue.js';
+import type { JobQueue } from '../jobs/index.js';
 import { channelRegistry } from './registry.js';
 
 const message = (text: string): InboundMessage => ({ channel: 'fake', account: 'a', externalId: text, threadKey: 'fake:1', agentId: null, sender: '1', senderName: null, text, payload: null });

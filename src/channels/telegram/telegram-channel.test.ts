@@ -5,7 +5,7 @@ import { createLogger } from '../../infra/logger.js';
 import { randomIds, systemClock } from '../../infra/system.js';
 import { telegramChannel } from './telegram-channel.js';
 import { channelRegistry } from '../registry.js';
-import type { JobQueue } from '../../jobs/queue.js';
+import type { JobQueue } from '../../jobs/index.js';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
 
