@@ -46,7 +46,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
 
   app.get('/health', (c) => (opts.ready?.() ?? true) ? c.json({ status: 'ok' }) : c.json({ status: 'starting' }, 503));
 
-  // Each route group gets only the services it calls (openai, webhooks and channels still read them from the context).
+  // Each route group gets only the services it calls (openai still reads them from the context).
   const s = services;
   const c = services.config;
   app.route('/', accountRoutes({ accounts: s.accounts, options: { secureCookies: c.secureCookies, trustProxy: c.SWITCHBOARD_TRUST_PROXY, publicUrl: c.PUBLIC_URL } }));
@@ -54,8 +54,8 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', providerRoutes({ providers: s.providers, prices: s.prices, settings: s.settings, usage: s.usage }));
   app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, secureCookies: c.secureCookies }));
   app.route('/', openaiRoutes({ agents: s.agents, completions: s.completions }));
-  app.route('/', webhookRoutes());
-  app.route('/', channelRoutes());
+  app.route('/', webhookRoutes({ channels: s.channels }));
+  app.route('/', channelRoutes({ bots: s.telegram, whatsapp: s.whatsapp, agents: s.agents, deliveries: s.deliveries }));
   app.route('/', memoryRoutes({ memory: s.memory, conversations: s.conversations }));
   app.route('/', analyticsRoutes({ analytics: s.analytics }));
   app.route('/', budgetRoutes({ budget: s.budget, alerts: s.alerts }));

@@ -23,8 +23,9 @@ import { createMetrics, withUsageMetrics, type Metrics } from './infra/metrics.j
 import { loadTemplates } from './services/templates.js';
 import { inboxService } from './services/inbox.js';
 import { telegramChannel } from './channels/telegram/telegram-channel.js';
-import type { ChannelSender } from './domain/ports.js';
 import { whatsappChannel } from './channels/whatsapp/whatsapp-channel.js';
+import { channelRegistry } from './channels/registry.js';
+import { deliveryService } from './services/deliveries.js';
 import { whatsappConfigStore } from './channels/whatsapp/config.js';
 import { whatsappRouter } from './services/routing.js';
 import type { Router } from './services/inbox.js';
@@ -33,10 +34,12 @@ import { memoryService } from './services/memory.js';
 import { provisioningService } from './services/provisioning.js';
 import { createJobQueue, type JobQueue } from './jobs/index.js';
 import { budgetService } from './services/budget.js';
-import { alertService } from './services/alerts.js';
+import { alertService, storedSmtp } from './services/alerts.js';
 import { billingService, planLimits } from './services/billing.js';
 import { stripeGateway } from './infra/stripe-gateway.js';
-import { mailService } from './services/mail.js';
+import { parseSmtpUrl, smtpMailer } from './infra/mail.js';
+import { safeFetcher } from './infra/safe-fetch.js';
+import { registerSecret } from './infra/redact.js';
 import { auditService } from './services/audit.js';
 import { toolbox as createToolbox } from './tools/toolbox.js';
 import { execProvider } from './tools/exec.js';
@@ -60,8 +63,13 @@ export type Services = ReturnType<typeof buildServices>;
 
 export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics };
 
+/** Settings that hold a secret value: registered with the redactor at start, so no stored or logged text carries them. */
+const SECRET_SETTING = /(_KEY|TOKEN|SECRET|PASSWORD)$/;
+
 export function buildServices(config: Config, infra: Infra) {
   const { store, ids, clock, hasher, box, llm, log, queue, metrics } = infra;
+  for (const [k, v] of Object.entries(config)) if (SECRET_SETTING.test(k) && typeof v === 'string') registerSecret(v);
+  if (config.SMTP_URL) registerSecret(parseSmtpUrl(config.SMTP_URL).pass);
   const prices = priceService(store.settings);
   const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, listModels: (p) => llm.listModels(p) });
   const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: planLimits({ store, clock }) });
@@ -73,7 +81,9 @@ export function buildServices(config: Config, infra: Infra) {
   // Every way in (web chat, message API, Telegram, WhatsApp, /v1) admits a message through this one step.
   const admission = admissionService({ budget });
   const memory = memoryService({ store, queue, clock, log: log.child({ service: 'memory' }), gateway });
-  const mail = mailService({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, settings: store.settings, box });
+  // The one way to fetch a URL someone else chose: private addresses refused unless the install allows them.
+  const fetcher = safeFetcher({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS });
+  const mail = smtpMailer({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, stored: () => storedSmtp(store.settings, box) });
   const alerts = alertService({ store, box, mail, log: log.child({ service: 'alerts' }) });
   const toolbox = createToolbox({
     store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId),
@@ -81,16 +91,16 @@ export function buildServices(config: Config, infra: Infra) {
     hold: () => approvals.hold,
     providers: [
       execProvider({ store, log: log.child({ service: 'exec' }), concurrency: config.SWITCHBOARD_EXEC_CONCURRENCY }),
-      webFetchProvider({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
+      webFetchProvider({ fetcher }),
       webSearchProvider(searchConfig(config)),
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
     ],
   });
   const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox });
-  // Channels register their senders here; the inbox answers on whichever channel a message came from.
-  const senders = new Map<string, ChannelSender>();
+  // Channels register their adapters here; the inbox answers on whichever channel a message came from.
+  const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: (m) => inbox.accept(m) });
   const routers = new Map<string, Router>();
-  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS, baseBackoffMs: config.SWITCHBOARD_SEND_RETRY_MS, maxSendAttempts: config.SWITCHBOARD_SEND_ATTEMPTS },
+  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders: channels.senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS, baseBackoffMs: config.SWITCHBOARD_SEND_RETRY_MS, maxSendAttempts: config.SWITCHBOARD_SEND_ATTEMPTS },
     onSendFailure: (channel, final) => metrics.sendFailure(channel, final),
   });
   const telegram = telegramChannel({
@@ -104,12 +114,11 @@ export function buildServices(config: Config, infra: Infra) {
       ? stripeGateway({ secretKey: config.STRIPE_SECRET_KEY, webhookSecret: config.STRIPE_WEBHOOK_SECRET, apiUrl: config.STRIPE_API_URL, clock, log: log.child({ service: 'stripe' }) })
       : undefined,
   });
-  senders.set(telegram.sender.channel, telegram.sender);
+  channels.register(telegram.adapter);
   const whatsapp = whatsappChannel({
-    store, clock, log: log.child({ service: 'whatsapp' }), config: whatsappConfigStore(config, store.settings, box), queue,
-    publicUrl: config.PUBLIC_URL, accept: (m) => inbox.accept(m),
+    store, clock, log: log.child({ service: 'whatsapp' }), config: whatsappConfigStore(config, store.settings, box), publicUrl: config.PUBLIC_URL,
   });
-  for (const s of whatsapp.senders) senders.set(s.channel, s);
+  for (const a of whatsapp.adapters) channels.register(a);
   const router = whatsappRouter({
     store, gateway, clock, log: log.child({ service: 'routing' }), routerModel: config.SWITCHBOARD_ROUTER_MODEL,
     onSwitch: (personId, fromAgentId) => memory.end(fromAgentId, personId, 'switched_agent'),
@@ -120,19 +129,19 @@ export function buildServices(config: Config, infra: Infra) {
     toolFor: () => async (agent, conv, name) => toolbox.resolve({ agent, personId: conv.personId, conversationId: conv.id }, name),
     notify: async (conv, agent, text) => {
       const person = await store.people.byId(conv.personId);
-      if (!person) return;
-      if (conv.channel === 'telegram') await telegram.sendText(agent.id, person.externalId, text);
-      else if (conv.channel === 'whatsapp') await whatsapp.sendText(person.externalId, text, 'approval', agent.id);
+      if (person) await channels.send({ channel: conv.channel, agentId: agent.id, to: person.externalId, text, purpose: 'approval' });
     },
   });
   routers.set('twilio', router);
   const templates = loadTemplates(join(ROOT_DIR, 'templates'));
   const provisioning = provisioningService({
     store, queue, box, clock, log: log.child({ service: 'provisioning' }), telegram, chat, templates,
-    allowPrivateUrls: config.SWITCHBOARD_ALLOW_PRIVATE_URLS, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
+    fetcher, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
   });
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
-  for (const job of [...memory.jobs, ...alerts.jobs, ...whatsapp.jobs, ...provisioning.jobs]) queue.register(job);
+  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs]) queue.register(job);
+  const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
+    preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) });
   return {
     config,
     store,
@@ -142,8 +151,7 @@ export function buildServices(config: Config, infra: Infra) {
     mail,
     accounts: accountService({ store, hasher, ids, clock, mail, log: log.child({ service: 'accounts' }), signup: config.SWITCHBOARD_SIGNUP }),
     audit: auditService({ store }),
-    agents: agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
-      preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) }),
+    agents,
     provisioning,
     chat,
     completions: completionService({ agents: store.agents, people: store.people, clock, gateway, admission, providers }),
@@ -163,8 +171,10 @@ export function buildServices(config: Config, infra: Infra) {
     inbox,
     telegram,
     whatsapp,
+    channels,
+    deliveries: deliveryService({ inbox: store.inbox, agents }),
     billing,
-    links: linkService({ store, clock, sendText: (phone, text) => whatsapp.sendText(phone, text, 'link_code'), linkHours: config.SWITCHBOARD_LINK_HOURS }),
+    links: linkService({ store, clock, sendText: (phone, text) => channels.send({ channel: 'whatsapp', agentId: null, to: phone, text, purpose: 'link_code' }), linkHours: config.SWITCHBOARD_LINK_HOURS }),
   };
 }
 

@@ -4,14 +4,16 @@ import { loadConfig } from './config/config.js';
 import { createServices } from './deps.js';
 import { createApp } from './app.js';
 import type { Clock } from './domain/ports.js';
+import type { Logger } from './infra/logger.js';
 
-export type StartOptions = { env?: Record<string, string | undefined>; port?: number; host?: string; pgSchema?: string; clock?: Clock };
+/** `log`: a logger to use instead of one built from the configuration (tests capture what is logged). */
+export type StartOptions = { env?: Record<string, string | undefined>; port?: number; host?: string; pgSchema?: string; clock?: Clock; log?: Logger };
 export type RunningServer = { url: string; port: number; close(): Promise<void>; services: Awaited<ReturnType<typeof createServices>>['services'] };
 
 /** Loads config, migrates, creates the owner from the environment if asked, and listens. */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(opts.env ?? process.env);
-  const { services, dialect } = await createServices(config, { pgSchema: opts.pgSchema, clock: opts.clock });
+  const { services, dialect } = await createServices(config, { pgSchema: opts.pgSchema, clock: opts.clock, log: opts.log });
   if (await services.accounts.ensureOwnerFromEnv(config.SWITCHBOARD_ADMIN_EMAIL, config.SWITCHBOARD_ADMIN_PASSWORD)) {
     services.log.info('owner account created from SWITCHBOARD_ADMIN_EMAIL', { email: config.SWITCHBOARD_ADMIN_EMAIL });
   }

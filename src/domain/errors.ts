@@ -77,6 +77,8 @@ export const ERROR_STATUS = {
   billing_not_configured: 400,
   /** Linking a phone and sending a test message both answer 503 (the test message said 400). */
   whatsapp_not_configured: 503,
+  telegram_not_configured: 503,
+  channel_not_configured: 503,
   // ----- billing -----
   plan_not_purchasable: 400,
   already_subscribed: 409,

@@ -20,11 +20,22 @@ export function registerSecret(value: string | undefined | null): void {
   if (added) pattern = undefined;
 }
 
+/** Registers a secret just decrypted or loaded and hands it back: `asSecret(box.open(sealed))`. */
+export function asSecret<T extends string | null | undefined>(value: T): T {
+  registerSecret(value);
+  return value;
+}
+
 /** Replaces every registered secret value in `text` with `[redacted]`. */
 export function maskSecrets(text: string): string {
   if (known.size === 0 || !text) return text;
   pattern ??= new RegExp([...known].sort((a, b) => b.length - a.length).map(escape).join('|'), 'g');
   return text.replace(pattern, '[redacted]');
+}
+
+/** `maskSecrets` for a column that may be empty: how error text is written to a row. */
+export function maskStored<T extends string | null | undefined>(text: T): T {
+  return (typeof text === 'string' ? maskSecrets(text) : text) as T;
 }
 
 /** For tests: forget every registered value. */

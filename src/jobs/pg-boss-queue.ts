@@ -14,6 +14,7 @@ import PgBoss from 'pg-boss';
 import { CompiledQuery, sql } from 'kysely';
 import type { FinalFailureHandler, JobBackend, JobCounts, JobHandler, JobOptions, JobQueueOptions } from './queue.js';
 import { delayUntil, withJobDefaults } from './queue.js';
+import { maskSecrets } from '../infra/redact.js';
 
 type Registration = { name: string; handler: JobHandler<any>; onFinalFailure?: FinalFailureHandler<any>; concurrency: number };
 
@@ -112,7 +113,7 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'clo
                 await r.onFinalFailure(job, error).catch((err) => log.error('job final-failure handler failed', { job: j.name, jobId: j.id, error: err }));
               }
             } else log.warn('job attempt failed; will retry', { job: j.name, jobId: j.id, attempt: job.attempt, error });
-            throw error;
+            throw new Error(maskSecrets(error instanceof Error ? error.message : String(error))); // pg-boss stores what it is given
           } finally {
             // A pg-boss worker otherwise waits a full polling interval after every job, even with a backlog:
             // ask for the next one straight away (it waits only when a fetch comes back empty).

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
 import type { FinalFailureHandler, Job, JobBackend, JobCounts, JobHandler, JobOptions, JobQueueOptions } from './queue.js';
 import { delayUntil, withJobDefaults } from './queue.js';
+import { maskSecrets } from '../infra/redact.js';
 
 type ClaimedRow = { id: string; name: string; data: string; attempt: number; retry_limit: number; retry_delay_s: number; retry_backoff: number };
 type Worker = { handler: JobHandler<any>; onFinalFailure?: FinalFailureHandler<any>; concurrency: number; running: number };
@@ -44,7 +45,7 @@ const SCHEMA = [
   sql`create unique index if not exists jobs_singleton on jobs (name, singleton_key) where singleton_key is not null and state in ('queued', 'active')`,
 ];
 
-const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
+const errorText = (err: unknown) => maskSecrets(err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_LENGTH);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function sqliteJobQueue(o: Pick<JobQueueOptions, 'db' | 'clock' | 'log' | 'pollIntervalMs' | 'leaseMs' | 'stopTimeoutMs'>): JobBackend {

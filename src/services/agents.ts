@@ -9,7 +9,7 @@ import { WEBSITE_TEMPLATE, type ProvisioningService } from './provisioning.js';
 import type { ProviderService } from './providers.js';
 import { authorize, canSeeAllAgents } from './access.js';
 import { composeSystemPrompt, estimateTokens, fillPlaceholders, placeholdersIn } from './prompt.js';
-import type { TelegramChannel, TelegramView } from '../channels/telegram/telegram-channel.js';
+import type { AgentBots, TelegramView } from '../domain/channels.js';
 
 export type ToolsView = {
   allow: string[]; deny: string[]; requireApproval: string[]; effective: string[]; unavailable: { name: string; reason: string }[]; default: boolean;
@@ -64,7 +64,7 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
 }
 
 export function agentService(deps: {
-  store: Pick<Store, 'agents' | 'plans' | 'audit' | 'transaction'>; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: TelegramChannel;
+  store: Pick<Store, 'agents' | 'plans' | 'audit' | 'transaction'>; providers: ProviderService; templates: Map<string, AgentTemplate>; telegram: AgentBots;
   /** Runs the provisioning pipeline of agents created with a site URL or a bot token, and deprovisions. */
   provisioning: ProvisioningService;
   /** The tools an agent ends up with (policy ∩ plan ∩ what this installation can run). */

@@ -11,11 +11,12 @@ import { AppError, errors } from '../domain/errors.js';
 import { defineJob, type Job } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
 import { authorize, canSeeAllAgents } from './access.js';
+import { asSecret } from '../infra/redact.js';
 
 /** The job that delivers one alert (sent by the budget service when a threshold is crossed). */
 export const ALERT_JOB = 'deliver-budget-alert';
 
-/** The settings key; its `email` part is also the SMTP server of all mail when SMTP_URL is unset (services/mail.ts). */
+/** The settings key; its `email` part is also the SMTP server of all mail when SMTP_URL is unset (infra/mail.ts, through `storedSmtp`). */
 export const ALERT_SETTINGS_KEY = 'alerts';
 const KEY = ALERT_SETTINGS_KEY;
 export type StoredAlertSettings = Stored;
@@ -23,6 +24,12 @@ type Stored = {
   webhookUrl: string | null; webhookSecretSealed: string | null;
   email: { host: string; port: number; secure: boolean; user: string | null; passwordSealed: string | null; from: string; to: string[] } | null;
 };
+
+/** The SMTP server stored with the alert settings, password opened: what the mailer uses when SMTP_URL is unset. */
+export async function storedSmtp(settings: Store['settings'], box: SecretBox) {
+  const e = (await settings.get<Stored>(KEY))?.email;
+  return e ? { host: e.host, port: e.port, secure: e.secure, user: e.user, pass: e.passwordSealed ? asSecret(box.open(e.passwordSealed)) : null, from: e.from } : undefined;
+}
 
 export const alertSettingsSchema = z.strictObject({
   webhookUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2000).nullable().optional(),
@@ -58,7 +65,7 @@ export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 
     if (!s.webhookUrl) throw new Error('not configured');
     const body = JSON.stringify(payload);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'Switchboard', 'x-switchboard-event': 'budget.threshold' };
-    if (s.webhookSecretSealed) headers['x-switchboard-signature'] = `sha256=${createHmac('sha256', box.open(s.webhookSecretSealed)).update(body).digest('hex')}`;
+    if (s.webhookSecretSealed) headers['x-switchboard-signature'] = `sha256=${createHmac('sha256', asSecret(box.open(s.webhookSecretSealed))).update(body).digest('hex')}`;
     const res = await doFetch(s.webhookUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000), redirect: 'manual' });
     if (!res.ok) throw new Error(`the webhook answered ${res.status}`);
   }

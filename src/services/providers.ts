@@ -2,6 +2,7 @@ import type { ProviderRepo, SecretBox, SettingsRepo } from '../domain/ports.js';
 import type { ProviderConfig, ProviderKind } from '../domain/types.js';
 import { errors, AppError } from '../domain/errors.js';
 import type { PriceService } from './prices.js';
+import { asSecret } from '../infra/redact.js';
 
 export type ProviderEnv = {
   OPENAI_API_KEY?: string; OPENAI_BASE_URL?: string;
@@ -45,7 +46,7 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
   async function load(): Promise<ProviderConfig[]> {
     const stored = (await repo.list())
       .filter((r) => !envProviders.some((e) => e.name === r.name))
-      .map((r): ProviderConfig => ({ name: r.name, kind: r.kind, baseUrl: r.baseUrl, apiKey: r.apiKeySealed ? box.open(r.apiKeySealed) : null, models: r.models, source: 'settings' }));
+      .map((r): ProviderConfig => ({ name: r.name, kind: r.kind, baseUrl: r.baseUrl, apiKey: r.apiKeySealed ? asSecret(box.open(r.apiKeySealed)) : null, models: r.models, source: 'settings' }));
     return [...envProviders, ...stored];
   }
   const present = (p: ProviderConfig): PublicProvider => {

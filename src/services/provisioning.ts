@@ -15,11 +15,13 @@ import type { AgentTemplate } from '../domain/schemas.js';
 import { z } from 'zod';
 import { defineJob, type Job, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
-import type { TelegramChannel } from '../channels/telegram/telegram-channel.js';
+import type { AgentBots } from '../domain/channels.js';
 import type { ChatService } from './chat.js';
 import { authorize } from './access.js';
 import { fillPlaceholders } from './prompt.js';
-import { checkSite, describeStack, FetchRefused, type SiteCheckResult } from './site-check.js';
+import { checkSite, describeStack, type SiteCheckResult } from './site-check.js';
+import { FetchRefused, type SafeFetcher } from '../domain/fetcher.js';
+import { asSecret } from '../infra/redact.js';
 
 export const PROVISION_JOB = 'provision-agent';
 /** The template every website agent's workspace is generated from. */
@@ -60,15 +62,16 @@ const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1).trimE
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
 
 export function provisioningService(deps: {
-  store: Pick<Store, 'agents' | 'audit' | 'channels' | 'conversations' | 'people' | 'provisioning' | 'users' | 'workspace' | 'transaction'>; queue: JobQueue; box: SecretBox; clock: Clock; log: Logger; telegram: TelegramChannel;
+  store: Pick<Store, 'agents' | 'audit' | 'channels' | 'conversations' | 'people' | 'provisioning' | 'users' | 'workspace' | 'transaction'>; queue: JobQueue; box: SecretBox; clock: Clock; log: Logger; telegram: AgentBots;
   chat: ChatService; templates: Map<string, AgentTemplate>;
   /** Fetches the site (tests and other installs may pass their own); defaults to the SSRF-guarded check. */
   siteCheck?: (url: string) => Promise<SiteCheckResult>;
-  allowPrivateUrls: boolean; siteTimeoutMs: number;
+  /** The SSRF-safe fetcher the site check goes through. */
+  fetcher: SafeFetcher; siteTimeoutMs: number;
 }) {
   const { store, queue, box, clock, log, telegram, chat, templates } = deps;
   const iso = () => clock.now().toISOString();
-  const siteCheck = deps.siteCheck ?? ((url: string) => checkSite(url, { allowPrivate: deps.allowPrivateUrls, timeoutMs: deps.siteTimeoutMs }));
+  const siteCheck = deps.siteCheck ?? ((url: string) => checkSite(deps.fetcher, url, { timeoutMs: deps.siteTimeoutMs }));
 
   const initialSteps = (): ProvisioningStep[] => PROVISIONING_STEPS.map((name) => ({ name, state: 'pending', detail: 'Not started yet.', updatedAt: null }));
 
@@ -108,7 +111,7 @@ export function provisioningService(deps: {
     return next;
   }
 
-  const tokenOf = (rec: Provisioning) => (rec.tokenSealed ? box.open(rec.tokenSealed) : undefined);
+  const tokenOf = (rec: Provisioning) => (rec.tokenSealed ? asSecret(box.open(rec.tokenSealed)) : undefined);
 
   /** Telegram's answer about a token, as a step failure the customer can act on. */
   async function askTelegram(token: string, agentId: string) {

@@ -12,7 +12,7 @@ import type { ModelTool, SecretBox } from '../domain/ports.js';
 import type { PluginDef } from '../domain/types.js';
 import type { FieldProblem } from '../domain/errors.js';
 import type { PluginInput } from '../domain/schemas.js';
-import { FetchRefused, vetUrl } from '../services/site-check.js';
+import { FetchRefused, vetUrl } from '../infra/safe-fetch.js';
 import { BUILTIN_TOOLS } from './policy.js';
 import type { ToolProvider } from './toolbox.js';
 

@@ -9,7 +9,7 @@ import { Readability } from '@mozilla/readability';
 import TurndownService from 'turndown';
 import { z } from 'zod';
 import type { ModelTool } from '../domain/ports.js';
-import { FetchRefused, safeFetch } from '../services/site-check.js';
+import { FetchRefused, type SafeFetcher } from '../domain/fetcher.js';
 import type { ToolProvider } from './toolbox.js';
 
 const TEXT_LIMIT = 20_000;
@@ -32,7 +32,7 @@ export function htmlToMarkdown(html: string, url: string): { title: string | nul
   return { title, markdown };
 }
 
-export function webFetchProvider(deps: { allowPrivate: boolean; timeoutMs?: number; maxBytes?: number }): ToolProvider {
+export function webFetchProvider(deps: { fetcher: SafeFetcher; timeoutMs?: number; maxBytes?: number }): ToolProvider {
   return {
     names: ['web_fetch'],
     build() {
@@ -42,7 +42,7 @@ export function webFetchProvider(deps: { allowPrivate: boolean; timeoutMs?: numb
         input: z.object({ url: z.string().min(1).max(2000).describe('The full URL, e.g. https://example.com/about') }),
         async execute({ url }) {
           try {
-            const r = await safeFetch(url, { allowPrivate: deps.allowPrivate, timeoutMs: deps.timeoutMs ?? 10_000, maxBytes: deps.maxBytes ?? 2 * 1024 * 1024 });
+            const r = await deps.fetcher.fetch(url, { timeoutMs: deps.timeoutMs ?? 10_000, maxBytes: deps.maxBytes ?? 2 * 1024 * 1024 });
             const type = (r.headers['content-type'] ?? '').toLowerCase();
             const head = `URL: ${r.url}\nStatus: ${r.status} ${r.statusText}${r.hops.length > 1 ? `\nRedirected from: ${r.hops[0]}` : ''}`;
             let text: string;

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
 import type { Clock } from '../../src/domain/ports.js';
+import type { Logger } from '../../src/infra/logger.js';
 
 export type TestApp = {
   url: string;
@@ -57,6 +58,8 @@ export async function startTestApp(opts: {
   shareWith?: TestApp;
   /** A clock the test moves by hand (session timeouts). */
   clock?: Clock;
+  /** A logger to capture what the server logs (instead of the silent one). */
+  log?: Logger;
 } = {}): Promise<TestApp> {
   const fake = await startFakeOpenAI();
   const shared = opts.shareWith;
@@ -72,7 +75,7 @@ export async function startTestApp(opts: {
   }
   const port = opts.publicUrl ? await freePort() : 0;
   const server = await startServer({
-    port, host: '127.0.0.1', pgSchema: schema, clock: opts.clock,
+    port, host: '127.0.0.1', pgSchema: schema, clock: opts.clock, log: opts.log,
     env: {
       ...(opts.publicUrl ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}),
       DATA_DIR: dataDir, DATABASE_URL: dbUrl, SWITCHBOARD_SECRET_KEY: TEST_SECRET, SWITCHBOARD_LOG_LEVEL: 'silent',

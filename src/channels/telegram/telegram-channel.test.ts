@@ -4,10 +4,12 @@ import type { DirectSend, SecretBox, Store } from '../../domain/ports.js';
 import { createLogger } from '../../infra/logger.js';
 import { randomIds, systemClock } from '../../infra/system.js';
 import { telegramChannel } from './telegram-channel.js';
+import { channelRegistry } from '../registry.js';
+import type { JobQueue } from '../../jobs/index.js';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
 
-describe('telegram channel: notices sent outside the inbox', () => {
+describe('telegram channel: notices sent outside the inbox, through the channel registry', () => {
   let tg: FakeTelegram;
   beforeAll(async () => { tg = await startFakeTelegram({ bots: [{ token: TOKEN, username: 'NoticeBot' }] }); });
   afterAll(() => tg?.close());
@@ -20,8 +22,10 @@ describe('telegram channel: notices sent outside the inbox', () => {
       store, box, ids: randomIds, clock: systemClock, log: createLogger('silent'), apiRoot: tg.apiRoot, pollTimeoutSeconds: 1,
       accept: async () => ({ duplicate: false }),
     });
+    const channels = channelRegistry({ store, clock: systemClock, log: createLogger('silent'), queue: {} as JobQueue, accept: async () => ({ duplicate: false }) });
+    channels.register(channel.adapter);
     const result = Array.from({ length: 600 }, (_, i) => `line ${i} & <more>`).join('\n');
-    await channel.sendText('agent-1', '5001', `✅ Approved: **"read"** ran.\n\n${result}`);
+    await channels.send({ channel: 'telegram', agentId: 'agent-1', to: '5001', text: `✅ Approved: **"read"** ran.\n\n${result}`, purpose: 'approval' });
     const parts = tg.messagesTo(5001);
     expect(parts.length).toBeGreaterThan(1);
     for (const p of parts) expect(p.length).toBeLessThanOrEqual(4096);

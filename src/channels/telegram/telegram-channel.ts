@@ -1,33 +1,43 @@
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { Update } from 'grammy/types';
 import type { ChannelSender, Clock, IdGenerator, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
+import type { AgentBots, ChannelAdapter, TelegramBotInfo, TelegramView, WebhookRequest } from '../../domain/channels.js';
 import { SendError } from '../../domain/ports.js';
 import { AppError, errors } from '../../domain/errors.js';
 import { safeEqual } from '../../infra/system.js';
 import type { Logger } from '../../infra/logger.js';
 import { htmlToPlain, toTelegramHtml } from './format.js';
-import { splitMessage } from '../split.js';
-import { sendRecorded } from '../direct.js';
+import { apiRefusal, networkFailure } from '../failures.js';
+import { maskSecrets, registerSecret } from '../../infra/redact.js';
 
-export type TelegramBotInfo = { id: number; username: string; firstName: string };
-export type TelegramView = { username: string; link: string; mode: 'webhook' | 'polling'; lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null; connectedAt: string };
+export type { TelegramBotInfo, TelegramView };
 
 const CHANNEL = 'telegram';
 
-/** Turns a Bot API error into our SendError: rate limits and outages are retried, refusals are final. */
+/**
+ * Turns a Bot API error into our SendError, keeping grammY's three kinds apart: the API refused
+ * (GrammyError: method, code, description — rate limits and outages retried, refusals final), the
+ * network failed (HttpError: described by its cause only, since the request URL carries the token),
+ * or something else threw.
+ */
 function toSendError(err: unknown): SendError {
-  if (err instanceof GrammyError) {
-    if (err.error_code === 429) return new SendError(err.description, true, (err.parameters?.retry_after ?? 1) * 1000, 429);
-    if (err.error_code >= 500) return new SendError(err.description, true, undefined, err.error_code);
-    return new SendError(err.description, false, undefined, err.error_code);
-  }
-  if (err instanceof HttpError) return new SendError(`network error: ${(err.error as Error)?.message ?? err.message}`, true);
-  return new SendError((err as Error)?.message ?? String(err), true);
+  if (err instanceof GrammyError) return apiRefusal(err.description, err.error_code, { retryAfterMs: err.parameters?.retry_after !== undefined ? err.parameters.retry_after * 1000 : undefined });
+  if (err instanceof HttpError) return networkFailure('Telegram', err);
+  return new SendError(maskSecrets((err as Error)?.message ?? String(err)), true);
+}
+
+/** A Bot API failure as text safe to store, show and log (no URL, so no token). */
+function describe(err: unknown): string {
+  if (err instanceof GrammyError) return `${err.error_code} ${err.description}`;
+  if (err instanceof HttpError) return networkFailure('Telegram', err).message;
+  return maskSecrets((err as Error)?.message ?? String(err));
 }
 
 /**
  * One Telegram bot per agent: validates tokens with getMe, registers a webhook when PUBLIC_URL is
  * set and long-polls getUpdates otherwise, writes updates into the durable inbox, and sends replies.
+ * `adapter` is its part of the channel registry (webhook verify and parse, sender); the rest is the
+ * `AgentBots` port services use to connect, start and stop an agent's bot.
  */
 export function telegramChannel(deps: {
   store: Store; box: SecretBox; ids: IdGenerator; clock: Clock; log: Logger;
@@ -40,7 +50,14 @@ export function telegramChannel(deps: {
 
   async function tokenFor(agentId: string): Promise<string | undefined> {
     const row = await store.channels.get(agentId, CHANNEL);
-    return row ? box.open(row.secretSealed) : undefined;
+    return row ? openToken(row.secretSealed) : undefined;
+  }
+
+  /** Every bot token is registered as a secret the moment it is known, so no text that is stored or logged can carry it. */
+  function openToken(sealed: string): string {
+    const token = box.open(sealed);
+    registerSecret(token);
+    return token;
   }
 
   function toInbound(agentId: string, u: Update): InboundMessage | undefined {
@@ -76,7 +93,7 @@ export function telegramChannel(deps: {
         backoff = 1000;
       } catch (err) {
         if (signal.aborted) break;
-        const msg = err instanceof GrammyError ? `${err.error_code} ${err.description}` : (err as Error)?.message ?? String(err);
+        const msg = describe(err);
         await store.channels.touch(agentId, CHANNEL, { lastError: `polling: ${msg}`, lastErrorAt: deps.clock.now().toISOString() }).catch(() => {});
         if (err instanceof GrammyError && err.error_code === 401) {
           log.warn('telegram token no longer valid; polling stopped', { agentId });
@@ -103,7 +120,8 @@ export function telegramChannel(deps: {
     const row = await store.channels.get(agentId, CHANNEL);
     const agent = await store.agents.byId(agentId);
     if (!row || !agent || (agent.status !== 'active' && agent.status !== 'provisioning')) return;
-    const token = box.open(row.secretSealed);
+    const token = openToken(row.secretSealed);
+    registerSecret(row.webhookSecret);
     // The mode follows PUBLIC_URL as it is now, not as it was at connect: record the one in use, so
     // the webhook is accepted (and the dashboard tells the truth) after PUBLIC_URL is set or removed.
     const mode = deps.publicUrl ? 'webhook' : 'polling';
@@ -126,7 +144,7 @@ export function telegramChannel(deps: {
     stopPolling(agentId);
     const row = await store.channels.get(agentId, CHANNEL);
     if (row && row.mode === 'webhook') {
-      await api(box.open(row.secretSealed)).deleteWebhook().catch((err) => log.warn('telegram deleteWebhook failed', { agentId, error: (err as Error).message }));
+      await api(openToken(row.secretSealed)).deleteWebhook().catch((err) => log.warn('telegram deleteWebhook failed', { agentId, error: describe(err) }));
     }
   }
 
@@ -161,24 +179,39 @@ export function telegramChannel(deps: {
     },
   };
 
-  return {
+  /** The webhook: the secret header must match before the body is even read; the update is stored before we answer. */
+  const adapter: ChannelAdapter = {
+    channel: CHANNEL,
+    conversationChannel: CHANNEL,
+    enabled: async () => true, // needs no site-wide setting: each agent's bot brings its own token
+    async verify(req: WebhookRequest) {
+      const agentId = req.params.agentId ?? '';
+      const row = await store.channels.get(agentId, CHANNEL);
+      if (!row || row.mode !== 'webhook' || !row.webhookSecret) throw errors.notFound('Telegram bot');
+      registerSecret(row.webhookSecret);
+      const secretHeader = req.header('x-telegram-bot-api-secret-token');
+      if (!secretHeader || !safeEqual(secretHeader, row.webhookSecret)) throw new AppError(401, 'invalid_signature', 'The X-Telegram-Bot-Api-Secret-Token header is missing or wrong.');
+    },
+    async parse(req: WebhookRequest) {
+      let update: unknown;
+      try { update = JSON.parse(Buffer.from(await req.body()).toString('utf8')); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
+      if (!update || typeof update !== 'object' || typeof (update as Update).update_id !== 'number') throw errors.badRequest('invalid_update', 'The body is not a Telegram Update.');
+      const m = toInbound(req.params.agentId ?? '', update as Update);
+      return { messages: m ? [m] : [], receipts: [] };
+    },
     sender,
+  };
+
+  const bots = {
     activate,
     deactivate,
-
-    /** Sends a notice outside the inbox (approvals): rendered and split like a reply, parts in order. */
-    async sendText(agentId: string, chatId: string, text: string) {
-      for (const part of splitMessage(toTelegramHtml(text), sender.maxLength, { format: 'html' })) {
-        await sendRecorded(store, () => deps.clock.now().toISOString(), { channel: CHANNEL, agentId, recipient: chatId, text: part, purpose: 'approval' },
-          () => sender.send({ agentId, account: agentId, recipient: chatId, text: part }));
-      }
-    },
 
     /**
      * Checks a BotFather token with getMe, and that no other agent already uses this bot (two would
      * fight over its updates). `forAgentId`: the agent it is for, which may keep its own bot.
      */
     async validate(token: string, forAgentId?: string): Promise<TelegramBotInfo> {
+      registerSecret(token);
       if (!/^\d{3,20}:[A-Za-z0-9_-]{20,100}$/.test(token)) {
         throw errors.validation([{ path: 'telegramBotToken', message: 'does not look like a BotFather token (digits, a colon, then letters)' }]);
       }
@@ -189,7 +222,7 @@ export function telegramChannel(deps: {
         if (err instanceof GrammyError && (err.error_code === 401 || err.error_code === 404)) {
           throw errors.validation([{ path: 'telegramBotToken', message: 'Telegram rejected this token (getMe answered Unauthorized); copy it again from @BotFather' }]);
         }
-        throw new AppError(502, 'telegram_unreachable', `Could not reach Telegram to check the token: ${err instanceof GrammyError ? err.description : (err as Error).message}`);
+        throw new AppError(502, 'telegram_unreachable', `Could not reach Telegram to check the token: ${err instanceof GrammyError ? err.description : describe(err)}`);
       }
       const taken = (await store.channels.all(CHANNEL)).find((r) => Number(r.info.botId) === me.id && r.agentId !== forAgentId);
       if (taken) {
@@ -208,7 +241,7 @@ export function telegramChannel(deps: {
         await activate(agentId);
       } catch (err) {
         await store.channels.delete(agentId, CHANNEL);
-        throw new AppError(502, 'telegram_webhook_failed', `Telegram refused the webhook: ${err instanceof GrammyError ? err.description : (err as Error).message}`);
+        throw new AppError(502, 'telegram_webhook_failed', `Telegram refused the webhook: ${err instanceof GrammyError ? err.description : describe(err)}`);
       }
     },
 
@@ -225,20 +258,14 @@ export function telegramChannel(deps: {
       }));
     },
 
-    /** The webhook: the secret header must match before the body is even read, then the update is stored before we answer. */
-    async handleWebhook(agentId: string, secretHeader: string | undefined, raw: string): Promise<void> {
-      const row = await store.channels.get(agentId, CHANNEL);
-      if (!row || row.mode !== 'webhook' || !row.webhookSecret) throw errors.notFound('Telegram bot');
-      if (!secretHeader || !safeEqual(secretHeader, row.webhookSecret)) throw new AppError(401, 'invalid_signature', 'The X-Telegram-Bot-Api-Secret-Token header is missing or wrong.');
-      let update: unknown;
-      try { update = JSON.parse(raw); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
-      if (!update || typeof update !== 'object' || typeof (update as Update).update_id !== 'number') throw errors.badRequest('invalid_update', 'The body is not a Telegram Update.');
-      await acceptUpdate(agentId, update as Update);
-    },
+  } satisfies AgentBots;
 
+  return {
+    adapter,
+    ...bots,
     async startAll() {
       for (const row of await store.channels.all(CHANNEL)) {
-        await activate(row.agentId).catch((err) => log.warn('telegram bot could not start', { agentId: row.agentId, error: (err as Error).message }));
+        await activate(row.agentId).catch((err) => log.warn('telegram bot could not start', { agentId: row.agentId, error: describe(err) }));
       }
     },
     stopAll() {

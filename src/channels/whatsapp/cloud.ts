@@ -3,6 +3,7 @@ import type { InboundMessage } from '../../domain/ports.js';
 import { SendError } from '../../domain/ports.js';
 import { safeEqual } from '../../infra/system.js';
 import type { CloudConfig } from './config.js';
+import { networkFailure } from '../failures.js';
 
 export const GRAPH_VERSION = 'v21.0';
 
@@ -70,7 +71,7 @@ async function sendCloud(c: CloudConfig, payload: object): Promise<{ providerMes
       signal: AbortSignal.timeout(15_000),
     });
   } catch (err) {
-    throw new SendError(`network error: ${(err as Error).message}`, true);
+    throw networkFailure('the WhatsApp Cloud API', err);
   }
   const body = (await res.json().catch(() => ({}))) as { messages?: { id?: string }[]; error?: { code?: number; message?: string; error_data?: { details?: string } } };
   if (res.ok) return { providerMessageId: body.messages?.[0]?.id ?? null };

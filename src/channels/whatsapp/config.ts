@@ -1,9 +1,17 @@
 import type { Config } from '../../config/config.js';
 import type { SecretBox, SettingsRepo } from '../../domain/ports.js';
+import { registerSecret } from '../../infra/redact.js';
 
 export type CloudConfig = { provider: 'cloud'; token: string; phoneNumberId: string; appSecret: string; verifyToken: string | null; graphUrl: string };
 export type TwilioConfig = { provider: 'twilio'; accountSid: string; authToken: string; from: string; apiUrl: string };
 export type WhatsAppConfig = (CloudConfig | TwilioConfig) & { source: 'env' | 'settings' };
+
+/** Every credential is registered as a secret when it is loaded, so no stored or logged text can carry it. */
+function registered<T extends CloudConfig | TwilioConfig>(c: T): T {
+  if (c.provider === 'cloud') for (const v of [c.token, c.appSecret, c.verifyToken]) registerSecret(v);
+  else registerSecret(c.authToken);
+  return c;
+}
 
 type Stored = { provider: 'cloud' | 'twilio'; sealed: string };
 const KEY = 'channels.whatsapp';
@@ -33,16 +41,17 @@ export function whatsappConfigStore(config: Config, settings: SettingsRepo, box:
     },
     async get(): Promise<WhatsAppConfig | undefined> {
       const env = fromEnv();
-      if (env) return env;
+      if (env) return registered(env);
       if (cache && Date.now() - cache.at < 2000) return cache.value;
       const stored = await settings.get<Stored>(KEY);
-      const value = stored ? ({ ...(JSON.parse(box.open(stored.sealed)) as CloudConfig | TwilioConfig), source: 'settings' } as WhatsAppConfig) : undefined;
+      const value = stored ? registered({ ...(JSON.parse(box.open(stored.sealed)) as CloudConfig | TwilioConfig), source: 'settings' } as WhatsAppConfig) : undefined;
       cache = { at: Date.now(), value };
       return value;
     },
     async set(c: CloudConfig | TwilioConfig | null) {
       cache = undefined;
       if (!c) return settings.delete(KEY);
+      registered(c);
       await settings.set(KEY, { provider: c.provider, sealed: box.seal(JSON.stringify(c)) } satisfies Stored);
     },
   };

@@ -2,6 +2,7 @@ import twilio from 'twilio';
 import type { InboundMessage } from '../../domain/ports.js';
 import { SendError } from '../../domain/ports.js';
 import type { TwilioConfig } from './config.js';
+import { networkFailure } from '../failures.js';
 
 /** X-Twilio-Signature over the public URL Twilio called and every form field, with the twilio package. */
 export function verifyTwilioSignature(authToken: string, signature: string | undefined, url: string, params: Record<string, string | string[]>): boolean {
@@ -44,6 +45,7 @@ export async function sendTwilioText(c: TwilioConfig, to: string, text: string, 
     return { providerMessageId: m.sid };
   } catch (err) {
     const e = err as { status?: number; code?: number; message?: string };
+    if (e.status === undefined && e.code === undefined) throw networkFailure('Twilio', err);
     const reason = `${e.message ?? 'Twilio error'}${e.code ? ` (${e.code})` : ''}`;
     if (e.code !== undefined && FINAL.has(e.code)) throw new SendError(reason, false, undefined, e.code);
     const retryable = e.status === undefined || e.status === 429 || e.status >= 500 || e.code === 20429;

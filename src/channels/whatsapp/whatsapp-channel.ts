@@ -1,49 +1,28 @@
-import type { ChannelSender, Clock, DirectSend, InboundMessage, Store } from '../../domain/ports.js';
+import type { ChannelSender, Clock, DirectSend, Store } from '../../domain/ports.js';
+import type { ChannelAdapter, DeliveryReceipt, WebhookRequest } from '../../domain/channels.js';
 import { SendError } from '../../domain/ports.js';
 import { AppError, errors } from '../../domain/errors.js';
 import { safeEqual } from '../../infra/system.js';
 import type { Logger } from '../../infra/logger.js';
-import { z } from 'zod';
-import { defineJob, type Job, type JobQueue } from '../../jobs/index.js';
-import { splitMessage } from '../split.js';
 import { sendRecorded } from '../direct.js';
 import type { CloudConfig, TwilioConfig, WhatsAppConfigStore } from './config.js';
 import { parseCloudWebhook, sendCloudTemplate, sendCloudText, verifyCloudSignature } from './cloud.js';
 import { parseTwilioWebhook, sendTwilioText, verifyTwilioSignature } from './twilio.js';
+import { maskSecrets } from '../../infra/redact.js';
 
 type Health = { lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null };
 const HEALTH_KEY = 'channels.whatsapp.health';
 /** Codes that mean "outside the 24-hour customer service window": recorded as undelivered, never retried. */
 const WINDOW_CODES = new Set([131047, 63016]);
 
-/** A receipt for a message not on record yet, looked for again a few times (1, 2, 4, 8 s) before it is dropped. */
-export const RECEIPT_JOB = 'whatsapp-receipt';
-type Receipt = Parameters<Store['inbox']['receipt']>[2];
-const ReceiptJob = z.object({
-  channel: z.enum(['whatsapp', 'twilio']),
-  providerMessageId: z.string().min(1),
-  receipt: z.object({
-    delivery: z.enum(['sent', 'delivered', 'read']).optional(),
-    failed: z.object({ status: z.enum(['failed', 'undelivered']), error: z.string() }).optional(),
-  }) satisfies z.ZodType<Receipt>,
-});
-export type ReceiptJob = z.infer<typeof ReceiptJob>;
-
 /**
- * One WhatsApp number in front of every listed agent, through the Cloud API or Twilio.
+ * One WhatsApp number in front of every listed agent, through the Cloud API or Twilio: two channel
+ * adapters ('whatsapp' and 'twilio'), of which the one whose settings are present takes part.
  * Webhooks are verified over the exact bytes (Meta) or the public URL and form fields (Twilio),
  * stored in the inbox, and answered by the inbox worker through these senders.
  */
-export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger; config: WhatsAppConfigStore; queue: JobQueue; publicUrl?: string; accept: (m: InboundMessage) => Promise<{ duplicate: boolean }> }) {
+export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger; config: WhatsAppConfigStore; publicUrl?: string }) {
   const { store, log } = deps;
-
-  const receiptJob = defineJob({
-    name: RECEIPT_JOB, schema: ReceiptJob, retry: { limit: 4, delaySeconds: 1 },
-    perform: (job): Promise<void> => whatsapp.deliverReceipt(job),
-    onFinalFailure: async ({ data: { channel, providerMessageId, receipt: r } }) => {
-      log.warn('delivery receipt dropped: no message sent with this id', { channel, providerMessageId, receipt: r.delivery ?? r.failed?.status });
-    },
-  });
   const now = () => deps.clock.now().toISOString();
   const conflict = deps.config.envConflict();
   if (conflict) log.warn(conflict);
@@ -54,16 +33,11 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
   let lastWrite = 0;
   async function touch(patch: Partial<Health>) {
     health ??= (await store.settings.get<Health>(HEALTH_KEY)) ?? { lastInboundAt: null, lastOutboundAt: null, lastError: null, lastErrorAt: null };
-    health = { ...health, ...patch };
+    health = { ...health, ...patch, ...(patch.lastError ? { lastError: maskSecrets(patch.lastError) } : {}) };
     if (patch.lastError !== undefined || Date.now() - lastWrite > 5000) {
       lastWrite = Date.now();
       await store.settings.set(HEALTH_KEY, health);
     }
-  }
-
-  async function accept(m: InboundMessage) {
-    const r = await deps.accept(m);
-    if (!r.duplicate) await touch({ lastInboundAt: now() });
   }
 
   function sender(channel: 'whatsapp' | 'twilio'): ChannelSender {
@@ -79,7 +53,7 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
           await touch({ lastOutboundAt: now() });
           return r;
         } catch (err) {
-          const e = err instanceof SendError ? err : new SendError((err as Error).message, true);
+          const e = err instanceof SendError ? err : new SendError(maskSecrets((err as Error)?.message ?? String(err)), true);
           const reason = WINDOW_CODES.has(Number(e.code)) ? `outside the 24-hour window: ${e.message}` : e.message;
           await touch({ lastError: reason, lastErrorAt: now() });
           throw new SendError(reason, e.retryable && !WINDOW_CODES.has(Number(e.code)), e.retryAfterMs, e.code);
@@ -94,86 +68,97 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
     return c as never;
   }
 
-  /** A send outside a reply, on record; a link code is a secret until used, so only its masked form is kept. */
+  /** The test message is sent outside a reply, and on record like the others. */
   const sendDirect = (channel: 'whatsapp' | 'twilio', d: { agentId: string | null; recipient: string; text: string; purpose: DirectSend['purpose'] }, send: () => Promise<{ providerMessageId: string | null }>) =>
-    sendRecorded(store, now, { channel, ...d, text: d.purpose === 'link_code' ? d.text.replace(/\d{6}/g, '••••••') : d.text }, send);
+    sendRecorded(store, now, { channel, ...d }, send);
 
-  /** Applies a receipt to its outbound part; false when no part with this provider id is on record (yet). */
-  async function applyReceipt(channel: string, providerMessageId: string, r: Receipt): Promise<boolean> {
-    if (await store.inbox.receipt(channel, providerMessageId, r, now())) return true;
-    return store.inbox.hasProviderMessage(channel, providerMessageId); // on record already: an older receipt
+  /** Inbound health: the shared number has no per-agent channel row, so its figures are kept in settings. */
+  async function observe(e: { accepted: number; failed: string[] }) {
+    if (e.accepted) await touch({ lastInboundAt: now() });
+    const last = e.failed.at(-1);
+    if (last) await touch({ lastError: last, lastErrorAt: now() });
   }
 
-  /**
-   * A receipt can arrive before the send it is about has been stored (providers answer the send and
-   * post the status within milliseconds). The webhook answers at once either way: a receipt for a
-   * message not on record yet goes to a durable job that looks again a little later.
-   */
-  async function receipt(channel: 'whatsapp' | 'twilio', providerMessageId: string, r: Receipt) {
-    if (await applyReceipt(channel, providerMessageId, r)) return;
-    const status = r.delivery ?? r.failed?.status ?? 'failed';
-    await deps.queue.send(receiptJob, { channel, providerMessageId, receipt: r }, { singletonKey: `${channel}:${providerMessageId}:${status}` });
-  }
+  /** Meta's reasons and Twilio's codes, as the error text kept with a failed receipt. */
+  const failedReceipt = (providerMessageId: string, windowClosed: boolean, reason: string): DeliveryReceipt =>
+    ({ providerMessageId, failed: { status: windowClosed ? 'undelivered' : 'failed', error: `${windowClosed ? 'outside the 24-hour window: ' : ''}${reason}` } });
 
-  const whatsapp = {
-    senders: [sender('whatsapp'), sender('twilio')],
-    jobs: [receiptJob],
-
-    /** The receipt job: applies the receipt once its message is on record (a retry looks again; after the last it is dropped). */
-    async deliverReceipt(job: Job<ReceiptJob>) {
-      const { channel, providerMessageId, receipt: r } = job.data;
-      if (await applyReceipt(channel, providerMessageId, r)) return;
-      throw new Error(`no ${channel} message ${providerMessageId} on record yet`);
-    },
-
-    /** Meta's GET verification handshake: echo hub.challenge as plain text when the token matches. */
-    async verifyChallenge(mode: string | undefined, token: string | undefined, challenge: string | undefined): Promise<string> {
+  const cloud: ChannelAdapter = {
+    channel: 'whatsapp',
+    conversationChannel: 'whatsapp',
+    enabled: async () => (await deps.config.get())?.provider === 'cloud',
+    async verify(req: WebhookRequest) {
       const c = await requireProvider('cloud');
+      if (!verifyCloudSignature(c.appSecret, Buffer.from(await req.body()), req.header('x-hub-signature-256'))) throw new AppError(401, 'invalid_signature', 'The X-Hub-Signature-256 header is missing or does not match the body.');
+    },
+    async parse(req: WebhookRequest) {
+      const c = await requireProvider('cloud');
+      let body: unknown;
+      try { body = JSON.parse(Buffer.from(await req.body()).toString('utf8')); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
+      const { messages, statuses } = parseCloudWebhook(body, c.phoneNumberId);
+      const receipts: DeliveryReceipt[] = [];
+      for (const st of statuses) {
+        if (st.status === 'failed') {
+          const e = st.errors[0];
+          const head = e?.title ?? e?.message ?? '';
+          receipts.push(e ? failedReceipt(st.id, WINDOW_CODES.has(Number(e.code)), `(#${e.code}) ${head}${e.details && e.details !== head ? ` — ${e.details}` : ''}`.trim()) : { providerMessageId: st.id, failed: { status: 'failed', error: 'failed' } });
+        } else if (st.status === 'sent' || st.status === 'delivered' || st.status === 'read') {
+          receipts.push({ providerMessageId: st.id, delivery: st.status });
+        }
+      }
+      return { messages, receipts };
+    },
+    /** Meta's GET verification handshake: echo hub.challenge as plain text when the token matches. */
+    async challenge(req: WebhookRequest) {
+      const c = await requireProvider('cloud');
+      const { 'hub.mode': mode, 'hub.verify_token': token, 'hub.challenge': challenge } = req.query;
       if (mode !== 'subscribe' || !token || !c.verifyToken || !safeEqual(token, c.verifyToken) || challenge === undefined) {
         throw new AppError(403, 'verify_token_mismatch', 'The verify token does not match WHATSAPP_VERIFY_TOKEN.');
       }
       return challenge;
     },
+    observe,
+    sender: sender('whatsapp'),
+  };
 
-    async handleCloud(raw: Buffer, signature: string | undefined) {
-      const c = await requireProvider('cloud');
-      if (!verifyCloudSignature(c.appSecret, raw, signature)) throw new AppError(401, 'invalid_signature', 'The X-Hub-Signature-256 header is missing or does not match the body.');
-      let body: unknown;
-      try { body = JSON.parse(raw.toString('utf8')); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
-      const { messages, statuses } = parseCloudWebhook(body, c.phoneNumberId);
-      for (const m of messages) await accept(m);
-      for (const st of statuses) {
-        if (st.status === 'failed') {
-          const e = st.errors[0];
-          const windowClosed = e && WINDOW_CODES.has(Number(e.code));
-          const head = e?.title ?? e?.message ?? '';
-          const reason = e ? `${windowClosed ? 'outside the 24-hour window: ' : ''}(#${e.code}) ${head}${e.details && e.details !== head ? ` — ${e.details}` : ''}`.trim() : 'failed';
-          await receipt('whatsapp', st.id, { failed: { status: windowClosed ? 'undelivered' : 'failed', error: reason } });
-          await touch({ lastError: reason, lastErrorAt: now() });
-        } else if (st.status === 'sent' || st.status === 'delivered' || st.status === 'read') {
-          await receipt('whatsapp', st.id, { delivery: st.status });
-        }
-      }
-      return { messages: messages.length, statuses: statuses.length };
-    },
+  /** Twilio posts a form: every field (repeated ones as lists) is signed together with the public URL it called. */
+  async function twilioForm(req: WebhookRequest) {
+    const params: Record<string, string | string[]> = {};
+    for (const [k, v] of new URLSearchParams(Buffer.from(await req.body()).toString('utf8'))) {
+      const prev = params[k];
+      params[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    return params;
+  }
 
-    async handleTwilio(pathAndQuery: string, requestUrl: string, params: Record<string, string | string[]>, signature: string | undefined) {
+  const twilio: ChannelAdapter = {
+    channel: 'twilio',
+    conversationChannel: 'whatsapp',
+    enabled: async () => (await deps.config.get())?.provider === 'twilio',
+    async verify(req: WebhookRequest) {
       const c = await requireProvider('twilio');
-      const url = deps.publicUrl ? deps.publicUrl + pathAndQuery : requestUrl;
-      if (!verifyTwilioSignature(c.authToken, signature, url, params)) throw new AppError(403, 'twilio_invalid_signature', 'The X-Twilio-Signature header does not match this request.');
-      const { message, status } = parseTwilioWebhook(params, c.from);
-      if (message) await accept(message);
-      if (status) {
-        if (status.status === 'failed' || status.status === 'undelivered') {
-          const windowClosed = status.errorCode !== null && WINDOW_CODES.has(status.errorCode);
-          const reason = `${windowClosed ? 'outside the 24-hour window: ' : ''}Twilio reported ${status.status}${status.errorCode ? ` (${status.errorCode})` : ''}`;
-          await receipt('twilio', status.sid, { failed: { status: windowClosed ? 'undelivered' : 'failed', error: reason } });
-          await touch({ lastError: reason, lastErrorAt: now() });
-        } else if (status.status === 'sent' || status.status === 'delivered' || status.status === 'read') {
-          await receipt('twilio', status.sid, { delivery: status.status });
-        }
-      }
+      const u = new URL(req.url);
+      const url = deps.publicUrl ? deps.publicUrl + u.pathname + u.search : req.url;
+      if (!verifyTwilioSignature(c.authToken, req.header('x-twilio-signature'), url, await twilioForm(req))) throw new AppError(403, 'twilio_invalid_signature', 'The X-Twilio-Signature header does not match this request.');
     },
+    async parse(req: WebhookRequest) {
+      const c = await requireProvider('twilio');
+      const { message, status } = parseTwilioWebhook(await twilioForm(req), c.from);
+      const receipts: DeliveryReceipt[] = [];
+      if (status?.status === 'failed' || status?.status === 'undelivered') {
+        receipts.push(failedReceipt(status.sid, status.errorCode !== null && WINDOW_CODES.has(status.errorCode), `Twilio reported ${status.status}${status.errorCode ? ` (${status.errorCode})` : ''}`));
+      } else if (status && (status.status === 'sent' || status.status === 'delivered' || status.status === 'read')) {
+        receipts.push({ providerMessageId: status.sid, delivery: status.status });
+      }
+      return { messages: message ? [message] : [], receipts };
+    },
+    observe,
+    sender: sender('twilio'),
+    ack: { body: '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', contentType: 'text/xml' },
+  };
+
+  return {
+    adapters: [cloud, twilio],
 
     async view() {
       const c = await deps.config.get();
@@ -211,19 +196,6 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
       return deps.config.set({ provider: 'twilio', accountSid: input.accountSid, from: input.from.replace(/^(whatsapp:)?/, 'whatsapp:'), authToken, apiUrl: input.apiUrl ?? old?.apiUrl ?? 'https://api.twilio.com' });
     },
 
-    /** Sends a text to a phone through whichever provider is configured (link codes, approval notices), split like a reply. */
-    async sendText(phone: string, text: string, purpose: 'link_code' | 'approval', agentId: string | null = null) {
-      const c = await deps.config.get();
-      if (!c) throw new AppError(503, 'whatsapp_not_configured', 'WhatsApp is not set up on this site, so phones cannot be linked.');
-      const channel = c.provider === 'cloud' ? 'whatsapp' : 'twilio';
-      const s = sender(channel);
-      let last: { providerMessageId: string | null } = { providerMessageId: null };
-      for (const part of splitMessage(text, s.maxLength)) {
-        last = await sendDirect(channel, { agentId, recipient: phone, text: part, purpose }, () => s.send({ agentId, account: '', recipient: phone, text: part }));
-      }
-      return last;
-    },
-
     /** This agent's WhatsApp traffic (either provider): last message in and out, and the last send that failed. */
     health(agentId: string): Promise<Health> {
       return store.analytics.channelHealth(agentId, ['whatsapp', 'twilio']);
@@ -250,6 +222,5 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
       }
     },
   };
-  return whatsapp;
 }
 export type WhatsAppChannel = ReturnType<typeof whatsappChannel>;

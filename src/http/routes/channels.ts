@@ -1,20 +1,20 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { AgentBots } from '../../domain/channels.js';
 import type { Actor } from '../../domain/types.js';
-import type { Services } from '../../deps.js';
+import type { WhatsAppChannel } from '../../channels/whatsapp/whatsapp-channel.js';
+import type { DeliveryService } from '../../services/deliveries.js';
 import { requireRole } from '../../services/access.js';
 import { errors } from '../../domain/errors.js';
 import { router } from '../router.js';
 import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, errorResponses } from '../schemas.js';
 
-/** Outbound parts the caller may see: their agents' parts; operator-level parts (no agent) only for staff. */
-async function visibleTo<T extends { agentId: string | null }>(actor: Actor, s: Services, rows: T[]): Promise<T[]> {
-  const visible = new Set((await s.agents.list(actor)).map((a) => a.id));
-  return rows.filter((r) => (r.agentId === null ? actor.user.role !== 'customer' : visible.has(r.agentId)));
-}
-
 /** Messaging channels: WhatsApp settings, test message, undelivered replies and delivery receipts. */
-export function channelRoutes() {
+export function channelRoutes(deps: {
+  bots: Pick<AgentBots, 'validate'>; whatsapp: Pick<WhatsAppChannel, 'view' | 'save' | 'test' | 'health'>;
+  agents: { getVisible(actor: Actor, id: string): Promise<unknown> }; deliveries: DeliveryService;
+}) {
+  const { bots, whatsapp, agents, deliveries } = deps;
   const app = router();
 
   app.openapi(createRoute({ method: 'post', path: '/api/telegram/check', tags: ['Channels'],
@@ -25,8 +25,8 @@ export function channelRoutes() {
     const actor = requireActor(c);
     if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
     const { token, agentId } = c.req.valid('json');
-    if (agentId) await c.get('services').agents.getVisible(actor, agentId);
-    const me = await c.get('services').telegram.validate(token, agentId);
+    if (agentId) await agents.getVisible(actor, agentId);
+    const me = await bots.validate(token, agentId);
     return c.json({ ...me, link: `https://t.me/${me.username}` }, 200);
   });
 
@@ -43,7 +43,7 @@ export function channelRoutes() {
     responses: { 200: ok(WhatsAppView), ...errorResponses(401) } }),
   async (c) => {
     requireRole(requireActor(c), 'owner', 'admin', 'auditor'); // customers do not see the operator's WhatsApp account
-    return c.json(await c.get('services').whatsapp.view(), 200);
+    return c.json(await whatsapp.view(), 200);
   });
   app.openapi(createRoute({ method: 'put', path: '/api/channels/whatsapp', tags: chTags, summary: 'Choose and configure the WhatsApp provider (owner, admin); omitted secrets keep their stored value',
     request: jsonBody(z.discriminatedUnion('provider', [
@@ -54,60 +54,36 @@ export function channelRoutes() {
     responses: { 200: ok(WhatsAppView), ...errorResponses(400, 401, 403, 409) } }),
   async (c) => {
     requireRole(requireActor(c), 'owner', 'admin');
-    const w = c.get('services').whatsapp;
-    await w.save(c.req.valid('json'));
-    return c.json(await w.view(), 200);
+    await whatsapp.save(c.req.valid('json'));
+    return c.json(await whatsapp.view(), 200);
   });
   app.openapi(createRoute({ method: 'post', path: '/api/channels/whatsapp/test', tags: chTags, summary: 'Send a test message through the configured WhatsApp provider',
     request: jsonBody(z.strictObject({ to: z.string().regex(/^\+?[\d\s()-]{6,20}$/, 'must be a phone number such as +5511999999999') })),
     responses: { 200: ok(z.object({ ok: z.literal(true), providerMessageId: z.string().nullable() })), ...errorResponses(400, 401, 403, 502) } }),
   async (c) => {
     requireRole(requireActor(c), 'owner', 'admin');
-    return c.json(await c.get('services').whatsapp.test(c.req.valid('json').to), 200);
+    return c.json(await whatsapp.test(c.req.valid('json').to), 200);
   });
   app.openapi(createRoute({ method: 'get', path: '/api/channels/whatsapp/health', tags: chTags,
     summary: "One agent's WhatsApp traffic on the shared number: last message in, last reply out, last failed reply",
     request: { query: z.object({ agentId: z.string().max(100) }) },
     responses: { 200: ok(Health.openapi('ChannelHealth')), ...errorResponses(401, 404) } }),
   async (c) => {
-    const s = c.get('services');
     const { agentId } = c.req.valid('query');
-    await s.agents.getVisible(requireActor(c), agentId);
-    return c.json(await s.whatsapp.health(agentId), 200);
+    await agents.getVisible(requireActor(c), agentId);
+    return c.json(await whatsapp.health(agentId), 200);
   });
   app.openapi(createRoute({ method: 'get', path: '/api/channels/undelivered', tags: chTags, summary: 'Replies that could not be delivered (`failed`, `undelivered`) and messages that got no reply at all (`unanswered`), with the reason',
     request: { query: z.object({ agentId: z.string().max(100).optional() }) },
     responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), lastError: z.string().nullable(), createdAt: z.string() })) })), ...errorResponses(401, 404) } }),
-  async (c) => {
-    const actor = requireActor(c);
-    const s = c.get('services');
-    const { agentId } = c.req.valid('query');
-    if (agentId) await s.agents.getVisible(actor, agentId);
-    const [parts, inbound] = await Promise.all([s.store.inbox.failedParts(agentId ?? null, 200), s.store.inbox.failedInbound(agentId ?? null, 200)]);
-    const rows = await visibleTo(actor, s, [
-      ...parts.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, lastError: r.lastError, createdAt: r.createdAt })),
-      // A message given up on before any reply existed: the person is the one left waiting, the text is theirs.
-      ...inbound.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.sender, text: r.text, status: 'unanswered', lastError: r.lastError, createdAt: r.receivedAt })),
-    ].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 200));
-    return c.json({ messages: rows }, 200);
-  });
+  async (c) => c.json({ messages: await deliveries.undelivered(requireActor(c), c.req.valid('query').agentId) }, 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/channels/outbound', tags: chTags, summary: 'Latest messages sent on messaging channels — reply parts, and link codes, approval notices and test messages (`purpose`) — with delivery receipts (sent, delivered, read, failed). Link codes are stored and shown masked.',
     request: { query: z.object({ agentId: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) },
     responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), delivery: z.string().nullable(), deliveryAt: z.string().nullable(), providerMessageId: z.string().nullable(), lastError: z.string().nullable(), createdAt: z.string(), sentAt: z.string().nullable(), purpose: z.enum(['reply', 'link_code', 'approval', 'test']) })) })), ...errorResponses(401, 404) } }),
   async (c) => {
-    const actor = requireActor(c);
-    const s = c.get('services');
     const { agentId, limit } = c.req.valid('query');
-    if (agentId) await s.agents.getVisible(actor, agentId);
-    const n = limit ?? 100;
-    const [parts, direct] = await Promise.all([s.store.inbox.recentParts(agentId ?? null, n), s.store.inbox.recentDirect(agentId ?? null, n)]);
-    const rows = await visibleTo(actor, s, [
-      ...parts.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, delivery: r.delivery, deliveryAt: r.deliveryAt, providerMessageId: r.providerMessageId, lastError: r.lastError, createdAt: r.createdAt, sentAt: r.sentAt, purpose: 'reply' as const })),
-      // Link codes, approval notices and test messages: sent at once, so sentAt is when they were recorded.
-      ...direct.map((r) => ({ id: r.id, channel: r.channel, agentId: r.agentId, recipient: r.recipient, text: r.text, status: r.status, delivery: r.delivery, deliveryAt: r.deliveryAt, providerMessageId: r.providerMessageId, lastError: r.lastError, createdAt: r.createdAt, sentAt: r.status === 'sent' ? r.createdAt : null, purpose: r.purpose })),
-    ].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, n));
-    return c.json({ messages: rows }, 200);
+    return c.json({ messages: await deliveries.outbound(requireActor(c), agentId, limit ?? 100) }, 200);
   });
 
   return app;

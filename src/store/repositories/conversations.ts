@@ -3,6 +3,7 @@ import type { Db } from '../db.js';
 import type { Clock, ConversationRepo, IdGenerator, PersonRepo } from '../../domain/ports.js';
 import { inboxChannelsOf, type Channel, type ChatMessage, type CloseReason, type Conversation, type MessageRole, type MessageStatus, type SummaryStatus } from '../../domain/types.js';
 import type { Database } from '../schema.js';
+import { maskStored } from '../../infra/redact.js';
 
 const toConversation = (r: Database['conversations']): Conversation => ({
   id: r.id, agentId: r.agent_id, personId: r.person_id, channel: r.channel as Channel,
@@ -202,7 +203,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     },
     async addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel }) {
       const at = clock.now().toISOString();
-      const row = { id: ids.id(), conversation_id: m.conversationId, role: m.role, content: m.content, status: m.status, error: m.error ?? null, created_at: at, channel: m.channel ?? null };
+      const row = { id: ids.id(), conversation_id: m.conversationId, role: m.role, content: m.content, status: m.status, error: maskStored(m.error ?? null), created_at: at, channel: m.channel ?? null };
       await db.insertInto('messages').values({
         ...row,
         source_id: m.sourceId ?? null,

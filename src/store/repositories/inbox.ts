@@ -3,6 +3,7 @@ import type { Db } from '../db.js';
 import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboxItem, InboxRepo, OutboxItem, PersonStateRepo } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
 import { inTx, isUniqueViolation } from './agents.js';
+import { maskSecrets, maskStored } from '../../infra/redact.js';
 
 const toItem = (r: Database['inbox']): InboxItem => ({
   id: r.id, seq: Number(r.seq), channel: r.channel, account: r.account, externalId: r.external_id, threadKey: r.thread_key,
@@ -108,16 +109,16 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       await db.updateTable('outbox').set({
         status: p.status,
         ...(p.attempts !== undefined ? { attempts: p.attempts } : {}),
-        ...(p.lastError !== undefined ? { last_error: p.lastError } : {}),
+        ...(p.lastError !== undefined ? { last_error: maskStored(p.lastError) } : {}),
         ...(p.providerMessageId !== undefined ? { provider_message_id: p.providerMessageId } : {}),
         ...(p.sentAt !== undefined ? { sent_at: p.sentAt } : {}),
       }).where('id', '=', id).execute();
     },
     async retryLater(id, notBefore, error) {
-      await db.updateTable('inbox').set({ status: 'queued', locked_until: notBefore, last_error: error }).where('id', '=', id).execute();
+      await db.updateTable('inbox').set({ status: 'queued', locked_until: notBefore, last_error: maskStored(error) }).where('id', '=', id).execute();
     },
     async finish(id, status, at, error) {
-      await db.updateTable('inbox').set({ status, processed_at: at, locked_until: null, ...(error !== undefined ? { last_error: error } : {}) }).where('id', '=', id).execute();
+      await db.updateTable('inbox').set({ status, processed_at: at, locked_until: null, ...(error !== undefined ? { last_error: maskStored(error) } : {}) }).where('id', '=', id).execute();
     },
     async counts() {
       const rows = await db.selectFrom('inbox').select((eb) => ['status', eb.fn.countAll().as('n')]).groupBy('status').execute();
@@ -157,7 +158,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
     async recordDirect(d, at) {
       await db.insertInto('direct_sends').values({
         id: ids.id(), channel: d.channel, agent_id: d.agentId, recipient: d.recipient, text: d.text, purpose: d.purpose, status: d.status,
-        provider_message_id: d.providerMessageId, last_error: d.lastError, delivery: null, delivery_at: null, created_at: at,
+        provider_message_id: d.providerMessageId, last_error: maskStored(d.lastError), delivery: null, delivery_at: null, created_at: at,
       }).execute();
     },
     async recentDirect(agentId, limit) {
@@ -175,7 +176,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
   async function applyReceipt(table: 'outbox' | 'direct_sends', channel: string, providerMessageId: string, r: Parameters<InboxRepo['receipt']>[2], at: string) {
     // Receipts arrive out of order: never let "delivered" overwrite "read".
     const set: Partial<Database['outbox']> = {};
-    if (r.failed) { set.status = r.failed.status; set.last_error = r.failed.error; }
+    if (r.failed) { set.status = r.failed.status; set.last_error = maskSecrets(r.failed.error); }
     let q = db.updateTable(table as 'outbox').where('channel', '=', channel).where('provider_message_id', '=', providerMessageId);
     if (r.delivery) {
       set.delivery = r.delivery; set.delivery_at = at;
@@ -221,7 +222,7 @@ export function channelRepo(db: Db, now: () => string): ChannelRepo {
       const set: Partial<Database['agent_channels']> = {};
       if (p.lastInboundAt !== undefined) set.last_inbound_at = p.lastInboundAt;
       if (p.lastOutboundAt !== undefined) set.last_outbound_at = p.lastOutboundAt;
-      if (p.lastError !== undefined) set.last_error = p.lastError;
+      if (p.lastError !== undefined) set.last_error = maskStored(p.lastError);
       if (p.lastErrorAt !== undefined) set.last_error_at = p.lastErrorAt;
       if (p.pollOffset !== undefined) set.poll_offset = p.pollOffset;
       if (Object.keys(set).length) await db.updateTable('agent_channels').set(set).where('agent_id', '=', agentId).where('channel', '=', channel).execute();

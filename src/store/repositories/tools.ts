@@ -1,6 +1,7 @@
 import type { Db } from '../db.js';
 import type { ApprovalRepo, ApprovalRow, Clock, IdGenerator, ToolCallRecord, ToolCallRepo } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
+import { maskStored } from '../../infra/redact.js';
 
 const toCall = (r: Database['tool_calls']): ToolCallRecord => ({
   id: r.id, agentId: r.agent_id, conversationId: r.conversation_id, tool: r.tool, args: JSON.parse(r.args) as unknown,
@@ -13,13 +14,13 @@ export function toolCallRepo(db: Db, ids: IdGenerator, clock: Clock): ToolCallRe
     async insert(c) {
       const row = {
         id: c.id ?? ids.id(), agent_id: c.agentId, conversation_id: c.conversationId, tool: c.tool, args: JSON.stringify(c.args ?? null).slice(0, 8000),
-        outcome: c.outcome, result_preview: c.resultPreview, result_bytes: c.resultBytes, duration_ms: c.durationMs, created_at: clock.now().toISOString(),
+        outcome: c.outcome, result_preview: maskStored(c.resultPreview), result_bytes: c.resultBytes, duration_ms: c.durationMs, created_at: clock.now().toISOString(),
       };
       await db.insertInto('tool_calls').values(row).execute();
       return toCall(row);
     },
     async setOutcome(id, outcome, resultPreview) {
-      await db.updateTable('tool_calls').set({ outcome, ...(resultPreview !== undefined ? { result_preview: resultPreview } : {}) }).where('id', '=', id).execute();
+      await db.updateTable('tool_calls').set({ outcome, ...(resultPreview !== undefined ? { result_preview: maskStored(resultPreview) } : {}) }).where('id', '=', id).execute();
     },
     async forConversation(conversationId) {
       return (await db.selectFrom('tool_calls').selectAll().where('conversation_id', '=', conversationId).orderBy('created_at').execute()).map(toCall);
@@ -58,7 +59,7 @@ export function approvalRepo(db: Db, clock: Clock): ApprovalRepo {
       return Number(r.numUpdatedRows) === 1;
     },
     async finish(id, status, result) {
-      await db.updateTable('approvals').set({ status, result }).where('id', '=', id).execute();
+      await db.updateTable('approvals').set({ status, result: maskStored(result) }).where('id', '=', id).execute();
     },
     async expiring(now) {
       return (await db.selectFrom('approvals').selectAll().where('status', '=', 'pending').where('expires_at', '<', now).limit(200).execute()).map(toApproval);

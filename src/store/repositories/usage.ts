@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db.js';
 import type { Clock, IdGenerator, UsageFilter, UsageRepo } from '../../domain/ports.js';
 import type { UsageRecord } from '../../domain/types.js';
+import { maskStored } from '../../infra/redact.js';
 
 export function usageRepo(db: Db, ids: IdGenerator, clock: Clock): UsageRepo {
   function filtered(f: UsageFilter) {
@@ -27,7 +28,7 @@ export function usageRepo(db: Db, ids: IdGenerator, clock: Clock): UsageRepo {
         id: rec.id, agent_id: u.agentId, conversation_id: u.conversationId, message_id: u.messageId,
         channel: u.channel, purpose: u.purpose, provider: u.provider, model: u.model,
         input_tokens: u.inputTokens, output_tokens: u.outputTokens, cost_usd: u.costUsd,
-        ttft_ms: u.ttftMs, latency_ms: u.latencyMs, status: u.status, error: u.error,
+        ttft_ms: u.ttftMs, latency_ms: u.latencyMs, status: u.status, error: maskStored(u.error),
         day: rec.createdAt.slice(0, 10), created_at: rec.createdAt,
       }).execute();
       return rec;

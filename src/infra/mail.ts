@@ -1,13 +1,14 @@
 /**
- * Outgoing e-mail over SMTP. The server comes from `SMTP_URL` (with `SMTP_FROM`) when set, otherwise
- * from the SMTP settings an operator stored with the alert settings in the dashboard. One connection
- * per mail: account and alert mail are few, and a stale pooled connection is one more way to fail.
+ * Outgoing e-mail over SMTP: the `Mailer` port's adapter. The server comes from `SMTP_URL` (with
+ * `SMTP_FROM`) when set, otherwise from `stored()` (the SMTP settings an operator keeps with the alert
+ * settings in the dashboard). One connection per mail: account and alert mail are few, and a stale
+ * pooled connection is one more way to fail.
  */
 import nodemailer from 'nodemailer';
-import type { Mailer, SecretBox, SettingsRepo } from '../domain/ports.js';
-import { ALERT_SETTINGS_KEY, type StoredAlertSettings } from './alerts.js';
+import type { Mailer } from '../domain/ports.js';
+import { registerSecret } from './redact.js';
 
-type Smtp = { host: string; port: number; secure: boolean; user: string | null; pass: string | null; from: string };
+export type Smtp = { host: string; port: number; secure: boolean; user: string | null; pass: string | null; from: string };
 
 /** smtp://user:pass@host:port (STARTTLS when offered; port 587 by default) or smtps://… (TLS from the start; 465). */
 export function parseSmtpUrl(url: string): Omit<Smtp, 'from'> {
@@ -22,8 +23,7 @@ export function parseSmtpUrl(url: string): Omit<Smtp, 'from'> {
   };
 }
 
-export function mailService(deps: { smtpUrl?: string; from?: string; publicUrl?: string; settings: SettingsRepo; box: SecretBox }): Mailer {
-  const { settings, box } = deps;
+export function smtpMailer(deps: { smtpUrl?: string; from?: string; publicUrl?: string; stored: () => Promise<Smtp | undefined> }): Mailer {
   const fromEnv: Smtp | undefined = deps.smtpUrl ? (() => {
     const s = parseSmtpUrl(deps.smtpUrl!);
     const domain = deps.publicUrl ? new URL(deps.publicUrl).hostname : s.host;
@@ -31,9 +31,9 @@ export function mailService(deps: { smtpUrl?: string; from?: string; publicUrl?:
   })() : undefined;
 
   async function resolve(): Promise<Smtp | undefined> {
-    if (fromEnv) return fromEnv;
-    const e = (await settings.get<StoredAlertSettings>(ALERT_SETTINGS_KEY))?.email;
-    return e ? { host: e.host, port: e.port, secure: e.secure, user: e.user, pass: e.passwordSealed ? box.open(e.passwordSealed) : null, from: e.from } : undefined;
+    const s = fromEnv ?? (await deps.stored());
+    registerSecret(s?.pass); // an SMTP client's error could quote it
+    return s;
   }
 
   return {

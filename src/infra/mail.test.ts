@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mailService, parseSmtpUrl } from './mail.js';
+import { smtpMailer, parseSmtpUrl } from './mail.js';
+import { storedSmtp } from '../services/alerts.js';
 import type { SecretBox, SettingsRepo } from '../domain/ports.js';
 
 const box: SecretBox = { seal: (s) => `sealed:${s}`, open: (s) => s.replace(/^sealed:/, '') };
 const settings = (value: unknown): SettingsRepo => ({ get: async () => value as never, set: async () => {}, delete: async () => {} });
+const mailService = (d: { smtpUrl?: string; settings: SettingsRepo; box: SecretBox }) => smtpMailer({ smtpUrl: d.smtpUrl, stored: () => storedSmtp(d.settings, d.box) });
 
 describe('mail settings', () => {
   it('reads SMTP_URL: credentials decoded, default ports, TLS from the start for smtps', () => {
