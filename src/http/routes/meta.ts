@@ -25,7 +25,7 @@ const MetaSchema = z.object({
   tools: z.object({
     builtin: z.array(z.string()).openapi({ description: 'The built-in tools, in the order agents list them' }),
     groups: z.record(z.string(), z.array(z.string())).openapi({ description: 'Names a tool policy may use for several tools; group:plugins (every HTTP plugin of the agent) is not listed' }),
-    plan: z.array(z.string()).openapi({ description: 'The tool names a plan may include' }),
+    plan: z.array(z.enum(PLAN_TOOLS)).openapi({ description: 'The tool names a plan may include' }),
   }),
 }).openapi('Meta');
 type Meta = z.infer<typeof MetaSchema>;
