@@ -7114,6 +7114,8 @@ export interface components {
                     name: string;
                     available: boolean;
                     reason: string | null;
+                    /** @description How the tool runs on this installation when that matters (exec: whether each command is bounded by its own cgroup or by per-process limits) */
+                    mode: string | null;
                 }[];
             };
             plugins: {
