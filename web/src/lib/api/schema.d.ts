@@ -4142,6 +4142,15 @@ export interface paths {
                     };
                 };
                 /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
                 429: {
                     headers: {
                         [name: string]: unknown;
