@@ -21,6 +21,7 @@ import { billingRoutes } from './http/routes/billing.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { analyticsRoutes } from './http/routes/analytics.js';
 import { metricsRoutes } from './http/routes/metrics.js';
+import { metaRoutes } from './http/routes/meta.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { renderReference } from './http/docs.js';
 import { serveSpa } from './http/static.js';
@@ -63,6 +64,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', auditRoutes({ audit: s.audit }));
   app.route('/', metricsRoutes({ metrics: s.metrics, token: c.METRICS_TOKEN }));
   app.route('/', billingRoutes({ billing: s.billing }));
+  app.route('/', metaRoutes());
 
   const document = {
     openapi: '3.1.0',

@@ -30,7 +30,7 @@ export const AgentSchema = z.object({
     catalog: z.array(z.object({ name: z.string(), available: z.boolean(), reason: z.string().nullable(), mode: z.string().nullable().openapi({ description: 'How the tool runs on this installation when that matters (exec: whether each command is bounded by its own cgroup or by per-process limits)' }) })).openapi({ description: 'Every tool, allowed or not, and whether it could run for this agent on this installation' }),
   }),
   plugins: z.array(z.object({
-    name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()), method: z.string(), url: z.string(),
+    name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()), method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']), url: z.string(),
     headers: z.record(z.string(), z.string()), body: z.string().nullable(), responsePath: z.string().nullable(), secrets: z.array(z.string()),
   })),
   sessionTimeoutMinutes: z.number(), contextTokenBudget: z.number(), memoryTools: z.boolean(),

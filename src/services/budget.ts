@@ -29,7 +29,7 @@ export class BudgetStop extends AppError {
   }
 }
 
-export const defaultStopMessage = (agent: Agent) =>
+export const defaultStopMessage = (agent: Pick<Agent, 'name'>) =>
   `Sorry — ${agent.name} has used up its budget for this month and cannot answer right now. Please try again later.`;
 const personCapMessage = (agent: Agent) =>
   `You have reached today's limit for messages with ${agent.name}. Please come back tomorrow.`;

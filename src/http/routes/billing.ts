@@ -14,7 +14,7 @@ const PlanSchema = z.object({
 const StatusSchema = z.enum(['none', 'trialing', 'active', 'past_due', 'canceled']);
 const BillingSchema = z.object({
   plan: z.string().nullable().openapi({ description: 'The id of the plan the customer is on (trial, starter, pro, …), or null' }),
-  planDetails: PlanSchema.nullable(), status: StatusSchema, trialEndsAt: z.string().nullable(), currentPeriodEnd: z.string().nullable(),
+  planDetails: z.union([PlanSchema, z.null()]), status: StatusSchema, trialEndsAt: z.string().nullable(), currentPeriodEnd: z.string().nullable(),
   pastDueSince: z.string().nullable(), graceEndsAt: z.string().nullable().openapi({ description: 'When agents are paused if the payment is still overdue' }),
   period: z.string().openapi({ description: 'The month usage counts, YYYY-MM (UTC)' }),
   usage: z.object({ messages: z.number(), costUsd: z.number(), agents: z.number() }),

@@ -14,7 +14,7 @@ const ConversationSchema = z.object({
   status: z.enum(['open', 'closed']), closedAt: z.string().nullable(),
   closedReason: z.enum(['timeout', 'new_conversation', 'switched_agent', 'closed_by_operator']).nullable(),
   summaryStatus: z.enum(['none', 'pending', 'ready', 'failed']),
-  summary: SummarySchema.nullable(),
+  summary: z.union([SummarySchema, z.null()]),
   messages: z.array(MessageSchema.extend({ error: z.string().nullable() })),
   toolCalls: z.array(z.object({
     id: z.string(), tool: z.string(), args: z.unknown(), outcome: z.string(), resultPreview: z.string().nullable(),

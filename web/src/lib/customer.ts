@@ -35,7 +35,7 @@ export const STATUS_BADGE: Record<BillingStatus, string> = {
   canceled: 'badge-red',
 };
 
-export const TOOL_LABEL: Record<PlanTool, string> = {
+export const TOOL_LABEL: Record<string, string> = {
   memory: 'Memory of past conversations',
   web_fetch: 'Reads web pages',
   web_search: 'Searches the web',

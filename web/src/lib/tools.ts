@@ -1,9 +1,11 @@
 // What the dashboard says about an agent's tools: a plain-language line per tool and group,
-// how a policy expands (the same rules as src/tools/policy.ts), and the words for tool-call
-// outcomes and approval states.
-import { TOOL_GROUPS, type ApprovalStatus, type BuiltinTool, type ToolCallOutcome, type ToolPolicy } from './api';
+// how a policy expands (with the server's tool groups from GET /api/meta), and the words for
+// tool-call outcomes and approval states.
+import type { ApprovalStatus, ToolCallOutcome, ToolPolicy } from './api';
+import { meta } from './meta';
 
-export const TOOL_HELP: Record<BuiltinTool, string> = {
+/** A line of help per built-in tool; a tool the server adds later is listed without one. */
+export const TOOL_HELP: Record<string, string> = {
   read: "Read a file in the agent's own workspace (its notes and files, kept in the database; never the server's disk).",
   write: 'Create or replace a file in its workspace. Persona files are off limits.',
   edit: 'Change one exact passage of a workspace file.',
@@ -17,7 +19,7 @@ export const TOOL_HELP: Record<BuiltinTool, string> = {
 };
 
 export interface GroupInfo {
-  key: keyof typeof TOOL_GROUPS | 'group:plugins';
+  key: string;
   label: string;
   help: string;
 }
@@ -31,8 +33,8 @@ export const GROUPS: GroupInfo[] = [
 ];
 
 /** The tools a group stands for (plugins: the agent's). */
-export function groupTools(group: GroupInfo['key'], plugins: string[]): string[] {
-  return group === 'group:plugins' ? plugins : [...TOOL_GROUPS[group]];
+export function groupTools(group: string, plugins: string[]): string[] {
+  return group === 'group:plugins' ? plugins : [...(meta().tools.groups[group] ?? [])];
 }
 
 /** Names and groups → tool names. */
@@ -40,7 +42,7 @@ export function expand(names: Iterable<string>, plugins: string[]): Set<string> 
   const out = new Set<string>();
   for (const n of names) {
     if (n === 'group:plugins') plugins.forEach((p) => out.add(p));
-    else if (n in TOOL_GROUPS) TOOL_GROUPS[n as keyof typeof TOOL_GROUPS].forEach((t) => out.add(t));
+    else if (n in meta().tools.groups) meta().tools.groups[n].forEach((t) => out.add(t));
     else out.add(n);
   }
   return out;
@@ -50,7 +52,7 @@ export function expand(names: Iterable<string>, plugins: string[]): Set<string> 
 export function allowedBy(policy: ToolPolicy, plugins: string[], memoryTools: boolean): Set<string> {
   const allowed = expand(policy.allow, plugins);
   for (const d of expand(policy.deny, plugins)) allowed.delete(d);
-  if (!memoryTools) for (const t of TOOL_GROUPS['group:memory']) allowed.delete(t);
+  if (!memoryTools) for (const t of groupTools('group:memory', plugins)) allowed.delete(t);
   return allowed;
 }
 
