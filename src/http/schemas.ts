@@ -50,8 +50,10 @@ export const MessageSchema = z.object({
 export const TotalsSchema = z.object({ requests: z.number(), inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() });
 
 export const ProviderSchema = z.object({
-  name: z.string(), kind: z.enum(['openai', 'anthropic', 'openai-compatible']), baseUrl: z.string().nullable(),
-  hasKey: z.boolean(), source: z.enum(['env', 'settings']), models: z.array(z.string()),
+  name: z.string(), kind: z.enum(['openai', 'anthropic', 'openai-compatible']), models: z.array(z.string()),
+  baseUrl: z.string().nullable().optional().describe('Operators only: left out for customers'),
+  hasKey: z.boolean().optional().describe('Operators only: left out for customers'),
+  source: z.enum(['env', 'settings']).optional().describe('Operators only: left out for customers'),
 }).openapi('Provider');
 
 /**
