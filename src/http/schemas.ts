@@ -33,7 +33,7 @@ export const AgentSchema = z.object({
     name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()), method: z.string(), url: z.string(),
     headers: z.record(z.string(), z.string()), body: z.string().nullable(), responsePath: z.string().nullable(), secrets: z.array(z.string()),
   })),
-  sessionTimeoutMinutes: z.number(), contextTokenBudget: z.number(), memoryTools: z.boolean(),
+  sessionTimeoutMinutes: z.number(), contextTokenBudget: z.number(), memoryTools: z.boolean(), sharedNotes: z.boolean(),
   monthlyBudgetUsd: z.number().nullable(), downgradeAtPercent: z.number(), stopAtPercent: z.number(), budgetStopMessage: z.string().nullable(),
   personDailyMessages: z.number().nullable(), personDailyCostUsd: z.number().nullable(), maxOutputTokens: z.number(),
   createdAt: z.string(), updatedAt: z.string(),
