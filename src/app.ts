@@ -52,7 +52,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', accountRoutes({ accounts: s.accounts, options: { secureCookies: c.secureCookies, trustedProxies: c.trustedProxies, publicUrl: c.PUBLIC_URL } }));
   app.route('/', agentRoutes({ agents: s.agents, provisioning: s.provisioning, conversations: s.conversations }));
   app.route('/', providerRoutes({ providers: s.providers, prices: s.prices, settings: s.settings, usage: s.usage }));
-  app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, secureCookies: c.secureCookies }));
+  app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, visitors: s.visitors, secureCookies: c.secureCookies, trustedProxies: c.trustedProxies }));
   app.route('/', openaiRoutes({ agents: s.agents, completions: s.completions }));
   app.route('/', webhookRoutes());
   app.route('/', channelRoutes());

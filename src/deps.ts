@@ -22,6 +22,7 @@ import { analyticsService } from './services/analytics.js';
 import { createMetrics, withUsageMetrics, type Metrics } from './infra/metrics.js';
 import { loadTemplates } from './services/templates.js';
 import { inboxService } from './services/inbox.js';
+import { visitorService } from './services/visitors.js';
 import { telegramChannel } from './channels/telegram/telegram-channel.js';
 import type { ChannelSender } from './domain/ports.js';
 import { whatsappChannel } from './channels/whatsapp/whatsapp-channel.js';
@@ -58,7 +59,7 @@ export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export type Services = ReturnType<typeof buildServices>;
 
-export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics };
+export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; /** The instance secret the box and visitor ids are keyed by. */ secretKey: Buffer; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics };
 
 export function buildServices(config: Config, infra: Infra) {
   const { store, ids, clock, hasher, box, llm, log, queue, metrics } = infra;
@@ -164,6 +165,7 @@ export function buildServices(config: Config, infra: Infra) {
     telegram,
     whatsapp,
     billing,
+    visitors: visitorService({ secretKey: infra.secretKey, clock, perMinute: config.SWITCHBOARD_ANON_PER_MINUTE }),
     links: linkService({ store, clock, sendText: (phone, text) => whatsapp.sendText(phone, text, 'link_code'), linkHours: config.SWITCHBOARD_LINK_HOURS }),
   };
 }
@@ -184,6 +186,7 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
   });
   metrics.watch({ inbox: () => store.inbox.counts(), outbox: () => store.analytics.outboxCounts(), jobs: () => queue.counts() });
   const modelOpts = { timeoutMs: config.SWITCHBOARD_MODEL_TIMEOUT_MS, maxRetries: config.SWITCHBOARD_MODEL_MAX_RETRIES };
+  const secretKey = overrides.secretKey ?? loadSecretKey(config.SWITCHBOARD_SECRET_KEY, config.DATA_DIR);
   const services = buildServices(config, {
     store,
     queue,
@@ -191,7 +194,8 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
     clock,
     embeddings: overrides.embeddings ?? aiSdkEmbeddings(modelOpts),
     hasher: overrides.hasher ?? argon2Hasher,
-    box: overrides.box ?? aesGcmBox(loadSecretKey(config.SWITCHBOARD_SECRET_KEY, config.DATA_DIR)),
+    box: overrides.box ?? aesGcmBox(secretKey),
+    secretKey,
     llm: overrides.llm ?? aiSdkChatModel(modelOpts),
     log,
     metrics,
