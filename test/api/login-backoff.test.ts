@@ -11,7 +11,8 @@ import { manualClock, startTestApp, type TestApp } from '../helpers/test-app.js'
 const PASSWORD = 'correct horse battery';
 const HOME = '203.0.113.7';
 
-describe('login backoff behind one trusted proxy (SWITCHBOARD_TRUSTED_PROXIES=1)', () => {
+// Every failure is a real argon2 check: generous timeouts for a loaded machine.
+describe('login backoff behind one trusted proxy (SWITCHBOARD_TRUSTED_PROXIES=1)', { timeout: 90_000 }, () => {
   const clock = manualClock(Date.parse('2026-06-01T08:00:00Z'));
   let app: TestApp;
   /** What the proxy sends: whatever the client wrote in X-Forwarded-For, then the address it saw. */
