@@ -50,10 +50,10 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   // Each route group gets only the services it calls (openai still reads them from the context).
   const s = services;
   const c = services.config;
-  app.route('/', accountRoutes({ accounts: s.accounts, options: { secureCookies: c.secureCookies, trustProxy: c.SWITCHBOARD_TRUST_PROXY, publicUrl: c.PUBLIC_URL } }));
+  app.route('/', accountRoutes({ accounts: s.accounts, options: { secureCookies: c.secureCookies, trustedProxies: c.trustedProxies, publicUrl: c.PUBLIC_URL } }));
   app.route('/', agentRoutes({ agents: s.agents, provisioning: s.provisioning, conversations: s.conversations }));
   app.route('/', providerRoutes({ providers: s.providers, prices: s.prices, settings: s.settings, usage: s.usage }));
-  app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, secureCookies: c.secureCookies }));
+  app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, visitors: s.visitors, secureCookies: c.secureCookies, trustedProxies: c.trustedProxies }));
   app.route('/', openaiRoutes({ agents: s.agents, completions: s.completions }));
   app.route('/', webhookRoutes({ channels: s.channels }));
   app.route('/', channelRoutes({ bots: s.telegram, whatsapp: s.whatsapp, agents: s.agents, deliveries: s.deliveries }));

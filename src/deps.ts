@@ -22,6 +22,7 @@ import { analyticsService } from './services/analytics.js';
 import { createMetrics, withUsageMetrics, type Metrics } from './infra/metrics.js';
 import { loadTemplates } from './services/templates.js';
 import { inboxService } from './services/inbox.js';
+import { visitorService } from './services/visitors.js';
 import { telegramChannel } from './channels/telegram/telegram-channel.js';
 import { whatsappChannel } from './channels/whatsapp/whatsapp-channel.js';
 import { channelRegistry } from './channels/registry.js';
@@ -61,7 +62,7 @@ export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export type Services = ReturnType<typeof buildServices>;
 
-export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics };
+export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; /** The instance secret the box and visitor ids are keyed by. */ secretKey: Buffer; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics };
 
 /** Settings that hold a secret value: registered with the redactor at start, so no stored or logged text carries them. */
 const SECRET_SETTING = /(_KEY|TOKEN|SECRET|PASSWORD)$/;
@@ -86,7 +87,7 @@ export function buildServices(config: Config, infra: Infra) {
   const mail = smtpMailer({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, stored: () => storedSmtp(store.settings, box) });
   const alerts = alertService({ store, box, mail, log: log.child({ service: 'alerts' }) });
   const toolbox = createToolbox({
-    store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId),
+    store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId), notesWritable: (agent, personId) => memory.notesWritable(agent, personId),
     planTools: (agent) => budget.toolsAllowed(agent),
     hold: () => approvals.hold,
     providers: [
@@ -174,6 +175,7 @@ export function buildServices(config: Config, infra: Infra) {
     channels,
     deliveries: deliveryService({ inbox: store.inbox, agents }),
     billing,
+    visitors: visitorService({ secretKey: infra.secretKey, clock, perMinute: config.SWITCHBOARD_ANON_PER_MINUTE }),
     links: linkService({ store, clock, sendText: (phone, text) => channels.send({ channel: 'whatsapp', agentId: null, to: phone, text, purpose: 'link_code' }), linkHours: config.SWITCHBOARD_LINK_HOURS }),
   };
 }
@@ -194,6 +196,7 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
   });
   metrics.watch({ inbox: () => store.inbox.counts(), outbox: () => store.analytics.outboxCounts(), jobs: () => queue.counts() });
   const modelOpts = { timeoutMs: config.SWITCHBOARD_MODEL_TIMEOUT_MS, maxRetries: config.SWITCHBOARD_MODEL_MAX_RETRIES };
+  const secretKey = overrides.secretKey ?? loadSecretKey(config.SWITCHBOARD_SECRET_KEY, config.DATA_DIR);
   const services = buildServices(config, {
     store,
     queue,
@@ -201,7 +204,8 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
     clock,
     embeddings: overrides.embeddings ?? aiSdkEmbeddings(modelOpts),
     hasher: overrides.hasher ?? argon2Hasher,
-    box: overrides.box ?? aesGcmBox(loadSecretKey(config.SWITCHBOARD_SECRET_KEY, config.DATA_DIR)),
+    box: overrides.box ?? aesGcmBox(secretKey),
+    secretKey,
     llm: overrides.llm ?? aiSdkChatModel(modelOpts),
     log,
     metrics,

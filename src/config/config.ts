@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTrustedProxies, type TrustedProxies } from '../infra/client-address.js';
 
 /** Every setting Switchboard reads from the environment, parsed once and frozen. */
 const EnvShape = z.object({
@@ -16,7 +17,16 @@ const EnvShape = z.object({
   SWITCHBOARD_DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase PostgreSQL identifier').optional(),
   SWITCHBOARD_ADMIN_EMAIL: z.email().optional(),
   SWITCHBOARD_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  /** Deprecated alias: true means SWITCHBOARD_TRUSTED_PROXIES=1 (one proxy in front). */
   SWITCHBOARD_TRUST_PROXY: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+  /** The reverse proxies in front of the server: a number of hops, or their addresses/CIDRs; the client address is the rightmost X-Forwarded-For entry they did not add. */
+  SWITCHBOARD_TRUSTED_PROXIES: z.string().transform((v, ctx) => {
+    const t = parseTrustedProxies(v);
+    if ('error' in t) { ctx.addIssue({ code: 'custom', message: `${t.error} (e.g. 1, or 127.0.0.1,10.0.0.0/8)` }); return z.NEVER; }
+    return t;
+  }).optional(),
+  /** Anonymous requests (public chat messages, link codes, uploads) one client address may make per minute, per process. */
+  SWITCHBOARD_ANON_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
   SWITCHBOARD_SECRET_KEY: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$|^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes as 64 hex characters or base64')
@@ -96,7 +106,11 @@ const EnvShape = z.object({
   SWITCHBOARD_BILLING_GRACE_DAYS: z.coerce.number().min(0).max(365).default(7),
 });
 
-export type Config = Readonly<z.infer<typeof EnvShape>> & { readonly secureCookies: boolean };
+export type Config = Readonly<z.infer<typeof EnvShape>> & {
+  readonly secureCookies: boolean;
+  /** SWITCHBOARD_TRUSTED_PROXIES, or one hop for the deprecated SWITCHBOARD_TRUST_PROXY=true; undefined: the TCP peer is the client. */
+  readonly trustedProxies: TrustedProxies | undefined;
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -124,5 +138,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const c = parsed.data;
-  return Object.freeze({ ...c, secureCookies: c.PUBLIC_URL?.startsWith('https://') ?? false });
+  const trustedProxies = c.SWITCHBOARD_TRUSTED_PROXIES ?? (c.SWITCHBOARD_TRUST_PROXY ? { hops: 1 } : undefined);
+  return Object.freeze({ ...c, secureCookies: c.PUBLIC_URL?.startsWith('https://') ?? false, trustedProxies });
 }

@@ -122,7 +122,8 @@ export class AppError<C extends ErrorCode = ErrorCode> extends Error {
     readonly status: (typeof ERROR_STATUS)[C],
     readonly code: C,
     message: string,
-    readonly extra: { fields?: FieldProblem[]; retryAfterSeconds?: number; cause?: unknown } = {},
+    /** `details`: safe facts for the client, added to the error body (e.g. how many sign-in tries are left). */
+    readonly extra: { fields?: FieldProblem[]; retryAfterSeconds?: number; details?: Record<string, number | boolean | string>; cause?: unknown } = {},
   ) {
     super(message);
     this.name = 'AppError';

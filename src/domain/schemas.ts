@@ -54,6 +54,7 @@ const agentFields = {
   sessionTimeoutMinutes: z.number().int('must be a whole number of minutes').min(1).max(10_080),
   contextTokenBudget: z.number().int().min(500).max(200_000),
   memoryTools: z.boolean(),
+  sharedNotes: z.boolean().describe("Owner and admin only. On: notes the model writes in anyone's conversation go to the agent's shared MEMORY.md and daily notes, which every person's prompt includes — so any visitor can put text in front of every other visitor, and one person's details can reach another. Off (default): notes stay with the person they were written with (the agent owner's own notes are shared)."),
   monthlyBudgetUsd: z.number().min(0).max(1_000_000).nullable(),
   downgradeAtPercent: z.number().int().min(1).max(100),
   stopAtPercent: z.number().int().min(1).max(1000),
@@ -63,7 +64,7 @@ const agentFields = {
   maxOutputTokens: z.number().int().min(16).max(128_000),
 };
 export const AGENT_DEFAULTS = {
-  sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true,
+  sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true, sharedNotes: false,
   monthlyBudgetUsd: null, downgradeAtPercent: 80, stopAtPercent: 100, budgetStopMessage: null,
   personDailyMessages: null, personDailyCostUsd: null, maxOutputTokens: 2048,
   siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [] as PluginDef[],

@@ -45,6 +45,11 @@ export type Agent = {
   contextTokenBudget: number;
   /** Whether the model gets the memory_search / memory_get / memory_write tools. */
   memoryTools: boolean;
+  /**
+   * Whether what the model notes in anyone's conversation goes to the agent's shared notes (MEMORY.md,
+   * daily notes), which every person's prompt includes. Off: notes stay with the person they were written with.
+   */
+  sharedNotes: boolean;
   /** Monthly budget in USD (null: none); past downgradeAtPercent the fallback model answers, at stopAtPercent nothing does. */
   monthlyBudgetUsd: number | null;
   downgradeAtPercent: number;

@@ -6,6 +6,13 @@
 import { AppError } from './errors.js';
 
 export const FILE_MAX_CHARS = 65_536;
+
+/**
+ * The agent's notes (`MEMORY.md`, `memory/…`) enter the prompt of everyone who talks with it, so the
+ * model may write them only where shared notes are allowed (the owner's own conversations, or an agent
+ * an operator opened to shared notes); every other writer the model steers is refused these paths.
+ */
+export const isSharedNotesPath = (path: string) => path === 'MEMORY.md' || path.startsWith('memory/');
 export const WORKSPACE_MAX_CHARS = 4 * 1024 * 1024;
 export const WORKSPACE_MAX_FILES = 1000;
 

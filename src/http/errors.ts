@@ -64,5 +64,5 @@ export function onError(err: Error, c: Context<AppEnv>) {
     const param = e.extra.fields?.[0]?.path ?? null;
     return c.json({ error: { message: e.message, type: openaiType(e.status, e.code), param, code: e.code, ...(e.extra.fields ? { fields: e.extra.fields } : {}) } }, e.status);
   }
-  return c.json({ error: { code: e.code, message: e.message, ...(e.extra.fields ? { fields: e.extra.fields } : {}) } }, e.status);
+  return c.json({ error: { code: e.code, message: e.message, ...(e.extra.fields ? { fields: e.extra.fields } : {}), ...e.extra.details } }, e.status);
 }

@@ -33,7 +33,7 @@ export const AgentSchema = z.object({
     name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()), method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']), url: z.string(),
     headers: z.record(z.string(), z.string()), body: z.string().nullable(), responsePath: z.string().nullable(), secrets: z.array(z.string()),
   })),
-  sessionTimeoutMinutes: z.number(), contextTokenBudget: z.number(), memoryTools: z.boolean(),
+  sessionTimeoutMinutes: z.number(), contextTokenBudget: z.number(), memoryTools: z.boolean(), sharedNotes: z.boolean(),
   monthlyBudgetUsd: z.number().nullable(), downgradeAtPercent: z.number(), stopAtPercent: z.number(), budgetStopMessage: z.string().nullable(),
   personDailyMessages: z.number().nullable(), personDailyCostUsd: z.number().nullable(), maxOutputTokens: z.number(),
   createdAt: z.string(), updatedAt: z.string(),
@@ -50,8 +50,10 @@ export const MessageSchema = z.object({
 export const TotalsSchema = z.object({ requests: z.number(), inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() });
 
 export const ProviderSchema = z.object({
-  name: z.string(), kind: z.enum(['openai', 'anthropic', 'openai-compatible']), baseUrl: z.string().nullable(),
-  hasKey: z.boolean(), source: z.enum(['env', 'settings']), models: z.array(z.string()),
+  name: z.string(), kind: z.enum(['openai', 'anthropic', 'openai-compatible']), models: z.array(z.string()),
+  baseUrl: z.string().nullable().optional().describe('Operators only: left out for customers'),
+  hasKey: z.boolean().optional().describe('Operators only: left out for customers'),
+  source: z.enum(['env', 'settings']).optional().describe('Operators only: left out for customers'),
 }).openapi('Provider');
 
 /**

@@ -18,9 +18,17 @@ const DAY = 24 * HOUR;
 const SESSION_DAYS = 30;
 
 export const LIMITS = {
-  /** Failed sign-ins per account (since its last successful one) and per client address, in the window. */
+  /**
+   * Sign-in backoff. An account's failed sign-ins in the window (since its holder last got in) are
+   * free up to `loginFreeFailures`; after that each attempt waits 1 s, doubling per failure, at most
+   * `loginBackoffMaxMs`. Failures at an address the holder has signed in from (in `knownAddressMs`)
+   * are counted apart, so a flood from elsewhere never slows the holder at their usual place.
+   * An address that is nobody's known place is also stopped after `loginFailuresPerIp` in the window.
+   */
   loginWindowMs: 15 * MINUTE,
-  loginFailuresPerAccount: 10,
+  loginFreeFailures: 5,
+  loginBackoffMaxMs: 15 * MINUTE,
+  knownAddressMs: 90 * DAY,
   loginFailuresPerIp: 30,
   /** Mails of one kind to one address, and mail requests (reset, magic link, resend) from one client address, in the window. */
   mailWindowMs: HOUR,
@@ -79,14 +87,33 @@ export function accountService(deps: {
   const audit = (actorId: string | null, action: string, targetType: string, targetId: string, detail: Record<string, unknown>) =>
     store.audit.add({ actorId, action, targetType, targetId, detail });
 
-  /** Refuses a sign-in attempt while the client address, or the account, has failed too often. */
-  async function checkLoginLimits(accountKey: string, ip: string) {
+  /**
+   * Slows sign-in attempts of an account that failed too often (see LIMITS), and refuses a stranger
+   * address that failed too often across accounts. Returns how many failures are left before the
+   * next attempt has to wait, for the 401 a wrong password gets.
+   */
+  async function checkLoginLimits(accountKey: string, ip: string): Promise<{ attemptsLeft: number }> {
     const since = at(-LIMITS.loginWindowMs);
-    const byIp = await store.audit.tally({ actions: [AUDIT.loginFailed], since, ip });
-    if (byIp.count >= LIMITS.loginFailuresPerIp) throw errors.rateLimited(retryAfter(byIp.first!, LIMITS.loginWindowMs));
+    const known = (await store.audit.tally({ actions: SIGNED_IN, since: at(-LIMITS.knownAddressMs), targetId: accountKey, ip })).count > 0;
     const lastOk = (await store.audit.tally({ actions: SIGNED_IN, since, targetId: accountKey })).last;
-    const byAccount = await store.audit.tally({ actions: [AUDIT.loginFailed], since: lastOk ?? since, targetId: accountKey });
-    if (byAccount.count >= LIMITS.loginFailuresPerAccount) throw errors.rateLimited(retryAfter(byAccount.first!, LIMITS.loginWindowMs));
+    // At a known place only the failures made there count; anywhere else, all of the account's.
+    const failures = await store.audit.tally({ actions: [AUDIT.loginFailed], since: lastOk ?? since, targetId: accountKey, ...(known ? { ip } : {}) });
+    const over = failures.count - LIMITS.loginFreeFailures;
+    if (over >= 0) {
+      const until = Date.parse(failures.last!) + Math.min(1000 * 2 ** over, LIMITS.loginBackoffMaxMs);
+      const wait = Math.ceil((until - clock.now().getTime()) / 1000);
+      if (wait > 0) {
+        throw new AppError(429, 'rate_limited', `Too many failed sign-ins for this account; attempts are slowed. Try again in ${wait} seconds.`, { retryAfterSeconds: wait, details: { retryAfterSeconds: wait, slowed: true } });
+      }
+    }
+    if (!known) {
+      const byIp = await store.audit.tally({ actions: [AUDIT.loginFailed], since, ip });
+      if (byIp.count >= LIMITS.loginFailuresPerIp) {
+        const wait = retryAfter(byIp.first!, LIMITS.loginWindowMs);
+        throw new AppError(429, 'rate_limited', `Too many failed sign-ins from this address; try again in ${wait} seconds.`, { retryAfterSeconds: wait, details: { retryAfterSeconds: wait, slowed: true } });
+      }
+    }
+    return { attemptsLeft: Math.max(0, LIMITS.loginFreeFailures - failures.count - 1) };
   }
 
   /** Refuses a mail request when this client address asked for too many; says nothing about accounts. */
@@ -200,12 +227,12 @@ export function accountService(deps: {
       const found = await store.users.byEmailWithHash(address);
       // Failures of an unknown address are counted under the address, so both kinds are limited alike.
       const key = found?.id ?? address;
-      await checkLoginLimits(key, ip);
+      const { attemptsLeft } = await checkLoginLimits(key, ip);
       // Verify against a dummy hash when the user is unknown, so timing does not reveal accounts.
       const ok = found ? await hasher.verify(found.passwordHash, password) : (await hasher.verify(DUMMY_HASH, password), false);
       if (!found || !ok) {
         await audit(null, AUDIT.loginFailed, found ? 'user' : 'email', key, { email: address, ip, reason: found ? 'wrong_password' : 'unknown_email' });
-        throw new AppError(401, 'invalid_credentials', 'Wrong email or password.');
+        throw new AppError(401, 'invalid_credentials', 'Wrong email or password.', { details: { attemptsLeft } });
       }
       if (found.status === 'suspended') {
         await audit(null, AUDIT.loginFailed, 'user', key, { email: address, ip, reason: 'suspended' });

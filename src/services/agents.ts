@@ -27,6 +27,31 @@ export function slugify(name: string): string {
   return s || 'agent';
 }
 
+/**
+ * The one rule for the operator's public surfaces — the home page (`GET /api/public/agents`), the
+ * chat page `/chat/<slug>` and the shared WhatsApp number: an agent is there only when it is listed
+ * and not deleted. Only an owner or admin can list a customer's agent (a customer's own `listed:
+ * true` is refused), so a customer's agent never joins the operator's page or number on its own.
+ */
+export function publiclyListed(a: Agent): boolean {
+  return a.listed && a.status !== 'deleted';
+}
+
+/** The agents the operator's public surfaces offer right now: publicly listed and able to answer. */
+export async function publicAgents(store: Pick<Store, 'agents'>): Promise<Agent[]> {
+  return (await store.agents.list({ listed: true, status: 'active' })).filter(publiclyListed);
+}
+
+/**
+ * Settings only an owner or admin may turn on: `listed` (the operator's public page and shared
+ * number) and `sharedNotes` (notes shared by every person). A customer may turn either off.
+ */
+function checkOperatorSettings(actor: Actor, input: { listed?: boolean; sharedNotes?: boolean }, current?: Pick<Agent, 'listed' | 'sharedNotes'>) {
+  if (actor.user.role !== 'customer') return;
+  if (input.listed === true && !current?.listed) throw errors.forbidden("Only the operator can list an agent on this site's public page and shared number.");
+  if (input.sharedNotes === true && !current?.sharedNotes) throw errors.forbidden('Only the operator can turn on shared notes for an agent.');
+}
+
 type Draft = Omit<Agent, 'id' | 'version' | 'createdAt' | 'updatedAt' | 'ownerId' | 'slug'> & { slug?: string };
 
 /** Fills a template's placeholders, collecting every problem instead of stopping at the first. */
@@ -53,7 +78,7 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
     listed: t.listed, status: 'active',
     sessionTimeoutMinutes: t.sessionTimeoutMinutes ?? AGENT_DEFAULTS.sessionTimeoutMinutes,
     contextTokenBudget: t.contextTokenBudget ?? AGENT_DEFAULTS.contextTokenBudget,
-    memoryTools: t.memoryTools ?? AGENT_DEFAULTS.memoryTools,
+    memoryTools: t.memoryTools ?? AGENT_DEFAULTS.memoryTools, sharedNotes: false,
     monthlyBudgetUsd: t.monthlyBudgetUsd ?? null, downgradeAtPercent: t.downgradeAtPercent ?? AGENT_DEFAULTS.downgradeAtPercent,
     stopAtPercent: t.stopAtPercent ?? AGENT_DEFAULTS.stopAtPercent, budgetStopMessage: t.budgetStopMessage ?? null,
     personDailyMessages: t.personDailyMessages ?? null, personDailyCostUsd: t.personDailyCostUsd ?? null,
@@ -196,6 +221,7 @@ export function agentService(deps: {
       return views((await store.agents.list(canSeeAllAgents(actor) ? {} : { ownerId: actor.user.id })).filter((a) => a.status !== 'deleted'));
     },
     async get(actor: Actor, id: string) { return view(await getVisible(actor, id)); },
+
     /** The agent itself, for callers that act on it (chat); no channel details. Deleted agents are not found. */
     getVisible,
     /** Like getVisible, but a deleted agent is found too (its kept history can be read). */
@@ -207,6 +233,7 @@ export function agentService(deps: {
      */
     async create(actor: Actor, input: CreateAgentInput): Promise<AgentView> {
       authorize(actor, 'agent.create');
+      checkOperatorSettings(actor, input);
       await assertPlanRoom(actor);
       const problems: FieldProblem[] = [];
       const { siteUrl, telegramBotToken, ...plain } = input;
@@ -238,6 +265,7 @@ export function agentService(deps: {
       }
       const { template: _t, templateVars: _v, persona, ...fields } = input;
       d = { ...d, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...d.persona, ...persona } };
+      if (actor.user.role === 'customer') d.listed = false; // a template's `listed` is the operator's to give
       const provisioned = !!siteUrl || !!token;
       if (provisioned) d = { ...d, status: 'provisioning', siteUrl: siteUrl ?? null, pausedReason: null };
       const agent = await save(actor, d, problems);
@@ -250,6 +278,7 @@ export function agentService(deps: {
       authorize(actor, 'agent.write', current);
       if (current.status === 'provisioning') throw statusLocked(current)!;
       const { version: bodyVersion, persona, telegramBotToken, tools, siteUrl, plugins, ...rest } = input;
+      checkOperatorSettings(actor, rest, current);
       if (rest.status !== undefined && rest.status !== current.status && statusLocked(current)) throw statusLocked(current)!;
       const fields: typeof rest & Partial<Pick<Agent, 'toolPolicy' | 'siteUrl' | 'stack' | 'pausedReason' | 'plugins'>> = { ...rest };
       let pluginNames = current.plugins.map((p) => p.name);
@@ -367,7 +396,7 @@ export function agentService(deps: {
       const copyName = (name ?? `${src.name} (copy)`).slice(0, 80);
       const { id: _i, version: _v, createdAt: _c, updatedAt: _u, ownerId: _o, slug: _s, ...rest } = src;
       // A copy has no bot and went through no pipeline: it starts as a plain, active agent.
-      return view(await save(actor, { ...rest, name: copyName, listed: false, status: 'active', pausedReason: null }, []));
+      return view(await save(actor, { ...rest, name: copyName, listed: false, sharedNotes: actor.user.role === 'customer' ? false : rest.sharedNotes, status: 'active', pausedReason: null }, []));
     },
 
     async exportTemplate(actor: Actor, id: string) {
@@ -409,6 +438,7 @@ export function agentService(deps: {
       }
       const d = instantiate(parsed.data, varsOk ? ((templateVars as Record<string, string>) ?? {}) : {}, problems);
       if (typeof slug === 'string') d.slug = slug;
+      if (actor.user.role === 'customer') d.listed = false; // a template's `listed` is the operator's to give
       return view(await save(actor, d, problems));
     },
 

@@ -2,6 +2,7 @@ import type { Store } from '../domain/ports.js';
 import type { Actor, Agent } from '../domain/types.js';
 import { errors } from '../domain/errors.js';
 import { authorize, canSeeAllAgents } from './access.js';
+import { publicAgents, publiclyListed } from './agents.js';
 import { collectReply, type ChatEvent, type ChatService } from './chat.js';
 import type { InboxService } from './inbox.js';
 import type { MemoryService } from './memory.js';
@@ -51,11 +52,11 @@ export function conversationService(deps: {
     };
   }
 
-  /** Public pages see an agent when it is listed, or when a signed-in user may open it (a preview). */
+  /** Public pages see an agent when it is publicly listed, or when a signed-in user may open it (a preview). */
   async function publicAgent(actor: Actor | undefined, slug: string): Promise<Agent> {
     const a = await store.agents.bySlug(slug);
     const visibleToActor = !!actor && !!a && (canSeeAllAgents(actor) || a.ownerId === actor.user.id);
-    if (!a || a.status === 'deleted' || (!a.listed && !visibleToActor)) throw errors.notFound('Agent');
+    if (!a || a.status === 'deleted' || !(publiclyListed(a) || visibleToActor)) throw errors.notFound('Agent');
     return a;
   }
 
@@ -93,9 +94,9 @@ export function conversationService(deps: {
     },
 
     // ----- the public pages -----
-    /** Agents listed on the home page. */
+    /** Agents listed on the home page (see publiclyListed). */
     async listed() {
-      const list = await store.agents.list({ listed: true, status: 'active' });
+      const list = await publicAgents(store);
       return list.map((a) => ({ slug: a.slug, name: a.name, description: a.description, icon: a.icon }));
     },
     /** One public agent's card, and whether it can answer now. */

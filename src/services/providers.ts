@@ -1,5 +1,5 @@
 import type { ProviderRepo, SecretBox, SettingsRepo } from '../domain/ports.js';
-import type { ProviderConfig, ProviderKind } from '../domain/types.js';
+import type { Actor, ProviderConfig, ProviderKind } from '../domain/types.js';
 import { errors, AppError } from '../domain/errors.js';
 import type { PriceService } from './prices.js';
 import { asSecret } from '../infra/redact.js';
@@ -11,6 +11,8 @@ export type ProviderEnv = {
 };
 
 export type PublicProvider = Omit<ProviderConfig, 'apiKey'> & { hasKey: boolean };
+/** What a customer may know of a provider: its name, its kind and the models it serves (never its address, nor anything about its key). */
+export type CustomerProvider = Pick<ProviderConfig, 'name' | 'kind' | 'models'>;
 
 export const NO_MODEL_NOTICE =
   'No model is configured yet. An administrator can add one in Dashboard → Providers, or set OPENAI_API_KEY (or OPENAI_BASE_URL for Ollama, vLLM, LM Studio), or ANTHROPIC_API_KEY, and restart.';
@@ -85,9 +87,17 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
   }
 
   return {
-    async list() {
+    /**
+     * The providers as the actor may see them: operators get the address and whether a key is set;
+     * a customer only each provider's name, kind and models (an internal base URL is the operator's business).
+     */
+    async list(actor: Actor): Promise<{ configured: boolean; defaultModel: string | null; providers: (PublicProvider | CustomerProvider)[] }> {
       const ps = await all();
-      return { configured: ps.length > 0, defaultModel: ps.length ? await defaultModel(ps) : null, providers: ps.map(present) };
+      const customer = actor.user.role === 'customer';
+      return {
+        configured: ps.length > 0, defaultModel: ps.length ? await defaultModel(ps) : null,
+        providers: ps.map((p) => (customer ? { name: p.name, kind: p.kind, models: p.models } : present(p))),
+      };
     },
     models,
     defaultModel,

@@ -26,7 +26,7 @@ export interface Database {
   agents: {
     id: string; owner_id: string; slug: string; name: string; description: string; icon: string;
     instructions: string; model: string | null; fallback_model: string | null; temperature: number;
-    status: string; listed: number; version: number; created_at: string; updated_at: string;
+    status: string; listed: number; shared_notes: number; version: number; created_at: string; updated_at: string;
     session_timeout_minutes: number; context_token_budget: number; memory_tools: number;
     monthly_budget_usd: number | null; downgrade_at_percent: number; stop_at_percent: number; budget_stop_message: string | null;
     person_daily_messages: number | null; person_daily_cost_usd: number | null; max_output_tokens: number;
@@ -43,6 +43,8 @@ export interface Database {
   };
   /** The agent's workspace: persona files now, memory notes later. */
   agent_files: { agent_id: string; path: string; content: string; updated_at: string };
+  /** Notes the model wrote in one person's conversations with an agent (only that person's prompts see them). */
+  person_notes: { agent_id: string; person_id: string; path: string; content: string; updated_at: string };
   people: { id: string; kind: string; external_id: string; created_at: string };
   conversations: {
     id: string; agent_id: string; person_id: string; channel: string;

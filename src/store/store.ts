@@ -8,7 +8,7 @@ import { providerRepo, settingsRepo } from './repositories/settings.js';
 import { usageRepo } from './repositories/usage.js';
 import { analyticsRepo } from './repositories/analytics.js';
 import { channelRepo, inboxRepo, personStateRepo } from './repositories/inbox.js';
-import { summaryRepo, workspaceRepo } from './repositories/memory.js';
+import { personNotesRepo, summaryRepo, workspaceRepo } from './repositories/memory.js';
 import { auditRepo } from './repositories/audit.js';
 import { authTokenRepo } from './repositories/auth-tokens.js';
 import { budgetRepo } from './repositories/budget.js';
@@ -34,6 +34,7 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     personState: personStateRepo(db),
     summaries: summaryRepo(db, ids, clock),
     workspace: workspaceRepo(db, clock),
+    notes: personNotesRepo(db, clock),
     audit: auditRepo(db, ids, clock),
     budget: budgetRepo(db, ids, clock),
     plans: planRepo(db, clock),

@@ -19,7 +19,7 @@ import { PERSONA_FILES } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import { FILE_MAX_CHARS, WORKSPACE_MAX_CHARS, WORKSPACE_MAX_FILES, workspacePath } from './fs-tools.js';
 import type { ToolProvider } from './toolbox.js';
-import { WorkspaceFull } from '../domain/workspace.js';
+import { WorkspaceFull, isSharedNotesPath } from '../domain/workspace.js';
 import { commandCgroup, detectCgroup, enableCgroup } from './exec-cgroup.js';
 
 export type SandboxLimits = {
@@ -146,7 +146,7 @@ export type ExecResult = {
 };
 
 /** Runs one command over a copy of the workspace and writes changes back. */
-export async function runSandboxed(a: { store: Store; agentId: string; command: string; limits?: Partial<SandboxLimits>; log?: Logger; slot?: number; mode?: SandboxMode }): Promise<ExecResult> {
+export async function runSandboxed(a: { store: Store; agentId: string; command: string; /** Whether changes to the shared notes are saved back (else they are skipped). */ notesWritable?: boolean; limits?: Partial<SandboxLimits>; log?: Logger; slot?: number; mode?: SandboxMode }): Promise<ExecResult> {
   const limits = { ...DEFAULT_LIMITS, ...a.limits };
   const m = a.mode ?? sandboxMode();
   const root = await mkdtemp(join(tmpdir(), 'sb-exec-'));
@@ -281,6 +281,7 @@ export async function runSandboxed(a: { store: Store; agentId: string; command: 
       if (content.length > FILE_MAX_CHARS) { skipped.push(`${rel} (larger than ${FILE_MAX_CHARS} characters)`); continue; }
       if (before.get(rel) === content) { total += content.length; continue; }
       if (PERSONA_PATHS.has(rel)) { skipped.push(`${rel} (persona files are read-only)`); continue; }
+      if (!a.notesWritable && isSharedNotesPath(rel)) { skipped.push(`${rel} (shared notes are not writable in this conversation)`); continue; }
       if (total + content.length > WORKSPACE_MAX_CHARS || seen.size > WORKSPACE_MAX_FILES) { skipped.push(`${rel} (the workspace is full)`); continue; }
       try {
         await a.store.workspace.put(a.agentId, rel, content);
@@ -293,7 +294,7 @@ export async function runSandboxed(a: { store: Store; agentId: string; command: 
       changed.push(rel);
     }
     for (const path of before.keys()) {
-      if (seen.has(path) || PERSONA_PATHS.has(path)) continue;
+      if (seen.has(path) || PERSONA_PATHS.has(path) || (!a.notesWritable && isSharedNotesPath(path))) continue;
       if (skipped.some((s) => s.startsWith(`${path} `))) continue;
       await a.store.workspace.delete(a.agentId, path);
       deleted.push(path);
@@ -405,7 +406,7 @@ export function execProvider(deps: {
           const slot = await slots.acquire(limits.queueMs);
           if (slot === undefined) return `Error: the server is already running ${slots.size} commands; nothing was run. Try again in a minute.`;
           try {
-            const r = await runSandboxed({ store: deps.store, agentId: ctx.agent.id, command, limits, log: deps.log, slot, mode: currentMode() });
+            const r = await runSandboxed({ store: deps.store, agentId: ctx.agent.id, notesWritable: ctx.notesWritable ?? false, command, limits, log: deps.log, slot, mode: currentMode() });
             return describe(r, limits);
           } finally {
             slots.release(slot);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { ModelTool, Store } from '../domain/ports.js';
 import { PERSONA_FILES } from '../domain/types.js';
-import { WorkspaceFull } from '../domain/workspace.js';
+import { WorkspaceFull, isSharedNotesPath } from '../domain/workspace.js';
 
 export { FILE_MAX_CHARS, WORKSPACE_MAX_CHARS, WORKSPACE_MAX_FILES } from '../domain/workspace.js';
 const SEGMENT = /^[\p{L}\p{N}_ .@+-]+$/u;
@@ -29,8 +29,10 @@ export function workspacePath(raw: string): { path: string } | { error: string }
 
 const err = (m: string) => `Error: ${m}`;
 
-export function fsTools(deps: { store: Store; agentId: string }): ModelTool[] {
+export function fsTools(deps: { store: Store; agentId: string; notesWritable?: boolean }): ModelTool[] {
   const { store, agentId } = deps;
+  const notesRefused = (path: string) => !deps.notesWritable && isSharedNotesPath(path)
+    ? err(`${path} holds notes everyone who talks with you sees; use memory_write for a note about this person`) : undefined;
   const resolve = (raw: string) => workspacePath(raw);
 
   /** The repository checks the workspace caps on every write; here its refusal becomes the model's error. */
@@ -62,6 +64,8 @@ export function fsTools(deps: { store: Store; agentId: string }): ModelTool[] {
       const p = resolve(raw);
       if ('error' in p) return err(p.error);
       if (PERSONA_PATHS.has(p.path)) return err(`${p.path} is part of your persona; only the operator edits it`);
+      const refused = notesRefused(p.path);
+      if (refused) return refused;
       const saved = await saving(() => store.workspace.put(agentId, p.path, content));
       if ('full' in saved) return err(saved.full);
       return `Wrote ${p.path} (${content.length} characters).`;
@@ -75,6 +79,8 @@ export function fsTools(deps: { store: Store; agentId: string }): ModelTool[] {
       const p = resolve(raw);
       if ('error' in p) return err(p.error);
       if (PERSONA_PATHS.has(p.path)) return err(`${p.path} is part of your persona; only the operator edits it`);
+      const refused = notesRefused(p.path);
+      if (refused) return refused;
       const f = await store.workspace.get(agentId, p.path);
       if (!f) return err(`no file "${p.path}" in your workspace`);
       const at = f.content.indexOf(oldText);

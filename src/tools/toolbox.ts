@@ -9,7 +9,7 @@ import type { Logger } from '../infra/logger.js';
 import { BUILTIN_TOOLS, effectiveTools, expand, type Effective } from './policy.js';
 import { fsTools } from './fs-tools.js';
 
-export type ToolContext = { agent: Agent; personId: string; conversationId: string };
+export type ToolContext = { agent: Agent; personId: string; conversationId: string; /** Set by the toolbox: whether the model may write the agent's shared notes in this conversation. */ notesWritable?: boolean };
 /** A kind of tool this installation can provide (exec, web_fetch, …), and why it cannot when it cannot. */
 export type ToolProvider = {
   names: string[];
@@ -30,6 +30,8 @@ export function toolbox(deps: {
   store: Store; log: Logger;
   /** memory_search / memory_get / memory_write for one person with one agent. */
   memoryTools: (agent: Agent, personId: string) => ModelTool[];
+  /** Whether what the model writes in this person's conversation may go to the notes everyone's prompt reads. */
+  notesWritable?: (agent: Agent, personId: string) => Promise<boolean>;
   /** Plan caps of the agent's owner (null: none). */
   planTools: (agent: Agent) => Promise<string[] | null>;
   providers?: ToolProvider[];
@@ -127,10 +129,11 @@ export function toolbox(deps: {
     },
   };
 
-  async function build(ctx: ToolContext, effective: string[]): Promise<ModelTool[]> {
+  async function build(call: ToolContext, effective: string[]): Promise<ModelTool[]> {
     const built: ModelTool[] = [];
+    const ctx: ToolContext = { ...call, notesWritable: (await deps.notesWritable?.(call.agent, call.personId)) ?? false };
     if (effective.some((t) => t.startsWith('memory_'))) built.push(...deps.memoryTools(ctx.agent, ctx.personId));
-    if (effective.some((t) => ['read', 'write', 'edit', 'list'].includes(t))) built.push(...fsTools({ store, agentId: ctx.agent.id }));
+    if (effective.some((t) => ['read', 'write', 'edit', 'list'].includes(t))) built.push(...fsTools({ store, agentId: ctx.agent.id, notesWritable: ctx.notesWritable ?? false }));
     const pluginNames = ctx.agent.plugins.map((p) => p.name);
     for (const p of providers()) {
       // A provider with no fixed names (plugins) builds the agent's own tools.

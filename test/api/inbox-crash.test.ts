@@ -103,7 +103,11 @@ describe('durable inbox under kill -9', () => {
     const hook = `${base}/webhooks/whatsapp`;
 
     // Web chats, started first: each is mid-stream when the kill lands.
-    const visitors = ['crashvisitor0000000001', 'crashvisitor0000000002'];
+    // Two browsers, each with the visitor cookie the server issues (and signs) on a first visit.
+    const visitors = await Promise.all([0, 1].map(async () => {
+      const r = await fetch(`${base}/api/public/agents/${agent.slug}/conversation`);
+      return r.headers.get('set-cookie')!.split(';')[0]!.replace(/^sb_visitor=/, '');
+    }));
     const streaming = visitors.map(async (v, i) => {
       const r = await fetch(`${base}/api/public/agents/${agent.slug}/chat`, {
         method: 'POST', headers: { 'content-type': 'application/json', cookie: `sb_visitor=${v}` }, body: JSON.stringify({ text: `web-${i}` }),

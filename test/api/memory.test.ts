@@ -187,6 +187,8 @@ describe('conversation memory', () => {
   });
 
   it('lets the agent append notes and the operator edit the workspace, and nothing else', async () => {
+    // With shared notes on (an operator's choice), what the model notes in anyone's conversation goes to the workspace.
+    expect((await app.api(`/api/agents/${recipes}`, { method: 'PATCH', token, body: { sharedNotes: true } })).status).toBe(200);
     const r = await say(recipes, 'erin', 'Note: the shop is closed on Mondays');
     expect(r.reply).toContain('Noted in memory/');
     const files = await app.api(`/api/agents/${recipes}/files`, { token });

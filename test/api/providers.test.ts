@@ -75,6 +75,22 @@ describe('providers and prices', () => {
     expect(r.body.usage.costUsd).toBeGreaterThan(0);
   });
 
+  it("shows a customer a provider's name and models, never its base URL or anything about its key", async () => {
+    await app.api('/api/users', { token, body: { email: 'cust@example.com', password: 'correct horse battery', role: 'customer' } });
+    const cust = (await app.api('/api/auth/login', { body: { email: 'cust@example.com', password: 'correct horse battery' } })).body.token;
+    const r = await app.api('/api/providers', { token: cust });
+    expect(r.status).toBe(200);
+    expect(r.body.providers).toEqual(expect.arrayContaining([
+      { name: 'anthropic', kind: 'anthropic', models: [] },
+      { name: 'ollama', kind: 'openai-compatible', models: ['llama3.1'] },
+    ]));
+    const text = JSON.stringify(r.body);
+    for (const leak of [anthropic.url, app.fake.url, '127.0.0.1', 'hasKey', 'baseUrl', 'sk-ant-secret-123']) expect(text).not.toContain(leak);
+    // The operator still sees where each provider lives.
+    const own = await app.api('/api/providers', { token });
+    expect(own.body.providers).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'ollama', baseUrl: app.fake.url, hasKey: false })]));
+  });
+
   it('overrides a price and uses the override for new calls', async () => {
     const put = await app.api(`/api/prices/${encodeURIComponent('ollama:llama3.1')}`, { method: 'PUT', token, body: { inputPerM: 0, outputPerM: 0 } });
     expect(put.status).toBe(200);

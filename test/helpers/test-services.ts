@@ -37,6 +37,7 @@ export async function makeTestServices(overrides: TestServiceOverrides = {}) {
     ids: overrides.ids ?? sequentialIds(),
     hasher: overrides.hasher ?? plainHasher,
     box: overrides.box ?? plainBox,
+    secretKey: Buffer.from('b'.repeat(64), 'hex'),
     embeddings: overrides.embeddings ?? lengthEmbeddings,
     log: overrides.log ?? silentLog,
     metrics: overrides.metrics ?? createMetrics({ defaultMetrics: false }),

@@ -32,3 +32,10 @@ export interface ProvisioningRepo {
   put(p: Provisioning): Promise<void>;
   update(agentId: string, patch: Partial<Omit<Provisioning, 'agentId' | 'startedAt'>>): Promise<void>;
 }
+
+/** Notes the model wrote in one person's conversations with an agent (MEMORY.md, memory/YYYY-MM-DD.md); only that person's prompts read them. */
+export interface PersonNotesRepo {
+  get(agentId: string, personId: string, path: string): Promise<{ path: string; content: string; updatedAt: string } | undefined>;
+  /** Appends text atomically (creating the note), refusing to grow it past `maxLength`; returns false when full. */
+  append(agentId: string, personId: string, path: string, text: string, maxLength: number): Promise<boolean>;
+}

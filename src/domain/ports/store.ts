@@ -1,6 +1,6 @@
 /** The store: every repository, and transactions over them. */
 import type { AuthTokenRepo, TokenRepo, UserRepo } from './accounts.js';
-import type { AgentRepo, ProvisioningRepo, WorkspaceRepo } from './agents.js';
+import type { AgentRepo, PersonNotesRepo, ProvisioningRepo, WorkspaceRepo } from './agents.js';
 import type { AuditRepo } from './audit.js';
 import type { BillingRepo, PlanRepo } from './billing.js';
 import type { BudgetRepo } from './budget.js';
@@ -25,6 +25,7 @@ export interface Store {
   personState: PersonStateRepo;
   summaries: SummaryRepo;
   workspace: WorkspaceRepo;
+  notes: PersonNotesRepo;
   audit: AuditRepo;
   budget: BudgetRepo;
   plans: PlanRepo;

@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { setCookie, deleteCookie } from 'hono/cookie';
 import type { Context } from 'hono';
-import { getConnInfo } from '@hono/node-server/conninfo';
+import { requestAddress } from '../middleware/client-address.js';
+import type { TrustedProxies } from '../../infra/client-address.js';
 import { ROLES, type User } from '../../domain/types.js';
 import type { AppEnv } from '../context.js';
 import { router } from '../router.js';
@@ -26,8 +27,8 @@ const present = (u: User) => ({ ...u, emailVerified: !!u.emailVerifiedAt });
 export type AccountRouteOptions = {
   /** Session cookies only over HTTPS (PUBLIC_URL is https). */
   secureCookies: boolean;
-  /** SWITCHBOARD_TRUST_PROXY: the client address is the first X-Forwarded-For hop. */
-  trustProxy: boolean;
+  /** SWITCHBOARD_TRUSTED_PROXIES (or the deprecated SWITCHBOARD_TRUST_PROXY): who may add to X-Forwarded-For. */
+  trustedProxies: TrustedProxies | undefined;
   /** PUBLIC_URL: the base of links in mails (else the origin the request came to). */
   publicUrl: string | undefined;
 };
@@ -38,14 +39,8 @@ function startSession(c: Context<AppEnv>, o: AccountRouteOptions, s: { token: st
   });
 }
 
-/** The caller's address; behind a reverse proxy (SWITCHBOARD_TRUST_PROXY) the first X-Forwarded-For hop, if it looks like an address. */
-function clientIp(c: Context<AppEnv>, o: AccountRouteOptions): string {
-  if (o.trustProxy) {
-    const fwd = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (fwd && /^[0-9A-Fa-f:.]{2,45}$/.test(fwd)) return fwd;
-  }
-  try { return getConnInfo(c).remote.address ?? 'unknown'; } catch { return 'unknown'; }
-}
+/** The caller's address: the TCP peer, or behind trusted proxies the rightmost X-Forwarded-For entry they did not add. */
+const clientIp = (c: Context<AppEnv>, o: AccountRouteOptions) => requestAddress(c, o.trustedProxies);
 
 /** The address, and the base of links in mails: PUBLIC_URL, or else the origin this request came to. */
 function client(c: Context<AppEnv>, o: AccountRouteOptions) {

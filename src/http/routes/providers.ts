@@ -19,11 +19,10 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
   const app = router();
   const tags = ['Providers and prices'];
 
-  app.openapi(createRoute({ method: 'get', path: '/api/providers', tags, summary: 'Model providers (keys are never returned)',
+  app.openapi(createRoute({ method: 'get', path: '/api/providers', tags, summary: 'Model providers (keys are never returned; a customer sees only names, kinds and models)',
     responses: { 200: ok(z.object({ configured: z.boolean(), defaultModel: z.string().nullable(), providers: z.array(ProviderSchema) })), ...errorResponses(401) } }),
   async (c) => {
-    authorize(c.get('actor'), 'session.read');
-    return c.json(await providers.list(), 200);
+    return c.json(await providers.list(authorize(c.get('actor'), 'session.read')), 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/api/providers', tags, summary: 'Add a provider: OpenAI, Anthropic, or any OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp)',

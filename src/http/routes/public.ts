@@ -2,7 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { Context } from 'hono';
-import { randomBytes } from 'node:crypto';
+import type { VisitorService } from '../../services/visitors.js';
+import type { TrustedProxies } from '../../infra/client-address.js';
+import { requestAddress } from '../middleware/client-address.js';
 import { LIMITS, slugSchema } from '../../domain/schemas.js';
 import type { ConversationService, Visitor } from '../../services/conversations.js';
 import type { LinkService } from '../../services/linking.js';
@@ -14,12 +16,13 @@ export const VISITOR_COOKIE = 'sb_visitor';
 const SlugParam = z.object({ slug: slugSchema });
 const tags = ['Public chat'];
 
-/** The anonymous browser identity: a random id in an HttpOnly cookie, created on first visit. */
-function visitor(c: Context<AppEnv>, secure: boolean): Visitor {
-  let id = getCookie(c, VISITOR_COOKIE);
-  if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) {
-    id = randomBytes(18).toString('base64url');
-    setCookie(c, VISITOR_COOKIE, id, { httpOnly: true, sameSite: 'Lax', path: '/', secure, maxAge: 400 * 86_400 });
+/** The anonymous browser identity: an id the server issued and signed, in an HttpOnly cookie; anything else gets a new one. */
+function visitor(c: Context<AppEnv>, visitors: VisitorService, secure: boolean): Visitor {
+  let id = visitors.verify(getCookie(c, VISITOR_COOKIE));
+  if (!id) {
+    const issued = visitors.issue();
+    id = issued.id;
+    setCookie(c, VISITOR_COOKIE, issued.cookie, { httpOnly: true, sameSite: 'Lax', path: '/', secure, maxAge: 400 * 86_400 });
   }
   return { kind: 'web', externalId: id };
 }
@@ -30,9 +33,14 @@ const present = (m: { id: string; role: string; content: string; status: string;
  * The public pages: listed agents, a visitor's chat with one (streamed), and linking the browser to
  * a WhatsApp number. Visitors are anonymous; a signed-in user may also open an unlisted agent they can see.
  */
-export function publicRoutes(deps: { conversations: ConversationService; links: LinkService; secureCookies: boolean }) {
+export function publicRoutes(deps: { conversations: ConversationService; links: LinkService; visitors: VisitorService; secureCookies: boolean; trustedProxies: TrustedProxies | undefined }) {
   const { conversations, links } = deps;
-  const who = (c: Context<AppEnv>) => visitor(c, deps.secureCookies);
+  const who = (c: Context<AppEnv>) => visitor(c, deps.visitors, deps.secureCookies);
+  /** Anonymous work (chat, link codes, uploads) is also limited per client address; signed-in callers are not. */
+  const admitted = (c: Context<AppEnv>) => {
+    if (!c.get('actor')) deps.visitors.admit(requestAddress(c, deps.trustedProxies));
+    return who(c);
+  };
   const app = router();
   const Card = z.object({ slug: z.string(), name: z.string(), description: z.string(), icon: z.string() });
   const History = z.object({ conversationId: z.string().nullable(), messages: z.array(MessageSchema) });
@@ -66,7 +74,7 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
     responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 404, 503) } }),
   async (c) => {
     // Through the inbox: if this process dies mid-reply, a worker finishes the reply and the page picks it up.
-    const events = await conversations.visitorSend(c.get('actor'), c.req.valid('param').slug, () => who(c), c.req.valid('json').text);
+    const events = await conversations.visitorSend(c.get('actor'), c.req.valid('param').slug, () => admitted(c), c.req.valid('json').text);
     // Run up to the first event before answering, so "paused" or "no model" become proper HTTP errors.
     const first = await events.next();
     return streamSSE(c, async (stream) => {
@@ -92,11 +100,11 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
   app.openapi(createRoute({ method: 'post', path: '/api/public/link/start', tags, summary: 'Send a 6-digit code to a phone over WhatsApp',
     request: jsonBody(z.strictObject({ phone: z.string().min(6).max(30) })),
     responses: { 200: ok(z.object({ sent: z.boolean(), phone: z.string(), expiresInSeconds: z.number() })), ...errorResponses(400, 429, 502, 503) } }),
-  async (c) => c.json(await links.start(who(c), c.req.valid('json').phone), 200));
+  async (c) => c.json(await links.start(admitted(c), c.req.valid('json').phone), 200));
   app.openapi(createRoute({ method: 'post', path: '/api/public/link/verify', tags, summary: 'Enter the code: links this browser and the phone (24 h by default)',
     request: jsonBody(z.strictObject({ code: z.string().regex(/^\s*\d{6}\s*$/, 'must be the 6 digits we sent') })),
     responses: { 200: ok(LinkStatus), ...errorResponses(400, 429) } }),
-  async (c) => c.json(await links.verify(who(c), c.req.valid('json').code), 200));
+  async (c) => c.json(await links.verify(admitted(c), c.req.valid('json').code), 200));
   app.openapi(createRoute({ method: 'delete', path: '/api/public/link', tags, summary: 'Unlink this browser from its phone',
     responses: { 200: ok(LinkStatus) } }),
   async (c) => c.json(await links.unlink(who(c)), 200));

@@ -46,7 +46,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
       personDailyCostUsd: r.person_daily_cost_usd == null ? null : Number(r.person_daily_cost_usd), maxOutputTokens: Number(r.max_output_tokens),
       toolPolicy: r.tool_policy ? JSON.parse(r.tool_policy) : null, plugins: r.plugins ? JSON.parse(r.plugins) : [],
       siteUrl: r.site_url ?? null, stack: r.stack ? JSON.parse(r.stack) : null, pausedReason: (r.paused_reason ?? null) as Agent['pausedReason'],
-      sessionTimeoutMinutes: Number(r.session_timeout_minutes), contextTokenBudget: Number(r.context_token_budget), memoryTools: Number(r.memory_tools) === 1,
+      sessionTimeoutMinutes: Number(r.session_timeout_minutes), contextTokenBudget: Number(r.context_token_budget), memoryTools: Number(r.memory_tools) === 1, sharedNotes: Number(r.shared_notes) === 1,
       ownerId: r.owner_id, version: Number(r.version), createdAt: r.created_at, updatedAt: r.updated_at,
     }));
   }
@@ -74,7 +74,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
           budget_stop_message: a.budgetStopMessage, person_daily_messages: a.personDailyMessages, person_daily_cost_usd: a.personDailyCostUsd,
           tool_policy: a.toolPolicy ? JSON.stringify(a.toolPolicy) : null, plugins: a.plugins.length ? JSON.stringify(a.plugins) : null,
           max_output_tokens: a.maxOutputTokens, site_url: a.siteUrl, stack: a.stack ? JSON.stringify(a.stack) : null, paused_reason: a.pausedReason,
-          session_timeout_minutes: a.sessionTimeoutMinutes, context_token_budget: a.contextTokenBudget, memory_tools: a.memoryTools ? 1 : 0,
+          session_timeout_minutes: a.sessionTimeoutMinutes, context_token_budget: a.contextTokenBudget, memory_tools: a.memoryTools ? 1 : 0, shared_notes: a.sharedNotes ? 1 : 0,
           created_at: at, updated_at: at,
         }).execute();
         await writePersona(tx, id, a.persona, at);
@@ -115,6 +115,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
         if (patch.sessionTimeoutMinutes !== undefined) set.session_timeout_minutes = patch.sessionTimeoutMinutes;
         if (patch.contextTokenBudget !== undefined) set.context_token_budget = patch.contextTokenBudget;
         if (patch.memoryTools !== undefined) set.memory_tools = patch.memoryTools ? 1 : 0;
+        if (patch.sharedNotes !== undefined) set.shared_notes = patch.sharedNotes ? 1 : 0;
         if (patch.monthlyBudgetUsd !== undefined) set.monthly_budget_usd = patch.monthlyBudgetUsd;
         if (patch.downgradeAtPercent !== undefined) set.downgrade_at_percent = patch.downgradeAtPercent;
         if (patch.stopAtPercent !== undefined) set.stop_at_percent = patch.stopAtPercent;

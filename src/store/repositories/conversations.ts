@@ -74,6 +74,9 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
           await tx.updateTable('usage').set({ conversation_id: null }).where('conversation_id', 'in', ids).execute();
           await tx.deleteFrom('conversations').where('id', 'in', ids).execute();
         }
+        let notes = tx.deleteFrom('person_notes').where('person_id', '=', personId);
+        if (agentIds) notes = notes.where('agent_id', 'in', agentIds.length ? agentIds : ['']);
+        await notes.execute();
         // What the channels kept of this person: their inbound messages (with the reply parts, by cascade)
         // and the messages sent to them outside a reply.
         const person = await tx.selectFrom('people').select(['kind', 'external_id']).where('id', '=', personId).executeTakeFirst();

@@ -1,6 +1,6 @@
 import { sql, PostgresAdapter } from 'kysely';
 import type { Db } from '../db.js';
-import type { Clock, IdGenerator, SummaryRepo, SummarySearch, WorkspaceRepo } from '../../domain/ports.js';
+import type { Clock, IdGenerator, PersonNotesRepo, SummaryRepo, SummarySearch, WorkspaceRepo } from '../../domain/ports.js';
 import type { Channel, Summary } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { WorkspaceFull, workspaceRoom } from '../../domain/workspace.js';
@@ -140,6 +140,26 @@ export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
     async delete(agentId, path) {
       const r = await db.deleteFrom('agent_files').where('agent_id', '=', agentId).where('path', '=', path).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
+    },
+  };
+}
+
+export function personNotesRepo(db: Db, clock: Clock): PersonNotesRepo {
+  return {
+    async get(agentId, personId, path) {
+      const r = await db.selectFrom('person_notes').select(['path', 'content', 'updated_at'])
+        .where('agent_id', '=', agentId).where('person_id', '=', personId).where('path', '=', path).executeTakeFirst();
+      return r && { path: r.path, content: r.content, updatedAt: r.updated_at };
+    },
+    async append(agentId, personId, path, text, maxLength) {
+      const at = clock.now().toISOString();
+      // One statement each, so two notes written at once both land.
+      await db.insertInto('person_notes').values({ agent_id: agentId, person_id: personId, path, content: '', updated_at: at })
+        .onConflict((oc) => oc.columns(['agent_id', 'person_id', 'path']).doNothing()).execute();
+      const r = await db.updateTable('person_notes').set({ content: sql<string>`content || ${text}`, updated_at: at })
+        .where('agent_id', '=', agentId).where('person_id', '=', personId).where('path', '=', path)
+        .where(sql<boolean>`length(content) + ${text.length} <= ${maxLength}`).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
   };
 }

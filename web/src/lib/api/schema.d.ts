@@ -1414,6 +1414,8 @@ export interface paths {
                         sessionTimeoutMinutes?: number;
                         contextTokenBudget?: number;
                         memoryTools?: boolean;
+                        /** @description Owner and admin only. On: notes the model writes in anyone's conversation go to the agent's shared MEMORY.md and daily notes, which every person's prompt includes — so any visitor can put text in front of every other visitor, and one person's details can reach another. Off (default): notes stay with the person they were written with (the agent owner's own notes are shared). */
+                        sharedNotes?: boolean;
                         monthlyBudgetUsd?: number | null;
                         downgradeAtPercent?: number;
                         stopAtPercent?: number;
@@ -1787,6 +1789,8 @@ export interface paths {
                         sessionTimeoutMinutes?: number;
                         contextTokenBudget?: number;
                         memoryTools?: boolean;
+                        /** @description Owner and admin only. On: notes the model writes in anyone's conversation go to the agent's shared MEMORY.md and daily notes, which every person's prompt includes — so any visitor can put text in front of every other visitor, and one person's details can reach another. Off (default): notes stay with the person they were written with (the agent owner's own notes are shared). */
+                        sharedNotes?: boolean;
                         monthlyBudgetUsd?: number | null;
                         downgradeAtPercent?: number;
                         stopAtPercent?: number;
@@ -2727,7 +2731,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Model providers (keys are never returned) */
+        /** Model providers (keys are never returned; a customer sees only names, kinds and models) */
         get: {
             parameters: {
                 query?: never;
@@ -7146,6 +7150,7 @@ export interface components {
             sessionTimeoutMinutes: number;
             contextTokenBudget: number;
             memoryTools: boolean;
+            sharedNotes: boolean;
             monthlyBudgetUsd: number | null;
             downgradeAtPercent: number;
             stopAtPercent: number;
@@ -7242,11 +7247,16 @@ export interface components {
             name: string;
             /** @enum {string} */
             kind: "openai" | "anthropic" | "openai-compatible";
-            baseUrl: string | null;
-            hasKey: boolean;
-            /** @enum {string} */
-            source: "env" | "settings";
             models: string[];
+            /** @description Operators only: left out for customers */
+            baseUrl?: string | null;
+            /** @description Operators only: left out for customers */
+            hasKey?: boolean;
+            /**
+             * @description Operators only: left out for customers
+             * @enum {string}
+             */
+            source?: "env" | "settings";
         };
         WhatsAppSettings: {
             /** @enum {string|null} */
