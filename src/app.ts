@@ -33,7 +33,7 @@ export type AppOptions = { webRoot?: string; ready?: () => boolean };
 export function createApp(services: Services, opts: AppOptions = {}) {
   const app = new OpenAPIHono<AppEnv>();
   app.onError(onError);
-  app.use('*', requestContext({ log: services.log, services }));
+  app.use('*', requestContext({ log: services.log }));
   app.use('*', httpMetrics({ metrics: services.metrics }));
   app.use('*', frameGuard()); // no HTML page of ours is framed by another site
   app.use('/api/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES, onError: () => { throw new AppError(413, 'payload_too_large', `The request body is larger than ${services.config.SWITCHBOARD_MAX_BODY_BYTES} bytes.`); } }));

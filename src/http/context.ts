@@ -1,6 +1,5 @@
 import type { Actor } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
-import type { Services } from '../deps.js';
 
 /** Variables every request carries, set by the middleware in http/middleware. */
 export type AppEnv = {
@@ -8,6 +7,5 @@ export type AppEnv = {
     requestId: string;
     log: Logger;
     actor: Actor | undefined;
-    services: Services;
   };
 };

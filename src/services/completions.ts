@@ -13,7 +13,7 @@ import { AppError, errors } from '../domain/errors.js';
 import type { ModelDelta, ModelGateway, ModelResult } from '../llm/model-gateway.js';
 import type { AdmissionService } from './admission.js';
 import type { ProviderService } from './providers.js';
-import { canRead } from './access.js';
+import { allows } from './access.js';
 import { composeSystemPrompt } from './prompt.js';
 
 const Content = z.union([z.string(), z.array(z.object({ type: z.string(), text: z.string().optional() }).loose()), z.null()]);
@@ -62,7 +62,7 @@ export function completionService(deps: {
      */
     async start(actor: Actor, body: CompletionRequest): Promise<Completion> {
       const agent = await deps.agents.bySlug(body.model);
-      if (!agent || agent.status === 'deleted' || !canRead(actor, agent)) throw new AppError(404, 'model_not_found', `No agent with the slug "${body.model}". GET /v1/models lists them.`);
+      if (!agent || agent.status === 'deleted' || !allows(actor, 'agent.message', agent)) throw new AppError(404, 'model_not_found', `No agent with the slug "${body.model}". GET /v1/models lists them.`);
       admission.assertActive(agent); // before anything is counted
       const prompt = completionPrompt(agent, body);
       await deps.providers.resolve(agent.model); // "no model configured" before the message is counted

@@ -3,25 +3,22 @@ import { getCookie } from 'hono/cookie';
 import { randomUUID } from 'node:crypto';
 import type { AppEnv } from '../context.js';
 import type { Logger } from '../../infra/logger.js';
-import type { Services } from '../../deps.js';
 import { AppError, errors } from '../../domain/errors.js';
 import type { AccountService } from '../../services/accounts.js';
 
 export const SESSION_COOKIE = 'sb_session';
 
 /**
- * Gives every request an id (echoed in X-Request-Id), a child logger, and an access log line.
- * `services` is still put on the context for the three route files not yet converted to factories
- * (openai, webhooks, channels); converted routes receive their services as arguments.
+ * Gives every request an id (echoed in X-Request-Id), a child logger, and an access log line. Routes
+ * receive their services as arguments (route factories), never from the request context.
  */
-export function requestContext(opts: { log: Logger; services: Services }): MiddlewareHandler<AppEnv> {
+export function requestContext(opts: { log: Logger }): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
     const log = opts.log.child({ requestId });
     c.set('requestId', requestId);
     c.set('log', log);
-    c.set('services', opts.services);
     c.set('actor', undefined);
     c.header('X-Request-Id', requestId);
     const started = performance.now();

@@ -3,10 +3,8 @@ import type { AgentBots } from '../../domain/channels.js';
 import type { Actor } from '../../domain/types.js';
 import type { WhatsAppChannel } from '../../channels/whatsapp/whatsapp-channel.js';
 import type { DeliveryService } from '../../services/deliveries.js';
-import { requireRole } from '../../services/access.js';
-import { errors } from '../../domain/errors.js';
+import { authorize } from '../../services/access.js';
 import { router } from '../router.js';
-import { requireActor } from '../middleware/request-context.js';
 import { jsonBody, ok, errorResponses } from '../schemas.js';
 
 /** Messaging channels: WhatsApp settings, test message, undelivered replies and delivery receipts. */
@@ -22,8 +20,7 @@ export function channelRoutes(deps: {
     request: jsonBody(z.strictObject({ token: z.string().max(200), agentId: z.string().max(100).optional() })),
     responses: { 200: ok(z.object({ id: z.number(), username: z.string(), firstName: z.string(), link: z.string() })), ...errorResponses(400, 401, 403, 502) } }),
   async (c) => {
-    const actor = requireActor(c);
-    if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
+    const actor = authorize(c.get('actor'), 'agent.create');
     const { token, agentId } = c.req.valid('json');
     if (agentId) await agents.getVisible(actor, agentId);
     const me = await bots.validate(token, agentId);
@@ -42,7 +39,7 @@ export function channelRoutes(deps: {
   app.openapi(createRoute({ method: 'get', path: '/api/channels/whatsapp', tags: chTags, summary: 'WhatsApp provider settings (secrets are never returned) and health',
     responses: { 200: ok(WhatsAppView), ...errorResponses(401) } }),
   async (c) => {
-    requireRole(requireActor(c), 'owner', 'admin', 'auditor'); // customers do not see the operator's WhatsApp account
+    authorize(c.get('actor'), 'channelAccount.read'); // customers do not see the operator's WhatsApp account
     return c.json(await whatsapp.view(), 200);
   });
   app.openapi(createRoute({ method: 'put', path: '/api/channels/whatsapp', tags: chTags, summary: 'Choose and configure the WhatsApp provider (owner, admin); omitted secrets keep their stored value',
@@ -53,7 +50,7 @@ export function channelRoutes(deps: {
     ])),
     responses: { 200: ok(WhatsAppView), ...errorResponses(400, 401, 403, 409) } }),
   async (c) => {
-    requireRole(requireActor(c), 'owner', 'admin');
+    authorize(c.get('actor'), 'channelAccount.write');
     await whatsapp.save(c.req.valid('json'));
     return c.json(await whatsapp.view(), 200);
   });
@@ -61,7 +58,7 @@ export function channelRoutes(deps: {
     request: jsonBody(z.strictObject({ to: z.string().regex(/^\+?[\d\s()-]{6,20}$/, 'must be a phone number such as +5511999999999') })),
     responses: { 200: ok(z.object({ ok: z.literal(true), providerMessageId: z.string().nullable() })), ...errorResponses(400, 401, 403, 502) } }),
   async (c) => {
-    requireRole(requireActor(c), 'owner', 'admin');
+    authorize(c.get('actor'), 'channelAccount.write');
     return c.json(await whatsapp.test(c.req.valid('json').to), 200);
   });
   app.openapi(createRoute({ method: 'get', path: '/api/channels/whatsapp/health', tags: chTags,
@@ -70,20 +67,20 @@ export function channelRoutes(deps: {
     responses: { 200: ok(Health.openapi('ChannelHealth')), ...errorResponses(401, 404) } }),
   async (c) => {
     const { agentId } = c.req.valid('query');
-    await agents.getVisible(requireActor(c), agentId);
+    await agents.getVisible(authorize(c.get('actor'), 'agent.read'), agentId);
     return c.json(await whatsapp.health(agentId), 200);
   });
   app.openapi(createRoute({ method: 'get', path: '/api/channels/undelivered', tags: chTags, summary: 'Replies that could not be delivered (`failed`, `undelivered`) and messages that got no reply at all (`unanswered`), with the reason',
     request: { query: z.object({ agentId: z.string().max(100).optional() }) },
     responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), lastError: z.string().nullable(), createdAt: z.string() })) })), ...errorResponses(401, 404) } }),
-  async (c) => c.json({ messages: await deliveries.undelivered(requireActor(c), c.req.valid('query').agentId) }, 200));
+  async (c) => c.json({ messages: await deliveries.undelivered(authorize(c.get('actor'), 'agent.read'), c.req.valid('query').agentId) }, 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/channels/outbound', tags: chTags, summary: 'Latest messages sent on messaging channels — reply parts, and link codes, approval notices and test messages (`purpose`) — with delivery receipts (sent, delivered, read, failed). Link codes are stored and shown masked.',
     request: { query: z.object({ agentId: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) },
     responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), delivery: z.string().nullable(), deliveryAt: z.string().nullable(), providerMessageId: z.string().nullable(), lastError: z.string().nullable(), createdAt: z.string(), sentAt: z.string().nullable(), purpose: z.enum(['reply', 'link_code', 'approval', 'test']) })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const { agentId, limit } = c.req.valid('query');
-    return c.json({ messages: await deliveries.outbound(requireActor(c), agentId, limit ?? 100) }, 200);
+    return c.json({ messages: await deliveries.outbound(authorize(c.get('actor'), 'agent.read'), agentId, limit ?? 100) }, 200);
   });
 
   return app;

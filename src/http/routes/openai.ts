@@ -6,7 +6,7 @@ import type { AgentService } from '../../services/agents.js';
 import { CompletionRequest, type CompletionService } from '../../services/completions.js';
 import type { ModelResult } from '../../llm/model-gateway.js';
 import { router } from '../router.js';
-import { requireActor } from '../middleware/request-context.js';
+import { authorize } from '../../services/access.js';
 import { toAppError } from '../errors.js';
 import { jsonBody, ok, errorResponses } from '../schemas.js';
 
@@ -20,7 +20,7 @@ export function openaiRoutes(deps: { agents: Pick<AgentService, 'list'>; complet
   app.openapi(createRoute({ method: 'get', path: '/v1/models', tags, summary: 'Agents as models (id = agent slug)',
     responses: { 200: ok(z.object({ object: z.literal('list'), data: z.array(z.object({ id: z.string(), object: z.literal('model'), created: z.number(), owned_by: z.string() })) })), ...errorResponses(401) } }),
   async (c) => {
-    const agents = await deps.agents.list(requireActor(c));
+    const agents = await deps.agents.list(authorize(c.get('actor'), 'agent.read'));
     return c.json({ object: 'list' as const, data: agents.filter((a) => a.status === 'active').map((a) => ({ id: a.slug, object: 'model' as const, created: Math.floor(Date.parse(a.createdAt) / 1000), owned_by: 'switchboard' })) }, 200);
   });
 
@@ -30,8 +30,7 @@ export function openaiRoutes(deps: { agents: Pick<AgentService, 'list'>; complet
     responses: { 200: { description: 'chat.completion, or a text/event-stream of chat.completion.chunk', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) }, 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 401, 403, 404, 409, 429, 502, 503, 504) } }),
   async (c) => {
     // authorize → validate → one service call → present
-    const actor = requireActor(c);
-    if (actor.user.role === 'auditor') throw errors.forbidden('Auditors have read-only access.');
+    const actor = authorize(c.get('actor'), 'agent.message');
     const body = c.req.valid('json');
     const { agent, first, rest } = await deps.completions.start(actor, body);
 
