@@ -191,6 +191,8 @@ async function main() {
       DATA_DIR: dataDir, SWITCHBOARD_LOG_LEVEL: 'silent', SWITCHBOARD_SECRET_KEY: randomBytes(32).toString('hex'),
       OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: fake.url, SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini',
       SWITCHBOARD_MODEL_MAX_RETRIES: '0',
+      // Every chat comes from 127.0.0.1: the per-address anonymous limit (30 a minute by default) must not refuse the bench.
+      SWITCHBOARD_ANON_PER_MINUTE: '100000',
     },
   });
   const port = server.port;
