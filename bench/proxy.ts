@@ -1,0 +1,249 @@
+/**
+ * The proxy path: what Switchboard adds to a model call, against a bare forwarding proxy (plain
+ * node:http, piping request and response) in front of the same zero-delay fake OpenAI server.
+ * The floor proxy is what any proxy costs (one more hop over loopback, one more HTTP parse); the
+ * ratio Switchboard / floor is what Switchboard's own work costs on top.
+ *
+ *   npx tsx bench/index.ts proxy          (through the runner)
+ *   npx tsx bench/proxy.ts                (directly)
+ *   BENCH_PROXY_PROFILE=/tmp/v1.cpuprofile npx tsx bench/proxy.ts
+ *                                         (only 1,000 non-streaming /v1 calls after 50 warm-up, under V8's
+ *                                         CPU profiler — what `node --cpu-prof` runs, but started after
+ *                                         start-up so module loading stays out — written to that file)
+ *   npx tsx bench/proxy.ts --top /tmp/v1.cpuprofile   (the profile's top 15 by self time)
+ *
+ * Measured, each call alternating Switchboard / floor so that noise hits both alike:
+ *   1. non-streaming POST /v1/chat/completions: whole request, p50/p99 and the ratio to the floor
+ *      (targets: p50 ≤ 1.15×, p99 ≤ 1.5×);
+ *   2. streamed POST /v1/chat/completions: time to the first content token at the client;
+ *   3. the web chat stream POST /api/public/agents/:slug/chat: time to the first `delta` event;
+ *   both against the floor proxy streaming the same reply.
+ * Client, servers and fake share one process (like chat-overhead.ts). Environment knobs:
+ * BENCH_PROXY_N (calls per kind, default 500), BENCH_PROXY_WARMUP (50).
+ */
+import http from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
+import { startFakeOpenAI, echoReply } from '../test/fakes/openai-server.js';
+import { startServer } from '../src/server.js';
+import { RESULTS_DIR, intEnv, stats, statsHead, statsRow, type Stats } from './lib.js';
+
+const PROFILE = process.env.BENCH_PROXY_PROFILE;
+const N = PROFILE ? 1000 : intEnv('BENCH_PROXY_N', 500, 1, 20_000);
+const WARMUP = intEnv('BENCH_PROXY_WARMUP', 50, 0, 1000);
+const SLUG = 'bench-proxy';
+const MESSAGE = 'Tell me something short about switchboards please';
+const TARGET = { p50: 1.15, p99: 1.5 };
+
+// ---------- the floor: a bare forwarding proxy ----------
+function startFloorProxy(upstreamPort: number): Promise<{ port: number; close: () => Promise<void> }> {
+  const upstream = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const server = http.createServer((req, res) => {
+    const out = http.request({ host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers: req.headers, agent: upstream }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    out.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
+    req.pipe(out);
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    port: (server.address() as { port: number }).port,
+    close: () => new Promise<void>((r) => { upstream.destroy(); server.closeAllConnections(); server.close(() => r()); }),
+  })));
+}
+
+// ---------- a client that timestamps the first token ----------
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+type Timed = { status: number; headers: http.IncomingHttpHeaders; body: string; first: number | null; total: number };
+function call(port: number, path: string, body: unknown, headers: Record<string, string>, marker?: string): Promise<Timed> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const sentAt = performance.now();
+    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } }, (res) => {
+      let text = '';
+      let first: number | null = null;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { text += c; if (first === null && marker && text.includes(marker)) first = performance.now() - sentAt; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, first, total: performance.now() - sentAt }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(30_000, () => req.destroy(new Error(`timeout on ${path}`)));
+    req.end(payload);
+  });
+}
+
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+type Pair = { switchboard: Stats; floor: Stats; ratioP50: number; ratioP99: number };
+const pair = (sb: number[], fl: number[]): Pair => {
+  const s = stats(sb), f = stats(fl);
+  return { switchboard: s, floor: f, ratioP50: ratio(s.p50, f.p50), ratioP99: ratio(s.p99, f.p99) };
+};
+
+async function main() {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const fake = await startFakeOpenAI();
+  fake.setDefault((req) => echoReply(req));
+  const floor = await startFloorProxy(fake.port);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-proxy-'));
+  const server = await startServer({
+    port: 0, host: '127.0.0.1',
+    env: {
+      DATA_DIR: dataDir, SWITCHBOARD_LOG_LEVEL: 'silent', SWITCHBOARD_SECRET_KEY: randomBytes(32).toString('hex'),
+      OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: fake.url, SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini',
+      SWITCHBOARD_MODEL_MAX_RETRIES: '0', SWITCHBOARD_ANON_PER_MINUTE: '100000',
+    },
+  });
+  const sbPort = server.port;
+  try {
+    const setup = await call(sbPort, '/api/setup', { email: 'bench@example.com', password: 'bench-password-123' }, {});
+    if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${setup.body}`);
+    const token = (JSON.parse(setup.body) as { token: string }).token;
+    const created = await call(sbPort, '/api/agents', { name: 'Bench proxy', slug: SLUG, listed: true, persona: { soul: 'You answer briefly.' } }, { authorization: `Bearer ${token}` });
+    if (created.status !== 201) throw new Error(`agent creation failed: ${created.status} ${created.body}`);
+    const keyRes = await call(sbPort, '/api/keys', { name: 'bench' }, { authorization: `Bearer ${token}` });
+    if (keyRes.status !== 201) throw new Error(`key creation failed: ${keyRes.status} ${keyRes.body}`);
+    const auth = { authorization: `Bearer ${(JSON.parse(keyRes.body) as { key: string }).key}` };
+    const upstreamAuth = { authorization: 'Bearer bench-key' };
+    const messages = [{ role: 'user', content: MESSAGE }];
+    // The floor sends what Switchboard sends upstream: the agent's prompt as the system message.
+    const floorMessages = [{ role: 'system', content: 'You are Bench proxy.\n\nYou answer briefly.' }, ...messages];
+    const CONTENT = '"content":"Echo';
+
+    const sbPlain = () => call(sbPort, '/v1/chat/completions', { model: SLUG, messages }, auth);
+    if (PROFILE) {
+      for (let i = 0; i < WARMUP; i++) await sbPlain();
+      const session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
+      await session.post('Profiler.start');
+      const p0 = performance.now();
+      for (let i = 0; i < N; i++) { const r = await sbPlain(); if (r.status !== 200) throw new Error(`v1 ${i}: ${r.status} ${r.body}`); }
+      const ms = performance.now() - p0;
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(PROFILE, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`profile run: ${N} non-streaming /v1 calls in ${Math.round(ms)} ms (${(ms / N).toFixed(2)} ms a call, client and fake included); written to ${PROFILE}`);
+      return;
+    }
+
+    const kinds = {
+      plain: {
+        sb: sbPlain,
+        floor: () => call(floor.port, '/v1/chat/completions', { model: 'gpt-4o-mini', messages: floorMessages }, upstreamAuth),
+        pick: (r: Timed) => r.total,
+      },
+      stream: {
+        sb: () => call(sbPort, '/v1/chat/completions', { model: SLUG, stream: true, messages }, auth, CONTENT),
+        floor: () => call(floor.port, '/v1/chat/completions', { model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: floorMessages }, upstreamAuth, CONTENT),
+        pick: (r: Timed) => r.first ?? NaN,
+      },
+      webchat: {
+        // A new visitor each time (no cookie): every chat is a first message, so history never grows.
+        sb: () => call(sbPort, `/api/public/agents/${SLUG}/chat`, { text: MESSAGE }, {}, 'event: delta'),
+        floor: () => call(floor.port, '/v1/chat/completions', { model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: floorMessages }, upstreamAuth, CONTENT),
+        pick: (r: Timed) => r.first ?? NaN,
+      },
+    };
+    const samples: Record<keyof typeof kinds, { sb: number[]; floor: number[] }> = { plain: { sb: [], floor: [] }, stream: { sb: [], floor: [] }, webchat: { sb: [], floor: [] } };
+    let serverTiming: string | undefined;
+    for (const [name, k] of Object.entries(kinds) as [keyof typeof kinds, (typeof kinds)['plain']][]) {
+      for (let i = 0; i < WARMUP + N; i++) {
+        // Alternate which goes first, so neither always follows the other's garbage.
+        const order = i % 2 ? [k.sb, k.floor] : [k.floor, k.sb];
+        const results: Timed[] = [];
+        for (const f of order) results.push(await f());
+        const [sb, fl] = i % 2 ? results : [results[1]!, results[0]!];
+        if (sb!.status !== 200 || fl!.status !== 200) throw new Error(`${name} ${i}: switchboard ${sb!.status} ${sb!.body.slice(0, 200)}; floor ${fl!.status}`);
+        if (name === 'plain' && i === 0) serverTiming = sb!.headers['server-timing'] as string | undefined;
+        if (i < WARMUP) continue;
+        samples[name].sb.push(k.pick(sb!));
+        samples[name].floor.push(k.pick(fl!));
+      }
+    }
+    const result = {
+      benchmark: 'proxy',
+      startedAt: startedAt.toISOString(),
+      durationS: Math.round((performance.now() - t0) / 100) / 10,
+      environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadAverage: loadavg().map((x) => Math.round(x * 100) / 100), database: 'sqlite (temp dir)' },
+      settings: { callsPerKind: N, warmup: WARMUP, message: MESSAGE },
+      unit: 'ms',
+      targets: { p50Ratio: TARGET.p50, p99Ratio: TARGET.p99 },
+      serverTimingExample: serverTiming ?? null,
+      nonStreaming: pair(samples.plain.sb, samples.plain.floor),
+      v1StreamFirstToken: pair(samples.stream.sb, samples.stream.floor),
+      webChatFirstDelta: pair(samples.webchat.sb, samples.webchat.floor),
+    };
+    print(result);
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+    const json = JSON.stringify(result, null, 2) + '\n';
+    writeFileSync(join(RESULTS_DIR, `proxy-${stamp}.json`), json);
+    writeFileSync(join(RESULTS_DIR, 'latest-proxy.json'), json);
+    console.log(`\nwritten: bench/results/proxy-${stamp}.json and bench/results/latest-proxy.json`);
+  } finally {
+    agent.destroy();
+    await server.close();
+    await floor.close();
+    await fake.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function print(r: { environment: { node: string; cpus: number; loadAverage: number[] }; settings: { callsPerKind: number }; serverTimingExample: string | null; nonStreaming: Pair; v1StreamFirstToken: Pair; webChatFirstDelta: Pair }) {
+  const verdict = (x: number, t: number) => `${x.toFixed(2)}× (target ≤${t}×) ${x <= t ? 'ok' : 'OVER'}`;
+  console.log(`Switchboard proxy path (ms) — node ${r.environment.node}, ${r.environment.cpus} CPUs, SQLite, load average ${r.environment.loadAverage.join(' ')}`);
+  console.log(`floor = a bare node:http forwarding proxy to the same zero-delay fake; ${r.settings.callsPerKind} calls each, alternating\n`);
+  console.log(statsHead(52));
+  const block = (title: string, p: Pair) => {
+    console.log(statsRow(`${title}: Switchboard`, p.switchboard, 52));
+    console.log(statsRow(`${title}: floor proxy`, p.floor, 52));
+    console.log(`    ratio p50 ${verdict(p.ratioP50, TARGET.p50)}; p99 ${verdict(p.ratioP99, TARGET.p99)}`);
+  };
+  block('(1) /v1 non-streaming, whole', r.nonStreaming);
+  block('(2) /v1 streamed, first token', r.v1StreamFirstToken);
+  block('(3) web chat, first delta', r.webChatFirstDelta);
+  console.log(`\nServer-Timing on /v1: ${r.serverTimingExample ?? '(none)'}`);
+}
+
+/** The top 15 functions of a .cpuprofile by self time. */
+function top(file: string) {
+  type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number };
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
+  const self = new Map<number, number>();
+  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  const byFn = new Map<string, number>();
+  for (const n of p.nodes) {
+    const us = self.get(n.id) ?? 0;
+    const url = n.callFrame.url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '~/').replace(/^\/work\/wt\/[^/]+\//, '');
+    const key = `${n.callFrame.functionName || '(anonymous)'}  ${url ? `${url}:${n.callFrame.lineNumber + 1}` : ''}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+  }
+  const idle = [...byFn].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, us]) => a + us, 0);
+  for (const k of [...byFn.keys()]) if (k.startsWith('(idle)')) byFn.delete(k);
+  const total = [...byFn.values()].reduce((a, b) => a + b, 0);
+  console.log(`profile ${file}: ${(total / 1000).toFixed(0)} ms busy (+ ${(idle / 1000).toFixed(0)} ms idle); % of busy time`);
+  console.log(`${'self ms'.padStart(9)} ${'%'.padStart(6)}  function  location`);
+  const line = ([k, us]: [string, number]) => console.log(`${(us / 1000).toFixed(1).padStart(9)} ${((us / total) * 100).toFixed(1).padStart(6)}  ${k}`);
+  [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 15).forEach(line);
+  // The same time by where the code lives: a package, our source file, Node's internals, or native.
+  const byPlace = new Map<string, number>();
+  for (const [k, us] of byFn) {
+    const loc = k.split('  ')[1] ?? '';
+    const place = !loc ? `native/${k.split('  ')[0]}` : loc.startsWith('~/') ? `pkg ${loc.slice(2).split('/').slice(0, loc.startsWith('~/@') ? 2 : 1).join('/')}` : loc.startsWith('node:') ? `node ${loc.split(':')[1]!.split('/').slice(0, 2).join('/')}` : loc.split(':')[0]!;
+    byPlace.set(place, (byPlace.get(place) ?? 0) + us);
+  }
+  console.log('\nby place (package, source file, node internals, native):');
+  [...byPlace].sort((a, b) => b[1] - a[1]).slice(0, 15).forEach(line);
+}
+
+if (process.argv[2] === '--top') top(process.argv[3]!);
+else main().catch((err: unknown) => { console.error(err); process.exitCode = 1; });
