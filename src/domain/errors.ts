@@ -18,6 +18,8 @@ export type HttpStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 5
 export const ERROR_STATUS = {
   // ----- request shape -----
   validation_failed: 400,
+  /** /v1: an OpenAI parameter Switchboard cannot honour (n > 1, client tools, logprobs…), named in `param`. */
+  unsupported_parameter: 400,
   invalid_json: 400,
   payload_too_large: 413,
   workspace_full: 413,

@@ -5,6 +5,8 @@ import type { Logger } from '../infra/logger.js';
 export type AppEnv = {
   Variables: {
     requestId: string;
+    /** performance.now() when the request came in (Server-Timing on the model paths). */
+    startedAt: number;
     log: Logger;
     actor: Actor | undefined;
   };

@@ -61,7 +61,7 @@ export function onError(err: Error, c: Context<AppEnv>) {
   if (e.status === 413) c.header('Connection', 'close');
   if (e.extra.retryAfterSeconds) c.header('Retry-After', String(e.extra.retryAfterSeconds));
   if (openai) {
-    const param = e.extra.fields?.[0]?.path ?? null;
+    const param = e.extra.fields?.[0]?.path ?? (e.code === 'model_not_found' ? 'model' : null);
     return c.json({ error: { message: e.message, type: openaiType(e.status, e.code), param, code: e.code, ...(e.extra.fields ? { fields: e.extra.fields } : {}) } }, e.status);
   }
   return c.json({ error: { code: e.code, message: e.message, ...(e.extra.fields ? { fields: e.extra.fields } : {}), ...e.extra.details } }, e.status);

@@ -6,7 +6,7 @@ import { ProviderError, type ChatModelPort, type EmbeddingPort, type ModelReques
 import type { ProviderConfig } from '../domain/types.js';
 
 /** Builds the AI SDK model for a provider config. OpenAI goes through /chat/completions. */
-function languageModel(p: ProviderConfig, model: string): LanguageModel {
+function buildLanguageModel(p: ProviderConfig, model: string): LanguageModel {
   switch (p.kind) {
     case 'openai':
       return createOpenAI({ apiKey: p.apiKey ?? 'not-needed', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}) }).chat(model);
@@ -15,6 +15,24 @@ function languageModel(p: ProviderConfig, model: string): LanguageModel {
     case 'openai-compatible':
       return createOpenAICompatible({ name: p.name, baseURL: p.baseUrl ?? '', apiKey: p.apiKey ?? undefined, includeUsage: true }).chatModel(model);
   }
+}
+
+/**
+ * Provider clients are built once per provider settings and model, not on every call (building one
+ * allocates the client, its headers and its URL helpers). The key holds everything a client is made
+ * of — kind, name, address and key — so a changed provider gets a new client; the map is bounded.
+ */
+const MODEL_CACHE_MAX = 200;
+const models = new Map<string, LanguageModel>();
+function languageModel(p: ProviderConfig, model: string): LanguageModel {
+  const key = JSON.stringify([p.kind, p.name, p.baseUrl, p.apiKey, model]);
+  let m = models.get(key);
+  if (!m) {
+    m = buildLanguageModel(p, model);
+    if (models.size >= MODEL_CACHE_MAX) models.delete(models.keys().next().value!);
+    models.set(key, m);
+  }
+  return m;
 }
 
 /** A failure of the connection itself (refused, reset, cut mid-body), as Node and undici report it. */

@@ -32,7 +32,18 @@ export type Metering = {
   channel: Channel;
   conversationId: string | null;
   purpose: ModelPurpose;
+  /** Filled in as the call goes, for the Server-Timing header: where the model's time starts and ends. */
+  timing?: CallTiming;
 };
+
+/**
+ * The model's share of a call, as performance.now() instants and a sum: `modelStartAt` when the
+ * first attempt's request is built, `firstEventAt` when the provider's first event arrived, and
+ * `modelMs` the time spent inside the provider calls (every attempt, fallback included). Everything
+ * else between request and answer is Switchboard's own time.
+ */
+export type CallTiming = { modelStartAt: number | null; firstEventAt: number | null; modelMs: number };
+export const newCallTiming = (): CallTiming => ({ modelStartAt: null, firstEventAt: null, modelMs: 0 });
 
 /** A text call: a reply streamed, or generated whole. */
 export type TextCall = Metering & {
@@ -133,8 +144,13 @@ export function modelGateway(deps: {
       const meter = await open(call, target, { inputTokens: promptTokens, maxOutputTokens: maxOutputTokens ?? 1024 });
       let text = '';
       let usage: TokenUsage | undefined;
+      const timing = call.timing;
+      // The model's time: inside the provider's iterator only (not while the caller handles a delta).
+      let mark = performance.now();
+      if (timing) timing.modelStartAt ??= mark;
       try {
         for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: call.system, messages: call.messages, temperature: call.temperature, signal: call.signal, tools: call.tools, refuse: call.refuse, maxOutputTokens })) {
+          if (timing) { const now = performance.now(); timing.modelMs += now - mark; timing.firstEventAt ??= now; }
           if (ev.type === 'text') {
             meter.firstOutput();
             text += ev.text;
@@ -142,12 +158,15 @@ export function modelGateway(deps: {
           } else if (ev.type === 'tool') {
             log.debug('tool called', { tool: ev.name, agentId: call.agent?.id, conversationId: call.conversationId });
           } else usage = ev.usage;
+          mark = performance.now();
         }
+        if (timing) timing.modelMs += performance.now() - mark;
         // A stream cut before its usage chunk still costs money: estimate rather than record zero.
         const u = usage && (usage.inputTokens || usage.outputTokens) ? usage : { inputTokens: estimateTokens(promptText), outputTokens: estimateTokens(text) };
         const costUsd = await meter.record('ok', u, usage ? null : 'usage estimated: provider reported none');
         return { text, usage: u, costUsd, model: target.model, downgraded: admitted.downgraded };
       } catch (err) {
+        if (timing) timing.modelMs += performance.now() - mark;
         const partial = text ? { inputTokens: estimateTokens(promptText), outputTokens: estimateTokens(text) } : { inputTokens: 0, outputTokens: 0 };
         if (!(err instanceof ProviderError)) {
           // Ours, not the provider's: recorded as a failed attempt, and passed on unchanged (no fallback hides it).

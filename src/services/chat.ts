@@ -6,7 +6,7 @@ import type { ProviderService } from './providers.js';
 import type { MemoryService } from './memory.js';
 import { BudgetStop } from './budget.js';
 import type { AdmissionService } from './admission.js';
-import type { ModelGateway } from '../llm/model-gateway.js';
+import { newCallTiming, type CallTiming, type ModelGateway } from '../llm/model-gateway.js';
 import type { Toolbox } from '../tools/toolbox.js';
 import type { Logger } from '../infra/logger.js';
 
@@ -14,7 +14,8 @@ export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd:
 export type ChatEvent =
   | { type: 'start'; conversationId: string; userMessageId: string }
   | { type: 'delta'; text: string }
-  | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary; downgraded?: boolean; budgetStopped?: boolean }
+  /** `timing`: the model's share of the call (for Server-Timing; absent when no model was called). */
+  | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary; downgraded?: boolean; budgetStopped?: boolean; timing?: CallTiming }
   /** `code` is a code of the error table (domain/errors.ts): the HTTP layer answers it with that code's status. */
   | { type: 'error'; code: ErrorCode; message: string; messageId: string | null };
 
@@ -94,7 +95,9 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       try {
         if (refused) throw refused;
         const prompt = await memory.context(agent, conv);
+        const timing = newCallTiming();
         const gen = gateway.stream({
+          timing,
           agent, model: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system,
           messages: prompt.messages, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal: a.signal,
           ...(await toolbox.forCall({ agent, personId: conv.personId, conversationId: convId })),
@@ -109,7 +112,7 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         const r = step.value;
         if (r.downgraded && !conv.downgraded) await store.conversations.markDowngraded(convId);
         const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: r.text, status: 'complete', channel: a.channel });
-        yield { type: 'done', messageId: msg.id, reply: r.text, model: r.model, usage: { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd }, downgraded: r.downgraded };
+        yield { type: 'done', messageId: msg.id, reply: r.text, model: r.model, usage: { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd }, downgraded: r.downgraded, timing };
       } catch (err) {
         if (err instanceof BudgetStop && !streamed) {
           // No model call: the agent's polite stop message is the reply, on every channel.

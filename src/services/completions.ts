@@ -9,8 +9,8 @@
 import { z } from 'zod';
 import type { Clock, ModelMessage, Store } from '../domain/ports.js';
 import type { Actor, Agent } from '../domain/types.js';
-import { AppError, errors } from '../domain/errors.js';
-import type { ModelDelta, ModelGateway, ModelResult } from '../llm/model-gateway.js';
+import { AppError, appError, errors } from '../domain/errors.js';
+import { newCallTiming, type CallTiming, type ModelDelta, type ModelGateway, type ModelResult } from '../llm/model-gateway.js';
 import type { AdmissionService } from './admission.js';
 import type { ProviderService } from './providers.js';
 import { allows } from './access.js';
@@ -26,6 +26,31 @@ export const CompletionRequest = z.object({
   temperature: z.number().min(0).max(2).nullable().optional(),
 }).loose();
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
+
+/**
+ * OpenAI parameters Switchboard cannot honour, refused rather than silently dropped (a client asking
+ * for two choices, its own tools or log probabilities would otherwise get a different answer than it
+ * asked for). Each names the parameter, as OpenAI's `param`. Parameters that only tune the sampling
+ * or label the call (top_p, penalties, stop, seed, user, metadata, max_tokens…) are accepted and
+ * ignored: the agent's own settings apply. docs/api.md lists both.
+ */
+export function unsupportedParameter(body: Record<string, unknown>): { param: string; message: string } | undefined {
+  const set = (v: unknown) => v !== undefined && v !== null;
+  const nonEmpty = (v: unknown) => Array.isArray(v) ? v.length > 0 : set(v);
+  if (set(body.n) && body.n !== 1) return { param: 'n', message: 'Only one choice is generated: n must be 1.' };
+  for (const param of ['tools', 'functions'] as const) {
+    if (nonEmpty(body[param])) return { param, message: `The agent's tools are set on the server; ${param} from the client are not supported.` };
+  }
+  for (const param of ['tool_choice', 'function_call'] as const) {
+    if (set(body[param]) && body[param] !== 'none' && body[param] !== 'auto') return { param, message: `${param} is not supported: the agent's tools are set on the server.` };
+  }
+  if (body.logprobs === true) return { param: 'logprobs', message: 'Log probabilities are not supported.' };
+  if (set(body.top_logprobs) && body.top_logprobs !== 0) return { param: 'top_logprobs', message: 'Log probabilities are not supported.' };
+  const format = body.response_format as { type?: unknown } | null | undefined;
+  if (set(format) && format?.type !== 'text') return { param: 'response_format', message: 'Only text responses are supported (response_format type "text").' };
+  if (set(body.audio) || (Array.isArray(body.modalities) && body.modalities.some((m) => m !== 'text'))) return { param: set(body.audio) ? 'audio' : 'modalities', message: 'Only text output is supported.' };
+  return undefined;
+}
 
 const text = (c: z.infer<typeof Content> | undefined) =>
   typeof c === 'string' ? c : Array.isArray(c) ? c.filter((p) => p.type === 'text').map((p) => p.text ?? '').join('') : '';
@@ -47,6 +72,8 @@ export type Completion = {
   agent: Agent;
   first: IteratorResult<ModelDelta, ModelResult>;
   rest: AsyncGenerator<ModelDelta, ModelResult>;
+  /** Where the model's time went so far (filled in until the last event): Server-Timing. */
+  timing: CallTiming;
 };
 
 export function completionService(deps: {
@@ -61,6 +88,8 @@ export function completionService(deps: {
      * rather than a stream that fails.
      */
     async start(actor: Actor, body: CompletionRequest): Promise<Completion> {
+      const unsupported = unsupportedParameter(body);
+      if (unsupported) throw appError('unsupported_parameter', unsupported.message, { fields: [{ path: unsupported.param, message: unsupported.message }] });
       const agent = await deps.agents.bySlug(body.model);
       if (!agent || agent.status === 'deleted' || !allows(actor, 'agent.message', agent)) throw new AppError(404, 'model_not_found', `No agent with the slug "${body.model}". GET /v1/models lists them.`);
       admission.assertActive(agent); // before anything is counted
@@ -69,11 +98,12 @@ export function completionService(deps: {
       const person = await deps.people.upsert('api', `user:${actor.user.id}`);
       const personId = await deps.people.canonical(person.id, deps.clock.now().toISOString());
       await admission.admit({ agent, personId });
+      const timing = newCallTiming();
       const rest = gateway.stream({
         agent, model: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system, messages: prompt.messages,
-        temperature: body.temperature ?? agent.temperature, channel: 'openai', conversationId: null, personId, purpose: 'chat',
+        temperature: body.temperature ?? agent.temperature, channel: 'openai', conversationId: null, personId, purpose: 'chat', timing,
       });
-      return { agent, first: await rest.next(), rest };
+      return { agent, first: await rest.next(), rest, timing };
     },
   };
 }

@@ -14,6 +14,8 @@ export const SESSION_COOKIE = 'sb_session';
  */
 export function requestContext(opts: { log: Logger }): MiddlewareHandler<AppEnv> {
   return async function requestContext(c, next) {
+    const started = performance.now();
+    c.set('startedAt', started);
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
     const log = opts.log.child({ requestId });
@@ -21,7 +23,6 @@ export function requestContext(opts: { log: Logger }): MiddlewareHandler<AppEnv>
     c.set('log', log);
     c.set('actor', undefined);
     c.header('X-Request-Id', requestId);
-    const started = performance.now();
     await next();
     const path = c.req.path;
     if (path !== '/health' && (path.startsWith('/api') || path.startsWith('/v1') || path.startsWith('/webhooks'))) {

@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { randomUUID } from 'node:crypto';
-import { errors } from '../../domain/errors.js';
+import { AppError } from '../../domain/errors.js';
+import { streamStartTiming, totalTiming } from '../server-timing.js';
 import type { AgentService } from '../../services/agents.js';
 import { CompletionRequest, type CompletionService } from '../../services/completions.js';
 import type { ModelResult } from '../../llm/model-gateway.js';
@@ -11,17 +12,31 @@ import { toAppError } from '../errors.js';
 import { jsonBody, ok, errorResponses } from '../schemas.js';
 
 const tags = ['OpenAI-compatible'];
+const modelNotFound = (slug: string) => new AppError(404, 'model_not_found', `The model "${slug}" does not exist or you do not have access to it. GET /v1/models lists the agents you can use.`);
 const usageOf = (r: ModelResult) => ({ prompt_tokens: r.usage.inputTokens, completion_tokens: r.usage.outputTokens, total_tokens: r.usage.inputTokens + r.usage.outputTokens });
 
 /** `/v1`: agents as OpenAI models. Errors are answered in OpenAI's shape by the one onError (http/errors.ts). */
 export function openaiRoutes(deps: { agents: Pick<AgentService, 'list'>; completions: CompletionService }) {
   const app = router();
 
+  const Model = z.object({ id: z.string(), object: z.literal('model'), created: z.number(), owned_by: z.string() });
+  const asModel = (a: { slug: string; createdAt: string }) => ({ id: a.slug, object: 'model' as const, created: Math.floor(Date.parse(a.createdAt) / 1000), owned_by: 'switchboard' });
+
   app.openapi(createRoute({ method: 'get', path: '/v1/models', tags, summary: 'Agents as models (id = agent slug)',
-    responses: { 200: ok(z.object({ object: z.literal('list'), data: z.array(z.object({ id: z.string(), object: z.literal('model'), created: z.number(), owned_by: z.string() })) })), ...errorResponses(401) } }),
+    responses: { 200: ok(z.object({ object: z.literal('list'), data: z.array(Model) })), ...errorResponses(401) } }),
   async (c) => {
     const agents = await deps.agents.list(authorize(c.get('actor'), 'agent.read'));
-    return c.json({ object: 'list' as const, data: agents.filter((a) => a.status === 'active').map((a) => ({ id: a.slug, object: 'model' as const, created: Math.floor(Date.parse(a.createdAt) / 1000), owned_by: 'switchboard' })) }, 200);
+    return c.json({ object: 'list' as const, data: agents.filter((a) => a.status === 'active').map(asModel) }, 200);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/v1/models/{model}', tags, summary: "One agent as a model (client.models.retrieve); 404 model_not_found for an unknown or another customer's agent",
+    request: { params: z.object({ model: z.string().min(1).max(200) }) },
+    responses: { 200: ok(Model), ...errorResponses(401, 404) } }),
+  async (c) => {
+    const slug = c.req.valid('param').model;
+    const agent = (await deps.agents.list(authorize(c.get('actor'), 'agent.read'))).find((a) => a.slug === slug && a.status === 'active');
+    if (!agent) throw modelNotFound(slug);
+    return c.json(asModel(agent), 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/v1/chat/completions', tags,
@@ -32,16 +47,23 @@ export function openaiRoutes(deps: { agents: Pick<AgentService, 'list'>; complet
     // authorize → validate → one service call → present
     const actor = authorize(c.get('actor'), 'agent.message');
     const body = c.req.valid('json');
-    const { agent, first, rest } = await deps.completions.start(actor, body);
+    const { agent, first, rest, timing } = await deps.completions.start(actor, body);
+    const startedAt = c.get('startedAt');
 
     const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
     const created = Math.floor(Date.now() / 1000);
     if (!body.stream) {
       let step = first;
       while (!step.done) step = await rest.next();
-      return c.json({ id, object: 'chat.completion', created, model: agent.slug, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: step.value.text, refusal: null } }], usage: usageOf(step.value) }, 200);
+      c.header('Server-Timing', totalTiming(startedAt, timing));
+      return c.json({ id, object: 'chat.completion', created, model: agent.slug, choices: [{ index: 0, finish_reason: 'stop', logprobs: null, message: { role: 'assistant', content: step.value.text, refusal: null } }], usage: usageOf(step.value) }, 200);
     }
-    const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ id, object: 'chat.completion.chunk', created, model: agent.slug, choices: [{ index: 0, delta, finish_reason: finish }], ...(body.stream_options?.include_usage ? { usage: null } : {}) });
+    // OpenAI's stream: with include_usage every chunk carries `usage: null` and one last chunk with empty
+    // `choices` carries the usage; without it, no usage at all. The finishing chunk never carries usage.
+    const includeUsage = !!body.stream_options?.include_usage;
+    const chunk = (delta: Record<string, unknown>, finish: string | null) => ({ id, object: 'chat.completion.chunk', created, model: agent.slug, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
+    // Headers leave before the model has finished: what is known now goes in them, the totals in the last chunk.
+    c.header('Server-Timing', streamStartTiming(startedAt, timing));
     return streamSSE(c, async (stream) => {
       await stream.writeSSE({ data: JSON.stringify(chunk({ role: 'assistant', content: '' }, null)) });
       try {
@@ -50,17 +72,16 @@ export function openaiRoutes(deps: { agents: Pick<AgentService, 'list'>; complet
           await stream.writeSSE({ data: JSON.stringify(chunk({ content: step.value.text }, null)) });
           step = await rest.next();
         }
-        // Usage rides on the finishing chunk always (choices kept, for clients that read choices[0]);
-        // the separate choices-less usage chunk is added when the client asked for it.
-        await stream.writeSSE({ data: JSON.stringify({ ...chunk({}, 'stop'), usage: usageOf(step.value) }) });
-        if (body.stream_options?.include_usage) {
-          await stream.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: agent.slug, choices: [], usage: usageOf(step.value) }) });
+        const server_timing = totalTiming(startedAt, timing);
+        await stream.writeSSE({ data: JSON.stringify({ ...chunk({}, 'stop'), ...(includeUsage ? {} : { server_timing }) }) });
+        if (includeUsage) {
+          await stream.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: agent.slug, choices: [], usage: usageOf(step.value), server_timing }) });
         }
       } catch (err) {
         // Text has already been sent: the failure can only be reported inside the stream, with the code the table knows.
         const e = toAppError(err);
         if (!e) c.get('log').error('openai stream failed', { error: err });
-        await stream.writeSSE({ data: JSON.stringify({ error: { message: e ? e.message : 'Internal error.', type: 'server_error', code: e ? e.code : 'internal_error' } }) });
+        await stream.writeSSE({ data: JSON.stringify({ error: { message: e ? e.message : 'Internal error.', type: 'server_error', param: null, code: e ? e.code : 'internal_error' } }) });
       }
       await stream.writeSSE({ data: '[DONE]' });
     });

@@ -10,6 +10,8 @@ import type { ConversationService, Visitor } from '../../services/conversations.
 import type { LinkService } from '../../services/linking.js';
 import type { AppEnv } from '../context.js';
 import { router } from '../router.js';
+import { serverTiming, totalTiming } from '../server-timing.js';
+import { newCallTiming, type CallTiming } from '../../llm/model-gateway.js';
 import { jsonBody, ok, errorResponses, MessageSchema } from '../schemas.js';
 
 export const VISITOR_COOKIE = 'sb_visitor';
@@ -77,12 +79,17 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
     const events = await conversations.visitorSend(c.get('actor'), c.req.valid('param').slug, () => admitted(c), c.req.valid('json').text);
     // Run up to the first event before answering, so "paused" or "no model" become proper HTTP errors.
     const first = await events.next();
+    // The headers leave with the `start` event, before the model is called: they carry Switchboard's time
+    // so far; the `done` event carries the totals (serverTiming, in the header's syntax).
+    const startedAt = c.get('startedAt');
+    c.header('Server-Timing', serverTiming([{ name: 'sb-pre', dur: performance.now() - startedAt, desc: 'switchboard before the model' }]));
     return streamSSE(c, async (stream) => {
       let open = true;
       stream.onAbort(() => { open = false; });
-      const write = async (ev: { type: string } & Record<string, unknown>) => {
+      const write = async (ev: { type: string; timing?: CallTiming } & Record<string, unknown>) => {
         if (!open) return; // the browser left: keep generating so the reply is stored for its return
-        const { type, ...data } = ev;
+        const { type, timing, ...data } = ev;
+        if (type === 'done') data.serverTiming = totalTiming(startedAt, timing ?? newCallTiming());
         try { await stream.writeSSE({ event: type, data: JSON.stringify(data) }); } catch { open = false; }
       };
       if (!first.done) await write(first.value);
