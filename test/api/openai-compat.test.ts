@@ -54,31 +54,27 @@ describe('OpenAI-compatible endpoint: any OpenAI client can talk to any agent', 
     expect(raw.body.usage.total_tokens).toBe(raw.body.usage.prompt_tokens + raw.body.usage.completion_tokens);
   });
 
-  it('sends a final usage chunk and [DONE] when streaming with include_usage', async () => {
+  it('sends usage once, on a final chunk with empty choices, only when include_usage is set', async () => {
     const res = await complete({ stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: [{ type: 'text', text: 'parts' }] }] });
     const frames = await readSse(res);
     expect(frames.at(-1)!.data).toBe('[DONE]');
     const usageChunk = frames.at(-2)!.data;
     expect(usageChunk.choices).toEqual([]);
     expect(usageChunk.usage.prompt_tokens).toBeGreaterThan(0);
-    // The finishing chunk carries the same usage as well.
-    expect(frames.at(-3)!.data).toMatchObject({ choices: [{ finish_reason: 'stop' }], usage: usageChunk.usage });
+    // The finishing chunk does not carry it (a client adding usage per chunk would count it twice).
+    expect(frames.at(-3)!.data).toMatchObject({ choices: [{ finish_reason: 'stop' }], usage: null });
     expect(frames[0]!.data.choices[0].delta).toEqual({ role: 'assistant', content: '' });
     expect(frames[1]!.data.usage).toBeNull();
+    expect(frames.slice(0, -1).filter((f) => f.data.usage).length).toBe(1);
   });
 
-  it('puts usage on the finishing chunk even without include_usage, keeping its choices', async () => {
+  it('sends no usage at all without include_usage, and no choices-less chunk', async () => {
     const frames = await readSse(await complete({ stream: true, messages: [{ role: 'user', content: 'no options' }] }));
     expect(frames.at(-1)!.data).toBe('[DONE]');
     const chunks = frames.slice(0, -1).map((f) => f.data);
-    const last = chunks.at(-1)!;
-    expect(last.choices).toEqual([{ index: 0, delta: {}, finish_reason: 'stop' }]);
-    expect(last.usage.prompt_tokens).toBeGreaterThan(0);
-    expect(last.usage.completion_tokens).toBeGreaterThan(0);
-    expect(last.usage.total_tokens).toBe(last.usage.prompt_tokens + last.usage.completion_tokens);
-    // No choices-less chunk (which naive clients would trip on), and no usage anywhere else.
+    expect(chunks.at(-1)!.choices).toEqual([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]);
     expect(chunks.every((c) => c.choices.length === 1)).toBe(true);
-    expect(chunks.slice(0, -1).every((c) => !('usage' in c))).toBe(true);
+    expect(chunks.every((c) => !('usage' in c))).toBe(true);
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe('Echo: no options');
   });
 
