@@ -126,12 +126,14 @@ async function main() {
       await session.post('Profiler.setSamplingInterval', { interval: 100 });
       await session.post('Profiler.start');
       const p0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < N; i++) { const r = await sbPlain(); if (r.status !== 200) throw new Error(`v1 ${i}: ${r.status} ${r.body}`); }
       const ms = performance.now() - p0;
+      const cpu = process.cpuUsage(c0);
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(PROFILE, JSON.stringify(profile));
       session.disconnect();
-      console.log(`profile run: ${N} non-streaming /v1 calls in ${Math.round(ms)} ms (${(ms / N).toFixed(2)} ms a call, client and fake included); written to ${PROFILE}`);
+      console.log(`profile run: ${N} non-streaming /v1 calls in ${Math.round(ms)} ms (${(ms / N).toFixed(2)} ms a call; process CPU ${((cpu.user + cpu.system) / N / 1000).toFixed(3)} ms a call, client, fake and profiler included); written to ${PROFILE}`);
       return;
     }
 
@@ -169,6 +171,17 @@ async function main() {
         samples[name].floor.push(k.pick(fl!));
       }
     }
+    // CPU per call: the process's CPU time (user + system) over a block of calls, which the other
+    // programs on a shared machine disturb far less than latency. Client and fake are in both blocks.
+    const cpuPerCall = async (f: () => Promise<Timed>) => {
+      for (let i = 0; i < Math.min(WARMUP, 20); i++) await f();
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < N; i++) await f();
+      const c = process.cpuUsage(c0);
+      return Math.round(((c.user + c.system) / N) * 10) / 10 / 1000;
+    };
+    const cpu = { switchboardMs: await cpuPerCall(kinds.plain.sb), floorMs: await cpuPerCall(kinds.plain.floor) };
+
     const result = {
       benchmark: 'proxy',
       startedAt: startedAt.toISOString(),
@@ -181,6 +194,7 @@ async function main() {
       nonStreaming: pair(samples.plain.sb, samples.plain.floor),
       v1StreamFirstToken: pair(samples.stream.sb, samples.stream.floor),
       webChatFirstDelta: pair(samples.webchat.sb, samples.webchat.floor),
+      cpuPerNonStreamingCall: { ...cpu, ratio: ratio(cpu.switchboardMs, cpu.floorMs) },
     };
     print(result);
     mkdirSync(RESULTS_DIR, { recursive: true });
@@ -198,7 +212,7 @@ async function main() {
   }
 }
 
-function print(r: { environment: { node: string; cpus: number; loadAverage: number[] }; settings: { callsPerKind: number }; serverTimingExample: string | null; nonStreaming: Pair; v1StreamFirstToken: Pair; webChatFirstDelta: Pair }) {
+function print(r: { environment: { node: string; cpus: number; loadAverage: number[] }; settings: { callsPerKind: number }; serverTimingExample: string | null; nonStreaming: Pair; v1StreamFirstToken: Pair; webChatFirstDelta: Pair; cpuPerNonStreamingCall: { switchboardMs: number; floorMs: number; ratio: number } }) {
   const verdict = (x: number, t: number) => `${x.toFixed(2)}× (target ≤${t}×) ${x <= t ? 'ok' : 'OVER'}`;
   console.log(`Switchboard proxy path (ms) — node ${r.environment.node}, ${r.environment.cpus} CPUs, SQLite, load average ${r.environment.loadAverage.join(' ')}`);
   console.log(`floor = a bare node:http forwarding proxy to the same zero-delay fake; ${r.settings.callsPerKind} calls each, alternating\n`);
@@ -211,6 +225,8 @@ function print(r: { environment: { node: string; cpus: number; loadAverage: numb
   block('(1) /v1 non-streaming, whole', r.nonStreaming);
   block('(2) /v1 streamed, first token', r.v1StreamFirstToken);
   block('(3) web chat, first delta', r.webChatFirstDelta);
+  const c = r.cpuPerNonStreamingCall;
+  console.log(`(4) process CPU per non-streaming /v1 call (client and fake included): Switchboard ${c.switchboardMs.toFixed(3)} ms, floor ${c.floorMs.toFixed(3)} ms, ratio ${c.ratio.toFixed(2)}×`);
   console.log(`\nServer-Timing on /v1: ${r.serverTimingExample ?? '(none)'}`);
 }
 

@@ -9,9 +9,24 @@ const TABLE: Record<string, Price> = table.prices;
 /** Counted for models with no known price, so nothing is ever silently free. Operators can change it. */
 export const DEFAULT_UNKNOWN_PRICE: Price = { inputPerM: 5, outputPerM: 15 };
 
-export function priceService(settings: SettingsRepo) {
-  const overrides = async () => (await settings.get<Record<string, Price>>('prices.overrides')) ?? {};
-  const defaultPrice = async () => (await settings.get<Price>('prices.default')) ?? DEFAULT_UNKNOWN_PRICE;
+/** How long the operator's price settings are reused before they are read again (another process's change shows within this). */
+const SETTINGS_TTL_MS = 2000;
+
+export function priceService(settings: SettingsRepo, o: { now?: () => number } = {}) {
+  const now = o.now ?? Date.now;
+  // Every model call prices itself twice (the reservation, then the record): the two settings are read
+  // at most once every two seconds instead of on each call, and at once after a change made here.
+  const cache = new Map<string, { at: number; value: Promise<unknown> }>();
+  function setting<T>(key: string): Promise<T | undefined> {
+    const hit = cache.get(key);
+    if (hit && now() - hit.at < SETTINGS_TTL_MS) return hit.value as Promise<T | undefined>;
+    const value = settings.get<T>(key);
+    value.catch(() => { if (cache.get(key)?.value === value) cache.delete(key); });
+    cache.set(key, { at: now(), value });
+    return value;
+  }
+  const overrides = async () => ({ ...((await setting<Record<string, Price>>('prices.overrides')) ?? {}) });
+  const defaultPrice = async () => (await setting<Price>('prices.default')) ?? DEFAULT_UNKNOWN_PRICE;
 
   async function lookup(model: string): Promise<{ price: Price; priced: boolean }> {
     const o = await overrides();
@@ -34,14 +49,16 @@ export function priceService(settings: SettingsRepo) {
     },
     async setOverride(model: string, p: Price) {
       await settings.set('prices.overrides', { ...(await overrides()), [model]: p });
+      cache.clear();
       return { model, ...p, source: 'override' as const };
     },
     async clearOverride(model: string) {
       const o = await overrides();
       delete o[model];
       await settings.set('prices.overrides', o);
+      cache.clear();
     },
-    async setDefault(p: Price) { await settings.set('prices.default', p); },
+    async setDefault(p: Price) { await settings.set('prices.default', p); cache.clear(); },
     /** USD for one call. Cached input tokens are billed at the cached rate when the table has one. */
     async cost(model: string, u: TokenUsage): Promise<{ costUsd: number; priced: boolean }> {
       const { price, priced } = await lookup(model);
