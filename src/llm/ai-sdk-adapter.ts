@@ -97,6 +97,55 @@ function modelLister() {
   };
 }
 
+type ModelV3 = Extract<LanguageModel, { specificationVersion: 'v3' }>;
+type StreamPartV3 = Awaited<ReturnType<ModelV3['doStream']>>['stream'] extends ReadableStream<infer P> ? P : never;
+
+const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve, reject) => {
+  const t = setTimeout(resolve, ms);
+  signal.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason as Error); }, { once: true });
+});
+
+/**
+ * A reply without tools goes straight to the provider model's own `doStream`: the provider package
+ * still builds the request, reads the event stream and reports the provider's errors, while
+ * streamText's orchestration — the step and tool loop, teeing the stream for its many consumers,
+ * telemetry — is skipped. For a plain reply that orchestration was most of the model call's CPU
+ * time (bench/proxy.ts, /work/notes/profile-before.txt). Retries as streamText makes them: a
+ * retryable API error before the stream starts is tried again up to `maxRetries` times, waiting 2 s,
+ * 4 s… (a `retry-after-ms`/`retry-after` header under a minute is honoured instead).
+ */
+async function* directStream(model: ModelV3, req: ModelRequest, signal: AbortSignal, maxRetries: number): AsyncGenerator<StreamPartV3> {
+  const prompt = [
+    ...(req.system ? [{ role: 'system' as const, content: req.system }] : []),
+    ...req.messages.map((m) => ({ role: m.role, content: [{ type: 'text' as const, text: m.content }] })),
+  ];
+  const options = { prompt, temperature: req.temperature, ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}), abortSignal: signal };
+  let started: Awaited<ReturnType<ModelV3['doStream']>>;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      started = await model.doStream(options);
+      break;
+    } catch (err) {
+      if (attempt >= maxRetries || signal.aborted || !APICallError.isInstance(err) || !err.isRetryable) throw err;
+      const h = err.responseHeaders ?? {};
+      const hinted = Number(h['retry-after-ms']) || Number(h['retry-after']) * 1000;
+      await sleep(hinted > 0 && hinted < 60_000 ? hinted : 2000 * 2 ** attempt, signal);
+    }
+  }
+  const reader = started.stream.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) { finished = true; return; }
+      yield value;
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
 export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }): ChatModelPort {
   return {
     listModels: modelLister(),
@@ -108,8 +157,35 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
       let timer = setTimeout(() => idle.abort(), opts.timeoutMs);
       const alive = () => { clearTimeout(timer); timer = setTimeout(() => idle.abort(), opts.timeoutMs); };
       const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(opts.timeoutMs * 10), ...(req.signal ? [req.signal] : [])]);
+      const model = languageModel(req.provider, req.modelName);
+      if (!req.tools?.length && typeof model === 'object' && model.specificationVersion === 'v3') {
+        try {
+          for await (const part of directStream(model, req, signal, opts.maxRetries)) {
+            alive();
+            if (part.type === 'text-delta') {
+              if (part.delta) yield { type: 'text', text: part.delta };
+            } else if (part.type === 'error') {
+              if (!(part.error instanceof Error)) throw new ProviderError('api', `${req.provider.name} streamed an error: ${JSON.stringify(part.error)?.slice(0, 500)}`, req.provider.name);
+              throw part.error;
+            } else if (part.type === 'finish') {
+              const u = part.usage;
+              yield {
+                type: 'finish',
+                finishReason: part.finishReason.unified,
+                usage: { inputTokens: u.inputTokens.total ?? 0, outputTokens: u.outputTokens.total ?? 0, cachedInputTokens: u.inputTokens.cacheRead ?? 0 },
+              };
+            }
+          }
+        } catch (err) {
+          if (signal.aborted && !(err instanceof ProviderError)) throw new ProviderError('timeout', `${req.provider.name} did not answer in time`, req.provider.name);
+          throw toProviderError(err, req.provider.name);
+        } finally {
+          clearTimeout(timer);
+        }
+        return;
+      }
       const result = streamText({
-        model: languageModel(req.provider, req.modelName),
+        model,
         system: req.system,
         messages: req.messages,
         temperature: req.temperature,
