@@ -161,3 +161,27 @@ describe('/v1 behaves like OpenAI for the official openai client', () => {
     expect(done.data.timing).toBeUndefined();
   });
 });
+
+describe('model calls retry a retryable provider error before the stream starts', () => {
+  let app: TestApp;
+  beforeAll(async () => { app = await startTestApp({ env: { SWITCHBOARD_MODEL_MAX_RETRIES: '1' } }); }, 60_000);
+  afterAll(async () => { await app?.close(); });
+
+  it('answers after one 503 (honouring retry-after-ms), and gives up after maxRetries', async () => {
+    const token = await app.owner();
+    const key = (await app.api('/api/keys', { token, body: { name: 'retry' } })).body.key as string;
+    const slug = (await app.api('/api/agents', { token, body: { name: 'Retry Agent' } })).body.slug as string;
+    const client = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: key, maxRetries: 0 });
+    app.fake.reset();
+    app.fake.enqueue({ kind: 'error', status: 503, headers: { 'retry-after-ms': '10' } });
+    const r = await client.chat.completions.create({ model: slug, messages: [{ role: 'user', content: 'again' }] });
+    expect(r.choices[0]!.message.content).toBe('Echo: again');
+    expect(app.fake.requests()).toHaveLength(2);
+
+    app.fake.reset();
+    app.fake.enqueue({ kind: 'error', status: 503, headers: { 'retry-after-ms': '10' } }, { kind: 'error', status: 503, headers: { 'retry-after-ms': '10' } });
+    const failed = await client.chat.completions.create({ model: slug, messages: [{ role: 'user', content: 'no luck' }] }).catch((e: unknown) => e);
+    expect((failed as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect(app.fake.requests()).toHaveLength(2);
+  });
+});
