@@ -36,7 +36,17 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
 
   // Read on every chat; cached briefly (other processes' changes show within two seconds).
   let cached: { at: number; value: Promise<ProviderConfig[]> } | undefined;
-  const invalidate = () => { cached = undefined; };
+  // The dashboard's default model, read with the same two-second freshness (every call to an agent without its own model resolves it).
+  let cachedDefault: { at: number; value: Promise<string | undefined> } | undefined;
+  const invalidate = () => { cached = undefined; cachedDefault = undefined; };
+  function settingsDefault(): Promise<string | undefined> {
+    if (!cachedDefault || Date.now() - cachedDefault.at > 2000) {
+      const value = deps.settings.get<string>('defaultModel');
+      value.catch(() => { if (cachedDefault?.value === value) cachedDefault = undefined; });
+      cachedDefault = { at: Date.now(), value };
+    }
+    return cachedDefault.value;
+  }
   function all(): Promise<ProviderConfig[]> {
     if (!cached || Date.now() - cached.at > 2000) {
       const value = load();
@@ -58,7 +68,7 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
 
   async function defaultModel(list?: ProviderConfig[]): Promise<string | null> {
     if (env.SWITCHBOARD_DEFAULT_MODEL) return env.SWITCHBOARD_DEFAULT_MODEL;
-    const fromSettings = await deps.settings.get<string>('defaultModel');
+    const fromSettings = await settingsDefault();
     if (fromSettings) return fromSettings;
     const ps = list ?? (await all());
     const first = ps[0];
