@@ -48,7 +48,8 @@ describe('onError answers every code with its one status', () => {
   it("answers /v1 in OpenAI's shape, with the same code and status", async () => {
     const spent = await get(appError('budget_exhausted', 'The budget is spent.'), '/v1/x');
     expect(spent).toEqual({ status: 429, body: { error: { message: 'The budget is spent.', type: 'insufficient_quota', param: null, code: 'budget_exhausted' } } });
+    // OpenAI names the parameter of an unknown model: `model`.
     const missing = await get(appError('model_not_found', 'No agent.'), '/v1/x');
-    expect(missing).toEqual({ status: 404, body: { error: { message: 'No agent.', type: 'invalid_request_error', param: null, code: 'model_not_found' } } });
+    expect(missing).toEqual({ status: 404, body: { error: { message: 'No agent.', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } } });
   });
 });
