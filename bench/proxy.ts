@@ -7,7 +7,7 @@
  *   npx tsx bench/index.ts proxy          (through the runner)
  *   npx tsx bench/proxy.ts                (directly)
  *   BENCH_PROXY_PROFILE=/tmp/v1.cpuprofile npx tsx bench/proxy.ts
- *                                         (only 1,000 non-streaming /v1 calls after 50 warm-up, under V8's
+ *                                         (only 1,000 non-streaming /v1 calls after the warm-up, under V8's
  *                                         CPU profiler — what `node --cpu-prof` runs, but started after
  *                                         start-up so module loading stays out — written to that file)
  *   npx tsx bench/proxy.ts --top /tmp/v1.cpuprofile   (the profile's top 15 by self time)
@@ -19,7 +19,7 @@
  *   3. the web chat stream POST /api/public/agents/:slug/chat: time to the first `delta` event;
  *   both against the floor proxy streaming the same reply.
  * Client, servers and fake share one process (like chat-overhead.ts). Environment knobs:
- * BENCH_PROXY_N (calls per kind, default 500), BENCH_PROXY_WARMUP (50).
+ * BENCH_PROXY_N (calls per kind, default 300), BENCH_PROXY_WARMUP (30).
  */
 import http from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,8 +33,8 @@ import { startServer } from '../src/server.js';
 import { RESULTS_DIR, intEnv, stats, statsHead, statsRow, type Stats } from './lib.js';
 
 const PROFILE = process.env.BENCH_PROXY_PROFILE;
-const N = PROFILE ? 1000 : intEnv('BENCH_PROXY_N', 500, 1, 20_000);
-const WARMUP = intEnv('BENCH_PROXY_WARMUP', 50, 0, 1000);
+const N = PROFILE ? 1000 : intEnv('BENCH_PROXY_N', 300, 1, 20_000);
+const WARMUP = intEnv('BENCH_PROXY_WARMUP', 30, 0, 1000);
 const SLUG = 'bench-proxy';
 const MESSAGE = 'Tell me something short about switchboards please';
 const TARGET = { p50: 1.15, p99: 1.5 };
