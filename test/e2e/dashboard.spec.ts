@@ -169,7 +169,7 @@ test('API keys are shown once and can be revoked; users can be added and removed
   await page.goto('/dashboard/users');
   await page.getByLabel('Email').fill('auditor@example.com');
   await page.getByLabel('Password').fill('auditor-password');
-  await page.getByLabel('Role').selectOption('auditor');
+  await page.getByTestId('role-auditor').check();
   await page.getByRole('button', { name: 'Add user' }).click();
   const userRow = page.getByTestId('user-list').locator('tr', { hasText: 'auditor@example.com' });
   await expect(userRow).toContainText('auditor');
