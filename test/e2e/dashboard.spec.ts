@@ -98,8 +98,9 @@ test('import lists every problem and creates nothing, then imports a good docume
   const errors = page.getByTestId('field-errors');
   await expect(errors).toBeVisible();
   await expect(errors.locator('li')).toHaveCount(2);
-  await expect(errors).toContainText('persona.soul');
-  await expect(errors).toContainText('persona.agents');
+  // In words, named as the operator knows them (lib/field-messages.ts), not as JSON paths.
+  await expect(errors).toContainText('SOUL.md uses the unknown placeholder {undeclared_thing}');
+  await expect(errors).toContainText('AGENTS.md uses the unknown placeholder {another_unknown}');
   expect((await (await page.request.get('/api/agents')).json()).agents.length).toBe(before);
 
   await page.getByTestId('import-json').fill(
