@@ -48,7 +48,7 @@ import { webFetchProvider, webSearchProvider, type SearchConfig } from './tools/
 import { pluginProvider, preparePlugins } from './tools/plugins.js';
 import { approvalService } from './services/approvals.js';
 import { conversationService } from './services/conversations.js';
-import { settingsService } from './services/settings.js';
+import { settingsService, signupSwitch } from './services/settings.js';
 import type { EmbeddingPort } from './domain/ports.js';
 
 function searchConfig(c: Config): SearchConfig | undefined {
@@ -143,6 +143,7 @@ export function buildServices(config: Config, infra: Infra) {
   for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
     preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) });
+  const signup = signupSwitch({ settings: store.settings, fromEnv: config.SWITCHBOARD_SIGNUP });
   return {
     config,
     store,
@@ -150,7 +151,7 @@ export function buildServices(config: Config, infra: Infra) {
     prices,
     providers,
     mail,
-    accounts: accountService({ store, hasher, ids, clock, mail, log: log.child({ service: 'accounts' }), signup: config.SWITCHBOARD_SIGNUP }),
+    accounts: accountService({ store, hasher, ids, clock, mail, log: log.child({ service: 'accounts' }), signupOpen: signup.open }),
     audit: auditService({ store }),
     agents,
     provisioning,
@@ -166,7 +167,7 @@ export function buildServices(config: Config, infra: Infra) {
     queue,
     usage: usageService({ store, clock }),
     conversations: conversationService({ store, chat, inbox, memory }),
-    settings: settingsService({ providers, prices, defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL }),
+    settings: settingsService({ providers, prices, defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL, settings: store.settings, users: store.users, signup }),
     analytics: analyticsService({ store, clock }),
     metrics,
     inbox,

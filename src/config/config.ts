@@ -40,7 +40,7 @@ const EnvShape = z.object({
   /** Bearer token Prometheus sends to GET /metrics; without it, only requests from this machine (loopback) may read them. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
   /** open: anyone may create a customer account at POST /api/auth/register. */
-  SWITCHBOARD_SIGNUP: z.enum(['open', 'closed']).default('closed'),
+  SWITCHBOARD_SIGNUP: z.enum(['open', 'closed']).optional(),
   /** The SMTP server for account mail (and alerts); wins over the SMTP settings in the dashboard. The message never echoes the value (it holds a password). */
   SMTP_URL: z.string()
     .refine((u) => { try { const x = new URL(u); return (x.protocol === 'smtp:' || x.protocol === 'smtps:') && !!x.hostname; } catch { return false; } },

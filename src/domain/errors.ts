@@ -145,6 +145,17 @@ export function providerFailureCode(kind: 'api' | 'network' | 'timeout' | 'not_c
 /** What people are told when a provider failed: never the provider's own words (they may carry URLs or keys). */
 export const PROVIDER_FAILURE_MESSAGE = 'The model provider failed to answer. Try again in a moment.';
 
+/** A wait as people say it: "in 40 seconds", "in a minute", "in 15 minutes" (never "in 886 seconds"). */
+export function waitInWords(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 60) return `in ${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.ceil(s / 60);
+  if (m === 1) return 'in a minute';
+  if (m < 120) return `in ${m} minutes`;
+  const h = Math.ceil(m / 60);
+  return `in ${h} hours`;
+}
+
 export const errors = {
   validation: (fields: FieldProblem[], message?: string) =>
     new AppError(400, 'validation_failed', message ?? fields.map((f) => (f.path ? `${f.path}: ${f.message}` : f.message)).join('; '), { fields }),
@@ -155,5 +166,5 @@ export const errors = {
   notFound: (what: string) => new AppError(404, 'not_found', `${what} was not found.`),
   conflict: (code: CodeWithStatus<409>, message: string) => appError(code, message),
   rateLimited: (retryAfterSeconds: number) =>
-    new AppError(429, 'rate_limited', `Too many attempts; try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds }),
+    new AppError(429, 'rate_limited', `Too many attempts; try again ${waitInWords(retryAfterSeconds)}.`, { retryAfterSeconds }),
 };

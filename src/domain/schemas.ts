@@ -149,6 +149,8 @@ export const templateSchema = z.strictObject({
   id: z.string().max(100).optional(),
   name: z.string().trim().min(1, 'is required').max(LIMITS.name),
   description: z.string().max(LIMITS.description).default(''),
+  /** What the template gallery says about it, in plain words; needed when the description has a placeholder without a default. */
+  summary: z.string().max(LIMITS.description).optional(),
   icon: z.string().max(LIMITS.icon).default('🤖'),
   model: modelSchema.nullable().optional(),
   fallbackModel: modelSchema.nullable().optional(),

@@ -6,6 +6,9 @@ export const ErrorSchema = z.object({
     code: z.string().openapi({ example: 'validation_failed' }),
     message: z.string(),
     fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    attemptsLeft: z.number().int().optional().openapi({ description: 'Sign-in: failed tries left before the next ones are slowed (on a 401)' }),
+    retryAfterSeconds: z.number().int().optional().openapi({ description: 'How long to wait before trying again (on a 429; also the Retry-After header)' }),
+    slowed: z.boolean().optional().openapi({ description: 'Sign-in: attempts are being slowed after too many failures (on a 429)' }),
   }),
 }).openapi('Error');
 

@@ -17,7 +17,7 @@ describe('account mails', () => {
 
   beforeAll(async () => {
     opened = await openTestStore(clock);
-    accounts = accountService({ store: opened.store, hasher: plainHasher, ids: sequentialIds(), clock, mail, log: silentLog, signup: 'open' });
+    accounts = accountService({ store: opened.store, hasher: plainHasher, ids: sequentialIds(), clock, mail, log: silentLog, signupOpen: async () => true });
     await accounts.setupOwner('owner@example.com', 'correct horse battery');
   });
   afterAll(() => opened?.close());

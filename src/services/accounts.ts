@@ -7,7 +7,7 @@
  */
 import type { AuthTokenKind, Clock, IdGenerator, Mailer, PasswordHasher, Store } from '../domain/ports.js';
 import type { Actor, Role, User } from '../domain/types.js';
-import { errors, AppError } from '../domain/errors.js';
+import { errors, AppError, waitInWords } from '../domain/errors.js';
 import { sha256 } from '../infra/system.js';
 import type { Logger } from '../infra/logger.js';
 import { authorize } from './access.js';
@@ -66,7 +66,9 @@ const suspended = () => new AppError(403, 'account_suspended', 'This account is 
 const mailNotConfigured = () => new AppError(400, 'mail_not_configured', 'E-mail is not set up on this server (SMTP_URL, or SMTP in the alert settings).');
 
 export function accountService(deps: {
-  store: Pick<Store, 'users' | 'tokens' | 'authTokens' | 'agents' | 'plans' | 'audit' | 'transaction'>; hasher: PasswordHasher; ids: IdGenerator; clock: Clock; mail: Mailer; log: Logger; signup: 'open' | 'closed';
+  store: Pick<Store, 'users' | 'tokens' | 'authTokens' | 'agents' | 'plans' | 'audit' | 'transaction'>; hasher: PasswordHasher; ids: IdGenerator; clock: Clock; mail: Mailer; log: Logger;
+  /** Whether self sign-up is open now (SWITCHBOARD_SIGNUP, else the dashboard's switch). */
+  signupOpen: () => Promise<boolean>;
 }) {
   const { store, hasher, ids, clock, mail, log } = deps;
   const at = (ms = 0) => new Date(clock.now().getTime() + ms).toISOString();
@@ -103,14 +105,14 @@ export function accountService(deps: {
       const until = Date.parse(failures.last!) + Math.min(1000 * 2 ** over, LIMITS.loginBackoffMaxMs);
       const wait = Math.ceil((until - clock.now().getTime()) / 1000);
       if (wait > 0) {
-        throw new AppError(429, 'rate_limited', `Too many failed sign-ins for this account; attempts are slowed. Try again in ${wait} seconds.`, { retryAfterSeconds: wait, details: { retryAfterSeconds: wait, slowed: true } });
+        throw new AppError(429, 'rate_limited', `Too many failed sign-ins for this account; attempts are slowed. Try again ${waitInWords(wait)}.`, { retryAfterSeconds: wait, details: { retryAfterSeconds: wait, slowed: true } });
       }
     }
     if (!known) {
       const byIp = await store.audit.tally({ actions: [AUDIT.loginFailed], since, ip });
       if (byIp.count >= LIMITS.loginFailuresPerIp) {
         const wait = retryAfter(byIp.first!, LIMITS.loginWindowMs);
-        throw new AppError(429, 'rate_limited', `Too many failed sign-ins from this address; try again in ${wait} seconds.`, { retryAfterSeconds: wait, details: { retryAfterSeconds: wait, slowed: true } });
+        throw new AppError(429, 'rate_limited', `Too many failed sign-ins from this address; try again ${waitInWords(wait)}.`, { retryAfterSeconds: wait, details: { retryAfterSeconds: wait, slowed: true } });
       }
     }
     return { attemptsLeft: Math.max(0, LIMITS.loginFreeFailures - failures.count - 1) };
@@ -155,8 +157,8 @@ export function accountService(deps: {
     void mail.send(linkMail(user, kind, link)).catch((err: unknown) => log.warn('account mail failed', { kind, userId: user.id, error: (err as Error).message }));
   }
 
-  function assertSignupOpen() {
-    if (deps.signup !== 'open') throw new AppError(403, 'signup_closed', 'Sign-up is closed on this server; ask the operator for an account.');
+  async function assertSignupOpen() {
+    if (!(await deps.signupOpen())) throw new AppError(403, 'signup_closed', 'Sign-up is closed on this server; ask the operator for an account.');
   }
 
   async function consumeLink(kind: AuthTokenKind, token: string) {
@@ -171,7 +173,7 @@ export function accountService(deps: {
 
     /** What the sign-in page may offer. */
     async options() {
-      return { signup: deps.signup === 'open', mail: await mail.configured() };
+      return { signup: await deps.signupOpen(), mail: await mail.configured() };
     },
 
     /** One-time creation of the owner, from the setup page or the environment. */
@@ -193,12 +195,12 @@ export function accountService(deps: {
       return true;
     },
 
-    /** Throws signup_closed unless SWITCHBOARD_SIGNUP=open (the route asks before it reads the body). */
+    /** Throws signup_closed unless sign-up is open (the route asks before it reads the body). */
     assertSignupOpen,
 
-    /** Self sign-up (SWITCHBOARD_SIGNUP=open): a customer on the trial plan, signed in at once. */
+    /** Self sign-up (when open): a customer on the trial plan, signed in at once. */
     async register(input: { email: string; password: string; name: string }, client: Client) {
-      assertSignupOpen();
+      await assertSignupOpen();
       const email = input.email.toLowerCase();
       const taken = () => errors.conflict('email_taken', 'This e-mail address is already registered. Sign in, or reset your password.');
       if (await store.users.byEmailWithHash(email)) throw taken();

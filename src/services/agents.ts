@@ -215,7 +215,8 @@ export function agentService(deps: {
   }
 
   return {
-    templates: () => [...templates.values()].map((t) => ({ id: t.id!, name: t.name, description: t.description, icon: t.icon, model: t.model ?? null, placeholders: t.placeholders })),
+    // The gallery's words (no placeholders: loadTemplates saw to it); placeholders are filled in the form.
+    templates: () => [...templates.values()].map((t) => ({ id: t.id!, name: t.name, description: t.summary ?? t.description, icon: t.icon, model: t.model ?? null, placeholders: t.placeholders })),
 
     async list(actor: Actor) {
       return views((await store.agents.list(canSeeAllAgents(actor) ? {} : { ownerId: actor.user.id })).filter((a) => a.status !== 'deleted'));

@@ -98,8 +98,9 @@ test('import lists every problem and creates nothing, then imports a good docume
   const errors = page.getByTestId('field-errors');
   await expect(errors).toBeVisible();
   await expect(errors.locator('li')).toHaveCount(2);
-  await expect(errors).toContainText('persona.soul');
-  await expect(errors).toContainText('persona.agents');
+  // In words, named as the operator knows them (lib/field-messages.ts), not as JSON paths.
+  await expect(errors).toContainText('SOUL.md uses the unknown placeholder {undeclared_thing}');
+  await expect(errors).toContainText('AGENTS.md uses the unknown placeholder {another_unknown}');
   expect((await (await page.request.get('/api/agents')).json()).agents.length).toBe(before);
 
   await page.getByTestId('import-json').fill(
@@ -169,7 +170,7 @@ test('API keys are shown once and can be revoked; users can be added and removed
   await page.goto('/dashboard/users');
   await page.getByLabel('Email').fill('auditor@example.com');
   await page.getByLabel('Password').fill('auditor-password');
-  await page.getByLabel('Role').selectOption('auditor');
+  await page.getByTestId('role-auditor').check();
   await page.getByRole('button', { name: 'Add user' }).click();
   const userRow = page.getByTestId('user-list').locator('tr', { hasText: 'auditor@example.com' });
   await expect(userRow).toContainText('auditor');

@@ -84,10 +84,10 @@ export function accountRoutes(deps: { accounts: AccountService; options: Account
     responses: { 200: ok(z.object({ signup: z.boolean(), mail: z.boolean() })) } }),
   async (c) => c.json(await accounts.options(), 200));
 
-  app.openapi(createRoute({ method: 'post', path: '/api/auth/register', tags, summary: 'Create a customer account (when SWITCHBOARD_SIGNUP=open)',
+  app.openapi(createRoute({ method: 'post', path: '/api/auth/register', tags, summary: 'Create a customer account (when sign-up is open: SWITCHBOARD_SIGNUP, else the dashboard setting)',
     description: 'The new customer starts on the trial plan and is signed in. With mail configured, a verification link is sent.',
     // Closed sign-up is refused before the body is read.
-    middleware: [async (c, next) => { accounts.assertSignupOpen(); await next(); }],
+    middleware: [async (c, next) => { await accounts.assertSignupOpen(); await next(); }],
     request: jsonBody(z.strictObject({ email: z.email().max(254), password: Password, name: z.string().trim().min(1, 'is required').max(80) })),
     responses: { 201: ok(SessionSchema, 'Account created and signed in'), ...errorResponses(400, 403, 409) } }),
   async (c) => {

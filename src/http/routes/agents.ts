@@ -17,7 +17,7 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
   const app = router();
 
   app.openapi(createRoute({ method: 'get', path: '/api/templates', tags, summary: 'Agent templates shipped with Switchboard',
-    responses: { 200: ok(z.object({ templates: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), icon: z.string(), model: z.string().nullable(), placeholders: z.record(z.string(), z.object({ description: z.string(), required: z.boolean(), default: z.string().optional() })) })) })), ...errorResponses(401) } }),
+    responses: { 200: ok(z.object({ templates: z.array(z.object({ id: z.string(), name: z.string(), description: z.string().openapi({ description: 'What the template does, in plain words (never a placeholder)' }), icon: z.string(), model: z.string().nullable(), placeholders: z.record(z.string(), z.object({ description: z.string(), required: z.boolean(), default: z.string().optional() })) })) })), ...errorResponses(401) } }),
   (c) => {
     authorize(c.get('actor'), 'session.read');
     return c.json({ templates: agents.templates() }, 200);

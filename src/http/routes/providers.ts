@@ -80,15 +80,20 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
   });
 
   // ----- instance settings -----
-  const Settings = z.object({ defaultModel: z.string().nullable(), defaultModelFromEnv: z.boolean(), defaultPrice: PriceBody });
-  app.openapi(createRoute({ method: 'get', path: '/api/settings', tags, summary: 'Instance settings: default model, price for unknown models',
+  const Settings = z.object({
+    defaultModel: z.string().nullable(), defaultModelFromEnv: z.boolean(), defaultPrice: PriceBody,
+    signup: z.boolean().openapi({ description: 'Whether anyone may create a customer account (the customer platform is on)' }),
+    signupFromEnv: z.boolean().openapi({ description: 'Whether SWITCHBOARD_SIGNUP decides sign-up (then the dashboard switch waits until it is removed)' }),
+    customerPlatform: z.boolean().openapi({ description: 'Whether the customer pages (Customers, Plans) matter: sign-up is open or a customer exists' }),
+  });
+  app.openapi(createRoute({ method: 'get', path: '/api/settings', tags, summary: 'Instance settings: default model, price for unknown models, self sign-up',
     responses: { 200: ok(Settings), ...errorResponses(401) } }),
   async (c) => {
     authorize(c.get('actor'), 'session.read');
     return c.json(await settings.read(), 200);
   });
   app.openapi(createRoute({ method: 'patch', path: '/api/settings', tags, summary: 'Change instance settings (owner, admin)',
-    request: jsonBody(z.strictObject({ defaultModel: modelSchema.nullable().optional(), defaultPrice: PriceBody.optional() })),
+    request: jsonBody(z.strictObject({ defaultModel: modelSchema.nullable().optional(), defaultPrice: PriceBody.optional(), signup: z.boolean().optional() })),
     responses: { 200: ok(Settings), ...errorResponses(400, 401, 403) } }),
   async (c) => {
     authorize(c.get('actor'), 'settings.write');

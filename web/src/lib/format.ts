@@ -73,3 +73,13 @@ export function formatMinutes(minutes: number | null | undefined): string {
   const part = (n: number, unit: string) => (n ? [`${n} ${unit}${n === 1 ? '' : 's'}`] : []);
   return [...part(d, 'day'), ...part(h, 'hour'), ...part(m, 'minute')].join(' ');
 }
+
+/** A wait as people say it: "40 seconds", "a minute", "15 minutes" (never "886 seconds"). */
+export function waitInWords(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.ceil(s / 60);
+  if (m === 1) return 'a minute';
+  if (m < 120) return `${m} minutes`;
+  return `${Math.ceil(m / 60)} hours`;
+}

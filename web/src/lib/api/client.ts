@@ -3,6 +3,7 @@
 // chat) flow with `credentials: 'same-origin'`; the web app never handles tokens itself.
 import createClient from 'openapi-fetch';
 import type { paths } from './schema';
+import { humanFieldMessage } from '../field-messages';
 
 export interface FieldError {
   path: string;
@@ -14,9 +15,12 @@ export class ApiError extends Error {
   readonly code: string;
   readonly fields: FieldError[];
   readonly retryAfter: number | null;
+  /** The error body's other facts (e.g. a failed sign-in's `attemptsLeft`, `slowed`). */
+  readonly details: Record<string, unknown>;
 
-  constructor(status: number, code: string, message: string, fields: FieldError[] = [], retryAfter: number | null = null) {
+  constructor(status: number, code: string, message: string, fields: FieldError[] = [], retryAfter: number | null = null, details: Record<string, unknown> = {}) {
     super(message);
+    this.details = details;
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
@@ -24,17 +28,20 @@ export class ApiError extends Error {
     this.retryAfter = retryAfter;
   }
 
-  /** The message for one field path (exact match, or the first nested under it). */
-  fieldMessage(path: string): string | undefined {
-    return (
-      this.fields.find((f) => f.path === path)?.message ??
-      this.fields.find((f) => f.path.startsWith(path + '.') || f.path.startsWith(path + '['))?.message
-    );
+  /**
+   * The problem with one field path (exact match, or the first nested under it), in words for
+   * people (lib/field-messages.ts); `required` says what to ask when the field is missing.
+   */
+  fieldMessage(path: string, required?: string): string | undefined {
+    const f = this.fields.find((x) => x.path === path) ?? this.fields.find((x) => x.path.startsWith(path + '.') || x.path.startsWith(path + '['));
+    return f && humanFieldMessage(f.path, f.message, required);
   }
 }
 
 /** Turn anything thrown into a message fit to show a person. */
 export function errorMessage(err: unknown): string {
+  // Validation refusals read "name: is required; …" (code-speak): say the first problem in words.
+  if (err instanceof ApiError && err.fields.length) return humanFieldMessage(err.fields[0]!.path, err.fields[0]!.message) + (err.fields.length > 1 ? ` (and ${err.fields.length - 1} more)` : '');
   if (err instanceof ApiError) return err.message;
   if (err instanceof Error && err.name === 'AbortError') return 'The request was cancelled.';
   if (err instanceof TypeError) return 'Could not reach the server. Check your connection and try again.';
@@ -51,7 +58,8 @@ export function apiError(res: Response, body: unknown): ApiError {
     const fields = Array.isArray(e.fields)
       ? e.fields.filter((f): f is FieldError => !!f && typeof f.path === 'string' && typeof f.message === 'string')
       : [];
-    return new ApiError(res.status, typeof e.code === 'string' ? e.code : 'error', e.message, fields, retryAfter);
+    const { code: _c, message: _m, fields: _f, ...details } = e as Record<string, unknown>;
+    return new ApiError(res.status, typeof e.code === 'string' ? e.code : 'error', e.message, fields, retryAfter, details);
   }
   return new ApiError(res.status, 'http_' + res.status, `The server answered ${res.status} ${res.statusText}`.trim(), [], retryAfter);
 }

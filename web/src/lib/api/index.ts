@@ -122,6 +122,9 @@ export const api = {
   recommendations: () => unwrap(client.GET('/api/recommendations')),
   alerts: () => unwrap(client.GET('/api/alerts')),
   acknowledgeAlert: (alertId: string) => unwrap(client.POST('/api/alerts/{id}/ack', id(alertId))),
+  /** Instance settings: default model, price of unknown models, self sign-up (the customer platform). */
+  settings: () => unwrap(client.GET('/api/settings')),
+  saveSettings: (patch: T.SettingsPatch) => unwrap(client.PATCH('/api/settings', { body: patch })),
   alertSettings: () => unwrap(client.GET('/api/settings/alerts')),
   saveAlertSettings: (input: T.AlertSettingsInput) => unwrap(client.PUT('/api/settings/alerts', { body: input })),
   testAlerts: () => unwrap(client.POST('/api/settings/alerts/test')),

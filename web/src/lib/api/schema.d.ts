@@ -251,7 +251,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create a customer account (when SWITCHBOARD_SIGNUP=open)
+         * Create a customer account (when sign-up is open: SWITCHBOARD_SIGNUP, else the dashboard setting)
          * @description The new customer starts on the trial plan and is signed in. With mail configured, a verification link is sent.
          */
         post: {
@@ -1317,6 +1317,7 @@ export interface paths {
                             templates: {
                                 id: string;
                                 name: string;
+                                /** @description What the template does, in plain words (never a placeholder) */
                                 description: string;
                                 icon: string;
                                 model: string | null;
@@ -3230,7 +3231,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Instance settings: default model, price for unknown models */
+        /** Instance settings: default model, price for unknown models, self sign-up */
         get: {
             parameters: {
                 query?: never;
@@ -3254,6 +3255,12 @@ export interface paths {
                                 outputPerM: number;
                                 cachedInputPerM?: number;
                             };
+                            /** @description Whether anyone may create a customer account (the customer platform is on) */
+                            signup: boolean;
+                            /** @description Whether SWITCHBOARD_SIGNUP decides sign-up (then the dashboard switch waits until it is removed) */
+                            signupFromEnv: boolean;
+                            /** @description Whether the customer pages (Customers, Plans) matter: sign-up is open or a customer exists */
+                            customerPlatform: boolean;
                         };
                     };
                 };
@@ -3290,6 +3297,7 @@ export interface paths {
                             outputPerM: number;
                             cachedInputPerM?: number;
                         };
+                        signup?: boolean;
                     };
                 };
             };
@@ -3308,6 +3316,12 @@ export interface paths {
                                 outputPerM: number;
                                 cachedInputPerM?: number;
                             };
+                            /** @description Whether anyone may create a customer account (the customer platform is on) */
+                            signup: boolean;
+                            /** @description Whether SWITCHBOARD_SIGNUP decides sign-up (then the dashboard switch waits until it is removed) */
+                            signupFromEnv: boolean;
+                            /** @description Whether the customer pages (Customers, Plans) matter: sign-up is open or a customer exists */
+                            customerPlatform: boolean;
                         };
                     };
                 };
@@ -7146,6 +7160,12 @@ export interface components {
                     path: string;
                     message: string;
                 }[];
+                /** @description Sign-in: failed tries left before the next ones are slowed (on a 401) */
+                attemptsLeft?: number;
+                /** @description How long to wait before trying again (on a 429; also the Retry-After header) */
+                retryAfterSeconds?: number;
+                /** @description Sign-in: attempts are being slowed after too many failures (on a 429) */
+                slowed?: boolean;
             };
         };
         Agent: {

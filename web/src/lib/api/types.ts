@@ -99,6 +99,7 @@ export type Recommendation = Item<Recommendations['items']>;
 export type ModelSuggestion = Item<Recommendation['suggestions']>;
 export type BudgetAlert = Schemas['BudgetAlert'];
 export type AlertSettings = Schemas['AlertSettings'];
+export type SettingsPatch = Body<'/api/settings', 'patch'>;
 export type AlertSettingsInput = Body<'/api/settings/alerts', 'put'>;
 export type AlertTestResult = Ok<'/api/settings/alerts/test', 'post'>;
 export type Analytics = Schemas['Analytics'];
