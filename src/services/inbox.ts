@@ -103,13 +103,7 @@ export function inboxService(deps: {
   /** After the commit, off the acknowledgement's path: channel health once per agent and channel, and one wake-up. */
   function afterAccept(stored: InboundMessage[]) {
     if (!stored.length) return;
-    const at = iso();
-    const touched = new Set<string>();
-    for (const m of stored) {
-      if (!m.agentId || touched.has(`${m.agentId}\n${m.channel}`)) continue;
-      touched.add(`${m.agentId}\n${m.channel}`);
-      void store.channels.touch(m.agentId, m.channel, { lastInboundAt: at }).catch((err: unknown) => log.warn('channel touch failed', { channel: m.channel, error: err }));
-    }
+    for (const m of stored) if (m.agentId) touchSoon(m.agentId, m.channel, 'lastInboundAt');
     setTimeout(() => notify(), o.settleMs + 5).unref?.();
   }
 
@@ -135,32 +129,46 @@ export function inboxService(deps: {
     }
   }
 
-  async function replyText(item: InboxItem): Promise<string | null> {
+  /**
+   * The channel's health times ("last message in", "last reply out") are for people to read: written
+   * at most once a second per agent and channel, not once per message.
+   */
+  const touchedAt = new Map<string, number>();
+  function touchSoon(agentId: string, channel: string, field: 'lastInboundAt' | 'lastOutboundAt') {
+    const key = `${agentId}\n${channel}\n${field}`;
+    const now = performance.now();
+    if (now - (touchedAt.get(key) ?? -Infinity) < 1000) return;
+    touchedAt.set(key, now);
+    if (touchedAt.size > 10_000) touchedAt.clear();
+    void store.channels.touch(agentId, channel, { [field]: iso() }).catch((err: unknown) => log.warn('channel touch failed', { channel, error: err }));
+  }
+
+  async function replyText(item: InboxItem): Promise<{ text: string | null; agentId: string | null }> {
     let agentId = item.agentId;
     let text = item.text;
     const router = deps.routers?.get(item.channel);
     if (router) {
       const route = item.route ?? await router(item); // routed before a crash: the same way again
-      if ('drop' in route) return null;
-      if ('reply' in route) return route.reply;
+      if ('drop' in route) return { text: null, agentId };
+      if ('reply' in route) return { text: route.reply, agentId };
       agentId = route.agentId;
       text = route.text ?? text;
       if (agentId !== item.agentId) await store.inbox.setAgent(item.id, agentId);
     }
     const identity = CHANNEL_IDENTITY[item.channel] ?? { person: item.channel, channel: item.channel as Channel };
     const agent = agentId ? await store.agents.byId(agentId) : undefined;
-    if (!agent) return null;
+    if (!agent) return { text: null, agentId };
     const sender = deps.senders.get(item.channel);
     const typing = sender?.typing ? setInterval(() => void sender.typing!({ agentId, account: item.account, recipient: item.sender }).catch(() => {}), o.typingEveryMs) : undefined;
     void sender?.typing?.({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
     try {
       for await (const ev of chat.send({ agent, person: { kind: identity.person, externalId: item.sender }, channel: identity.channel, text, sourceId: item.id })) {
-        if (ev.type === 'done') return ev.reply;
-        if (ev.type === 'error') return ev.message || POLITE_FAILURE;
+        if (ev.type === 'done') return { text: ev.reply, agentId };
+        if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
       }
-      return null;
+      return { text: null, agentId };
     } catch (err) {
-      if (err instanceof AppError) return err.message; // paused, no model: tell the person plainly
+      if (err instanceof AppError) return { text: err.message, agentId }; // paused, no model: tell the person plainly
       throw err;
     } finally {
       if (typing) clearInterval(typing);
@@ -190,7 +198,7 @@ export function inboxService(deps: {
       try {
         const r = await sender.send({ agentId: part.agentId, account: item.account, recipient: part.recipient, text: part.text });
         await store.inbox.markPart(part.id, { status: 'sent', attempts, providerMessageId: r.providerMessageId, sentAt: iso(), lastError: null });
-        if (part.agentId) await store.channels.touch(part.agentId, item.channel, { lastOutboundAt: iso() });
+        if (part.agentId) touchSoon(part.agentId, item.channel, 'lastOutboundAt');
       } catch (err) {
         const e = err instanceof SendError ? err : new SendError((err as Error)?.message ?? String(err), true);
         if (part.agentId) await store.channels.touch(part.agentId, item.channel, { lastError: e.message, lastErrorAt: iso() });
@@ -230,14 +238,14 @@ export function inboxService(deps: {
     const lease = holdLease(item.id);
     try {
       if (!item.replyReady) {
-        const text = await replyText(item);
+        // The agent it went to (a router may have changed it), without reading the row again.
+        const { text, agentId } = await replyText(item);
         if (text === null || !text.trim() || STORED_ONLY.has(item.channel)) {
           await store.inbox.finish(item.id, 'done', iso());
           return;
         }
         const sender = deps.senders.get(item.channel);
         const parts = splitMessage(sender?.render ? sender.render(text) : text, sender?.maxLength ?? 4096, { format: sender?.format ?? 'markdown' });
-        const agentId = (await store.inbox.byId(item.id))?.agentId ?? item.agentId;
         await store.inbox.saveReply(item.id, parts.map((t: string) => ({ channel: item.channel, agentId, recipient: item.sender, text: t })), iso());
       }
       const sent = await sendParts(item);
