@@ -20,9 +20,10 @@
  * a worker thread so its work does not sit on the server's event loop. Timestamps are absolute
  * (performance.timeOrigin + performance.now()), so send times in the client thread and reply times
  * at the fakes compare. Everything binds 127.0.0.1; every loop and wait is bounded.
- * Knobs: BENCH_INBOUND_ACK (500 per channel), BENCH_INBOUND_MESSAGES (1000), BENCH_INBOUND_SENDERS (200),
+ * Knobs: BENCH_INBOUND_ACK (200 per channel), BENCH_INBOUND_BURST (200) and BENCH_INBOUND_BURST_ROUNDS (3), BENCH_INBOUND_MESSAGES (1000), BENCH_INBOUND_SENDERS (200),
  * BENCH_INBOUND_CONCURRENCY (32), BENCH_INBOUND_WORKERS (the server's inbox worker concurrency, default 8).
  */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -34,10 +35,11 @@ import { Worker } from 'node:worker_threads';
 import { startFakeOpenAI } from '../test/fakes/openai-server.js';
 import { startFakeTelegram } from '../test/fakes/telegram-server.js';
 import { startFakeWhatsApp } from '../test/fakes/whatsapp-server.js';
+import pg from 'pg';
 import { startServer } from '../src/server.js';
 import { intEnv, RESULTS_DIR, stats, statsHead, statsRow, type Stats } from './lib.js';
 
-const ACK_N = intEnv('BENCH_INBOUND_ACK', 500, 10, 5000);
+const ACK_N = intEnv('BENCH_INBOUND_ACK', 200, 10, 5000);
 const ACK_WARMUP = 20;
 const FLOOD_N = intEnv('BENCH_INBOUND_MESSAGES', 1000, 10, 20_000);
 const FLOOD_SENDERS = intEnv('BENCH_INBOUND_SENDERS', 200, 2, 20_000);
@@ -49,6 +51,17 @@ const TG_TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
 const WA = { token: 'EAAG-bench-token', phoneNumberId: '106540352242922', appSecret: 'bench-app-secret' };
 /** SWITCHBOARD_WORKER_CONCURRENCY for the server under test (8 is the server's default). */
 const WORKER_CONCURRENCY = intEnv('BENCH_INBOUND_WORKERS', 8, 1, 64);
+/** The burst: this many signed posts of one channel at once (200, the issue's figure), repeated BURST_ROUNDS times against each server. */
+const BURST_N = intEnv('BENCH_INBOUND_BURST', 200, 10, 1000);
+const BURST_ROUNDS = intEnv('BENCH_INBOUND_BURST_ROUNDS', 3, 1, 20);
+/** Targets (issue 13.3): burst ack p99 within 1.5x of the bare server; at least 1,000 messages/s end to end on SQLite. */
+const ACK_TARGET_RATIO = 1.5;
+const E2E_TARGET_PER_SECOND = 1000;
+/**
+ * PostgreSQL run after the SQLite one (a fresh schema, dropped afterwards): BENCH_INBOUND_DATABASE_URL,
+ * else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; "none" skips it.
+ */
+const PG_URL = process.env.BENCH_INBOUND_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 type ChannelName = 'telegram' | 'whatsapp';
 
 const nowAbs = () => performance.timeOrigin + performance.now();
@@ -187,6 +200,12 @@ async function freePort(): Promise<number> {
   });
 }
 
+async function pgQuery(url: string, q: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try { await c.query(q); } finally { await c.end(); }
+}
+
 async function api(port: number, path: string, o: { method?: string; body?: unknown; token?: string } = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
     method: o.method ?? (o.body === undefined ? 'GET' : 'POST'),
@@ -199,10 +218,30 @@ async function api(port: number, path: string, o: { method?: string; body?: unkn
   return { status: res.status, body };
 }
 
+/**
+ * The floor: a bare node:http server that reads each post to its end and answers 200 `{}` — what
+ * any webhook receiver has to do at least. It shares the server's thread and is measured from the
+ * same client in the same run, so the ratio holds on a noisy machine.
+ */
+async function startBareServer(): Promise<{ port: number; server: HttpServer }> {
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      Buffer.concat(chunks);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 });
+      res.end('{}');
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, server };
+}
+
 // ---------- run ----------
 export type InboundResult = Awaited<ReturnType<typeof runInbound>>;
 
-export async function runInbound() {
+export async function runInbound(o: { databaseUrl?: string } = {}) {
   const startedAt = new Date();
   const wallStart = performance.now();
   const loadAtStart = loadavg().map((x) => round(x, 2));
@@ -213,6 +252,9 @@ export async function runInbound() {
   tapSent(tg.sent);
   tapSent(wa.sent);
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-inbound-'));
+  const pgSchema = o.databaseUrl ? `bench_inbound_${randomBytes(4).toString('hex')}` : undefined;
+  if (o.databaseUrl) await pgQuery(o.databaseUrl, `create schema ${pgSchema}`);
+  const bare = await startBareServer();
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const server = await startServer({
@@ -221,6 +263,7 @@ export async function runInbound() {
       PUBLIC_URL: publicUrl, DATA_DIR: dataDir, SWITCHBOARD_LOG_LEVEL: 'silent', SWITCHBOARD_SECRET_KEY: randomBytes(32).toString('hex'),
       OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: openai.url, SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini', SWITCHBOARD_MODEL_MAX_RETRIES: '0',
       SWITCHBOARD_WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
+      ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl, SWITCHBOARD_DATABASE_SCHEMA: pgSchema! } : {}),
       TELEGRAM_API_ROOT: tg.apiRoot,
       WHATSAPP_TOKEN: WA.token, WHATSAPP_PHONE_NUMBER_ID: WA.phoneNumberId, WHATSAPP_APP_SECRET: WA.appSecret, WHATSAPP_GRAPH_URL: wa.graphUrl,
     },
@@ -241,10 +284,10 @@ export async function runInbound() {
     if (!hook?.secret || hook.url !== `${publicUrl}/webhooks/telegram/${agentId}`) throw new Error(`unexpected webhook registration: ${JSON.stringify(hook)}`);
 
     let phase = 0;
-    const job = (channels: ChannelName[], count: number, sendersPerChannel: number, inFlight: number): ClientJob => {
+    const job = (channels: ChannelName[], count: number, sendersPerChannel: number, inFlight: number, at = port): ClientJob => {
       phase++;
       return {
-        port, channels, count, sendersPerChannel, inFlight, budgetMs: CLIENT_BUDGET_MS, tag: `p${phase}`,
+        port: at, channels, count, sendersPerChannel, inFlight, budgetMs: CLIENT_BUDGET_MS, tag: `p${phase}`,
         paths: { telegram: `/webhooks/telegram/${agentId}`, whatsapp: '/webhooks/whatsapp' },
         senderBase: { telegram: 800_000_000 + phase * 100_000, whatsapp: 5511_900_000_000 + phase * 100_000 }, updateBase: phase * 1_000_000,
         secret: hook.secret!, appSecret: WA.appSecret, phoneNumberId: WA.phoneNumberId,
@@ -285,6 +328,44 @@ export async function runInbound() {
       const discarded = await discardQueued();
       return { label, ...out, ...measured, answeredMeanwhile, discardedAfter: discarded };
     }
+
+    /** Waits (bounded) until the worker has answered everything queued, so each burst meets a quiet server. */
+    async function settled(budgetMs = 30_000) {
+      const until = performance.now() + budgetMs;
+      while (performance.now() < until) {
+        const c = await store.inbox.counts();
+        if (!c.queued && !c.processing) return true;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      return false;
+    }
+
+    // 0. The burst (issue 13.3): BURST_N signed posts at once per channel, as deployed (worker running),
+    //    against Switchboard and against the bare server, rounds interleaved; p99 pooled over the rounds.
+    inbox.start();
+    const burst = {} as Record<ChannelName, { switchboard: Stats; bare: Stats; ratioP99: number; ratioP50: number; refused: number; settledBetween: boolean }>;
+    const burstMeter = meter();
+    for (const channel of ['whatsapp', 'telegram'] as const) {
+      const sb: number[] = [];
+      const floor: number[] = [];
+      let refusedBurst = 0;
+      let quiet = true;
+      await runClient(job([channel], 20, 20, 20, bare.port)); // warm both paths up
+      await runClient(job([channel], 20, 20, 20));
+      quiet = (await settled()) && quiet;
+      for (let round = 0; round < BURST_ROUNDS; round++) {
+        const b = await runClient(job([channel], BURST_N, BURST_N, BURST_N, bare.port));
+        floor.push(...acks(b));
+        const r = await runClient(job([channel], BURST_N, BURST_N, BURST_N));
+        sb.push(...acks(r));
+        refusedBurst += refused(r);
+        quiet = (await settled()) && quiet;
+      }
+      const x = stats(sb);
+      const f = stats(floor);
+      burst[channel] = { switchboard: x, bare: f, ratioP99: round(x.p99 / f.p99, 2), ratioP50: round(x.p50 / f.p50, 2), refused: refusedBurst, settledBetween: quiet };
+    }
+    const burstMeasured = burstMeter();
 
     // 1. The ack path alone.
     await inbox.stop();
@@ -345,18 +426,24 @@ export async function runInbound() {
       durationS: round((performance.now() - wallStart) / 1000),
       environment: {
         node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown',
-        loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((x) => round(x, 2)), database: 'sqlite (temp dir)', inboxWorkers: WORKER_CONCURRENCY,
+        loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((x) => round(x, 2)), database: o.databaseUrl ? 'postgresql (fresh schema)' : 'sqlite (temp dir)', inboxWorkers: WORKER_CONCURRENCY,
       },
       settings: { ackMessagesPerChannel: ACK_N, ackWarmup: ACK_WARMUP, sustainedMessages: FLOOD_N, sustainedSenders: FLOOD_SENDERS, sustainedInFlight: IN_FLIGHT, model: 'fake OpenAI, zero delay, echo' },
       unit: 'ms',
+      burst: { posts: BURST_N, rounds: BURST_ROUNDS, targetRatioP99: ACK_TARGET_RATIO, ...burst, ...burstMeasured },
       ackLatency: { workerPaused: paused, workerAnswering: answering },
-      sustained,
+      sustained: { ...sustained, targetPerSecond: E2E_TARGET_PER_SECOND },
       inboxAtEnd,
     };
   } finally {
     await server.close();
-    await Promise.all([openai.close(), tg.close(), wa.close()]);
+    await Promise.all([openai.close(), tg.close(), wa.close(), new Promise((r) => bare.server.close(r))]);
+    bare.server.closeAllConnections();
     rmSync(dataDir, { recursive: true, force: true });
+    if (o.databaseUrl) {
+      await pgQuery(o.databaseUrl, `drop schema if exists ${pgSchema} cascade`);
+      await pgQuery(o.databaseUrl, `drop schema if exists ${pgSchema}_jobs cascade`);
+    }
   }
 }
 
@@ -364,7 +451,18 @@ export function printInbound(r: InboundResult) {
   const { ackLatency: a, sustained: s } = r;
   const verdict = (x: Stats) => (x.n === 0 ? '' : x.p99 < 50 ? 'ok' : 'OVER');
   const busy = (m: Meter) => `event loop busy ${Math.round(m.eventLoopUtilization * 100)}%, delay p50 ${m.eventLoopDelay.p50} / p99 ${m.eventLoopDelay.p99} / max ${m.eventLoopDelay.max} ms; process CPU ${m.processCpuMs} ms in ${m.wallMs} ms`;
-  console.log(`Switchboard inbound webhooks (ms) — node ${r.environment.node}, ${r.environment.cpus} CPUs, SQLite, ${r.environment.inboxWorkers} inbox workers, load average ${r.environment.loadAverageAtStart.join(' ')}`);
+  console.log(`Switchboard inbound webhooks (ms) — node ${r.environment.node}, ${r.environment.cpus} CPUs, ${r.environment.database}, ${r.environment.inboxWorkers} inbox workers, load average ${r.environment.loadAverageAtStart.join(' ')}`);
+  const b = r.burst;
+  console.log(`\n(0) Burst: ${b.posts} signed posts at once per channel, ${b.rounds} rounds, worker running; reference: a bare node:http server answering the same posts from the same client`);
+  console.log(`${statsHead()}`);
+  for (const c of ['whatsapp', 'telegram'] as const) {
+    const x = b[c];
+    const name = c === 'whatsapp' ? 'WhatsApp Cloud' : 'Telegram';
+    console.log(statsRow(`    ${name}: Switchboard`, x.switchboard));
+    console.log(statsRow(`    ${name}: bare node:http (reference)`, x.bare));
+    console.log(`    ${name}: figure p99 ${x.switchboard.p99} ms, reference ${x.bare.p99} ms, ratio ${x.ratioP99} (p50 ratio ${x.ratioP50}), target ≤ ${b.targetRatioP99} → ${x.ratioP99 <= b.targetRatioP99 ? 'MET' : 'NOT MET'}${x.refused ? `; !! ${x.refused} not answered 200` : ''}${x.settledBetween ? '' : '; (inbox not drained between rounds)'}`);
+  }
+  console.log(`    ${busy(b)}`);
   console.log(`\n(1) Webhook ack, send → 200: ${r.settings.ackMessagesPerChannel} sequential messages per channel (after ${r.settings.ackWarmup} warm-up), each from a new sender`);
   console.log(`${statsHead()}  p99<50`);
   const row = (label: string, x: Stats) => console.log(`${statsRow(label, x)}  ${verdict(x)}`);
@@ -378,7 +476,7 @@ export function printInbound(r: InboundResult) {
   if (refusedAck) console.log(`    !! ${refusedAck} webhook(s) not answered 200`);
   console.log(`\n(2) Sustained: ${s.messages} messages alternating Telegram / WhatsApp over ${s.senders} senders, ${s.inFlight} in flight`);
   console.log(`    accepted ${s.accepted}/${s.messages} in ${s.acceptWallMs} ms → ${s.acceptedPerSecond} msg/s at the webhooks${s.refused ? ` (${s.refused} refused)` : ''}`);
-  console.log(`    answered ${s.answered} in ${s.endToEndWallMs} ms → ${s.answeredPerSecond} msg/s end to end; drained ${s.drainAfterLastAckMs} ms after the last ack${s.duplicates ? `; ${s.duplicates} duplicate replies` : ''}${s.complete ? '' : ' (INCOMPLETE)'}`);
+  console.log(`    answered ${s.answered} in ${s.endToEndWallMs} ms → figure ${s.answeredPerSecond} msg/s end to end, target ≥ ${s.targetPerSecond} → ${s.answeredPerSecond >= s.targetPerSecond ? 'MET' : 'NOT MET'}; drained ${s.drainAfterLastAckMs} ms after the last ack${s.duplicates ? `; ${s.duplicates} duplicate replies` : ''}${s.complete ? '' : ' (INCOMPLETE)'}`);
   console.log(`    ${busy(s)} → ${s.cpuMsPerMessage} CPU ms per message`);
   console.log(statsHead());
   console.log(statsRow('    Telegram: ack under load', s.ack.telegram));
@@ -391,26 +489,40 @@ export function printInbound(r: InboundResult) {
 /** Writes inbound-<timestamp>.json and latest-inbound.json; returns the timestamped file name. */
 export function writeInbound(r: InboundResult): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const name = `inbound-${r.startedAt.replace(/[:.]/g, '-')}.json`;
+  const db = r.environment.database.startsWith('postgresql') ? '-pg' : '';
+  const name = `inbound${db}-${r.startedAt.replace(/[:.]/g, '-')}.json`;
   const json = JSON.stringify(r, null, 2) + '\n';
   writeFileSync(join(RESULTS_DIR, name), json);
-  writeFileSync(join(RESULTS_DIR, 'latest-inbound.json'), json);
+  writeFileSync(join(RESULTS_DIR, `latest-inbound${db}.json`), json);
   return name;
 }
 
 /** True when every webhook got its 200 and every sustained message was answered exactly once. */
 export function inboundOk(r: InboundResult): boolean {
-  const { ackLatency: a, sustained: s } = r;
-  return [a.workerPaused.telegram, a.workerPaused.whatsapp, a.workerAnswering.telegram, a.workerAnswering.whatsapp].every((x) => x.refused === 0)
+  const { ackLatency: a, sustained: s, burst: b } = r;
+  return b.whatsapp.refused === 0 && b.telegram.refused === 0 && [a.workerPaused.telegram, a.workerPaused.whatsapp, a.workerAnswering.telegram, a.workerAnswering.whatsapp].every((x) => x.refused === 0)
     && s.complete && s.refused === 0 && s.duplicates === 0 && s.answered === s.messages;
 }
 
 if (process.argv[1] && (fileURLToPath(import.meta.url) === process.argv[1] || process.argv[1].endsWith('bench/inbound.ts'))) {
-  runInbound().then((r) => {
+  (async () => {
+    const r = await runInbound();
     printInbound(r);
     console.log(`written: bench/results/${writeInbound(r)} and bench/results/latest-inbound.json`);
     if (!inboundOk(r)) process.exitCode = 1;
-  }).catch((err: unknown) => {
+    if (PG_URL === 'none') return;
+    console.log(`\n${'─'.repeat(60)}\nThe same on PostgreSQL (${PG_URL.replace(/\/\/[^@/]*@/, '//…@')})\n`);
+    let p: InboundResult;
+    try {
+      p = await runInbound({ databaseUrl: PG_URL });
+    } catch (err) {
+      console.log(`PostgreSQL run skipped: ${(err as Error).message}`);
+      return;
+    }
+    printInbound(p);
+    console.log(`written: bench/results/${writeInbound(p)} and bench/results/latest-inbound-pg.json`);
+    if (!inboundOk(p)) process.exitCode = 1;
+  })().catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;
   });

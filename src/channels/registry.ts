@@ -99,8 +99,8 @@ export function channelRegistry(deps: {
       const a = adapter(channel);
       await a.verify(req);
       const { messages, receipts } = await a.parse(req);
-      let accepted = 0;
-      for (const m of messages) if (!(await deps.accept(m)).duplicate) accepted++;
+      // All of a post's messages go into the inbox's same group commit; the answer waits for it.
+      const accepted = (await Promise.all(messages.map((m) => deps.accept(m)))).filter((r) => !r.duplicate).length;
       for (const r of receipts) await receipt(channel, r);
       const failed = receipts.flatMap((r) => (r.failed ? [r.failed.error] : []));
       if (a.observe && (accepted || failed.length)) await a.observe({ accepted, failed });

@@ -7,8 +7,17 @@ import type { ChatService } from './chat.js';
 import { POLITE_FAILURE } from './chat.js';
 import { splitMessage } from '../channels/split.js';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 
-export type InboxOptions = { concurrency?: number; leaseMs?: number; pollMs?: number; maxSendAttempts?: number; typingEveryMs?: number; baseBackoffMs?: number; settleMs?: number };
+export type InboxOptions = {
+  concurrency?: number; leaseMs?: number; pollMs?: number; maxSendAttempts?: number; typingEveryMs?: number; baseBackoffMs?: number; settleMs?: number;
+  /**
+   * Webhooks first: while messages are being accepted (and for `ingressQuietMs` after the last one)
+   * an idle worker waits before it picks its next message, at most `ingressYieldMs` each time, so a
+   * burst of webhooks is acknowledged before the worker takes the CPU, and the worker never starves.
+   */
+  ingressQuietMs?: number; ingressYieldMs?: number;
+};
 
 /** Decides which agent a message goes to, and may answer by itself (routing questions, commands). */
 export type Router = (item: InboxItem) => Promise<InboxRoute>;
@@ -34,7 +43,7 @@ export function inboxService(deps: {
   const { store, chat, clock, log } = deps;
   // settleMs: a message waits this long before it is picked, so one sent just before it in the same
   // conversation but delivered a moment later (parallel webhooks) still goes first.
-  const o = { concurrency: 8, leaseMs: 60_000, pollMs: 250, maxSendAttempts: 5, typingEveryMs: 4_000, baseBackoffMs: 1_000, settleMs: 150, ...deps.options };
+  const o = { concurrency: 8, leaseMs: 60_000, pollMs: 250, maxSendAttempts: 5, typingEveryMs: 4_000, baseBackoffMs: 1_000, settleMs: 150, ingressQuietMs: 5, ingressYieldMs: 100, ...deps.options };
   const iso = (ms = 0) => new Date(clock.now().getTime() + ms).toISOString();
   let running = false;
   const waiters = new Set<() => void>();
@@ -49,41 +58,117 @@ export function inboxService(deps: {
     }
   }
 
-  async function accept(m: InboundMessage) {
-    const r = await store.inbox.accept(m, iso());
-    if (!r.duplicate) {
-      if (m.agentId) await store.channels.touch(m.agentId, m.channel, { lastInboundAt: iso() });
-      setTimeout(() => notify(), o.settleMs + 5).unref?.();
+  // ---- accepting: group commit ----
+  // Webhooks that arrive together are stored together: accept() queues the message, and one
+  // transaction per batch stores every message queued since the last one started (the batch closes
+  // at the end of the current turn of the event loop, or while the previous commit is running).
+  // Each caller's promise settles only after the commit that holds its row, so a webhook is still
+  // acknowledged only once its message is stored. Everything that need not precede the ack (the
+  // channel's "last message in" time, waking the worker) runs after the commit, once per batch.
+  type Pending = { m: InboundMessage; resolve: (r: { id: string; duplicate: boolean }) => void; reject: (e: unknown) => void };
+  let batch: Pending[] = [];
+  let flushing = false;
+  let flushQueued = false;
+  /** Messages being accepted right now, and when the last acceptance ended (performance.now()). */
+  let accepting = 0;
+  let lastAcceptAt = -Infinity;
+
+  async function flush() {
+    flushQueued = false;
+    if (flushing || batch.length === 0) return;
+    flushing = true;
+    const mine = batch;
+    batch = [];
+    try {
+      const at = iso();
+      let results: ({ id: string; duplicate: boolean } | { error: unknown })[];
+      try {
+        results = await store.inbox.acceptMany(mine.map((p) => p.m), at);
+      } catch (err) {
+        // One bad message (say, for an agent deleted a moment ago) must not fail the others: alone, each.
+        if (mine.length === 1) throw err;
+        results = [];
+        for (const p of mine) results.push(await store.inbox.acceptMany([p.m], at).then((r) => r[0]!, (error: unknown) => ({ error })));
+      }
+      mine.forEach((p, i) => { const r = results[i]!; if ('error' in r) p.reject(r.error); else p.resolve(r); });
+      afterAccept(mine.filter((_, i) => { const r = results[i]!; return !('error' in r) && !r.duplicate; }).map((p) => p.m));
+    } catch (err) {
+      for (const p of mine) p.reject(err);
+    } finally {
+      flushing = false;
+      if (batch.length) void flush();
     }
-    return r;
   }
 
-  async function replyText(item: InboxItem): Promise<string | null> {
+  /** After the commit, off the acknowledgement's path: channel health once per agent and channel, and one wake-up. */
+  function afterAccept(stored: InboundMessage[]) {
+    if (!stored.length) return;
+    for (const m of stored) if (m.agentId) touchSoon(m.agentId, m.channel, 'lastInboundAt');
+    setTimeout(() => notify(), o.settleMs + 5).unref?.();
+  }
+
+  function accept(m: InboundMessage): Promise<{ id: string; duplicate: boolean }> {
+    accepting++;
+    return new Promise<{ id: string; duplicate: boolean }>((resolve, reject) => {
+      batch.push({ m, resolve, reject });
+      if (!flushing && !flushQueued) {
+        flushQueued = true;
+        setImmediate(() => void flush());
+      }
+    }).finally(() => {
+      accepting--;
+      lastAcceptAt = performance.now();
+    });
+  }
+
+  /** Waits (bounded by ingressYieldMs) while webhooks are being accepted, so their acks go first. */
+  async function yieldToIngress() {
+    const until = performance.now() + o.ingressYieldMs;
+    while (running && (accepting > 0 || performance.now() - lastAcceptAt < o.ingressQuietMs) && performance.now() < until) {
+      await new Promise((res) => setTimeout(res, o.ingressQuietMs));
+    }
+  }
+
+  /**
+   * The channel's health times ("last message in", "last reply out") are for people to read: written
+   * at most once a second per agent and channel, not once per message.
+   */
+  const touchedAt = new Map<string, number>();
+  function touchSoon(agentId: string, channel: string, field: 'lastInboundAt' | 'lastOutboundAt') {
+    const key = `${agentId}\n${channel}\n${field}`;
+    const now = performance.now();
+    if (now - (touchedAt.get(key) ?? -Infinity) < 1000) return;
+    touchedAt.set(key, now);
+    if (touchedAt.size > 10_000) touchedAt.clear();
+    void store.channels.touch(agentId, channel, { [field]: iso() }).catch((err: unknown) => log.warn('channel touch failed', { channel, error: err }));
+  }
+
+  async function replyText(item: InboxItem): Promise<{ text: string | null; agentId: string | null }> {
     let agentId = item.agentId;
     let text = item.text;
     const router = deps.routers?.get(item.channel);
     if (router) {
       const route = item.route ?? await router(item); // routed before a crash: the same way again
-      if ('drop' in route) return null;
-      if ('reply' in route) return route.reply;
+      if ('drop' in route) return { text: null, agentId };
+      if ('reply' in route) return { text: route.reply, agentId };
       agentId = route.agentId;
       text = route.text ?? text;
       if (agentId !== item.agentId) await store.inbox.setAgent(item.id, agentId);
     }
     const identity = CHANNEL_IDENTITY[item.channel] ?? { person: item.channel, channel: item.channel as Channel };
     const agent = agentId ? await store.agents.byId(agentId) : undefined;
-    if (!agent) return null;
+    if (!agent) return { text: null, agentId };
     const sender = deps.senders.get(item.channel);
     const typing = sender?.typing ? setInterval(() => void sender.typing!({ agentId, account: item.account, recipient: item.sender }).catch(() => {}), o.typingEveryMs) : undefined;
     void sender?.typing?.({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
     try {
       for await (const ev of chat.send({ agent, person: { kind: identity.person, externalId: item.sender }, channel: identity.channel, text, sourceId: item.id })) {
-        if (ev.type === 'done') return ev.reply;
-        if (ev.type === 'error') return ev.message || POLITE_FAILURE;
+        if (ev.type === 'done') return { text: ev.reply, agentId };
+        if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
       }
-      return null;
+      return { text: null, agentId };
     } catch (err) {
-      if (err instanceof AppError) return err.message; // paused, no model: tell the person plainly
+      if (err instanceof AppError) return { text: err.message, agentId }; // paused, no model: tell the person plainly
       throw err;
     } finally {
       if (typing) clearInterval(typing);
@@ -113,7 +198,7 @@ export function inboxService(deps: {
       try {
         const r = await sender.send({ agentId: part.agentId, account: item.account, recipient: part.recipient, text: part.text });
         await store.inbox.markPart(part.id, { status: 'sent', attempts, providerMessageId: r.providerMessageId, sentAt: iso(), lastError: null });
-        if (part.agentId) await store.channels.touch(part.agentId, item.channel, { lastOutboundAt: iso() });
+        if (part.agentId) touchSoon(part.agentId, item.channel, 'lastOutboundAt');
       } catch (err) {
         const e = err instanceof SendError ? err : new SendError((err as Error)?.message ?? String(err), true);
         if (part.agentId) await store.channels.touch(part.agentId, item.channel, { lastError: e.message, lastErrorAt: iso() });
@@ -153,14 +238,14 @@ export function inboxService(deps: {
     const lease = holdLease(item.id);
     try {
       if (!item.replyReady) {
-        const text = await replyText(item);
+        // The agent it went to (a router may have changed it), without reading the row again.
+        const { text, agentId } = await replyText(item);
         if (text === null || !text.trim() || STORED_ONLY.has(item.channel)) {
           await store.inbox.finish(item.id, 'done', iso());
           return;
         }
         const sender = deps.senders.get(item.channel);
         const parts = splitMessage(sender?.render ? sender.render(text) : text, sender?.maxLength ?? 4096, { format: sender?.format ?? 'markdown' });
-        const agentId = (await store.inbox.byId(item.id))?.agentId ?? item.agentId;
         await store.inbox.saveReply(item.id, parts.map((t: string) => ({ channel: item.channel, agentId, recipient: item.sender, text: t })), iso());
       }
       const sent = await sendParts(item);
@@ -177,6 +262,8 @@ export function inboxService(deps: {
 
   async function loop() {
     while (running) {
+      await yieldToIngress();
+      if (!running) return;
       let item: InboxItem | undefined;
       try {
         item = await store.inbox.claim(iso(), iso(o.leaseMs), iso(-o.settleMs));

@@ -131,6 +131,9 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
     await wa.deliverMessage(hook, { from: '5511999990005', text: 'A quick cook tip' });
     await eventually(() => repliesTo('5511999990005').length === 1, 5000, 'reply');
     const sent = wa.sent.filter((m) => m.to === '5511999990005').at(-1)!;
+    // The fake records the send before our worker stores its id (on PostgreSQL a moment later); a
+    // status that comes first goes to the receipt job and lands a second later — not what this checks.
+    await eventually(async () => !!(await outbound(sent.id)), 5000, 'send on record');
     await wa.deliverStatus(hook, { id: sent.id, status: 'read', recipientId: '5511999990005' });
     await wa.deliverStatus(hook, { id: sent.id, status: 'delivered', recipientId: '5511999990005' });
     const out = (await app.api('/api/channels/outbound', { token })).body.messages.find((m: { providerMessageId: string }) => m.providerMessageId === sent.id);
@@ -174,6 +177,7 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
     await wa.deliverMessage(hook, { from: phone, text: 'A soup with lentils' });
     await eventually(() => repliesTo(phone).length === 1, 5000, 'reply');
     const sent = wa.sent.filter((m) => m.to === phone).at(-1)!;
+    await eventually(async () => !!(await outbound(sent.id)), 5000, 'send on record');
     const detail = 'The recipient phone number is not a WhatsApp phone number.';
     await wa.deliverStatus(hook, { id: sent.id, status: 'failed', recipientId: phone, errors: [{ code: 131026, title: 'Message undeliverable', details: detail }] });
     const out = await outbound(sent.id);

@@ -22,6 +22,11 @@ export interface InboxQueue {
    * `leaseUntil` it is stored already leased to the caller, which answers it itself (the web chat).
    */
   accept(m: InboundMessage, at: string, leaseUntil?: string): Promise<{ id: string; duplicate: boolean }>;
+  /**
+   * Group commit: stores several inbound messages (queued, in this order) in one transaction, one
+   * result per message. Rejects as a whole when the transaction fails; nothing is stored then.
+   */
+  acceptMany(ms: InboundMessage[], at: string): Promise<{ id: string; duplicate: boolean }[]>;
   /** Leases the next message (received before `settledBefore`) whose conversation has nothing earlier pending and nothing in flight. */
   claim(now: string, leaseUntil: string, settledBefore?: string): Promise<InboxItem | undefined>;
   extend(id: string, leaseUntil: string): Promise<void>;

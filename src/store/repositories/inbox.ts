@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db.js';
-import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboxItem, InboxRepo, OutboxItem, PersonStateRepo } from '../../domain/ports.js';
+import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboundMessage, InboxItem, InboxRepo, OutboxItem, PersonStateRepo } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
 import { inTx, isUniqueViolation } from './agents.js';
 import { maskSecrets, maskStored } from '../../infra/redact.js';
@@ -11,6 +11,12 @@ const toItem = (r: Database['inbox']): InboxItem => ({
   status: r.status as InboxItem['status'], attempts: Number(r.attempts), replyReady: Number(r.reply_ready) === 1,
   lastError: r.last_error, receivedAt: r.received_at, route: r.route ? JSON.parse(r.route) : null,
 });
+const inboxRow = (id: string, m: InboundMessage, at: string, leaseUntil?: string): Database['inbox'] => ({
+  id, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from inbox)` as unknown as number, channel: m.channel, account: m.account,
+  external_id: m.externalId, thread_key: m.threadKey, agent_id: m.agentId, sender: m.sender, sender_name: m.senderName,
+  text: m.text, payload: JSON.stringify(m.payload ?? null), order_key: m.orderKey ?? '', status: leaseUntil ? 'processing' : 'queued', attempts: leaseUntil ? 1 : 0, locked_until: leaseUntil ?? null,
+  reply_ready: 0, last_error: null, received_at: at, processed_at: null, route: null,
+});
 const toPart = (r: Database['outbox']): OutboxItem => ({
   id: r.id, inboxId: r.inbox_id, part: Number(r.part), channel: r.channel, agentId: r.agent_id, recipient: r.recipient, text: r.text,
   status: r.status as OutboxItem['status'], attempts: Number(r.attempts), lastError: r.last_error, providerMessageId: r.provider_message_id, sentAt: r.sent_at,
@@ -18,15 +24,29 @@ const toPart = (r: Database['outbox']): OutboxItem => ({
 
 export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
   return {
+    async acceptMany(ms, at) {
+      if (ms.length === 0) return [];
+      // One transaction, one commit, for every message that arrived together; a message seen before
+      // (its channel, account and external id) is not stored again and keeps the id it had.
+      return inTx(db, async (tx) => {
+        const out: { id: string; duplicate: boolean }[] = [];
+        for (const m of ms) {
+          const id = ids.id();
+          const row = await tx.insertInto('inbox').values(inboxRow(id, m, at)).onConflict((oc) => oc.columns(['channel', 'account', 'external_id']).doNothing())
+            .returning('id').executeTakeFirst();
+          if (row) { out.push({ id, duplicate: false }); continue; }
+          const existing = await tx.selectFrom('inbox').select('id')
+            .where('channel', '=', m.channel).where('account', '=', m.account).where('external_id', '=', m.externalId).executeTakeFirstOrThrow();
+          out.push({ id: existing.id, duplicate: true });
+        }
+        return out;
+      });
+    },
+
     async accept(m, at, leaseUntil) {
       const id = ids.id();
       try {
-        await db.insertInto('inbox').values({
-          id, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from inbox)`, channel: m.channel, account: m.account,
-          external_id: m.externalId, thread_key: m.threadKey, agent_id: m.agentId, sender: m.sender, sender_name: m.senderName,
-          text: m.text, payload: JSON.stringify(m.payload ?? null), order_key: m.orderKey ?? '', status: leaseUntil ? 'processing' : 'queued', attempts: leaseUntil ? 1 : 0, locked_until: leaseUntil ?? null,
-          reply_ready: 0, last_error: null, received_at: at, processed_at: null, route: null,
-        }).execute();
+        await db.insertInto('inbox').values(inboxRow(id, m, at, leaseUntil)).execute();
         return { id, duplicate: false };
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
@@ -38,7 +58,9 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
 
     async claim(now, leaseUntil, settledBefore) {
       for (let attempt = 0; attempt < 5; attempt++) {
-        let cq = db.selectFrom('inbox as i').select('i.id');
+        // `status in (queued, processing)` is implied by the next condition; said on its own it lets
+        // SQLite and PostgreSQL walk the partial index of open messages (0016) instead of every row.
+        let cq = db.selectFrom('inbox as i').select('i.id').where(sql<boolean>`i.status in ('queued', 'processing')`);
         if (settledBefore) cq = cq.where('i.received_at', '<=', settledBefore);
         const candidate = await cq
           .where((eb) => eb.or([
@@ -48,7 +70,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
           // Order within a conversation: nothing earlier may still be waiting or in flight.
           .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as j').select('j.id')
             .whereRef('j.thread_key', '=', 'i.thread_key')
-            .where('j.status', 'in', ['queued', 'processing'])
+            .where(sql<boolean>`j.status in ('queued', 'processing')`)
             .where((e) => e.or([
               e('j.order_key', '<', e.ref('i.order_key')),
               e.and([e('j.order_key', '=', e.ref('i.order_key')), e.or([e('j.seq', '<', e.ref('i.seq')), e.and([e('j.seq', '=', e.ref('i.seq')), e('j.id', '<', e.ref('i.id'))])])]),
@@ -56,7 +78,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
           // And no later message of the same conversation is being processed right now.
           .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as k').select('k.id')
             .whereRef('k.thread_key', '=', 'i.thread_key').whereRef('k.id', '!=', 'i.id')
-            .where('k.status', '=', 'processing').where('k.locked_until', '>=', now))))
+            .where(sql<boolean>`k.status in ('queued', 'processing')`).where('k.status', '=', 'processing').where('k.locked_until', '>=', now))))
           .orderBy('i.seq').orderBy('i.id').limit(1).executeTakeFirst();
         if (!candidate) return undefined;
         const r = await db.updateTable('inbox').set((eb) => ({ status: 'processing', locked_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
@@ -65,10 +87,8 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
             eb.and([eb('status', '=', 'queued'), eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)])]),
             eb.and([eb('status', '=', 'processing'), eb('locked_until', '<', now)]),
           ]))
-          .executeTakeFirst();
-        if (Number(r.numUpdatedRows) === 1) {
-          return toItem(await db.selectFrom('inbox').selectAll().where('id', '=', candidate.id).executeTakeFirstOrThrow());
-        }
+          .returningAll().executeTakeFirst();
+        if (r) return toItem(r);
       }
       return undefined;
     },

@@ -1,0 +1,101 @@
+/**
+ * The inbox's group commit, on the real store (SQLite in memory; a fresh PostgreSQL schema under
+ * TEST_DATABASE_URL): webhooks that arrive together are stored in one transaction, and each is
+ * answered only once the transaction holding its row has committed.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { InboundMessage, Store } from '../domain/ports.js';
+import { openTestStore } from '../../test/helpers/test-store.js';
+import { manualClock, silentLog } from '../../test/helpers/fakes.js';
+import type { ChatService } from './chat.js';
+import { inboxService } from './inbox.js';
+
+const message = (externalId: string, o: Partial<InboundMessage> = {}): InboundMessage => ({
+  channel: 'telegram', account: 'bot-1', externalId, threadKey: `telegram:bot-1:${externalId}`, agentId: null,
+  sender: '42', senderName: null, text: `hello ${externalId}`, payload: null, ...o,
+});
+
+describe(`inbox group commit on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite'}`, () => {
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => { for (const c of closers.splice(0)) await c(); });
+
+  async function setup() {
+    const clock = manualClock();
+    const t = await openTestStore(clock);
+    closers.push(t.close);
+    // Every batch the service hands to the store, and a gate that holds its commit until the test opens it.
+    const batches: string[][] = [];
+    let open: () => void = () => {};
+    let gate: Promise<void> | undefined;
+    const real = t.store.inbox.acceptMany.bind(t.store.inbox);
+    const inbox = {
+      ...t.store.inbox,
+      accept: t.store.inbox.accept.bind(t.store.inbox),
+      async acceptMany(ms: InboundMessage[], at: string) {
+        batches.push(ms.map((m) => m.externalId));
+        if (gate) await gate;
+        return real(ms, at);
+      },
+    } as Store['inbox'];
+    const service = inboxService({
+      store: { agents: t.store.agents, channels: t.store.channels, inbox }, chat: {} as ChatService, clock, log: silentLog, senders: new Map(),
+    });
+    return {
+      ...t, service, batches,
+      hold() { gate = new Promise<void>((r) => { open = r; }); },
+      release() { open(); gate = undefined; },
+    };
+  }
+
+  it('stores webhooks that arrive in the same turn in one transaction, and answers none before that commit', async () => {
+    const t = await setup();
+    t.hold();
+    const settled: string[] = [];
+    const pending = ['a', 'b', 'c', 'd'].map((id) => t.service.accept(message(id)).then((r) => { settled.push(id); return r; }));
+    // Let the batch start and reach the (held) commit: nobody is answered, nothing is stored.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(t.batches).toEqual([['a', 'b', 'c', 'd']]);
+    expect(settled).toEqual([]);
+    expect(await t.store.inbox.counts()).toEqual({});
+    t.release();
+    const results = await Promise.all(pending);
+    expect(results.every((r) => !r.duplicate)).toBe(true);
+    // Answered, and by then every row is there, queued.
+    for (const r of results) expect((await t.store.inbox.byId(r.id))?.status).toBe('queued');
+    expect(await t.store.inbox.counts()).toEqual({ queued: 4 });
+  });
+
+  it('queues what arrives during a commit into the next batch', async () => {
+    const t = await setup();
+    t.hold();
+    const first = t.service.accept(message('1'));
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    const later = [t.service.accept(message('2')), t.service.accept(message('3'))];
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(t.batches).toEqual([['1']]);
+    t.release();
+    await Promise.all([first, ...later]);
+    expect(t.batches).toEqual([['1'], ['2', '3']]);
+    expect(await t.store.inbox.counts()).toEqual({ queued: 3 });
+  });
+
+  it('keeps one row per external id, within a batch and across batches, and gives the duplicate the first id', async () => {
+    const t = await setup();
+    const [a, again] = await Promise.all([t.service.accept(message('x')), t.service.accept(message('x'))]);
+    expect(a).toMatchObject({ duplicate: false });
+    expect(again).toEqual({ id: a!.id, duplicate: true });
+    expect(await t.service.accept(message('x'))).toEqual({ id: a!.id, duplicate: true });
+    expect(await t.store.inbox.counts()).toEqual({ queued: 1 });
+  });
+
+  it('fails only the message that cannot be stored, not the others of its batch', async () => {
+    const t = await setup();
+    const results = await Promise.allSettled([
+      t.service.accept(message('ok-1')),
+      t.service.accept(message('bad', { agentId: 'no-such-agent' })), // the agent's foreign key refuses it
+      t.service.accept(message('ok-2')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await t.store.inbox.counts()).toEqual({ queued: 2 });
+  });
+});
