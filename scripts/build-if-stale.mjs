@@ -26,8 +26,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * What each part is built from. Server: its TypeScript (tests excluded: they are not compiled into
- * dist/), the price table, the compiler settings and the lock file. Web: the SvelteKit app and its
- * configuration (web/src includes the generated API types, which are committed).
+ * dist/), the price table, the compiler settings, package.json and the lock file. Web: the SvelteKit
+ * app and its configuration (web/src includes the generated API types, which are committed) and the
+ * lock file (dependencies change there; package.json's scripts do not change the web app).
  * @type {Record<string, { script: string; output: string; sources: string[]; skip?: RegExp }>}
  */
 const PARTS = {
@@ -41,7 +42,7 @@ const PARTS = {
     script: 'build:web',
     output: 'web/build/index.html',
     sources: ['web/src', 'web/static', 'web/svelte.config.js', 'web/vite.config.ts', 'web/tailwind.config.js', 'web/tailwind.v4-compat.js',
-      'web/postcss.config.js', 'web/tsconfig.json', 'package.json', 'package-lock.json'],
+      'web/postcss.config.js', 'web/tsconfig.json', 'package-lock.json'],
   },
 };
 
