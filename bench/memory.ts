@@ -6,7 +6,8 @@
  * Telegram bots, plugins; only the fake OpenAI server as its model), and its RSS is read from /proc:
  * at idle after start, after creating 1,000 agents through the API, and after bursts of chats
  * (BENCH_MEMORY_BURSTS bursts of BENCH_MEMORY_BURST concurrent messages, each to a different agent).
- * After each step the process is left idle for a moment so the figure is a resting one.
+ * After each step the process is left idle for a moment so the figure is a resting one. It runs twice: with
+ * the V8 flags the server is deployed with (NODE_FLAGS) and with V8's defaults, for comparison.
  * Reference, in the same run: the RSS of a bare `node:http` server. Targets: ≤100 MB at idle,
  * ≤150 MB after 1,000 agents.
  *
@@ -30,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { startFakeOpenAI, contentText, type ChatRequest } from '../test/fakes/openai-server.js';
 import { startServer } from '../src/server.js';
 import { RESULTS_DIR } from './lib.js';
-import { api, baseEnv, buildIfStale, createAgents, rssMb, signIn, startBare, startBuilt } from './server-process.js';
+import { NODE_FLAGS, api, baseEnv, buildIfStale, createAgents, rssMb, signIn, startBare, startBuilt } from './server-process.js';
 
 const PARTS = (process.env.BENCH_MEMORY_PARTS ?? 'rss,turns').split(',');
 const AGENTS = Number(process.env.BENCH_MEMORY_AGENTS ?? 1000);
@@ -48,25 +49,20 @@ async function restingRss(pid: number, ms = 3000): Promise<number> {
   return rssMb(pid);
 }
 
-async function residentSet() {
-  buildIfStale(true);
-  const bare = await startBare();
-  const referenceMb = await restingRss(bare.pid, 1000);
-  await bare.stop();
+type RssRun = { flags: string[]; idle: number; agents: number; chats: number; createS: number; chatS: number };
 
-  const fake = await startFakeOpenAI();
-  fake.setDefault(() => 'Sure, here is a short answer.');
+/** One server with `flags`: RSS at idle, after AGENTS agents, after the bursts of chats. */
+async function rssRun(flags: string[], modelUrl: string): Promise<RssRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-rss-'));
-  const server = await startBuilt({ ...baseEnv(dataDir), OPENAI_API_KEY: 'k', OPENAI_BASE_URL: fake.url, SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini' });
+  const server = await startBuilt({ ...baseEnv(dataDir), OPENAI_API_KEY: 'k', OPENAI_BASE_URL: modelUrl, SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini' }, flags);
   try {
-    const rows: { label: string; mb: number; target?: number }[] = [];
-    rows.push({ label: 'idle after start', mb: await restingRss(server.pid), target: IDLE_TARGET_MB });
+    const idle = await restingRss(server.pid);
     const token = await signIn(server.base);
     const t0 = performance.now();
     const ids = await createAgents(server.base, token, AGENTS);
     const createS = (performance.now() - t0) / 1000;
     await api(server.base, 'GET', '/api/agents', undefined, token);
-    rows.push({ label: `after creating ${AGENTS} agents (API)`, mb: await restingRss(server.pid), target: AGENTS_TARGET_MB });
+    const agents = await restingRss(server.pid);
     const t1 = performance.now();
     for (let b = 0; b < BURSTS; b++) {
       await Promise.all(Array.from({ length: BURST }, (_, i) => {
@@ -75,22 +71,40 @@ async function residentSet() {
       }));
     }
     const chatS = (performance.now() - t1) / 1000;
-    rows.push({ label: `after ${BURSTS} bursts of ${BURST} chats (${Math.min(ids.length, BURSTS * BURST)} agents)`, mb: await restingRss(server.pid) });
-
-    const w = 52;
-    console.log(`Switchboard resident set (MB, VmRSS of \`node dist/main.js\`) — node ${process.version}, ${cpus().length} CPUs, SQLite, no integration configured, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    console.log(`${''.padEnd(w)}${['RSS MB', '× ref', 'target'].map((h) => h.padStart(10)).join('')}`);
-    console.log(`${'reference: bare node:http server'.padEnd(w)}${referenceMb.toFixed(0).padStart(10)}${'1.00'.padStart(10)}`);
-    for (const r of rows) {
-      const verdict = r.target === undefined ? '' : `≤${r.target} ${r.mb <= r.target ? 'ok' : 'OVER'}`;
-      console.log(`${r.label.padEnd(w)}${r.mb.toFixed(0).padStart(10)}${(r.mb / referenceMb).toFixed(2).padStart(10)}${verdict.padStart(12)}`);
-    }
-    console.log(`targets: idle ≤${IDLE_TARGET_MB} MB, after ${AGENTS} agents ≤${AGENTS_TARGET_MB} MB (absolute, issue 13). Agents created in ${createS.toFixed(1)} s, chats in ${chatS.toFixed(1)} s.\n`);
-    results.residentSet = { referenceMb, rows, agents: AGENTS, bursts: BURSTS, burst: BURST, load: loadavg() };
+    return { flags, idle, agents, chats: await restingRss(server.pid), createS, chatS };
   } finally {
     await server.stop();
-    await fake.close();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function residentSet() {
+  buildIfStale(true);
+  const bare = await startBare();
+  const referenceMb = await restingRss(bare.pid, 1000);
+  await bare.stop();
+  const fake = await startFakeOpenAI();
+  fake.setDefault(() => 'Sure, here is a short answer.');
+  try {
+    // As deployed (npm start, the systemd unit, the image), then with V8's default young generation for comparison.
+    const runs = [await rssRun(NODE_FLAGS, fake.url), await rssRun([], fake.url)];
+    const w = 52;
+    const cols = runs.map((r) => (r.flags.length ? r.flags.join(' ') : 'V8 defaults'));
+    console.log(`Switchboard resident set (MB, VmRSS of \`node dist/main.js\`) — node ${process.version}, ${cpus().length} CPUs, SQLite, no integration configured, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`${''.padEnd(w)}${cols.map((c) => c.padStart(26)).join('')}${'target'.padStart(12)}`);
+    console.log(`${'reference: bare node:http server'.padEnd(w)}${runs.map(() => `${referenceMb.toFixed(0)} (1.00×)`.padStart(26)).join('')}`);
+    const line = (label: string, pick: (r: RssRun) => number, target?: number) => {
+      const verdict = target === undefined ? '' : `≤${target} ${pick(runs[0]!) <= target ? 'ok' : 'OVER'}`;
+      console.log(`${label.padEnd(w)}${runs.map((r) => `${pick(r).toFixed(0)} (${(pick(r) / referenceMb).toFixed(2)}×)`.padStart(26)).join('')}${verdict.padStart(12)}`);
+    };
+    line('idle after start', (r) => r.idle, IDLE_TARGET_MB);
+    line(`after creating ${AGENTS} agents (API)`, (r) => r.agents, AGENTS_TARGET_MB);
+    line(`after ${BURSTS} bursts of ${BURST} chats (${Math.min(AGENTS, BURSTS * BURST)} agents)`, (r) => r.chats);
+    console.log(`${'seconds to create the agents / to answer the chats'.padEnd(w)}${runs.map((r) => `${r.createS.toFixed(1)} / ${r.chatS.toFixed(1)}`.padStart(26)).join('')}`);
+    console.log(`targets (first column, as deployed): idle ≤${IDLE_TARGET_MB} MB, after ${AGENTS} agents ≤${AGENTS_TARGET_MB} MB (absolute, issue 13).\n`);
+    results.residentSet = { referenceMb, runs, agents: AGENTS, bursts: BURSTS, burst: BURST, targets: { idle: IDLE_TARGET_MB, agents: AGENTS_TARGET_MB }, load: loadavg() };
+  } finally {
+    await fake.close();
   }
 }
 
