@@ -3,8 +3,9 @@
  *
  * (1) Resident set of the server process (issue 13.4). The built server (`node dist/main.js`, built
  * first if stale) runs on SQLite with no integration configured (no mail, Stripe, Twilio, WhatsApp,
- * Telegram bots, plugins; only the fake OpenAI server as its model), and its RSS is read from /proc:
- * at idle after start, after creating 1,000 agents through the API, and after bursts of chats
+ * Telegram bots, plugins, no model), and its RSS is read from /proc: at idle after start; then the fake
+ * OpenAI server is added as a provider through the API, and RSS is read after creating 1,000 agents through
+ * the API, and after bursts of chats
  * (BENCH_MEMORY_BURSTS bursts of BENCH_MEMORY_BURST concurrent messages, each to a different agent).
  * After each step the process is left idle for a moment so the figure is a resting one. It runs twice: with
  * the V8 flags the server is deployed with (NODE_FLAGS) and with V8's defaults, for comparison.
@@ -54,10 +55,13 @@ type RssRun = { flags: string[]; idle: number; agents: number; chats: number; cr
 /** One server with `flags`: RSS at idle, after AGENTS agents, after the bursts of chats. */
 async function rssRun(flags: string[], modelUrl: string): Promise<RssRun> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-rss-'));
-  const server = await startBuilt({ ...baseEnv(dataDir), OPENAI_API_KEY: 'k', OPENAI_BASE_URL: modelUrl, SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini' }, flags);
+  const server = await startBuilt(baseEnv(dataDir), flags);
   try {
     const idle = await restingRss(server.pid);
     const token = await signIn(server.base);
+    // The model is added afterwards, as an operator would in the dashboard: idle is measured with nothing configured.
+    await api(server.base, 'POST', '/api/providers', { name: 'openai', kind: 'openai', apiKey: 'k', baseUrl: modelUrl }, token);
+    await api(server.base, 'PATCH', '/api/settings', { defaultModel: 'openai:gpt-4o-mini' }, token);
     const t0 = performance.now();
     const ids = await createAgents(server.base, token, AGENTS);
     const createS = (performance.now() - t0) / 1000;

@@ -57,7 +57,7 @@ type ModelOptions = { timeoutMs: number; maxRetries: number };
  * start: an install that is idle, or has no model yet, does not pay for it. Once loaded, calls go straight to
  * the adapter's ports.
  */
-function lazyModelPorts(opts: ModelOptions): { llm: ChatModelPort; embeddings: EmbeddingPort } {
+function lazyModelPorts(opts: ModelOptions): { llm: ChatModelPort; embeddings: EmbeddingPort; load(): Promise<void> } {
   let chat: ChatModelPort | undefined;
   let embed: EmbeddingPort | undefined;
   let loading: Promise<void> | undefined;
@@ -68,6 +68,7 @@ function lazyModelPorts(opts: ModelOptions): { llm: ChatModelPort; embeddings: E
       listModels: async (provider) => { if (!chat) await load(); return chat!.listModels(provider); },
     },
     embeddings: { embed: async (req) => { if (!embed) await load(); return embed!.embed(req); } },
+    load,
   };
 }
 
@@ -201,7 +202,7 @@ export function buildServices(config: Config, infra: Infra) {
 }
 
 /** Opens the database, migrates it, and builds every service from the configuration. */
-export async function createServices(config: Config, overrides: Partial<Infra> & { pgSchema?: string } = {}): Promise<{ services: Services; dialect: Dialect }> {
+export async function createServices(config: Config, overrides: Partial<Infra> & { pgSchema?: string } = {}): Promise<{ services: Services; dialect: Dialect; /** Loads the AI SDK now rather than with the first model call (no-op with an `llm` override). */ warmModels(): Promise<void> }> {
   const log = overrides.log ?? createLogger(config.SWITCHBOARD_LOG_LEVEL, { app: 'switchboard' });
   const pgSchema = overrides.pgSchema ?? config.SWITCHBOARD_DATABASE_SCHEMA;
   const { db, dialect } = openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pgSchema, warn: (w) => log.warn('data directory is readable by other users', w) });
@@ -231,5 +232,5 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
     log,
     metrics,
   });
-  return { services, dialect };
+  return { services, dialect, warmModels: overrides.llm ? async () => {} : models.load };
 }
