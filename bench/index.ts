@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ALL = ['chat-overhead', 'proxy', 'inbound', 'memory'] as const;
+const ALL = ['chat-overhead', 'proxy', 'inbound', 'memory', 'start'] as const;
 /** A benchmark that has not finished after this long is stopped. */
 const TIMEOUT_MS = 180_000;
 

@@ -50,5 +50,8 @@ if (process.argv.includes('--check')) {
     process.exit(1);
   }
 } else {
-  writeFileSync(TARGET, source);
+  // Written only when it changed, so an unchanged schema keeps its time and the web build is not seen as stale.
+  let current = '';
+  try { current = readFileSync(TARGET, 'utf8'); } catch { /* missing: write it */ }
+  if (current !== source) writeFileSync(TARGET, source);
 }

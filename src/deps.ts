@@ -5,7 +5,6 @@ import type { Config } from './config/config.js';
 import type { ChatModelPort, Clock, IdGenerator, PasswordHasher, SecretBox, Store } from './domain/ports.js';
 import { openDb, migrate, type Dialect } from './store/db.js';
 import { createStore } from './store/store.js';
-import { aiSdkChatModel, aiSdkEmbeddings } from './llm/ai-sdk-adapter.js';
 import { argon2Hasher, randomIds, systemClock } from './infra/system.js';
 import { aesGcmBox, loadSecretKey } from './infra/secret-box.js';
 import { createLogger, type Logger } from './infra/logger.js';
@@ -50,6 +49,28 @@ import { approvalService } from './services/approvals.js';
 import { conversationService } from './services/conversations.js';
 import { settingsService, signupSwitch } from './services/settings.js';
 import type { EmbeddingPort } from './domain/ports.js';
+
+type ModelOptions = { timeoutMs: number; maxRetries: number };
+
+/**
+ * The model ports over the AI SDK, which loads (`ai`, `@ai-sdk/*`) with the first model call rather than at
+ * start: an install that is idle, or has no model yet, does not pay for it. Once loaded, calls go straight to
+ * the adapter's ports.
+ */
+function lazyModelPorts(opts: ModelOptions): { llm: ChatModelPort; embeddings: EmbeddingPort; load(): Promise<void> } {
+  let chat: ChatModelPort | undefined;
+  let embed: EmbeddingPort | undefined;
+  let loading: Promise<void> | undefined;
+  const load = () => (loading ??= import('./llm/ai-sdk-adapter.js').then((m) => { chat = m.aiSdkChatModel(opts); embed = m.aiSdkEmbeddings(opts); }));
+  return {
+    llm: {
+      stream: (req) => chat ? chat.stream(req) : (async function* () { await load(); yield* chat!.stream(req); })(),
+      listModels: async (provider) => { if (!chat) await load(); return chat!.listModels(provider); },
+    },
+    embeddings: { embed: async (req) => { if (!embed) await load(); return embed!.embed(req); } },
+    load,
+  };
+}
 
 function searchConfig(c: Config): SearchConfig | undefined {
   if (c.SWITCHBOARD_SEARCH_PROVIDER === 'searxng' && c.SEARXNG_URL) return { provider: 'searxng', url: c.SEARXNG_URL };
@@ -182,7 +203,7 @@ export function buildServices(config: Config, infra: Infra) {
 }
 
 /** Opens the database, migrates it, and builds every service from the configuration. */
-export async function createServices(config: Config, overrides: Partial<Infra> & { pgSchema?: string } = {}): Promise<{ services: Services; dialect: Dialect }> {
+export async function createServices(config: Config, overrides: Partial<Infra> & { pgSchema?: string } = {}): Promise<{ services: Services; dialect: Dialect; /** Loads the AI SDK now rather than with the first model call (no-op with an `llm` override). */ warmModels(): Promise<void> }> {
   const log = overrides.log ?? createLogger(config.SWITCHBOARD_LOG_LEVEL, { app: 'switchboard' });
   const pgSchema = overrides.pgSchema ?? config.SWITCHBOARD_DATABASE_SCHEMA;
   const { db, dialect } = openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pgSchema, warn: (w) => log.warn('data directory is readable by other users', w) });
@@ -198,18 +219,19 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
   metrics.watch({ inbox: () => store.inbox.counts(), outbox: () => store.analytics.outboxCounts(), jobs: () => queue.counts() });
   const modelOpts = { timeoutMs: config.SWITCHBOARD_MODEL_TIMEOUT_MS, maxRetries: config.SWITCHBOARD_MODEL_MAX_RETRIES };
   const secretKey = overrides.secretKey ?? loadSecretKey(config.SWITCHBOARD_SECRET_KEY, config.DATA_DIR);
+  const models = lazyModelPorts(modelOpts);
   const services = buildServices(config, {
     store,
     queue,
     ids: overrides.ids ?? randomIds,
     clock,
-    embeddings: overrides.embeddings ?? aiSdkEmbeddings(modelOpts),
+    embeddings: overrides.embeddings ?? models.embeddings,
     hasher: overrides.hasher ?? argon2Hasher,
     box: overrides.box ?? aesGcmBox(secretKey),
     secretKey,
-    llm: overrides.llm ?? aiSdkChatModel(modelOpts),
+    llm: overrides.llm ?? models.llm,
     log,
     metrics,
   });
-  return { services, dialect };
+  return { services, dialect, warmModels: overrides.llm ? async () => {} : models.load };
 }

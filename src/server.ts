@@ -13,7 +13,7 @@ export type RunningServer = { url: string; port: number; close(): Promise<void>;
 /** Loads config, migrates, creates the owner from the environment if asked, and listens. */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(opts.env ?? process.env);
-  const { services, dialect } = await createServices(config, { pgSchema: opts.pgSchema, clock: opts.clock, log: opts.log });
+  const { services, dialect, warmModels } = await createServices(config, { pgSchema: opts.pgSchema, clock: opts.clock, log: opts.log });
   if (await services.accounts.ensureOwnerFromEnv(config.SWITCHBOARD_ADMIN_EMAIL, config.SWITCHBOARD_ADMIN_PASSWORD)) {
     services.log.info('owner account created from SWITCHBOARD_ADMIN_EMAIL', { email: config.SWITCHBOARD_ADMIN_EMAIL });
   }
@@ -40,7 +40,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const port = (server.address() as AddressInfo).port;
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const url = `http://${shownHost}:${port}`;
-  services.log.info('switchboard listening', { url, database: dialect, dataDir: dialect === 'sqlite' ? config.DATA_DIR : undefined, modelConfigured: await services.providers.isConfigured() });
+  const modelConfigured = await services.providers.isConfigured();
+  services.log.info('switchboard listening', { url, database: dialect, dataDir: dialect === 'sqlite' ? config.DATA_DIR : undefined, modelConfigured });
+  // With a model configured, the AI SDK loads now, after the server answers, so the first chat after a
+  // restart does not wait for it (and hold its budget reservation meanwhile); without one it loads with the first call.
+  if (modelConfigured) setImmediate(() => void warmModels().catch((err) => services.log.error('loading the AI SDK failed', { error: err })));
   return {
     url, port, services,
     close: async () => {

@@ -4,9 +4,13 @@
  * settings in the dashboard). One connection per mail: account and alert mail are few, and a stale
  * pooled connection is one more way to fail.
  */
-import nodemailer from 'nodemailer';
+import type nodemailerTypes from 'nodemailer';
 import type { Mailer } from '../domain/ports.js';
 import { registerSecret } from './redact.js';
+import { lazyRequire } from './lazy.js';
+
+/** Loaded with the first mail, not at start (most installs send none, or few). */
+const nodemailer = lazyRequire<typeof nodemailerTypes>('nodemailer');
 
 export type Smtp = { host: string; port: number; secure: boolean; user: string | null; pass: string | null; from: string };
 
@@ -41,7 +45,7 @@ export function smtpMailer(deps: { smtpUrl?: string; from?: string; publicUrl?: 
     async send(m) {
       const s = await resolve();
       if (!s) throw new Error('no SMTP server is configured');
-      const transport = nodemailer.createTransport({
+      const transport = nodemailer().createTransport({
         host: s.host, port: s.port, secure: s.secure, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000,
         ...(s.user ? { auth: { user: s.user, pass: s.pass ?? '' } } : {}),
       });

@@ -2,12 +2,24 @@
  * Prometheus metrics (prom-client) in a registry of their own: never the library's global one, so
  * several servers in one process (the tests) each count only their own traffic.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
 import type { Store } from '../domain/ports.js';
 import type { UsageRecord } from '../domain/types.js';
 import type { Logger } from './logger.js';
 
 const P = 'switchboard_';
+
+// prom-client's index loads every part, including the default metrics, whose CPU collector pulls in
+// @opentelemetry/api (some 50 files). The metric classes are taken from their own files at start; the
+// default metrics load with the first scrape (below), so an install nobody scrapes never pays for them.
+const require = createRequire(import.meta.url);
+const Registry = require('prom-client/lib/registry') as typeof PromClient.Registry;
+const Counter = require('prom-client/lib/counter') as typeof PromClient.Counter;
+const Gauge = require('prom-client/lib/gauge') as typeof PromClient.Gauge;
+const Histogram = require('prom-client/lib/histogram') as typeof PromClient.Histogram;
+const collectDefaultMetrics = (o: PromClient.DefaultMetricsCollectorConfiguration<PromClient.RegistryContentType>) =>
+  (require('prom-client/lib/defaultMetrics') as typeof PromClient.collectDefaultMetrics)(o);
 
 /** Where the gauges read their values at scrape time. */
 export type MetricSources = {
@@ -25,7 +37,9 @@ const KNOWN = {
 
 export function createMetrics(opts: { log?: Logger; defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  // Node's own metrics (CPU, memory, event loop, GC) join the registry at the first scrape; CPU and memory are totals and
+  // current values whenever they are read, the GC and event-loop figures count from that scrape on.
+  let defaults = !(opts.defaultMetrics ?? true);
   const registers = [registry];
   let sources: MetricSources | undefined;
 
@@ -85,7 +99,10 @@ export function createMetrics(opts: { log?: Logger; defaultMetrics?: boolean } =
       sendFailures.inc({ channel, final: String(final) });
     },
     /** The text exposition format. */
-    render: () => registry.metrics(),
+    render: () => {
+      if (!defaults) { defaults = true; collectDefaultMetrics({ register: registry }); }
+      return registry.metrics();
+    },
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

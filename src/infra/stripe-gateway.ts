@@ -3,10 +3,14 @@
  * webhook verification with `stripe.webhooks.constructEvent` over the raw body. Stripe's refusals,
  * rate limits and network failures become AppErrors with safe messages; details go to the log.
  */
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import type { BillingEvent, BillingGateway, Clock } from '../domain/ports.js';
 import { AppError } from '../domain/errors.js';
 import type { Logger } from './logger.js';
+import { lazyDefault } from './lazy.js';
+
+/** Loaded when Stripe is configured (a gateway is built), not at start. */
+const stripePackage = lazyDefault<typeof Stripe>('stripe');
 
 /** The API version requests are made with. Webhook payloads follow the endpoint's version: register the endpoint with this one. */
 export const STRIPE_API_VERSION = '2026-10-28.endive' satisfies Stripe.LatestApiVersion;
@@ -15,9 +19,10 @@ export function stripeGateway(opts: {
   secretKey: string; webhookSecret: string; apiUrl: string; clock: Clock; log: Logger;
   maxNetworkRetries?: number; timeoutMs?: number;
 }): BillingGateway {
+  const StripeLib = stripePackage();
   const u = new URL(opts.apiUrl);
   const protocol = u.protocol === 'http:' ? 'http' : 'https';
-  const stripe = new Stripe(opts.secretKey, {
+  const stripe = new StripeLib(opts.secretKey, {
     apiVersion: STRIPE_API_VERSION,
     host: u.hostname,
     port: u.port ? Number(u.port) : protocol === 'http' ? 80 : 443,
@@ -33,17 +38,17 @@ export function stripeGateway(opts: {
     try {
       return await fn();
     } catch (err) {
-      if (!(err instanceof Stripe.errors.StripeError)) throw err;
+      if (!(err instanceof StripeLib.errors.StripeError)) throw err;
       opts.log.warn('stripe call failed', { method, type: err.type, code: err.code, status: err.statusCode, requestId: err.requestId, error: err.message });
-      if (err instanceof Stripe.errors.StripeRateLimitError) {
+      if (err instanceof StripeLib.errors.StripeRateLimitError) {
         const retryAfter = Number(err.headers?.['retry-after']);
         throw new AppError(503, 'stripe_rate_limited', 'Stripe is busy right now; try again in a moment.', { retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : 5 });
       }
-      if (err instanceof Stripe.errors.StripeConnectionError) throw new AppError(502, 'stripe_unreachable', 'Stripe could not be reached; try again in a moment.');
-      if (err instanceof Stripe.errors.StripeAuthenticationError || err instanceof Stripe.errors.StripePermissionError) {
+      if (err instanceof StripeLib.errors.StripeConnectionError) throw new AppError(502, 'stripe_unreachable', 'Stripe could not be reached; try again in a moment.');
+      if (err instanceof StripeLib.errors.StripeAuthenticationError || err instanceof StripeLib.errors.StripePermissionError) {
         throw new AppError(502, 'stripe_error', 'Stripe refused the API key (STRIPE_SECRET_KEY); the operator must check it.');
       }
-      if (err instanceof Stripe.errors.StripeInvalidRequestError) {
+      if (err instanceof StripeLib.errors.StripeInvalidRequestError) {
         throw new AppError(502, 'stripe_error', `Stripe refused ${method}: ${err.message}${err.param ? ` (${err.param})` : ''}`);
       }
       throw new AppError(502, 'stripe_error', `Stripe failed to answer ${method}; try again in a moment.`);
@@ -79,7 +84,7 @@ export function stripeGateway(opts: {
       try {
         event = stripe.webhooks.constructEvent(raw, signature, opts.webhookSecret, undefined, undefined, opts.clock.now().getTime());
       } catch (err) {
-        if (err instanceof Stripe.errors.StripeSignatureVerificationError) {
+        if (err instanceof StripeLib.errors.StripeSignatureVerificationError) {
           throw new AppError(400, 'stripe_invalid_signature', 'The Stripe-Signature header does not match the body (wrong secret, altered body, or older than 5 minutes).');
         }
         throw new AppError(400, 'invalid_payload', 'The webhook body is not a Stripe event.');

@@ -10,11 +10,15 @@
  * running", send takes a transaction-scoped advisory lock on (name, key), checks the job table, and
  * inserts through pg-boss in the same transaction.
  */
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import { CompiledQuery, sql } from 'kysely';
 import type { FinalFailureHandler, JobBackend, JobCounts, JobHandler, JobOptions, JobQueueOptions } from './queue.js';
 import { delayUntil, withJobDefaults } from './queue.js';
 import { maskSecrets } from '../infra/redact.js';
+import { lazyDefault } from '../infra/lazy.js';
+
+/** Loaded only on PostgreSQL (this backend is never built on SQLite). */
+const pgBoss = lazyDefault<typeof PgBoss>('pg-boss');
 
 type Registration = { name: string; handler: JobHandler<any>; onFinalFailure?: FinalFailureHandler<any>; concurrency: number };
 
@@ -29,7 +33,7 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'clo
   const expireInSeconds = Math.max(1, Math.round(o.expireInSeconds ?? 900));
   const stopTimeoutMs = o.stopTimeoutMs ?? 5_000;
 
-  const boss = new PgBoss({
+  const boss = new (pgBoss())({
     connectionString: o.databaseUrl,
     schema,
     max: 5,

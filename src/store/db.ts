@@ -1,4 +1,4 @@
-import { Kysely, Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import { join } from 'node:path';
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
@@ -22,8 +22,27 @@ class StaticProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> { return migrations; }
 }
 
+/**
+ * True when every migration this version ships is already recorded as applied: one read of Kysely's
+ * bookkeeping table, instead of the Migrator's lock, introspection and comparison on every start.
+ * Anything else (no table yet, a migration missing, a name this version does not know) answers false,
+ * and the Migrator decides, with its lock, as before.
+ */
+async function upToDate(db: Db, schema?: string): Promise<boolean> {
+  try {
+    const table = sql.table(schema ? `${schema}.kysely_migration` : 'kysely_migration');
+    const { rows } = await sql<{ name: string }>`select name from ${table}`.execute(db);
+    const applied = new Set(rows.map((r) => r.name));
+    const shipped = Object.keys(migrations);
+    return applied.size === shipped.length && shipped.every((n) => applied.has(n));
+  } catch {
+    return false;
+  }
+}
+
 /** Brings the schema up to date; throws with the failing migration's name. */
 export async function migrate(db: Db, schema?: string): Promise<void> {
+  if (await upToDate(db, schema)) return;
   // With a schema (isolated test runs) the bookkeeping tables live in it too; otherwise Kysely may
   // see another schema's lock table through introspection and skip creating its own.
   const migrator = new Migrator({ db, provider: new StaticProvider(), ...(schema ? { migrationTableSchema: schema } : {}) });

@@ -4,28 +4,34 @@
  * turned into readable Markdown with Mozilla's Readability and turndown. Search goes to one
  * configured provider (SearXNG, Brave or Tavily); with none, the tool is not offered.
  */
-import { parseHTML } from 'linkedom';
-import { Readability } from '@mozilla/readability';
-import TurndownService from 'turndown';
+import type * as Linkedom from 'linkedom';
+import type * as MozillaReadability from '@mozilla/readability';
+import type TurndownServiceType from 'turndown';
 import { z } from 'zod';
 import type { ModelTool } from '../domain/ports.js';
 import { FetchRefused, type SafeFetcher } from '../domain/fetcher.js';
 import type { ToolProvider } from './toolbox.js';
+import { lazyDefault, lazyRequire } from '../infra/lazy.js';
+
+// The HTML parsers load with the first fetched page, not at start.
+const linkedom = lazyRequire<typeof Linkedom>('linkedom');
+const readability = lazyRequire<typeof MozillaReadability>('@mozilla/readability');
+const turndown = lazyDefault<typeof TurndownServiceType>('turndown');
 
 const TEXT_LIMIT = 20_000;
 
 /** Readable Markdown of an HTML page: the main content when Readability finds it, the whole body otherwise. */
 export function htmlToMarkdown(html: string, url: string): { title: string | null; markdown: string } {
-  const { document } = parseHTML(html);
+  const { document } = linkedom().parseHTML(html);
   for (const el of document.querySelectorAll('script, style, noscript, template, iframe, svg')) el.remove();
   const title = document.querySelector('title')?.textContent?.trim() || null;
   let content: string | null = null;
   try {
     // Readability works on its own copy; it needs documentURI for relative links.
-    const article = new Readability(document.cloneNode(true) as never, { charThreshold: 200 }).parse();
+    const article = new (readability().Readability)(document.cloneNode(true) as never, { charThreshold: 200 }).parse();
     if (article?.content && (article.textContent ?? '').trim().length > 200) content = article.content;
   } catch { /* fall back to the body */ }
-  const td = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-' });
+  const td = new (turndown())({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-' });
   td.remove(['script', 'style', 'noscript', 'iframe'] as never);
   const markdown = td.turndown(content ?? document.body?.innerHTML ?? html).replace(/\n{3,}/g, '\n\n').trim();
   void url;

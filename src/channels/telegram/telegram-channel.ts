@@ -1,4 +1,4 @@
-import { Api, GrammyError, HttpError } from 'grammy';
+import type * as Grammy from 'grammy';
 import type { Update } from 'grammy/types';
 import type { ChannelSender, Clock, IdGenerator, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
 import type { AgentBots, ChannelAdapter, TelegramBotInfo, TelegramView, WebhookRequest } from '../../domain/channels.js';
@@ -9,6 +9,10 @@ import type { Logger } from '../../infra/logger.js';
 import { htmlToPlain, toTelegramHtml } from './format.js';
 import { apiRefusal, networkFailure } from '../failures.js';
 import { maskSecrets, registerSecret } from '../../infra/redact.js';
+import { lazyRequire } from '../../infra/lazy.js';
+
+/** grammY loads with the first bot (at start only when bots exist), not for installs without Telegram. */
+const grammy = lazyRequire<typeof Grammy>('grammy');
 
 export type { TelegramBotInfo, TelegramView };
 
@@ -21,15 +25,15 @@ const CHANNEL = 'telegram';
  * or something else threw.
  */
 function toSendError(err: unknown): SendError {
-  if (err instanceof GrammyError) return apiRefusal(err.description, err.error_code, { retryAfterMs: err.parameters?.retry_after !== undefined ? err.parameters.retry_after * 1000 : undefined });
-  if (err instanceof HttpError) return networkFailure('Telegram', err);
+  if (err instanceof grammy().GrammyError) return apiRefusal(err.description, err.error_code, { retryAfterMs: err.parameters?.retry_after !== undefined ? err.parameters.retry_after * 1000 : undefined });
+  if (err instanceof grammy().HttpError) return networkFailure('Telegram', err);
   return new SendError(maskSecrets((err as Error)?.message ?? String(err)), true);
 }
 
 /** A Bot API failure as text safe to store, show and log (no URL, so no token). */
 function describe(err: unknown): string {
-  if (err instanceof GrammyError) return `${err.error_code} ${err.description}`;
-  if (err instanceof HttpError) return networkFailure('Telegram', err).message;
+  if (err instanceof grammy().GrammyError) return `${err.error_code} ${err.description}`;
+  if (err instanceof grammy().HttpError) return networkFailure('Telegram', err).message;
   return maskSecrets((err as Error)?.message ?? String(err));
 }
 
@@ -46,7 +50,7 @@ export function telegramChannel(deps: {
 }) {
   const { store, box, log } = deps;
   const pollers = new Map<string, AbortController>();
-  const api = (token: string) => new Api(token, { apiRoot: deps.apiRoot, timeoutSeconds: Math.max(30, deps.pollTimeoutSeconds + 10) } as never);
+  const api = (token: string) => new (grammy().Api)(token, { apiRoot: deps.apiRoot, timeoutSeconds: Math.max(30, deps.pollTimeoutSeconds + 10) } as never);
 
   async function tokenFor(agentId: string): Promise<string | undefined> {
     const row = await store.channels.get(agentId, CHANNEL);
@@ -95,12 +99,12 @@ export function telegramChannel(deps: {
         if (signal.aborted) break;
         const msg = describe(err);
         await store.channels.touch(agentId, CHANNEL, { lastError: `polling: ${msg}`, lastErrorAt: deps.clock.now().toISOString() }).catch(() => {});
-        if (err instanceof GrammyError && err.error_code === 401) {
+        if (err instanceof grammy().GrammyError && err.error_code === 401) {
           log.warn('telegram token no longer valid; polling stopped', { agentId });
           break;
         }
         log.warn('telegram polling failed', { agentId, error: msg, retryInMs: backoff });
-        const wait = err instanceof GrammyError && err.parameters?.retry_after ? err.parameters.retry_after * 1000 : backoff;
+        const wait = err instanceof grammy().GrammyError && err.parameters?.retry_after ? err.parameters.retry_after * 1000 : backoff;
         await new Promise((r) => setTimeout(r, wait));
         backoff = Math.min(30_000, backoff * 2);
       }
@@ -162,7 +166,7 @@ export function telegramChannel(deps: {
         return { providerMessageId: String(sent.message_id) };
       } catch (err) {
         // Should our HTML ever be refused, the words still get through, as plain text.
-        if (err instanceof GrammyError && err.error_code === 400 && /can't parse entities/i.test(err.description)) {
+        if (err instanceof grammy().GrammyError && err.error_code === 400 && /can't parse entities/i.test(err.description)) {
           try {
             const sent = await bot.sendMessage(m.recipient, htmlToPlain(m.text), { link_preview_options: { is_disabled: true } });
             return { providerMessageId: String(sent.message_id) };
@@ -219,10 +223,10 @@ export function telegramChannel(deps: {
       try {
         me = await api(token).getMe();
       } catch (err) {
-        if (err instanceof GrammyError && (err.error_code === 401 || err.error_code === 404)) {
+        if (err instanceof grammy().GrammyError && (err.error_code === 401 || err.error_code === 404)) {
           throw errors.validation([{ path: 'telegramBotToken', message: 'Telegram rejected this token (getMe answered Unauthorized); copy it again from @BotFather' }]);
         }
-        throw new AppError(502, 'telegram_unreachable', `Could not reach Telegram to check the token: ${err instanceof GrammyError ? err.description : describe(err)}`);
+        throw new AppError(502, 'telegram_unreachable', `Could not reach Telegram to check the token: ${err instanceof grammy().GrammyError ? err.description : describe(err)}`);
       }
       const taken = (await store.channels.all(CHANNEL)).find((r) => Number(r.info.botId) === me.id && r.agentId !== forAgentId);
       if (taken) {
@@ -241,7 +245,7 @@ export function telegramChannel(deps: {
         await activate(agentId);
       } catch (err) {
         await store.channels.delete(agentId, CHANNEL);
-        throw new AppError(502, 'telegram_webhook_failed', `Telegram refused the webhook: ${err instanceof GrammyError ? err.description : describe(err)}`);
+        throw new AppError(502, 'telegram_webhook_failed', `Telegram refused the webhook: ${err instanceof grammy().GrammyError ? err.description : describe(err)}`);
       }
     },
 

@@ -1,13 +1,17 @@
-import twilio from 'twilio';
+import type twilioTypes from 'twilio';
 import type { InboundMessage } from '../../domain/ports.js';
 import { SendError } from '../../domain/ports.js';
 import type { TwilioConfig } from './config.js';
 import { networkFailure } from '../failures.js';
+import { lazyDefault } from '../../infra/lazy.js';
+
+/** Loaded with the first Twilio webhook or send, not at start (most installs have no Twilio). */
+const twilio = lazyDefault<typeof twilioTypes>('twilio');
 
 /** X-Twilio-Signature over the public URL Twilio called and every form field, with the twilio package. */
 export function verifyTwilioSignature(authToken: string, signature: string | undefined, url: string, params: Record<string, string | string[]>): boolean {
   if (!signature) return false;
-  return twilio.validateRequest(authToken, signature, url, params as Record<string, string>);
+  return twilio().validateRequest(authToken, signature, url, params as Record<string, string>);
 }
 
 const digits = (s: string) => s.replace(/^whatsapp:/, '').replace(/[^\d]/g, '');
@@ -38,7 +42,7 @@ const FINAL = new Set([63016, 21211, 21408, 21610, 21614, 21617, 21658, 63003, 6
 
 /** `statusCallback` (PUBLIC_URL/webhooks/twilio) asks Twilio to report sent/delivered/read/failed for the message. */
 export async function sendTwilioText(c: TwilioConfig, to: string, text: string, statusCallback?: string): Promise<{ providerMessageId: string | null }> {
-  const client = twilio(c.accountSid, c.authToken, { autoRetry: false, timeout: 15_000 });
+  const client = twilio()(c.accountSid, c.authToken, { autoRetry: false, timeout: 15_000 });
   client.api.baseUrl = c.apiUrl; // a stand-in host (tests) or the real https://api.twilio.com
   try {
     const m = await client.messages.create({ from: c.from, to: `whatsapp:+${digits(to)}`, body: text, ...(statusCallback ? { statusCallback } : {}) });
