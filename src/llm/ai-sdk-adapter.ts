@@ -68,10 +68,19 @@ function modelLister() {
       : p.apiKey ? { authorization: `Bearer ${p.apiKey}` } : {};
     let models: string[] | undefined;
     try {
-      const res = await fetch(`${base}/models`, { headers, signal: AbortSignal.timeout(3000) });
-      if (res.ok) {
-        const body = (await res.json()) as { data?: { id?: unknown }[] };
-        models = Array.isArray(body.data) ? body.data.map((m) => String(m.id)) : undefined;
+      // Anthropic's models API pages (20 by default, up to 1,000 a page, `has_more` + `last_id`); OpenAI's answers at once.
+      const all: string[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const query = p.kind === 'anthropic' ? `?limit=1000${after ? `&after_id=${encodeURIComponent(after)}` : ''}` : '';
+        const res = await fetch(`${base}/models${query}`, { headers, signal: AbortSignal.timeout(3000) });
+        if (!res.ok) { models = undefined; break; }
+        const body = (await res.json()) as { data?: { id?: unknown }[]; has_more?: unknown; last_id?: unknown };
+        if (!Array.isArray(body.data)) { models = undefined; break; }
+        all.push(...body.data.map((m) => String(m.id)));
+        models = all;
+        if (p.kind !== 'anthropic' || body.has_more !== true || typeof body.last_id !== 'string') break;
+        after = body.last_id;
       }
     } catch { models = undefined; }
     cache.set(key, { at: Date.now(), models });
