@@ -55,14 +55,11 @@ function toolSet(tools: ModelTool[]): ToolSet {
   })]));
 }
 
-/** GET <base>/models on OpenAI-style and Anthropic APIs, cached for a minute per provider. */
+/** GET <base>/models on OpenAI-style and Anthropic APIs (every page of Anthropic's); undefined when the provider cannot say. */
 function modelLister() {
-  const cache = new Map<string, { at: number; models: string[] | undefined }>();
+  // Not cached here: services/model-catalog.ts keeps each provider's answer and forgets it when the provider changes.
   return async (p: ProviderConfig): Promise<string[] | undefined> => {
     const base = (p.baseUrl ?? (p.kind === 'anthropic' ? 'https://api.anthropic.com/v1' : 'https://api.openai.com/v1')).replace(/\/+$/, '');
-    const key = `${p.kind}|${base}|${p.apiKey ?? ''}`;
-    const hit = cache.get(key);
-    if (hit && Date.now() - hit.at < 60_000) return hit.models;
     const headers: Record<string, string> = p.kind === 'anthropic'
       ? { 'x-api-key': p.apiKey ?? '', 'anthropic-version': '2023-06-01' }
       : p.apiKey ? { authorization: `Bearer ${p.apiKey}` } : {};
@@ -83,7 +80,6 @@ function modelLister() {
         after = body.last_id;
       }
     } catch { models = undefined; }
-    cache.set(key, { at: Date.now(), models });
     return models;
   };
 }
