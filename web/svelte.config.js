@@ -7,7 +7,8 @@ const config = {
   kit: {
     // Pure SPA: the Node server serves build/ and falls back to index.html for
     // every unknown non-API path, so client-side routing takes over.
-    adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
+    // precompress writes .br and .gz next to every file; src/http/static.ts serves them by Accept-Encoding.
+    adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true, precompress: true }),
     // Defence in depth for rendered model output: no inline or foreign scripts,
     // no plugins. SvelteKit adds the hash of its own boot script to this policy.
     csp: {

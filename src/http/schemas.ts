@@ -40,6 +40,7 @@ export const AgentSchema = z.object({
   monthlyBudgetUsd: z.number().nullable(), downgradeAtPercent: z.number(), stopAtPercent: z.number(), budgetStopMessage: z.string().nullable(),
   personDailyMessages: z.number().nullable(), personDailyCostUsd: z.number().nullable(), maxOutputTokens: z.number(),
   createdAt: z.string(), updatedAt: z.string(),
+  notes: z.array(z.string()).optional().describe('Only when created from a template: what the template asked for that this installation could not give, e.g. a fallback model its provider does not serve (left empty)'),
   channels: z.object({
     telegram: z.object({ username: z.string(), link: z.string(), mode: z.enum(['webhook', 'polling']), lastInboundAt: z.string().nullable(), lastOutboundAt: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: z.string().nullable(), connectedAt: z.string() }).nullable(),
   }),
@@ -57,6 +58,13 @@ export const ProviderSchema = z.object({
   baseUrl: z.string().nullable().optional().describe('Operators only: left out for customers'),
   hasKey: z.boolean().optional().describe('Operators only: left out for customers'),
   source: z.enum(['env', 'settings']).optional().describe('Operators only: left out for customers'),
+  effectiveBaseUrl: z.string().optional().describe('Operators only: the address calls go to (the built-in one when baseUrl is null)'),
+  servedModels: z.array(z.string()).nullable().optional().describe('Operators only: the models the provider said it serves (GET {baseUrl}/models, kept 10 minutes), null when it could not be asked'),
+  sources: z.object({
+    baseUrl: z.enum(['env', 'dashboard', 'default']),
+    apiKey: z.enum(['env', 'dashboard', 'none']),
+    models: z.enum(['provider', 'dashboard', 'default']).describe('provider: its own answer; dashboard: the list typed in; default: the price table, as the provider could not be asked'),
+  }).optional().describe('Operators only: where each setting comes from (the environment, the dashboard, or the built-in default)'),
 }).openapi('Provider');
 
 /**

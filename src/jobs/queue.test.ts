@@ -21,6 +21,9 @@ import { createJobBackend, createJobQueue, defineJob, type CreateJobQueueOptions
 
 const dbUrl = process.env.TEST_DATABASE_URL;
 const dialects = (dbUrl ? ['sqlite', 'postgres'] : ['sqlite']) as Array<'sqlite' | 'postgres'>;
+if (!dbUrl) console.info('job queue on PostgreSQL (pg-boss): skipped, TEST_DATABASE_URL is not set (npm run test:pg sets it)');
+/** The reason a dialect-specific test is skipped, added to its name in the other dialect's run. */
+const skipped = (run: boolean, why: string) => (run ? '' : ` (skipped: ${why})`);
 
 async function eventually<T>(check: () => T | Promise<T>, ms = 5000, what = 'condition'): Promise<T> {
   const until = Date.now() + ms;
@@ -273,7 +276,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(await b.counts('provision')).toEqual({ queued: 0, active: 0, completed: 1, failed: 0 });
   });
 
-  it.runIf(dialect === 'sqlite')('requeues a job whose process died holding it (lease runs out)', async () => {
+  it.runIf(dialect === 'sqlite')(`requeues a job whose process died holding it (lease runs out)${skipped(dialect === 'sqlite', 'a lease of the SQLite job table; pg-boss expiry is tested below')}`, async () => {
     // A "crashed" process: claims the job by hand and never renews or finishes it.
     const producer = open({ leaseMs: 300 });
     const id = await producer.send('provision', { agentId: 'ag-2' });
@@ -289,7 +292,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(logLines.some((l) => l.msg === 'job lease expired')).toBe(true);
   });
 
-  it.runIf(dialect === 'postgres')('retries a job whose process died holding it, once it expires (expireInSeconds)', async () => {
+  it.runIf(dialect === 'postgres')(`retries a job whose process died holding it, once it expires (expireInSeconds)${skipped(dialect === 'postgres', 'pg-boss expiry; the SQLite lease is tested above')}`, async () => {
     // Jobs sent with a 1-second expiry; a bare pg-boss client fetches one and goes away without finishing it.
     const producer = open({ expireInSeconds: 1 });
     const id = await producer.send('provision', { agentId: 'ag-2' }, { retryDelaySeconds: 0, retryBackoff: false });
@@ -425,7 +428,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(hookCalls).toBe(1);
   });
 
-  it.runIf(dialect === 'sqlite')("calls onFinalFailure when the last attempt's process died holding the job (lease runs out)", async () => {
+  it.runIf(dialect === 'sqlite')(`calls onFinalFailure when the last attempt's process died holding the job (lease runs out)${skipped(dialect === 'sqlite', 'a lease of the SQLite job table')}`, async () => {
     const producer = openQueue({ concurrency: 0, leaseMs: 300 });
     const definition = (onFinalFailure?: (job: Job<{ agentId: string }>, error: unknown) => Promise<void>) => defineJob({
       name: 'provision', schema: z.object({ agentId: z.string() }), retry: { limit: 0 }, perform: async () => {}, onFinalFailure,
@@ -444,7 +447,7 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(await survivor.counts('provision')).toEqual({ queued: 0, active: 0, completed: 0, failed: 1 });
   });
 
-  it.runIf(dialect === 'sqlite')('claims each job once across two real processes on one file', async () => {
+  it.runIf(dialect === 'sqlite')(`claims each job once across two real processes on one file${skipped(dialect === 'sqlite', 'two processes on one SQLite file')}`, async () => {
     // Two child processes poll the same SQLite file in WAL mode; the parent sends 40 jobs. Each child prints
     // the jobs it ran and exits once nothing is left queued or running.
     const q = open();

@@ -73,26 +73,31 @@ function toolSet(tools: ModelTool[]): ToolSet {
   })]));
 }
 
-/** GET <base>/models on OpenAI-style and Anthropic APIs, cached for a minute per provider. */
+/** GET <base>/models on OpenAI-style and Anthropic APIs (every page of Anthropic's); undefined when the provider cannot say. */
 function modelLister() {
-  const cache = new Map<string, { at: number; models: string[] | undefined }>();
+  // Not cached here: services/model-catalog.ts keeps each provider's answer and forgets it when the provider changes.
   return async (p: ProviderConfig): Promise<string[] | undefined> => {
     const base = (p.baseUrl ?? (p.kind === 'anthropic' ? 'https://api.anthropic.com/v1' : 'https://api.openai.com/v1')).replace(/\/+$/, '');
-    const key = `${p.kind}|${base}|${p.apiKey ?? ''}`;
-    const hit = cache.get(key);
-    if (hit && Date.now() - hit.at < 60_000) return hit.models;
     const headers: Record<string, string> = p.kind === 'anthropic'
       ? { 'x-api-key': p.apiKey ?? '', 'anthropic-version': '2023-06-01' }
       : p.apiKey ? { authorization: `Bearer ${p.apiKey}` } : {};
     let models: string[] | undefined;
     try {
-      const res = await fetch(`${base}/models`, { headers, signal: AbortSignal.timeout(3000) });
-      if (res.ok) {
-        const body = (await res.json()) as { data?: { id?: unknown }[] };
-        models = Array.isArray(body.data) ? body.data.map((m) => String(m.id)) : undefined;
+      // Anthropic's models API pages (20 by default, up to 1,000 a page, `has_more` + `last_id`); OpenAI's answers at once.
+      const all: string[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const query = p.kind === 'anthropic' ? `?limit=1000${after ? `&after_id=${encodeURIComponent(after)}` : ''}` : '';
+        const res = await fetch(`${base}/models${query}`, { headers, signal: AbortSignal.timeout(3000) });
+        if (!res.ok) { models = undefined; break; }
+        const body = (await res.json()) as { data?: { id?: unknown }[]; has_more?: unknown; last_id?: unknown };
+        if (!Array.isArray(body.data)) { models = undefined; break; }
+        all.push(...body.data.map((m) => String(m.id)));
+        models = all;
+        if (p.kind !== 'anthropic' || body.has_more !== true || typeof body.last_id !== 'string') break;
+        after = body.last_id;
       }
     } catch { models = undefined; }
-    cache.set(key, { at: Date.now(), models });
     return models;
   };
 }

@@ -7,6 +7,7 @@ import { AGENT_DEFAULTS, type PluginInput,
 } from '../domain/schemas.js';
 import { WEBSITE_TEMPLATE, type ProvisioningService } from './provisioning.js';
 import type { ProviderService } from './providers.js';
+import { fitTemplateModels } from './templates.js';
 import { authorize, canSeeAllAgents } from './access.js';
 import { composeSystemPrompt, estimateTokens, fillPlaceholders, placeholdersIn } from './prompt.js';
 import type { AgentBots, TelegramView } from '../domain/channels.js';
@@ -232,7 +233,8 @@ export function agentService(deps: {
      * Creates an agent. With a site URL or a Telegram bot token it is provisioned: saved with status
      * "provisioning" and handed to the pipeline (a durable job); the caller gets it back at once.
      */
-    async create(actor: Actor, input: CreateAgentInput): Promise<AgentView> {
+    async create(actor: Actor, input: CreateAgentInput): Promise<AgentView & { notes?: string[] }> {
+      const notes: string[] = [];
       authorize(actor, 'agent.create');
       checkOperatorSettings(actor, input);
       await assertPlanRoom(actor);
@@ -256,11 +258,8 @@ export function agentService(deps: {
         if ('agent_name' in t.placeholders && vars.agent_name === undefined) vars.agent_name = input.name;
         d = instantiate(t, vars, problems);
         d.name = input.name;
-        // A template's model only sticks when its provider is configured; otherwise the instance default serves.
-        for (const key of ['model', 'fallbackModel'] as const) {
-          const m = d[key];
-          if (m && input[key] === undefined && !(await providers.resolve(m).then(() => true, () => false))) d[key] = null;
-        }
+        // A template's models only stick when their provider is configured and serves them (templates.ts).
+        notes.push(...await fitTemplateModels(d, input, { configured: (m) => providers.resolve(m).then(() => true, () => false), offers: providers.offers }));
       } else if (input.templateVars) {
         problems.push({ path: 'templateVars', message: 'only makes sense together with "template"' });
       }
@@ -271,7 +270,7 @@ export function agentService(deps: {
       if (provisioned) d = { ...d, status: 'provisioning', siteUrl: siteUrl ?? null, pausedReason: null };
       const agent = await save(actor, d, problems);
       if (provisioned) await provisioning.start(actor, agent, token);
-      return view(agent);
+      return notes.length ? { ...(await view(agent)), notes } : view(agent);
     },
 
     async update(actor: Actor, id: string, input: PatchAgentInput, ifMatch?: number): Promise<AgentView> {

@@ -3,6 +3,8 @@ import type { Actor, ProviderConfig, ProviderKind } from '../domain/types.js';
 import { errors, AppError } from '../domain/errors.js';
 import type { PriceService } from './prices.js';
 import { asSecret } from '../infra/redact.js';
+import { modelCatalog } from './model-catalog.js';
+import type { Clock } from '../domain/ports.js';
 
 export type ProviderEnv = {
   OPENAI_API_KEY?: string; OPENAI_BASE_URL?: string;
@@ -10,7 +12,19 @@ export type ProviderEnv = {
   SWITCHBOARD_DEFAULT_MODEL?: string;
 };
 
-export type PublicProvider = Omit<ProviderConfig, 'apiKey'> & { hasKey: boolean };
+/** Where a setting's value comes from: the server's environment, the dashboard (stored settings), or Switchboard's built-in default. */
+export type SettingSource = 'env' | 'dashboard' | 'default';
+/** Where a provider's model list comes from: the provider's own answer, the operator's list, or the price table (the provider could not be asked). */
+export type ModelsSource = 'provider' | 'dashboard' | 'default';
+export type ProviderSources = { baseUrl: SettingSource; apiKey: 'env' | 'dashboard' | 'none'; models: ModelsSource };
+export type PublicProvider = Omit<ProviderConfig, 'apiKey'> & {
+  hasKey: boolean;
+  /** The address calls go to (the built-in one when baseUrl is null). */
+  effectiveBaseUrl?: string;
+  /** The models the provider said it serves, or null when it could not be asked. */
+  servedModels?: string[] | null;
+  sources?: ProviderSources;
+};
 /** What a customer may know of a provider: its name, its kind and the models it serves (never its address, nor anything about its key). */
 export type CustomerProvider = Pick<ProviderConfig, 'name' | 'kind' | 'models'>;
 
@@ -24,8 +38,22 @@ export function splitModel(model: string): { provider: string; name: string } | 
 }
 
 /** Knows which model providers exist (environment + dashboard) and turns `provider:model` into a callable config. */
-export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; settings: SettingsRepo; box: SecretBox; prices: PriceService; listModels: (p: ProviderConfig) => Promise<string[] | undefined> }) {
+/** The address a provider of a built-in kind is called at when no base URL is set. */
+export const BUILT_IN_BASE_URL: Record<ProviderKind, string | null> = {
+  openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com/v1', 'openai-compatible': null,
+};
+/** The model Switchboard guesses for a provider when nothing else says which to use (and the provider serves it). */
+const BUILT_IN_MODEL: Record<ProviderKind, string | null> = { openai: 'gpt-4o-mini', anthropic: 'claude-3-5-haiku-latest', 'openai-compatible': null };
+
+export function providerService(deps: {
+  env: ProviderEnv; repo: ProviderRepo; settings: SettingsRepo; box: SecretBox; prices: PriceService;
+  listModels: (p: ProviderConfig) => Promise<string[] | undefined>;
+  clock?: Clock;
+  /** How long a provider's model list is kept (default 10 minutes). */
+  modelListTtlMs?: number;
+}) {
   const { env, repo, box, prices } = deps;
+  const catalog = modelCatalog({ listModels: deps.listModels, clock: deps.clock, ttlMs: deps.modelListTtlMs });
   const envProviders: ProviderConfig[] = [];
   if (env.OPENAI_API_KEY || env.OPENAI_BASE_URL) {
     envProviders.push({ name: 'openai', kind: 'openai', baseUrl: env.OPENAI_BASE_URL ?? null, apiKey: env.OPENAI_API_KEY ?? null, models: [], source: 'env' });
@@ -38,7 +66,7 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
   let cached: { at: number; value: Promise<ProviderConfig[]> } | undefined;
   // The dashboard's default model, read with the same two-second freshness (every call to an agent without its own model resolves it).
   let cachedDefault: { at: number; value: Promise<string | undefined> } | undefined;
-  const invalidate = () => { cached = undefined; cachedDefault = undefined; };
+  const invalidate = (name?: string) => { cached = undefined; cachedDefault = undefined; catalog.invalidate(name); };
   function settingsDefault(): Promise<string | undefined> {
     if (!cachedDefault || Date.now() - cachedDefault.at > 2000) {
       const value = deps.settings.get<string>('defaultModel');
@@ -66,34 +94,103 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
     return { ...rest, hasKey: !!apiKey };
   };
 
-  async function defaultModel(list?: ProviderConfig[]): Promise<string | null> {
-    if (env.SWITCHBOARD_DEFAULT_MODEL) return env.SWITCHBOARD_DEFAULT_MODEL;
+  /**
+   * The model agents without one use, and where that choice comes from. The built-in default is the
+   * first provider's first declared model, else a model the provider serves (Switchboard's usual pick
+   * for its kind when served), else that pick for a built-in kind when the provider cannot be asked.
+   * `wait: false` (the chat path) never waits for a model list: it uses what is already known.
+   */
+  async function defaultModelInfo(list?: ProviderConfig[], wait = true): Promise<{ model: string | null; source: SettingSource | null }> {
+    if (env.SWITCHBOARD_DEFAULT_MODEL) return { model: env.SWITCHBOARD_DEFAULT_MODEL, source: 'env' };
     const fromSettings = await settingsDefault();
-    if (fromSettings) return fromSettings;
+    if (fromSettings) return { model: fromSettings, source: 'dashboard' };
     const ps = list ?? (await all());
     const first = ps[0];
-    if (!first) return null;
-    if (first.models[0]) return `${first.name}:${first.models[0]}`;
-    if (first.kind === 'openai') return `${first.name}:gpt-4o-mini`;
-    if (first.kind === 'anthropic') return `${first.name}:claude-3-5-haiku-latest`;
-    return null;
+    if (!first) return { model: null, source: null };
+    if (first.models[0]) return { model: `${first.name}:${first.models[0]}`, source: 'default' };
+    const guess = BUILT_IN_MODEL[first.kind];
+    const served = wait ? await catalog.served(first) : catalog.peek(first);
+    if (served?.length) return { model: `${first.name}:${guess && served.includes(guess) ? guess : served[0]}`, source: 'default' };
+    if (guess && !served) return { model: `${first.name}:${guess}`, source: 'default' };
+    return { model: null, source: null };
+  }
+  async function defaultModel(list?: ProviderConfig[]): Promise<string | null> {
+    return (await defaultModelInfo(list)).model;
   }
 
-  /** Models offered in pickers: the price table for built-in kinds plus every model a provider declares. */
+  // ----- what each provider serves (model-catalog.ts asks the provider and keeps the answer) -----
+
+  /**
+   * A provider's models and where the list came from: the provider's answer when it gave one (plus
+   * what the operator declared), else the operator's list, else the price table for a built-in name.
+   */
+  async function modelsOf(p: ProviderConfig): Promise<{ models: string[]; source: ModelsSource; served: string[] | undefined }> {
+    const served = await catalog.served(p);
+    if (served) return { models: [...new Set([...served, ...p.models])].sort(), source: 'provider', served };
+    if (p.models.length) return { models: p.models, source: 'dashboard', served };
+    // A server of its own (OPENAI_BASE_URL at a local server) that cannot be asked: the price table says nothing about it.
+    const builtIn = BUILT_IN_BASE_URL[p.kind];
+    if (!builtIn || (p.baseUrl && p.baseUrl.replace(/\/+$/, '') !== builtIn)) return { models: [], source: 'default', served };
+    const table = prices.catalog().filter((id) => id.startsWith(`${p.name}:`)).map((id) => id.slice(p.name.length + 1));
+    return { models: table, source: 'default', served };
+  }
+
+  /**
+   * Whether `model` (provider:model) is one its provider offers: true or false when the provider
+   * answered (or the operator listed it), undefined when nobody can say.
+   */
+  async function offers(model: string): Promise<boolean | undefined> {
+    const s = splitModel(model);
+    if (!s) return false;
+    const p = (await all()).find((x) => x.name === s.provider);
+    if (!p) return false;
+    if (p.models.includes(s.name)) return true;
+    const served = await catalog.served(p);
+    return served ? served.includes(s.name) : undefined;
+  }
+
+  /**
+   * Models offered in pickers: every model a configured provider serves (asked of the provider; when
+   * it cannot answer, its declared models and the price table's), and the price table's models of
+   * providers that are not configured, marked unavailable.
+   */
   async function models() {
     const ps = await all();
-    const out = new Map<string, { id: string; provider: string; model: string; available: boolean }>();
+    const out = new Map<string, { id: string; provider: string; model: string; available: boolean; source: ModelsSource }>();
+    const answered = new Set<string>();
+    for (const p of ps) {
+      const m = await modelsOf(p);
+      if (m.source === 'provider') answered.add(p.name);
+      for (const name of m.models) out.set(`${p.name}:${name}`, { id: `${p.name}:${name}`, provider: p.name, model: name, available: true, source: m.source });
+    }
     for (const id of prices.catalog()) {
       const s = splitModel(id)!;
-      out.set(id, { id, provider: s.provider, model: s.name, available: ps.some((p) => p.name === s.provider) });
+      if (out.has(id) || answered.has(s.provider)) continue; // a provider that answered has said what it serves
+      out.set(id, { id, provider: s.provider, model: s.name, available: false, source: 'default' });
     }
-    for (const p of ps) for (const m of p.models) out.set(`${p.name}:${m}`, { id: `${p.name}:${m}`, provider: p.name, model: m, available: true });
     const rows = [];
     for (const m of out.values()) {
       const { price, priced } = await prices.lookup(m.id);
       rows.push({ ...m, priced, inputPerM: price.inputPerM, outputPerM: price.outputPerM });
     }
-    return { defaultModel: await defaultModel(ps), models: rows.sort((a, b) => a.id.localeCompare(b.id)) };
+    const dm = await defaultModelInfo(ps);
+    return { defaultModel: dm.model, defaultModelSource: dm.source, models: rows.sort((a, b) => a.id.localeCompare(b.id)) };
+  }
+
+  /** Where each of a provider's settings comes from, and what it serves (operators only). */
+  async function describe(p: ProviderConfig): Promise<PublicProvider> {
+    const m = await modelsOf(p);
+    const fromEnv = p.source === 'env';
+    return {
+      ...present(p),
+      effectiveBaseUrl: p.baseUrl ?? BUILT_IN_BASE_URL[p.kind] ?? undefined,
+      servedModels: m.served ?? null,
+      sources: {
+        baseUrl: p.baseUrl ? (fromEnv ? 'env' : 'dashboard') : 'default',
+        apiKey: p.apiKey ? (fromEnv ? 'env' : 'dashboard') : 'none',
+        models: m.source,
+      },
+    };
   }
 
   return {
@@ -101,16 +198,19 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
      * The providers as the actor may see them: operators get the address and whether a key is set;
      * a customer only each provider's name, kind and models (an internal base URL is the operator's business).
      */
-    async list(actor: Actor): Promise<{ configured: boolean; defaultModel: string | null; providers: (PublicProvider | CustomerProvider)[] }> {
+    async list(actor: Actor): Promise<{ configured: boolean; defaultModel: string | null; defaultModelSource: SettingSource | null; providers: (PublicProvider | CustomerProvider)[] }> {
       const ps = await all();
       const customer = actor.user.role === 'customer';
+      const dm = ps.length ? await defaultModelInfo(ps) : { model: null, source: null };
       return {
-        configured: ps.length > 0, defaultModel: ps.length ? await defaultModel(ps) : null,
-        providers: ps.map((p) => (customer ? { name: p.name, kind: p.kind, models: p.models } : present(p))),
+        configured: ps.length > 0, defaultModel: dm.model, defaultModelSource: dm.source,
+        providers: await Promise.all(ps.map(async (p) => (customer ? { name: p.name, kind: p.kind, models: p.models } : describe(p)))),
       };
     },
     models,
     defaultModel,
+    defaultModelInfo,
+    offers,
     async isConfigured() { return (await all()).length > 0; },
     /** Sets the model agents without one use (SWITCHBOARD_DEFAULT_MODEL still wins when set). */
     async setDefaultModel(model: string | null) {
@@ -119,7 +219,7 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
         if (why) throw errors.validation([{ path: 'defaultModel', message: why }]);
         await deps.settings.set('defaultModel', model);
       } else await deps.settings.delete('defaultModel');
-      invalidate();
+      cached = undefined;
     },
 
     /** Explains why a model name cannot be used, or returns undefined when it can be saved. */
@@ -135,7 +235,7 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
       if (!p) return `unknown model provider "${s.provider}"; configured: ${ps.map((x) => x.name).join(', ') || 'none'}`;
       if (prices.catalog().includes(model) || p.models.includes(s.name) || (await prices.isPriced(model))) return undefined;
       // Ask the provider what it serves; a self-hosted server that cannot be asked gets the benefit of the doubt.
-      const offered = await deps.listModels(p);
+      const offered = await catalog.served(p);
       if (offered?.includes(s.name)) return undefined;
       if (!offered && (p.kind === 'openai-compatible' || p.baseUrl)) return undefined;
       const known = offered ?? prices.catalog().filter((m) => m.startsWith(s.provider + ':')).map((m) => m.slice(s.provider.length + 1));
@@ -145,7 +245,7 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
     /** The provider config that serves `model`; throws a 503 the user can act on when none does. */
     async resolve(model: string | null): Promise<{ provider: ProviderConfig; modelName: string; model: string }> {
       const ps = await all();
-      const m = model ?? (await defaultModel(ps));
+      const m = model ?? (await defaultModelInfo(ps, false)).model;
       if (!m || ps.length === 0) throw new AppError(503, 'no_model_configured', NO_MODEL_NOTICE);
       const s = splitModel(m);
       const provider = s && ps.find((p) => p.name === s.provider);
@@ -159,7 +259,7 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
       if (input.kind === 'openai-compatible' && !input.baseUrl) throw errors.validation([{ path: 'baseUrl', message: 'is required for an OpenAI-compatible provider (e.g. http://localhost:11434/v1)' }]);
       if (input.kind !== 'openai-compatible' && !input.apiKey && !input.baseUrl) throw errors.validation([{ path: 'apiKey', message: `is required for ${input.kind}` }]);
       await repo.upsert({ name: input.name, kind: input.kind, baseUrl: input.baseUrl ?? null, apiKeySealed: input.apiKey ? box.seal(input.apiKey) : null, models: input.models ?? [] });
-      invalidate();
+      invalidate(input.name);
       return present((await all()).find((p) => p.name === input.name)!);
     },
     async update(name: string, patch: { baseUrl?: string | null; apiKey?: string | null; models?: string[] }) {
@@ -172,13 +272,13 @@ export function providerService(deps: { env: ProviderEnv; repo: ProviderRepo; se
         apiKeySealed: patch.apiKey !== undefined ? (patch.apiKey ? box.seal(patch.apiKey) : null) : row.apiKeySealed,
         models: patch.models ?? row.models,
       });
-      invalidate();
+      invalidate(name);
       return present((await all()).find((p) => p.name === name)!);
     },
     async remove(name: string) {
       if (envProviders.some((e) => e.name === name)) throw errors.conflict('provider_from_env', `The provider "${name}" is set by the environment; unset its variables instead.`);
       if (!(await repo.delete(name))) throw errors.notFound(`Provider "${name}"`);
-      invalidate();
+      invalidate(name);
     },
   };
 }

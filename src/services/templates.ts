@@ -27,3 +27,31 @@ export function loadTemplates(dir: string): Map<string, AgentTemplate> {
   }
   return out;
 }
+
+/**
+ * A template's model and fallback model stick only where this installation can serve them: the
+ * provider is configured and, when it can say what it serves, serves that model. Otherwise the
+ * field is left empty (the instance default answers in the model's place; no downgrade happens in
+ * the fallback's) and a note says why. Fields the caller set itself are left alone.
+ */
+export async function fitTemplateModels(
+  d: { model: string | null; fallbackModel: string | null },
+  given: { model?: string | null; fallbackModel?: string | null },
+  providers: { configured(model: string): Promise<boolean>; offers(model: string): Promise<boolean | undefined> },
+): Promise<string[]> {
+  const notes: string[] = [];
+  for (const key of ['model', 'fallbackModel'] as const) {
+    const m = d[key];
+    if (!m || given[key] !== undefined) continue;
+    const provider = m.slice(0, m.indexOf(':'));
+    const what = key === 'model' ? 'model' : 'fallback model';
+    if (!(await providers.configured(m))) {
+      d[key] = null;
+      notes.push(`The template's ${what} ${m} was left empty: no "${provider}" provider is configured.${key === 'model' ? ' The default model answers instead.' : ''}`);
+    } else if ((await providers.offers(m)) === false) {
+      d[key] = null;
+      notes.push(`The template's ${what} ${m} was left empty: the "${provider}" provider does not serve it. ${key === 'model' ? 'The default model answers instead; choose' : 'Choose a cheaper model it serves as the fallback'} in the agent's settings.`);
+    }
+  }
+  return notes;
+}

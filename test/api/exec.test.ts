@@ -48,7 +48,7 @@ describe('exec sandbox', () => {
     else expect(a.tools.unavailable).toContainEqual({ name: 'exec', reason: status.reason });
   });
 
-  describe.runIf(status.ok)('with bubblewrap', () => {
+  describe.runIf(status.ok)(`with bubblewrap${status.ok ? '' : ` (skipped: ${status.reason})`}`, () => {
     it('runs a command over the workspace and saves what it writes', async () => {
       await app.api(`/api/agents/${agent.id}/file?path=notes.md`, { method: 'PUT', token, body: { content: 'one two three\n' } });
       const reply = await exec('wc -w < notes.md; mkdir -p out && echo generated > out/report.txt; id -u');
@@ -129,7 +129,7 @@ describe('exec sandbox', () => {
       }, 30_000);
 
       // python3 fills its memory for real (a bytearray of copies), under the per-process limit each.
-      it.runIf(existsSync('/usr/bin/python3'))('stops several processes that together pass the memory limit', async () => {
+      it.runIf(existsSync('/usr/bin/python3'))(`stops several processes that together pass the memory limit${existsSync('/usr/bin/python3') ? '' : ' (skipped: python3 not installed)'}`, async () => {
         const t0 = Date.now();
         const hog = "python3 -c \"import time; a = bytearray(b'x') * (200 << 20); time.sleep(20)\"";
         const r = await run(`for i in 1 2 3; do ${hog} & done; wait; echo all-done`, { memoryBytes: 400 << 20, timeoutMs: 30_000 });

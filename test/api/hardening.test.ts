@@ -51,7 +51,7 @@ describe('the workspace file API obeys the workspace caps (12.8)', () => {
   }, 120_000);
 });
 
-describe.runIf(!isPg())('the SQLite data directory is private to the service (12.10)', () => {
+describe.runIf(!isPg())(`the SQLite data directory is private to the service (12.10)${isPg() ? ' (skipped: the run is on PostgreSQL, there is no data file)' : ''}`, () => {
   let root: string;
   beforeAll(() => { root = mkdtempSync(join(tmpdir(), 'sb-perm-')); });
   afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -50,6 +50,8 @@ export interface AnthropicRequest {
 export interface FakeAnthropicOptions {
   /** When set, requests must carry `x-api-key: <apiKey>`, otherwise 401 authentication_error. */
   apiKey?: string;
+  /** Model ids served by GET /v1/models (newest first, as Anthropic lists them). */
+  models?: string[];
 }
 
 export interface FakeAnthropic {
@@ -61,6 +63,8 @@ export interface FakeAnthropic {
   setDefault(fn: (req: AnthropicRequest) => string | AnthropicScriptedResponse): void;
   /** Parsed JSON bodies of POST /v1/messages requests. */
   requests(): AnthropicRequest[];
+  /** Replaces the models GET /v1/models lists. */
+  setModels(ids: string[]): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -121,6 +125,7 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
   let queue: AnthropicScriptedResponse[] = [];
   let defaultReply: (req: AnthropicRequest) => string | AnthropicScriptedResponse = anthropicEchoReply;
   let seq = 0;
+  let models = opts.models ?? ['claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-opus-4-1', 'claude-3-5-haiku-latest'];
 
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.destroyed) return;
@@ -271,6 +276,20 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
       return sendJson(res, 401, anthropicError(401));
     }
     const pathname = path.split('?')[0].replace(/\/+$/, '');
+    // GET /v1/models: the models API, paged like the real one (limit 1..1000, default 20; after_id /
+    // before_id; has_more, first_id, last_id), and like the real one it wants anthropic-version.
+    if (entry.method === 'GET' && pathname === '/v1/models') {
+      if (!req.headers['anthropic-version']) return sendJson(res, 400, anthropicError(400, 'anthropic-version: header is required'));
+      const q = new URL(path, 'http://x').searchParams;
+      const limit = Math.min(1000, Math.max(1, Number(q.get('limit') ?? 20) || 20));
+      const after = q.get('after_id');
+      const start = after ? models.indexOf(after) + 1 : 0;
+      const page = models.slice(start, start + limit);
+      return sendJson(res, 200, {
+        data: page.map((id, i) => ({ type: 'model', id, display_name: id.replace(/-/g, ' '), created_at: new Date(Date.UTC(2025, 0, 1) - (start + i) * 86_400_000).toISOString() })),
+        has_more: start + limit < models.length, first_id: page[0] ?? null, last_id: page.at(-1) ?? null,
+      });
+    }
     if (entry.method === 'POST' && pathname === '/v1/messages') {
       if (parseError) return sendJson(res, 400, anthropicError(400, 'There was an issue with your request body: invalid JSON.'));
       return handleMessages(res, entry.json ?? {}).catch(() => res.destroy());
@@ -293,6 +312,7 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     enqueue: (...responses) => void queue.push(...responses),
     setDefault: (fn) => void (defaultReply = fn),
     requests: () => journal.filter((e) => e.method === 'POST' && e.path.split('?')[0] === '/v1/messages').map((e) => e.json),
+    setModels: (ids) => void (models = [...ids]),
     reset: () => {
       journal.length = 0;
       queue = [];

@@ -80,6 +80,8 @@ export interface FakeOpenAI {
   requests(): ChatRequest[];
   /** Clear journal and queue, restore the default echo reply. */
   reset(): void;
+  /** Replaces the model ids GET /v1/models serves. */
+  setModels(ids: string[]): void;
   close(): Promise<void>;
 }
 
@@ -174,7 +176,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let queue: ScriptedResponse[] = [];
   let defaultReply: DefaultReply = echoReply;
   let seq = 0;
-  const models = opts.models ?? ['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small'];
+  let models = opts.models ?? ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-nano', 'text-embedding-3-small'];
 
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.destroyed) return;
@@ -409,6 +411,7 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       queue = [];
       defaultReply = echoReply;
     },
+    setModels: (ids) => void (models = [...ids]),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

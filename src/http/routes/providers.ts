@@ -11,6 +11,7 @@ import { jsonBody, ok, noContent, errorResponses, DayParam, ProviderSchema, Tota
 const NameParam = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be lowercase letters, digits, - or _') });
 const ModelParam = z.object({ model: modelSchema });
 const PriceBody = z.strictObject({ inputPerM: z.number().min(0).max(10_000), outputPerM: z.number().min(0).max(10_000), cachedInputPerM: z.number().min(0).max(10_000).optional() });
+const DefaultModelSource = z.enum(['env', 'dashboard', 'default']).nullable().describe('Where the default model comes from: SWITCHBOARD_DEFAULT_MODEL, the dashboard, or the built-in choice (null: none)');
 const baseUrl = z.url().max(500).refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
 
 /** Model providers, prices, instance settings and usage reports. */
@@ -20,7 +21,7 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
   const tags = ['Providers and prices'];
 
   app.openapi(createRoute({ method: 'get', path: '/api/providers', tags, summary: 'Model providers (keys are never returned; a customer sees only names, kinds and models)',
-    responses: { 200: ok(z.object({ configured: z.boolean(), defaultModel: z.string().nullable(), providers: z.array(ProviderSchema) })), ...errorResponses(401) } }),
+    responses: { 200: ok(z.object({ configured: z.boolean(), defaultModel: z.string().nullable(), defaultModelSource: DefaultModelSource, providers: z.array(ProviderSchema) })), ...errorResponses(401) } }),
   async (c) => {
     return c.json(await providers.list(authorize(c.get('actor'), 'session.read')), 200);
   });
@@ -49,8 +50,12 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
     return c.body(null, 204);
   });
 
-  app.openapi(createRoute({ method: 'get', path: '/api/models', tags, summary: 'Models to choose from, with prices',
-    responses: { 200: ok(z.object({ defaultModel: z.string().nullable(), models: z.array(z.object({ id: z.string(), provider: z.string(), model: z.string(), available: z.boolean(), priced: z.boolean(), inputPerM: z.number(), outputPerM: z.number() })) })), ...errorResponses(401) } }),
+  app.openapi(createRoute({ method: 'get', path: '/api/models', tags, summary: 'Models to choose from, with prices: what each configured provider serves (asked of the provider, kept 10 minutes)',
+    responses: { 200: ok(z.object({ defaultModel: z.string().nullable(), defaultModelSource: DefaultModelSource, models: z.array(z.object({
+      id: z.string(), provider: z.string(), model: z.string(), available: z.boolean().describe('its provider is configured (and, when it can be asked, serves it)'),
+      source: z.enum(['provider', 'dashboard', 'default']).describe("provider: the provider's own list; dashboard: the operator's list; default: the price table"),
+      priced: z.boolean(), inputPerM: z.number(), outputPerM: z.number(),
+    })) })), ...errorResponses(401) } }),
   async (c) => {
     authorize(c.get('actor'), 'session.read');
     return c.json(await providers.models(), 200);

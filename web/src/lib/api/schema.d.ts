@@ -2751,6 +2751,11 @@ export interface paths {
                         "application/json": {
                             configured: boolean;
                             defaultModel: string | null;
+                            /**
+                             * @description Where the default model comes from: SWITCHBOARD_DEFAULT_MODEL, the dashboard, or the built-in choice (null: none)
+                             * @enum {string|null}
+                             */
+                            defaultModelSource: "env" | "dashboard" | "default" | null;
                             providers: components["schemas"]["Provider"][];
                         };
                     };
@@ -2997,7 +3002,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Models to choose from, with prices */
+        /** Models to choose from, with prices: what each configured provider serves (asked of the provider, kept 10 minutes) */
         get: {
             parameters: {
                 query?: never;
@@ -3015,11 +3020,22 @@ export interface paths {
                     content: {
                         "application/json": {
                             defaultModel: string | null;
+                            /**
+                             * @description Where the default model comes from: SWITCHBOARD_DEFAULT_MODEL, the dashboard, or the built-in choice (null: none)
+                             * @enum {string|null}
+                             */
+                            defaultModelSource: "env" | "dashboard" | "default" | null;
                             models: {
                                 id: string;
                                 provider: string;
                                 model: string;
+                                /** @description its provider is configured (and, when it can be asked, serves it) */
                                 available: boolean;
+                                /**
+                                 * @description provider: the provider's own list; dashboard: the operator's list; default: the price table
+                                 * @enum {string}
+                                 */
+                                source: "provider" | "dashboard" | "default";
                                 priced: boolean;
                                 inputPerM: number;
                                 outputPerM: number;
@@ -7242,6 +7258,8 @@ export interface components {
             maxOutputTokens: number;
             createdAt: string;
             updatedAt: string;
+            /** @description Only when created from a template: what the template asked for that this installation could not give, e.g. a fallback model its provider does not serve (left empty) */
+            notes?: string[];
             channels: {
                 telegram: {
                     username: string;
@@ -7339,6 +7357,22 @@ export interface components {
              * @enum {string}
              */
             source?: "env" | "settings";
+            /** @description Operators only: the address calls go to (the built-in one when baseUrl is null) */
+            effectiveBaseUrl?: string;
+            /** @description Operators only: the models the provider said it serves (GET {baseUrl}/models, kept 10 minutes), null when it could not be asked */
+            servedModels?: string[] | null;
+            /** @description Operators only: where each setting comes from (the environment, the dashboard, or the built-in default) */
+            sources?: {
+                /** @enum {string} */
+                baseUrl: "env" | "dashboard" | "default";
+                /** @enum {string} */
+                apiKey: "env" | "dashboard" | "none";
+                /**
+                 * @description provider: its own answer; dashboard: the list typed in; default: the price table, as the provider could not be asked
+                 * @enum {string}
+                 */
+                models: "provider" | "dashboard" | "default";
+            };
         };
         WhatsAppSettings: {
             /** @enum {string|null} */
