@@ -361,7 +361,7 @@ export function accountService(deps: {
       const key = `sbk_${ids.token(32)}`;
       const row = await store.transaction(async (tx) => {
         const r = await tx.tokens.insert({ userId: actor.user.id, kind: 'api_key', name, prefix: key.slice(0, 10), hash: sha256(key), expiresAt: null });
-        await recordAudit(tx, actor, 'api_key.created', { type: 'api_key', id: r.id }, { name: r.name, prefix: r.prefix });
+        await recordAudit(tx, actor, 'api_key.created', { type: 'api_key', id: r.id }, { name: r.name });
         return r;
       });
       return { id: row.id, key, name: row.name, prefix: row.prefix, createdAt: row.createdAt };
@@ -374,7 +374,7 @@ export function accountService(deps: {
       if (!mine) throw errors.notFound('API key');
       await store.transaction(async (tx) => {
         if (!(await tx.tokens.delete(id, actor.user.id))) throw errors.notFound('API key');
-        await recordAudit(tx, actor, 'api_key.deleted', { type: 'api_key', id }, { name: mine.name, prefix: mine.prefix });
+        await recordAudit(tx, actor, 'api_key.deleted', { type: 'api_key', id }, { name: mine.name });
       });
     },
 

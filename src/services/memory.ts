@@ -503,11 +503,11 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
         });
       }
       const before = await store.workspace.get(agent.id, path);
-      if (before?.content === content && (baseUpdatedAt === undefined || baseUpdatedAt === before.updatedAt)) return { ...before, kind }; // no change
       return store.transaction(async (tx) => {
         const saved = baseUpdatedAt === undefined ? await tx.workspace.put(agent.id, path, content) : await tx.workspace.putIf(agent.id, path, content, baseUpdatedAt);
         if (!saved) throw errors.conflict('file_changed', `${path} changed since you opened it (the agent may have added a note). Reload it and apply your edit again.`);
-        await recordAudit(tx, actor, 'agent.file_written', { type: 'agent', id: agent.id }, { path, fields: ['content'], created: !before, chars: content.length });
+        // Saving the same text again is no change to record.
+        if (before?.content !== content) await recordAudit(tx, actor, 'agent.file_written', { type: 'agent', id: agent.id }, { path, fields: ['content'], created: !before, chars: content.length });
         return { ...saved, kind };
       });
     },
