@@ -93,7 +93,7 @@ export function buildServices(config: Config, infra: Infra) {
   for (const [k, v] of Object.entries(config)) if (SECRET_SETTING.test(k) && typeof v === 'string') registerSecret(v);
   if (config.SMTP_URL) registerSecret(parseSmtpUrl(config.SMTP_URL).pass);
   const prices = priceService(store.settings);
-  const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, clock, listModels: (p) => llm.listModels(p) });
+  const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, clock, listModels: (p) => llm.listModels(p), store });
   const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: planLimits({ store, clock }) });
   // Every model call (chat, summaries, routing, /v1, embeddings) goes through the gateway: admitted, reserved, metered, recorded.
   const gateway = modelGateway({
@@ -188,7 +188,7 @@ export function buildServices(config: Config, infra: Infra) {
     queue,
     usage: usageService({ store, clock }),
     conversations: conversationService({ store, chat, inbox, memory }),
-    settings: settingsService({ providers, prices, defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL, settings: store.settings, users: store.users, signup }),
+    settings: settingsService({ providers, prices, defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL, store, settings: store.settings, users: store.users, signup }),
     analytics: analyticsService({ store, clock }),
     metrics,
     inbox,

@@ -11,6 +11,7 @@ import { errors, AppError, waitInWords } from '../domain/errors.js';
 import { sha256 } from '../infra/system.js';
 import type { Logger } from '../infra/logger.js';
 import { authorize } from './access.js';
+import { changedFields, recordAudit, type AuditActor } from './audit.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -81,13 +82,20 @@ export function accountService(deps: {
     return { token, user, expiresAt: expires };
   }
 
-  async function createUser(email: string, password: string, role: Role) {
+  /** Creates a user and its audit entry in one transaction (the password is hashed before it starts). */
+  async function createUser(email: string, password: string, role: Role, by: AuditActor | 'self', action = 'user.created', detail: Record<string, unknown> = {}) {
     if (await store.users.byEmailWithHash(email)) throw errors.conflict('email_taken', `A user with the email ${email} already exists.`);
-    return store.users.insert({ email, passwordHash: await hasher.hash(password), role });
+    const passwordHash = await hasher.hash(password);
+    return store.transaction(async (tx) => {
+      const u = await tx.users.insert({ email, passwordHash, role });
+      await recordAudit(tx, by === 'self' ? { userId: u.id, role } : by, action, { type: 'user', id: u.id }, { email, role, ...detail });
+      return u;
+    });
   }
 
-  const audit = (actorId: string | null, action: string, targetType: string, targetId: string, detail: Record<string, unknown>) =>
-    store.audit.add({ actorId, action, targetType, targetId, detail });
+  /** Sign-in events: `who` is the account when it is known (with its role), null for an unknown caller. */
+  const audit = (who: { id: string; role: string } | null, action: string, targetType: string, targetId: string, detail: Record<string, unknown>) =>
+    store.audit.add({ actorId: who?.id ?? null, actorRole: who?.role ?? null, action, targetType, targetId, detail });
 
   /**
    * Slows sign-in attempts of an account that failed too often (see LIMITS), and refuses a stranger
@@ -181,7 +189,7 @@ export function accountService(deps: {
       const taken = () => errors.conflict('already_set_up', 'Switchboard is already set up; sign in instead.');
       if ((await store.users.countByRole('owner')) > 0) throw taken();
       // Two racing setups both pass the check above; the single-owner index lets only one insert land.
-      const user = await createUser(email, password, 'owner').catch(async (err) => {
+      const user = await createUser(email, password, 'owner', 'self', 'owner.created', { via: 'setup' }).catch(async (err) => {
         if ((await store.users.countByRole('owner')) > 0) throw taken();
         throw err;
       });
@@ -191,7 +199,7 @@ export function accountService(deps: {
     /** Creates the owner from SWITCHBOARD_ADMIN_EMAIL/PASSWORD when none exists; idempotent across restarts. */
     async ensureOwnerFromEnv(email?: string, password?: string) {
       if (!email || !password || (await store.users.countByRole('owner')) > 0) return false;
-      await createUser(email, password, 'owner');
+      await createUser(email, password, 'owner', 'system', 'owner.created', { via: 'environment' });
       return true;
     },
 
@@ -210,7 +218,7 @@ export function accountService(deps: {
       const user = await store.transaction(async (tx) => {
         const u = await tx.users.insert({ email, passwordHash, role: 'customer', name: input.name });
         if (trial) await tx.plans.setBilling(u.id, { planId: trial.id, planStatus: 'trialing', trialEndsAt: at(trial.trialDays * DAY) });
-        await tx.audit.add({ actorId: u.id, action: AUDIT.signup, targetType: 'user', targetId: u.id, detail: { ip: client.ip, plan: trial?.id ?? null, verificationSent: mailOn } });
+        await recordAudit(tx, { userId: u.id, role: 'customer' }, AUDIT.signup, { type: 'user', id: u.id }, { email, ip: client.ip, plan: trial?.id ?? null, verificationSent: mailOn });
         return u;
       }).catch(async (err) => {
         // Two sign-ups with one address at once: the unique index lets one through.
@@ -240,7 +248,7 @@ export function accountService(deps: {
         await audit(null, AUDIT.loginFailed, 'user', key, { email: address, ip, reason: 'suspended' });
         throw suspended();
       }
-      await audit(found.id, AUDIT.login, 'user', found.id, { ip, method: 'password' });
+      await audit(found, AUDIT.login, 'user', found.id, { ip, method: 'password' });
       const { passwordHash: _, ...user } = found;
       return issueSession(user);
     },
@@ -269,8 +277,10 @@ export function accountService(deps: {
     // ----- e-mail: verification, password reset, magic links -----
     async verifyEmail(token: string, client: Pick<Client, 'ip'>) {
       const user = await consumeLink('verify_email', token);
-      await store.users.markEmailVerified(user.id, at());
-      await audit(user.id, AUDIT.emailVerified, 'user', user.id, { ip: client.ip, via: 'verification_link' });
+      await store.transaction(async (tx) => {
+        await tx.users.markEmailVerified(user.id, at());
+        await recordAudit(tx, { userId: user.id, role: user.role }, AUDIT.emailVerified, { type: 'user', id: user.id }, { fields: ['emailVerifiedAt'], ip: client.ip, via: 'verification_link' });
+      });
     },
 
     /** Sends the signed-in user a new verification link. */
@@ -281,7 +291,7 @@ export function accountService(deps: {
       if (!(await mail.configured())) throw mailNotConfigured();
       await checkMailRequestLimit(client.ip);
       if (!(await addressAllows(user.id, 'verify_email'))) throw errors.rateLimited(Math.ceil(LIMITS.mailWindowMs / 1000));
-      await audit(user.id, AUDIT.verificationSent, 'user', user.id, { ip: client.ip });
+      await audit(user, AUDIT.verificationSent, 'user', user.id, { ip: client.ip });
       const link = await issueLink(user, 'verify_email', client.baseUrl);
       await mail.send(linkMail(user, 'verify_email', link)).catch((err: unknown) => {
         log.warn('verification mail failed', { userId: user.id, error: (err as Error).message });
@@ -317,7 +327,7 @@ export function accountService(deps: {
         await tx.authTokens.revoke(user.id, ['reset_password', 'magic_link'], now);
         // The link reached the mailbox: that verifies the address.
         await tx.users.markEmailVerified(user.id, now);
-        await tx.audit.add({ actorId: user.id, action: AUDIT.passwordReset, targetType: 'user', targetId: user.id, detail: { ip: client.ip, sessionsEnded } });
+        await recordAudit(tx, { userId: user.id, role: user.role }, AUDIT.passwordReset, { type: 'user', id: user.id }, { fields: ['password'], ip: client.ip, sessionsEnded });
       });
     },
 
@@ -341,23 +351,33 @@ export function accountService(deps: {
         throw suspended();
       }
       const now = at();
-      await store.users.markEmailVerified(user.id, now);
-      await audit(user.id, AUDIT.magicLinkLogin, 'user', user.id, { ip: client.ip });
+      await store.transaction(async (tx) => {
+        await tx.users.markEmailVerified(user.id, now);
+        await recordAudit(tx, { userId: user.id, role: user.role }, AUDIT.magicLinkLogin, { type: 'user', id: user.id }, { ip: client.ip, ...(user.emailVerifiedAt ? {} : { fields: ['emailVerifiedAt'] }) });
+      });
       return issueSession({ ...user, emailVerifiedAt: user.emailVerifiedAt ?? now });
     },
 
     // ----- API keys (every role may hold keys; a key acts with its user's role) -----
     async createKey(actor: Actor, name: string) {
       const key = `sbk_${ids.token(32)}`;
-      const row = await store.tokens.insert({ userId: actor.user.id, kind: 'api_key', name, prefix: key.slice(0, 10), hash: sha256(key), expiresAt: null });
+      const row = await store.transaction(async (tx) => {
+        const r = await tx.tokens.insert({ userId: actor.user.id, kind: 'api_key', name, prefix: key.slice(0, 10), hash: sha256(key), expiresAt: null });
+        await recordAudit(tx, actor, 'api_key.created', { type: 'api_key', id: r.id }, { name: r.name });
+        return r;
+      });
       return { id: row.id, key, name: row.name, prefix: row.prefix, createdAt: row.createdAt };
     },
     async listKeys(actor: Actor) {
       return (await store.tokens.listKeys(actor.user.id)).map(({ id, name, prefix, createdAt, lastUsedAt }) => ({ id, name, prefix, createdAt, lastUsedAt }));
     },
     async deleteKey(actor: Actor, id: string) {
-      const mine = (await store.tokens.listKeys(actor.user.id)).some((k) => k.id === id);
-      if (!mine || !(await store.tokens.delete(id, actor.user.id))) throw errors.notFound('API key');
+      const mine = (await store.tokens.listKeys(actor.user.id)).find((k) => k.id === id);
+      if (!mine) throw errors.notFound('API key');
+      await store.transaction(async (tx) => {
+        if (!(await tx.tokens.delete(id, actor.user.id))) throw errors.notFound('API key');
+        await recordAudit(tx, actor, 'api_key.deleted', { type: 'api_key', id }, { name: mine.name });
+      });
     },
 
     // ----- users -----
@@ -369,7 +389,7 @@ export function accountService(deps: {
       authorize(actor, 'user.write');
       if (input.role === 'owner') throw errors.forbidden('There is exactly one owner; create an admin instead.');
       if (input.role === 'admin' && actor.user.role !== 'owner') throw errors.forbidden('Only the owner can create admins.');
-      return createUser(input.email, input.password, input.role);
+      return createUser(input.email, input.password, input.role, actor);
     },
     /** A customer's monthly cap across all their agents (null removes it). */
     async setUserBudget(actor: Actor, id: string, monthlyBudgetUsd: number | null) {
@@ -377,7 +397,13 @@ export function accountService(deps: {
       const target = await store.users.byId(id);
       if (!target) throw errors.notFound('User');
       if (target.role !== 'customer' && monthlyBudgetUsd !== null) throw errors.validation([{ path: 'monthlyBudgetUsd', message: 'only customers have a monthly cap; set budgets on agents instead' }]);
-      await store.users.setBudget(id, monthlyBudgetUsd);
+      const diff = changedFields(target, { monthlyBudgetUsd });
+      if (diff.fields.length) {
+        await store.transaction(async (tx) => {
+          await tx.users.setBudget(id, monthlyBudgetUsd);
+          await recordAudit(tx, actor, 'user.updated', { type: 'user', id }, diff);
+        });
+      }
       return (await store.users.byId(id))!;
     },
     /** Suspends (no sign-in; sessions end; sessions and API keys stop working) or reinstates a user. */
@@ -391,7 +417,7 @@ export function accountService(deps: {
       await store.transaction(async (tx) => {
         if (!(await tx.users.setStatus(id, suspend ? 'suspended' : 'active'))) return; // already so: nothing to record
         const sessionsEnded = suspend ? await tx.tokens.deleteSessions(id) : 0;
-        await tx.audit.add({ actorId: actor.user.id, action: suspend ? AUDIT.suspend : AUDIT.unsuspend, targetType: 'user', targetId: id, detail: suspend ? { sessionsEnded } : {} });
+        await recordAudit(tx, actor, suspend ? AUDIT.suspend : AUDIT.unsuspend, { type: 'user', id }, { fields: ['status'], changes: { status: { from: target.status ?? 'active', to: suspend ? 'suspended' : 'active' } }, ...(suspend ? { sessionsEnded } : {}) });
       });
       return (await store.users.byId(id))!;
     },
@@ -405,8 +431,11 @@ export function accountService(deps: {
       const live = owned.filter((a) => a.status !== 'deleted');
       if (live.length) throw errors.conflict('user_has_agents', `This user owns ${live.length} agent(s); delete or reassign them first.`);
       // Deprovisioned agents were kept for the record; they go with their owner.
-      for (const a of owned) await store.agents.delete(a.id);
-      await store.users.delete(id);
+      await store.transaction(async (tx) => {
+        for (const a of owned) await tx.agents.delete(a.id);
+        await tx.users.delete(id);
+        await recordAudit(tx, actor, 'user.deleted', { type: 'user', id }, { email: target.email, role: target.role, agentsRemoved: owned.length });
+      });
     },
   };
 }

@@ -9,6 +9,7 @@ import { WEBSITE_TEMPLATE, type ProvisioningService } from './provisioning.js';
 import type { ProviderService } from './providers.js';
 import { fitTemplateModels } from './templates.js';
 import { authorize, canSeeAllAgents } from './access.js';
+import { changedFields, recordAudit } from './audit.js';
 import { composeSystemPrompt, estimateTokens, fillPlaceholders, placeholdersIn } from './prompt.js';
 import type { AgentBots, TelegramView } from '../domain/channels.js';
 
@@ -145,7 +146,8 @@ export function agentService(deps: {
     throw errors.conflict('slug_taken', 'Could not find a free slug; choose one.');
   }
 
-  async function save(actor: Actor, d: Draft, problems: FieldProblem[]): Promise<Agent> {
+  /** Inserts a new agent and its `agent.created` entry (`detail` says how it was made) in one transaction. */
+  async function save(actor: Actor, d: Draft, problems: FieldProblem[], detail: Record<string, unknown>): Promise<Agent> {
     await preflight(d, problems);
     if (problems.length) throw errors.validation(problems);
     let slug: string;
@@ -153,12 +155,15 @@ export function agentService(deps: {
       if (await store.agents.slugExists(d.slug)) throw errors.conflict('slug_taken', `The slug "${d.slug}" is already used by another agent.`);
       slug = d.slug;
     } else slug = await uniqueSlug(slugify(d.name));
-    if (actor.user.role !== 'customer') return store.agents.insert({ ...d, slug, ownerId: actor.user.id });
-    // Count and insert under a lock on the customer, so two creates at once cannot both fit the last slot.
     return store.transaction(async (tx) => {
-      await tx.users.lock(actor.user.id);
-      await assertPlanRoom(actor, tx);
-      return tx.agents.insert({ ...d, slug, ownerId: actor.user.id });
+      if (actor.user.role === 'customer') {
+        // Count and insert under a lock on the customer, so two creates at once cannot both fit the last slot.
+        await tx.users.lock(actor.user.id);
+        await assertPlanRoom(actor, tx);
+      }
+      const a = await tx.agents.insert({ ...d, slug, ownerId: actor.user.id });
+      await recordAudit(tx, actor, 'agent.created', { type: 'agent', id: a.id }, { name: a.name, slug: a.slug, model: a.model, status: a.status, ...detail });
+      return a;
     });
   }
 
@@ -199,9 +204,6 @@ export function agentService(deps: {
   }
 
   const configOf = (a: Agent) => ({ ...a.persona, siteUrl: a.siteUrl, version: a.version });
-  async function auditConfig(actor: Actor, a: Agent, fields: string[]) {
-    await store.audit.add({ actorId: actor.user.id, action: 'agent.config_updated', targetType: 'agent', targetId: a.id, detail: { fields, version: a.version } });
-  }
 
   function toTemplate(a: Agent): AgentTemplate {
     return {
@@ -268,7 +270,7 @@ export function agentService(deps: {
       if (actor.user.role === 'customer') d.listed = false; // a template's `listed` is the operator's to give
       const provisioned = !!siteUrl || !!token;
       if (provisioned) d = { ...d, status: 'provisioning', siteUrl: siteUrl ?? null, pausedReason: null };
-      const agent = await save(actor, d, problems);
+      const agent = await save(actor, d, problems, { via: input.template ? `template:${input.template}` : 'blank', ...(provisioned ? { provisioned: { siteUrl: siteUrl ?? null, telegram: !!token } } : {}) });
       if (provisioned) await provisioning.start(actor, agent, token);
       return notes.length ? { ...(await view(agent)), notes } : view(agent);
     },
@@ -328,10 +330,22 @@ export function agentService(deps: {
         throw errors.conflict('slug_taken', `The slug "${fields.slug}" is already used by another agent.`);
       }
       // Always compare-and-set on the version we read, so two concurrent saves cannot both win.
+      // What actually changed (a field sent with its current value is not a change); plugins by name and
+      // endpoint (their secrets by name only), a new bot token by name only.
+      const pluginView = (ps: Agent['plugins']) => ps.map((p) => ({ ...p, secretsSealed: Object.keys(p.secretsSealed).sort() }));
+      const diff = changedFields(
+        { ...current, plugins: pluginView(current.plugins) },
+        { ...fields, ...(fields.plugins ? { plugins: pluginView(fields.plugins) } : {}), ...(persona ? { persona } : {}) },
+        { nested: ['persona'], ignore: ['pausedReason', 'stack'] },
+      );
+      if (telegramBotToken !== undefined && (telegramBotToken !== '' || (await telegram.views([id])).get(id))) diff.fields.push('telegramBotToken');
       const changed = Object.keys(fields).length > 0 || persona !== undefined;
-      const updated = changed ? await store.agents.update(id, { ...fields, ...(persona ? { persona } : {}) }, current.version) : current;
-      if (!updated) throw errors.conflict('version_conflict', 'This agent was changed by someone else while you were saving. Reload and apply your change again.');
-      if (persona) await auditConfig(actor, updated, Object.keys(persona));
+      const updated = await store.transaction(async (tx) => {
+        const u = changed ? await tx.agents.update(id, { ...fields, ...(persona ? { persona } : {}) }, current.version) : current;
+        if (!u) throw errors.conflict('version_conflict', 'This agent was changed by someone else while you were saving. Reload and apply your change again.');
+        if (diff.fields.length) await recordAudit(tx, actor, 'agent.updated', { type: 'agent', id }, { ...diff, version: u.version });
+        return u;
+      });
       if (failed) {
         // Not bound yet: the pipeline keeps the new token (sealed) and re-runs the steps that depend on what changed.
         if (telegramBotToken !== undefined || siteChanged) await provisioning.inputsChanged(id, { token: telegramBotToken, siteUrl: siteChanged });
@@ -351,7 +365,11 @@ export function agentService(deps: {
       if (status === 'active' && current.pausedReason === 'billing' && actor.user.role === 'customer') {
         throw errors.conflict('billing_paused', `${current.name} is paused because a payment is due; it resumes once the bill is paid.`);
       }
-      const updated = (await store.agents.update(id, { status, pausedReason: status === 'paused' ? pausedBy(actor) : null }))!;
+      const updated = await store.transaction(async (tx) => {
+        const u = (await tx.agents.update(id, { status, pausedReason: status === 'paused' ? pausedBy(actor) : null }))!;
+        await recordAudit(tx, actor, status === 'paused' ? 'agent.paused' : 'agent.resumed', { type: 'agent', id }, { fields: ['status'], changes: { status: { from: current.status, to: status } } });
+        return u;
+      });
       await (status === 'active' ? telegram.activate(id) : telegram.deactivate(id));
       return view(updated);
     },
@@ -382,10 +400,15 @@ export function agentService(deps: {
       const problems: FieldProblem[] = [];
       await preflight({ ...current, persona: { ...current.persona, ...persona } }, problems, current);
       if (problems.length) throw errors.validation(problems);
-      if (!Object.keys(persona).length) return configOf(current);
-      const updated = await store.agents.update(id, { persona }, current.version);
-      if (!updated) throw errors.conflict('version_conflict', 'This agent was changed by someone else while you were saving. Reload and apply your change again.');
-      await auditConfig(actor, updated, Object.keys(persona));
+      // Only the files whose text differs are changes (the editor sends them all).
+      const diff = changedFields(current.persona, persona);
+      if (!diff.fields.length) return configOf(current);
+      const updated = await store.transaction(async (tx) => {
+        const u = await tx.agents.update(id, { persona }, current.version);
+        if (!u) throw errors.conflict('version_conflict', 'This agent was changed by someone else while you were saving. Reload and apply your change again.');
+        await recordAudit(tx, actor, 'agent.config_updated', { type: 'agent', id }, { ...diff, version: u.version });
+        return u;
+      });
       return configOf(updated);
     },
 
@@ -396,7 +419,7 @@ export function agentService(deps: {
       const copyName = (name ?? `${src.name} (copy)`).slice(0, 80);
       const { id: _i, version: _v, createdAt: _c, updatedAt: _u, ownerId: _o, slug: _s, ...rest } = src;
       // A copy has no bot and went through no pipeline: it starts as a plain, active agent.
-      return view(await save(actor, { ...rest, name: copyName, listed: false, sharedNotes: actor.user.role === 'customer' ? false : rest.sharedNotes, status: 'active', pausedReason: null }, []));
+      return view(await save(actor, { ...rest, name: copyName, listed: false, sharedNotes: actor.user.role === 'customer' ? false : rest.sharedNotes, status: 'active', pausedReason: null }, [], { via: 'duplicate', from: src.id }));
     },
 
     async exportTemplate(actor: Actor, id: string) {
@@ -439,7 +462,7 @@ export function agentService(deps: {
       const d = instantiate(parsed.data, varsOk ? ((templateVars as Record<string, string>) ?? {}) : {}, problems);
       if (typeof slug === 'string') d.slug = slug;
       if (actor.user.role === 'customer') d.listed = false; // a template's `listed` is the operator's to give
-      return view(await save(actor, d, problems));
+      return view(await save(actor, d, problems, { via: 'import' }));
     },
 
     previewPrompt(input: { name: string; description?: string; persona?: Partial<Persona> }) {

@@ -12,6 +12,7 @@ import { defineJob, type Job } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
 import { authorize, canSeeAllAgents } from './access.js';
 import { asSecret } from '../infra/redact.js';
+import { changedFields, recordAudit } from './audit.js';
 
 /** The job that delivers one alert (sent by the budget service when a threshold is crossed). */
 export const ALERT_JOB = 'deliver-budget-alert';
@@ -49,7 +50,7 @@ export const alertSettingsSchema = z.strictObject({
 });
 export type AlertSettingsInput = z.infer<typeof alertSettingsSchema>;
 
-export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 'users'>; box: SecretBox; mail: Mailer; log: Logger; fetch?: typeof fetch }) {
+export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 'users' | 'audit' | 'transaction'>; box: SecretBox; mail: Mailer; log: Logger; fetch?: typeof fetch }) {
   const { store, box, mail, log } = deps;
   const doFetch = deps.fetch ?? fetch;
   const load = async (): Promise<Stored> => (await store.settings.get<Stored>(KEY)) ?? { webhookUrl: null, webhookSecretSealed: null, email: null };
@@ -121,7 +122,22 @@ export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 
           passwordSealed: password === undefined ? cur.email?.passwordSealed ?? null : password ? box.seal(password) : null,
         };
       }
-      await store.settings.set(KEY, next);
+      // What changed, as the settings page shows it: secrets compared (opened), named, never copied.
+      const flat = (x: Stored) => {
+        const v = view(x);
+        return {
+          webhookUrl: v.webhookUrl, webhookSecret: x.webhookSecretSealed ? box.open(x.webhookSecretSealed) : null,
+          email: v.email ? { host: v.email.host, port: v.email.port, secure: v.email.secure, user: v.email.user, from: v.email.from, to: v.email.to } : null,
+          emailPassword: x.email?.passwordSealed ? box.open(x.email.passwordSealed) : null,
+        };
+      };
+      const diff = changedFields(flat(cur), flat(next), { secret: ['webhookSecret', 'emailPassword'], nested: ['email'] });
+      if (diff.fields.length) {
+        await store.transaction(async (tx) => {
+          await tx.settings.set(KEY, next);
+          await recordAudit(tx, actor, 'alert_settings.updated', { type: 'settings', id: 'alerts' }, diff);
+        });
+      }
       return view(next);
     },
 
@@ -153,7 +169,12 @@ export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 
       const a = await store.budget.alert(id);
       if (!a) throw errors.notFound('Alert');
       authorize(actor, 'alert.ack', a, 'Alert');
-      await store.budget.updateAlert(id, { acknowledgedAt: new Date().toISOString() });
+      if (!a.acknowledgedAt) {
+        await store.transaction(async (tx) => {
+          await tx.budget.updateAlert(id, { acknowledgedAt: new Date().toISOString() });
+          await recordAudit(tx, actor, 'alert.acknowledged', { type: 'alert', id }, { scope: a.scope, scopeId: a.scopeId, fields: ['acknowledgedAt'] });
+        });
+      }
       return (await store.budget.alert(id))!;
     },
 

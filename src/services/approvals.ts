@@ -9,6 +9,7 @@ import type { Actor, Agent, Conversation } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
 import type { Logger } from '../infra/logger.js';
 import { authorize, canSeeAllAgents } from './access.js';
+import { recordAudit } from './audit.js';
 
 export type Approval = {
   id: string; agentId: string; agentName: string; conversationId: string | null; toolCallId: string; tool: string; args: unknown;
@@ -17,7 +18,7 @@ export type Approval = {
 };
 
 export function approvalService(deps: {
-  store: Pick<Store, 'agents' | 'approvals' | 'audit' | 'conversations' | 'toolCalls'>; box: SecretBox; clock: Clock; ids: IdGenerator; log: Logger; hours: number; publicUrl?: string;
+  store: Pick<Store, 'agents' | 'approvals' | 'audit' | 'conversations' | 'toolCalls' | 'transaction'>; box: SecretBox; clock: Clock; ids: IdGenerator; log: Logger; hours: number; publicUrl?: string;
   /** Rebuilds the agent's tool for the approved call (late-bound: the toolbox is built after). */
   toolFor: () => (agent: Agent, conv: Conversation, name: string) => Promise<ModelTool | undefined>;
   /** Sends a message to the person on the conversation's channel (Telegram, WhatsApp); web chat reads it from history. */
@@ -78,13 +79,18 @@ export function approvalService(deps: {
     async decide(actor: Actor, id: string, decision: 'approve' | 'deny'): Promise<Approval> {
       const { a, agent } = await visible(actor, id, 'approval.decide');
       if (a.status === 'pending' && a.expiresAt < now()) await this.expire();
-      const won = await store.approvals.decide(id, decision === 'approve' ? 'approved' : 'denied', actor.user.id, now());
+      const status = decision === 'approve' ? 'approved' : 'denied';
+      // The decision and its audit entry commit together.
+      const won = await store.transaction(async (tx) => {
+        if (!(await tx.approvals.decide(id, status, actor.user.id, now()))) return false;
+        await recordAudit(tx, actor, `approval.${decision}`, { type: 'tool_call', id: a.toolCallId }, { approvalId: id, tool: a.tool, agentId: agent.id, fields: ['status'], changes: { status: { from: 'pending', to: status } } });
+        return true;
+      });
       if (!won) {
         const cur = await store.approvals.byId(id);
         throw new AppError(409, 'approval_closed', `This request is already ${cur?.status}; nothing was changed.`);
       }
       const conv = a.conversationId ? await store.conversations.byId(a.conversationId) : undefined;
-      await store.audit.add({ actorId: actor.user.id, action: `approval.${decision}`, targetType: 'tool_call', targetId: a.toolCallId, detail: { approvalId: id, tool: a.tool, agentId: agent.id } });
       if (decision === 'deny') {
         await store.toolCalls.setOutcome(a.toolCallId, 'denied');
         await post(conv, agent, `❌ The owner declined "${a.tool}"; it did not run.`);

@@ -12,6 +12,7 @@ import { errors } from '../domain/errors.js';
 import { zodProblems } from '../domain/schemas.js';
 import type { Logger } from '../infra/logger.js';
 import { authorize } from './access.js';
+import { changedFields, recordAudit, type AuditActor } from './audit.js';
 
 export const PLAN_TOOLS = ['memory', 'web_fetch', 'web_search', 'exec'] as const;
 const PLAN_STATUSES = ['none', 'trialing', 'active', 'past_due', 'canceled'] as const;
@@ -128,19 +129,20 @@ export function billingService(deps: {
   async function resumeBillingPaused(tx: Store, userId: string): Promise<string[]> {
     const paused = (await tx.agents.list({ ownerId: userId, status: 'paused' })).filter((a) => a.pausedReason === 'billing');
     for (const a of paused) await tx.agents.update(a.id, { status: 'active', pausedReason: null });
-    if (paused.length) await tx.audit.add({ actorId: null, action: 'billing.agents_resumed', targetType: 'user', targetId: userId, detail: { agents: paused.map((a) => a.id) } });
     return paused.map((a) => a.id);
   }
 
   /** Applies a billing change inside a transaction; resumes billing-paused agents when the customer is in good standing. */
-  async function applyState(tx: Store, before: BillingState, patch: Partial<Omit<BillingState, 'userId'>>, audit: { actorId: string | null; action: string; detail: Record<string, unknown> }) {
+  async function applyState(tx: Store, before: BillingState, patch: Partial<Omit<BillingState, 'userId'>>, audit: { actor: AuditActor; action: string; detail: Record<string, unknown> }) {
     await tx.plans.setBilling(before.userId, patch);
     const after = { ...before, ...patch };
-    await tx.audit.add({
-      actorId: audit.actorId, action: audit.action, targetType: 'user', targetId: before.userId,
-      detail: { ...audit.detail, planId: after.planId, planStatus: after.planStatus, previous: { planId: before.planId, planStatus: before.planStatus } },
+    const resumed = after.planStatus === 'active' || after.planStatus === 'trialing' || after.planStatus === 'none' ? await resumeBillingPaused(tx, before.userId) : [];
+    // One entry for the change: the billing fields that changed, and the agents it resumed.
+    await recordAudit(tx, audit.actor, audit.action, { type: 'user', id: before.userId }, {
+      ...audit.detail, ...changedFields(before, patch), planId: after.planId, planStatus: after.planStatus,
+      previous: { planId: before.planId, planStatus: before.planStatus }, ...(resumed.length ? { agentsResumed: resumed } : {}),
     });
-    return after.planStatus === 'active' || after.planStatus === 'trialing' || after.planStatus === 'none' ? resumeBillingPaused(tx, before.userId) : [];
+    return resumed;
   }
 
   async function startChannels(agentIds: string[]) {
@@ -198,7 +200,7 @@ export function billingService(deps: {
     const patch = await change(current, { standingFresh: !older(marks.payment) });
     if (!patch) return { userId: b.userId, applied: false, resumed: [] };
     await tx.billing.setLastEventAt(b.userId, stream, e.created);
-    const resumed = await applyState(tx, current, patch, { actorId: null, action: 'billing.event', detail: { eventId: e.id, type: e.type } });
+    const resumed = await applyState(tx, current, patch, { actor: 'system', action: 'billing.event', detail: { eventId: e.id, type: e.type } });
     return { userId: b.userId, applied: true, resumed };
   }
 
@@ -340,7 +342,7 @@ export function billingService(deps: {
         trialDays: b.stripeCustomerId ? 0 : plan.trialDays,
         successUrl: `${base}/dashboard/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`, cancelUrl: `${base}/dashboard/billing?checkout=canceled`,
       });
-      await store.audit.add({ actorId: actor.user.id, action: 'billing.checkout_started', targetType: 'user', targetId: actor.user.id, detail: { plan: plan.id, session: session.id } });
+      await recordAudit(store, actor, 'billing.checkout_started', { type: 'user', id: actor.user.id }, { plan: plan.id, session: session.id });
       return { url: session.url };
     },
 
@@ -386,7 +388,7 @@ export function billingService(deps: {
           const agents = await tx.agents.list({ ownerId: due.userId, status: 'active' });
           for (const a of agents) await tx.agents.update(a.id, { status: 'paused', pausedReason: 'billing' });
           if (agents.length) {
-            await tx.audit.add({ actorId: null, action: 'billing.agents_paused', targetType: 'user', targetId: due.userId, detail: { agents: agents.map((a) => a.id), pastDueSince: cur.pastDueSince, graceDays: deps.graceDays } });
+            await tx.audit.add({ actorId: null, actorRole: 'system', action: 'billing.agents_paused', targetType: 'user', targetId: due.userId, detail: { agents: agents.map((a) => a.id), pastDueSince: cur.pastDueSince, graceDays: deps.graceDays } });
           }
           return agents.map((a) => a.id);
         });
@@ -419,8 +421,12 @@ export function billingService(deps: {
         monthlyCostUsd: input.monthlyCostUsd !== undefined ? input.monthlyCostUsd : current?.monthlyCostUsd ?? null,
         tools: input.tools ?? current?.tools ?? [], trialDays: input.trialDays ?? current?.trialDays ?? 0, sort,
       };
-      const plan = await store.plans.upsert(next);
-      await store.audit.add({ actorId: actor.user.id, action: current ? 'plan.updated' : 'plan.created', targetType: 'plan', targetId: id, detail: { before: current ?? null, after: plan } });
+      const diff = changedFields(current, current ? input : next);
+      const plan = current && !diff.fields.length ? current : await store.transaction(async (tx) => {
+        const p = await tx.plans.upsert(next);
+        await recordAudit(tx, actor, current ? 'plan.updated' : 'plan.created', { type: 'plan', id }, diff);
+        return p;
+      });
       return { plan, created: !current };
     },
 
@@ -430,8 +436,10 @@ export function billingService(deps: {
       if (!plan) throw errors.notFound('Plan');
       const n = await store.billing.countOnPlan(id);
       if (n > 0) throw errors.conflict('plan_in_use', `${n} customer${n === 1 ? ' is' : 's are'} on the plan "${plan.name}"; move them to another plan first.`);
-      await store.plans.delete(id);
-      await store.audit.add({ actorId: actor.user.id, action: 'plan.deleted', targetType: 'plan', targetId: id, detail: { plan } });
+      await store.transaction(async (tx) => {
+        await tx.plans.delete(id);
+        await recordAudit(tx, actor, 'plan.deleted', { type: 'plan', id }, { name: plan.name, priceUsdMonth: plan.priceUsdMonth });
+      });
     },
 
     // ----- customers (operators) -----
@@ -462,7 +470,7 @@ export function billingService(deps: {
           planId: plan?.id ?? null, planStatus: status,
           trialEndsAt: status === 'trialing' ? new Date(now.getTime() + (plan?.trialDays || 14) * 86_400_000).toISOString() : null,
           pastDueSince: status === 'past_due' ? cur.pastDueSince ?? now.toISOString() : null,
-        }, { actorId: actor.user.id, action: 'customer.plan_set', detail: {} });
+        }, { actor, action: 'customer.plan_set', detail: {} });
       });
       await startChannels(resumed);
       const usage = await store.billing.usage(month(), [userId]);

@@ -12,6 +12,7 @@ import { defineJob, type Job, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
 import type { ModelGateway } from '../llm/model-gateway.js';
 import { canRead, canSeeAllAgents, requireWrite } from './access.js';
+import { recordAudit } from './audit.js';
 import { composeSystemPrompt, estimateTokens } from './prompt.js';
 import { workspacePath } from '../tools/fs-tools.js';
 
@@ -90,7 +91,7 @@ export function notesBlock(sections: { title: string; content: string }[]): stri
 }
 
 export function memoryService(deps: {
-  store: Pick<Store, 'agents' | 'conversations' | 'people' | 'summaries' | 'usage' | 'workspace' | 'notes' | 'transaction'>; queue: JobQueue; clock: Clock; log: Logger;
+  store: Pick<Store, 'agents' | 'conversations' | 'people' | 'summaries' | 'usage' | 'workspace' | 'notes' | 'audit' | 'transaction'>; queue: JobQueue; clock: Clock; log: Logger;
   /** Summaries, compactions and embeddings are model calls, admitted and metered like any other. */
   gateway: ModelGateway;
 }) {
@@ -443,7 +444,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
           const r = await tx.people.erase(p.id, agentIds);
           for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r[k];
         }
-        await tx.audit.add({ actorId: actor.user.id, action: 'person.erase', targetType: 'person', targetId: idOrExternal, detail: { people: people.map((p) => ({ id: p.id, kind: p.kind })), scope: agentIds ? 'own_agents' : 'all', ...total } });
+        await recordAudit(tx, actor, 'person.erase', { type: 'person', id: idOrExternal }, { people: people.map((p) => ({ id: p.id, kind: p.kind })), scope: agentIds ? 'own_agents' : 'all', ...total });
       });
       log.info('person data deleted', { actorId: actor.user.id, personIds: people.map((p) => p.id), ...total });
       return total;
@@ -454,7 +455,14 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       const agent = conv && (await store.agents.byId(conv.agentId));
       if (!conv || !agent || !canRead(actor, agent)) throw errors.notFound('Conversation');
       requireWrite(actor, agent);
-      await closeSession(conv, 'closed_by_operator');
+      // The close and its entry commit together; the summary job is queued after.
+      const closed = await store.transaction(async (tx) => {
+        if (!(await tx.conversations.close(conv.id, clock.now().toISOString(), 'closed_by_operator'))) return false;
+        await tx.conversations.setSummaryStatus(conv.id, 'pending');
+        await recordAudit(tx, actor, 'conversation.closed', { type: 'conversation', id: conv.id }, { agentId: agent.id, fields: ['status'], changes: { status: { from: 'open', to: 'closed' } } });
+        return true;
+      });
+      if (closed) await queue.send(summaryJob, { conversationId: conv.id }, { singletonKey: conv.id });
     },
 
     async files(actor: Actor, agentId: string) {
@@ -485,15 +493,23 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       if (kind === 'persona') {
         // Persona files belong to the agent's versioned settings.
         const key = (Object.keys(PERSONA_FILES) as (keyof typeof PERSONA_FILES)[]).find((k) => PERSONA_FILES[k] === path)!;
-        const updated = await store.agents.update(agent.id, { persona: { [key]: content } }, agent.version);
-        if (!updated) throw errors.conflict('version_conflict', 'The agent changed while saving; reload and try again.');
-        const f = (await store.workspace.get(agent.id, path))!;
-        return { ...f, kind };
+        const same = agent.persona[key] === content ? await store.workspace.get(agent.id, path) : undefined;
+        if (same) return { ...same, kind }; // no change, nothing to record
+        return store.transaction(async (tx) => {
+          const updated = await tx.agents.update(agent.id, { persona: { [key]: content } }, agent.version);
+          if (!updated) throw errors.conflict('version_conflict', 'The agent changed while saving; reload and try again.');
+          await recordAudit(tx, actor, 'agent.config_updated', { type: 'agent', id: agent.id }, { fields: [key], path, version: updated.version });
+          return { ...(await tx.workspace.get(agent.id, path))!, kind };
+        });
       }
-      if (baseUpdatedAt === undefined) return { ...(await store.workspace.put(agent.id, path, content)), kind };
-      const saved = await store.workspace.putIf(agent.id, path, content, baseUpdatedAt);
-      if (!saved) throw errors.conflict('file_changed', `${path} changed since you opened it (the agent may have added a note). Reload it and apply your edit again.`);
-      return { ...saved, kind };
+      const before = await store.workspace.get(agent.id, path);
+      return store.transaction(async (tx) => {
+        const saved = baseUpdatedAt === undefined ? await tx.workspace.put(agent.id, path, content) : await tx.workspace.putIf(agent.id, path, content, baseUpdatedAt);
+        if (!saved) throw errors.conflict('file_changed', `${path} changed since you opened it (the agent may have added a note). Reload it and apply your edit again.`);
+        // Saving the same text again is no change to record.
+        if (before?.content !== content) await recordAudit(tx, actor, 'agent.file_written', { type: 'agent', id: agent.id }, { path, fields: ['content'], created: !before, chars: content.length });
+        return { ...saved, kind };
+      });
     },
 
     async deleteFile(actor: Actor, agentId: string, path: string) {
@@ -501,7 +517,10 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       requireWrite(actor, agent);
       const kind = checkPath(path);
       if (kind === 'persona') throw new AppError(400, 'persona_file', 'Persona files cannot be deleted; empty them instead.');
-      if (!(await store.workspace.delete(agent.id, path))) throw errors.notFound('File');
+      await store.transaction(async (tx) => {
+        if (!(await tx.workspace.delete(agent.id, path))) throw errors.notFound('File');
+        await recordAudit(tx, actor, 'agent.file_deleted', { type: 'agent', id: agent.id }, { path });
+      });
     },
   };
   return { ...memory, notesWritable: writesSharedNotes, jobs: [summaryJob, compactJob] };

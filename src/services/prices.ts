@@ -47,18 +47,21 @@ export function priceService(settings: SettingsRepo, o: { now?: () => number } =
         prices: models.map((m) => ({ model: m, ...(o[m] ?? TABLE[m]!), source: o[m] ? 'override' : 'table' })),
       };
     },
-    async setOverride(model: string, p: Price) {
-      await settings.set('prices.overrides', { ...(await overrides()), [model]: p });
+    /** The writes take the transaction's settings when the caller records the change (SettingsService). */
+    async setOverride(model: string, p: Price, s: SettingsRepo = settings) {
+      await s.set('prices.overrides', { ...((await s.get<Record<string, Price>>('prices.overrides')) ?? {}), [model]: p });
       cache.clear();
       return { model, ...p, source: 'override' as const };
     },
-    async clearOverride(model: string) {
-      const o = await overrides();
+    async clearOverride(model: string, s: SettingsRepo = settings) {
+      const o = (await s.get<Record<string, Price>>('prices.overrides')) ?? {};
+      const had = model in o;
       delete o[model];
-      await settings.set('prices.overrides', o);
+      await s.set('prices.overrides', o);
       cache.clear();
+      return had;
     },
-    async setDefault(p: Price) { await settings.set('prices.default', p); cache.clear(); },
+    async setDefault(p: Price, s: SettingsRepo = settings) { await s.set('prices.default', p); cache.clear(); },
     /** USD for one call. Cached input tokens are billed at the cached rate when the table has one. */
     async cost(model: string, u: TokenUsage): Promise<{ costUsd: number; priced: boolean }> {
       const { price, priced } = await lookup(model);

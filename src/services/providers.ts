@@ -1,10 +1,11 @@
-import type { ProviderRepo, SecretBox, SettingsRepo } from '../domain/ports.js';
+import type { ProviderRepo, SecretBox, SettingsRepo, Store } from '../domain/ports.js';
 import type { Actor, ProviderConfig, ProviderKind } from '../domain/types.js';
 import { errors, AppError } from '../domain/errors.js';
 import type { PriceService } from './prices.js';
 import { asSecret } from '../infra/redact.js';
 import { modelCatalog } from './model-catalog.js';
 import type { Clock } from '../domain/ports.js';
+import { changedFields, recordAudit } from './audit.js';
 
 export type ProviderEnv = {
   OPENAI_API_KEY?: string; OPENAI_BASE_URL?: string;
@@ -51,6 +52,8 @@ export function providerService(deps: {
   clock?: Clock;
   /** How long a provider's model list is kept (default 10 minutes). */
   modelListTtlMs?: number;
+  /** Changes are written with their audit entry in one transaction. */
+  store: Pick<Store, 'transaction'>;
 }) {
   const { env, repo, box, prices } = deps;
   const catalog = modelCatalog({ listModels: deps.listModels, clock: deps.clock, ttlMs: deps.modelListTtlMs });
@@ -212,14 +215,14 @@ export function providerService(deps: {
     defaultModelInfo,
     offers,
     async isConfigured() { return (await all()).length > 0; },
-    /** Sets the model agents without one use (SWITCHBOARD_DEFAULT_MODEL still wins when set). */
-    async setDefaultModel(model: string | null) {
-      if (model) {
-        const why = await this.checkModel(model);
-        if (why) throw errors.validation([{ path: 'defaultModel', message: why }]);
-        await deps.settings.set('defaultModel', model);
-      } else await deps.settings.delete('defaultModel');
-      cached = undefined;
+    /**
+     * Sets the model agents without one use (SWITCHBOARD_DEFAULT_MODEL still wins when set). Check the
+     * model first (checkModel); `settings` is the transaction's, when the caller records the change.
+     */
+    async setDefaultModel(model: string | null, settings: SettingsRepo = deps.settings) {
+      if (model) await settings.set('defaultModel', model);
+      else await settings.delete('defaultModel');
+      invalidate();
     },
 
     /** Explains why a model name cannot be used, or returns undefined when it can be saved. */
@@ -253,31 +256,45 @@ export function providerService(deps: {
       return { provider, modelName: s.name, model: m };
     },
 
-    async create(input: { name: string; kind: ProviderKind; baseUrl?: string | null; apiKey?: string | null; models?: string[] }) {
+    async create(actor: Actor, input: { name: string; kind: ProviderKind; baseUrl?: string | null; apiKey?: string | null; models?: string[] }) {
       if (envProviders.some((e) => e.name === input.name)) throw errors.conflict('provider_exists', `The provider "${input.name}" is set by the environment and cannot be changed here.`);
       if (await repo.get(input.name)) throw errors.conflict('provider_exists', `A provider named "${input.name}" already exists.`);
       if (input.kind === 'openai-compatible' && !input.baseUrl) throw errors.validation([{ path: 'baseUrl', message: 'is required for an OpenAI-compatible provider (e.g. http://localhost:11434/v1)' }]);
       if (input.kind !== 'openai-compatible' && !input.apiKey && !input.baseUrl) throw errors.validation([{ path: 'apiKey', message: `is required for ${input.kind}` }]);
-      await repo.upsert({ name: input.name, kind: input.kind, baseUrl: input.baseUrl ?? null, apiKeySealed: input.apiKey ? box.seal(input.apiKey) : null, models: input.models ?? [] });
+      await deps.store.transaction(async (tx) => {
+        await tx.providers.upsert({ name: input.name, kind: input.kind, baseUrl: input.baseUrl ?? null, apiKeySealed: input.apiKey ? box.seal(input.apiKey) : null, models: input.models ?? [] });
+        await recordAudit(tx, actor, 'provider.created', { type: 'provider', id: input.name }, { kind: input.kind, baseUrl: input.baseUrl ?? null, models: input.models ?? [], apiKey: input.apiKey ? 'set' : 'none' });
+      });
       invalidate(input.name);
       return present((await all()).find((p) => p.name === input.name)!);
     },
-    async update(name: string, patch: { baseUrl?: string | null; apiKey?: string | null; models?: string[] }) {
+    async update(actor: Actor, name: string, patch: { baseUrl?: string | null; apiKey?: string | null; models?: string[] }) {
       if (envProviders.some((e) => e.name === name)) throw errors.conflict('provider_from_env', `The provider "${name}" is set by the environment; change its variables instead.`);
       const row = await repo.get(name);
       if (!row) throw errors.notFound(`Provider "${name}"`);
-      await repo.upsert({
-        ...row,
-        baseUrl: patch.baseUrl !== undefined ? patch.baseUrl : row.baseUrl,
-        apiKeySealed: patch.apiKey !== undefined ? (patch.apiKey ? box.seal(patch.apiKey) : null) : row.apiKeySealed,
-        models: patch.models ?? row.models,
+      // The key is compared, never copied: the entry names it (and says set or removed).
+      const oldKey = row.apiKeySealed ? box.open(row.apiKeySealed) : null;
+      const diff = changedFields({ baseUrl: row.baseUrl, models: row.models }, { baseUrl: patch.baseUrl, models: patch.models });
+      if (patch.apiKey !== undefined && (patch.apiKey || null) !== oldKey) diff.fields.push('apiKey');
+      await deps.store.transaction(async (tx) => {
+        await tx.providers.upsert({
+          ...row,
+          baseUrl: patch.baseUrl !== undefined ? patch.baseUrl : row.baseUrl,
+          apiKeySealed: patch.apiKey !== undefined ? (patch.apiKey ? box.seal(patch.apiKey) : null) : row.apiKeySealed,
+          models: patch.models ?? row.models,
+        });
+        if (diff.fields.length) await recordAudit(tx, actor, 'provider.updated', { type: 'provider', id: name }, diff);
       });
       invalidate(name);
       return present((await all()).find((p) => p.name === name)!);
     },
-    async remove(name: string) {
+    async remove(actor: Actor, name: string) {
       if (envProviders.some((e) => e.name === name)) throw errors.conflict('provider_from_env', `The provider "${name}" is set by the environment; unset its variables instead.`);
-      if (!(await repo.delete(name))) throw errors.notFound(`Provider "${name}"`);
+      await deps.store.transaction(async (tx) => {
+        const row = await tx.providers.get(name);
+        if (!row || !(await tx.providers.delete(name))) throw errors.notFound(`Provider "${name}"`);
+        await recordAudit(tx, actor, 'provider.deleted', { type: 'provider', id: name }, { kind: row.kind, baseUrl: row.baseUrl });
+      });
       invalidate(name);
     },
   };

@@ -22,6 +22,7 @@ import { fillPlaceholders } from './prompt.js';
 import { checkSite, describeStack, type SiteCheckResult } from './site-check.js';
 import { FetchRefused, type SafeFetcher } from '../domain/fetcher.js';
 import { asSecret } from '../infra/redact.js';
+import { recordAudit } from './audit.js';
 
 export const PROVISION_JOB = 'provision-agent';
 /** The template every website agent's workspace is generated from. */
@@ -230,7 +231,7 @@ export function provisioningService(deps: {
     await store.provisioning.update(rec.agentId, { status: 'failed', steps, error: reason, tokenSealed, finishedAt: iso() });
     const agent = await store.agents.byId(rec.agentId);
     if (agent?.status === 'provisioning') await store.agents.update(rec.agentId, { status: 'failed' });
-    await store.audit.add({ actorId: null, action: 'provisioning.failed', targetType: 'agent', targetId: rec.agentId, detail: { step, reason, attempt: rec.attempts } });
+    await store.audit.add({ actorId: null, actorRole: 'system', action: 'provisioning.failed', targetType: 'agent', targetId: rec.agentId, detail: { step, reason, attempt: rec.attempts } });
     log.info('provisioning failed', { agentId: rec.agentId, step, attempt: rec.attempts });
   }
 
@@ -241,7 +242,7 @@ export function provisioningService(deps: {
       if (await store.agents.update(rec.agentId, { status: 'active', pausedReason: null }, agent.version)) break;
     }
     await store.provisioning.update(rec.agentId, { status: 'succeeded', error: null, tokenSealed: null, finishedAt: iso() });
-    await store.audit.add({ actorId: null, action: 'provisioning.succeeded', targetType: 'agent', targetId: rec.agentId, detail: { attempt: rec.attempts } });
+    await store.audit.add({ actorId: null, actorRole: 'system', action: 'provisioning.succeeded', targetType: 'agent', targetId: rec.agentId, detail: { attempt: rec.attempts } });
     log.info('provisioning succeeded', { agentId: rec.agentId, attempt: rec.attempts });
   }
 
@@ -297,13 +298,12 @@ export function provisioningService(deps: {
     run,
     jobs: [provisionJob],
 
-    /** Records a new pipeline for a just-created agent (status provisioning) and queues its job. */
+    /** Records a new pipeline for a just-created agent (status provisioning) and queues its job (the agent's creation entry in the audit log says it is provisioned). */
     async start(actor: Actor, agent: Agent, token: string | undefined): Promise<void> {
       await store.provisioning.put({
         agentId: agent.id, status: 'running', steps: initialSteps(), error: null, attempts: 1,
         tokenSealed: token ? box.seal(token) : null, startedAt: iso(), finishedAt: null,
       });
-      await store.audit.add({ actorId: actor.user.id, action: 'provisioning.started', targetType: 'agent', targetId: agent.id, detail: { attempt: 1, siteUrl: agent.siteUrl, telegram: !!token } });
       await enqueue(agent.id, 1);
     },
 
@@ -321,8 +321,8 @@ export function provisioningService(deps: {
       await store.transaction(async (tx) => {
         if (!(await tx.agents.update(id, { status: 'provisioning' }, agent.version))) throw errors.conflict('version_conflict', `${agent.name} was changed at the same time; reload and retry.`);
         await tx.provisioning.put(next);
+        await recordAudit(tx, actor, 'provisioning.started', { type: 'agent', id }, { attempt: next.attempts, from, fields: ['status'], changes: { status: { from: 'failed', to: 'provisioning' } } });
       });
-      await store.audit.add({ actorId: actor.user.id, action: 'provisioning.started', targetType: 'agent', targetId: id, detail: { attempt: next.attempts, from } });
       await enqueue(id, next.attempts);
       return this.status(actor, id);
     },
@@ -377,22 +377,25 @@ export function provisioningService(deps: {
      */
     async deprovision(actor: Actor, agent: Agent, opts: { purge: boolean }): Promise<void> {
       await telegram.disconnect(agent.id);
-      const rec = await store.provisioning.get(agent.id);
-      if (rec) await store.provisioning.update(agent.id, { tokenSealed: null, ...(rec.status === 'running' ? { status: 'failed', error: 'Deleted while being set up.', finishedAt: iso() } : {}) });
-      let erased: { conversations: number; messages: number; summaries: number; notes: number } | undefined;
-      if (opts.purge) {
-        const c = await store.conversations.eraseAgent(agent.id);
-        let notes = 0;
-        for (const f of await store.workspace.list(agent.id)) {
-          if (f.path === 'MEMORY.md' || f.path.startsWith('memory/')) notes += (await store.workspace.delete(agent.id, f.path)) ? 1 : 0;
+      // What is deleted and its audit entry commit together (the bot was unbound above: that is Telegram's side).
+      await store.transaction(async (tx) => {
+        const rec = await tx.provisioning.get(agent.id);
+        if (rec) await tx.provisioning.update(agent.id, { tokenSealed: null, ...(rec.status === 'running' ? { status: 'failed', error: 'Deleted while being set up.', finishedAt: iso() } : {}) });
+        let erased: { conversations: number; messages: number; summaries: number; notes: number } | undefined;
+        if (opts.purge) {
+          const c = await tx.conversations.eraseAgent(agent.id);
+          let notes = 0;
+          for (const f of await tx.workspace.list(agent.id)) {
+            if (f.path === 'MEMORY.md' || f.path.startsWith('memory/')) notes += (await tx.workspace.delete(agent.id, f.path)) ? 1 : 0;
+          }
+          erased = { ...c, notes };
         }
-        erased = { ...c, notes };
-      }
-      if (agent.status !== 'deleted') {
-        const slug = `deleted-${agent.id.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`.slice(0, 64).replace(/-+$/, '');
-        await store.agents.update(agent.id, { status: 'deleted', slug, listed: false, pausedReason: null });
-      }
-      await store.audit.add({ actorId: actor.user.id, action: 'agent.deleted', targetType: 'agent', targetId: agent.id, detail: { name: agent.name, slug: agent.slug, purge: opts.purge, ...erased } });
+        if (agent.status !== 'deleted') {
+          const slug = `deleted-${agent.id.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`.slice(0, 64).replace(/-+$/, '');
+          await tx.agents.update(agent.id, { status: 'deleted', slug, listed: false, pausedReason: null });
+        }
+        await recordAudit(tx, actor, 'agent.deleted', { type: 'agent', id: agent.id }, { name: agent.name, slug: agent.slug, purge: opts.purge, ...erased, fields: ['status'], changes: { status: { from: agent.status, to: 'deleted' } } });
+      });
     },
   };
 }

@@ -1,6 +1,9 @@
-import type { SettingsRepo, UserRepo } from '../domain/ports.js';
+import type { SettingsRepo, Store, UserRepo } from '../domain/ports.js';
+import type { Actor } from '../domain/types.js';
+import { errors } from '../domain/errors.js';
 import type { Price, PriceService } from './prices.js';
 import type { ProviderService } from './providers.js';
+import { changedFields, recordAudit } from './audit.js';
 
 /**
  * Self sign-up, the switch of the customer platform: SWITCHBOARD_SIGNUP when set (it wins), else the
@@ -17,17 +20,18 @@ export function signupSwitch(deps: { settings: Pick<SettingsRepo, 'get'>; fromEn
 }
 export type SignupSwitch = ReturnType<typeof signupSwitch>;
 
-/** Instance settings the dashboard edits in one form: the default model, the price of unknown models and self sign-up. */
+/** Instance settings the dashboard edits in one form: the default model, the price of unknown models and self sign-up; and price overrides. Each change is recorded in the audit log, in its transaction. */
 export function settingsService(deps: {
-  providers: Pick<ProviderService, 'defaultModel' | 'setDefaultModel'>;
-  prices: Pick<PriceService, 'list' | 'setDefault'>;
+  providers: Pick<ProviderService, 'defaultModel' | 'setDefaultModel' | 'checkModel'>;
+  prices: Pick<PriceService, 'list' | 'setDefault' | 'setOverride' | 'clearOverride'>;
+  store: Pick<Store, 'transaction' | 'settings'>;
   /** Whether SWITCHBOARD_DEFAULT_MODEL is set (it wins over the dashboard's choice). */
   defaultModelFromEnv: boolean;
   settings: Pick<SettingsRepo, 'set'>;
   users: Pick<UserRepo, 'countByRole'>;
   signup: SignupSwitch;
 }) {
-  const { providers, prices, signup } = deps;
+  const { providers, prices, signup, store } = deps;
   async function read() {
     const signupOpen = await signup.open();
     return {
@@ -39,12 +43,40 @@ export function settingsService(deps: {
   }
   return {
     read,
-    async update(patch: { defaultModel?: string | null; defaultPrice?: Price; signup?: boolean }) {
-      if (patch.defaultModel !== undefined) await providers.setDefaultModel(patch.defaultModel);
-      if (patch.defaultPrice) await prices.setDefault(patch.defaultPrice);
-      // Stored even while SWITCHBOARD_SIGNUP decides: it takes over once the variable is removed.
-      if (patch.signup !== undefined) await deps.settings.set('signup', patch.signup);
+    async update(actor: Actor, patch: { defaultModel?: string | null; defaultPrice?: Price; signup?: boolean }) {
+      if (patch.defaultModel) {
+        const why = await providers.checkModel(patch.defaultModel);
+        if (why) throw errors.validation([{ path: 'defaultModel', message: why }]);
+      }
+      const before = { defaultModel: (await store.settings.get<string>('defaultModel')) ?? null, defaultPrice: (await prices.list()).defaultPrice, signup: (await store.settings.get<boolean>('signup')) === true };
+      const diff = changedFields(before, patch);
+      if (diff.fields.length) {
+        await store.transaction(async (tx) => {
+          if (patch.defaultModel !== undefined) await providers.setDefaultModel(patch.defaultModel, tx.settings);
+          if (patch.defaultPrice) await prices.setDefault(patch.defaultPrice, tx.settings);
+          // Stored even while SWITCHBOARD_SIGNUP decides: it takes over once the variable is removed.
+          if (patch.signup !== undefined) await tx.settings.set('signup', patch.signup);
+          await recordAudit(tx, actor, 'settings.updated', { type: 'settings', id: 'instance' }, diff);
+        });
+      }
       return read();
+    },
+    /** PUT /api/prices/{model}. */
+    async setPrice(actor: Actor, model: string, p: Price) {
+      const before = (await prices.list()).prices.find((r) => r.model === model && r.source === 'override');
+      return store.transaction(async (tx) => {
+        const row = await prices.setOverride(model, p, tx.settings);
+        await recordAudit(tx, actor, 'price.updated', { type: 'price', id: model }, {
+          fields: ['price'], changes: { price: { from: before ? { inputPerM: before.inputPerM, outputPerM: before.outputPerM, cachedInputPerM: before.cachedInputPerM } : null, to: p } },
+        });
+        return row;
+      });
+    },
+    /** DELETE /api/prices/{model}; an override that was not there is no change. */
+    async clearPrice(actor: Actor, model: string) {
+      await store.transaction(async (tx) => {
+        if (await prices.clearOverride(model, tx.settings)) await recordAudit(tx, actor, 'price.deleted', { type: 'price', id: model }, {});
+      });
     },
   };
 }

@@ -58,9 +58,9 @@ describe(`account storage on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     const t1 = await store.audit.tally({ actions: ['auth.login_failed'], since: start, targetId: 't1' });
     expect(t1).toEqual({ count: 2, first: iso(now - 1000), last: iso(now) });
     expect(await store.audit.tally({ actions: ['auth.login_failed'], since: iso(now), targetId: 't1' })).toEqual({ count: 0, first: null, last: null });
-    expect((await store.audit.list(100, 'auth.login')).map((e) => e.targetId)).toEqual(['t1']);
-    expect((await store.audit.list(100, 'auth.*')).length).toBeGreaterThanOrEqual(5);
-    expect(await store.audit.list(100, 'auth_*')).toEqual([]);
+    expect((await store.audit.list(100, { action: 'auth.login' })).map((e) => e.targetId)).toEqual(['t1']);
+    expect((await store.audit.list(100, { action: 'auth.*' })).length).toBeGreaterThanOrEqual(5);
+    expect(await store.audit.list(100, { action: 'auth_*' })).toEqual([]);
   });
 
   it('suspends and reinstates once, sets a password and keeps the first verification time', async () => {

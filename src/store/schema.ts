@@ -106,6 +106,6 @@ export interface Database {
     spent_usd: number; budget_usd: number; message: string; created_at: string; acknowledged_at: string | null;
     webhook_status: string | null; email_status: string | null;
   };
-  audit_log: { id: string; actor_id: string | null; action: string; target_type: string; target_id: string; detail: string; created_at: string };
+  audit_log: { id: string; actor_id: string | null; actor_role: string | null; action: string; target_type: string; target_id: string; detail: string; created_at: string };
   person_state: { person_id: string; current_agent_id: string | null; pending_agent_id: string | null; pending_text: string | null; updated_at: string };
 }

@@ -242,7 +242,7 @@ describe('conversation memory', () => {
     expect((await app.api(`/api/agents/${maths}/summaries?userId=bob`, { token })).body.items).toEqual([]);
     expect((await app.api(`/api/agents/${maths}/people`, { token })).body.people.some((p: any) => p.externalId === 'bob')).toBe(false);
     expect((await app.api(`/api/people/${bob.id}`, { method: 'DELETE', token })).status).toBe(404);
-    const audit = await app.server.services.store.audit.list(10, 'person.erase');
+    const audit = await app.server.services.store.audit.list(10, { action: 'person.erase' });
     expect(audit[0]).toMatchObject({ action: 'person.erase', targetId: bob.id });
     // By external identity too (what the message API calls userId).
     const byName = await app.api('/api/people/carol', { method: 'DELETE', token });

@@ -102,7 +102,7 @@ describe('Provisioning (PUBLIC_URL set: webhooks)', () => {
 
     const audit = await app.server.services.store.audit.list(200);
     const mine = audit.filter((e) => e.targetId === r.body.id).map((e) => e.action);
-    expect(mine).toEqual(expect.arrayContaining(['provisioning.started', 'provisioning.succeeded']));
+    expect(mine).toEqual(expect.arrayContaining(['agent.created', 'provisioning.succeeded']));
   });
 
   it('shows each step while it runs, and refuses edits until the agent is set up', async () => {

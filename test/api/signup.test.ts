@@ -317,7 +317,7 @@ describe('sign-up, verification, password reset and magic links', () => {
     const all = await app.api('/api/audit?limit=5', { token: auditor });
     expect(all.status).toBe(200);
     expect(all.body.entries).toHaveLength(5);
-    expect(Object.keys(all.body.entries[0]).sort()).toEqual(['action', 'actorId', 'createdAt', 'detail', 'id', 'targetId', 'targetType']);
+    expect(Object.keys(all.body.entries[0]).sort()).toEqual(['action', 'actorId', 'actorRole', 'createdAt', 'detail', 'id', 'targetId', 'targetType']);
     const signups = await c.audit(auditor, 'auth.signup');
     expect(signups.length).toBeGreaterThan(5);
     expect(signups.every((e) => e.action === 'auth.signup' && e.targetType === 'user' && e.actorId === e.targetId)).toBe(true);

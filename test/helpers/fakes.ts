@@ -72,8 +72,10 @@ export function memoryAuditRepo(clock: Clock): AuditRepo & { entries: AuditEntry
   const matches = (e: AuditEntry, action?: string) => !action || (action.endsWith('*') ? e.action.startsWith(action.slice(0, -1)) : e.action === action);
   return {
     entries,
-    async add(e) { entries.push({ ...e, id: `audit-${++n}`, createdAt: clock.now().toISOString() }); },
-    async list(limit, action) { return entries.filter((e) => matches(e, action)).reverse().slice(0, limit); },
+    async add(e) { entries.push({ ...e, actorRole: e.actorRole ?? null, id: `audit-${++n}`, createdAt: clock.now().toISOString() }); },
+    async list(limit, f = {}) {
+      return entries.filter((e) => matches(e, f.action) && (!f.targetType || e.targetType === f.targetType) && (!f.targetId || e.targetId === f.targetId)).reverse().slice(0, limit);
+    },
     async tally(f: AuditFilter) {
       const hit = entries.filter((e) => f.actions.includes(e.action) && e.createdAt > f.since
         && (f.targetId === undefined || e.targetId === f.targetId) && (f.ip === undefined || e.detail.ip === f.ip));

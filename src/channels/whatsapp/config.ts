@@ -48,11 +48,12 @@ export function whatsappConfigStore(config: Config, settings: SettingsRepo, box:
       cache = { at: Date.now(), value };
       return value;
     },
-    async set(c: CloudConfig | TwilioConfig | null) {
+    /** `s`: the transaction's settings, when the caller records the change with it. */
+    async set(c: CloudConfig | TwilioConfig | null, s: SettingsRepo = settings) {
       cache = undefined;
-      if (!c) return settings.delete(KEY);
+      if (!c) return s.delete(KEY);
       registered(c);
-      await settings.set(KEY, { provider: c.provider, sealed: box.seal(JSON.stringify(c)) } satisfies Stored);
+      await s.set(KEY, { provider: c.provider, sealed: box.seal(JSON.stringify(c)) } satisfies Stored);
     },
   };
 }

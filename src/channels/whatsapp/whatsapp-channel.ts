@@ -9,6 +9,8 @@ import type { CloudConfig, TwilioConfig, WhatsAppConfigStore } from './config.js
 import { parseCloudWebhook, sendCloudTemplate, sendCloudText, verifyCloudSignature } from './cloud.js';
 import { parseTwilioWebhook, sendTwilioText, verifyTwilioSignature } from './twilio.js';
 import { maskSecrets } from '../../infra/redact.js';
+import type { Actor } from '../../domain/types.js';
+import { changedFields, recordAudit } from '../../services/audit.js';
 
 type Health = { lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null };
 const HEALTH_KEY = 'channels.whatsapp.health';
@@ -178,22 +180,32 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
     },
 
     /** Saves dashboard credentials; secrets left out keep their stored value. Environment settings win. */
-    async save(input: { provider: 'cloud'; phoneNumberId: string; token?: string; appSecret?: string; verifyToken?: string | null; graphUrl?: string } | { provider: 'twilio'; accountSid: string; from: string; authToken?: string; apiUrl?: string } | { provider: null }) {
+    async save(actor: Actor, input: { provider: 'cloud'; phoneNumberId: string; token?: string; appSecret?: string; verifyToken?: string | null; graphUrl?: string } | { provider: 'twilio'; accountSid: string; from: string; authToken?: string; apiUrl?: string } | { provider: null }) {
       if (deps.config.fromEnv()) throw errors.conflict('channel_from_env', 'WhatsApp is configured by environment variables; change them instead.');
       const prev = await deps.config.get();
-      if (input.provider === null) return deps.config.set(null);
+      // The new settings and their audit entry commit together; secrets are compared, named, never copied.
+      const write = async (next: CloudConfig | TwilioConfig | null) => {
+        const { source: _s, ...before } = prev ?? { source: null, provider: null };
+        const diff = changedFields(before, next ?? { provider: null }, { secret: ['token', 'appSecret', 'verifyToken', 'authToken'] });
+        for (const k of Object.keys(before)) if ((!next || !(k in next)) && !diff.fields.includes(k)) diff.fields.push(k);
+        await store.transaction(async (tx) => {
+          await deps.config.set(next, tx.settings);
+          if (diff.fields.length) await recordAudit(tx, actor, 'whatsapp.settings_updated', { type: 'channel', id: 'whatsapp' }, diff);
+        });
+      };
+      if (input.provider === null) return write(null);
       if (input.provider === 'cloud') {
         const old = prev?.provider === 'cloud' ? prev : undefined;
         const token = input.token ?? old?.token;
         const appSecret = input.appSecret ?? old?.appSecret;
         const missing = [!token && 'token', !appSecret && 'appSecret'].filter(Boolean) as string[];
         if (missing.length) throw errors.validation(missing.map((p) => ({ path: p, message: 'is required for the Cloud API' })));
-        return deps.config.set({ provider: 'cloud', phoneNumberId: input.phoneNumberId, token: token!, appSecret: appSecret!, verifyToken: input.verifyToken !== undefined ? input.verifyToken : old?.verifyToken ?? null, graphUrl: input.graphUrl ?? old?.graphUrl ?? 'https://graph.facebook.com' });
+        return write({ provider: 'cloud', phoneNumberId: input.phoneNumberId, token: token!, appSecret: appSecret!, verifyToken: input.verifyToken !== undefined ? input.verifyToken : old?.verifyToken ?? null, graphUrl: input.graphUrl ?? old?.graphUrl ?? 'https://graph.facebook.com' });
       }
       const old = prev?.provider === 'twilio' ? prev : undefined;
       const authToken = input.authToken ?? old?.authToken;
       if (!authToken) throw errors.validation([{ path: 'authToken', message: 'is required for Twilio' }]);
-      return deps.config.set({ provider: 'twilio', accountSid: input.accountSid, from: input.from.replace(/^(whatsapp:)?/, 'whatsapp:'), authToken, apiUrl: input.apiUrl ?? old?.apiUrl ?? 'https://api.twilio.com' });
+      return write({ provider: 'twilio', accountSid: input.accountSid, from: input.from.replace(/^(whatsapp:)?/, 'whatsapp:'), authToken, apiUrl: input.apiUrl ?? old?.apiUrl ?? 'https://api.twilio.com' });
     },
 
     /** This agent's WhatsApp traffic (either provider): last message in and out, and the last send that failed. */

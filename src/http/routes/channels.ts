@@ -50,8 +50,7 @@ export function channelRoutes(deps: {
     ])),
     responses: { 200: ok(WhatsAppView), ...errorResponses(400, 401, 403, 409) } }),
   async (c) => {
-    authorize(c.get('actor'), 'channelAccount.write');
-    await whatsapp.save(c.req.valid('json'));
+    await whatsapp.save(authorize(c.get('actor'), 'channelAccount.write'), c.req.valid('json'));
     return c.json(await whatsapp.view(), 200);
   });
   app.openapi(createRoute({ method: 'post', path: '/api/channels/whatsapp/test', tags: chTags, summary: 'Send a test message through the configured WhatsApp provider',

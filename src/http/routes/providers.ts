@@ -30,23 +30,20 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
     request: jsonBody(z.strictObject({ name: NameParam.shape.name, kind: z.enum(['openai', 'anthropic', 'openai-compatible']), baseUrl: baseUrl.nullable().optional(), apiKey: z.string().max(500).nullable().optional(), models: z.array(z.string().min(1).max(200)).max(200).optional() })),
     responses: { 201: ok(ProviderSchema), ...errorResponses(400, 401, 403, 409) } }),
   async (c) => {
-    authorize(c.get('actor'), 'provider.write');
-    return c.json(await providers.create(c.req.valid('json')), 201);
+    return c.json(await providers.create(authorize(c.get('actor'), 'provider.write'), c.req.valid('json')), 201);
   });
 
   app.openapi(createRoute({ method: 'patch', path: '/api/providers/{name}', tags, summary: 'Change a provider',
     request: { params: NameParam, ...jsonBody(z.strictObject({ baseUrl: baseUrl.nullable().optional(), apiKey: z.string().max(500).nullable().optional(), models: z.array(z.string().min(1).max(200)).max(200).optional() })) },
     responses: { 200: ok(ProviderSchema), ...errorResponses(400, 401, 403, 404, 409) } }),
   async (c) => {
-    authorize(c.get('actor'), 'provider.write');
-    return c.json(await providers.update(c.req.valid('param').name, c.req.valid('json')), 200);
+    return c.json(await providers.update(authorize(c.get('actor'), 'provider.write'), c.req.valid('param').name, c.req.valid('json')), 200);
   });
 
   app.openapi(createRoute({ method: 'delete', path: '/api/providers/{name}', tags, summary: 'Remove a provider',
     request: { params: NameParam }, responses: { ...noContent, ...errorResponses(401, 403, 404, 409) } }),
   async (c) => {
-    authorize(c.get('actor'), 'provider.write');
-    await providers.remove(c.req.valid('param').name);
+    await providers.remove(authorize(c.get('actor'), 'provider.write'), c.req.valid('param').name);
     return c.body(null, 204);
   });
 
@@ -72,15 +69,13 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
   app.openapi(createRoute({ method: 'put', path: '/api/prices/{model}', tags, summary: "Override a model's price",
     request: { params: ModelParam, ...jsonBody(PriceBody) }, responses: { 200: ok(PriceRow), ...errorResponses(400, 401, 403) } }),
   async (c) => {
-    authorize(c.get('actor'), 'settings.write');
-    return c.json(await prices.setOverride(c.req.valid('param').model, c.req.valid('json')), 200);
+    return c.json(await settings.setPrice(authorize(c.get('actor'), 'settings.write'), c.req.valid('param').model, c.req.valid('json')), 200);
   });
 
   app.openapi(createRoute({ method: 'delete', path: '/api/prices/{model}', tags, summary: "Drop a model's price override",
     request: { params: ModelParam }, responses: { ...noContent, ...errorResponses(401, 403) } }),
   async (c) => {
-    authorize(c.get('actor'), 'settings.write');
-    await prices.clearOverride(c.req.valid('param').model);
+    await settings.clearPrice(authorize(c.get('actor'), 'settings.write'), c.req.valid('param').model);
     return c.body(null, 204);
   });
 
@@ -101,8 +96,7 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
     request: jsonBody(z.strictObject({ defaultModel: modelSchema.nullable().optional(), defaultPrice: PriceBody.optional(), signup: z.boolean().optional() })),
     responses: { 200: ok(Settings), ...errorResponses(400, 401, 403) } }),
   async (c) => {
-    authorize(c.get('actor'), 'settings.write');
-    return c.json(await settings.update(c.req.valid('json')), 200);
+    return c.json(await settings.update(authorize(c.get('actor'), 'settings.write'), c.req.valid('json')), 200);
   });
 
   // ----- usage -----

@@ -10,16 +10,19 @@ export function auditRepo(db: Db, ids: IdGenerator, clock: Clock): AuditRepo {
   return {
     async add(e) {
       await db.insertInto('audit_log').values({
-        id: ids.id(), actor_id: e.actorId, action: e.action, target_type: e.targetType, target_id: e.targetId,
+        id: ids.id(), actor_id: e.actorId, actor_role: e.actorRole ?? null, action: e.action, target_type: e.targetType, target_id: e.targetId,
         detail: JSON.stringify(e.detail), created_at: clock.now().toISOString(),
       }).execute();
     },
-    async list(limit, action) {
+    async list(limit, f = {}) {
+      const { action } = f;
       let q = db.selectFrom('audit_log').selectAll();
+      if (f.targetType) q = q.where('target_type', '=', f.targetType);
+      if (f.targetId) q = q.where('target_id', '=', f.targetId);
       if (action?.endsWith('*')) q = q.where(sql<boolean>`action like ${`${likeLiteral(action.slice(0, -1))}%`} escape '\\'`);
       else if (action) q = q.where('action', '=', action);
-      const rows = await q.orderBy('created_at', 'desc').limit(limit).execute();
-      return rows.map((r) => ({ id: r.id, actorId: r.actor_id, action: r.action, targetType: r.target_type, targetId: r.target_id, detail: JSON.parse(r.detail) as Record<string, unknown>, createdAt: r.created_at }));
+      const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      return rows.map((r) => ({ id: r.id, actorId: r.actor_id, actorRole: r.actor_role, action: r.action, targetType: r.target_type, targetId: r.target_id, detail: JSON.parse(r.detail) as Record<string, unknown>, createdAt: r.created_at }));
     },
     async tally(f) {
       if (!f.actions.length) return { count: 0, first: null, last: null };

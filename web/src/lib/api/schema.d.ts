@@ -6412,6 +6412,10 @@ export interface paths {
                     limit?: number;
                     /** @description Only this action, e.g. auth.login_failed; a trailing * matches a prefix (auth.*) */
                     action?: string;
+                    /** @description Only entries about this kind of target (agent, user, api_key, provider, …) */
+                    targetType?: string;
+                    /** @description Only entries about this target id */
+                    targetId?: string;
                 };
                 header?: never;
                 path?: never;
@@ -7614,6 +7618,8 @@ export interface components {
         AuditEntry: {
             id: string;
             actorId: string | null;
+            /** @description The role the actor acted with, "system" for the server's own work, null for an unknown caller */
+            actorRole: string | null;
             action: string;
             targetType: string;
             targetId: string;
