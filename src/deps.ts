@@ -80,7 +80,10 @@ export function buildServices(config: Config, infra: Infra) {
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
   });
   // Every way in (web chat, message API, Telegram, WhatsApp, /v1) admits a message through this one step.
-  const admission = admissionService({ budget });
+  const settings = settingsService({
+    providers, prices, repo: store.settings, defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL, maxMessageCharsDefault: config.SWITCHBOARD_MAX_MESSAGE_CHARS,
+  });
+  const admission = admissionService({ budget, settings, store, clock, ids });
   const memory = memoryService({ store, queue, clock, log: log.child({ service: 'memory' }), gateway });
   // The one way to fetch a URL someone else chose: private addresses refused unless the install allows them.
   const fetcher = safeFetcher({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS });
@@ -166,7 +169,7 @@ export function buildServices(config: Config, infra: Infra) {
     queue,
     usage: usageService({ store, clock }),
     conversations: conversationService({ store, chat, inbox, memory }),
-    settings: settingsService({ providers, prices, defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL }),
+    settings,
     analytics: analyticsService({ store, clock }),
     metrics,
     inbox,

@@ -18,6 +18,8 @@ export type HttpStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 5
 export const ERROR_STATUS = {
   // ----- request shape -----
   validation_failed: 400,
+  /** A person message longer than the installation's limit (Settings; SWITCHBOARD_MAX_MESSAGE_CHARS). */
+  message_too_long: 400,
   invalid_json: 400,
   payload_too_large: 413,
   workspace_full: 413,

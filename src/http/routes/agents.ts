@@ -131,7 +131,7 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/message', tags: ['Conversations'],
     summary: 'Send a message to an agent and get the whole reply. `userId` names the person (any string), so a harness can speak as several people.',
-    request: { params: IdParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').max(LIMITS.message), userId: z.string().min(1).max(200).optional() })) },
+    request: { params: IdParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').openapi({ description: 'At most the installation\'s message limit (GET /api/meta → limits.message); longer is 400 message_too_long' }), userId: z.string().min(1).max(200).optional() })) },
     responses: { 200: ok(z.object({ reply: z.string(), conversationId: z.string(), usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() }) })), ...errorResponses(400, 401, 403, 404, 409, 502, 503, 504) } }),
   async (c) => {
     const actor = authorize(c.get('actor'), 'agent.message');

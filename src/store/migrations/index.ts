@@ -19,6 +19,7 @@ import { migration as m0011 } from './0011_indexes.js';
 import { migration as m0012 } from './0012_inbox_route.js';
 import { migration as m0013 } from './0013_direct_sends.js';
 import { migration as m0014 } from './0014_security.js';
+import { migration as m0016 } from './0016_person_messages.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0012_inbox_route': m0012,
   '0013_direct_sends': m0013,
   '0014_security': m0014,
+  '0016_person_messages': m0016,
 };
