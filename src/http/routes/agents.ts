@@ -6,7 +6,7 @@ import type { AgentService } from '../../services/agents.js';
 import type { ProvisioningService } from '../../services/provisioning.js';
 import type { ConversationService } from '../../services/conversations.js';
 import { router } from '../router.js';
-import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, ProvisioningStatusSchema } from '../schemas.js';
+import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, PersonSchema, ProvisioningStatusSchema } from '../schemas.js';
 
 const tags = ['Agents'];
 const TemplateDoc = z.record(z.string(), z.unknown()).openapi('AgentTemplate', { description: 'A template document: {switchboardTemplate:1, name, description, icon, model, fallbackModel, temperature, listed, persona, placeholders}' });
@@ -114,7 +114,7 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
   // ----- conversations -----
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/conversations', tags: ['Conversations'], summary: "An agent's recent conversations",
     request: { params: IdParam },
-    responses: { 200: ok(z.object({ conversations: z.array(z.object({ id: z.string(), channel: z.string(), personId: z.string(), messageCount: z.number(), lastMessageAt: z.string(), createdAt: z.string(), closedAt: z.string().nullable(), closedReason: z.string().nullable(), summaryStatus: z.string(), downgraded: z.boolean() })) })), ...errorResponses(401, 404) } }),
+    responses: { 200: ok(z.object({ conversations: z.array(z.object({ id: z.string(), channel: z.string(), personId: z.string(), person: PersonSchema, messageCount: z.number(), lastMessageAt: z.string(), createdAt: z.string(), closedAt: z.string().nullable(), closedReason: z.string().nullable(), summaryStatus: z.string(), downgraded: z.boolean() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const actor = authorize(c.get('actor'), 'agent.read');
     return c.json({ conversations: await conversations.listForAgent(actor, c.req.valid('param').id) }, 200);
