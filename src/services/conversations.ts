@@ -97,7 +97,9 @@ export function conversationService(deps: {
     /** The agent's latest messages across its conversations and channels. */
     async recentMessages(actor: Actor, agentId: string, limit = 100) {
       const agent = await agentRecord(actor, agentId);
-      return store.conversations.recentForAgent(agent.id, limit);
+      const list = await store.conversations.recentForAgent(agent.id, limit);
+      const people = await directory.present(list.map((m) => m.personId));
+      return list.map((m) => ({ ...m, person: people.get(m.personId)! }));
     },
     /** One conversation: transcript, session state, summary, tool calls. Another customer's is not found. */
     view,

@@ -122,7 +122,7 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/history', tags: ['Conversations'], summary: "The agent's latest messages across all conversations and channels",
     request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }) },
-    responses: { 200: ok(z.object({ messages: z.array(MessageSchema.extend({ channel: z.string(), conversationId: z.string(), personId: z.string(), error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
+    responses: { 200: ok(z.object({ messages: z.array(MessageSchema.extend({ channel: z.string(), conversationId: z.string(), personId: z.string(), person: PersonSchema, error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const actor = authorize(c.get('actor'), 'agent.read');
     // A deleted agent's kept history stays readable.

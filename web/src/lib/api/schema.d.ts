@@ -2495,6 +2495,7 @@ export interface paths {
                                 id: string;
                                 channel: string;
                                 personId: string;
+                                person: components["schemas"]["Person"];
                                 messageCount: number;
                                 lastMessageAt: string;
                                 createdAt: string;
@@ -2566,6 +2567,7 @@ export interface paths {
                                 channel: string;
                                 conversationId: string;
                                 personId: string;
+                                person: components["schemas"]["Person"];
                                 error: string | null;
                             })[];
                         };
@@ -2621,6 +2623,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long */
                         text: string;
                         userId?: string;
                     };
@@ -3230,7 +3233,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Instance settings: default model, price for unknown models */
+        /** Instance settings: default model, price for unknown models, message length limit */
         get: {
             parameters: {
                 query?: never;
@@ -3254,6 +3257,15 @@ export interface paths {
                                 outputPerM: number;
                                 cachedInputPerM?: number;
                             };
+                            /** @description Characters one person message may have, on every way in */
+                            maxMessageChars: number;
+                            /**
+                             * @description settings: set here; default: SWITCHBOARD_MAX_MESSAGE_CHARS (or 16000)
+                             * @enum {string}
+                             */
+                            maxMessageCharsSource: "settings" | "default";
+                            /** @description The limit when none is set here (SWITCHBOARD_MAX_MESSAGE_CHARS) */
+                            maxMessageCharsDefault: number;
                         };
                     };
                 };
@@ -3290,6 +3302,8 @@ export interface paths {
                             outputPerM: number;
                             cachedInputPerM?: number;
                         };
+                        /** @description Characters one person message may have (null: back to SWITCHBOARD_MAX_MESSAGE_CHARS) */
+                        maxMessageChars?: number | null;
                     };
                 };
             };
@@ -3308,6 +3322,15 @@ export interface paths {
                                 outputPerM: number;
                                 cachedInputPerM?: number;
                             };
+                            /** @description Characters one person message may have, on every way in */
+                            maxMessageChars: number;
+                            /**
+                             * @description settings: set here; default: SWITCHBOARD_MAX_MESSAGE_CHARS (or 16000)
+                             * @enum {string}
+                             */
+                            maxMessageCharsSource: "settings" | "default";
+                            /** @description The limit when none is set here (SWITCHBOARD_MAX_MESSAGE_CHARS) */
+                            maxMessageCharsDefault: number;
                         };
                     };
                 };
@@ -3737,6 +3760,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long */
                         text: string;
                     };
                 };
@@ -5062,7 +5086,9 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["Summary"][];
+                            items: (components["schemas"]["Summary"] & {
+                                person: components["schemas"]["Person"];
+                            })[];
                         };
                     };
                 };
@@ -5128,7 +5154,9 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Summary"];
+                        "application/json": components["schemas"]["Summary"] & {
+                            person: components["schemas"]["Person"];
+                        };
                     };
                 };
                 /** @description Error */
@@ -5191,6 +5219,7 @@ export interface paths {
                                 id: string;
                                 kind: string;
                                 externalId: string;
+                                person: components["schemas"]["Person"];
                                 createdAt: string;
                                 conversations: number;
                                 summaries: number;
@@ -5237,7 +5266,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is the person id or their external identity (userId, phone). Logged. */
+        /** Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is `person.id` as every list shows it (their external identity — userId, phone — also works). Logged. */
         delete: {
             parameters: {
                 query?: never;
@@ -7233,6 +7262,17 @@ export interface components {
             siteUrl: string | null;
             version: number;
         };
+        Person: {
+            /** @description The person id: what "Delete data" and the person filters take */
+            id: string;
+            /** @description A display name when known, else a short stable label derived from the id, e.g. "Visitor 7F3K" */
+            label: string;
+            /** @description The channel identities that count as this person (web visitor, phone, Telegram user, API user) */
+            identities: {
+                kind: string;
+                externalId: string;
+            }[];
+        };
         Message: {
             id: string;
             /** @enum {string} */
@@ -7299,6 +7339,7 @@ export interface components {
             channel: string;
             personId: string;
             userId: string;
+            person: components["schemas"]["Person"];
             createdAt: string;
             lastMessageAt: string;
             /** @enum {string} */
@@ -7308,7 +7349,9 @@ export interface components {
             closedReason: "timeout" | "new_conversation" | "switched_agent" | "closed_by_operator" | null;
             /** @enum {string} */
             summaryStatus: "none" | "pending" | "ready" | "failed";
-            summary: components["schemas"]["Summary"] | null;
+            summary: (components["schemas"]["Summary"] & {
+                person: components["schemas"]["Person"];
+            }) | null;
             messages: (components["schemas"]["Message"] & {
                 error: string | null;
             })[];
@@ -7354,6 +7397,13 @@ export interface components {
             range: {
                 from: string;
                 to: string;
+            };
+            /** @description What each figure counts (the same definitions on every page): `requests` are model calls, not messages */
+            definitions: {
+                messages: string;
+                replies: string;
+                people: string;
+                requests: string;
             };
             totals: {
                 messages: number;
@@ -7585,7 +7635,7 @@ export interface components {
         };
         Meta: {
             limits: {
-                /** @description Characters in one chat or API message */
+                /** @description Characters in one person message, on every way in (the installation's setting; SWITCHBOARD_MAX_MESSAGE_CHARS by default) */
                 message: number;
                 name: number;
                 description: number;
