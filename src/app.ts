@@ -64,7 +64,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', auditRoutes({ audit: s.audit }));
   app.route('/', metricsRoutes({ metrics: s.metrics, token: c.METRICS_TOKEN }));
   app.route('/', billingRoutes({ billing: s.billing }));
-  app.route('/', metaRoutes());
+  app.route('/', metaRoutes({ settings: s.settings }));
 
   const document = {
     openapi: '3.1.0',

@@ -101,7 +101,12 @@ export function buildServices(config: Config, infra: Infra) {
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
   });
   // Every way in (web chat, message API, Telegram, WhatsApp, /v1) admits a message through this one step.
-  const admission = admissionService({ budget });
+  const signup = signupSwitch({ settings: store.settings, fromEnv: config.SWITCHBOARD_SIGNUP });
+  const settings = settingsService({
+    providers, prices, store, users: store.users, signup,
+    defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL, maxMessageCharsDefault: config.SWITCHBOARD_MAX_MESSAGE_CHARS,
+  });
+  const admission = admissionService({ budget, settings, store, clock, ids });
   const memory = memoryService({ store, queue, clock, log: log.child({ service: 'memory' }), gateway });
   // The one way to fetch a URL someone else chose: private addresses refused unless the install allows them.
   const fetcher = safeFetcher({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS });
@@ -164,7 +169,6 @@ export function buildServices(config: Config, infra: Infra) {
   for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
     preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) });
-  const signup = signupSwitch({ settings: store.settings, fromEnv: config.SWITCHBOARD_SIGNUP });
   return {
     config,
     store,
@@ -188,7 +192,7 @@ export function buildServices(config: Config, infra: Infra) {
     queue,
     usage: usageService({ store, clock }),
     conversations: conversationService({ store, chat, inbox, memory }),
-    settings: settingsService({ providers, prices, defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL, store, settings: store.settings, users: store.users, signup }),
+    settings,
     analytics: analyticsService({ store, clock }),
     metrics,
     inbox,

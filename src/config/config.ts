@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseTrustedProxies, type TrustedProxies } from '../infra/client-address.js';
+import { MESSAGE_CHARS_RANGE } from '../domain/schemas.js';
 
 /** Every setting Switchboard reads from the environment, parsed once and frozen. */
 const EnvShape = z.object({
@@ -37,6 +38,8 @@ const EnvShape = z.object({
     .optional(),
   SWITCHBOARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   SWITCHBOARD_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** Characters one person message may have, on every way in; the default of the setting the dashboard edits (Settings). */
+  SWITCHBOARD_MAX_MESSAGE_CHARS: z.coerce.number().int().min(MESSAGE_CHARS_RANGE.min).max(MESSAGE_CHARS_RANGE.max).default(16_000),
   /** Bearer token Prometheus sends to GET /metrics; without it, only requests from this machine (loopback) may read them. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (e.g. openssl rand -hex 32)').optional(),
   /** open: anyone may create a customer account at POST /api/auth/register. */

@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   validation_failed: 400,
   /** /v1: an OpenAI parameter Switchboard cannot honour (n > 1, client tools, logprobs…), named in `param`. */
   unsupported_parameter: 400,
+  /** A person message longer than the installation's limit (Settings; SWITCHBOARD_MAX_MESSAGE_CHARS). */
+  message_too_long: 400,
   invalid_json: 400,
   payload_too_large: 413,
   workspace_full: 413,

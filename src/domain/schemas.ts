@@ -18,8 +18,13 @@ export const LIMITS = {
   icon: 16,
   personaFile: 32_768,
   instructions: 16_384,
-  message: 16_000,
 } as const;
+
+/**
+ * The installation's message-length setting may be set within this range (characters). The upper
+ * bound keeps one message well inside the default request-body limit.
+ */
+export const MESSAGE_CHARS_RANGE = { min: 100, max: 200_000 } as const;
 
 export const slugSchema = z.string()
   .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'must be 1–64 lowercase letters, digits or dashes, not starting or ending with a dash');

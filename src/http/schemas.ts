@@ -85,6 +85,13 @@ export const ok = <T extends z.ZodType>(schema: T, description = 'OK') => ({ con
 export const noContent = { 204: { description: 'Done; no content' } };
 export const errorResponses = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ok(ErrorSchema, 'Error')]));
 
+/** One person as every list and page shows them (services/people.ts): the id actions take, one label, their channel identities. */
+export const PersonSchema = z.object({
+  id: z.string().openapi({ description: 'The person id: what "Delete data" and the person filters take' }),
+  label: z.string().openapi({ description: 'A display name when known, else a short stable label derived from the id, e.g. "Visitor 7F3K"' }),
+  identities: z.array(z.object({ kind: z.string(), externalId: z.string() })).openapi({ description: 'The channel identities that count as this person (web visitor, phone, Telegram user, API user)' }),
+}).openapi('Person');
+
 export const SummarySchema = z.object({
   id: z.string(), conversationId: z.string(), userId: z.string().openapi({ description: "The person's identity as the caller knows it: phone number, Telegram user, API userId or web visitor id" }),
   personId: z.string(), agentId: z.string(), summary: z.string(), startedAt: z.string(), endedAt: z.string(), channel: z.string(),

@@ -10,10 +10,25 @@
  * A refusal is an AppError: `agent_paused`/`agent_not_ready`/`not_found` for the agent's status
  * (nothing is stored), or a BudgetStop (`budget_exhausted`, carrying the polite reply the channels
  * send instead of a model's answer).
+ *
+ * The message length is checked here too (`checkLength`), against the one limit of the installation
+ * (Settings; SWITCHBOARD_MAX_MESSAGE_CHARS by default): a longer message is refused whole with
+ * `400 message_too_long` before anything is stored or a model is called — never cut. The web chat
+ * and the message API answer it as an HTTP error, `/v1` in OpenAI's shape (param `messages`), and
+ * Telegram and WhatsApp send the person its message ("Your message is too long (max N characters)…").
+ *
+ * Every admitted message is logged once (person_messages: agent, person, channel, time) — the one
+ * source of the "messages" and "people" figures of analytics (services/analytics.ts).
  */
 import { AppError, errors } from '../domain/errors.js';
+import type { Clock, IdGenerator, Store } from '../domain/ports.js';
 import type { Agent } from '../domain/types.js';
 import type { BudgetService } from './budget.js';
+import type { SettingsService } from './settings.js';
+
+/** What a person is told when their message is over the limit (also the reply on Telegram and WhatsApp). */
+export const tooLongMessage = (max: number) =>
+  `Your message is too long (max ${max.toLocaleString('en-US')} characters). Please shorten it and send it again.`;
 
 /** Why an agent that is not active does not answer (null: it is active). */
 export function notAnswering(agent: Agent): AppError | null {
@@ -26,10 +41,31 @@ export function notAnswering(agent: Agent): AppError | null {
   }
 }
 
-export function admissionService(deps: { budget: Pick<BudgetService, 'plan' | 'admit'> }) {
-  const { budget } = deps;
+export function admissionService(deps: {
+  budget: Pick<BudgetService, 'plan' | 'admit'>;
+  settings: Pick<SettingsService, 'maxMessageChars'>;
+  store: { analytics: Pick<Store['analytics'], 'recordMessage'> };
+  clock: Clock; ids: IdGenerator;
+}) {
+  const { budget, settings } = deps;
   return {
     notAnswering,
+
+    /** The installation's message-length limit, in characters. */
+    maxMessageChars: () => settings.maxMessageChars(),
+
+    /**
+     * Refuses a message over the installation's limit (`field` names it in the error: `text`, or
+     * `messages` on /v1). Characters are counted as people count them (code points, not UTF-16 units).
+     */
+    async checkLength(text: string, field = 'text'): Promise<void> {
+      const max = await settings.maxMessageChars();
+      if (text.length <= max) return; // fast path: never more code points than UTF-16 units
+      const chars = [...text].length;
+      if (chars <= max) return;
+      const message = tooLongMessage(max);
+      throw new AppError(400, 'message_too_long', message, { fields: [{ path: field, message: `is ${chars.toLocaleString('en-US')} characters; the limit is ${max.toLocaleString('en-US')}` }], details: { maxChars: max } });
+    },
 
     /** The agent's status alone (before anything is stored for the message). */
     assertActive(agent: Agent): void {
@@ -41,8 +77,10 @@ export function admissionService(deps: { budget: Pick<BudgetService, 'plan' | 'a
      * Admits one message from one person (null: no person, e.g. a caller without one) or throws.
      * `repeat`: the same message processed again after a crash — checked, not counted twice.
      */
-    async admit(a: { agent: Agent; personId: string | null; repeat?: boolean }): Promise<void> {
+    async admit(a: { agent: Agent; personId: string | null; channel: string; repeat?: boolean }): Promise<void> {
       this.assertActive(a.agent);
+      // Received, whether or not a budget lets it be answered: counted as a message once.
+      if (!a.repeat) await deps.store.analytics.recordMessage({ id: deps.ids.id(), agentId: a.agent.id, personId: a.personId, channel: a.channel, at: deps.clock.now().toISOString() });
       const standing = await budget.plan(a.agent, a.personId ?? undefined);
       if (standing.stop) throw standing.stop;
       if (!a.repeat) await budget.admit(a.agent, a.personId);

@@ -32,6 +32,18 @@ const byWeight = <T extends { costUsd: number; requests: number }>(key: (t: T) =
 export type AnalyticsQuery = { agentId?: string; from?: string; to?: string };
 
 /**
+ * The one definition of each figure, used by every page and report that shows it (the overview,
+ * the Analytics page and its tables, the usage summary) and served with each report so the pages
+ * show the same words. Field names in the API: `messages`, `replies`, `people`, `requests`.
+ */
+export const FIGURES = {
+  messages: 'Messages: what people sent to agents, one per message received, on any channel (web chat, message API, Telegram, WhatsApp and the OpenAI-compatible /v1, its own channel "openai"). A message refused by a budget counts; one refused before it was taken (paused agent, too long) does not.',
+  replies: "Replies: agents' complete answers stored in conversations (/v1 answers are returned to the caller, not stored).",
+  people: 'People: distinct persons who sent messages (a browser linked to a phone counts as that phone\'s person).',
+  requests: 'Model calls: every attempt to call a model — chat answers, fallbacks and retries, summaries, routing and embeddings — successful or not. One message can cost several calls, or none.',
+} as const;
+
+/**
  * Analytics: conversation activity (messages, replies, people), model usage and cost, latency
  * percentiles and delivery outcomes, per day and broken down by agent, model and channel.
  * Scoped like usage reports: customers only ever see their own agents.
@@ -129,6 +141,7 @@ export function analyticsService(deps: { store: Pick<Store, 'agents' | 'analytic
       const act = activityTotal ?? zeroActivity;
       return {
         range: { from, to },
+        definitions: FIGURES,
         totals: { messages: act.messages, replies: act.replies, people: act.people, ...usageTotals, costUsd: money(usageTotals.costUsd) },
         series,
         byAgent,

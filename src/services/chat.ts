@@ -72,12 +72,15 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       }
       admission.assertActive(agent); // before anything is stored: a paused agent is an HTTP error, not a stream
       if (!a.text.trim()) throw errors.validation([{ path: 'text', message: 'must not be empty' }]);
+      // The installation's one length limit, before anything is stored: refused whole, never cut (Telegram
+      // and WhatsApp send the person this error's message; the web chat and message API answer 400).
+      if (!seen) await admission.checkLength(a.text);
       await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
       const seenConv = seen ? (await store.conversations.byId(seen.message.conversationId))! : undefined;
       const pid = seenConv ? seenConv.personId : await personId(a.person);
       // The admission step, once per message (a message processed again is checked, not counted twice).
       // A refusal by budget or plan is stored and answered below with the agent's polite stop message.
-      const refused = await admission.admit({ agent, personId: pid, repeat: !!seen })
+      const refused = await admission.admit({ agent, personId: pid, channel: a.channel, repeat: !!seen })
         .then(() => undefined, (err: unknown) => { if (err instanceof BudgetStop) return err; throw err; });
       let conv: Conversation;
       let userMsg: ChatMessage;

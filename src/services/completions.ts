@@ -3,7 +3,7 @@
  * `model`, build its prompt (the agent's persona first, the client's system and developer messages
  * after it as instructions), map the client's messages, admit the message like every other way in,
  * and start a metered model call through the gateway. No conversation is stored, only usage rows
- * (channel `openai`). The caller is the person `api` / `user:<id>`, the same person the message
+ * (channel `openai`) and the message's entry in the log analytics counts (channel `openai`). The caller is the person `api` / `user:<id>`, the same person the message
  * API speaks as by default, so person caps hold here too.
  */
 import { z } from 'zod';
@@ -94,10 +94,12 @@ export function completionService(deps: {
       if (!agent || agent.status === 'deleted' || !allows(actor, 'agent.message', agent)) throw new AppError(404, 'model_not_found', `No agent with the slug "${body.model}". GET /v1/models lists them.`);
       admission.assertActive(agent); // before anything is counted
       const prompt = completionPrompt(agent, body);
+      // The installation's message-length limit, as on every way in (400 message_too_long, param "messages").
+      for (const m of prompt.messages) if (m.role === 'user') await admission.checkLength(m.content, 'messages');
       await deps.providers.resolve(agent.model); // "no model configured" before the message is counted
       const person = await deps.people.upsert('api', `user:${actor.user.id}`);
       const personId = await deps.people.canonical(person.id, deps.clock.now().toISOString());
-      await admission.admit({ agent, personId });
+      await admission.admit({ agent, personId, channel: 'openai' });
       const timing = newCallTiming();
       const rest = gateway.stream({
         agent, model: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system, messages: prompt.messages,

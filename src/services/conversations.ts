@@ -6,6 +6,7 @@ import { publicAgents, publiclyListed } from './agents.js';
 import { collectReply, type ChatEvent, type ChatService } from './chat.js';
 import type { InboxService } from './inbox.js';
 import type { MemoryService } from './memory.js';
+import { peopleDirectory } from './people.js';
 
 export type Visitor = { kind: string; externalId: string };
 /** The visitor, resolved only once the agent is found (resolving it may start a cookie). */
@@ -21,9 +22,11 @@ export function conversationService(deps: {
   store: Pick<Store, 'agents' | 'conversations' | 'summaries' | 'people' | 'toolCalls'>;
   chat: Pick<ChatService, 'send' | 'availability' | 'history' | 'newConversation'>;
   inbox: Pick<InboxService, 'inline'>;
-  memory: Pick<MemoryService, 'closeByOperator'>;
+  memory: Pick<MemoryService, 'closeByOperator' | 'listSummaries' | 'getSummary' | 'people'>;
 }) {
   const { store, chat, inbox, memory } = deps;
+  /** One person, one label: every list and page that shows a person shows `person: {id, label, identities}`. */
+  const directory = peopleDirectory(store);
 
   /** An agent the actor may see, deleted ones included (their kept history stays readable). */
   async function agentRecord(actor: Actor, id: string): Promise<Agent> {
@@ -38,15 +41,16 @@ export function conversationService(deps: {
     const agent = conv && (await store.agents.byId(conv.agentId));
     if (!conv || !agent) throw errors.notFound('Conversation');
     authorize(actor, 'conversation.read', agent, 'Conversation');
-    const [messages, summary, person, toolCalls] = await Promise.all([
+    const [messages, summary, person, toolCalls, shown] = await Promise.all([
       store.conversations.messages(conv.id), store.summaries.byConversation(conv.id), store.people.byId(conv.personId),
-      store.toolCalls.forConversation(conv.id),
+      store.toolCalls.forConversation(conv.id), directory.one(conv.personId),
     ]);
     return {
       id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, userId: person?.externalId ?? conv.personId,
+      person: shown,
       createdAt: conv.createdAt, lastMessageAt: conv.lastMessageAt, status: conv.closedAt ? 'closed' as const : 'open' as const,
       closedAt: conv.closedAt, closedReason: conv.closedReason, summaryStatus: conv.summaryStatus,
-      summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId } : null,
+      summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId, person: shown } : null,
       messages: messages.map(({ conversationId: _c, ...m }) => m),
       toolCalls: toolCalls.map(({ agentId: _a, conversationId: _c, ...t }) => t),
     };
@@ -70,12 +74,32 @@ export function conversationService(deps: {
     async listForAgent(actor: Actor, agentId: string) {
       const agent = await agentRecord(actor, agentId);
       const list = await store.conversations.listForAgent(agent.id, 200);
-      return list.map((r) => ({ id: r.id, channel: r.channel, personId: r.personId, messageCount: r.messageCount, lastMessageAt: r.lastMessageAt, createdAt: r.createdAt, closedAt: r.closedAt, closedReason: r.closedReason, summaryStatus: r.summaryStatus, downgraded: r.downgraded }));
+      const people = await directory.present(list.map((r) => r.personId));
+      return list.map((r) => ({ id: r.id, channel: r.channel, personId: r.personId, person: people.get(r.personId)!, messageCount: r.messageCount, lastMessageAt: r.lastMessageAt, createdAt: r.createdAt, closedAt: r.closedAt, closedReason: r.closedReason, summaryStatus: r.summaryStatus, downgraded: r.downgraded }));
+    },
+    /** An agent's session summaries (see memory.listSummaries), each with its person. */
+    async summaries(actor: Actor, agentId: string, f: Parameters<MemoryService['listSummaries']>[2]) {
+      const items = await memory.listSummaries(actor, agentId, f);
+      const people = await directory.present(items.map((s) => s.personId));
+      return items.map((s) => ({ ...s, person: people.get(s.personId)! }));
+    },
+    /** One summary, with its person. */
+    async summary(actor: Actor, id: string) {
+      const s = await memory.getSummary(actor, id);
+      return { ...s, person: await directory.one(s.personId) };
+    },
+    /** The people who talked with an agent, each by their one label. */
+    async people(actor: Actor, agentId: string, q?: string) {
+      const list = await memory.people(actor, agentId, q);
+      const people = await directory.present(list.map((p) => p.id));
+      return list.map((p) => ({ ...p, person: people.get(p.id)! }));
     },
     /** The agent's latest messages across its conversations and channels. */
     async recentMessages(actor: Actor, agentId: string, limit = 100) {
       const agent = await agentRecord(actor, agentId);
-      return store.conversations.recentForAgent(agent.id, limit);
+      const list = await store.conversations.recentForAgent(agent.id, limit);
+      const people = await directory.present(list.map((m) => m.personId));
+      return list.map((m) => ({ ...m, person: people.get(m.personId)! }));
     },
     /** One conversation: transcript, session state, summary, tool calls. Another customer's is not found. */
     view,

@@ -5,6 +5,9 @@ import type { Price, PriceService } from './prices.js';
 import type { ProviderService } from './providers.js';
 import { changedFields, recordAudit } from './audit.js';
 
+/** The settings key of the message-length limit (characters); absent: the environment's default. */
+const MAX_MESSAGE_CHARS = 'maxMessageChars';
+
 /**
  * Self sign-up, the switch of the customer platform: SWITCHBOARD_SIGNUP when set (it wins), else the
  * dashboard's choice (settings key `signup`), else closed. Accounts ask it on every sign-up.
@@ -27,28 +30,43 @@ export function settingsService(deps: {
   store: Pick<Store, 'transaction' | 'settings'>;
   /** Whether SWITCHBOARD_DEFAULT_MODEL is set (it wins over the dashboard's choice). */
   defaultModelFromEnv: boolean;
-  settings: Pick<SettingsRepo, 'set'>;
   users: Pick<UserRepo, 'countByRole'>;
   signup: SignupSwitch;
+  /** SWITCHBOARD_MAX_MESSAGE_CHARS: the limit until the dashboard sets one. */
+  maxMessageCharsDefault: number;
 }) {
   const { providers, prices, signup, store } = deps;
+  // Read on every message: kept in memory, refreshed when this process changes it (one process per installation).
+  let stored: Promise<number | undefined> | undefined;
+  const storedLimit = () => (stored ??= store.settings.get<number>(MAX_MESSAGE_CHARS).catch((err: unknown) => { stored = undefined; throw err; }));
+
+  /** Characters one person message may have, on every way in. */
+  async function maxMessageChars(): Promise<number> {
+    return (await storedLimit()) ?? deps.maxMessageCharsDefault;
+  }
+
   async function read() {
     const signupOpen = await signup.open();
+    const own = await storedLimit();
     return {
       defaultModel: await providers.defaultModel(), defaultModelFromEnv: deps.defaultModelFromEnv, defaultPrice: (await prices.list()).defaultPrice,
       signup: signupOpen, signupFromEnv: signup.fromEnv,
       // The customer pages (Customers, Plans) matter once people can sign up or someone already has.
       customerPlatform: signupOpen || (await deps.users.countByRole('customer')) > 0,
+      maxMessageChars: own ?? deps.maxMessageCharsDefault, maxMessageCharsSource: own === undefined ? 'default' as const : 'settings' as const,
+      maxMessageCharsDefault: deps.maxMessageCharsDefault,
     };
   }
   return {
     read,
-    async update(actor: Actor, patch: { defaultModel?: string | null; defaultPrice?: Price; signup?: boolean }) {
+    maxMessageChars,
+    /** `maxMessageChars: null` goes back to the environment's default. */
+    async update(actor: Actor, patch: { defaultModel?: string | null; defaultPrice?: Price; signup?: boolean; maxMessageChars?: number | null }) {
       if (patch.defaultModel) {
         const why = await providers.checkModel(patch.defaultModel);
         if (why) throw errors.validation([{ path: 'defaultModel', message: why }]);
       }
-      const before = { defaultModel: (await store.settings.get<string>('defaultModel')) ?? null, defaultPrice: (await prices.list()).defaultPrice, signup: (await store.settings.get<boolean>('signup')) === true };
+      const before = { defaultModel: (await store.settings.get<string>('defaultModel')) ?? null, defaultPrice: (await prices.list()).defaultPrice, signup: (await store.settings.get<boolean>('signup')) === true, maxMessageChars: (await storedLimit()) ?? null };
       const diff = changedFields(before, patch);
       if (diff.fields.length) {
         await store.transaction(async (tx) => {
@@ -56,8 +74,13 @@ export function settingsService(deps: {
           if (patch.defaultPrice) await prices.setDefault(patch.defaultPrice, tx.settings);
           // Stored even while SWITCHBOARD_SIGNUP decides: it takes over once the variable is removed.
           if (patch.signup !== undefined) await tx.settings.set('signup', patch.signup);
+          if (patch.maxMessageChars !== undefined) {
+            if (patch.maxMessageChars === null) await tx.settings.delete(MAX_MESSAGE_CHARS);
+            else await tx.settings.set(MAX_MESSAGE_CHARS, patch.maxMessageChars);
+          }
           await recordAudit(tx, actor, 'settings.updated', { type: 'settings', id: 'instance' }, diff);
         });
+        stored = undefined;
       }
       return read();
     },

@@ -61,6 +61,8 @@ export interface Database {
     models: string; created_at: string; updated_at: string;
   };
   settings: { key: string; value: string; updated_at: string };
+  /** One row per person message received, on any way in (analytics' messages and people). */
+  person_messages: { id: string; agent_id: string; person_id: string | null; channel: string; day: string; created_at: string };
   usage: {
     id: string; agent_id: string | null; conversation_id: string | null; message_id: string | null;
     channel: string; purpose: string; provider: string; model: string;

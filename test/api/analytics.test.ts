@@ -93,14 +93,14 @@ describe('analytics', () => {
       ['2026-03-09', 0, 0, 0],
       ['2026-03-10', 3, 3, 3], // alice, bob, the web visitor
       ['2026-03-11', 0, 0, 0],
-      ['2026-03-12', 3, 2, 3], // alice, dave (failed: no reply), carol
+      ['2026-03-12', 4, 2, 4], // alice, dave (failed: no reply), carol, the owner on /v1 (a message without a stored reply)
       ['2026-03-13', 0, 0, 0],
       ['2026-03-14', 0, 0, 0],
     ]);
     expect(r.body.series.map((d: any) => d.requests)).toEqual([0, 3, 0, 5, 22, 0]);
     for (const d of [r.body.series[0], r.body.series[2], r.body.series[5]]) expect(d).toMatchObject({ inputTokens: 0, outputTokens: 0, costUsd: 0 });
     // People are distinct over the range: alice wrote on both days.
-    expect(r.body.totals).toMatchObject({ messages: 6, replies: 5, people: 5, requests: 30 });
+    expect(r.body.totals).toMatchObject({ messages: 7, replies: 5, people: 6, requests: 30 });
   });
 
   it('reports the same usage numbers as /api/usage (every purpose, every status)', async () => {
@@ -121,7 +121,7 @@ describe('analytics', () => {
     const r = (await analytics(RANGE)).body;
     const byAgent = Object.fromEntries(r.byAgent.map((a: any) => [a.agentId, a]));
     expect(Object.keys(byAgent).sort()).toEqual([agents.recipes.id, agents.maths.id, agents.mine.id].sort());
-    expect(byAgent[agents.recipes.id]).toMatchObject({ name: 'Recipe Helper', messages: 4, people: 3, requests: 2 + 2 + 1 + 1 + 22 });
+    expect(byAgent[agents.recipes.id]).toMatchObject({ name: 'Recipe Helper', messages: 5, people: 4, requests: 2 + 2 + 1 + 1 + 22 });
     expect(byAgent[agents.maths.id]).toMatchObject({ name: 'Maths Tutor', messages: 1, people: 1, requests: 1 });
     expect(byAgent[agents.mine.id]).toMatchObject({ name: '=Customer "Bot"', messages: 1, people: 1, requests: 1 });
     expect(Object.keys(r.byAgent[0]).sort()).toEqual(['agentId', 'costUsd', 'inputTokens', 'messages', 'name', 'outputTokens', 'people', 'requests']);
@@ -132,7 +132,7 @@ describe('analytics', () => {
     expect(Object.keys(byChannel).sort()).toEqual(['api', 'openai', 'web']);
     expect(byChannel.api).toMatchObject({ messages: 5, people: 4, requests: 28 });
     expect(byChannel.web).toMatchObject({ messages: 1, people: 1, requests: 1 });
-    expect(byChannel.openai).toMatchObject({ messages: 0, people: 0, requests: 1 }); // the OpenAI endpoint stores no conversation
+    expect(byChannel.openai).toMatchObject({ messages: 1, people: 1, requests: 1 }); // /v1 stores no conversation, yet its message counts
     expect(byChannel.openai.costUsd).toBeGreaterThan(0);
     expect(Object.keys(r.byChannel[0]).sort()).toEqual(['channel', 'costUsd', 'messages', 'people', 'requests']);
     expect(sum(r.byChannel, 'costUsd')).toBeCloseTo(r.totals.costUsd, 8);
@@ -192,7 +192,7 @@ describe('analytics', () => {
     expect(r.range).toEqual({ from: '2026-02-12', to: '2026-03-13' });
     expect(r.series).toHaveLength(30);
     expect(r.latency.series).toHaveLength(30);
-    expect(r.totals.messages).toBe(6);
+    expect(r.totals.messages).toBe(7);
     expect((await analytics('to=2026-03-10')).body.range).toEqual({ from: '2026-02-09', to: '2026-03-10' });
   });
 

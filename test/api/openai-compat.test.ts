@@ -118,13 +118,15 @@ describe('OpenAI-compatible endpoint: any OpenAI client can talk to any agent', 
   it('records usage on the openai channel and refuses unknown agents', async () => {
     const byChannel = async () => Object.fromEntries(((await app.api(`/api/analytics?agentId=${agentId}`, { token: key })).body.byChannel as any[]).map((c) => [c.channel, c]));
     const before = (await byChannel()).openai?.requests ?? 0;
+    const messagesBefore = (await byChannel()).openai?.messages ?? 0;
     const r = await app.api('/v1/chat/completions', { token: key, body: { model: slug, messages: [{ role: 'user', content: 'count me' }] } });
     expect(r.status).toBe(200);
     const after = await byChannel();
     expect(Object.keys(after)).toEqual(['openai']);
     expect(after.openai.requests).toBe(before + 1);
     expect(after.openai.costUsd).toBeGreaterThan(0);
-    expect(after.openai).toMatchObject({ messages: 0, people: 0 }); // no conversation is stored
+    // No conversation is stored, yet the message counts, on its own channel, from one person (the key's user).
+    expect(after.openai).toMatchObject({ messages: messagesBefore + 1, people: 1 });
 
     const missing = await app.api('/v1/chat/completions', { token: key, body: { model: 'no-such-agent', messages: [{ role: 'user', content: 'x' }] } });
     expect(missing.status).toBe(404);

@@ -14,8 +14,13 @@ export type ActivityBucket = { key: string; messages: number; replies: number; p
 export type LatencySample = { day: string; ttftMs: number | null; latencyMs: number };
 export type DeliveryCount = { channel: string; status: string; delivery: string | null; count: number };
 export interface AnalyticsRepo {
-  /** User messages, complete replies and distinct people (with a user message) in range: one total row, or grouped. */
+  /**
+   * Person messages received (the person_messages log: every way in, /v1 included), distinct people
+   * among them, and complete replies stored in conversations, in range: one total row, or grouped.
+   */
   activity(f: UsageFilter, by: 'total' | 'day' | 'agent' | 'channel'): Promise<ActivityBucket[]>;
+  /** Logs one person message an agent received (the admission step calls this once per message). */
+  recordMessage(m: { id: string; agentId: string; personId: string | null; channel: string; at: string }): Promise<void>;
   /** Usage rows (all purposes) grouped by channel. */
   usageByChannel(f: UsageFilter): Promise<UsageBucket[]>;
   /** The latest successful chat calls in range, newest first. */

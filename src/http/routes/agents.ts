@@ -6,7 +6,7 @@ import type { AgentService } from '../../services/agents.js';
 import type { ProvisioningService } from '../../services/provisioning.js';
 import type { ConversationService } from '../../services/conversations.js';
 import { router } from '../router.js';
-import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, ProvisioningStatusSchema } from '../schemas.js';
+import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, PersonSchema, ProvisioningStatusSchema } from '../schemas.js';
 
 const tags = ['Agents'];
 const TemplateDoc = z.record(z.string(), z.unknown()).openapi('AgentTemplate', { description: 'A template document: {switchboardTemplate:1, name, description, icon, model, fallbackModel, temperature, listed, persona, placeholders}' });
@@ -114,7 +114,7 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
   // ----- conversations -----
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/conversations', tags: ['Conversations'], summary: "An agent's recent conversations",
     request: { params: IdParam },
-    responses: { 200: ok(z.object({ conversations: z.array(z.object({ id: z.string(), channel: z.string(), personId: z.string(), messageCount: z.number(), lastMessageAt: z.string(), createdAt: z.string(), closedAt: z.string().nullable(), closedReason: z.string().nullable(), summaryStatus: z.string(), downgraded: z.boolean() })) })), ...errorResponses(401, 404) } }),
+    responses: { 200: ok(z.object({ conversations: z.array(z.object({ id: z.string(), channel: z.string(), personId: z.string(), person: PersonSchema, messageCount: z.number(), lastMessageAt: z.string(), createdAt: z.string(), closedAt: z.string().nullable(), closedReason: z.string().nullable(), summaryStatus: z.string(), downgraded: z.boolean() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const actor = authorize(c.get('actor'), 'agent.read');
     return c.json({ conversations: await conversations.listForAgent(actor, c.req.valid('param').id) }, 200);
@@ -122,7 +122,7 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/history', tags: ['Conversations'], summary: "The agent's latest messages across all conversations and channels",
     request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }) },
-    responses: { 200: ok(z.object({ messages: z.array(MessageSchema.extend({ channel: z.string(), conversationId: z.string(), personId: z.string(), error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
+    responses: { 200: ok(z.object({ messages: z.array(MessageSchema.extend({ channel: z.string(), conversationId: z.string(), personId: z.string(), person: PersonSchema, error: z.string().nullable() })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const actor = authorize(c.get('actor'), 'agent.read');
     // A deleted agent's kept history stays readable.
@@ -131,7 +131,7 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/message', tags: ['Conversations'],
     summary: 'Send a message to an agent and get the whole reply. `userId` names the person (any string), so a harness can speak as several people.',
-    request: { params: IdParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').max(LIMITS.message), userId: z.string().min(1).max(200).optional() })) },
+    request: { params: IdParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').openapi({ description: 'At most the installation\'s message limit (GET /api/meta → limits.message); longer is 400 message_too_long' }), userId: z.string().min(1).max(200).optional() })) },
     responses: { 200: ok(z.object({ reply: z.string(), conversationId: z.string(), usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() }) })), ...errorResponses(400, 401, 403, 404, 409, 502, 503, 504) } }),
   async (c) => {
     const actor = authorize(c.get('actor'), 'agent.message');

@@ -14,6 +14,8 @@ const Activity = { messages: n, people: n };
 const Usage = { requests: n, inputTokens: n, outputTokens: n, costUsd: n };
 const AnalyticsSchema = z.object({
   range: z.object({ from: z.string(), to: z.string() }),
+  definitions: z.object({ messages: z.string(), replies: z.string(), people: z.string(), requests: z.string() })
+    .openapi({ description: 'What each figure counts (the same definitions on every page): `requests` are model calls, not messages' }),
   totals: z.object({ ...Activity, replies: n, ...Usage }),
   series: z.array(z.object({ date: z.string(), ...Activity, replies: n, ...Usage })),
   byAgent: z.array(z.object({ agentId: z.string().nullable(), name: z.string(), ...Activity, ...Usage })),

@@ -4,17 +4,17 @@ import type { MemoryService } from '../../services/memory.js';
 import type { ConversationService } from '../../services/conversations.js';
 import { router } from '../router.js';
 import { toCsv } from '../csv.js';
-import { jsonBody, ok, noContent, errorResponses, IdParam, MessageSchema, SummarySchema } from '../schemas.js';
+import { jsonBody, ok, noContent, errorResponses, IdParam, MessageSchema, PersonSchema, SummarySchema } from '../schemas.js';
 
 const tags = ['Memory'];
 const FileSchema = z.object({ path: z.string(), kind: z.enum(['persona', 'memory', 'daily', 'file']), content: z.string(), updatedAt: z.string() }).openapi('WorkspaceFile');
 const PathQuery = z.object({ path: z.string().min(1).max(200).openapi({ example: 'MEMORY.md' }) });
 const ConversationSchema = z.object({
-  id: z.string(), agentId: z.string(), channel: z.string(), personId: z.string(), userId: z.string(), createdAt: z.string(), lastMessageAt: z.string(),
+  id: z.string(), agentId: z.string(), channel: z.string(), personId: z.string(), userId: z.string(), person: PersonSchema, createdAt: z.string(), lastMessageAt: z.string(),
   status: z.enum(['open', 'closed']), closedAt: z.string().nullable(),
   closedReason: z.enum(['timeout', 'new_conversation', 'switched_agent', 'closed_by_operator']).nullable(),
   summaryStatus: z.enum(['none', 'pending', 'ready', 'failed']),
-  summary: z.union([SummarySchema, z.null()]),
+  summary: z.union([SummarySchema.extend({ person: PersonSchema }), z.null()]),
   messages: z.array(MessageSchema.extend({ error: z.string().nullable() })),
   toolCalls: z.array(z.object({
     id: z.string(), tool: z.string(), args: z.unknown(), outcome: z.string(), resultPreview: z.string().nullable(),
@@ -43,30 +43,30 @@ export function memoryRoutes(deps: { memory: MemoryService; conversations: Conve
       q: z.string().max(500).optional(), userId: z.string().max(200).optional(), personId: z.string().max(100).optional(),
       limit: z.coerce.number().int().min(1).max(1000).optional(), format: z.enum(['csv', 'json']).optional(),
     }) },
-    responses: { 200: ok(z.object({ items: z.array(SummarySchema) })), ...errorResponses(400, 401, 404) } }),
+    responses: { 200: ok(z.object({ items: z.array(SummarySchema.extend({ person: PersonSchema })) })), ...errorResponses(400, 401, 404) } }),
   async (c) => {
     const actor = authorize(c.get('actor'), 'agent.read');
     const { format, ...f } = c.req.valid('query');
-    const items = await memory.listSummaries(actor, c.req.valid('param').id, f);
+    const items = await conversations.summaries(actor, c.req.valid('param').id, f);
     if (format) c.header('Content-Disposition', `attachment; filename="summaries-${c.req.valid('param').id}.${format}"`);
     if (format === 'csv') {
-      const cols = ['id', 'conversationId', 'userId', 'personId', 'agentId', 'channel', 'startedAt', 'endedAt', 'messageCount', 'model', 'inputTokens', 'outputTokens', 'costUsd', 'summary'];
-      return c.body(toCsv(items, cols), 200, { 'Content-Type': 'text/csv; charset=utf-8' }) as never;
+      const cols = ['id', 'conversationId', 'personLabel', 'userId', 'personId', 'agentId', 'channel', 'startedAt', 'endedAt', 'messageCount', 'model', 'inputTokens', 'outputTokens', 'costUsd', 'summary'];
+      return c.body(toCsv(items.map((s) => ({ ...s, personLabel: s.person.label })), cols), 200, { 'Content-Type': 'text/csv; charset=utf-8' }) as never;
     }
     return c.json({ items }, 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/summaries/{id}', tags, summary: 'One summary',
-    request: { params: IdParam }, responses: { 200: ok(SummarySchema), ...errorResponses(401, 404) } }),
-  async (c) => c.json(await memory.getSummary(authorize(c.get('actor'), 'conversation.read'), c.req.valid('param').id), 200));
+    request: { params: IdParam }, responses: { 200: ok(SummarySchema.extend({ person: PersonSchema })), ...errorResponses(401, 404) } }),
+  async (c) => c.json(await conversations.summary(authorize(c.get('actor'), 'conversation.read'), c.req.valid('param').id), 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/people', tags, summary: 'People who talked with an agent',
     request: { params: IdParam, query: z.object({ q: z.string().max(200).optional() }) },
-    responses: { 200: ok(z.object({ people: z.array(z.object({ id: z.string(), kind: z.string(), externalId: z.string(), createdAt: z.string(), conversations: z.number(), summaries: z.number(), lastMessageAt: z.string() })) })), ...errorResponses(401, 404) } }),
-  async (c) => c.json({ people: await memory.people(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id, c.req.valid('query').q) }, 200));
+    responses: { 200: ok(z.object({ people: z.array(z.object({ id: z.string(), kind: z.string(), externalId: z.string(), person: PersonSchema, createdAt: z.string(), conversations: z.number(), summaries: z.number(), lastMessageAt: z.string() })) })), ...errorResponses(401, 404) } }),
+  async (c) => c.json({ people: await conversations.people(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id, c.req.valid('query').q) }, 200));
 
   app.openapi(createRoute({ method: 'delete', path: '/api/people/{id}', tags,
-    summary: "Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is the person id or their external identity (userId, phone). Logged.",
+    summary: "Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is `person.id` as every list shows it (their external identity — userId, phone — also works). Logged.",
     request: { params: IdParam },
     responses: { 200: ok(z.object({ deleted: z.object({ conversations: z.number(), messages: z.number(), summaries: z.number(), links: z.number() }) })), ...errorResponses(401, 403, 404) } }),
   async (c) => c.json({ deleted: await memory.erasePerson(authorize(c.get('actor'), 'person.erase'), c.req.valid('param').id) }, 200));

@@ -5,11 +5,12 @@ import { AGENT_DEFAULTS, LIMITS, createAgentSchema } from '../../domain/schemas.
 import { BUILTIN_TOOLS, TOOL_GROUPS } from '../../tools/policy.js';
 import { PLAN_TOOLS } from '../../services/billing.js';
 import { defaultStopMessage } from '../../services/budget.js';
+import type { SettingsService } from '../../services/settings.js';
 
 const RangeSchema = z.object({ min: z.number(), max: z.number() });
 const MetaSchema = z.object({
   limits: z.object({
-    message: z.number().openapi({ description: 'Characters in one chat or API message' }),
+    message: z.number().openapi({ description: "Characters in one person message, on every way in (the installation's setting; SWITCHBOARD_MAX_MESSAGE_CHARS by default)" }),
     name: z.number(), description: z.number(), icon: z.number(),
     personaFile: z.number().openapi({ description: 'Characters in SOUL.md, AGENTS.md, TOOLS.md or USER.md' }),
     instructions: z.number(),
@@ -40,7 +41,7 @@ function range(key: 'sessionTimeoutMinutes' | 'contextTokenBudget' | 'downgradeA
 function buildMeta(): Meta {
   return {
     limits: {
-      ...LIMITS,
+      ...LIMITS, message: 0, // the installation's setting, read per request
       sessionTimeoutMinutes: range('sessionTimeoutMinutes'), contextTokenBudget: range('contextTokenBudget'),
       downgradeAtPercent: range('downgradeAtPercent'), stopAtPercent: range('stopAtPercent'), maxOutputTokens: range('maxOutputTokens'),
       budgetStopMessage: createAgentSchema.shape.budgetStopMessage.unwrap().unwrap().maxLength ?? 0,
@@ -59,11 +60,11 @@ function buildMeta(): Meta {
 }
 
 /** GET /api/meta: the limits, defaults and tool catalog the web app shows, so it copies none of them. */
-export function metaRoutes() {
+export function metaRoutes(deps: { settings: Pick<SettingsService, 'maxMessageChars'> }) {
   const app = router();
   const meta = buildMeta();
   app.openapi(createRoute({ method: 'get', path: '/api/meta', tags: ['Meta'], summary: 'Limits, defaults and the tool catalog (no login)',
     responses: { 200: ok(MetaSchema) } }),
-  (c) => c.json(meta, 200));
+  async (c) => c.json({ ...meta, limits: { ...meta.limits, message: await deps.settings.maxMessageChars() } }, 200));
   return app;
 }

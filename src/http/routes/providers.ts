@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { modelSchema } from '../../domain/schemas.js';
+import { MESSAGE_CHARS_RANGE, modelSchema } from '../../domain/schemas.js';
 import { authorize } from '../../services/access.js';
 import type { ProviderService } from '../../services/providers.js';
 import type { PriceService } from '../../services/prices.js';
@@ -85,15 +85,22 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
     signup: z.boolean().openapi({ description: 'Whether anyone may create a customer account (the customer platform is on)' }),
     signupFromEnv: z.boolean().openapi({ description: 'Whether SWITCHBOARD_SIGNUP decides sign-up (then the dashboard switch waits until it is removed)' }),
     customerPlatform: z.boolean().openapi({ description: 'Whether the customer pages (Customers, Plans) matter: sign-up is open or a customer exists' }),
+    maxMessageChars: z.number().openapi({ description: 'Characters one person message may have, on every way in' }),
+    maxMessageCharsSource: z.enum(['settings', 'default']).openapi({ description: 'settings: set here; default: SWITCHBOARD_MAX_MESSAGE_CHARS (or 16000)' }),
+    maxMessageCharsDefault: z.number().openapi({ description: 'The limit when none is set here (SWITCHBOARD_MAX_MESSAGE_CHARS)' }),
   });
-  app.openapi(createRoute({ method: 'get', path: '/api/settings', tags, summary: 'Instance settings: default model, price for unknown models, self sign-up',
+  app.openapi(createRoute({ method: 'get', path: '/api/settings', tags, summary: 'Instance settings: default model, price for unknown models, self sign-up, message length limit',
     responses: { 200: ok(Settings), ...errorResponses(401) } }),
   async (c) => {
     authorize(c.get('actor'), 'session.read');
     return c.json(await settings.read(), 200);
   });
   app.openapi(createRoute({ method: 'patch', path: '/api/settings', tags, summary: 'Change instance settings (owner, admin)',
-    request: jsonBody(z.strictObject({ defaultModel: modelSchema.nullable().optional(), defaultPrice: PriceBody.optional(), signup: z.boolean().optional() })),
+    request: jsonBody(z.strictObject({
+      defaultModel: modelSchema.nullable().optional(), defaultPrice: PriceBody.optional(), signup: z.boolean().optional(),
+      maxMessageChars: z.number().int().min(MESSAGE_CHARS_RANGE.min).max(MESSAGE_CHARS_RANGE.max).nullable().optional()
+        .openapi({ description: 'Characters one person message may have (null: back to SWITCHBOARD_MAX_MESSAGE_CHARS)' }),
+    })),
     responses: { 200: ok(Settings), ...errorResponses(400, 401, 403) } }),
   async (c) => {
     return c.json(await settings.update(authorize(c.get('actor'), 'settings.write'), c.req.valid('json')), 200);

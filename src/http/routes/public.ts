@@ -5,7 +5,7 @@ import type { Context } from 'hono';
 import type { VisitorService } from '../../services/visitors.js';
 import type { TrustedProxies } from '../../infra/client-address.js';
 import { requestAddress } from '../middleware/client-address.js';
-import { LIMITS, slugSchema } from '../../domain/schemas.js';
+import { slugSchema } from '../../domain/schemas.js';
 import type { ConversationService, Visitor } from '../../services/conversations.js';
 import type { LinkService } from '../../services/linking.js';
 import type { AppEnv } from '../context.js';
@@ -72,7 +72,7 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
 
   app.openapi(createRoute({ method: 'post', path: '/api/public/agents/{slug}/chat', tags,
     summary: 'Send a message; the reply streams back as server-sent events: start, delta…, done | error',
-    request: { params: SlugParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').max(LIMITS.message) })) },
+    request: { params: SlugParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').openapi({ description: 'At most the installation\'s message limit (GET /api/meta → limits.message); longer is 400 message_too_long' }) })) },
     responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 404, 503) } }),
   async (c) => {
     // Through the inbox: if this process dies mid-reply, a worker finishes the reply and the page picks it up.

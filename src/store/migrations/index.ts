@@ -20,7 +20,8 @@ import { migration as m0012 } from './0012_inbox_route.js';
 import { migration as m0013 } from './0013_direct_sends.js';
 import { migration as m0014 } from './0014_security.js';
 import { migration as m0015 } from './0015_audit.js';
-import { migration as m0016 } from './0016_inbox_open.js';
+import { migration as m0016 } from './0016_person_messages.js';
+import { migration as m0017 } from './0017_inbox_open.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -38,5 +39,6 @@ export const migrations: Record<string, Migration> = {
   '0013_direct_sends': m0013,
   '0014_security': m0014,
   '0015_audit': m0015,
-  '0016_inbox_open': m0016,
+  '0016_person_messages': m0016,
+  '0017_inbox_open': m0017,
 };

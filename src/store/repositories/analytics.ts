@@ -22,23 +22,46 @@ export function analyticsRepo(db: Db): AnalyticsRepo {
 
   return {
     async activity(f, by) {
-      const key = {
+      // Messages and people from the log of received messages (every way in, /v1 included);
+      // replies from the stored conversations (ways in that keep one).
+      const inKey = {
+        total: sql<string>`''`, day: sql<string>`p.day`, agent: sql<string>`p.agent_id`, channel: sql<string>`p.channel`,
+      }[by];
+      const outKey = {
         total: sql<string>`''`,
         day: sql<string>`substr(m.created_at, 1, 10)`,
         agent: sql<string>`c.agent_id`,
         channel: sql<string>`coalesce(m.channel, c.channel)`,
       }[by];
-      let q = db.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id')
+      let received = db.selectFrom('person_messages as p')
+        .where('p.day', '>=', f.from).where('p.day', '<=', f.to).where(agentsIn('p.agent_id', f.agentIds))
+        .select([inKey.as('key'), sql<number>`count(*)`.as('messages'), sql<number>`count(distinct p.person_id)`.as('people')]);
+      let replies = db.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id')
         .where('m.created_at', '>=', f.from).where('m.created_at', '<', nextDay(f.to)).where(agentsIn('c.agent_id', f.agentIds))
-        .select([
-          key.as('key'),
-          sql<number>`coalesce(sum(case when m.role = 'user' then 1 else 0 end), 0)`.as('messages'),
-          sql<number>`coalesce(sum(case when m.role = 'assistant' and m.status = 'complete' then 1 else 0 end), 0)`.as('replies'),
-          sql<number>`count(distinct case when m.role = 'user' then c.person_id end)`.as('people'),
-        ]);
-      if (by !== 'total') q = q.groupBy(key).orderBy(key);
-      const rows = await q.execute();
-      return rows.map((r) => ({ key: String(r.key ?? ''), messages: Number(r.messages), replies: Number(r.replies), people: Number(r.people) }));
+        .where('m.role', '=', 'assistant').where('m.status', '=', 'complete')
+        .select([outKey.as('key'), sql<number>`count(*)`.as('replies')]);
+      if (by !== 'total') {
+        received = received.groupBy(inKey);
+        replies = replies.groupBy(outKey);
+      }
+      const [ins, outs] = await Promise.all([received.execute(), replies.execute()]);
+      const rows = new Map<string, { key: string; messages: number; replies: number; people: number }>();
+      const row = (key: unknown) => {
+        const k = String(key ?? '');
+        let r = rows.get(k);
+        if (!r) rows.set(k, (r = { key: k, messages: 0, replies: 0, people: 0 }));
+        return r;
+      };
+      for (const r of ins) Object.assign(row(r.key), { messages: Number(r.messages), people: Number(r.people) });
+      for (const r of outs) row(r.key).replies = Number(r.replies);
+      if (by === 'total') row('');
+      return [...rows.values()].sort((a, b) => a.key.localeCompare(b.key));
+    },
+
+    async recordMessage(m) {
+      await db.insertInto('person_messages')
+        .values({ id: m.id, agent_id: m.agentId, person_id: m.personId, channel: m.channel, day: m.at.slice(0, 10), created_at: m.at })
+        .onConflict((oc) => oc.column('id').doNothing()).execute();
     },
 
     async usageByChannel(f) {

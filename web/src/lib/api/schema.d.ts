@@ -2496,6 +2496,7 @@ export interface paths {
                                 id: string;
                                 channel: string;
                                 personId: string;
+                                person: components["schemas"]["Person"];
                                 messageCount: number;
                                 lastMessageAt: string;
                                 createdAt: string;
@@ -2567,6 +2568,7 @@ export interface paths {
                                 channel: string;
                                 conversationId: string;
                                 personId: string;
+                                person: components["schemas"]["Person"];
                                 error: string | null;
                             })[];
                         };
@@ -2622,6 +2624,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long */
                         text: string;
                         userId?: string;
                     };
@@ -3247,7 +3250,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Instance settings: default model, price for unknown models, self sign-up */
+        /** Instance settings: default model, price for unknown models, self sign-up, message length limit */
         get: {
             parameters: {
                 query?: never;
@@ -3277,6 +3280,15 @@ export interface paths {
                             signupFromEnv: boolean;
                             /** @description Whether the customer pages (Customers, Plans) matter: sign-up is open or a customer exists */
                             customerPlatform: boolean;
+                            /** @description Characters one person message may have, on every way in */
+                            maxMessageChars: number;
+                            /**
+                             * @description settings: set here; default: SWITCHBOARD_MAX_MESSAGE_CHARS (or 16000)
+                             * @enum {string}
+                             */
+                            maxMessageCharsSource: "settings" | "default";
+                            /** @description The limit when none is set here (SWITCHBOARD_MAX_MESSAGE_CHARS) */
+                            maxMessageCharsDefault: number;
                         };
                     };
                 };
@@ -3314,6 +3326,8 @@ export interface paths {
                             cachedInputPerM?: number;
                         };
                         signup?: boolean;
+                        /** @description Characters one person message may have (null: back to SWITCHBOARD_MAX_MESSAGE_CHARS) */
+                        maxMessageChars?: number | null;
                     };
                 };
             };
@@ -3338,6 +3352,15 @@ export interface paths {
                             signupFromEnv: boolean;
                             /** @description Whether the customer pages (Customers, Plans) matter: sign-up is open or a customer exists */
                             customerPlatform: boolean;
+                            /** @description Characters one person message may have, on every way in */
+                            maxMessageChars: number;
+                            /**
+                             * @description settings: set here; default: SWITCHBOARD_MAX_MESSAGE_CHARS (or 16000)
+                             * @enum {string}
+                             */
+                            maxMessageCharsSource: "settings" | "default";
+                            /** @description The limit when none is set here (SWITCHBOARD_MAX_MESSAGE_CHARS) */
+                            maxMessageCharsDefault: number;
                         };
                     };
                 };
@@ -3767,6 +3790,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long */
                         text: string;
                     };
                 };
@@ -5154,7 +5178,9 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            items: components["schemas"]["Summary"][];
+                            items: (components["schemas"]["Summary"] & {
+                                person: components["schemas"]["Person"];
+                            })[];
                         };
                     };
                 };
@@ -5220,7 +5246,9 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Summary"];
+                        "application/json": components["schemas"]["Summary"] & {
+                            person: components["schemas"]["Person"];
+                        };
                     };
                 };
                 /** @description Error */
@@ -5283,6 +5311,7 @@ export interface paths {
                                 id: string;
                                 kind: string;
                                 externalId: string;
+                                person: components["schemas"]["Person"];
                                 createdAt: string;
                                 conversations: number;
                                 summaries: number;
@@ -5329,7 +5358,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is the person id or their external identity (userId, phone). Logged. */
+        /** Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is `person.id` as every list shows it (their external identity — userId, phone — also works). Logged. */
         delete: {
             parameters: {
                 query?: never;
@@ -7337,6 +7366,17 @@ export interface components {
             siteUrl: string | null;
             version: number;
         };
+        Person: {
+            /** @description The person id: what "Delete data" and the person filters take */
+            id: string;
+            /** @description A display name when known, else a short stable label derived from the id, e.g. "Visitor 7F3K" */
+            label: string;
+            /** @description The channel identities that count as this person (web visitor, phone, Telegram user, API user) */
+            identities: {
+                kind: string;
+                externalId: string;
+            }[];
+        };
         Message: {
             id: string;
             /** @enum {string} */
@@ -7419,6 +7459,7 @@ export interface components {
             channel: string;
             personId: string;
             userId: string;
+            person: components["schemas"]["Person"];
             createdAt: string;
             lastMessageAt: string;
             /** @enum {string} */
@@ -7428,7 +7469,9 @@ export interface components {
             closedReason: "timeout" | "new_conversation" | "switched_agent" | "closed_by_operator" | null;
             /** @enum {string} */
             summaryStatus: "none" | "pending" | "ready" | "failed";
-            summary: components["schemas"]["Summary"] | null;
+            summary: (components["schemas"]["Summary"] & {
+                person: components["schemas"]["Person"];
+            }) | null;
             messages: (components["schemas"]["Message"] & {
                 error: string | null;
             })[];
@@ -7474,6 +7517,13 @@ export interface components {
             range: {
                 from: string;
                 to: string;
+            };
+            /** @description What each figure counts (the same definitions on every page): `requests` are model calls, not messages */
+            definitions: {
+                messages: string;
+                replies: string;
+                people: string;
+                requests: string;
             };
             totals: {
                 messages: number;
@@ -7707,7 +7757,7 @@ export interface components {
         };
         Meta: {
             limits: {
-                /** @description Characters in one chat or API message */
+                /** @description Characters in one person message, on every way in (the installation's setting; SWITCHBOARD_MAX_MESSAGE_CHARS by default) */
                 message: number;
                 name: number;
                 description: number;

@@ -59,6 +59,10 @@ export type ToolCall = Item<Conversation['toolCalls']>;
 export type ToolCallOutcome = 'ok' | 'error' | 'refused' | 'pending' | 'approved' | 'denied' | 'expired';
 export type Summary = NonNullable<Schemas['Summary']>;
 export type SummaryFilter = Omit<Query<'/api/agents/{id}/summaries', 'get'>, 'format'>;
+/** A person as every list shows them: the id actions take, one label, their channel identities. */
+export type Person = Schemas['Person'];
+/** A summary as the summaries list shows it, with its person. */
+export type PersonSummary = Item<Ok<'/api/agents/{id}/summaries', 'get'>['items']>;
 export type MemoryPerson = Item<Ok<'/api/agents/{id}/people', 'get'>['people']>;
 export type DeletedCounts = Ok<'/api/people/{id}', 'delete'>['deleted'];
 /** A file in an agent's workspace as listed: persona files, MEMORY.md, daily notes and anything the agent wrote. */

@@ -1,4 +1,4 @@
-/** Migration 0016_inbox_open: shipped, so frozen (its name and SQL never change; a change is a new migration). */
+/** Migration 0017_inbox_open: shipped, so frozen (its name and SQL never change; a change is a new migration). */
 import { sql, type Kysely, type Migration } from 'kysely';
 
 export const migration: Migration = {
