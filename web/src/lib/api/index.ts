@@ -43,8 +43,6 @@ export const api = {
   setPrice: (model: string, p: T.Body<'/api/prices/{model}', 'put'>) =>
     unwrap(client.PUT('/api/prices/{model}', { params: { path: { model } }, body: p })),
   resetPrice: (model: string) => unwrap(client.DELETE('/api/prices/{model}', { params: { path: { model } } })),
-  /** Instance settings: default model, price of unknown models, message length limit. */
-  settings: () => unwrap(client.GET('/api/settings')),
   updateSettings: (patch: T.Body<'/api/settings', 'patch'>) => unwrap(client.PATCH('/api/settings', { body: patch })),
 
   // agents
