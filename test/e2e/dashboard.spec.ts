@@ -142,7 +142,7 @@ test('providers: add and remove an OpenAI-compatible server, override a price', 
   await page.getByRole('button', { name: 'Set price' }).click();
   await page.getByLabel('Input', { exact: true }).fill('1.5');
   await page.getByLabel('Output', { exact: true }).fill('2.5');
-  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByTestId('price-table').getByRole('button', { name: 'Save', exact: true }).click();
   const priceRow = page.getByTestId('price-table').locator('tr', { hasText: 'openai:gpt-4o-mini' });
   await expect(priceRow).toContainText('$1.50');
   await expect(priceRow).toContainText('override');

@@ -111,7 +111,8 @@ test('memory settings, closing a conversation, summaries, export, MEMORY.md and 
   const bobRow = page.locator('[data-testid="person-row"][data-external-id="bob-runner"]');
   await bobRow.getByTestId('person-filter').click();
   await expect(list).toHaveCount(1);
-  await expect(list.first().getByTestId('summary-person')).toHaveText('bob-runner');
+  // One label per person (issue 14.2): an API caller without a display name gets a short stable label, never its raw id.
+  await expect(list.first().getByTestId('summary-person')).toHaveText(/^API caller [0-9A-Z]{4}\s*$/);
 
   // Export CSV downloads a file with the filtered summaries.
   const downloading = page.waitForEvent('download');
@@ -137,7 +138,7 @@ test('memory settings, closing a conversation, summaries, export, MEMORY.md and 
   // Deleting a person asks first, then reports what went.
   await page.getByTestId('tab-summaries').click();
   await bobRow.getByTestId('delete-person').click();
-  const dialog = page.getByTestId('confirm-dialog').filter({ hasText: 'bob-runner' });
+  const dialog = page.getByTestId('confirm-dialog').filter({ hasText: /API caller [0-9A-Z]{4}/ });
   await expect(dialog).toBeVisible();
   await expect(dialog.getByTestId('delete-person-details')).toContainText('1 conversation and 1 summary');
   await dialog.getByTestId('confirm-cancel').click();
