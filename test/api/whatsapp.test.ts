@@ -252,6 +252,10 @@ describe('WhatsApp through Twilio, configured from the dashboard', () => {
     expect(tw.sent[0]).toMatchObject({ to: 'whatsapp:+5511988887777', from: 'whatsapp:+14155238886', body: 'Echo: Fix my intro ✍️' });
     // Twilio is asked to report delivery, and its callbacks are recorded per message.
     expect(tw.sent[0]!.params.StatusCallback).toBe(hook);
+    // As in the Cloud tests: the fake records the send before our worker stores its sid (on PostgreSQL a
+    // moment later); a status that comes first goes to the receipt job's retry, not what this checks.
+    const onRecord = async () => (await app.api('/api/channels/outbound', { token })).body.messages.some((m: { providerMessageId: string }) => m.providerMessageId === tw.sent[0]!.sid);
+    await eventually(onRecord, 5000, 'send on record');
     await tw.deliverStatus(hook, { messageSid: tw.sent[0]!.sid, status: 'delivered', to: 'whatsapp:+5511988887777' }, { publicUrl: app.url });
     const out = (await app.api('/api/channels/outbound', { token })).body.messages.find((m: { providerMessageId: string }) => m.providerMessageId === tw.sent[0]!.sid);
     expect(out).toMatchObject({ channel: 'twilio', delivery: 'delivered' });
