@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from './config/config.js';
-import type { ChatModelPort, Clock, IdGenerator, PasswordHasher, SecretBox, Store } from './domain/ports.js';
+import type { ChatModelPort, Clock, EventBus, IdGenerator, PasswordHasher, SecretBox, Store } from './domain/ports.js';
+import { localEventBus, withConversationEvents } from './infra/events.js';
 import { openDb, migrate, type Dialect } from './store/db.js';
 import { createStore } from './store/store.js';
 import { argon2Hasher, randomIds, systemClock } from './infra/system.js';
@@ -83,13 +84,15 @@ export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export type Services = ReturnType<typeof buildServices>;
 
-export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; /** The instance secret the box and visitor ids are keyed by. */ secretKey: Buffer; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics };
+export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; /** The instance secret the box and visitor ids are keyed by. */ secretKey: Buffer; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics;
+  /** Conversation events (live inbox, open web chats); the store announces every message on it. */
+  events: EventBus };
 
 /** Settings that hold a secret value: registered with the redactor at start, so no stored or logged text carries them. */
 const SECRET_SETTING = /(_KEY|TOKEN|SECRET|PASSWORD)$/;
 
 export function buildServices(config: Config, infra: Infra) {
-  const { store, ids, clock, hasher, box, llm, log, queue, metrics } = infra;
+  const { store, ids, clock, hasher, box, llm, log, queue, metrics, events } = infra;
   for (const [k, v] of Object.entries(config)) if (SECRET_SETTING.test(k) && typeof v === 'string') registerSecret(v);
   if (config.SMTP_URL) registerSecret(parseSmtpUrl(config.SMTP_URL).pass);
   const prices = priceService(store.settings);
@@ -195,6 +198,7 @@ export function buildServices(config: Config, infra: Infra) {
     settings,
     analytics: analyticsService({ store, clock }),
     metrics,
+    events,
     inbox,
     telegram,
     whatsapp,
@@ -215,7 +219,8 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
   const clock = overrides.clock ?? systemClock;
   // One registry per server; every model call is counted where its usage row is written.
   const metrics = overrides.metrics ?? createMetrics({ log: log.child({ service: 'metrics' }) });
-  const store = withUsageMetrics(overrides.store ?? createStore(db, overrides.ids ?? randomIds, clock), metrics);
+  const events = overrides.events ?? localEventBus(log.child({ service: 'events' }));
+  const store = withConversationEvents(withUsageMetrics(overrides.store ?? createStore(db, overrides.ids ?? randomIds, clock), metrics), events);
   const queue = overrides.queue ?? createJobQueue({
     dialect, db, databaseUrl: config.DATABASE_URL, pgSchema, clock, log: log.child({ service: 'jobs' }),
     concurrency: config.SWITCHBOARD_JOB_CONCURRENCY, retryDelaySeconds: config.SWITCHBOARD_JOB_RETRY_SECONDS,
@@ -236,6 +241,7 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
     llm: overrides.llm ?? models.llm,
     log,
     metrics,
+    events,
   });
   return { services, dialect, warmModels: overrides.llm ? async () => {} : models.load };
 }

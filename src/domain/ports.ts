@@ -16,3 +16,4 @@ export * from './ports/usage.js';
 export * from './ports/inbox.js';
 export * from './ports/channels.js';
 export * from './ports/store.js';
+export * from './ports/events.js';

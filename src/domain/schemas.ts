@@ -1,7 +1,7 @@
 /** Input schemas shared by services and routes (the OpenAPI document is generated from these). */
 import { z } from 'zod';
 import type { FieldProblem } from './errors.js';
-import type { PluginDef } from './types.js';
+import { HANDOFF_DEFAULTS, type PluginDef } from './types.js';
 
 /** Turns zod issues into field problems; unknown keys are named one by one. */
 export function zodProblems(error: z.ZodError): FieldProblem[] {
@@ -67,12 +67,19 @@ const agentFields = {
   personDailyMessages: z.number().int().min(1).max(100_000).nullable(),
   personDailyCostUsd: z.number().min(0).max(100_000).nullable(),
   maxOutputTokens: z.number().int().min(16).max(128_000),
+  handoff: z.strictObject({
+    autoReleaseMinutes: z.number().int('must be a whole number of minutes').min(0).max(10_080).optional(),
+    releaseMessage: z.string().trim().min(1).max(1000).optional(),
+    requestedMessage: z.string().trim().min(1).max(1000).optional(),
+    triggers: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
+    pauseWhileWaiting: z.boolean().optional(),
+  }).describe('When a person steps in: automatic hand-back after this many quiet minutes (0: never), what the person is told, the phrases that ask for a person, and whether the agent stays quiet while one is awaited. Fields left out keep their value.'),
 };
 export const AGENT_DEFAULTS = {
   sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true, sharedNotes: false,
   monthlyBudgetUsd: null, downgradeAtPercent: 80, stopAtPercent: 100, budgetStopMessage: null,
   personDailyMessages: null, personDailyCostUsd: null, maxOutputTokens: 2048,
-  siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [] as PluginDef[],
+  siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [] as PluginDef[], handoff: HANDOFF_DEFAULTS,
 } as const;
 
 export const templateVarsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), z.string().max(2000));

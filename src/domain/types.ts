@@ -70,10 +70,33 @@ export type Agent = {
   toolPolicy: { allow: string[]; deny: string[]; requireApproval: string[] } | null;
   /** HTTP plugins: API calls described in the agent's configuration, offered as tools. */
   plugins: PluginDef[];
+  /** When a person steps in, or is asked for (issue 15). */
+  handoff: HandoffSettings;
   ownerId: string;
   version: number;
   createdAt: string;
   updatedAt: string;
+};
+
+/** How an agent hands a conversation to a person, and back (issue 15). */
+export type HandoffSettings = {
+  /** Minutes without a word from the operator, after the person's last message, before a taken-over conversation is handed back (0: never). */
+  autoReleaseMinutes: number;
+  /** Told to the person when a conversation is handed back automatically. */
+  releaseMessage: string;
+  /** Told to the person when a handoff is requested (by the `handoff` tool or a trigger phrase). */
+  requestedMessage: string;
+  /** Phrases in a person's message that ask for a person (matched case-insensitively as whole words). */
+  triggers: string[];
+  /** While a conversation waits for a person and nobody has taken it over, the agent stays quiet. */
+  pauseWhileWaiting: boolean;
+};
+export const HANDOFF_DEFAULTS: HandoffSettings = {
+  autoReleaseMinutes: 30,
+  releaseMessage: "I'm back — how can I help?",
+  requestedMessage: "I've asked a colleague to join; they will reply here.",
+  triggers: ['human', 'real person', 'operator', 'talk to someone'],
+  pauseWhileWaiting: false,
 };
 
 /** An operator-defined HTTP tool. Header values may name secrets as {{secret:NAME}}; secrets are stored sealed. */
@@ -110,6 +133,8 @@ export const inboxChannelsOf = (personKind: string) => Object.keys(CHANNEL_IDENT
 
 export type MessageRole = 'user' | 'assistant';
 export type MessageStatus = 'complete' | 'error';
+/** Who wrote a message: the agent (its model), a person of the operator's side replying by hand, or the person talking. */
+export type MessageAuthor = { type: 'agent' | 'human' | 'person'; userId?: string; name?: string };
 export type ChatMessage = {
   id: string;
   conversationId: string;
@@ -119,7 +144,12 @@ export type ChatMessage = {
   error: string | null;
   channel: Channel | null;
   createdAt: string;
+  /** user messages: the person; assistant messages: the agent unless a person wrote it (`type: 'human'`). */
+  author: MessageAuthor;
 };
+
+/** Who answers a conversation: the agent, or a person who took it over. */
+export type ConversationMode = 'agent' | 'human';
 
 export type Conversation = {
   id: string;
@@ -138,6 +168,17 @@ export type Conversation = {
   memoryContext: string | null;
   /** A reply in this session came from the fallback model because the budget ran low. */
   downgraded: boolean;
+  /** `human`: a person took it over and the agent does not answer it on any channel. */
+  mode: ConversationMode;
+  /** A handoff was requested (by the person or the agent) and nobody has taken it over yet. */
+  needsHuman: boolean;
+  handoffReason: string | null;
+  needsHumanAt: string | null;
+  /** The user who took it over, and when (null in `agent` mode). */
+  takenOverBy: string | null;
+  takenOverAt: string | null;
+  /** When the person last wrote (the automatic hand-back counts from here). */
+  lastPersonMessageAt: string | null;
 };
 
 export type CloseReason = 'timeout' | 'new_conversation' | 'switched_agent' | 'closed_by_operator';
@@ -165,7 +206,8 @@ export type Summary = {
 export type WorkspaceFileKind = 'persona' | 'memory' | 'daily' | 'file';
 export type WorkspaceFile = { path: string; kind: WorkspaceFileKind; content: string; updatedAt: string };
 
-export type Person = { id: string; kind: string; externalId: string; createdAt: string };
+/** `displayName`: what the channel told us the person is called (Telegram's name, WhatsApp's profile name), if anything. */
+export type Person = { id: string; kind: string; externalId: string; createdAt: string; displayName?: string | null };
 
 export type ProviderKind = 'openai' | 'anthropic' | 'openai-compatible';
 export type ProviderConfig = {

@@ -31,7 +31,7 @@ export interface Database {
     monthly_budget_usd: number | null; downgrade_at_percent: number; stop_at_percent: number; budget_stop_message: string | null;
     person_daily_messages: number | null; person_daily_cost_usd: number | null; max_output_tokens: number;
     site_url: string | null; stack: string | null; paused_reason: string | null;
-    tool_policy: string | null; plugins: string | null;
+    tool_policy: string | null; plugins: string | null; handoff: string | null;
   };
   tool_calls: {
     id: string; agent_id: string; conversation_id: string | null; tool: string; args: string; outcome: string;
@@ -45,16 +45,20 @@ export interface Database {
   agent_files: { agent_id: string; path: string; content: string; updated_at: string };
   /** Notes the model wrote in one person's conversations with an agent (only that person's prompts see them). */
   person_notes: { agent_id: string; person_id: string; path: string; content: string; updated_at: string };
-  people: { id: string; kind: string; external_id: string; created_at: string };
+  people: { id: string; kind: string; external_id: string; created_at: string; display_name: string | null };
   conversations: {
     id: string; agent_id: string; person_id: string; channel: string;
     created_at: string; last_message_at: string; closed_at: string | null;
     closed_reason: string | null; summary_status: string; running_summary: string | null;
     compacted_through: number; memory_context: string | null; downgraded: number;
+    mode: string; needs_human: number; handoff_reason: string | null; needs_human_at: string | null;
+    taken_over_by: string | null; taken_over_at: string | null; last_person_message_at: string | null;
+    last_message_preview: string | null; last_message_role: string | null;
   };
   messages: {
     seq: number; id: string; conversation_id: string; role: string; content: string;
     status: string; error: string | null; created_at: string; source_id: string | null; channel: string | null;
+    author_type: string | null; author_user_id: string | null; author_name: string | null;
   };
   providers: {
     name: string; kind: string; base_url: string | null; api_key_sealed: string | null;

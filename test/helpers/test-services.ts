@@ -22,6 +22,8 @@ export type TestServiceOverrides = Partial<Omit<Infra, 'store' | 'clock' | 'queu
   env?: Record<string, string | undefined>;
 };
 
+import { localEventBus, withConversationEvents } from '../../src/infra/events.js';
+
 export async function makeTestServices(overrides: TestServiceOverrides = {}) {
   const clock = overrides.clock ?? manualClock();
   const { store, close } = await openTestStore(clock);
@@ -32,8 +34,9 @@ export async function makeTestServices(overrides: TestServiceOverrides = {}) {
     OPENAI_API_KEY: 'test-key', SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini',
     ...overrides.env,
   });
+  const events = localEventBus();
   const infra: Infra = {
-    store, clock, llm, queue,
+    store: withConversationEvents(store, events), clock, llm, queue, events,
     ids: overrides.ids ?? sequentialIds(),
     hasher: overrides.hasher ?? plainHasher,
     box: overrides.box ?? plainBox,

@@ -1,5 +1,5 @@
 /** Conversations: people, sessions and their messages, summaries, tool calls and held approvals. */
-import type { CloseReason, Summary, SummaryStatus, Channel, ChatMessage, Conversation, MessageRole, MessageStatus, Person } from '../types.js';
+import type { CloseReason, Summary, SummaryStatus, Channel, ChatMessage, Conversation, MessageAuthor, MessageRole, MessageStatus, Person } from '../types.js';
 
 export interface PersonRepo {
   upsert(kind: string, externalId: string): Promise<Person>;
@@ -45,7 +45,7 @@ export interface ConversationRepo {
   /** Messages with their sequence numbers after `afterSeq`, oldest first. */
   messagesAfter(conversationId: string, afterSeq: number): Promise<(ChatMessage & { seq: number })[]>;
   listForAgent(agentId: string, limit: number): Promise<(Conversation & { messageCount: number })[]>;
-  addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel }): Promise<ChatMessage>;
+  addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel; author?: MessageAuthor }): Promise<ChatMessage>;
   /** The user message stored for an inbound source id (an inbox row), and the reply that followed it, if any. */
   bySource(sourceId: string): Promise<{ message: ChatMessage; reply: ChatMessage | undefined } | undefined>;
   /** The agent's latest messages across all conversations and channels, oldest first. */

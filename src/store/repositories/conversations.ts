@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db.js';
 import type { Clock, ConversationRepo, IdGenerator, PersonRepo } from '../../domain/ports.js';
-import { inboxChannelsOf, type Channel, type ChatMessage, type CloseReason, type Conversation, type MessageRole, type MessageStatus, type SummaryStatus } from '../../domain/types.js';
+import { inboxChannelsOf, type Channel, type ChatMessage, type CloseReason, type Conversation, type ConversationMode, type MessageAuthor, type MessageRole, type MessageStatus, type SummaryStatus } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { maskStored } from '../../infra/redact.js';
 
@@ -11,13 +11,22 @@ const toConversation = (r: Database['conversations']): Conversation => ({
   closedReason: r.closed_reason as CloseReason | null, summaryStatus: (r.summary_status ?? 'none') as SummaryStatus,
   runningSummary: r.running_summary, compactedThrough: Number(r.compacted_through ?? 0), memoryContext: r.memory_context,
   downgraded: Number(r.downgraded ?? 0) === 1,
+  mode: (r.mode ?? 'agent') as ConversationMode, needsHuman: Number(r.needs_human ?? 0) === 1, handoffReason: r.handoff_reason ?? null,
+  needsHumanAt: r.needs_human_at ?? null, takenOverBy: r.taken_over_by ?? null, takenOverAt: r.taken_over_at ?? null,
+  lastPersonMessageAt: r.last_person_message_at ?? null,
 });
-const toPerson = (r: Database['people']) => ({ id: r.id, kind: r.kind, externalId: r.external_id, createdAt: r.created_at });
-const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel'> & { channel?: string | null }): ChatMessage => ({
+const toPerson = (r: Omit<Database['people'], 'display_name'> & { display_name?: string | null }) => ({ id: r.id, kind: r.kind, externalId: r.external_id, createdAt: r.created_at, displayName: r.display_name ?? null });
+/** Who wrote a message: stored for human replies; the role says it for the rest. */
+export function messageAuthor(role: string, type: string | null | undefined, userId: string | null | undefined, name: string | null | undefined): MessageAuthor {
+  if (type === 'human') return { type: 'human', ...(userId ? { userId } : {}), ...(name ? { name } : {}) };
+  return { type: role === 'user' ? 'person' : 'agent' };
+}
+const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel' | 'author_type' | 'author_user_id' | 'author_name'> & { channel?: string | null; author_type?: string | null; author_user_id?: string | null; author_name?: string | null }): ChatMessage => ({
   id: r.id, conversationId: r.conversation_id, role: r.role as MessageRole, content: r.content,
   status: r.status as MessageStatus, error: r.error, channel: (r.channel ?? null) as Channel | null, createdAt: r.created_at,
+  author: messageAuthor(r.role, r.author_type, r.author_user_id, r.author_name),
 });
-const MESSAGE_COLS = ['id', 'conversation_id', 'role', 'content', 'status', 'error', 'created_at', 'channel'] as const;
+const MESSAGE_COLS = ['id', 'conversation_id', 'role', 'content', 'status', 'error', 'created_at', 'channel', 'author_type', 'author_user_id', 'author_name'] as const;
 
 export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
   return {
@@ -154,6 +163,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
       const row = {
         id: ids.id(), agent_id: c.agentId, person_id: c.personId, channel: c.channel, created_at: at, last_message_at: at, closed_at: null,
         closed_reason: null, summary_status: 'none', running_summary: null, compacted_through: 0, memory_context: null, downgraded: 0,
+        mode: 'agent', needs_human: 0, handoff_reason: null, needs_human_at: null, taken_over_by: null, taken_over_at: null, last_person_message_at: null, last_message_preview: null, last_message_role: null,
       };
       await db.insertInto('conversations').values(row).execute();
       return toConversation(row);
@@ -204,15 +214,22 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
         .where('c.agent_id', '=', agentId).orderBy('c.last_message_at', 'desc').limit(limit).execute();
       return rows.map((r) => ({ ...toConversation(r), messageCount: Number(r.message_count ?? 0) }));
     },
-    async addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel }) {
+    async addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel; author?: MessageAuthor }) {
       const at = clock.now().toISOString();
-      const row = { id: ids.id(), conversation_id: m.conversationId, role: m.role, content: m.content, status: m.status, error: maskStored(m.error ?? null), created_at: at, channel: m.channel ?? null };
+      const human = m.author?.type === 'human' ? m.author : undefined;
+      const row = {
+        id: ids.id(), conversation_id: m.conversationId, role: m.role, content: m.content, status: m.status, error: maskStored(m.error ?? null), created_at: at, channel: m.channel ?? null,
+        author_type: human ? 'human' : null, author_user_id: human?.userId ?? null, author_name: human?.name ?? null,
+      };
       await db.insertInto('messages').values({
         ...row,
         source_id: m.sourceId ?? null,
         seq: sql<number>`(select coalesce(max(seq), 0) + 1 from messages where conversation_id = ${m.conversationId})`,
       }).execute();
-      await db.updateTable('conversations').set({ last_message_at: at }).where('id', '=', m.conversationId).execute();
+      // The inbox's view of the conversation: its latest message (a failed reply with no text leaves the preview as it was).
+      const preview = m.content ? { last_message_preview: m.content.slice(0, 200), last_message_role: m.role } : {};
+      await db.updateTable('conversations').set(m.role === 'user' ? { last_message_at: at, last_person_message_at: at, ...preview } : { last_message_at: at, ...preview })
+        .where('id', '=', m.conversationId).execute();
       return toMessage(row);
     },
     async bySource(sourceId) {
@@ -250,7 +267,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     },
     async recentForAgent(agentId, limit) {
       const rows = await db.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id')
-        .select(['m.id', 'm.conversation_id', 'm.role', 'm.content', 'm.status', 'm.error', 'm.created_at', 'm.channel as message_channel', 'c.channel', 'c.person_id'])
+        .select(['m.id', 'm.conversation_id', 'm.role', 'm.content', 'm.status', 'm.error', 'm.created_at', 'm.channel as message_channel', 'm.author_type', 'm.author_user_id', 'm.author_name', 'c.channel', 'c.person_id'])
         .where('c.agent_id', '=', agentId).orderBy('m.created_at', 'desc').orderBy('m.seq', 'desc').limit(limit).execute();
       return rows.reverse().map((r) => ({ ...toMessage(r), channel: (r.message_channel ?? r.channel) as Channel, personId: r.person_id }));
     },
