@@ -27,8 +27,8 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
   const { store, gateway, providers, clock, log, memory, admission, toolbox } = deps;
 
   /** The person a channel identity stands for: itself, or the phone it is linked to. */
-  async function personId(p: { kind: string; externalId: string }): Promise<string> {
-    const person = await store.people.upsert(p.kind, p.externalId);
+  async function personId(p: { kind: string; externalId: string; displayName?: string | null }): Promise<string> {
+    const person = await store.people.upsert(p.kind, p.externalId, p.displayName);
     return store.people.canonical(person.id, clock.now().toISOString());
   }
 
@@ -61,7 +61,7 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
      * The user message is stored before the call and the reply (or the failure) after it, so the
      * conversation is always consistent; a failed reply is never fed back to the model.
      */
-    async *send(a: { agent: Agent; person: { kind: string; externalId: string }; channel: Channel; text: string; signal?: AbortSignal; sourceId?: string }): AsyncGenerator<ChatEvent> {
+    async *send(a: { agent: Agent; person: { kind: string; externalId: string; displayName?: string | null }; channel: Channel; text: string; signal?: AbortSignal; sourceId?: string }): AsyncGenerator<ChatEvent> {
       const { agent } = a;
       // Reprocessing an inbound message (after a crash) must not store it twice nor pay for a second answer.
       const seen = a.sourceId ? await store.conversations.bySource(a.sourceId) : undefined;

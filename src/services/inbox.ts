@@ -162,7 +162,7 @@ export function inboxService(deps: {
     const typing = sender?.typing ? setInterval(() => void sender.typing!({ agentId, account: item.account, recipient: item.sender }).catch(() => {}), o.typingEveryMs) : undefined;
     void sender?.typing?.({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
     try {
-      for await (const ev of chat.send({ agent, person: { kind: identity.person, externalId: item.sender }, channel: identity.channel, text, sourceId: item.id })) {
+      for await (const ev of chat.send({ agent, person: { kind: identity.person, externalId: item.sender, displayName: item.senderName }, channel: identity.channel, text, sourceId: item.id })) {
         if (ev.type === 'done') return { text: ev.reply, agentId };
         if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
       }

@@ -71,11 +71,17 @@ describe('one person, one label; one definition of each figure', () => {
     // The same label on every call (derived from the id, not stored or random).
     expect((await app.api(`/api/agents/${agent.id}/conversations`, { token: owner })).body.conversations[0].person.label).toBe(person.label);
 
+    const today = new Date().toISOString().slice(0, 10);
+    const figures = async () => (await app.api(`/api/analytics?from=${today}&to=${today}&agentId=${agent.id}`, { token: owner })).body.totals;
+    expect(await figures()).toMatchObject({ messages: 2, people: 1 });
+
     const del = await app.api(`/api/people/${person.id}`, { method: 'DELETE', token: owner });
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     expect(del.body.deleted).toMatchObject({ conversations: 1, messages: 4, summaries: 1 });
     expect((await app.api(`/api/agents/${agent.id}/conversations`, { token: owner })).body.conversations).toEqual([]);
     expect((await app.api(`/api/conversations/${convId}`, { token: owner })).status).toBe(404);
+    // Analytics keep that two messages came in, but no longer who sent them.
+    expect(await figures()).toMatchObject({ messages: 2, people: 0 });
   }, 60_000);
 
   it('counts N web messages and M /v1 messages the same on the overview and Analytics', async () => {

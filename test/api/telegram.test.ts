@@ -74,6 +74,19 @@ describe('Telegram, webhook mode (PUBLIC_URL set)', () => {
     expect(hist.slice(-2).map((m: { channel: string; role: string }) => [m.channel, m.role])).toEqual([['telegram', 'user'], ['telegram', 'assistant']]);
   });
 
+  it('shows a Telegram person by the name Telegram gives, and keeps it current (issue 14.2)', async () => {
+    await connect();
+    await tg.deliver(TOKEN, textUpdate({ chatId: 5020, firstName: 'Bea', text: 'hi' }));
+    await eventually(() => tg.messagesTo(5020).length === 1, 5000, 'reply');
+    const people = async () => (await app.api(`/api/agents/${agent.id}/people`, { token })).body.people
+      .map((p: { person: { label: string; identities: { externalId: string }[] } }) => p.person)
+      .find((p: { identities: { externalId: string }[] }) => p.identities.some((i) => i.externalId === '5020'));
+    expect((await people()).label).toBe('Bea');
+    await tg.deliver(TOKEN, textUpdate({ chatId: 5020, firstName: 'Beatriz', text: 'renamed' }));
+    await eventually(() => tg.messagesTo(5020).length === 2, 5000, 'second reply');
+    expect((await people()).label).toBe('Beatriz');
+  });
+
   it('formats Markdown replies as Telegram HTML and escapes anything else', async () => {
     await connect();
     app.fake.setDefault(() => '**Carbonara**: eggs & `guanciale` <script>x</script>\n\n- pasta\n- pecorino');

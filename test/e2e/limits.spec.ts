@@ -103,7 +103,7 @@ test('one label per person on the Conversations and Summaries tabs; the figures 
     await expect(page.getByText('Model calls today')).toBeVisible();
     await page.screenshot({ path: `${dir}/overview-${v.name}.png` });
 
-    await page.goto('/dashboard/providers');
+    await page.goto('/dashboard/settings');
     await expect(page.getByTestId('max-message-chars')).toHaveValue(String(LIMIT));
     await page.getByTestId('message-limit-setting').screenshot({ path: `${dir}/message-limit-setting-${v.name}.png` });
     await page.context().close();

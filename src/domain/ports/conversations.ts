@@ -2,7 +2,8 @@
 import type { CloseReason, Summary, SummaryStatus, Channel, ChatMessage, Conversation, MessageAuthor, MessageRole, MessageStatus, Person } from '../types.js';
 
 export interface PersonRepo {
-  upsert(kind: string, externalId: string): Promise<Person>;
+  /** The person of a channel identity, created on first sight; a name the channel gives is kept as their display name. */
+  upsert(kind: string, externalId: string, displayName?: string | null): Promise<Person>;
   byId(id: string): Promise<Person | undefined>;
   byExternalId(externalId: string): Promise<Person[]>;
   /** The people linked to this one (who count as it), and itself. */

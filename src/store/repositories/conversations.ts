@@ -30,15 +30,20 @@ const MESSAGE_COLS = ['id', 'conversation_id', 'role', 'content', 'status', 'err
 
 export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
   return {
-    async upsert(kind, externalId) {
+    async upsert(kind, externalId, displayName) {
+      const name = displayName?.trim().slice(0, 120) || null;
       const existing = await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
       if (!existing) {
         await db.insertInto('people')
-          .values({ id: ids.id(), kind, external_id: externalId, created_at: clock.now().toISOString() })
+          .values({ id: ids.id(), kind, external_id: externalId, created_at: clock.now().toISOString(), display_name: name })
           .onConflict((oc) => oc.columns(['kind', 'external_id']).doNothing()).execute();
+      } else if (name && existing.display_name !== name) {
+        // The channel's newest name for them (a Telegram user renamed, a new WhatsApp profile name).
+        await db.updateTable('people').set({ display_name: name }).where('id', '=', existing.id).execute();
+        existing.display_name = name;
       }
       const r = existing ?? await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirstOrThrow();
-      return { id: r.id, kind: r.kind, externalId: r.external_id, createdAt: r.created_at };
+      return toPerson(r);
     },
     async byId(id) {
       const r = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
@@ -83,6 +88,10 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
           await tx.updateTable('usage').set({ conversation_id: null }).where('conversation_id', 'in', ids).execute();
           await tx.deleteFrom('conversations').where('id', 'in', ids).execute();
         }
+        // Analytics keep the count of messages received, not who sent them.
+        let counted = tx.updateTable('person_messages').set({ person_id: null }).where('person_id', '=', personId);
+        if (agentIds) counted = counted.where('agent_id', 'in', agentIds.length ? agentIds : ['']);
+        await counted.execute();
         let notes = tx.deleteFrom('person_notes').where('person_id', '=', personId);
         if (agentIds) notes = notes.where('agent_id', 'in', agentIds.length ? agentIds : ['']);
         await notes.execute();
