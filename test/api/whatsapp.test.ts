@@ -76,6 +76,10 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
     await eventually(() => repliesTo('5511999990001').length === 1, 5000, 'reply');
     expect(repliesTo('5511999990001')).toEqual(['Echo: Olá! Quero uma receita 🍝']);
     expect((app.fake.requests() as any[]).every((q) => !String(q.messages[0].content).startsWith('You route'))).toBe(true);
+    // One name per person: the WhatsApp profile name is the person's label (issue 14.2).
+    const people = (await app.api(`/api/agents/${recipe.id}/people`, { token })).body.people;
+    const ana = people.find((p: { person: { identities: { externalId: string }[] } }) => p.person.identities.some((i) => i.externalId === '5511999990001'));
+    expect(ana.person.label).toBe('Ana');
   });
 
   it('answers a redelivered message once', async () => {
