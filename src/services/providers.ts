@@ -236,10 +236,13 @@ export function providerService(deps: {
         return `the ${s.provider} provider is not configured; add it in Dashboard → Providers (POST /api/providers) or set ${s.provider === 'openai' ? 'OPENAI_API_KEY (or OPENAI_BASE_URL)' : 'ANTHROPIC_API_KEY'} and restart`;
       }
       if (!p) return `unknown model provider "${s.provider}"; configured: ${ps.map((x) => x.name).join(', ') || 'none'}`;
-      if (prices.catalog().includes(model) || p.models.includes(s.name) || (await prices.isPriced(model))) return undefined;
-      // Ask the provider what it serves; a self-hosted server that cannot be asked gets the benefit of the doubt.
+      if (p.models.includes(s.name)) return undefined; // the operator listed it for this provider
+      // Ask the provider what it serves: when it answers, that is the truth (a model in our price table that this
+      // provider does not serve would fail every chat). When it cannot be asked, a priced model is taken on trust,
+      // and a self-hosted server gets the benefit of the doubt.
       const offered = await catalog.served(p);
       if (offered?.includes(s.name)) return undefined;
+      if (!offered && (prices.catalog().includes(model) || (await prices.isPriced(model)))) return undefined;
       if (!offered && (p.kind === 'openai-compatible' || p.baseUrl)) return undefined;
       const known = offered ?? prices.catalog().filter((m) => m.startsWith(s.provider + ':')).map((m) => m.slice(s.provider.length + 1));
       return `unknown model "${model}"; ${s.provider} offers: ${known.slice(0, 30).join(', ') || 'nothing listed'}`;

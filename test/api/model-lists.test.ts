@@ -50,6 +50,18 @@ describe('model lists from the provider (OPENAI_BASE_URL at a local server)', ()
     expect(r.body.defaultModelSource).toBe('default');
   });
 
+  it('refuses a model from the price table that the provider does not serve, naming what it serves', async () => {
+    const agent = (await app.api('/api/agents', { token, body: { name: 'Picky' } })).body;
+    const r = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { model: 'openai:gpt-5-nano' } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.fields[0]).toMatchObject({ path: 'model' });
+    expect(r.body.error.fields[0].message).toMatch(/llama3\.1/);
+    const ok = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { model: 'openai:qwen2.5' } });
+    expect(ok.status).toBe(200);
+    const d = await app.api('/api/settings', { method: 'PATCH', token, body: { defaultModel: 'openai:gpt-5-nano' } });
+    expect(d.status).toBe(400);
+  });
+
   it("keeps a provider's answer instead of asking on every request", async () => {
     const before = listings().length;
     for (let i = 0; i < 3; i++) await app.api('/api/models', { token });
