@@ -147,7 +147,7 @@ export function agentService(deps: {
   }
 
   /** Inserts a new agent and its `agent.created` entry (`detail` says how it was made) in one transaction. */
-  async function save(actor: Actor, d: Draft, problems: FieldProblem[], detail: Record<string, unknown>): Promise<Agent> {
+  async function save(actor: Actor, d: Draft, problems: FieldProblem[], detail: Record<string, unknown>, alsoInTx?: (tx: Store, a: Agent) => Promise<void>): Promise<Agent> {
     await preflight(d, problems);
     if (problems.length) throw errors.validation(problems);
     let slug: string;
@@ -163,6 +163,7 @@ export function agentService(deps: {
       }
       const a = await tx.agents.insert({ ...d, slug, ownerId: actor.user.id });
       await recordAudit(tx, actor, 'agent.created', { type: 'agent', id: a.id }, { name: a.name, slug: a.slug, model: a.model, status: a.status, ...detail });
+      await alsoInTx?.(tx, a);
       return a;
     });
   }
@@ -270,8 +271,9 @@ export function agentService(deps: {
       if (actor.user.role === 'customer') d.listed = false; // a template's `listed` is the operator's to give
       const provisioned = !!siteUrl || !!token;
       if (provisioned) d = { ...d, status: 'provisioning', siteUrl: siteUrl ?? null, pausedReason: null };
-      const agent = await save(actor, d, problems, { via: input.template ? `template:${input.template}` : 'blank', ...(provisioned ? { provisioned: { siteUrl: siteUrl ?? null, telegram: !!token } } : {}) });
-      if (provisioned) await provisioning.start(actor, agent, token);
+      const agent = await save(actor, d, problems, { via: input.template ? `template:${input.template}` : 'blank', ...(provisioned ? { provisioned: { siteUrl: siteUrl ?? null, telegram: !!token } } : {}) },
+        provisioned ? (tx, a) => provisioning.record(tx, a, token) : undefined);
+      if (provisioned) await provisioning.launch(agent.id);
       return notes.length ? { ...(await view(agent)), notes } : view(agent);
     },
 

@@ -299,12 +299,18 @@ export function provisioningService(deps: {
     jobs: [provisionJob],
 
     /** Records a new pipeline for a just-created agent (status provisioning) and queues its job (the agent's creation entry in the audit log says it is provisioned). */
-    async start(actor: Actor, agent: Agent, token: string | undefined): Promise<void> {
-      await store.provisioning.put({
+    /**
+     * The pipeline's record of a new agent, written in the transaction that creates the agent (so there is
+     * never an agent "provisioning" without its steps); `launch` then queues the first attempt.
+     */
+    async record(tx: Pick<Store, 'provisioning'>, agent: Agent, token: string | undefined): Promise<void> {
+      await tx.provisioning.put({
         agentId: agent.id, status: 'running', steps: initialSteps(), error: null, attempts: 1,
         tokenSealed: token ? box.seal(token) : null, startedAt: iso(), finishedAt: null,
       });
-      await enqueue(agent.id, 1);
+    },
+    async launch(agentId: string): Promise<void> {
+      await enqueue(agentId, 1);
     },
 
     /** Re-runs a failed pipeline from its first unfinished step. */
