@@ -1424,6 +1424,14 @@ export interface paths {
                         personDailyMessages?: number | null;
                         personDailyCostUsd?: number | null;
                         maxOutputTokens?: number;
+                        /** @description When a person steps in: automatic hand-back after this many quiet minutes (0: never), what the person is told, the phrases that ask for a person, and whether the agent stays quiet while one is awaited. Fields left out keep their value. */
+                        handoff?: {
+                            autoReleaseMinutes?: number;
+                            releaseMessage?: string;
+                            requestedMessage?: string;
+                            triggers?: string[];
+                            pauseWhileWaiting?: boolean;
+                        };
                         persona?: {
                             soul?: string;
                             agents?: string;
@@ -1799,6 +1807,14 @@ export interface paths {
                         personDailyMessages?: number | null;
                         personDailyCostUsd?: number | null;
                         maxOutputTokens?: number;
+                        /** @description When a person steps in: automatic hand-back after this many quiet minutes (0: never), what the person is told, the phrases that ask for a person, and whether the agent stays quiet while one is awaited. Fields left out keep their value. */
+                        handoff?: {
+                            autoReleaseMinutes?: number;
+                            releaseMessage?: string;
+                            requestedMessage?: string;
+                            triggers?: string[];
+                            pauseWhileWaiting?: boolean;
+                        };
                         persona?: {
                             soul?: string;
                             agents?: string;
