@@ -195,3 +195,37 @@ describe('a person replying over WhatsApp through Twilio', () => {
     expect(tw.sent.at(-1)).toMatchObject({ to: 'whatsapp:+5511988880001', body: 'Sure, send it over.' });
   });
 });
+
+describe('a takeover in another server process (shared database)', () => {
+  const TOKEN2 = '424242425:EEHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw5';
+  let tg: FakeTelegram;
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    tg = await startFakeTelegram({ bots: [{ token: TOKEN2, username: 'TwoProcBot' }] });
+    a = await startTestApp({ publicUrl: true, env: { TELEGRAM_API_ROOT: tg.apiRoot } });
+    b = await startTestApp({ publicUrl: true, shareWith: a, env: { TELEGRAM_API_ROOT: tg.apiRoot } });
+    await b.server.services.inbox.stop(); // A's worker answers everything
+  });
+  afterAll(async () => { await b?.close(); await a?.close(); await tg?.close(); });
+
+  it("stops A's worker from sending a reply that B's operator took over while it was generated", async () => {
+    const token = await a.owner();
+    const agent = (await a.api('/api/agents', { token, body: { name: 'Two Process Desk' } })).body;
+    expect((await a.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: TOKEN2 } })).status).toBe(200);
+    const secret = tg.bots.get(TOKEN2)!.webhook!.secret!;
+    const url = `${a.url}/webhooks/telegram/${agent.id}`;
+    await tg.deliver(TOKEN2, textUpdate({ chatId: 7101, text: 'hello' }), { url, secret });
+    await eventually(() => tg.messagesTo(7101).length === 1, 5000, 'first reply');
+    const convId = await latestConversation(a, token, agent.id, 'telegram');
+    a.fake.enqueue(slowReply(30, 30));
+    await tg.deliver(TOKEN2, textUpdate({ chatId: 7101, text: 'and now a long one' }), { url, secret });
+    await eventually(() => a.fake.requests().length === 2, 5000, 'the model answering in A');
+    expect((await b.api(`/api/conversations/${convId}/takeover`, { method: 'POST', token })).status).toBe(200);
+    await settled(a);
+    expect(tg.messagesTo(7101)).toEqual(['Echo: hello']);
+    const last = (await b.api(`/api/conversations/${convId}`, { token })).body.messages.at(-1);
+    expect(last).toMatchObject({ role: 'assistant', status: 'error', error: 'cut: a person took over the conversation' });
+  });
+});
