@@ -3,7 +3,7 @@
  * chat, the roles that may and may not, two operators at once, and the audit log.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, manualClock, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { manualClock, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { wordChunks } from '../fakes/openai-server.js';
 
 /** An SSE reader over a fetch response that hands out frames as they arrive. */
@@ -258,7 +258,22 @@ describe('automatic hand-back (manual clock)', () => {
     expect(await app.server.services.takeover.sweep()).toBe(0);
     expect((await app.api(`/api/conversations/${convId}`, { token: owner })).body.mode).toBe('human');
   });
+
+  it('keeps a taken-over conversation open past the session timeout, so the agent stays quiet', async () => {
+    const quick = (await app.api('/api/agents', { token: owner, body: { name: 'Quick Desk', sessionTimeoutMinutes: 5, handoff: { autoReleaseMinutes: 0 } } })).body;
+    const v = visitorOf(app, quick.slug);
+    const convId = (await v.say('first'))[0]!.data.conversationId;
+    await app.api(`/api/conversations/${convId}/takeover`, { method: 'POST', token: owner });
+    clock.advance(60 * 60_000);
+    await app.server.services.memory.sweep();
+    app.fake.reset();
+    const later = await v.say('back after an hour');
+    expect(later[0]!.data.conversationId).toBe(convId);
+    expect(later.at(-1)).toMatchObject({ event: 'done', data: { human: true } });
+    // (The sweep summarized other agents' idle sessions; nothing answered this one.)
+    expect(app.fake.requests().filter((r) => JSON.stringify(r.messages).includes('back after an hour'))).toHaveLength(0);
+    expect((await app.api(`/api/conversations/${convId}`, { token: owner })).body.status).toBe('open');
+  });
 });
 
-// Keeps the helper used (eventually) for files that import these helpers.
-void eventually;
+

@@ -35,7 +35,7 @@ export interface ConversationRepo {
   close(id: string, at: string, reason: CloseReason): Promise<boolean>;
   /** The person's most recently ended session with the agent. */
   lastClosed(agentId: string, personId: string): Promise<Conversation | undefined>;
-  /** Open conversations of an agent idle since before `before`. */
+  /** Open conversations of an agent idle since before `before` (not those a person has taken over). */
   idle(agentId: string, before: string, limit: number): Promise<Conversation[]>;
   setSummaryStatus(id: string, status: SummaryStatus): Promise<void>;
   setMemoryContext(id: string, context: string | null): Promise<void>;
@@ -63,7 +63,7 @@ export interface ConversationRepo {
    * hand-back) only if it is still the same takeover and no person replied after `quietSince`.
    */
   release(id: string, ifUnchanged?: { takenOverAt: string | null; quietSince: string }): Promise<Conversation | undefined>;
-  /** Conversations in human mode, oldest takeover first. */
+  /** Open conversations in human mode, oldest takeover first. */
   heldByHuman(limit: number): Promise<Conversation[]>;
   /** When a person of the operator's side last replied in the conversation. */
   lastHumanReplyAt(conversationId: string): Promise<string | null>;

@@ -184,7 +184,8 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     },
     async idle(agentId, before, limit) {
       const rows = await db.selectFrom('conversations').selectAll().where('closed_at', 'is', null)
-        .where('agent_id', '=', agentId).where('last_message_at', '<', before).orderBy('last_message_at').limit(limit).execute();
+        .where('agent_id', '=', agentId).where('last_message_at', '<', before).where('mode', '=', 'agent') // taken over: open until handed back
+        .orderBy('last_message_at').limit(limit).execute();
       return rows.map(toConversation);
     },
     async setSummaryStatus(id, status) {
@@ -298,7 +299,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
       return r && toConversation(r);
     },
     async heldByHuman(limit) {
-      return (await db.selectFrom('conversations').selectAll().where('mode', '=', 'human').orderBy('taken_over_at').limit(limit).execute()).map(toConversation);
+      return (await db.selectFrom('conversations').selectAll().where('mode', '=', 'human').where('closed_at', 'is', null).orderBy('taken_over_at').limit(limit).execute()).map(toConversation);
     },
     async lastHumanReplyAt(conversationId) {
       const r = await db.selectFrom('messages').select((eb) => eb.fn.max('created_at').as('at'))
