@@ -13,7 +13,8 @@ import { CUT_BY_TAKEOVER, type InFlightReplies } from './takeover.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
 export type ChatEvent =
-  | { type: 'start'; conversationId: string; userMessageId: string }
+  /** `human`: a person holds the conversation; `done` follows at once with no reply. */
+  | { type: 'start'; conversationId: string; userMessageId: string; human?: true }
   | { type: 'delta'; text: string }
   /** `timing`: the model's share of the call (for Server-Timing; absent when no model was called). */
   | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary; downgraded?: boolean; budgetStopped?: boolean; timing?: CallTiming;
@@ -89,7 +90,7 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         // A person took this conversation over: the message is stored (the inbox shows it live), nobody
         // else answers, and it counts for nothing (no admission, no budget, no model call).
         const userMsg = seen?.message ?? await storeUserMessage();
-        yield { type: 'start', conversationId: conv.id, userMessageId: userMsg.id };
+        yield { type: 'start', conversationId: conv.id, userMessageId: userMsg.id, human: true };
         yield { type: 'done', messageId: '', reply: '', model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, human: true };
         return;
       }

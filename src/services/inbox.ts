@@ -160,10 +160,16 @@ export function inboxService(deps: {
     const agent = agentId ? await store.agents.byId(agentId) : undefined;
     if (!agent) return { text: null, agentId };
     const sender = deps.senders.get(item.channel);
-    const typing = sender?.typing ? setInterval(() => void sender.typing!({ agentId, account: item.account, recipient: item.sender }).catch(() => {}), o.typingEveryMs) : undefined;
-    void sender?.typing?.({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
+    // "typing…" once the agent is going to answer (not when a person has taken the conversation over).
+    let typing: ReturnType<typeof setInterval> | undefined;
+    const startTyping = () => {
+      if (!sender?.typing) return;
+      typing = setInterval(() => void sender.typing!({ agentId, account: item.account, recipient: item.sender }).catch(() => {}), o.typingEveryMs);
+      void sender.typing({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
+    };
     try {
       for await (const ev of chat.send({ agent, person: { kind: identity.person, externalId: item.sender }, channel: identity.channel, text, sourceId: item.id })) {
+        if (ev.type === 'start' && !ev.human) startTyping();
         if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId };
         if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
       }

@@ -85,11 +85,14 @@ describe('taking over a Telegram conversation', () => {
     const convId = await latestConversation(app, token, agent.id, 'telegram');
     expect((await app.api(`/api/conversations/${convId}/takeover`, { method: 'POST', token })).status).toBe(200);
     app.fake.reset();
+    const typingTo = () => tg.bots.get(TOKEN)!.chatActions.filter((a) => String(a.chatId) === '7003').length;
+    const typingBefore = typingTo();
     await tg.deliver(TOKEN, textUpdate({ chatId: 7003, text: 'can a human help?' }));
     await eventually(async () => (await app.api(`/api/conversations/${convId}`, { token })).body.messages.at(-1)?.content === 'can a human help?', 5000, 'stored');
     await settled(app);
     expect(app.fake.requests()).toHaveLength(0);
     expect(tg.messagesTo(7003)).toEqual(['Echo: start']);
+    expect(typingTo()).toBe(typingBefore); // the person sees nothing change: not even "typing…"
     const r = await app.api(`/api/conversations/${convId}/reply`, { token, body: { text: 'Hi, Dana here — how can I help?' } });
     expect(r.status).toBe(201);
     expect(tg.messagesTo(7003)).toEqual(['Echo: start', 'Hi, Dana here — how can I help?']);
