@@ -15,6 +15,7 @@ import { openaiRoutes } from './http/routes/openai.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { channelRoutes } from './http/routes/channels.js';
 import { memoryRoutes } from './http/routes/memory.js';
+import { takeoverRoutes } from './http/routes/takeover.js';
 import { budgetRoutes } from './http/routes/budget.js';
 import { approvalRoutes } from './http/routes/approvals.js';
 import { billingRoutes } from './http/routes/billing.js';
@@ -58,6 +59,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', webhookRoutes({ channels: s.channels }));
   app.route('/', channelRoutes({ bots: s.telegram, whatsapp: s.whatsapp, agents: s.agents, deliveries: s.deliveries }));
   app.route('/', memoryRoutes({ memory: s.memory, conversations: s.conversations }));
+  app.route('/', takeoverRoutes({ takeover: s.takeover }));
   app.route('/', analyticsRoutes({ analytics: s.analytics }));
   app.route('/', budgetRoutes({ budget: s.budget, alerts: s.alerts }));
   app.route('/', approvalRoutes({ approvals: s.approvals }));

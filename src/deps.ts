@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Config } from './config/config.js';
 import type { ChatModelPort, Clock, EventBus, IdGenerator, PasswordHasher, SecretBox, Store } from './domain/ports.js';
 import { localEventBus, withConversationEvents } from './infra/events.js';
+import { inFlightReplies, takeoverService } from './services/takeover.js';
 import { openDb, migrate, type Dialect } from './store/db.js';
 import { createStore } from './store/store.js';
 import { argon2Hasher, randomIds, systemClock } from './infra/system.js';
@@ -126,7 +127,9 @@ export function buildServices(config: Config, infra: Infra) {
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
     ],
   });
-  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox });
+  // Answers being generated, by conversation: a takeover cuts them (services/takeover.ts).
+  const replies = inFlightReplies();
+  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies });
   // Channels register their adapters here; the inbox answers on whichever channel a message came from.
   const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: (m) => inbox.accept(m) });
   const routers = new Map<string, Router>();
@@ -172,6 +175,11 @@ export function buildServices(config: Config, infra: Infra) {
   for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
     preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) });
+  const conversations = conversationService({ store, chat, inbox, memory, events, clock });
+  // A person steps in: take over, reply by hand on the person's channel, hand back (and the automatic hand-back).
+  const takeover = takeoverService({
+    store, events, clock, log: log.child({ service: 'takeover' }), replies, send: (m) => channels.send(m), view: conversations.view,
+  });
   return {
     config,
     store,
@@ -194,7 +202,8 @@ export function buildServices(config: Config, infra: Infra) {
     approvals,
     queue,
     usage: usageService({ store, clock }),
-    conversations: conversationService({ store, chat, inbox, memory }),
+    conversations,
+    takeover,
     settings,
     analytics: analyticsService({ store, clock }),
     metrics,

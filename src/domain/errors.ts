@@ -75,6 +75,10 @@ export const ERROR_STATUS = {
   provider_exists: 409,
   provider_from_env: 409,
   channel_from_env: 409,
+  /** A person already took this conversation over (issue 15). */
+  already_taken_over: 409,
+  /** WhatsApp's 24-hour customer-service window is closed: only an approved template may be sent. */
+  outside_window: 409,
   // ----- a feature this server is not set up for (the caller can do nothing about it but ask) -----
   mail_not_configured: 400,
   alerts_not_configured: 400,
@@ -102,6 +106,8 @@ export const ERROR_STATUS = {
   telegram_unreachable: 502,
   telegram_webhook_failed: 502,
   whatsapp_send_failed: 502,
+  /** A person's reply (or a hand-back notice) could not be delivered on the conversation's channel. */
+  reply_not_delivered: 502,
   stripe_unreachable: 502,
   stripe_error: 502,
   stripe_rate_limited: 503,

@@ -46,9 +46,17 @@ export const AgentSchema = z.object({
   }),
 }).openapi('Agent');
 
+/** Who wrote a message: the person talking, the agent, or a person of the operator's side replying by hand (with the name they go by). */
+export const MessageAuthorSchema = z.object({
+  type: z.enum(['agent', 'human', 'person']),
+  userId: z.string().optional().openapi({ description: 'The user who wrote a human reply (dashboard only; never shown to the person)' }),
+  name: z.string().optional().openapi({ description: "A human reply's author as the person sees them: the user's name, else the local part of their e-mail" }),
+}).openapi('MessageAuthor');
+
 export const MessageSchema = z.object({
   id: z.string(), role: z.enum(['user', 'assistant']), content: z.string(), status: z.enum(['complete', 'error']), createdAt: z.string(),
   channel: z.string().nullable().optional(),
+  author: MessageAuthorSchema,
 }).openapi('Message');
 
 export const TotalsSchema = z.object({ requests: z.number(), inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() });

@@ -9,13 +9,17 @@ import type { AdmissionService } from './admission.js';
 import { newCallTiming, type CallTiming, type ModelGateway } from '../llm/model-gateway.js';
 import type { Toolbox } from '../tools/toolbox.js';
 import type { Logger } from '../infra/logger.js';
+import { CUT_BY_TAKEOVER, type InFlightReplies } from './takeover.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
 export type ChatEvent =
-  | { type: 'start'; conversationId: string; userMessageId: string }
+  /** `human`: a person holds the conversation; `done` follows at once with no reply. */
+  | { type: 'start'; conversationId: string; userMessageId: string; human?: true }
   | { type: 'delta'; text: string }
   /** `timing`: the model's share of the call (for Server-Timing; absent when no model was called). */
-  | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary; downgraded?: boolean; budgetStopped?: boolean; timing?: CallTiming }
+  | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary; downgraded?: boolean; budgetStopped?: boolean; timing?: CallTiming;
+    /** A person holds the conversation (taken over, or taken over mid-answer): the agent says nothing; `reply` is empty. */
+    human?: true }
   /** `code` is a code of the error table (domain/errors.ts): the HTTP layer answers it with that code's status. */
   | { type: 'error'; code: ErrorCode; message: string; messageId: string | null };
 
@@ -23,7 +27,9 @@ export const POLITE_FAILURE = 'Sorry — I could not reach my language model jus
 /** Our own failure is not blamed on the model provider. */
 export const INTERNAL_FAILURE = 'Sorry — something went wrong on our side. Please try again in a moment.';
 
-export function chatService(deps: { store: Pick<Store, 'conversations' | 'people' | 'usage'>; gateway: ModelGateway; providers: ProviderService; clock: Clock; log: Logger; memory: MemoryService; admission: AdmissionService; toolbox: Toolbox }) {
+export function chatService(deps: { store: Pick<Store, 'conversations' | 'people' | 'usage'>; gateway: ModelGateway; providers: ProviderService; clock: Clock; log: Logger; memory: MemoryService; admission: AdmissionService; toolbox: Toolbox;
+  /** Answers being generated, so a takeover can cut them (services/takeover.ts). */
+  replies?: InFlightReplies }) {
   const { store, gateway, providers, clock, log, memory, admission, toolbox } = deps;
 
   /** The person a channel identity stands for: itself, or the phone it is linked to. */
@@ -78,21 +84,26 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
       const seenConv = seen ? (await store.conversations.byId(seen.message.conversationId))! : undefined;
       const pid = seenConv ? seenConv.personId : await personId(a.person);
+      const conv: Conversation = seenConv ?? await memory.session(agent, pid, a.channel, a.text);
+      const storeUserMessage = () => store.conversations.addMessage({ conversationId: conv.id, role: 'user', content: a.text, status: 'complete', sourceId: a.sourceId, channel: a.channel });
+      if (conv.mode === 'human') {
+        // A person took this conversation over: the message is stored (the inbox shows it live), nobody
+        // else answers, and it counts for nothing (no admission, no budget, no model call).
+        const userMsg = seen?.message ?? await storeUserMessage();
+        yield { type: 'start', conversationId: conv.id, userMessageId: userMsg.id, human: true };
+        yield { type: 'done', messageId: '', reply: '', model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, human: true };
+        return;
+      }
       // The admission step, once per message (a message processed again is checked, not counted twice).
       // A refusal by budget or plan is stored and answered below with the agent's polite stop message.
       const refused = await admission.admit({ agent, personId: pid, channel: a.channel, repeat: !!seen })
         .then(() => undefined, (err: unknown) => { if (err instanceof BudgetStop) return err; throw err; });
-      let conv: Conversation;
-      let userMsg: ChatMessage;
-      if (seen && seenConv) {
-        conv = seenConv;
-        userMsg = seen.message;
-      } else {
-        conv = await memory.session(agent, pid, a.channel, a.text);
-        userMsg = await store.conversations.addMessage({ conversationId: conv.id, role: 'user', content: a.text, status: 'complete', sourceId: a.sourceId, channel: a.channel });
-      }
+      const userMsg: ChatMessage = seen?.message ?? await storeUserMessage();
       const convId = conv.id;
       yield { type: 'start', conversationId: convId, userMessageId: userMsg.id };
+      // A takeover while this answer is being generated cuts it (nothing more is sent after it).
+      const inFlight = deps.replies?.track(convId);
+      const signal = inFlight ? (a.signal ? AbortSignal.any([a.signal, inFlight.signal]) : inFlight.signal) : a.signal;
 
       let streamed = '';
       try {
@@ -102,12 +113,13 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         const gen = gateway.stream({
           timing,
           agent, model: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system,
-          messages: prompt.messages, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal: a.signal,
+          messages: prompt.messages, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal,
           ...(await toolbox.forCall({ agent, personId: conv.personId, conversationId: convId })),
           personId: conv.personId, purpose: 'chat',
         });
         let step = await gen.next();
         while (!step.done) {
+          if (inFlight?.signal.aborted) throw inFlight.signal.reason;
           streamed += step.value.text;
           yield step.value;
           step = await gen.next();
@@ -117,6 +129,12 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: r.text, status: 'complete', channel: a.channel });
         yield { type: 'done', messageId: msg.id, reply: r.text, model: r.model, usage: { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd }, downgraded: r.downgraded, timing };
       } catch (err) {
+        if (inFlight?.signal.aborted) {
+          // Taken over mid-answer: the partial reply is kept for the transcript, marked cut, and not delivered.
+          const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: streamed, status: 'error', channel: a.channel, error: CUT_BY_TAKEOVER });
+          yield { type: 'done', messageId: msg.id, reply: '', model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, human: true };
+          return;
+        }
         if (err instanceof BudgetStop && !streamed) {
           // No model call: the agent's polite stop message is the reply, on every channel.
           const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: err.reply, status: 'complete', channel: a.channel });
@@ -130,6 +148,8 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
           error: err instanceof Error ? err.message : String(err),
         });
         yield { type: 'error', code, message: err instanceof AppError ? err.message : code === 'internal_error' ? INTERNAL_FAILURE : POLITE_FAILURE, messageId: msg.id };
+      } finally {
+        inFlight?.done();
       }
     },
 

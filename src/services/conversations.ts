@@ -1,5 +1,5 @@
-import type { Store } from '../domain/ports.js';
-import type { Actor, Agent } from '../domain/types.js';
+import type { Clock, EventBus, Store } from '../domain/ports.js';
+import type { Actor, Agent, ChatMessage } from '../domain/types.js';
 import { errors } from '../domain/errors.js';
 import { authorize, canSeeAllAgents } from './access.js';
 import { publicAgents, publiclyListed } from './agents.js';
@@ -23,6 +23,8 @@ export function conversationService(deps: {
   chat: Pick<ChatService, 'send' | 'availability' | 'history' | 'newConversation'>;
   inbox: Pick<InboxService, 'inline'>;
   memory: Pick<MemoryService, 'closeByOperator' | 'listSummaries' | 'getSummary' | 'people'>;
+  /** Conversation events: an open web chat hears of replies written by a person (issue 15). */
+  events?: EventBus; clock?: Clock;
 }) {
   const { store, chat, inbox, memory } = deps;
   /** One person, one label: every list and page that shows a person shows `person: {id, label, identities}`. */
@@ -49,6 +51,7 @@ export function conversationService(deps: {
       id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, userId: person?.externalId ?? conv.personId,
       person: shown,
       createdAt: conv.createdAt, lastMessageAt: conv.lastMessageAt, status: conv.closedAt ? 'closed' as const : 'open' as const,
+      mode: conv.mode, needsHuman: conv.needsHuman, handoffReason: conv.handoffReason, takenOverBy: conv.takenOverBy, takenOverAt: conv.takenOverAt,
       closedAt: conv.closedAt, closedReason: conv.closedReason, summaryStatus: conv.summaryStatus,
       summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId, person: shown } : null,
       messages: messages.map(({ conversationId: _c, ...m }) => m),
@@ -138,6 +141,38 @@ export function conversationService(deps: {
       const agent = await publicAgent(actor, slug);
       await chat.newConversation(agent, visitor(), reason);
     },
+    /**
+     * The replies that reach this visitor's conversation with a public agent without a request of
+     * theirs — a person's reply, the agent's hand-back notice — as they are stored. Resolves the agent
+     * first (404 before any stream); `subscribe` returns the function that stops listening.
+     */
+    async visitorEvents(actor: Actor | undefined, slug: string, visitor: VisitorOf) {
+      const agent = await publicAgent(actor, slug);
+      const v = visitor();
+      const web = await store.people.upsert(v.kind, v.externalId);
+      const link = await store.people.linkOf(web.id, (deps.clock?.now() ?? new Date()).toISOString());
+      const mine = new Set([web.id, ...(link ? [link.linkedPersonId] : [])]);
+      const ofVisitor = new Map<string, boolean>();
+      const isMine = async (conversationId: string) => {
+        let yes = ofVisitor.get(conversationId);
+        if (yes === undefined) {
+          const conv = await store.conversations.byId(conversationId);
+          yes = !!conv && mine.has(conv.personId);
+          if (ofVisitor.size > 100) ofVisitor.clear();
+          ofVisitor.set(conversationId, yes);
+        }
+        return yes;
+      };
+      return {
+        subscribe(fn: (m: ReturnType<typeof visitorMessage>) => void): () => void {
+          if (!deps.events) return () => {};
+          return deps.events.subscribe((e) => {
+            if (e.type !== 'message.created' || e.agentId !== agent.id || e.message.role !== 'assistant') return;
+            void isMine(e.conversationId).then((yes) => { if (yes) fn(visitorMessage(e.message)); }, () => {});
+          });
+        },
+      };
+    },
     /** A visitor's message to a public agent; the reply's events stream from the generator. */
     async visitorSend(actor: Actor | undefined, slug: string, visitor: VisitorOf, text: string): Promise<AsyncGenerator<ChatEvent>> {
       const agent = await publicAgent(actor, slug);
@@ -146,3 +181,14 @@ export function conversationService(deps: {
   };
 }
 export type ConversationService = ReturnType<typeof conversationService>;
+
+/**
+ * A message as the public chat shows it: who wrote it by type and, for a person's reply, the name
+ * they go by — never their user id or e-mail.
+ */
+export function visitorMessage(m: ChatMessage) {
+  return {
+    id: m.id, role: m.role, content: m.content, status: m.status, channel: m.channel, createdAt: m.createdAt,
+    author: { type: m.author.type, ...(m.author.type === 'human' && m.author.name ? { name: m.author.name } : {}) },
+  };
+}

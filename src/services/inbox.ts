@@ -5,6 +5,7 @@ import { CHANNEL_IDENTITY, type Channel } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { ChatService } from './chat.js';
 import { POLITE_FAILURE } from './chat.js';
+import { CUT_BY_TAKEOVER } from './takeover.js';
 import { splitMessage } from '../channels/split.js';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -36,7 +37,7 @@ export type InlineMessage = { channel: 'web' | 'api'; agentId: string; sender: s
  * most the one part that was in flight.
  */
 export function inboxService(deps: {
-  store: Pick<Store, 'agents' | 'channels' | 'inbox'>; chat: ChatService; clock: Clock; log: Logger; senders: Map<string, ChannelSender>; routers?: Map<string, Router>; options?: InboxOptions;
+  store: Pick<Store, 'agents' | 'channels' | 'inbox' | 'conversations'>; chat: ChatService; clock: Clock; log: Logger; senders: Map<string, ChannelSender>; routers?: Map<string, Router>; options?: InboxOptions;
   /** Told of every failed send of a part: `final` when no retry follows (metrics). */
   onSendFailure?: (channel: string, final: boolean) => void;
 }) {
@@ -143,7 +144,7 @@ export function inboxService(deps: {
     void store.channels.touch(agentId, channel, { [field]: iso() }).catch((err: unknown) => log.warn('channel touch failed', { channel, error: err }));
   }
 
-  async function replyText(item: InboxItem): Promise<{ text: string | null; agentId: string | null }> {
+  async function replyText(item: InboxItem): Promise<{ text: string | null; agentId: string | null; messageId?: string }> {
     let agentId = item.agentId;
     let text = item.text;
     const router = deps.routers?.get(item.channel);
@@ -159,11 +160,17 @@ export function inboxService(deps: {
     const agent = agentId ? await store.agents.byId(agentId) : undefined;
     if (!agent) return { text: null, agentId };
     const sender = deps.senders.get(item.channel);
-    const typing = sender?.typing ? setInterval(() => void sender.typing!({ agentId, account: item.account, recipient: item.sender }).catch(() => {}), o.typingEveryMs) : undefined;
-    void sender?.typing?.({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
+    // "typing…" once the agent is going to answer (not when a person has taken the conversation over).
+    let typing: ReturnType<typeof setInterval> | undefined;
+    const startTyping = () => {
+      if (!sender?.typing) return;
+      typing = setInterval(() => void sender.typing!({ agentId, account: item.account, recipient: item.sender }).catch(() => {}), o.typingEveryMs);
+      void sender.typing({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
+    };
     try {
       for await (const ev of chat.send({ agent, person: { kind: identity.person, externalId: item.sender, displayName: item.senderName }, channel: identity.channel, text, sourceId: item.id })) {
-        if (ev.type === 'done') return { text: ev.reply, agentId };
+        if (ev.type === 'start' && !ev.human) startTyping();
+        if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId };
         if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
       }
       return { text: null, agentId };
@@ -193,7 +200,11 @@ export function inboxService(deps: {
         await store.inbox.markPart(part.id, { status: 'failed', lastError: `the ${item.channel} channel is not configured` });
         continue;
       }
-      if (!(await store.inbox.claimPart(part.id, iso(), iso(-o.leaseMs)))) return 'lost';
+      if (!(await store.inbox.claimPart(part.id, iso(), iso(-o.leaseMs)))) {
+        // Refused because a person took the conversation over: the rest is dropped, nothing more is sent.
+        if (await store.inbox.heldByHuman(item.id)) { await store.inbox.dropPending({ inboxId: item.id }, CUT_BY_TAKEOVER); return 'done'; }
+        return 'lost';
+      }
       const attempts = part.attempts + 1;
       try {
         const r = await sender.send({ agentId: part.agentId, account: item.account, recipient: part.recipient, text: part.text });
@@ -239,8 +250,15 @@ export function inboxService(deps: {
     try {
       if (!item.replyReady) {
         // The agent it went to (a router may have changed it), without reading the row again.
-        const { text, agentId } = await replyText(item);
+        const { text, agentId, messageId } = await replyText(item);
         if (text === null || !text.trim() || STORED_ONLY.has(item.channel)) {
+          await store.inbox.finish(item.id, 'done', iso());
+          return;
+        }
+        // Taken over (in another process) while the answer was generated: it is not sent, and the
+        // transcript shows it was cut.
+        if (messageId && await store.inbox.heldByHuman(item.id)) {
+          await store.conversations.markFailed(messageId, CUT_BY_TAKEOVER);
           await store.inbox.finish(item.id, 'done', iso());
           return;
         }

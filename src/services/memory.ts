@@ -209,7 +209,8 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
      */
     async session(agent: Agent, personId: string, channel: Conversation['channel'], firstText: string): Promise<Conversation> {
       let conv = await store.conversations.open(agent.id, personId);
-      if (conv && Date.parse(conv.lastMessageAt) < clock.now().getTime() - agent.sessionTimeoutMinutes * 60_000) {
+      // A conversation a person has taken over stays open until it is handed back (issue 15).
+      if (conv && conv.mode !== 'human' && Date.parse(conv.lastMessageAt) < clock.now().getTime() - agent.sessionTimeoutMinutes * 60_000) {
         await closeSession(conv, 'timeout');
         conv = undefined;
       }

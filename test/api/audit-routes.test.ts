@@ -233,6 +233,18 @@ const F: Record<string, Fixture> = {
     as: 'customer', path: (c) => `/api/conversations/${c.ids.conversation}/close`,
     expect: (c) => ({ action: 'conversation.closed', actor: 'customer', target: { type: 'conversation', id: c.ids.conversation! }, fields: ['status'] }),
   },
+  'POST /api/conversations/{id}/takeover': {
+    as: 'customer', path: (c) => `/api/conversations/${c.ids.conversation}/takeover`,
+    expect: (c) => ({ action: 'conversation.taken_over', actor: 'customer', target: { type: 'conversation', id: c.ids.conversation! } }),
+  },
+  'POST /api/conversations/{id}/reply': {
+    as: 'customer', path: (c) => `/api/conversations/${c.ids.conversation}/reply`, body: () => ({ text: 'A person answering by hand' }), status: 201,
+    expect: (c, res) => ({ action: 'conversation.replied', actor: 'customer', target: { type: 'conversation', id: c.ids.conversation! }, detail: { messageId: res.body.messageId, channel: 'api' } }),
+  },
+  'POST /api/conversations/{id}/release': {
+    as: 'customer', path: (c) => `/api/conversations/${c.ids.conversation}/release`,
+    expect: (c) => ({ action: 'conversation.released', actor: 'customer', target: { type: 'conversation', id: c.ids.conversation! } }),
+  },
   'DELETE /api/people/{id}': {
     as: 'customer', path: (c) => `/api/people/${c.ids.person}`,
     expect: (c) => ({ action: 'person.erase', actor: 'customer', target: { type: 'person', id: c.ids.person! }, detail: { scope: 'own_agents', conversations: 1 } }),

@@ -17,6 +17,7 @@ const BODIES: Record<string, { body?: unknown; query?: string }> = {
   'delete /api/agents/{id}/file': { query: '?path=MEMORY.md' },
   'post /api/agents/{id}/duplicate': { body: {} },
   'post /api/agents/{id}/retry': { body: {} },
+  'post /api/conversations/{id}/reply': { body: { text: 'hijacked' } },
 };
 
 describe('isolation between customers', () => {

@@ -36,7 +36,7 @@ export interface ConversationRepo {
   close(id: string, at: string, reason: CloseReason): Promise<boolean>;
   /** The person's most recently ended session with the agent. */
   lastClosed(agentId: string, personId: string): Promise<Conversation | undefined>;
-  /** Open conversations of an agent idle since before `before`. */
+  /** Open conversations of an agent idle since before `before` (not those a person has taken over). */
   idle(agentId: string, before: string, limit: number): Promise<Conversation[]>;
   setSummaryStatus(id: string, status: SummaryStatus): Promise<void>;
   setMemoryContext(id: string, context: string | null): Promise<void>;
@@ -56,6 +56,22 @@ export interface ConversationRepo {
   /** Deletes every conversation of an agent (messages, summaries) and the inbound/outbound copies of its channel messages. */
   eraseAgent(agentId: string): Promise<{ conversations: number; messages: number; summaries: number }>;
   messages(conversationId: string, limit?: number): Promise<ChatMessage[]>;
+  // ----- human takeover (issue 15) -----
+  /** Mode agent → human for this user, atomically (clears needsHuman); undefined when it was not in agent mode. */
+  takeOver(id: string, userId: string, at: string): Promise<Conversation | undefined>;
+  /**
+   * Mode human → agent; undefined when it was not in human mode. With `ifUnchanged` (the automatic
+   * hand-back) only if it is still the same takeover and no person replied after `quietSince`.
+   */
+  release(id: string, ifUnchanged?: { takenOverAt: string | null; quietSince: string }): Promise<Conversation | undefined>;
+  /** Open conversations in human mode, oldest takeover first. */
+  heldByHuman(limit: number): Promise<Conversation[]>;
+  /** When a person of the operator's side last replied in the conversation. */
+  lastHumanReplyAt(conversationId: string): Promise<string | null>;
+  /** The person's latest message in the conversation (the channel they last wrote on, and when). */
+  lastPersonMessage(conversationId: string): Promise<{ channel: Channel | null; createdAt: string } | undefined>;
+  /** Marks a stored message as failed (a reply cut by a takeover before it was delivered). */
+  markFailed(messageId: string, error: string): Promise<void>;
 }
 
 export type SummarySearch = { agentId: string; personIds?: string[]; q?: string; limit: number };

@@ -10,11 +10,11 @@ export type InboundMessage = {
 export type InboxRoute = { agentId: string; text?: string } | { reply: string } | { drop: string };
 /** A message sent outside a conversation's reply: a link code, an approval notice, a test message. */
 export type DirectSend = {
-  channel: string; agentId: string | null; recipient: string; text: string; purpose: 'link_code' | 'approval' | 'test';
+  channel: string; agentId: string | null; recipient: string; text: string; purpose: 'link_code' | 'approval' | 'test' | 'human_reply' | 'handoff_release';
   status: 'sent' | 'failed' | 'undelivered'; providerMessageId: string | null; lastError: string | null;
 };
 export type InboxItem = InboundMessage & { id: string; seq: number; status: 'queued' | 'processing' | 'done' | 'failed'; attempts: number; replyReady: boolean; lastError: string | null; receivedAt: string; route: InboxRoute | null };
-export type OutboxItem = { id: string; inboxId: string; part: number; channel: string; agentId: string | null; recipient: string; text: string; status: 'pending' | 'sending' | 'sent' | 'failed' | 'undelivered'; attempts: number; lastError: string | null; providerMessageId: string | null; sentAt: string | null };
+export type OutboxItem = { id: string; inboxId: string; part: number; channel: string; agentId: string | null; recipient: string; text: string; status: 'pending' | 'sending' | 'sent' | 'failed' | 'undelivered' | 'dropped'; attempts: number; lastError: string | null; providerMessageId: string | null; sentAt: string | null };
 /** The inbound queue: messages accepted once, claimed in order per conversation under a lease, routed and finished. */
 export interface InboxQueue {
   /**
@@ -48,10 +48,17 @@ export interface OutboxParts {
   saveReply(id: string, parts: { channel: string; agentId: string | null; recipient: string; text: string }[], at: string): Promise<void>;
   /** Parts still to send, in order: pending ones, and ones whose send started before `staleBefore` and never finished. */
   pendingParts(inboxId: string, staleBefore?: string): Promise<OutboxItem[]>;
-  /** Marks a part as being sent now; false when another worker is sending it. */
+  /**
+   * Marks a part as being sent now; false when another worker is sending it, or when a person has
+   * taken its conversation over (see `heldByHuman`).
+   */
   claimPart(id: string, now: string, staleBefore: string): Promise<boolean>;
   markPart(id: string, patch: { status: OutboxItem['status']; attempts?: number; lastError?: string | null; providerMessageId?: string | null; sentAt?: string | null }): Promise<void>;
   failedParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string })[]>;
+  /** Whether the conversation this inbound message was stored in is held by a person (takeover): nothing more may be sent for it. */
+  heldByHuman(inboxId: string): Promise<boolean>;
+  /** Marks every unsent part of a conversation's replies (or of one inbound message's reply) `dropped`: a person took it over. Returns how many. */
+  dropPending(of: { conversationId: string } | { inboxId: string }, reason: string): Promise<number>;
   /** Latest outbound parts with their delivery receipts. */
   recentParts(agentId: string | null, limit: number): Promise<(OutboxItem & { createdAt: string; delivery: string | null; deliveryAt: string | null })[]>;
 }

@@ -76,7 +76,7 @@ export function channelRoutes(deps: {
 
   app.openapi(createRoute({ method: 'get', path: '/api/channels/outbound', tags: chTags, summary: 'Latest messages sent on messaging channels — reply parts, and link codes, approval notices and test messages (`purpose`) — with delivery receipts (sent, delivered, read, failed). Link codes are stored and shown masked.',
     request: { query: z.object({ agentId: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }) },
-    responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), delivery: z.string().nullable(), deliveryAt: z.string().nullable(), providerMessageId: z.string().nullable(), lastError: z.string().nullable(), createdAt: z.string(), sentAt: z.string().nullable(), purpose: z.enum(['reply', 'link_code', 'approval', 'test']) })) })), ...errorResponses(401, 404) } }),
+    responses: { 200: ok(z.object({ messages: z.array(z.object({ id: z.string(), channel: z.string(), agentId: z.string().nullable(), recipient: z.string(), text: z.string(), status: z.string(), delivery: z.string().nullable(), deliveryAt: z.string().nullable(), providerMessageId: z.string().nullable(), lastError: z.string().nullable(), createdAt: z.string(), sentAt: z.string().nullable(), purpose: z.enum(['reply', 'link_code', 'approval', 'test', 'human_reply', 'handoff_release']) })) })), ...errorResponses(401, 404) } }),
   async (c) => {
     const { agentId, limit } = c.req.valid('query');
     return c.json({ messages: await deliveries.outbound(authorize(c.get('actor'), 'agent.read'), agentId, limit ?? 100) }, 200);

@@ -12,6 +12,11 @@ const PathQuery = z.object({ path: z.string().min(1).max(200).openapi({ example:
 const ConversationSchema = z.object({
   id: z.string(), agentId: z.string(), channel: z.string(), personId: z.string(), userId: z.string(), person: PersonSchema, createdAt: z.string(), lastMessageAt: z.string(),
   status: z.enum(['open', 'closed']), closedAt: z.string().nullable(),
+  mode: z.enum(['agent', 'human']).openapi({ description: '`human`: a person took it over and the agent does not answer it on any channel' }),
+  needsHuman: z.boolean().openapi({ description: 'A handoff was requested and nobody has taken it over yet' }),
+  handoffReason: z.string().nullable(),
+  takenOverBy: z.string().nullable().openapi({ description: 'The user who took it over (null in agent mode)' }),
+  takenOverAt: z.string().nullable(),
   closedReason: z.enum(['timeout', 'new_conversation', 'switched_agent', 'closed_by_operator']).nullable(),
   summaryStatus: z.enum(['none', 'pending', 'ready', 'failed']),
   summary: z.union([SummarySchema.extend({ person: PersonSchema }), z.null()]),
@@ -21,6 +26,7 @@ const ConversationSchema = z.object({
     resultBytes: z.number(), durationMs: z.number(), createdAt: z.string(),
   })).openapi({ description: 'Every tool call the agent made in this conversation, arguments with secrets redacted' }),
 }).openapi('Conversation');
+export { ConversationSchema };
 
 /** Transcripts, summaries, people and the agent's workspace files. */
 export function memoryRoutes(deps: { memory: MemoryService; conversations: ConversationService }) {

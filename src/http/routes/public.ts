@@ -6,7 +6,8 @@ import type { VisitorService } from '../../services/visitors.js';
 import type { TrustedProxies } from '../../infra/client-address.js';
 import { requestAddress } from '../middleware/client-address.js';
 import { slugSchema } from '../../domain/schemas.js';
-import type { ConversationService, Visitor } from '../../services/conversations.js';
+import { visitorMessage, type ConversationService, type Visitor } from '../../services/conversations.js';
+import { CUT_BY_TAKEOVER } from '../../services/takeover.js';
 import type { LinkService } from '../../services/linking.js';
 import type { AppEnv } from '../context.js';
 import { router } from '../router.js';
@@ -17,6 +18,8 @@ import { jsonBody, ok, errorResponses, MessageSchema } from '../schemas.js';
 export const VISITOR_COOKIE = 'sb_visitor';
 const SlugParam = z.object({ slug: slugSchema });
 const tags = ['Public chat'];
+/** An open event stream says it is alive this often (proxies close silent connections). */
+const HEARTBEAT_MS = 15_000;
 
 /** The anonymous browser identity: an id the server issued and signed, in an HttpOnly cookie; anything else gets a new one. */
 function visitor(c: Context<AppEnv>, visitors: VisitorService, secure: boolean): Visitor {
@@ -29,7 +32,6 @@ function visitor(c: Context<AppEnv>, visitors: VisitorService, secure: boolean):
   return { kind: 'web', externalId: id };
 }
 
-const present = (m: { id: string; role: string; content: string; status: string; createdAt: string; channel: string | null }) => ({ id: m.id, role: m.role as 'user' | 'assistant', content: m.content, status: m.status as 'complete' | 'error', channel: m.channel, createdAt: m.createdAt });
 
 /**
  * The public pages: listed agents, a visitor's chat with one (streamed), and linking the browser to
@@ -59,7 +61,8 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
     request: { params: SlugParam }, responses: { 200: ok(History), ...errorResponses(404) } }),
   async (c) => {
     const h = await conversations.visitorHistory(c.get('actor'), c.req.valid('param').slug, () => who(c));
-    return c.json({ conversationId: h.conversationId, messages: h.messages.map(present) }, 200);
+    // A reply cut by a takeover never reached the visitor: it is not shown to them.
+    return c.json({ conversationId: h.conversationId, messages: h.messages.filter((m) => m.error !== CUT_BY_TAKEOVER).map(visitorMessage) }, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/api/public/agents/{slug}/conversation/new', tags,
@@ -96,6 +99,35 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
       for await (const ev of events) await write(ev);
     }, async (err) => {
       c.get('log').error('chat stream failed', { error: err });
+    });
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/public/agents/{slug}/conversation/events', tags,
+    summary: "Replies that reach this visitor's conversation without a request of theirs — a person's reply, the agent's hand-back notice — as server-sent events `message` (the message as the history shows it; a person's reply names them by `author.name`), with a `ping` every 15 s",
+    request: { params: SlugParam }, responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(404) } }),
+  async (c) => {
+    const feed = await conversations.visitorEvents(c.get('actor'), c.req.valid('param').slug, () => who(c));
+    return streamSSE(c, async (stream) => {
+      const pending: ReturnType<typeof visitorMessage>[] = [];
+      let wake: (() => void) | undefined;
+      let open = true;
+      const off = feed.subscribe((m) => { pending.push(m); wake?.(); });
+      stream.onAbort(() => { open = false; wake?.(); });
+      try {
+        await stream.writeSSE({ event: 'ready', data: '{}' });
+        while (open) {
+          while (pending.length && open) await stream.writeSSE({ event: 'message', data: JSON.stringify(pending.shift()) });
+          const beat = await new Promise<boolean>((resolve) => {
+            const t = setTimeout(() => { wake = undefined; resolve(true); }, HEARTBEAT_MS);
+            wake = () => { clearTimeout(t); wake = undefined; resolve(false); };
+          });
+          if (beat && open) await stream.writeSSE({ event: 'ping', data: '{}' });
+        }
+      } catch {
+        // the visitor left while we were writing
+      } finally {
+        off();
+      }
     });
   });
 

@@ -193,7 +193,8 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     },
     async idle(agentId, before, limit) {
       const rows = await db.selectFrom('conversations').selectAll().where('closed_at', 'is', null)
-        .where('agent_id', '=', agentId).where('last_message_at', '<', before).orderBy('last_message_at').limit(limit).execute();
+        .where('agent_id', '=', agentId).where('last_message_at', '<', before).where('mode', '=', 'agent') // taken over: open until handed back
+        .orderBy('last_message_at').limit(limit).execute();
       return rows.map(toConversation);
     },
     async setSummaryStatus(id, status) {
@@ -286,6 +287,41 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
         .where('conversation_id', '=', conversationId).orderBy('seq', 'desc');
       if (limit) q = q.limit(limit);
       return (await q.execute()).reverse().map(toMessage);
+    },
+    // ----- human takeover (issue 15) -----
+    async takeOver(id, userId, at) {
+      // One conditional update: of two operators taking over at once, exactly one changes the row.
+      const r = await db.updateTable('conversations').set({ mode: 'human', taken_over_by: userId, taken_over_at: at, needs_human: 0 })
+        .where('id', '=', id).where('mode', '=', 'agent').returningAll().executeTakeFirst();
+      return r && toConversation(r);
+    },
+    async release(id, ifUnchanged) {
+      let q = db.updateTable('conversations').set({ mode: 'agent', taken_over_by: null, taken_over_at: null })
+        .where('id', '=', id).where('mode', '=', 'human');
+      if (ifUnchanged) {
+        const { takenOverAt, quietSince } = ifUnchanged;
+        q = q.where((eb) => (takenOverAt === null ? eb('taken_over_at', 'is', null) : eb('taken_over_at', '=', takenOverAt)))
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('messages as m').select('m.id')
+            .whereRef('m.conversation_id', '=', 'conversations.id').where('m.author_type', '=', 'human').where('m.created_at', '>', quietSince))));
+      }
+      const r = await q.returningAll().executeTakeFirst();
+      return r && toConversation(r);
+    },
+    async heldByHuman(limit) {
+      return (await db.selectFrom('conversations').selectAll().where('mode', '=', 'human').where('closed_at', 'is', null).orderBy('taken_over_at').limit(limit).execute()).map(toConversation);
+    },
+    async lastHumanReplyAt(conversationId) {
+      const r = await db.selectFrom('messages').select((eb) => eb.fn.max('created_at').as('at'))
+        .where('conversation_id', '=', conversationId).where('author_type', '=', 'human').executeTakeFirst();
+      return (r?.at as string | null | undefined) ?? null;
+    },
+    async lastPersonMessage(conversationId) {
+      const r = await db.selectFrom('messages').select(['channel', 'created_at']).where('conversation_id', '=', conversationId).where('role', '=', 'user')
+        .orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      return r && { channel: (r.channel ?? null) as Channel | null, createdAt: r.created_at };
+    },
+    async markFailed(messageId, error) {
+      await db.updateTable('messages').set({ status: 'error', error: maskStored(error) }).where('id', '=', messageId).execute();
     },
   };
 }

@@ -122,6 +122,9 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
     async claimPart(id, now, staleBefore) {
       const r = await db.updateTable('outbox').set({ status: 'sending', sent_at: now }).where('id', '=', id)
         .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('sent_at', '<', staleBefore)])]))
+        // Not once a person has taken the conversation over (one indexed lookup: messages.source_id is unique).
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id')
+          .whereRef('hm.source_id', '=', 'outbox.inbox_id').where('hc.mode', '=', 'human'))))
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
@@ -181,6 +184,16 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
         provider_message_id: d.providerMessageId, last_error: maskStored(d.lastError), delivery: null, delivery_at: null, created_at: at,
       }).execute();
     },
+    async heldByHuman(inboxId) {
+      return !!(await heldSubquery().where('hm.source_id', '=', inboxId).executeTakeFirst());
+    },
+    async dropPending(of, reason) {
+      const q = db.updateTable('outbox').set({ status: 'dropped', last_error: reason }).where('status', '=', 'pending');
+      const r = await ('inboxId' in of ? q.where('inbox_id', '=', of.inboxId)
+        : q.where('inbox_id', 'in', db.selectFrom('messages').select('source_id').where('conversation_id', '=', of.conversationId).where('source_id', 'is not', null)))
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
     async recentDirect(agentId, limit) {
       let q = db.selectFrom('direct_sends').selectAll();
       if (agentId) q = q.where('agent_id', '=', agentId);
@@ -191,6 +204,11 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       }));
     },
   };
+
+  /** The conversation of the inbound message `inboxId` names is held by a person. */
+  function heldSubquery() {
+    return db.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id').where('hc.mode', '=', 'human');
+  }
 
   /** Applies a delivery receipt to an outbound record (a reply part, or a direct send); false when none has this id. */
   async function applyReceipt(table: 'outbox' | 'direct_sends', channel: string, providerMessageId: string, r: Parameters<InboxRepo['receipt']>[2], at: string) {

@@ -7,8 +7,11 @@ export interface ChatItem {
   content: string;
   status: 'complete' | 'error' | 'streaming';
   createdAt?: string;
+  /** A reply written by a person of the support side: the name they go by (shown instead of the agent's). */
+  authorName?: string;
 }
 
 export function toChatItem(m: Message): ChatItem {
-  return { id: m.id, role: m.role, content: m.content, status: m.status, createdAt: m.createdAt };
+  const authorName = m.author?.type === 'human' ? (m.author.name ?? 'Support') : undefined;
+  return { id: m.id, role: m.role, content: m.content, status: m.status, createdAt: m.createdAt, ...(authorName ? { authorName } : {}) };
 }

@@ -142,6 +142,8 @@ export const api = {
   newConversation: (slug: string, reason: 'new' | 'switch' = 'new') =>
     unwrap(client.POST('/api/public/agents/{slug}/conversation/new', { params: { path: { slug }, query: reason === 'switch' ? { reason } : {} } })),
   chat: (slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal) => streamChat(slug, text, handlers, signal),
+  /** Replies that reach the visitor's conversation without a request of theirs (a person's reply): an EventSource URL. */
+  visitorEventsUrl: (slug: string) => `/api/public/agents/${encodeURIComponent(slug)}/conversation/events`,
 };
 
 export const accountApi = {
@@ -198,7 +200,8 @@ export const accountApi = {
 export interface ChatHandlers {
   start?(e: { conversationId: string; userMessageId: string }): void;
   delta?(e: { text: string }): void;
-  done?(e: { messageId: string; usage: { inputTokens: number; outputTokens: number; costUsd: number } }): void;
+  /** `human`: a person has taken the conversation over, so the agent says nothing (a reply being streamed was cut). */
+  done?(e: { messageId: string; usage: { inputTokens: number; outputTokens: number; costUsd: number }; human?: boolean }): void;
   /** The reply failed; the server stores it with status "error" under `messageId` when it has one. */
   error?(e: { code: string; message: string; messageId?: string }): void;
 }

@@ -3856,6 +3856,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/public/agents/{slug}/conversation/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Replies that reach this visitor's conversation without a request of theirs — a person's reply, the agent's hand-back notice — as server-sent events `message` (the message as the history shows it; a person's reply names them by `author.name`), with a `ping` every 15 s */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    slug: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description text/event-stream */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/public/link": {
         parameters: {
             query?: never;
@@ -5008,7 +5055,7 @@ export interface paths {
                                 createdAt: string;
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                purpose: "reply" | "link_code" | "approval" | "test";
+                                purpose: "reply" | "link_code" | "approval" | "test" | "human_reply" | "handoff_release";
                             }[];
                         };
                     };
@@ -5696,6 +5743,247 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{id}/takeover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take the conversation over: the agent stops answering it on every channel (an answer being generated is cut, unsent parts dropped) until it is handed back. Someone else holding it: 409 already_taken_over; taking it over again yourself answers it as it is. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Conversation"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hand the conversation back to the agent: it answers the next message, with the replies written by people in its history */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Conversation"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reply as a person, on the channel the person last wrote on (web chat: live; Telegram; WhatsApp inside its 24-hour customer-service window, else 409 outside_window and nothing is stored). Works in both modes; stored with author {type: 'human', userId, name}. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        text: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered and stored */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            messageId: string;
+                            /** @enum {boolean} */
+                            delivered: true;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -7393,6 +7681,14 @@ export interface components {
                 externalId: string;
             }[];
         };
+        MessageAuthor: {
+            /** @enum {string} */
+            type: "agent" | "human" | "person";
+            /** @description The user who wrote a human reply (dashboard only; never shown to the person) */
+            userId?: string;
+            /** @description A human reply's author as the person sees them: the user's name, else the local part of their e-mail */
+            name?: string;
+        };
         Message: {
             id: string;
             /** @enum {string} */
@@ -7402,6 +7698,7 @@ export interface components {
             status: "complete" | "error";
             createdAt: string;
             channel?: string | null;
+            author: components["schemas"]["MessageAuthor"];
         };
         Provider: {
             name: string;
@@ -7481,6 +7778,17 @@ export interface components {
             /** @enum {string} */
             status: "open" | "closed";
             closedAt: string | null;
+            /**
+             * @description `human`: a person took it over and the agent does not answer it on any channel
+             * @enum {string}
+             */
+            mode: "agent" | "human";
+            /** @description A handoff was requested and nobody has taken it over yet */
+            needsHuman: boolean;
+            handoffReason: string | null;
+            /** @description The user who took it over (null in agent mode) */
+            takenOverBy: string | null;
+            takenOverAt: string | null;
             /** @enum {string|null} */
             closedReason: "timeout" | "new_conversation" | "switched_agent" | "closed_by_operator" | null;
             /** @enum {string} */
