@@ -9,6 +9,7 @@ import type { AdmissionService } from './admission.js';
 import { newCallTiming, type CallTiming, type ModelGateway } from '../llm/model-gateway.js';
 import type { Toolbox } from '../tools/toolbox.js';
 import type { Logger } from '../infra/logger.js';
+import type { HandoffService } from './handoff.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
 export type ChatEvent =
@@ -23,8 +24,9 @@ export const POLITE_FAILURE = 'Sorry — I could not reach my language model jus
 /** Our own failure is not blamed on the model provider. */
 export const INTERNAL_FAILURE = 'Sorry — something went wrong on our side. Please try again in a moment.';
 
-export function chatService(deps: { store: Pick<Store, 'conversations' | 'people' | 'usage'>; gateway: ModelGateway; providers: ProviderService; clock: Clock; log: Logger; memory: MemoryService; admission: AdmissionService; toolbox: Toolbox }) {
-  const { store, gateway, providers, clock, log, memory, admission, toolbox } = deps;
+export function chatService(deps: { store: Pick<Store, 'conversations' | 'people' | 'usage'>; gateway: ModelGateway; providers: ProviderService; clock: Clock; log: Logger; memory: MemoryService; admission: AdmissionService; toolbox: Toolbox;
+  handoff?: Pick<HandoffService, 'onPersonMessage' | 'quietFor'> }) {
+  const { store, gateway, providers, clock, log, memory, admission, toolbox, handoff } = deps;
 
   /** The person a channel identity stands for: itself, or the phone it is linked to. */
   async function personId(p: { kind: string; externalId: string }): Promise<string> {
@@ -78,6 +80,15 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
       const seenConv = seen ? (await store.conversations.byId(seen.message.conversationId))! : undefined;
       const pid = seenConv ? seenConv.personId : await personId(a.person);
+      // Waiting for a person with the agent set to stay quiet (handoff.pauseWhileWaiting): the message is
+      // kept, and nothing else happens — no model call, nothing counted, no reply.
+      const quiet = await handoff?.quietFor(agent, pid);
+      if (quiet) {
+        const kept = seen?.message ?? await store.conversations.addMessage({ conversationId: quiet.id, role: 'user', content: a.text, status: 'complete', sourceId: a.sourceId, channel: a.channel });
+        yield { type: 'start', conversationId: quiet.id, userMessageId: kept.id };
+        yield { type: 'done', messageId: kept.id, reply: '', model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+        return;
+      }
       // The admission step, once per message (a message processed again is checked, not counted twice).
       // A refusal by budget or plan is stored and answered below with the agent's polite stop message.
       const refused = await admission.admit({ agent, personId: pid, channel: a.channel, repeat: !!seen })
@@ -93,6 +104,15 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       }
       const convId = conv.id;
       yield { type: 'start', conversationId: convId, userMessageId: userMsg.id };
+
+      // A trigger phrase asks for a person: this turn's answer is the agent's handoff message, not the model's.
+      const handedOff = !seen?.reply ? await handoff?.onPersonMessage(agent, conv, a.text) : undefined;
+      if (handedOff) {
+        const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: handedOff.reply, status: 'complete', channel: a.channel });
+        yield { type: 'delta', text: handedOff.reply };
+        yield { type: 'done', messageId: msg.id, reply: handedOff.reply, model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+        return;
+      }
 
       let streamed = '';
       try {

@@ -50,6 +50,7 @@ export function conversationService(deps: {
       person: shown,
       createdAt: conv.createdAt, lastMessageAt: conv.lastMessageAt, status: conv.closedAt ? 'closed' as const : 'open' as const,
       closedAt: conv.closedAt, closedReason: conv.closedReason, summaryStatus: conv.summaryStatus,
+      needsHuman: conv.needsHuman, handoffReason: conv.handoffReason,
       summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId, person: shown } : null,
       messages: messages.map(({ conversationId: _c, ...m }) => m),
       toolCalls: toolCalls.map(({ agentId: _a, conversationId: _c, ...t }) => t),

@@ -14,6 +14,8 @@ const ConversationSchema = z.object({
   status: z.enum(['open', 'closed']), closedAt: z.string().nullable(),
   closedReason: z.enum(['timeout', 'new_conversation', 'switched_agent', 'closed_by_operator']).nullable(),
   summaryStatus: z.enum(['none', 'pending', 'ready', 'failed']),
+  needsHuman: z.boolean().openapi({ description: 'A person was asked for (by the `handoff` tool or a trigger phrase) and nobody has taken it over yet' }),
+  handoffReason: z.string().nullable().openapi({ description: 'Why a person was asked for' }),
   summary: z.union([SummarySchema.extend({ person: PersonSchema }), z.null()]),
   messages: z.array(MessageSchema.extend({ error: z.string().nullable() })),
   toolCalls: z.array(z.object({
