@@ -104,7 +104,7 @@ describe('handoff', () => {
     expect((await conversation(first.conversationId)).messages.filter((m: any) => m.content === TOLD)).toHaveLength(1);
     expect((await conversation(first.conversationId)).handoffReason).toBe('wants a refund over the limit');
 
-    const [hook] = await eventually(() => (hooksFor(first.conversationId).length ? hooksFor(first.conversationId) : undefined), 10_000, 'webhook');
+    const [hook] = (await eventually(() => (hooksFor(first.conversationId).length ? hooksFor(first.conversationId) : undefined), 10_000, 'webhook'))!;
     expect(hook!.headers['x-switchboard-event']).toBe('conversation.needs_human');
     expect(hook!.headers['x-switchboard-signature']).toBe(`sha256=${createHmac('sha256', 'hand-secret').update(hook!.body).digest('hex')}`);
     const body = JSON.parse(hook!.body);
@@ -114,7 +114,7 @@ describe('handoff', () => {
     });
     expect(hook!.body).not.toContain('CALL handoff'); // no message text beyond the reason
 
-    const mail = await eventually(() => smtp.mails.find((m) => m.subject.includes('Helpdesk')), 10_000, 'e-mail');
+    const mail = (await eventually(() => smtp.mails.find((m) => m.subject.includes('Helpdesk')), 10_000, 'e-mail'))!;
     expect(mail.to).toEqual(['owner@example.com']);
     expect(mail.subject).toBe('[Switchboard] Helpdesk: a conversation needs a person');
     expect(mail.text).toContain('wants a refund over the limit');
@@ -207,7 +207,7 @@ describe('handoff', () => {
     expect((await app.api(`/api/conversations/${asked.conversationId}`, { token: bob })).status).toBe(404);
     expect((await app.api('/api/conversations/needs-human/count')).status).toBe(401);
     // The customer hears of it by e-mail too (the operator's alert address and the customer's own).
-    const mail = await eventually(() => smtp.mails.find((m) => m.subject.includes('Alice Shop')), 10_000, 'e-mail');
+    const mail = (await eventually(() => smtp.mails.find((m) => m.subject.includes('Alice Shop')), 10_000, 'e-mail'))!;
     expect(mail.to.sort()).toEqual(['alice-handoff@example.com', 'owner@example.com']);
   });
 });

@@ -1424,6 +1424,14 @@ export interface paths {
                         personDailyMessages?: number | null;
                         personDailyCostUsd?: number | null;
                         maxOutputTokens?: number;
+                        /** @description When a person steps in: automatic hand-back after this many quiet minutes (0: never), what the person is told, the phrases that ask for a person, and whether the agent stays quiet while one is awaited. Fields left out keep their value. */
+                        handoff?: {
+                            autoReleaseMinutes?: number;
+                            releaseMessage?: string;
+                            requestedMessage?: string;
+                            triggers?: string[];
+                            pauseWhileWaiting?: boolean;
+                        };
                         persona?: {
                             soul?: string;
                             agents?: string;
@@ -1799,6 +1807,14 @@ export interface paths {
                         personDailyMessages?: number | null;
                         personDailyCostUsd?: number | null;
                         maxOutputTokens?: number;
+                        /** @description When a person steps in: automatic hand-back after this many quiet minutes (0: never), what the person is told, the phrases that ask for a person, and whether the agent stays quiet while one is awaited. Fields left out keep their value. */
+                        handoff?: {
+                            autoReleaseMinutes?: number;
+                            releaseMessage?: string;
+                            requestedMessage?: string;
+                            triggers?: string[];
+                            pauseWhileWaiting?: boolean;
+                        };
                         persona?: {
                             soul?: string;
                             agents?: string;
@@ -4958,7 +4974,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Latest messages sent on messaging channels — reply parts, and link codes, approval notices and test messages (`purpose`) — with delivery receipts (sent, delivered, read, failed). Link codes are stored and shown masked. */
+        /** Latest messages sent on messaging channels — reply parts, and link codes, approval notices, handoff notices and test messages (`purpose`) — with delivery receipts (sent, delivered, read, failed). Link codes are stored and shown masked. */
         get: {
             parameters: {
                 query?: {
@@ -4992,7 +5008,7 @@ export interface paths {
                                 createdAt: string;
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                purpose: "reply" | "link_code" | "approval" | "test";
+                                purpose: "reply" | "link_code" | "approval" | "test" | "handoff";
                             }[];
                         };
                     };
@@ -6427,6 +6443,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conversations/needs-human/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many conversations wait for a person (asked for by the `handoff` tool or a trigger phrase) that nobody has taken over: all of them for operators and auditors, their own agents' for a customer */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            count: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -7289,6 +7352,14 @@ export interface components {
             personDailyMessages: number | null;
             personDailyCostUsd: number | null;
             maxOutputTokens: number;
+            /** @description When a person steps in (issue 15): automatic hand-back after this many quiet minutes (0: never), what the person is told on hand-back and when a person is asked for, the phrases that ask for one, and whether the agent stays quiet meanwhile */
+            handoff: {
+                autoReleaseMinutes: number;
+                releaseMessage: string;
+                requestedMessage: string;
+                triggers: string[];
+                pauseWhileWaiting: boolean;
+            };
             createdAt: string;
             updatedAt: string;
             /** @description Only when created from a template: what the template asked for that this installation could not give, e.g. a fallback model its provider does not serve (left empty) */
@@ -7469,6 +7540,10 @@ export interface components {
             closedReason: "timeout" | "new_conversation" | "switched_agent" | "closed_by_operator" | null;
             /** @enum {string} */
             summaryStatus: "none" | "pending" | "ready" | "failed";
+            /** @description A person was asked for (by the `handoff` tool or a trigger phrase) and nobody has taken it over yet */
+            needsHuman: boolean;
+            /** @description Why a person was asked for */
+            handoffReason: string | null;
             summary: (components["schemas"]["Summary"] & {
                 person: components["schemas"]["Person"];
             }) | null;
