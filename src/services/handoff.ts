@@ -29,7 +29,8 @@ const NotifyJob = z.object({
 type NotifyJob = z.infer<typeof NotifyJob>;
 
 // Scripts written without spaces between words: a phrase in them matches inside a sentence.
-const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+// (Script_Extensions, so marks shared by scripts count: the Japanese long-vowel mark "ー".)
+const UNSPACED = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]/u;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
