@@ -120,7 +120,7 @@ export function buildServices(config: Config, infra: Infra) {
   // Handoff requested by the person or the agent: marks needsHuman once and tells the owner (issue 15).
   const handoff = handoffService({
     store, events, clock, log: log.child({ service: 'handoff' }), queue, alerts, publicUrl: config.PUBLIC_URL,
-    send: (m) => channels.send(m),
+    send: (m) => channels.send(m), bots: { views: (ids) => telegram.views(ids) },
   });
   const toolbox = createToolbox({
     store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId), notesWritable: (agent, personId) => memory.notesWritable(agent, personId),

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import type { Clock, EventBus, ModelTool, Store } from '../domain/ports.js';
-import type { DirectPurpose } from '../domain/channels.js';
+import type { AgentBots, DirectPurpose } from '../domain/channels.js';
 import type { Actor, Agent, Conversation } from '../domain/types.js';
 import { defineJob, type Job, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
@@ -22,7 +22,7 @@ export const HANDOFF_REASON_MAX = 500;
 
 const NotifyJob = z.object({
   conversationId: z.string().min(1),
-  via: z.enum(['webhook', 'email']),
+  via: z.enum(['webhook', 'email', 'telegram']),
   reason: z.string().max(HANDOFF_REASON_MAX + 100),
   at: z.string().min(1),
 });
@@ -57,6 +57,8 @@ export function handoffService(deps: {
   /** Sends a message outside a reply on a messaging channel (the channel registry's `send`; late-bound). */
   send: (m: { channel: string; agentId: string | null; to: string; text: string; purpose: DirectPurpose }) => Promise<unknown>;
   publicUrl?: string;
+  /** Which agents have a Telegram bot connected (the owner is told through the agent's own bot). */
+  bots?: Pick<AgentBots, 'views'>;
 }) {
   const { store, events, clock, log, queue, alerts } = deps;
 
@@ -77,6 +79,13 @@ export function handoffService(deps: {
       personId: conv.personId, channel: conv.channel, reason: n.reason, at: n.at,
     };
     const link = deps.publicUrl ? `\n\nOpen it: ${deps.publicUrl.replace(/\/$/, '')}/dashboard/conversations/${conv.id}` : '';
+    if (n.via === 'telegram') {
+      const chat = agent.handoff.notifyTelegramChatId;
+      if (!chat || !(await deps.bots?.views([agent.id]))?.get(agent.id)) return; // no chat set, or no bot to send it with
+      await deps.send({ channel: 'telegram', agentId: agent.id, to: chat, purpose: 'handoff',
+        text: `A ${conv.channel} conversation with ${agent.name} needs a person.\n\nReason: ${n.reason}${link}` });
+      return;
+    }
     await alerts.notify(n.via, {
       event: NEEDS_HUMAN_EVENT, payload, ownerId: agent.ownerId,
       subject: `[Switchboard] ${agent.name}: a conversation needs a person`,
@@ -109,7 +118,7 @@ export function handoffService(deps: {
     if (!conv) return undefined;
     events.publish({ type: 'conversation.updated', agentId: conv.agentId, conversationId: conv.id, conversation: conv });
     if (a.tellPerson) await tellPerson(a.agent, conv);
-    for (const via of ['webhook', 'email'] as const) {
+    for (const via of ['webhook', 'email', ...(a.agent.handoff.notifyTelegramChatId ? ['telegram' as const] : [])] as const) {
       await queue.send(notifyJob, { conversationId: conv.id, via, reason, at }, { singletonKey: `${conv.id}:${at}:${via}` })
         .catch((err: unknown) => log.error('needs-a-person notice not queued', { conversationId: conv.id, via, error: err }));
     }

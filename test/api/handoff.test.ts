@@ -125,9 +125,14 @@ describe('handoff', () => {
     expect(smtp.mails.filter((m) => m.subject.includes('Helpdesk'))).toHaveLength(1);
   });
 
-  it('tells a Telegram person once, on Telegram, before the agent answers', async () => {
+  it('tells a Telegram person once, on Telegram, before the agent answers, and the owner in their Telegram chat', async () => {
     const agent = await newAgent({ name: 'Telegrammed' });
-    expect((await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: TG_TOKEN } })).status).toBe(200);
+    const bad = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { handoff: { notifyTelegramChatId: '@owner' } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields[0].path).toBe('handoff.notifyTelegramChatId');
+    const set = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { telegramBotToken: TG_TOKEN, handoff: { notifyTelegramChatId: '9001' } } });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body.handoff.notifyTelegramChatId).toBe('9001');
     await tg.deliver(TG_TOKEN, textUpdate({ chatId: 8101, text: 'CALL handoff {"reason":"angry about a delivery"}' }));
     await eventually(() => tg.messagesTo(8101).length >= 2, 10_000, 'telegram messages');
     expect(tg.messagesTo(8101)[0]).toBe(TOLD);
@@ -135,6 +140,11 @@ describe('handoff', () => {
     const hook = await eventually(() => receiver.hits.map((h) => JSON.parse(h.body)).find((b) => b.agentId === agent.id), 10_000, 'webhook');
     expect(hook).toMatchObject({ channel: 'telegram', reason: 'angry about a delivery' });
     expect(tg.messagesTo(8101)).toHaveLength(2);
+    const [owner] = (await eventually(() => (tg.messagesTo(9001).length ? tg.messagesTo(9001) : undefined), 10_000, 'owner telegram'))!;
+    expect(owner).toContain('Telegrammed');
+    expect(owner).toContain('angry about a delivery');
+    await app.server.services.queue.drain();
+    expect(tg.messagesTo(9001)).toHaveLength(1);
   });
 
   it('marks the conversation by trigger phrase, whole words only, in any configured language', async () => {

@@ -34,6 +34,13 @@ test('handoff settings are saved from the agent editor, and a trigger phrase ask
   await expect(card.locator('.field-error')).toBeVisible();
   expect((await (await page.request.get(`/api/agents/${agentId}`)).json()).handoff.triggers).toEqual(['human', 'real person', 'operator', 'talk to someone']);
 
+  // What only the server checks is said beside its field too.
+  await page.getByTestId('handoff-triggers-input').fill('human');
+  await page.getByTestId('handoff-telegram-input').fill('@me');
+  await page.getByTestId('save-agent').click();
+  await expect(card.locator('.field-error')).toContainText('Telegram chat id');
+  await page.getByTestId('handoff-telegram-input').fill('');
+
   await page.getByTestId('handoff-triggers-input').fill('human\n  atendente  \n\nser humano\nhuman');
   await page.getByTestId('handoff-requested-input').fill('Um colega vai responder aqui.');
   await page.getByTestId('handoff-release-minutes-input').fill('0');
@@ -44,7 +51,7 @@ test('handoff settings are saved from the agent editor, and a trigger phrase ask
   const saved = (await (await page.request.get(`/api/agents/${agentId}`)).json()).handoff;
   expect(saved).toEqual({
     triggers: ['human', 'atendente', 'ser humano'], requestedMessage: 'Um colega vai responder aqui.', autoReleaseMinutes: 0,
-    pauseWhileWaiting: true, releaseMessage: "I'm back — how can I help?",
+    pauseWhileWaiting: true, releaseMessage: "I'm back — how can I help?", notifyTelegramChatId: null,
   });
 
   // The person asks in Portuguese: the reply is the handoff message and the conversation waits for a person.

@@ -1431,6 +1431,7 @@ export interface paths {
                             requestedMessage?: string;
                             triggers?: string[];
                             pauseWhileWaiting?: boolean;
+                            notifyTelegramChatId?: string | null;
                         };
                         persona?: {
                             soul?: string;
@@ -1814,6 +1815,7 @@ export interface paths {
                             requestedMessage?: string;
                             triggers?: string[];
                             pauseWhileWaiting?: boolean;
+                            notifyTelegramChatId?: string | null;
                         };
                         persona?: {
                             soul?: string;
@@ -7359,6 +7361,8 @@ export interface components {
                 requestedMessage: string;
                 triggers: string[];
                 pauseWhileWaiting: boolean;
+                /** @description The owner's Telegram chat the agent's own bot tells when a person is asked for (null: not on Telegram) */
+                notifyTelegramChatId: string | null;
             };
             createdAt: string;
             updatedAt: string;
