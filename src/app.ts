@@ -18,6 +18,7 @@ import { memoryRoutes } from './http/routes/memory.js';
 import { takeoverRoutes } from './http/routes/takeover.js';
 import { budgetRoutes } from './http/routes/budget.js';
 import { approvalRoutes } from './http/routes/approvals.js';
+import { handoffRoutes } from './http/routes/handoff.js';
 import { billingRoutes } from './http/routes/billing.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { analyticsRoutes } from './http/routes/analytics.js';
@@ -63,6 +64,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', analyticsRoutes({ analytics: s.analytics }));
   app.route('/', budgetRoutes({ budget: s.budget, alerts: s.alerts }));
   app.route('/', approvalRoutes({ approvals: s.approvals }));
+  app.route('/', handoffRoutes({ handoff: s.handoff }));
   app.route('/', auditRoutes({ audit: s.audit }));
   app.route('/', metricsRoutes({ metrics: s.metrics, token: c.METRICS_TOKEN }));
   app.route('/', billingRoutes({ billing: s.billing }));

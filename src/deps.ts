@@ -48,6 +48,8 @@ import { execProvider } from './tools/exec.js';
 import { webFetchProvider, webSearchProvider, type SearchConfig } from './tools/web.js';
 import { pluginProvider, preparePlugins } from './tools/plugins.js';
 import { approvalService } from './services/approvals.js';
+import { handoffService } from './services/handoff.js';
+import { handoffProvider } from './tools/handoff-tool.js';
 import { conversationService } from './services/conversations.js';
 import { settingsService, signupSwitch } from './services/settings.js';
 import type { EmbeddingPort } from './domain/ports.js';
@@ -116,6 +118,11 @@ export function buildServices(config: Config, infra: Infra) {
   const fetcher = safeFetcher({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS });
   const mail = smtpMailer({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, stored: () => storedSmtp(store.settings, box) });
   const alerts = alertService({ store, box, mail, log: log.child({ service: 'alerts' }) });
+  // Handoff requested by the person or the agent: marks needsHuman once and tells the owner (issue 15).
+  const handoff = handoffService({
+    store, events, clock, log: log.child({ service: 'handoff' }), queue, alerts, publicUrl: config.PUBLIC_URL,
+    send: (m) => channels.send(m), bots: { views: (ids) => telegram.views(ids) },
+  });
   const toolbox = createToolbox({
     store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId), notesWritable: (agent, personId) => memory.notesWritable(agent, personId),
     planTools: (agent) => budget.toolsAllowed(agent),
@@ -125,11 +132,12 @@ export function buildServices(config: Config, infra: Infra) {
       webFetchProvider({ fetcher }),
       webSearchProvider(searchConfig(config)),
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
+      handoffProvider({ tool: (agent, conversationId) => handoff.tool(agent, conversationId) }),
     ],
   });
   // Answers being generated, by conversation: a takeover cuts them (services/takeover.ts).
   const replies = inFlightReplies();
-  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies });
+  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies, handoff });
   // Channels register their adapters here; the inbox answers on whichever channel a message came from.
   const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: (m) => inbox.accept(m) });
   const routers = new Map<string, Router>();
@@ -172,7 +180,7 @@ export function buildServices(config: Config, infra: Infra) {
     fetcher, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
   });
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
-  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs]) queue.register(job);
+  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
     preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) });
   const conversations = conversationService({ store, chat, inbox, memory, events, clock });
@@ -200,6 +208,7 @@ export function buildServices(config: Config, infra: Infra) {
     alerts,
     toolbox,
     approvals,
+    handoff,
     queue,
     usage: usageService({ store, clock }),
     conversations,

@@ -73,6 +73,7 @@ const agentFields = {
     requestedMessage: z.string().trim().min(1).max(1000).optional(),
     triggers: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
     pauseWhileWaiting: z.boolean().optional(),
+    notifyTelegramChatId: z.string().trim().regex(/^-?\d{1,20}$/, 'must be a Telegram chat id (digits, e.g. 123456789)').nullable().optional(),
   }).describe('When a person steps in: automatic hand-back after this many quiet minutes (0: never), what the person is told, the phrases that ask for a person, and whether the agent stays quiet while one is awaited. Fields left out keep their value.'),
 };
 export const AGENT_DEFAULTS = {

@@ -90,6 +90,8 @@ export type HandoffSettings = {
   triggers: string[];
   /** While a conversation waits for a person and nobody has taken it over, the agent stays quiet. */
   pauseWhileWaiting: boolean;
+  /** The owner's Telegram chat (their user id with the agent's bot): told through the agent's own bot when a person is asked for; null: not told on Telegram. */
+  notifyTelegramChatId: string | null;
 };
 export const HANDOFF_DEFAULTS: HandoffSettings = {
   autoReleaseMinutes: 30,
@@ -97,6 +99,7 @@ export const HANDOFF_DEFAULTS: HandoffSettings = {
   requestedMessage: "I've asked a colleague to join; they will reply here.",
   triggers: ['human', 'real person', 'operator', 'talk to someone'],
   pauseWhileWaiting: false,
+  notifyTelegramChatId: null,
 };
 
 /** An operator-defined HTTP tool. Header values may name secrets as {{secret:NAME}}; secrets are stored sealed. */

@@ -62,10 +62,10 @@ export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 
     };
   }
 
-  async function postWebhook(s: Stored, payload: unknown): Promise<void> {
+  async function postWebhook(s: Stored, payload: unknown, event = 'budget.threshold'): Promise<void> {
     if (!s.webhookUrl) throw new Error('not configured');
     const body = JSON.stringify(payload);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'Switchboard', 'x-switchboard-event': 'budget.threshold' };
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'Switchboard', 'x-switchboard-event': event };
     if (s.webhookSecretSealed) headers['x-switchboard-signature'] = `sha256=${createHmac('sha256', asSecret(box.open(s.webhookSecretSealed))).update(body).digest('hex')}`;
     const res = await doFetch(s.webhookUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000), redirect: 'manual' });
     if (!res.ok) throw new Error(`the webhook answered ${res.status}`);
@@ -176,6 +176,23 @@ export function alertService(deps: { store: Pick<Store, 'budget' | 'settings' | 
         });
       }
       return (await store.budget.alert(id))!;
+    },
+
+    /**
+     * Another owner notification through the alert routes (a conversation needing a person): one way at a
+     * time, so a retry repeats only the way that failed. Throws when that way fails; 'not configured' when unset.
+     */
+    async notify(via: 'webhook' | 'email', n: { event: string; payload: unknown; ownerId: string | null; subject: string; text: string }): Promise<'sent' | 'not configured'> {
+      const s = await load();
+      if (via === 'webhook') {
+        if (!s.webhookUrl) return 'not configured';
+        await postWebhook(s, n.payload, n.event);
+        return 'sent';
+      }
+      const to = await recipients(s, { ownerId: n.ownerId });
+      if (!s.email || !to.length) return 'not configured';
+      await sendMail(s, to, n.subject, n.text);
+      return 'sent';
     },
 
     /** Job: deliver one alert; what already went out is not sent again on a retry. */

@@ -10,6 +10,7 @@ import { newCallTiming, type CallTiming, type ModelGateway } from '../llm/model-
 import type { Toolbox } from '../tools/toolbox.js';
 import type { Logger } from '../infra/logger.js';
 import { CUT_BY_TAKEOVER, type InFlightReplies } from './takeover.js';
+import type { HandoffService } from './handoff.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
 export type ChatEvent =
@@ -29,8 +30,9 @@ export const INTERNAL_FAILURE = 'Sorry — something went wrong on our side. Ple
 
 export function chatService(deps: { store: Pick<Store, 'conversations' | 'people' | 'usage'>; gateway: ModelGateway; providers: ProviderService; clock: Clock; log: Logger; memory: MemoryService; admission: AdmissionService; toolbox: Toolbox;
   /** Answers being generated, so a takeover can cut them (services/takeover.ts). */
-  replies?: InFlightReplies }) {
-  const { store, gateway, providers, clock, log, memory, admission, toolbox } = deps;
+  replies?: InFlightReplies;
+  handoff?: Pick<HandoffService, 'onPersonMessage' | 'quietFor'> }) {
+  const { store, gateway, providers, clock, log, memory, admission, toolbox, handoff } = deps;
 
   /** The person a channel identity stands for: itself, or the phone it is linked to. */
   async function personId(p: { kind: string; externalId: string; displayName?: string | null }): Promise<string> {
@@ -94,6 +96,15 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         yield { type: 'done', messageId: '', reply: '', model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, human: true };
         return;
       }
+      // Waiting for a person with the agent set to stay quiet (handoff.pauseWhileWaiting): the message is
+      // kept, and nothing else happens — no model call, nothing counted, no reply.
+      const quiet = await handoff?.quietFor(agent, pid);
+      if (quiet) {
+        const kept = seen?.message ?? await store.conversations.addMessage({ conversationId: quiet.id, role: 'user', content: a.text, status: 'complete', sourceId: a.sourceId, channel: a.channel });
+        yield { type: 'start', conversationId: quiet.id, userMessageId: kept.id };
+        yield { type: 'done', messageId: kept.id, reply: '', model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+        return;
+      }
       // The admission step, once per message (a message processed again is checked, not counted twice).
       // A refusal by budget or plan is stored and answered below with the agent's polite stop message.
       const refused = await admission.admit({ agent, personId: pid, channel: a.channel, repeat: !!seen })
@@ -101,6 +112,15 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       const userMsg: ChatMessage = seen?.message ?? await storeUserMessage();
       const convId = conv.id;
       yield { type: 'start', conversationId: convId, userMessageId: userMsg.id };
+      // A trigger phrase asks for a person: this turn's answer is the agent's handoff message, not the model's.
+      const handedOff = !seen?.reply ? await handoff?.onPersonMessage(agent, conv, a.text) : undefined;
+      if (handedOff) {
+        const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: handedOff.reply, status: 'complete', channel: a.channel });
+        yield { type: 'delta', text: handedOff.reply };
+        yield { type: 'done', messageId: msg.id, reply: handedOff.reply, model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+        return;
+      }
+
       // A takeover while this answer is being generated cuts it (nothing more is sent after it).
       const inFlight = deps.replies?.track(convId);
       const signal = inFlight ? (a.signal ? AbortSignal.any([a.signal, inFlight.signal]) : inFlight.signal) : a.signal;

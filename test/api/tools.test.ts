@@ -35,11 +35,11 @@ describe('agent tools', () => {
   });
   afterAll(() => app?.close());
 
-  it('starts with the memory tools and shows the effective set', async () => {
+  it('starts with the memory tools and handoff, and shows the effective set', async () => {
     const a = (await app.api(`/api/agents/${agent.id}`, { token })).body;
-    expect(a.tools).toMatchObject({ default: true, effective: ['memory_search', 'memory_get', 'memory_write'] });
+    expect(a.tools).toMatchObject({ default: true, effective: ['memory_search', 'memory_get', 'memory_write', 'handoff'] });
     await say('hello');
-    expect(offered().sort()).toEqual(['memory_get', 'memory_search', 'memory_write']);
+    expect(offered().sort()).toEqual(['handoff', 'memory_get', 'memory_search', 'memory_write']);
   });
 
   it('takes allow and deny lists with groups, deny winning, and names unknown tools', async () => {

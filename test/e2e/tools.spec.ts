@@ -39,10 +39,10 @@ test('a tool policy, a plugin with a secret, and a held write approved into the 
   expect(created.status(), await created.text()).toBe(201);
   agentId = (await created.json()).id;
 
-  // The default: memory tools only.
+  // The default: memory tools and handoff.
   await page.goto(`/dashboard/agents/${agentId}?tab=tools`);
   await expect(page.getByTestId('tools-default')).toBeVisible();
-  expect(await names(page, 'effective-tool')).toEqual(['memory_search', 'memory_get', 'memory_write']);
+  expect(await names(page, 'effective-tool')).toEqual(['memory_search', 'memory_get', 'memory_write', 'handoff']);
 
   // Allow the workspace files and web_search; writing needs approval.
   await page.locator('[data-testid="policy-allow"][data-name="group:fs"]').check();
@@ -53,7 +53,7 @@ test('a tool policy, a plugin with a secret, and a held write approved into the 
   await expect(page.locator('[data-testid="policy-tool"][data-name="read"]').getByTestId('tool-status')).toHaveText('On after saving');
   await page.getByTestId('tools-save').click();
   await expect(page.getByTestId('tools-saved')).toHaveText('Saved.');
-  await expect.poll(() => names(page, 'effective-tool')).toEqual(['read', 'write', 'edit', 'list', 'memory_search', 'memory_get', 'memory_write']);
+  await expect.poll(() => names(page, 'effective-tool')).toEqual(['read', 'write', 'edit', 'list', 'memory_search', 'memory_get', 'memory_write', 'handoff']);
   await expect(page.locator('[data-testid="effective-tool"][data-name="write"]').getByTestId('effective-approval')).toBeVisible();
   // No search provider in this installation: allowed, but not offered, and why.
   await expect(page.locator('[data-testid="unavailable-tool"][data-name="web_search"]')).toContainText('no search provider is configured');

@@ -41,6 +41,10 @@ export interface ConversationRepo {
   setSummaryStatus(id: string, status: SummaryStatus): Promise<void>;
   setMemoryContext(id: string, context: string | null): Promise<void>;
   markDowngraded(id: string): Promise<void>;
+  /** Marks it as waiting for a person, only if it was not already and the agent answers it (mode 'agent'); the conversation then, or undefined when nothing changed. */
+  markNeedsHuman(id: string, reason: string, at: string): Promise<Conversation | undefined>;
+  /** Conversations waiting for a person that nobody took over (of one owner's agents, or all). */
+  needsHumanCount(ownerId?: string): Promise<number>;
   /** Stores a new running summary, only if `fromSeq` still is the compaction point (no lost update). */
   compact(id: string, fromSeq: number, throughSeq: number, runningSummary: string): Promise<boolean>;
   /** Messages with their sequence numbers after `afterSeq`, oldest first. */

@@ -200,6 +200,21 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     async setSummaryStatus(id, status) {
       await db.updateTable('conversations').set({ summary_status: status }).where('id', '=', id).execute();
     },
+    async markNeedsHuman(id, reason, at) {
+      // Conditional: only the first request while the agent answers marks it (and is told so).
+      const r = await db.updateTable('conversations').set({ needs_human: 1, handoff_reason: reason, needs_human_at: at })
+        .where('id', '=', id).where('needs_human', '=', 0).where('mode', '=', 'agent').executeTakeFirst();
+      if (Number(r.numUpdatedRows ?? 0) === 0) return undefined;
+      const row = await db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toConversation(row);
+    },
+    async needsHumanCount(ownerId) {
+      let q = db.selectFrom('conversations as c').innerJoin('agents as a', 'a.id', 'c.agent_id')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('c.needs_human', '=', 1).where('c.mode', '=', 'agent').where('a.status', '!=', 'deleted');
+      if (ownerId !== undefined) q = q.where('a.owner_id', '=', ownerId);
+      return Number((await q.executeTakeFirst())?.n ?? 0);
+    },
     async markDowngraded(id) {
       await db.updateTable('conversations').set({ downgraded: 1 }).where('id', '=', id).where('downgraded', '=', 0).execute();
     },

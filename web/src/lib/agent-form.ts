@@ -2,6 +2,7 @@
 // number inputs); AgentEditor.svelte turns it into the PATCH body.
 import type { Agent, Persona } from './api';
 import type { BudgetForm } from './components/AgentBudgetFields.svelte';
+import type { HandoffForm } from './components/AgentHandoffFields.svelte';
 
 /** The Settings tab's fields. */
 export interface AgentForm {
@@ -19,4 +20,6 @@ export interface AgentForm {
   memoryTools: boolean;
   /** Budget, thresholds, stop message, per-person caps, longest reply, fallback model. */
   budget: BudgetForm;
+  /** Trigger phrases, what the person is told, waiting quietly, automatic hand-back. */
+  handoff: HandoffForm;
 }

@@ -16,6 +16,7 @@ export const TOOL_HELP: Record<string, string> = {
   memory_search: 'Search the summaries of earlier conversations with the same person.',
   memory_get: 'Read one of those summaries in full.',
   memory_write: "Add a note to today's daily note or to MEMORY.md.",
+  handoff: 'Ask a person from the team to join the conversation: it is marked “needs a person”, the person is told, and you are notified.',
 };
 
 export interface GroupInfo {
@@ -29,6 +30,7 @@ export const GROUPS: GroupInfo[] = [
   { key: 'group:runtime', label: 'Commands', help: 'Needs bubblewrap on the server; without it the tool is unavailable.' },
   { key: 'group:web', label: 'Web', help: 'Outbound requests to public addresses.' },
   { key: 'group:memory', label: 'Memory', help: 'Recall earlier conversations. Also switched by “Memory tools” on the Settings tab.' },
+  { key: 'group:handoff', label: 'Handoff', help: 'Ask for a person from the team. On by default; trigger phrases and messages are on the Settings tab.' },
   { key: 'group:plugins', label: 'HTTP plugins', help: 'The API calls defined below, each a tool of its own.' },
 ];
 

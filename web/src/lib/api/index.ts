@@ -96,6 +96,8 @@ export const api = {
   /** Newest first; without `status`, every request the user may see. */
   approvals: (status?: T.ApprovalStatus) => unwrap(client.GET('/api/approvals', { params: { query: { status } } })),
   approval: (approvalId: string) => unwrap(client.GET('/api/approvals/{id}', id(approvalId))),
+  /** Conversations waiting for a person that nobody took over (the caller's to see). */
+  needsHumanCount: () => unwrap(client.GET('/api/conversations/needs-human/count')),
   /** Runs the held call now; its result goes into the conversation. 409 approval_closed once decided or expired. */
   approve: (approvalId: string) => unwrap(client.POST('/api/approvals/{id}/approve', id(approvalId))),
   /** The held call never runs. */

@@ -1431,6 +1431,7 @@ export interface paths {
                             requestedMessage?: string;
                             triggers?: string[];
                             pauseWhileWaiting?: boolean;
+                            notifyTelegramChatId?: string | null;
                         };
                         persona?: {
                             soul?: string;
@@ -1814,6 +1815,7 @@ export interface paths {
                             requestedMessage?: string;
                             triggers?: string[];
                             pauseWhileWaiting?: boolean;
+                            notifyTelegramChatId?: string | null;
                         };
                         persona?: {
                             soul?: string;
@@ -5021,7 +5023,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Latest messages sent on messaging channels — reply parts, and link codes, approval notices and test messages (`purpose`) — with delivery receipts (sent, delivered, read, failed). Link codes are stored and shown masked. */
+        /** Latest messages sent on messaging channels — reply parts, and link codes, approval notices, handoff notices and test messages (`purpose`) — with delivery receipts (sent, delivered, read, failed). Link codes are stored and shown masked. */
         get: {
             parameters: {
                 query?: {
@@ -5055,7 +5057,7 @@ export interface paths {
                                 createdAt: string;
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                purpose: "reply" | "link_code" | "approval" | "test" | "human_reply" | "handoff_release";
+                                purpose: "reply" | "link_code" | "approval" | "test" | "human_reply" | "handoff_release" | "handoff";
                             }[];
                         };
                     };
@@ -6731,6 +6733,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conversations/needs-human/count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many conversations wait for a person (asked for by the `handoff` tool or a trigger phrase) that nobody has taken over: all of them for operators and auditors, their own agents' for a customer */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            count: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/audit": {
         parameters: {
             query?: never;
@@ -7593,6 +7642,16 @@ export interface components {
             personDailyMessages: number | null;
             personDailyCostUsd: number | null;
             maxOutputTokens: number;
+            /** @description When a person steps in (issue 15): automatic hand-back after this many quiet minutes (0: never), what the person is told on hand-back and when a person is asked for, the phrases that ask for one, and whether the agent stays quiet meanwhile */
+            handoff: {
+                autoReleaseMinutes: number;
+                releaseMessage: string;
+                requestedMessage: string;
+                triggers: string[];
+                pauseWhileWaiting: boolean;
+                /** @description The owner's Telegram chat the agent's own bot tells when a person is asked for (null: not on Telegram) */
+                notifyTelegramChatId: string | null;
+            };
             createdAt: string;
             updatedAt: string;
             /** @description Only when created from a template: what the template asked for that this installation could not give, e.g. a fallback model its provider does not serve (left empty) */
@@ -7783,9 +7842,6 @@ export interface components {
              * @enum {string}
              */
             mode: "agent" | "human";
-            /** @description A handoff was requested and nobody has taken it over yet */
-            needsHuman: boolean;
-            handoffReason: string | null;
             /** @description The user who took it over (null in agent mode) */
             takenOverBy: string | null;
             takenOverAt: string | null;
@@ -7793,6 +7849,10 @@ export interface components {
             closedReason: "timeout" | "new_conversation" | "switched_agent" | "closed_by_operator" | null;
             /** @enum {string} */
             summaryStatus: "none" | "pending" | "ready" | "failed";
+            /** @description A person was asked for (by the `handoff` tool or a trigger phrase) and nobody has taken it over yet */
+            needsHuman: boolean;
+            /** @description Why a person was asked for */
+            handoffReason: string | null;
             summary: (components["schemas"]["Summary"] & {
                 person: components["schemas"]["Person"];
             }) | null;
