@@ -15,6 +15,7 @@ import { openaiRoutes } from './http/routes/openai.js';
 import { webhookRoutes } from './http/routes/webhooks.js';
 import { channelRoutes } from './http/routes/channels.js';
 import { memoryRoutes } from './http/routes/memory.js';
+import { inboxRoutes } from './http/routes/inbox.js';
 import { budgetRoutes } from './http/routes/budget.js';
 import { approvalRoutes } from './http/routes/approvals.js';
 import { billingRoutes } from './http/routes/billing.js';
@@ -57,6 +58,8 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', openaiRoutes({ agents: s.agents, completions: s.completions }));
   app.route('/', webhookRoutes({ channels: s.channels }));
   app.route('/', channelRoutes({ bots: s.telegram, whatsapp: s.whatsapp, agents: s.agents, deliveries: s.deliveries }));
+  // Before memoryRoutes: /api/conversations/stream must not be taken for /api/conversations/{id}.
+  app.route('/', inboxRoutes({ conversations: s.conversations }));
   app.route('/', memoryRoutes({ memory: s.memory, conversations: s.conversations }));
   app.route('/', analyticsRoutes({ analytics: s.analytics }));
   app.route('/', budgetRoutes({ budget: s.budget, alerts: s.alerts }));

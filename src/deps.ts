@@ -194,7 +194,7 @@ export function buildServices(config: Config, infra: Infra) {
     approvals,
     queue,
     usage: usageService({ store, clock }),
-    conversations: conversationService({ store, chat, inbox, memory }),
+    conversations: conversationService({ store, chat, inbox, memory, events }),
     settings,
     analytics: analyticsService({ store, clock }),
     metrics,

@@ -1,5 +1,5 @@
 /** Conversations: people, sessions and their messages, summaries, tool calls and held approvals. */
-import type { CloseReason, Summary, SummaryStatus, Channel, ChatMessage, Conversation, MessageAuthor, MessageRole, MessageStatus, Person } from '../types.js';
+import type { CloseReason, Summary, SummaryStatus, Channel, ChatMessage, Conversation, ConversationMode, MessageAuthor, MessageRole, MessageStatus, Person } from '../types.js';
 
 export interface PersonRepo {
   upsert(kind: string, externalId: string): Promise<Person>;
@@ -55,7 +55,21 @@ export interface ConversationRepo {
   /** Deletes every conversation of an agent (messages, summaries) and the inbound/outbound copies of its channel messages. */
   eraseAgent(agentId: string): Promise<{ conversations: number; messages: number; summaries: number }>;
   messages(conversationId: string, limit?: number): Promise<ChatMessage[]>;
+  /** One page of the inbox: conversations newest activity first (last message, then id, descending), after the keyset `after`. */
+  inboxPage(f: InboxFilter): Promise<InboxRow[]>;
 }
+
+/** What the inbox lists: `ownerId` scopes to one owner's agents (customers); absent, every agent. */
+export type InboxFilter = {
+  ownerId?: string; agentId?: string; channel?: Channel; mode?: ConversationMode; needsHuman?: boolean;
+  /** The person spoke last (nobody has answered yet). */
+  unanswered?: boolean;
+  /** Text in any of the conversation's messages. */
+  q?: string;
+  limit: number;
+  after?: { lastMessageAt: string; id: string };
+};
+export type InboxRow = Conversation & { agentName: string; lastMessagePreview: string | null; lastMessageRole: MessageRole | null };
 
 export type SummarySearch = { agentId: string; personIds?: string[]; q?: string; limit: number };
 export interface SummaryRepo {
