@@ -17,7 +17,7 @@ describe('the inbox list', () => {
     const c = await f.store.conversations.create({ agentId, personId: person.id, channel });
     for (const [role, content] of messages) {
       f.clock.advance(tick);
-      await f.store.conversations.addMessage({ conversationId: c.id, role, content, status: 'done' });
+      await f.store.conversations.addMessage({ conversationId: c.id, role, content, status: 'complete' });
     }
     return c.id;
   }
