@@ -4,7 +4,6 @@ import { dirname, join, resolve } from 'node:path';
 import type { Config } from './config/config.js';
 import type { ChatModelPort, Clock, EventBus, IdGenerator, PasswordHasher, SecretBox, Store } from './domain/ports.js';
 import { localEventBus, withConversationEvents } from './infra/events.js';
-import { pgEventBus } from './infra/pg-events.js';
 import { openDb, migrate, type Dialect } from './store/db.js';
 import { createStore } from './store/store.js';
 import { argon2Hasher, randomIds, systemClock } from './infra/system.js';
@@ -213,6 +212,7 @@ export function buildServices(config: Config, infra: Infra) {
 
 /** The cross-process event bus, listening before the server takes requests; a long message is loaded by the receiving process. */
 async function startPgEvents(url: string, schema: string | undefined, store: Store, log: Logger): Promise<EventBus> {
+  const { pgEventBus } = await import('./infra/pg-events.js'); // loads `pg` only on PostgreSQL
   const bus = pgEventBus({
     connectionString: url, schema, log: log.child({ service: 'events' }),
     load: {

@@ -45,7 +45,7 @@ async function openStream(app: TestApp, auth: { token?: string; cookie?: string 
   return {
     res, frames, raw: () => raw,
     /** Waits for a frame matching `pred`. */
-    next: (pred: (f: Frame) => boolean, what = 'event') => eventually(() => frames.find(pred), 10_000, what),
+    next: (pred: (f: Frame) => boolean, what = 'event'): Promise<Frame> => eventually(() => frames.find(pred), 10_000, what) as Promise<Frame>,
     close: async () => { ctl.abort(); await reading; },
   };
 }
@@ -135,18 +135,18 @@ describe('the live inbox stream', () => {
     expect(held.map((s) => s.res.status)).toEqual([200, 200, 200, 200, 200]);
     const over = await fetch(`${app.url}/api/conversations/stream`, { headers: { authorization: `Bearer ${carol.token}` } });
     expect(over.status).toBe(429);
-    expect((await over.json()).error.code).toBe('rate_limited');
+    expect(((await over.json()) as any).error.code).toBe('rate_limited');
     // Another user is not affected.
     const other = await openStream(app, { token: bob.token });
     expect(other.res.status).toBe(200);
     streams.push(other);
     await held.shift()!.close();
-    const again = await eventually(async () => {
+    const again = (await eventually(async (): Promise<Stream | undefined> => {
       const s = await openStream(app, { token: carol.token });
       if (s.res.status === 200) return s;
       await s.close();
       return undefined;
-    }, 5000, 'a free slot');
+    }, 5000, 'a free slot'))!;
     held.push(again);
     for (const s of [...held, ...streams]) await s.close();
     // Every subscription is gone once the streams hang up (the in-process bus; on PostgreSQL it always listens for other processes).
