@@ -36,6 +36,9 @@ export function channelFor(schema?: string) {
   return `switchboard_events_${tail}`;
 }
 
+/** The connection's application_name: `switchboard-events:<schema>` (PostgreSQL keeps 63 bytes). */
+export const applicationName = (schema?: string) => `switchboard-events:${schema ?? 'public'}`.slice(0, 63);
+
 export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<void>; close(): Promise<void>; connected(): boolean } {
   const local = localEventBus(o.log);
   const origin = randomUUID();
@@ -89,7 +92,8 @@ export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<
   function connect(): Promise<void> {
     if (closed) return Promise.resolve();
     return (connecting ??= (async () => {
-      const c = new pg.Client({ connectionString: o.connectionString });
+      // Named, so an operator (and a test) can tell this connection in pg_stat_activity.
+      const c = new pg.Client({ connectionString: o.connectionString, application_name: applicationName(o.schema) });
       const lost = (err?: unknown) => {
         if (client !== c) return;
         client = undefined;

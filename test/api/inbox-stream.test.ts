@@ -5,7 +5,9 @@
  * reaches the streams of another (LISTEN/NOTIFY).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { eventually, isPg, readSse, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { applicationName } from '../../src/infra/pg-events.js';
 
 const PASSWORD = 'correct horse battery';
 type Frame = { event: string; data: any };
@@ -183,5 +185,25 @@ describe.runIf(isPg())('two server processes on one PostgreSQL database', () => 
     expect(long.data.message.content).toBe('é'.repeat(6000));
     // Each event arrives once, not once per process.
     expect(onB.frames.filter((f) => f.event === 'message.created' && f.data.message.id === reply.data.message.id)).toHaveLength(1);
+  });
+
+  it('reconnects after losing its database connection, and events flow again', async () => {
+    const token = await a.owner();
+    const agent = (await a.api('/api/agents', { token, body: { name: 'After the cut' } })).body;
+    const onB = await openStream(b, { token });
+    streams.push(onB);
+    await onB.next((f) => f.event === 'ready', 'ready');
+    // The database drops both processes' listening connections (as a failover or an idle-timeout would).
+    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      const r = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [applicationName(a.schema)]);
+      expect(r.rowCount).toBe(2);
+    } finally { await admin.end(); }
+    const busOf = (app: TestApp) => app.server.services.events as unknown as { connected(): boolean };
+    await eventually(() => !busOf(a).connected() && !busOf(b).connected(), 5000, 'the loss noticed');
+    await eventually(() => busOf(a).connected() && busOf(b).connected(), 10_000, 'reconnected');
+    expect((await a.api(`/api/agents/${agent.id}/message`, { token, body: { text: 'after the cut', userId: 'x-2' } })).status).toBe(200);
+    await onB.next((f) => f.event === 'message.created' && f.data.message.content === 'after the cut', 'an event after reconnecting');
   });
 });
