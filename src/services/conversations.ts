@@ -105,13 +105,16 @@ export function conversationService(deps: {
     authorize(actor, 'conversation.read');
     const all = canSeeAllAgents(actor);
     let visible: Promise<Set<string>> | undefined;
+    // Agents known to be someone else's: their events cost no lookup (an agent never changes owner).
+    const others = new Set<string>();
     const load = () => store.agents.list({ ownerId: actor.user.id }).then((l) => new Set(l.map((a) => a.id)));
     let chain = Promise.resolve();
     const deliver = async (e: ConversationEvent) => {
       if (!all) {
+        if (others.has(e.agentId)) return;
         let known = await (visible ??= load());
         if (!known.has(e.agentId)) { visible = load(); known = await visible; }
-        if (!known.has(e.agentId)) return;
+        if (!known.has(e.agentId)) { if (others.size < 10_000) others.add(e.agentId); return; }
       }
       send(presentEvent(e));
     };
