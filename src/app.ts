@@ -16,6 +16,7 @@ import { webhookRoutes } from './http/routes/webhooks.js';
 import { channelRoutes } from './http/routes/channels.js';
 import { memoryRoutes } from './http/routes/memory.js';
 import { takeoverRoutes } from './http/routes/takeover.js';
+import { inboxRoutes } from './http/routes/inbox.js';
 import { budgetRoutes } from './http/routes/budget.js';
 import { approvalRoutes } from './http/routes/approvals.js';
 import { handoffRoutes } from './http/routes/handoff.js';
@@ -59,6 +60,8 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', openaiRoutes({ agents: s.agents, completions: s.completions }));
   app.route('/', webhookRoutes({ channels: s.channels }));
   app.route('/', channelRoutes({ bots: s.telegram, whatsapp: s.whatsapp, agents: s.agents, deliveries: s.deliveries }));
+  // Before memoryRoutes: /api/conversations/stream must not be taken for /api/conversations/{id}.
+  app.route('/', inboxRoutes({ conversations: s.conversations }));
   app.route('/', memoryRoutes({ memory: s.memory, conversations: s.conversations }));
   app.route('/', takeoverRoutes({ takeover: s.takeover }));
   app.route('/', analyticsRoutes({ analytics: s.analytics }));

@@ -228,6 +228,21 @@ export function buildServices(config: Config, infra: Infra) {
   };
 }
 
+/** The cross-process event bus, listening before the server takes requests; a long message is loaded by the receiving process. */
+async function startPgEvents(url: string, schema: string | undefined, store: Store, log: Logger): Promise<EventBus> {
+  const { pgEventBus } = await import('./infra/pg-events.js'); // loads `pg` only on PostgreSQL
+  const bus = pgEventBus({
+    connectionString: url, schema, log: log.child({ service: 'events' }),
+    load: {
+      message: async (conversationId, messageId) => (await store.conversations.messages(conversationId, 20)).find((m) => m.id === messageId)
+        ?? (await store.conversations.messages(conversationId)).find((m) => m.id === messageId),
+      conversation: (id) => store.conversations.byId(id),
+    },
+  });
+  await bus.start();
+  return bus;
+}
+
 /** Opens the database, migrates it, and builds every service from the configuration. */
 export async function createServices(config: Config, overrides: Partial<Infra> & { pgSchema?: string } = {}): Promise<{ services: Services; dialect: Dialect; /** Loads the AI SDK now rather than with the first model call (no-op with an `llm` override). */ warmModels(): Promise<void> }> {
   const log = overrides.log ?? createLogger(config.SWITCHBOARD_LOG_LEVEL, { app: 'switchboard' });
@@ -237,8 +252,10 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
   const clock = overrides.clock ?? systemClock;
   // One registry per server; every model call is counted where its usage row is written.
   const metrics = overrides.metrics ?? createMetrics({ log: log.child({ service: 'metrics' }) });
-  const events = overrides.events ?? localEventBus(log.child({ service: 'events' }));
-  const store = withConversationEvents(withUsageMetrics(overrides.store ?? createStore(db, overrides.ids ?? randomIds, clock), metrics), events);
+  const base = withUsageMetrics(overrides.store ?? createStore(db, overrides.ids ?? randomIds, clock), metrics);
+  // One process: the in-process bus. On PostgreSQL (possibly several processes): LISTEN/NOTIFY carries events between them.
+  const events = overrides.events ?? (dialect === 'postgres' && config.DATABASE_URL ? await startPgEvents(config.DATABASE_URL, pgSchema, base, log) : localEventBus(log.child({ service: 'events' })));
+  const store = withConversationEvents(base, events);
   const queue = overrides.queue ?? createJobQueue({
     dialect, db, databaseUrl: config.DATABASE_URL, pgSchema, clock, log: log.child({ service: 'jobs' }),
     concurrency: config.SWITCHBOARD_JOB_CONCURRENCY, retryDelaySeconds: config.SWITCHBOARD_JOB_RETRY_SECONDS,

@@ -55,6 +55,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await services.queue.stop();
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
+      await services.events.close?.();
       await services.store.close();
     },
   };

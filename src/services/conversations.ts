@@ -1,12 +1,12 @@
-import type { Clock, EventBus, Store } from '../domain/ports.js';
-import type { Actor, Agent, ChatMessage } from '../domain/types.js';
+import type { Clock, ConversationEvent, EventBus, InboxRow, Store } from '../domain/ports.js';
+import type { Actor, Agent, Channel, ChatMessage, ConversationMode } from '../domain/types.js';
 import { errors } from '../domain/errors.js';
 import { authorize, canSeeAllAgents } from './access.js';
 import { publicAgents, publiclyListed } from './agents.js';
 import { collectReply, type ChatEvent, type ChatService } from './chat.js';
 import type { InboxService } from './inbox.js';
 import type { MemoryService } from './memory.js';
-import { peopleDirectory } from './people.js';
+import { peopleDirectory, type PersonView } from './people.js';
 
 export type Visitor = { kind: string; externalId: string };
 /** The visitor, resolved only once the agent is found (resolving it may start a cookie). */
@@ -57,6 +57,70 @@ export function conversationService(deps: {
       messages: messages.map(({ conversationId: _c, ...m }) => m),
       toolCalls: toolCalls.map(({ agentId: _a, conversationId: _c, ...t }) => t),
     };
+  }
+
+  // ----- the inbox (issue 15) -----
+
+  /** The cursor is the last item's keyset, opaque to clients: base64url of `[lastMessageAt, id]`, checked on the way back. */
+  const encodeCursor = (r: { lastMessageAt: string; id: string }) => Buffer.from(JSON.stringify([r.lastMessageAt, r.id])).toString('base64url');
+  function decodeCursor(cursor: string): { lastMessageAt: string; id: string } {
+    const bad = () => errors.validation([{ path: 'cursor', message: 'Not a cursor this list gave out; start again without it.' }]);
+    let v: unknown;
+    try { v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')); } catch { throw bad(); }
+    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || typeof v[1] !== 'string' || v[1].length === 0 || v[1].length > 100
+      || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(v[0])) throw bad();
+    return { lastMessageAt: v[0], id: v[1] };
+  }
+
+  /** The inbox's view of one conversation (the list item; `unanswered`: the person spoke last). */
+  const inboxItem = (r: InboxRow, person: PersonView) => ({
+    id: r.id, agentId: r.agentId, agentName: r.agentName, channel: r.channel, personId: r.personId, person,
+    mode: r.mode, needsHuman: r.needsHuman, handoffReason: r.handoffReason, takenOverBy: r.takenOverBy,
+    lastMessageAt: r.lastMessageAt, lastMessagePreview: r.lastMessagePreview, lastMessageRole: r.lastMessageRole,
+    unanswered: r.lastMessageRole === 'user', status: r.closedAt ? 'closed' as const : 'open' as const, createdAt: r.createdAt,
+  });
+
+  async function inboxList(actor: Actor, f: InboxQuery) {
+    authorize(actor, 'conversation.read');
+    // An agent filter names an agent the actor may see, or it is not found (as everywhere else for a customer).
+    if (f.agentId) await agentRecord(actor, f.agentId);
+    const limit = f.limit ?? 50;
+    const rows = await store.conversations.inboxPage({
+      ownerId: canSeeAllAgents(actor) ? undefined : actor.user.id,
+      agentId: f.agentId, channel: f.channel, mode: f.mode, needsHuman: f.needsHuman, unanswered: f.unanswered,
+      q: f.q?.trim() || undefined, after: f.cursor ? decodeCursor(f.cursor) : undefined, limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const people = await directory.present(page.map((r) => r.personId));
+    return { items: page.map((r) => inboxItem(r, people.get(r.personId)!)), nextCursor: rows.length > limit ? encodeCursor(page.at(-1)!) : null };
+  }
+
+  /**
+   * Subscribes to conversation events the actor may see: operators and auditors every agent's,
+   * customers their own agents'. The set of visible agents is loaded once and reloaded when an event
+   * names an agent it does not know (a customer's new agent). Returns the function that unsubscribes.
+   */
+  function watch(actor: Actor, send: (e: InboxEvent) => void): () => void {
+    const bus = deps.events;
+    if (!bus) throw new Error('conversation events are not wired');
+    authorize(actor, 'conversation.read');
+    const all = canSeeAllAgents(actor);
+    let visible: Promise<Set<string>> | undefined;
+    // Agents known to be someone else's: their events cost no lookup (an agent never changes owner).
+    const others = new Set<string>();
+    const load = () => store.agents.list({ ownerId: actor.user.id }).then((l) => new Set(l.map((a) => a.id)));
+    let chain = Promise.resolve();
+    const deliver = async (e: ConversationEvent) => {
+      if (!all) {
+        if (others.has(e.agentId)) return;
+        let known = await (visible ??= load());
+        if (!known.has(e.agentId)) { visible = load(); known = await visible; }
+        if (!known.has(e.agentId)) { if (others.size < 10_000) others.add(e.agentId); return; }
+      }
+      send(presentEvent(e));
+    };
+    // In order: one event at a time per subscriber (a reload of the agent set must not reorder them).
+    return bus.subscribe((e) => { chain = chain.then(() => deliver(e)).catch(() => {}); });
   }
 
   /** Public pages see an agent when it is publicly listed, or when a signed-in user may open it (a preview). */
@@ -119,6 +183,11 @@ export function conversationService(deps: {
       const person = { kind: 'api', externalId: input.userId ?? `user:${actor.user.id}` };
       return collectReply(throughInbox(agent, person, 'api', input.text));
     },
+
+    /** The inbox: conversations across the agents the actor may see, newest activity first, one keyset page at a time. */
+    inboxList,
+    /** Live inbox events for what the actor may see (see `watch`). */
+    watch,
 
     // ----- the public pages -----
     /** Agents listed on the home page (see publiclyListed). */
@@ -191,4 +260,22 @@ export function visitorMessage(m: ChatMessage) {
     id: m.id, role: m.role, content: m.content, status: m.status, channel: m.channel, createdAt: m.createdAt,
     author: { type: m.author.type, ...(m.author.type === 'human' && m.author.name ? { name: m.author.name } : {}) },
   };
+}
+
+export type InboxQuery = { agentId?: string; channel?: Channel; mode?: ConversationMode; needsHuman?: boolean; unanswered?: boolean; q?: string; limit?: number; cursor?: string };
+
+/** What the live inbox receives: the message itself (the caller's own data), or the conversation's new state. */
+export type InboxEvent =
+  | { type: 'message.created'; agentId: string; conversationId: string; message: { id: string; conversationId: string; role: string; content: string; status: string; author: ChatMessage['author']; channel: string | null; createdAt: string } }
+  | { type: 'conversation.updated'; agentId: string; conversationId: string; conversation: { id: string; agentId: string; channel: string; personId: string; mode: ConversationMode; needsHuman: boolean; handoffReason: string | null; takenOverBy: string | null; lastMessageAt: string; status: 'open' | 'closed' } | null };
+
+function presentEvent(e: ConversationEvent): InboxEvent {
+  if (e.type === 'message.created') {
+    const m = e.message;
+    return { type: e.type, agentId: e.agentId, conversationId: e.conversationId,
+      message: { id: m.id, conversationId: m.conversationId, role: m.role, content: m.content, status: m.status, author: m.author, channel: m.channel, createdAt: m.createdAt } };
+  }
+  const c = e.conversation;
+  return { type: e.type, agentId: e.agentId, conversationId: e.conversationId,
+    conversation: c ? { id: c.id, agentId: c.agentId, channel: c.channel, personId: c.personId, mode: c.mode, needsHuman: c.needsHuman, handoffReason: c.handoffReason, takenOverBy: c.takenOverBy, lastMessageAt: c.lastMessageAt, status: c.closedAt ? 'closed' : 'open' } : null };
 }

@@ -48,6 +48,8 @@ telegram.addBot(ONBOARDING_BOT);
 // More bots, one per agent of screens.spec.ts (a bot polled by two agents would make each stop the other).
 const SPARE_BOTS = [1, 2, 3, 4].map((n) => ({ token: `55500011${n}:AAFk3mZq8vWcRtY2uNpLxE7sJdHgB4aQ9o${n}`, username: `SitePm${n}Bot`, firstName: `Site PM ${n}` }));
 for (const bot of SPARE_BOTS) telegram.addBot(bot);
+// The live inbox (inbox.spec.ts) has a bot of its own: its app polls it while the spec runs.
+telegram.addBot({ token: '555000120:AAFk3mZq8vWcRtY2uNpLxE7sJdHgB4aQ9i0', username: 'InboxE2EBot', firstName: 'Inbox' });
 const website = await startFakeWebsite();
 const STRIPE = { secretKey: 'sk_test_e2e', webhookSecret: 'whsec_e2e', priceId: 'price_e2e_starter' };
 const stripe = await startFakeStripe({ secretKey: STRIPE.secretKey, webhookSecret: STRIPE.webhookSecret, prices: [{ id: STRIPE.priceId, unitAmount: 2900 }] });

@@ -26,7 +26,7 @@ import { localEventBus, withConversationEvents } from '../../src/infra/events.js
 
 export async function makeTestServices(overrides: TestServiceOverrides = {}) {
   const clock = overrides.clock ?? manualClock();
-  const { store, close } = await openTestStore(clock);
+  const { store, close, db } = await openTestStore(clock);
   const llm = overrides.llm ?? scriptedModel();
   const queue = overrides.queue ?? manualJobQueue(clock);
   const config = loadConfig({
@@ -74,5 +74,5 @@ export async function makeTestServices(overrides: TestServiceOverrides = {}) {
     return { status: res.status, body, headers: res.headers };
   }
 
-  return { services, app, store, clock, llm, queue, config, as, request, close };
+  return { services, app, store, clock, llm, queue, config, as, request, close, /** The database under the store, for arranging state no service sets yet. */ db };
 }

@@ -1,5 +1,5 @@
 /** Conversations: people, sessions and their messages, summaries, tool calls and held approvals. */
-import type { CloseReason, Summary, SummaryStatus, Channel, ChatMessage, Conversation, MessageAuthor, MessageRole, MessageStatus, Person } from '../types.js';
+import type { CloseReason, Summary, SummaryStatus, Channel, ChatMessage, Conversation, ConversationMode, MessageAuthor, MessageRole, MessageStatus, Person } from '../types.js';
 
 export interface PersonRepo {
   /** The person of a channel identity, created on first sight; a name the channel gives is kept as their display name. */
@@ -76,7 +76,21 @@ export interface ConversationRepo {
   lastPersonMessage(conversationId: string): Promise<{ channel: Channel | null; createdAt: string } | undefined>;
   /** Marks a stored message as failed (a reply cut by a takeover before it was delivered). */
   markFailed(messageId: string, error: string): Promise<void>;
+  /** One page of the inbox: conversations newest activity first (last message, then id, descending), after the keyset `after`. */
+  inboxPage(f: InboxFilter): Promise<InboxRow[]>;
 }
+
+/** What the inbox lists: `ownerId` scopes to one owner's agents (customers); absent, every agent. */
+export type InboxFilter = {
+  ownerId?: string; agentId?: string; channel?: Channel; mode?: ConversationMode; needsHuman?: boolean;
+  /** The person spoke last (nobody has answered yet). */
+  unanswered?: boolean;
+  /** Text in any of the conversation's messages. */
+  q?: string;
+  limit: number;
+  after?: { lastMessageAt: string; id: string };
+};
+export type InboxRow = Conversation & { agentName: string; lastMessagePreview: string | null; lastMessageRole: MessageRole | null };
 
 export type SummarySearch = { agentId: string; personIds?: string[]; q?: string; limit: number };
 export interface SummaryRepo {

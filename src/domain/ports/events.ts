@@ -19,4 +19,6 @@ export interface EventBus {
   subscribe(fn: (e: ConversationEvent) => void): () => void;
   /** Whether anyone listens (publishers may skip work that only listeners need). */
   listening(): boolean;
+  /** Releases what the bus holds (a database connection); subscribers hear nothing more. */
+  close?(): Promise<void>;
 }

@@ -338,5 +338,28 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     async markFailed(messageId, error) {
       await db.updateTable('messages').set({ status: 'error', error: maskStored(error) }).where('id', '=', messageId).execute();
     },
+    async inboxPage(f) {
+      // Scope first (the owner's agents), then filters, then the keyset: newest activity first, id breaking ties.
+      let q = db.selectFrom('conversations as c').innerJoin('agents as a', 'a.id', 'c.agent_id')
+        .selectAll('c').select(['a.name as agent_name']);
+      if (f.ownerId !== undefined) q = q.where('a.owner_id', '=', f.ownerId);
+      if (f.agentId) q = q.where('c.agent_id', '=', f.agentId);
+      if (f.channel) q = q.where('c.channel', '=', f.channel);
+      if (f.mode) q = q.where('c.mode', '=', f.mode);
+      if (f.needsHuman !== undefined) q = q.where('c.needs_human', '=', f.needsHuman ? 1 : 0);
+      if (f.unanswered) q = q.where('c.last_message_role', '=', 'user');
+      if (f.q) {
+        // No message index: a LIKE with escaped wildcards over the messages of the conversations in scope (case-insensitive on both).
+        const pattern = `%${f.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+        q = q.where((eb) => eb.exists(eb.selectFrom('messages as m').select('m.id').whereRef('m.conversation_id', '=', 'c.id')
+          .where(sql<boolean>`lower(m.content) like ${pattern} escape '\\'`)));
+      }
+      if (f.after) {
+        const { lastMessageAt: at, id } = f.after;
+        q = q.where((eb) => eb.or([eb('c.last_message_at', '<', at), eb.and([eb('c.last_message_at', '=', at), eb('c.id', '<', id)])]));
+      }
+      const rows = await q.orderBy('c.last_message_at', 'desc').orderBy('c.id', 'desc').limit(f.limit).execute();
+      return rows.map((r) => ({ ...toConversation(r), agentName: r.agent_name, lastMessagePreview: r.last_message_preview ?? null, lastMessageRole: (r.last_message_role ?? null) as MessageRole | null }));
+    },
   };
 }

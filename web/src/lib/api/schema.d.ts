@@ -5090,6 +5090,143 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conversations/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live inbox: server-sent events `message.created` and `conversation.updated` for every conversation you may see (customers: your agents'). Heartbeat comments every 20 s; at most 5 open streams per user (429). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description text/event-stream */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The inbox: conversations across the agents you may see (customers: your own), newest activity first, filtered and searched; page with `cursor`. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only this agent's conversations (an agent you may not see is 404) */
+                    agentId?: string;
+                    channel?: "web" | "api" | "openai" | "telegram" | "whatsapp";
+                    /** @description `human`: handled by a person (taken over) */
+                    mode?: "agent" | "human";
+                    /** @description Waiting for a person (a handoff was asked for) */
+                    needsHuman?: "true" | "false";
+                    /** @description The person wrote last */
+                    unanswered?: "true" | "false";
+                    /** @description Text in any message of the conversation (case-insensitive substring) */
+                    q?: string;
+                    /** @description Page size, default 50, at most 200 */
+                    limit?: number;
+                    /** @description The `nextCursor` of the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["InboxItem"][];
+                            /** @description Pass as `cursor` for the next page; null on the last one */
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/conversations/{id}": {
         parameters: {
             query?: never;
@@ -7824,6 +7961,28 @@ export interface components {
             lastOutboundAt: string | null;
             lastError: string | null;
             lastErrorAt: string | null;
+        };
+        InboxItem: {
+            id: string;
+            agentId: string;
+            agentName: string;
+            channel: string;
+            personId: string;
+            person: components["schemas"]["Person"];
+            /** @enum {string} */
+            mode: "agent" | "human";
+            needsHuman: boolean;
+            handoffReason: string | null;
+            takenOverBy: string | null;
+            lastMessageAt: string;
+            lastMessagePreview: string | null;
+            /** @enum {string|null} */
+            lastMessageRole: "user" | "assistant" | "system" | null;
+            /** @description The person wrote last */
+            unanswered: boolean;
+            /** @enum {string} */
+            status: "open" | "closed";
+            createdAt: string;
         };
         Conversation: {
             id: string;
