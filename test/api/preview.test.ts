@@ -95,7 +95,7 @@ describe('agent preview: chat with the unsaved agent, the prompt preview, impers
     await eventually(() => sent().length === 1, 5000, 'the model call');
     ctl.abort();
     const row = await eventually(async () => (await usageByChannel(quiet.id)).find((b) => b.key === 'preview'), 2000, 'the usage row of the cut call (sooner than the 3 s model timeout)');
-    expect(row.requests).toBe(1);
+    expect(row!.requests).toBe(1);
   });
 
   it('refuses a preview the way chat is refused once the budget is spent: the stop message, no model call', async () => {
