@@ -62,7 +62,7 @@ test('"Open as this person" opens the preview with their memory', async ({ page 
   await page.getByTestId('open-as-person').click();
   await expect(page).toHaveURL(new RegExp(`/dashboard/agents/${agent.id}\\?as=`));
   const preview = page.getByTestId('agent-preview');
-  await expect(preview.getByTestId('preview-as')).toContainText('with their summaries and notes');
+  await expect(preview.getByTestId('preview-as')).toContainText('with their summaries and notes, read-only');
   await preview.getByTestId('preview-input').fill('What do I grow?');
   await preview.getByTestId('preview-input').press('Enter');
   const reply = preview.locator('[data-testid="chat-message"][data-role="assistant"]').last();
