@@ -25,6 +25,7 @@ import { auditRoutes } from './http/routes/audit.js';
 import { analyticsRoutes } from './http/routes/analytics.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { metaRoutes } from './http/routes/meta.js';
+import { previewRoutes } from './http/routes/preview.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { renderReference } from './http/docs.js';
 import { serveSpa } from './http/static.js';
@@ -55,6 +56,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   const c = services.config;
   app.route('/', accountRoutes({ accounts: s.accounts, options: { secureCookies: c.secureCookies, trustedProxies: c.trustedProxies, publicUrl: c.PUBLIC_URL } }));
   app.route('/', agentRoutes({ agents: s.agents, provisioning: s.provisioning, conversations: s.conversations }));
+  app.route('/', previewRoutes({ preview: s.preview }));
   app.route('/', providerRoutes({ providers: s.providers, prices: s.prices, settings: s.settings, usage: s.usage }));
   app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, visitors: s.visitors, secureCookies: c.secureCookies, trustedProxies: c.trustedProxies }));
   app.route('/', openaiRoutes({ agents: s.agents, completions: s.completions }));

@@ -15,6 +15,7 @@ import { agentService } from './services/agents.js';
 import { providerService } from './services/providers.js';
 import { priceService } from './services/prices.js';
 import { chatService } from './services/chat.js';
+import { previewService } from './services/preview.js';
 import { admissionService } from './services/admission.js';
 import { completionService } from './services/completions.js';
 import { modelGateway } from './llm/model-gateway.js';
@@ -200,6 +201,7 @@ export function buildServices(config: Config, infra: Infra) {
     agents,
     provisioning,
     chat,
+    preview: previewService({ store, gateway, providers, admission, memory, toolbox, ids, log: log.child({ service: 'preview' }) }),
     completions: completionService({ agents: store.agents, people: store.people, clock, gateway, admission, providers }),
     gateway,
     admission,

@@ -120,7 +120,8 @@ export type PluginDef = {
   secretsSealed: Record<string, string>;
 };
 
-export type Channel = 'web' | 'api' | 'openai' | 'telegram' | 'whatsapp';
+/** `preview`: the agent editor's preview chat (usage rows only; never a conversation's channel). */
+export type Channel = 'web' | 'api' | 'openai' | 'telegram' | 'whatsapp' | 'preview';
 
 /** Per inbox channel: the kind of person its sender id names, and the conversation channel its messages belong to. */
 export const CHANNEL_IDENTITY: Record<string, { person: string; channel: Channel }> = {
@@ -230,7 +231,7 @@ export type UsageRecord = {
   conversationId: string | null;
   messageId: string | null;
   channel: Channel;
-  purpose: 'chat' | 'summary' | 'routing' | 'embedding';
+  purpose: 'chat' | 'summary' | 'routing' | 'embedding' | 'preview';
   provider: string;
   model: string;
   inputTokens: number;

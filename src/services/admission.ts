@@ -1,7 +1,7 @@
 /**
  * The admission step: whether a message may be answered at all, asked once by every way in — the
  * web chat, the message API, Telegram and WhatsApp (all through chat.send), `/v1/chat/completions`
- * (services/completions.ts), and later schedules and previews — before any model call, and counted
+ * (services/completions.ts), the editor's preview (`admitPreview`), and later schedules — before any model call, and counted
  * the same way. In order: the agent is active; its owner is in good standing (not suspended, trial
  * not ended, plan not canceled); the plan's spend, the agent's and customer's budgets and the
  * person's daily cost cap are not spent; then the message is counted against the plan's monthly
@@ -71,6 +71,20 @@ export function admissionService(deps: {
     assertActive(agent: Agent): void {
       const why = notAnswering(agent);
       if (why) throw why;
+    },
+
+    /**
+     * Admits one preview message (the agent editor's preview chat, by someone who may edit the agent).
+     * Its owner may preview a paused agent (that is when a persona gets fixed) unless it was paused for
+     * a payment due; any other status refuses as for a chat. Then the owner's standing and the budgets
+     * (a BudgetStop, as for a chat) and the plan's monthly messages. It is no person's message: not
+     * logged for analytics, and no person's daily caps count it.
+     */
+    async admitPreview(agent: Agent): Promise<void> {
+      if (!(agent.status === 'paused' && agent.pausedReason !== 'billing')) this.assertActive(agent);
+      const standing = await budget.plan(agent);
+      if (standing.stop) throw standing.stop;
+      await budget.admit(agent, null);
     },
 
     /**

@@ -199,6 +199,57 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     return picked.length ? picked.join('\n\n') : null;
   }
 
+  /**
+   * The one composer of a model call's input: the system prompt (persona, workspace notes, the
+   * person's notes, earlier sessions, this session's compacted start) and the newest turns that fit
+   * the agent's token budget (`dropped`: older turns no longer fit).
+   */
+  async function compose(agent: Agent, c: { personId: string | null; memoryContext: string | null; runningSummary: string | null; turns: ModelMessage[] | Promise<ModelMessage[]> }): Promise<{ system: string; messages: ModelMessage[]; dropped: boolean }> {
+    const todayPath = `memory/${day(clock.now())}.md`;
+    const yesterdayPath = `memory/${day(new Date(clock.now().getTime() - 86_400_000))}.md`;
+    const personal = (path: string) => (c.personId ? store.notes.get(agent.id, c.personId, path) : Promise.resolve(undefined));
+    const [memoryFile, today, yesterday, ownFile, ownToday, ownYesterday, turns] = await Promise.all([
+      store.workspace.get(agent.id, 'MEMORY.md'),
+      store.workspace.get(agent.id, todayPath),
+      store.workspace.get(agent.id, yesterdayPath),
+      personal('MEMORY.md'),
+      personal(todayPath),
+      personal(yesterdayPath),
+      c.turns,
+    ]);
+    const parts = [composeSystemPrompt(agent)];
+    // The agent's shared notes (its operator's, or everyone's when shared notes are on), then this person's own.
+    const sections: { title: string; content: string }[] = [];
+    const add = (title: string, f: { content: string } | undefined, fit: (t: string) => string) => { if (f?.content.trim()) sections.push({ title, content: fit(f.content.trim()) }); };
+    add('Long-term notes (MEMORY.md)', memoryFile, (t) => cut(t, WORKSPACE_TOKENS));
+    add(yesterdayPath, yesterday, (t) => tail(t, DAILY_NOTE_TOKENS));
+    add(todayPath, today, (t) => tail(t, DAILY_NOTE_TOKENS));
+    add('Long-term notes from your conversations with this person', ownFile, (t) => cut(t, WORKSPACE_TOKENS));
+    add(`${yesterdayPath}, with this person`, ownYesterday, (t) => tail(t, DAILY_NOTE_TOKENS));
+    add(`${todayPath}, with this person`, ownToday, (t) => tail(t, DAILY_NOTE_TOKENS));
+    if (sections.length) parts.push(notesBlock(sections));
+    if (c.memoryContext) {
+      parts.push(`## What you remember about this person\nSummaries of your earlier conversations with this person (only with them). Use them when relevant; do not recite them unprompted.\n\n${c.memoryContext}`);
+    }
+    if (agent.memoryTools) {
+      parts.push(`## Memory tools\nUse memory_search when the person refers to an earlier conversation you do not see above, and memory_get to read one summary in full. ${agent.sharedNotes ? 'memory_write notes are shared with everyone who talks with you: never write private details about a person.' : 'memory_write keeps a note for your later conversations with this person only.'}`);
+    }
+    if (c.runningSummary) parts.push(`## Earlier in this conversation\n\n${c.runningSummary}`);
+
+    const messages: ModelMessage[] = [];
+    let tokens = 0;
+    let dropped = false;
+    for (let i = turns.length - 1; i >= 0; i--) {
+      const t = estimateTokens(turns[i]!.content);
+      if (tokens + t > agent.contextTokenBudget && messages.length > 0) { dropped = true; break; }
+      tokens += t;
+      messages.unshift({ role: turns[i]!.role, content: turns[i]!.content });
+    }
+    // A model expects the turns to start with the person.
+    while (messages.length > 1 && messages[0]!.role === 'assistant') messages.shift();
+    return { system: parts.join('\n\n'), messages, dropped };
+  }
+
   const memory = {
     search,
     closeSession,
@@ -248,50 +299,23 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
      * Queues a compaction when older turns no longer fit.
      */
     async context(agent: Agent, conv: Conversation): Promise<{ system: string; messages: ModelMessage[] }> {
-      const todayPath = `memory/${day(clock.now())}.md`;
-      const yesterdayPath = `memory/${day(new Date(clock.now().getTime() - 86_400_000))}.md`;
-      const [memoryFile, today, yesterday, ownFile, ownToday, ownYesterday, history] = await Promise.all([
-        store.workspace.get(agent.id, 'MEMORY.md'),
-        store.workspace.get(agent.id, todayPath),
-        store.workspace.get(agent.id, yesterdayPath),
-        store.notes.get(agent.id, conv.personId, 'MEMORY.md'),
-        store.notes.get(agent.id, conv.personId, todayPath),
-        store.notes.get(agent.id, conv.personId, yesterdayPath),
-        store.conversations.messagesAfter(conv.id, conv.compactedThrough),
-      ]);
-      const parts = [composeSystemPrompt(agent)];
-      // The agent's shared notes (its operator's, or everyone's when shared notes are on), then this person's own.
-      const sections: { title: string; content: string }[] = [];
-      const add = (title: string, f: { content: string } | undefined, fit: (t: string) => string) => { if (f?.content.trim()) sections.push({ title, content: fit(f.content.trim()) }); };
-      add('Long-term notes (MEMORY.md)', memoryFile, (t) => cut(t, WORKSPACE_TOKENS));
-      add(yesterdayPath, yesterday, (t) => tail(t, DAILY_NOTE_TOKENS));
-      add(todayPath, today, (t) => tail(t, DAILY_NOTE_TOKENS));
-      add('Long-term notes from your conversations with this person', ownFile, (t) => cut(t, WORKSPACE_TOKENS));
-      add(`${yesterdayPath}, with this person`, ownYesterday, (t) => tail(t, DAILY_NOTE_TOKENS));
-      add(`${todayPath}, with this person`, ownToday, (t) => tail(t, DAILY_NOTE_TOKENS));
-      if (sections.length) parts.push(notesBlock(sections));
-      if (conv.memoryContext) {
-        parts.push(`## What you remember about this person\nSummaries of your earlier conversations with this person (only with them). Use them when relevant; do not recite them unprompted.\n\n${conv.memoryContext}`);
-      }
-      if (agent.memoryTools) {
-        parts.push(`## Memory tools\nUse memory_search when the person refers to an earlier conversation you do not see above, and memory_get to read one summary in full. ${agent.sharedNotes ? 'memory_write notes are shared with everyone who talks with you: never write private details about a person.' : 'memory_write keeps a note for your later conversations with this person only.'}`);
-      }
-      if (conv.runningSummary) parts.push(`## Earlier in this conversation\n\n${conv.runningSummary}`);
+      const usable = store.conversations.messagesAfter(conv.id, conv.compactedThrough)
+        .then((history) => history.filter((m) => m.status === 'complete' && m.content.trim() !== ''));
+      const r = await compose(agent, { personId: conv.personId, memoryContext: conv.memoryContext, runningSummary: conv.runningSummary, turns: usable });
+      if (r.dropped) await queue.send(compactJob, { conversationId: conv.id }, { singletonKey: conv.id });
+      return { system: r.system, messages: r.messages };
+    },
 
-      const usable = history.filter((m) => m.status === 'complete' && m.content.trim() !== '');
-      const messages: ModelMessage[] = [];
-      let tokens = 0;
-      let dropped = false;
-      for (let i = usable.length - 1; i >= 0; i--) {
-        const t = estimateTokens(usable[i]!.content);
-        if (tokens + t > agent.contextTokenBudget && messages.length > 0) { dropped = true; break; }
-        tokens += t;
-        messages.unshift({ role: usable[i]!.role, content: usable[i]!.content });
-      }
-      if (dropped) await queue.send(compactJob, { conversationId: conv.id }, { singletonKey: conv.id });
-      // A model expects the turns to start with the person.
-      while (messages.length > 1 && messages[0]!.role === 'assistant') messages.shift();
-      return { system: parts.join('\n\n'), messages };
+    /**
+     * What a preview call would send, read-only: the same composition as `context`, for turns that
+     * are not stored (the editor's preview chat). With `personId` (impersonation) the person's notes
+     * and the summaries a new session with them would start with; without, no person at all. Nothing
+     * is written and no compaction is queued.
+     */
+    async previewContext(agent: Agent, p: { personId: string | null; turns: ModelMessage[]; firstText: string }): Promise<{ system: string; messages: ModelMessage[] }> {
+      const memoryContext = p.personId ? await memoryContextFor(agent, p.personId, p.firstText) : null;
+      const r = await compose(agent, { personId: p.personId, memoryContext, runningSummary: null, turns: p.turns.filter((m) => m.content.trim() !== '') });
+      return { system: r.system, messages: r.messages };
     },
 
     /** memory_search / memory_get / memory_write, bound to one person and one agent. */

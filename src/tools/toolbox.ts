@@ -120,6 +120,16 @@ export function toolbox(deps: {
       return (await build(ctx, effective)).find((t) => t.name === name);
     },
 
+    /**
+     * The agent's effective tools, built but not wrapped (nothing recorded, nothing held for approval):
+     * for the editor's preview (services/preview.ts), which has no conversation to record them in and
+     * decides itself which of them may run.
+     */
+    async unrecorded(ctx: ToolContext): Promise<{ tools: ModelTool[]; requireApproval: Set<string> }> {
+      const { effective } = await describe(ctx.agent);
+      return { tools: await build(ctx, effective), requireApproval: expand(ctx.agent.toolPolicy?.requireApproval ?? [], ctx.agent.plugins.map((p) => p.name)) };
+    },
+
     /** The tools offered in this call (the effective ones, each recorded), and how any other call is refused. */
     async forCall(ctx: ToolContext): Promise<{ tools: ModelTool[]; refuse: (toolName: string, input: unknown) => Promise<string> }> {
       const { effective, unavailable: missing } = await describe(ctx.agent);

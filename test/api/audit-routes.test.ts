@@ -52,6 +52,8 @@ const EXEMPT: Record<string, string> = {
   'POST /api/auth/password-reset': 'mails a reset link (logged as auth.password_reset_requested for the rate limit); no data changes',
   'POST /api/auth/verify-email/resend': 'mails a new verification link (logged for the rate limit); no data changes',
   'POST /api/agents/preview-prompt': 'composes a prompt for preview; saves nothing',
+  'POST /api/agents/{id}/preview': 'the editor\'s preview chat: stores nothing (its model calls are usage rows, purpose preview)',
+  'POST /api/agents/{id}/prompt-preview': 'composes the system prompt a draft would get; saves nothing',
   'POST /api/agents/{id}/message': 'a chat message (conversations are the record of chat)',
   'POST /api/telegram/check': 'asks Telegram about a token; saves nothing',
   'POST /api/channels/whatsapp/test': 'sends a test message; changes no settings',

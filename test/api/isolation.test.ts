@@ -11,6 +11,7 @@ import { startFakeWhatsApp, type FakeWhatsApp } from '../fakes/whatsapp-server.j
 const BODIES: Record<string, { body?: unknown; query?: string }> = {
   'patch /api/agents/{id}': { body: { description: 'hijacked' } },
   'post /api/agents/{id}/message': { body: { text: 'hello', userId: 'intruder' } },
+  'post /api/agents/{id}/preview': { body: { text: 'hello', draft: { persona: { soul: 'hijacked' } } } },
   'patch /api/agents/{id}/config': { body: { soul: 'hijacked' } },
   'get /api/agents/{id}/file': { query: '?path=MEMORY.md' },
   'put /api/agents/{id}/file': { body: { content: 'hijacked' }, query: '?path=MEMORY.md' },

@@ -60,6 +60,12 @@ export const api = {
   importAgent: (doc: T.TemplateDocument) => unwrap(client.POST('/api/agents/import', { body: doc as T.Body<'/api/agents/import', 'post'> })),
   previewPrompt: (input: T.Body<'/api/agents/preview-prompt', 'post'>, signal?: AbortSignal) =>
     unwrap(client.POST('/api/agents/preview-prompt', { body: input, signal })),
+  /** The exact system prompt the agent would get with a draft (and a person's memory, with `personId`). */
+  promptPreview: (agentId: string, body: T.Body<'/api/agents/{id}/prompt-preview', 'post'>, signal?: AbortSignal) =>
+    unwrap(client.POST('/api/agents/{id}/prompt-preview', { ...id(agentId), body, signal })),
+  /** Chat with the unsaved agent: streamed like the public chat; nothing is stored. */
+  previewChat: (agentId: string, body: T.Body<'/api/agents/{id}/preview', 'post'>, handlers: ChatHandlers, signal?: AbortSignal) =>
+    streamEvents(`/api/agents/${encodeURIComponent(agentId)}/preview`, body, handlers, signal),
   agentConversations: (agentId: string) => unwrap(client.GET('/api/agents/{id}/conversations', id(agentId))),
   conversation: (conversationId: string) => unwrap(client.GET('/api/conversations/{id}', id(conversationId))),
   /** End the session now and queue its summary. */
@@ -202,8 +208,11 @@ export const accountApi = {
 export interface ChatHandlers {
   start?(e: { conversationId: string; userMessageId: string }): void;
   delta?(e: { text: string }): void;
-  /** `human`: a person has taken the conversation over, so the agent says nothing (a reply being streamed was cut). */
-  done?(e: { messageId: string; usage: { inputTokens: number; outputTokens: number; costUsd: number }; human?: boolean }): void;
+  /**
+   * `reply`: the whole reply (with `budgetStopped`, the agent's stop message, which comes without deltas);
+   * `human`: a person has taken the conversation over, so the agent says nothing (a reply being streamed was cut).
+   */
+  done?(e: { messageId: string; reply?: string; budgetStopped?: boolean; usage: { inputTokens: number; outputTokens: number; costUsd: number }; human?: boolean }): void;
   /** The reply failed; the server stores it with status "error" under `messageId` when it has one. */
   error?(e: { code: string; message: string; messageId?: string }): void;
 }
@@ -215,7 +224,12 @@ export interface ChatHandlers {
  */
 async function streamChat(slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal): Promise<void> {
   const body: T.Body<'/api/public/agents/{slug}/chat', 'post'> = { text };
-  const res = await fetch(`/api/public/agents/${encodeURIComponent(slug)}/chat`, {
+  return streamEvents(`/api/public/agents/${encodeURIComponent(slug)}/chat`, body, handlers, signal);
+}
+
+/** POST a JSON body and read the chat's event stream (start, delta…, done | error) from the answer. */
+async function streamEvents(url: string, body: unknown, handlers: ChatHandlers, signal?: AbortSignal): Promise<void> {
+  const res = await fetch(url, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
     credentials: 'same-origin',

@@ -2746,6 +2746,247 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Chat with the agent as it is being edited. Streams the public chat's events (start, delta…, done | error); nothing is stored, the call is billed as usage with purpose "preview". */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description At most the installation's message limit (400 message_too_long) */
+                        text: string;
+                        draft?: components["schemas"]["PreviewDraft"];
+                        /** @description The preview so far (the server keeps nothing): each turn at most the message limit */
+                        history?: {
+                            /** @enum {string} */
+                            role: "user" | "assistant";
+                            content: string;
+                        }[];
+                        /** @description Impersonate: use this person's memory with the agent (their notes and summaries), read-only. They must have talked with the agent (404 otherwise). */
+                        personId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description text/event-stream */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/{id}/prompt-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The exact system prompt the agent would get now (persona, notes, memory tools), and its size. Auditors may read it. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Impersonate: use this person's memory with the agent (their notes and summaries), read-only. They must have talked with the agent (404 otherwise). */
+                    personId?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            system: string;
+                            /** @description Estimated tokens (≈4 characters a token, the estimate the context budget uses) */
+                            tokens: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** The exact system prompt the agent would get with a draft (unsaved settings), and its size. Saves nothing. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        draft?: components["schemas"]["PreviewDraft"];
+                        /** @description Impersonate: use this person's memory with the agent (their notes and summaries), read-only. They must have talked with the agent (404 otherwise). */
+                        personId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            system: string;
+                            /** @description Estimated tokens (≈4 characters a token, the estimate the context budget uses) */
+                            tokens: number;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/providers": {
         parameters: {
             query?: never;
@@ -7895,6 +8136,28 @@ export interface components {
             createdAt: string;
             channel?: string | null;
             author: components["schemas"]["MessageAuthor"];
+        };
+        /** @description Unsaved settings over the stored agent, for this call only: name, description, persona files, model (null: the default), temperature, tool policy (as PATCH /api/agents/{id} `tools`; null: the default policy). */
+        PreviewDraft: {
+            name?: string;
+            description?: string;
+            persona?: {
+                soul?: string;
+                agents?: string;
+                tools?: string;
+                user?: string;
+                instructions?: string;
+            };
+            model?: string | null;
+            temperature?: number;
+            tools?: {
+                /** @default [] */
+                allow: string[];
+                /** @default [] */
+                deny: string[];
+                /** @default [] */
+                requireApproval: string[];
+            } | null;
         };
         Provider: {
             name: string;
