@@ -12,6 +12,14 @@ export type Visitor = { kind: string; externalId: string };
 /** The visitor, resolved only once the agent is found (resolving it may start a cookie). */
 export type VisitorOf = () => Visitor;
 
+/** Public pages see an agent when it is publicly listed, or when a signed-in user may open it (a preview). */
+export async function findPublicAgent(store: Pick<Store, 'agents'>, actor: Actor | undefined, slug: string): Promise<Agent> {
+  const a = await store.agents.bySlug(slug);
+  const visibleToActor = !!actor && !!a && (canSeeAllAgents(actor) || a.ownerId === actor.user.id);
+  if (!a || a.status === 'deleted' || !(publiclyListed(a) || visibleToActor)) throw errors.notFound('Agent');
+  return a;
+}
+
 /**
  * Conversations as the dashboard, the message API and the public web chat see them: an agent's
  * conversation list and recent history, one transcript with its summary and tool calls, a message
@@ -56,13 +64,7 @@ export function conversationService(deps: {
     };
   }
 
-  /** Public pages see an agent when it is publicly listed, or when a signed-in user may open it (a preview). */
-  async function publicAgent(actor: Actor | undefined, slug: string): Promise<Agent> {
-    const a = await store.agents.bySlug(slug);
-    const visibleToActor = !!actor && !!a && (canSeeAllAgents(actor) || a.ownerId === actor.user.id);
-    if (!a || a.status === 'deleted' || !(publiclyListed(a) || visibleToActor)) throw errors.notFound('Agent');
-    return a;
-  }
+  const publicAgent = (actor: Actor | undefined, slug: string) => findPublicAgent(store, actor, slug);
 
   /** Sends through the inbox: if this process dies mid-reply, a worker finishes the reply and it appears in the history. */
   const throughInbox = (agent: Agent, person: Visitor, channel: 'web' | 'api', text: string): AsyncGenerator<ChatEvent> =>

@@ -8,6 +8,8 @@ import { requestAddress } from '../middleware/client-address.js';
 import { slugSchema } from '../../domain/schemas.js';
 import type { ConversationService, Visitor } from '../../services/conversations.js';
 import type { LinkService } from '../../services/linking.js';
+import type { MediaService } from '../../services/media.js';
+import { fileBody, MediaCreated, presentMedia, readUpload } from '../upload.js';
 import type { AppEnv } from '../context.js';
 import { router } from '../router.js';
 import { serverTiming, totalTiming } from '../server-timing.js';
@@ -35,7 +37,7 @@ const present = (m: { id: string; role: string; content: string; status: string;
  * The public pages: listed agents, a visitor's chat with one (streamed), and linking the browser to
  * a WhatsApp number. Visitors are anonymous; a signed-in user may also open an unlisted agent they can see.
  */
-export function publicRoutes(deps: { conversations: ConversationService; links: LinkService; visitors: VisitorService; secureCookies: boolean; trustedProxies: TrustedProxies | undefined }) {
+export function publicRoutes(deps: { conversations: ConversationService; links: LinkService; visitors: VisitorService; media: MediaService; secureCookies: boolean; trustedProxies: TrustedProxies | undefined }) {
   const { conversations, links } = deps;
   const who = (c: Context<AppEnv>) => visitor(c, deps.visitors, deps.secureCookies);
   /** Anonymous work (chat, link codes, uploads) is also limited per client address; signed-in callers are not. */
@@ -97,6 +99,18 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
     }, async (err) => {
       c.get('log').error('chat stream failed', { error: err });
     });
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/public/agents/{slug}/media', tags,
+    summary: 'Upload a voice note or image from the chat (raw body with its Content-Type); the id goes into the next message\'s `mediaIds`. Counted like a chat message.',
+    request: { params: SlugParam, ...fileBody },
+    responses: { 201: ok(MediaCreated, 'Stored'), ...errorResponses(404, 413, 415, 429) } }),
+  async (c) => {
+    // Counted before the body is read, so a flood of large uploads is refused early.
+    if (!c.get('actor')) deps.visitors.admit(requestAddress(c, deps.trustedProxies));
+    const bytes = await readUpload(c.req.raw);
+    const item = await deps.media.uploadForVisitor(c.get('actor'), c.req.valid('param').slug, () => who(c), { bytes, claimedType: c.req.header('content-type') });
+    return c.json(presentMedia(item), 201);
   });
 
   // ----- web ↔ WhatsApp linking -----
