@@ -108,13 +108,14 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
   });
 
   // ----- usage -----
-  app.openapi(createRoute({ method: 'get', path: '/api/usage', tags: ['Usage'], summary: 'Usage totals, a per-day series, and breakdowns by agent and model',
+  app.openapi(createRoute({ method: 'get', path: '/api/usage', tags: ['Usage'], summary: 'Usage totals, a per-day series, and breakdowns by agent, model and purpose (chat, summary, routing, embedding, preview, transcription, speech…)',
     request: { query: z.object({ agentId: z.string().max(100).optional(), from: DayParam.optional(), to: DayParam.optional() }) },
     responses: { 200: ok(TotalsSchema.extend({
       from: z.string(), to: z.string(), totals: TotalsSchema,
       series: z.array(TotalsSchema.extend({ date: z.string() })),
       byAgent: z.array(TotalsSchema.extend({ agentId: z.string().nullable(), name: z.string() })),
       byModel: z.array(TotalsSchema.extend({ model: z.string() })),
+      byPurpose: z.array(TotalsSchema.extend({ purpose: z.string().openapi({ description: 'What the model calls were for: chat, summary, routing, embedding, preview, transcription, speech…' }) })),
     })), ...errorResponses(400, 401, 404) } }),
   async (c) => c.json(await usage.report(authorize(c.get('actor'), 'usage.read'), c.req.valid('query')), 200));
 
