@@ -337,6 +337,6 @@ describe('fake OpenAI audio and images (PROTOCOLS.md §7), through the AI SDK an
     const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
     await generateText({ model: openai.chat('gpt-4o-mini'), messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image', image: new Uint8Array(png), mediaType: 'image/png' }] }] });
     expect(fake.imageParts()).toEqual([{ url: expect.stringMatching(/^data:image\/png;base64,/), mediaType: 'image/png', bytes: png.length, messageIndex: 0 }]);
-    expect(fake.requests().at(-1)!.messages[0].content[0]).toEqual({ type: 'text', text: 'What is this?' });
+    expect(fake.requests().at(-1)!.messages![0].content[0]).toEqual({ type: 'text', text: 'What is this?' });
   });
 });
