@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { manualClock } from '../helpers/fakes.js';
+import { startFakeS3 } from '../fakes/s3-server.js';
 
 /** A mono 8-bit PCM WAV file of silence, `seconds` long at `rate` Hz. */
 export function wav(seconds: number, rate = 8000): Buffer {
@@ -211,5 +212,36 @@ describe('media uploads, access, retention and erasure', () => {
     const kept = (await services.store.media.byId(later.body.mediaId))!;
     expect(files()).toEqual([expect.stringMatching(new RegExp(`${kept.sha256}$`))]);
     expect(await countRows()).toBe(1);
+  });
+});
+
+describe('media in an S3-compatible bucket (SWITCHBOARD_MEDIA_S3_*)', () => {
+  it('stores uploads in the bucket, signed, serves them back, and deletes them with the person', async () => {
+    const creds = { accessKeyId: 'AKIAFAKE', secretAccessKey: 'fake/secret+key', region: 'eu-west-1', bucket: 'sb-media' };
+    const s3 = await startFakeS3(creds);
+    const app = await startTestApp({ env: {
+      SWITCHBOARD_MEDIA_S3_BUCKET: creds.bucket, SWITCHBOARD_MEDIA_S3_ENDPOINT: s3.url, SWITCHBOARD_MEDIA_S3_REGION: creds.region,
+      SWITCHBOARD_MEDIA_S3_ACCESS_KEY_ID: creds.accessKeyId, SWITCHBOARD_MEDIA_S3_SECRET_ACCESS_KEY: creds.secretAccessKey, SWITCHBOARD_MEDIA_S3_PATH_STYLE: 'true',
+    } });
+    try {
+      const owner = await app.owner();
+      const agent = (await app.api('/api/agents', { token: owner, body: { name: 'Bucket', listed: true } })).body;
+      const note = wav(1);
+      const up = await fetch(`${app.url}/api/public/agents/${agent.slug}/media`, { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: note });
+      expect(up.status).toBe(201);
+      const { mediaId } = await up.json() as any;
+      const cookie = up.headers.get('set-cookie')!.split(';')[0]!;
+      const item = (await app.server.services.store.media.byId(mediaId))!;
+      expect(s3.objects.get(`sb-media/media/${item.storageKey}`)?.equals(note)).toBe(true);
+      expect(existsSync(join(app.dataDir, 'media'))).toBe(false);
+      const back = await fetch(`${app.url}/api/media/${mediaId}`, { headers: { cookie } });
+      expect(Buffer.from(await back.arrayBuffer()).equals(note)).toBe(true);
+      expect(s3.journal.every((j) => j.status !== 403)).toBe(true);
+      await app.api(`/api/people/${item.personId}`, { method: 'DELETE', token: owner });
+      expect(s3.objects.size).toBe(0);
+    } finally {
+      await app.close();
+      await s3.close();
+    }
   });
 });
