@@ -130,7 +130,7 @@ export function buildServices(config: Config, infra: Infra) {
   // Voice notes and images: checked, stored once (disk or S3), served to who may see them, expired and erased with their owners.
   const media = mediaService({
     store, storage: infra.mediaStorage ?? mediaStorageFor(config), clock, ids, queue, log: log.child({ service: 'media' }),
-    retentionDays: config.SWITCHBOARD_MEDIA_RETENTION_DAYS,
+    retentionDays: config.SWITCHBOARD_MEDIA_RETENTION_DAYS, gateway,
   });
   // Every way in (web chat, message API, Telegram, WhatsApp, /v1) admits a message through this one step.
   const signup = signupSwitch({ settings: store.settings, fromEnv: config.SWITCHBOARD_SIGNUP });

@@ -10,8 +10,9 @@ import type { SpeechPort } from '../domain/ports.js';
 import { BudgetStop } from './budget.js';
 import { memoryMediaStorage } from '../infra/media-storage.js';
 
+let heard = 0;
 const speech: SpeechPort = {
-  transcribe: async () => ({ text: 'hello', durationSeconds: null, language: null }),
+  transcribe: async () => { heard++; return { text: 'hello', durationSeconds: null, language: null }; },
   speak: async () => ({ audio: new Uint8Array([0x4f, 0x67, 0x67, 0x53]), mimeType: 'audio/ogg' }),
 };
 
@@ -75,5 +76,26 @@ describe('media service', () => {
       .rejects.toBeInstanceOf(BudgetStop);
     const report = await t.services.usage.report(actor, { agentId: agent.id });
     expect(report.byPurpose).toEqual([{ purpose: 'transcription', requests: 2, inputTokens: 0, outputTokens: expect.any(Number), costUsd: expect.closeTo(0.06, 6) }]);
+  });
+
+  it('transcribes an uploaded voice note once, keeps the transcript, and says when it cannot', async () => {
+    const { t, agent, person } = await setup({ SWITCHBOARD_STT_MODEL: 'openai:whisper-1' });
+    const b = Buffer.alloc(44 + 8000, 0x80);
+    b.write('RIFF', 0); b.writeUInt32LE(36 + 8000, 4); b.write('WAVE', 8); b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+    b.writeUInt32LE(8000, 24); b.writeUInt32LE(8000, 28); b.writeUInt16LE(1, 32); b.writeUInt16LE(8, 34); b.write('data', 36); b.writeUInt32LE(8000, 40);
+    const note = await t.services.media.intake({ bytes: b, agentId: agent.id, personId: person.id });
+    expect(note).toMatchObject({ kind: 'audio', mimeType: 'audio/wav', durationSeconds: 1 });
+    expect(t.services.media.canTranscribe()).toBe(true);
+    const before = heard;
+    const m = { agent: (await t.store.agents.byId(agent.id))!, personId: person.id, channel: 'web' as const, conversationId: null };
+    expect(await t.services.media.transcribe(note.id, m)).toBe('hello');
+    expect(await t.services.media.transcribe(note.id, m)).toBe('hello');
+    expect(heard - before).toBe(1);
+    expect((await t.services.media.get(note.id))!.transcript).toBe('hello');
+    // Priced by the record's duration: one second of whisper-1.
+    const { actor } = await t.as('owner');
+    expect((await t.services.usage.report(actor, { agentId: agent.id })).byPurpose).toEqual([expect.objectContaining({ purpose: 'transcription', requests: 1, costUsd: expect.closeTo(0.0001, 8) })]);
+    const none = await makeTestServices({ speech });
+    try { expect(none.services.media.canTranscribe()).toBe(false); } finally { await none.close(); }
   });
 });

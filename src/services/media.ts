@@ -23,6 +23,7 @@ import { AppError, errors } from '../domain/errors.js';
 import { defineJob, type JobQueue } from '../jobs/index.js';
 import { sha256 } from '../infra/system.js';
 import type { Logger } from '../infra/logger.js';
+import type { Metering, ModelGateway } from '../llm/model-gateway.js';
 import { authorize, canSeeAllAgents } from './access.js';
 import { findPublicAgent } from './conversations.js';
 
@@ -88,6 +89,8 @@ export function mediaService(deps: {
   retentionDays: number;
   /** How often the retention job runs (default hourly). */
   sweepEveryMs?: number;
+  /** Speech to text, metered (for `transcribe`). */
+  gateway?: Pick<ModelGateway, 'transcribe' | 'canTranscribe'>;
 }) {
   const { store, storage, clock, ids, log } = deps;
   const sweepEveryMs = deps.sweepEveryMs ?? 3_600_000;
@@ -280,6 +283,22 @@ export function mediaService(deps: {
     async attach(mediaIds: string[], to: { conversationId: string; messageId: string }) {
       for (const id of mediaIds) await store.media.update(id, to);
     },
+    /**
+     * What an audio file says, through the metered gateway (purpose `transcription`, booked to the
+     * agent and person of `m`), kept on the record. Throws BudgetStop, or ProviderError
+     * (`not_configured` without SWITCHBOARD_STT_MODEL: check `canTranscribe()` first to answer politely).
+     */
+    async transcribe(mediaId: string, m: Omit<Metering, 'purpose'>): Promise<string> {
+      if (!deps.gateway) throw new Error('media service built without a gateway');
+      const item = await store.media.byId(mediaId);
+      if (!item || item.kind !== 'audio') throw errors.notFound('Audio');
+      if (item.transcript !== null) return item.transcript; // heard once; a retried delivery does not pay again
+      const audio = await bytesOf(item);
+      const r = await deps.gateway.transcribe({ ...m, audio, mimeType: item.mimeType, durationSeconds: item.durationSeconds });
+      await store.media.update(item.id, { transcript: r.text });
+      return r.text;
+    },
+    canTranscribe: () => !!deps.gateway?.canTranscribe(),
     /** Keeps what was heard in an audio file. */
     setTranscript: (mediaId: string, transcript: string) => store.media.update(mediaId, { transcript }),
     /** The media of these messages, by message id, as transcripts show them. */
