@@ -224,7 +224,7 @@ export function buildServices(config: Config, infra: Infra) {
     approvals,
     queue,
     usage: usageService({ store, clock }),
-    conversations: conversationService({ store, chat, inbox, memory }),
+    conversations: conversationService({ store, chat, inbox, memory, media }),
     settings,
     analytics: analyticsService({ store, clock }),
     metrics,

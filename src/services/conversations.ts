@@ -7,6 +7,7 @@ import { collectReply, type ChatEvent, type ChatService } from './chat.js';
 import type { InboxService } from './inbox.js';
 import type { MemoryService } from './memory.js';
 import { peopleDirectory } from './people.js';
+import type { MediaService, MediaView } from './media.js';
 
 export type Visitor = { kind: string; externalId: string };
 /** The visitor, resolved only once the agent is found (resolving it may start a cookie). */
@@ -31,6 +32,8 @@ export function conversationService(deps: {
   chat: Pick<ChatService, 'send' | 'availability' | 'history' | 'newConversation'>;
   inbox: Pick<InboxService, 'inline'>;
   memory: Pick<MemoryService, 'closeByOperator' | 'listSummaries' | 'getSummary' | 'people'>;
+  /** The voice notes and images of messages, for transcripts. */
+  media?: Pick<MediaService, 'forMessages'>;
 }) {
   const { store, chat, inbox, memory } = deps;
   /** One person, one label: every list and page that shows a person shows `person: {id, label, identities}`. */
@@ -53,13 +56,14 @@ export function conversationService(deps: {
       store.conversations.messages(conv.id), store.summaries.byConversation(conv.id), store.people.byId(conv.personId),
       store.toolCalls.forConversation(conv.id), directory.one(conv.personId),
     ]);
+    const media = deps.media ? await deps.media.forMessages(messages.map((m) => m.id)) : new Map<string, MediaView[]>();
     return {
       id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, userId: person?.externalId ?? conv.personId,
       person: shown,
       createdAt: conv.createdAt, lastMessageAt: conv.lastMessageAt, status: conv.closedAt ? 'closed' as const : 'open' as const,
       closedAt: conv.closedAt, closedReason: conv.closedReason, summaryStatus: conv.summaryStatus,
       summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId, person: shown } : null,
-      messages: messages.map(({ conversationId: _c, ...m }) => m),
+      messages: messages.map(({ conversationId: _c, ...m }) => ({ ...m, media: media.get(m.id) ?? [] })),
       toolCalls: toolCalls.map(({ agentId: _a, conversationId: _c, ...t }) => t),
     };
   }

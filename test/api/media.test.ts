@@ -167,6 +167,19 @@ describe('media uploads, access, retention and erasure', () => {
     expect((await fetch(`${app.url}/api/agents/${daves.id}/media`, { method: 'POST', body: wav(1), headers: { 'content-type': 'audio/wav' } })).status).toBe(401);
   });
 
+  it('shows attached media on the messages of GET /api/conversations/:id', async () => {
+    const sent = await app.api(`/api/agents/${agent.id}/message`, { token: owner, body: { text: 'What is in this picture?', userId: 'zoe' } });
+    expect(sent.status).toBe(200);
+    const conv = await app.api(`/api/conversations/${sent.body.conversationId}`, { token: owner });
+    const userMessage = conv.body.messages.find((m: any) => m.role === 'user');
+    expect(conv.body.messages.every((m: any) => Array.isArray(m.media) && m.media.length === 0)).toBe(true);
+    const up = await fetch(`${app.url}/api/agents/${agent.id}/media?userId=zoe`, { method: 'POST', headers: { authorization: `Bearer ${owner}`, 'content-type': 'image/png' }, body: await png(12, 12) }).then((r) => r.json() as any);
+    ids.push(up.mediaId);
+    await app.server.services.media.attach([up.mediaId], { conversationId: sent.body.conversationId, messageId: userMessage.id });
+    const after = await app.api(`/api/conversations/${sent.body.conversationId}`, { token: owner });
+    expect(after.body.messages.find((m: any) => m.id === userMessage.id).media).toEqual([{ mediaId: up.mediaId, kind: 'image', mimeType: 'image/png' }]);
+  });
+
   it("deletes a person's media records and files with their data", async () => {
     const r = await publicUpload(wav(3), 'audio/wav');
     const item = (await app.server.services.store.media.byId(r.body.mediaId))!;

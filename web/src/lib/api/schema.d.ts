@@ -7647,6 +7647,14 @@ export interface components {
                 externalId: string;
             }[];
         };
+        MessageMedia: {
+            mediaId: string;
+            /** @enum {string} */
+            kind: "audio" | "image";
+            mimeType: string;
+            /** @description What was heard in an audio file, when it was transcribed */
+            transcript?: string;
+        };
         Message: {
             id: string;
             /** @enum {string} */
@@ -7656,6 +7664,8 @@ export interface components {
             status: "complete" | "error";
             createdAt: string;
             channel?: string | null;
+            /** @description Voice notes and images attached to the message (in a transcript: always present, possibly empty) */
+            media?: components["schemas"]["MessageMedia"][];
         };
         Provider: {
             name: string;
