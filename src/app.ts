@@ -26,6 +26,8 @@ import { analyticsRoutes } from './http/routes/analytics.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { metaRoutes } from './http/routes/meta.js';
 import { previewRoutes } from './http/routes/preview.js';
+import { mediaRoutes } from './http/routes/media.js';
+import { UPLOAD_PATH } from './http/upload.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { renderReference } from './http/docs.js';
 import { serveSpa } from './http/static.js';
@@ -40,7 +42,9 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.use('*', requestContext({ log: services.log }));
   app.use('*', httpMetrics({ metrics: services.metrics }));
   app.use('*', frameGuard()); // no HTML page of ours is framed by another site
-  app.use('/api/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES, onError: () => { throw new AppError(413, 'payload_too_large', `The request body is larger than ${services.config.SWITCHBOARD_MAX_BODY_BYTES} bytes.`); } }));
+  const apiBodyLimit = bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES, onError: () => { throw new AppError(413, 'payload_too_large', `The request body is larger than ${services.config.SWITCHBOARD_MAX_BODY_BYTES} bytes.`); } });
+  // File uploads (audio up to 25 MB) read their own body with their own bound (http/upload.ts).
+  app.use('/api/*', (c, next) => (c.req.method === 'POST' && UPLOAD_PATH.test(c.req.path) ? next() : apiBodyLimit(c, next)));
   app.use('/webhooks/*', bodyLimit({ maxSize: 1_048_576, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
   app.use('/v1/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES * 4, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
   app.use('/api/*', refuseFormPosts());
@@ -58,7 +62,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', agentRoutes({ agents: s.agents, provisioning: s.provisioning, conversations: s.conversations }));
   app.route('/', previewRoutes({ preview: s.preview }));
   app.route('/', providerRoutes({ providers: s.providers, prices: s.prices, settings: s.settings, usage: s.usage }));
-  app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, visitors: s.visitors, secureCookies: c.secureCookies, trustedProxies: c.trustedProxies }));
+  app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, visitors: s.visitors, media: s.media, secureCookies: c.secureCookies, trustedProxies: c.trustedProxies }));
   app.route('/', openaiRoutes({ agents: s.agents, completions: s.completions }));
   app.route('/', webhookRoutes({ channels: s.channels }));
   app.route('/', channelRoutes({ bots: s.telegram, whatsapp: s.whatsapp, agents: s.agents, deliveries: s.deliveries }));
@@ -74,6 +78,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', metricsRoutes({ metrics: s.metrics, token: c.METRICS_TOKEN }));
   app.route('/', billingRoutes({ billing: s.billing }));
   app.route('/', metaRoutes({ settings: s.settings }));
+  app.route('/', mediaRoutes({ media: s.media, visitors: s.visitors }));
 
   const document = {
     openapi: '3.1.0',

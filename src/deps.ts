@@ -53,7 +53,9 @@ import { handoffService } from './services/handoff.js';
 import { handoffProvider } from './tools/handoff-tool.js';
 import { conversationService } from './services/conversations.js';
 import { settingsService, signupSwitch } from './services/settings.js';
-import type { EmbeddingPort } from './domain/ports.js';
+import type { EmbeddingPort, MediaStorage, SpeechPort } from './domain/ports.js';
+import { mediaService } from './services/media.js';
+import { diskMediaStorage, memoryMediaStorage, s3MediaStorage } from './infra/media-storage.js';
 
 type ModelOptions = { timeoutMs: number; maxRetries: number };
 
@@ -62,17 +64,22 @@ type ModelOptions = { timeoutMs: number; maxRetries: number };
  * start: an install that is idle, or has no model yet, does not pay for it. Once loaded, calls go straight to
  * the adapter's ports.
  */
-function lazyModelPorts(opts: ModelOptions): { llm: ChatModelPort; embeddings: EmbeddingPort; load(): Promise<void> } {
+function lazyModelPorts(opts: ModelOptions): { llm: ChatModelPort; embeddings: EmbeddingPort; speech: SpeechPort; load(): Promise<void> } {
   let chat: ChatModelPort | undefined;
   let embed: EmbeddingPort | undefined;
+  let speech: SpeechPort | undefined;
   let loading: Promise<void> | undefined;
-  const load = () => (loading ??= import('./llm/ai-sdk-adapter.js').then((m) => { chat = m.aiSdkChatModel(opts); embed = m.aiSdkEmbeddings(opts); }));
+  const load = () => (loading ??= import('./llm/ai-sdk-adapter.js').then((m) => { chat = m.aiSdkChatModel(opts); embed = m.aiSdkEmbeddings(opts); speech = m.aiSdkSpeech(opts); }));
   return {
     llm: {
       stream: (req) => chat ? chat.stream(req) : (async function* () { await load(); yield* chat!.stream(req); })(),
       listModels: async (provider) => { if (!chat) await load(); return chat!.listModels(provider); },
     },
     embeddings: { embed: async (req) => { if (!embed) await load(); return embed!.embed(req); } },
+    speech: {
+      transcribe: async (req) => { if (!speech) await load(); return speech!.transcribe(req); },
+      speak: async (req) => { if (!speech) await load(); return speech!.speak(req); },
+    },
     load,
   };
 }
@@ -90,7 +97,23 @@ export type Services = ReturnType<typeof buildServices>;
 
 export type Infra = { store: Store; ids: IdGenerator; clock: Clock; hasher: PasswordHasher; box: SecretBox; /** The instance secret the box and visitor ids are keyed by. */ secretKey: Buffer; llm: ChatModelPort; embeddings: EmbeddingPort; queue: JobQueue; log: Logger; metrics: Metrics;
   /** Conversation events (live inbox, open web chats); the store announces every message on it. */
-  events: EventBus };
+  events: EventBus;
+  /** Speech to text and text to speech (the AI SDK's, unless a test passes its own). */
+  speech?: SpeechPort;
+  /** Where media files live (default: S3 when configured, else DATA_DIR/media; memory with DATA_DIR=':memory:'). */
+  mediaStorage?: MediaStorage };
+
+/** The media storage the configuration asks for: an S3-compatible bucket, or files under DATA_DIR/media. */
+export function mediaStorageFor(config: Config): MediaStorage {
+  if (config.SWITCHBOARD_MEDIA_S3_BUCKET && config.SWITCHBOARD_MEDIA_S3_ENDPOINT && config.SWITCHBOARD_MEDIA_S3_ACCESS_KEY_ID && config.SWITCHBOARD_MEDIA_S3_SECRET_ACCESS_KEY) {
+    registerSecret(config.SWITCHBOARD_MEDIA_S3_SECRET_ACCESS_KEY);
+    return s3MediaStorage({
+      bucket: config.SWITCHBOARD_MEDIA_S3_BUCKET, endpoint: config.SWITCHBOARD_MEDIA_S3_ENDPOINT, region: config.SWITCHBOARD_MEDIA_S3_REGION,
+      accessKeyId: config.SWITCHBOARD_MEDIA_S3_ACCESS_KEY_ID, secretAccessKey: config.SWITCHBOARD_MEDIA_S3_SECRET_ACCESS_KEY, pathStyle: config.SWITCHBOARD_MEDIA_S3_PATH_STYLE,
+    });
+  }
+  return config.DATA_DIR === ':memory:' ? memoryMediaStorage() : diskMediaStorage(join(config.DATA_DIR, 'media'));
+}
 
 /** Settings that hold a secret value: registered with the redactor at start, so no stored or logged text carries them. */
 const SECRET_SETTING = /(_KEY|TOKEN|SECRET|PASSWORD)$/;
@@ -106,6 +129,12 @@ export function buildServices(config: Config, infra: Infra) {
   const gateway = modelGateway({
     llm, providers, prices, budget, usage: store.usage, log: log.child({ service: 'models' }),
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
+    speech: infra.speech ? { port: infra.speech, sttModel: config.SWITCHBOARD_STT_MODEL, ttsModel: config.SWITCHBOARD_TTS_MODEL } : undefined,
+  });
+  // Voice notes and images: checked, stored once (disk or S3), served to who may see them, expired and erased with their owners.
+  const media = mediaService({
+    store, storage: infra.mediaStorage ?? mediaStorageFor(config), clock, ids, queue, log: log.child({ service: 'media' }),
+    retentionDays: config.SWITCHBOARD_MEDIA_RETENTION_DAYS, gateway,
   });
   // Every way in (web chat, message API, Telegram, WhatsApp, /v1) admits a message through this one step.
   const signup = signupSwitch({ settings: store.settings, fromEnv: config.SWITCHBOARD_SIGNUP });
@@ -114,7 +143,7 @@ export function buildServices(config: Config, infra: Infra) {
     defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL, maxMessageCharsDefault: config.SWITCHBOARD_MAX_MESSAGE_CHARS,
   });
   const admission = admissionService({ budget, settings, store, clock, ids });
-  const memory = memoryService({ store, queue, clock, log: log.child({ service: 'memory' }), gateway });
+  const memory = memoryService({ store, queue, clock, log: log.child({ service: 'memory' }), gateway, dropMediaFiles: (keys) => media.dropFiles(keys) });
   // The one way to fetch a URL someone else chose: private addresses refused unless the install allows them.
   const fetcher = safeFetcher({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS });
   const mail = smtpMailer({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, stored: () => storedSmtp(store.settings, box) });
@@ -178,13 +207,13 @@ export function buildServices(config: Config, infra: Infra) {
   const templates = loadTemplates(join(ROOT_DIR, 'templates'));
   const provisioning = provisioningService({
     store, queue, box, clock, log: log.child({ service: 'provisioning' }), telegram, chat, templates,
-    fetcher, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
+    fetcher, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS, dropMediaFiles: (keys) => media.dropFiles(keys),
   });
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
-  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs]) queue.register(job);
+  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
     preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) });
-  const conversations = conversationService({ store, chat, inbox, memory, events, clock });
+  const conversations = conversationService({ store, chat, inbox, memory, events, clock, media });
   // A person steps in: take over, reply by hand on the person's channel, hand back (and the automatic hand-back).
   const takeover = takeoverService({
     store, events, clock, log: log.child({ service: 'takeover' }), replies, send: (m) => channels.send(m), view: conversations.view,
@@ -204,6 +233,7 @@ export function buildServices(config: Config, infra: Infra) {
     preview: previewService({ store, gateway, providers, admission, memory, toolbox, ids, log: log.child({ service: 'preview' }) }),
     completions: completionService({ agents: store.agents, people: store.people, clock, gateway, admission, providers }),
     gateway,
+    media,
     admission,
     memory,
     budget,
@@ -272,6 +302,8 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
     ids: overrides.ids ?? randomIds,
     clock,
     embeddings: overrides.embeddings ?? models.embeddings,
+    speech: overrides.speech ?? models.speech,
+    mediaStorage: overrides.mediaStorage,
     hasher: overrides.hasher ?? argon2Hasher,
     box: overrides.box ?? aesGcmBox(secretKey),
     secretKey,

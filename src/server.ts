@@ -21,6 +21,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Background work: the inbox worker, and Telegram bots (webhooks registered or polling started).
   if (config.SWITCHBOARD_WORKER_CONCURRENCY > 0) services.inbox.start();
   await services.queue.start();
+  // Expired media (SWITCHBOARD_MEDIA_RETENTION_DAYS) are deleted by a durable job that queues its next run each hour.
+  await services.media.scheduleRetention().catch((err) => services.log.error('media retention could not be scheduled', { error: err }));
   // Sessions idle past their agent's timeout are closed and summarized even if nobody writes again.
   const sweep = async () => {
     await services.memory.sweep().catch((err) => services.log.error('session sweep failed', { error: err }));

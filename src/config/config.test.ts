@@ -57,4 +57,15 @@ describe('configuration', () => {
   it('marks cookies Secure behind an https PUBLIC_URL', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://bots.example.com/' })).toMatchObject({ PUBLIC_URL: 'https://bots.example.com', secureCookies: true });
   });
+
+  it('reads the media settings, and wants the S3 bucket, endpoint and keys together', () => {
+    const base = { DATA_DIR: '/tmp/x' };
+    const c = loadConfig(base);
+    expect(c.SWITCHBOARD_MEDIA_RETENTION_DAYS).toBe(90);
+    expect(c.SWITCHBOARD_MEDIA_S3_PATH_STYLE).toBe(false);
+    expect(() => loadConfig({ ...base, SWITCHBOARD_MEDIA_S3_BUCKET: 'media' })).toThrow(/must be set together/);
+    const s3 = loadConfig({ ...base, SWITCHBOARD_MEDIA_S3_BUCKET: 'media', SWITCHBOARD_MEDIA_S3_ENDPOINT: 'http://minio:9000/', SWITCHBOARD_MEDIA_S3_ACCESS_KEY_ID: 'id', SWITCHBOARD_MEDIA_S3_SECRET_ACCESS_KEY: 'secret', SWITCHBOARD_MEDIA_S3_PATH_STYLE: 'true', SWITCHBOARD_STT_MODEL: 'openai:whisper-1', SWITCHBOARD_TTS_MODEL: 'openai:gpt-4o-mini-tts' });
+    expect(s3).toMatchObject({ SWITCHBOARD_MEDIA_S3_ENDPOINT: 'http://minio:9000', SWITCHBOARD_MEDIA_S3_PATH_STYLE: true, SWITCHBOARD_STT_MODEL: 'openai:whisper-1' });
+    expect(() => loadConfig({ ...base, SWITCHBOARD_STT_MODEL: 'whisper-1' })).toThrow(/SWITCHBOARD_STT_MODEL: must look like provider:model/);
+  });
 });

@@ -107,6 +107,20 @@ const EnvShape = z.object({
   STRIPE_API_URL: z.url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').transform((u) => u.replace(/\/+$/, '')).default('https://api.stripe.com'),
   /** Days a customer may stay past due before their agents are paused. */
   SWITCHBOARD_BILLING_GRACE_DAYS: z.coerce.number().min(0).max(365).default(7),
+  /** Days a voice note or image is kept (record and file); the retention job deletes it after. */
+  SWITCHBOARD_MEDIA_RETENTION_DAYS: z.coerce.number().min(1).max(36_500).default(90),
+  /** S3-compatible media storage (AWS S3, R2, MinIO…); without a bucket, media live under DATA_DIR/media. Bucket, endpoint, keys set together. */
+  SWITCHBOARD_MEDIA_S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3–63 lowercase letters, digits, dots, hyphens)').optional(),
+  SWITCHBOARD_MEDIA_S3_ENDPOINT: z.url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL, e.g. https://s3.eu-central-1.amazonaws.com').transform((u) => u.replace(/\/+$/, '')).optional(),
+  SWITCHBOARD_MEDIA_S3_REGION: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a region name such as eu-central-1 (auto for R2)').default('us-east-1'),
+  SWITCHBOARD_MEDIA_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  SWITCHBOARD_MEDIA_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Path-style addressing (<endpoint>/<bucket>/<key>), which MinIO and most self-hosted servers need; off: <bucket>.<endpoint host>. */
+  SWITCHBOARD_MEDIA_S3_PATH_STYLE: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+  /** Speech to text (provider:model, e.g. openai:whisper-1 or openai:gpt-4o-mini-transcribe); without it voice notes are not transcribed. */
+  SWITCHBOARD_STT_MODEL: z.string().regex(/^[a-z0-9][a-z0-9_-]*:.+$/, 'must look like provider:model, e.g. openai:whisper-1').optional(),
+  /** Text to speech (provider:model, e.g. openai:gpt-4o-mini-tts); without it replies are not spoken by the server. */
+  SWITCHBOARD_TTS_MODEL: z.string().regex(/^[a-z0-9][a-z0-9_-]*:.+$/, 'must look like provider:model, e.g. openai:gpt-4o-mini-tts').optional(),
 });
 
 export type Config = Readonly<z.infer<typeof EnvShape>> & {
@@ -138,6 +152,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const v of search ? needs[search] : []) if (!cleaned[v]) problems.push(`${v} is required when SWITCHBOARD_SEARCH_PROVIDER=${search}`);
   if ((cleaned.STRIPE_SECRET_KEY === undefined) !== (cleaned.STRIPE_WEBHOOK_SECRET === undefined)) {
     problems.push('STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set together (without the webhook secret, payments would never reach Switchboard)');
+  }
+  const s3 = ['SWITCHBOARD_MEDIA_S3_BUCKET', 'SWITCHBOARD_MEDIA_S3_ENDPOINT', 'SWITCHBOARD_MEDIA_S3_ACCESS_KEY_ID', 'SWITCHBOARD_MEDIA_S3_SECRET_ACCESS_KEY'] as const;
+  if (s3.some((k) => cleaned[k] !== undefined) && !s3.every((k) => cleaned[k] !== undefined)) {
+    problems.push(`${s3.join(', ')} must be set together (media stay under DATA_DIR/media without them)`);
   }
   if (!parsed.success || problems.length) throw new ConfigError(problems);
   const c = parsed.data;

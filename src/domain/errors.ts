@@ -26,6 +26,10 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   workspace_full: 413,
   unsupported_media_type: 415,
+  /** An upload (audio, image) over its kind's size or length limit; nothing is stored. */
+  media_too_large: 413,
+  /** An upload whose bytes are not one of the allowed audio or image formats (whatever its Content-Type said); nothing is stored. */
+  unsupported_media: 415,
   http_error: 400,
   // ----- who is asking -----
   unauthorized: 401,

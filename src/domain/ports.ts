@@ -17,3 +17,4 @@ export * from './ports/inbox.js';
 export * from './ports/channels.js';
 export * from './ports/store.js';
 export * from './ports/events.js';
+export * from './ports/media.js';

@@ -223,6 +223,27 @@ export type ProviderConfig = {
   source: 'env' | 'settings';
 };
 
+export type MediaKind = 'audio' | 'image';
+/** A stored file a person sent (or a reply spoken): its owner, what the bytes are (sniffed, never as claimed), and where they live. */
+export type MediaItem = {
+  id: string;
+  agentId: string;
+  personId: string;
+  conversationId: string | null;
+  messageId: string | null;
+  kind: MediaKind;
+  mimeType: string;
+  bytes: number;
+  storageKey: string;
+  sha256: string;
+  durationSeconds: number | null;
+  width: number | null;
+  height: number | null;
+  transcript: string | null;
+  createdAt: string;
+  expiresAt: string;
+};
+
 export type TokenUsage = { inputTokens: number; outputTokens: number; cachedInputTokens?: number };
 
 export type UsageRecord = {
@@ -231,7 +252,7 @@ export type UsageRecord = {
   conversationId: string | null;
   messageId: string | null;
   channel: Channel;
-  purpose: 'chat' | 'summary' | 'routing' | 'embedding' | 'preview';
+  purpose: 'chat' | 'summary' | 'routing' | 'embedding' | 'preview' | 'transcription' | 'speech';
   provider: string;
   model: string;
   inputTokens: number;

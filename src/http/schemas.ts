@@ -56,11 +56,17 @@ export const MessageAuthorSchema = z.object({
   userId: z.string().optional().openapi({ description: 'The user who wrote a human reply (dashboard only; never shown to the person)' }),
   name: z.string().optional().openapi({ description: "A human reply's author as the person sees them: the user's name, else the local part of their e-mail" }),
 }).openapi('MessageAuthor');
+/** A voice note or image a message carries (served by GET /api/media/:mediaId). */
+export const MessageMediaSchema = z.object({
+  mediaId: z.string(), kind: z.enum(['audio', 'image']), mimeType: z.string(),
+  transcript: z.string().optional().openapi({ description: 'What was heard in an audio file, when it was transcribed' }),
+}).openapi('MessageMedia');
 
 export const MessageSchema = z.object({
   id: z.string(), role: z.enum(['user', 'assistant']), content: z.string(), status: z.enum(['complete', 'error']), createdAt: z.string(),
   channel: z.string().nullable().optional(),
   author: MessageAuthorSchema,
+  media: z.array(MessageMediaSchema).optional().openapi({ description: 'Voice notes and images attached to the message (in a transcript: always present, possibly empty)' }),
 }).openapi('Message');
 
 export const TotalsSchema = z.object({ requests: z.number(), inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() });

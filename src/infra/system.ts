@@ -17,7 +17,7 @@ export const argon2Hasher: PasswordHasher = {
   },
 };
 
-export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+export const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);

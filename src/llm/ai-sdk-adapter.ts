@@ -1,8 +1,8 @@
-import { embedMany, streamText, stepCountIs, tool, AISDKError, APICallError, type EmbeddingModel, type LanguageModel, type ToolSet } from 'ai';
+import { embedMany, streamText, stepCountIs, tool, AISDKError, APICallError, experimental_transcribe, experimental_generateSpeech, NoTranscriptGeneratedError, type EmbeddingModel, type LanguageModel, type ToolSet } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { ProviderError, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent, type ModelTool } from '../domain/ports.js';
+import { ProviderError, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent, type ModelTool, type SpeechPort } from '../domain/ports.js';
 import type { ProviderConfig } from '../domain/types.js';
 
 /** Builds the AI SDK model for a provider config. OpenAI goes through /chat/completions. */
@@ -271,6 +271,48 @@ export function aiSdkEmbeddings(opts: { timeoutMs: number; maxRetries: number })
       try {
         const r = await embedMany({ model: embeddingModel(req.provider, req.modelName), values: req.texts, maxRetries: opts.maxRetries, abortSignal: AbortSignal.timeout(opts.timeoutMs) });
         return { vectors: r.embeddings, tokens: r.usage?.tokens ?? 0 };
+      } catch (err) {
+        throw toProviderError(err, req.provider.name);
+      }
+    },
+  };
+}
+
+/**
+ * Speech through the AI SDK's transcription and speech APIs (`experimental_transcribe`,
+ * `experimental_generateSpeech`). OpenAI and any OpenAI-compatible server with /audio/transcriptions
+ * and /audio/speech (a local faster-whisper, Kokoro…) go through the OpenAI provider with their base
+ * URL; Anthropic has no speech models.
+ */
+function openAIFor(p: ProviderConfig) {
+  if (p.kind === 'anthropic') throw new ProviderError('not_configured', 'Anthropic offers no speech models; choose an OpenAI or OpenAI-compatible one.', p.name);
+  return createOpenAI({ apiKey: p.apiKey ?? 'not-needed', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}), name: p.name });
+}
+const SPEECH_TYPES: Record<string, string> = { mp3: 'audio/mpeg', opus: 'audio/ogg', wav: 'audio/wav', aac: 'audio/aac', flac: 'audio/flac' };
+
+export function aiSdkSpeech(opts: { timeoutMs: number; maxRetries: number }): SpeechPort {
+  return {
+    async transcribe(req) {
+      try {
+        const r = await experimental_transcribe({
+          model: openAIFor(req.provider).transcription(req.modelName), audio: req.audio, maxRetries: opts.maxRetries,
+          abortSignal: AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), ...(req.signal ? [req.signal] : [])]),
+        });
+        return { text: r.text, durationSeconds: r.durationInSeconds ?? null, language: r.language ?? null };
+      } catch (err) {
+        if (NoTranscriptGeneratedError.isInstance(err)) return { text: '', durationSeconds: null, language: null };
+        throw toProviderError(err, req.provider.name);
+      }
+    },
+    async speak(req) {
+      const format = req.format ?? 'mp3';
+      try {
+        const r = await experimental_generateSpeech({
+          model: openAIFor(req.provider).speech(req.modelName), text: req.text, ...(req.voice ? { voice: req.voice } : {}),
+          outputFormat: format, ...(req.instructions ? { instructions: req.instructions } : {}), maxRetries: opts.maxRetries,
+          abortSignal: AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), ...(req.signal ? [req.signal] : [])]),
+        });
+        return { audio: r.audio.uint8Array, mimeType: SPEECH_TYPES[format] ?? r.audio.mediaType };
       } catch (err) {
         throw toProviderError(err, req.provider.name);
       }

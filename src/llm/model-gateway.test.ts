@@ -5,7 +5,7 @@
  * Typed in-memory fakes of the ports it is given (no network, no database).
  */
 import { describe, expect, it } from 'vitest';
-import { ProviderError, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent } from '../domain/ports.js';
+import { ProviderError, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent, type SpeechPort } from '../domain/ports.js';
 import type { Agent, ProviderConfig, UsageRecord } from '../domain/types.js';
 import { AGENT_DEFAULTS } from '../domain/schemas.js';
 import { BudgetStop, type BudgetService, type Hold } from '../services/budget.js';
@@ -21,10 +21,10 @@ const agent = {
 /** One scripted answer per model name: text pieces, or an error thrown before any text. */
 type Script = Record<string, { text: string[] } | { error: Error }>;
 
-function setup(opts: { script?: Script; stop?: boolean; vectors?: number[][] } = {}) {
+function setup(opts: { script?: Script; stop?: boolean; vectors?: number[][]; speechFails?: Error } = {}) {
   const calls: string[] = [];
   const rows: Omit<UsageRecord, 'id' | 'createdAt'>[] = [];
-  const reserved: { model: string; inputTokens: number; maxOutputTokens: number }[] = [];
+  const reserved: { model: string; inputTokens: number; maxOutputTokens: number; media?: object }[] = [];
   const settled: number[] = [];
   const llm: ChatModelPort = {
     async *stream(req: ModelRequest): AsyncIterable<ModelStreamEvent> {
@@ -39,17 +39,23 @@ function setup(opts: { script?: Script; stop?: boolean; vectors?: number[][] } =
   const embeddings: EmbeddingPort = {
     async embed(req) { calls.push(`embed:${req.modelName}`); return { vectors: opts.vectors ?? req.texts.map(() => [1, 0]), tokens: 7 }; },
   };
+  const speech: SpeechPort = {
+    async transcribe(req) { calls.push(`transcribe:${req.modelName}:${req.mimeType}`); if (opts.speechFails) throw opts.speechFails; return { text: 'hello there', durationSeconds: 30, language: 'en' }; },
+    async speak(req) { calls.push(`speak:${req.modelName}:${req.voice}:${req.format}`); if (opts.speechFails) throw opts.speechFails; return { audio: new Uint8Array([1, 2, 3]), mimeType: 'audio/ogg' }; },
+  };
   const budget: Pick<BudgetService, 'plan' | 'reserve' | 'settle'> = {
     plan: async () => (opts.stop ? { state: 'stopped', stop: new BudgetStop('Budget spent.', 'agent') } : { state: 'normal' }),
-    async reserve(r) { reserved.push({ model: r.model, inputTokens: r.inputTokens, maxOutputTokens: r.maxOutputTokens }); return { id: `hold-${reserved.length}`, keys: [] } satisfies Hold; },
+    async reserve(r) { reserved.push({ model: r.model, inputTokens: r.inputTokens, maxOutputTokens: r.maxOutputTokens, ...(r.media ? { media: r.media } : {}) }); return { id: `hold-${reserved.length}`, keys: [] } satisfies Hold; },
     async settle(_hold, _agent, usd) { settled.push(usd); },
   };
   const gateway = modelGateway({
     llm, budget, log: { debug() {}, warn() {}, info() {}, error() {}, child() { return this; } } as never,
     providers: { resolve: async (model) => ({ provider, modelName: (model ?? 'fake:primary').split(':')[1]!, model: model ?? 'fake:primary' }) },
-    prices: { cost: async (_model, u) => ({ costUsd: (u.inputTokens + u.outputTokens) / 1000, priced: true }) },
+    // Tokens at $1 per thousand; speech at $0.006 a minute heard and $15 per million characters spoken.
+    prices: { cost: async (_model, u, media) => ({ costUsd: (u.inputTokens + u.outputTokens) / 1000 + ((media?.audioSeconds ?? 0) / 60) * 0.006 + (media?.characters ?? 0) * 15e-6, priced: true }) },
     usage: { insert: async (u) => { rows.push(u); return { ...u, id: String(rows.length), createdAt: '' }; } },
     embeddings: { port: embeddings, model: 'fake:embed' },
+    speech: { port: speech, sttModel: 'fake:whisper', ttsModel: 'fake:tts' },
   });
   return { gateway, calls, rows, reserved, settled };
 }
@@ -100,5 +106,46 @@ describe('model gateway', () => {
     expect(t.reserved).toEqual([{ model: 'fake:embed', inputTokens: expect.any(Number), maxOutputTokens: 0 }]);
     expect(t.rows).toEqual([expect.objectContaining({ purpose: 'embedding', model: 'fake:embed', inputTokens: 7, outputTokens: 0, costUsd: 0.007, status: 'ok' })]);
     expect(t.settled).toEqual([0.007]);
+  });
+
+  it('meters a transcription: reserved for its length, one usage row with purpose transcription, priced per minute heard', async () => {
+    const t = setup();
+    const r = await t.gateway.transcribe({ agent, personId: 'person-1', audio: new Uint8Array(10), mimeType: 'audio/ogg', durationSeconds: 20, channel: 'telegram', conversationId: 'c-1' });
+    expect(r).toMatchObject({ text: 'hello there', durationSeconds: 30, model: 'fake:whisper' });
+    expect(t.calls).toEqual(['transcribe:whisper:audio/ogg']);
+    expect(t.reserved).toEqual([expect.objectContaining({ model: 'fake:whisper', media: { audioSeconds: 20 } })]);
+    // The provider said 30 s: half a minute at $0.006, plus the transcript's tokens.
+    expect(t.rows).toEqual([expect.objectContaining({ purpose: 'transcription', model: 'fake:whisper', channel: 'telegram', conversationId: 'c-1', status: 'ok', inputTokens: 0, outputTokens: expect.any(Number) })]);
+    expect(t.rows[0]!.costUsd).toBeCloseTo(0.003 + t.rows[0]!.outputTokens / 1000, 8);
+    expect(t.settled).toEqual([t.rows[0]!.costUsd]);
+  });
+
+  it('meters speech: one usage row with purpose speech, priced per character spoken', async () => {
+    const t = setup();
+    const r = await t.gateway.speak({ agent, text: 'Your order ships today.', voice: 'alloy', format: 'opus', channel: 'whatsapp', conversationId: null });
+    expect(r).toMatchObject({ audio: new Uint8Array([1, 2, 3]), mimeType: 'audio/ogg', model: 'fake:tts' });
+    expect(t.calls).toEqual(['speak:tts:alloy:opus']);
+    expect(t.reserved).toEqual([expect.objectContaining({ model: 'fake:tts', media: { characters: 23 } })]);
+    expect(t.rows).toEqual([expect.objectContaining({ purpose: 'speech', model: 'fake:tts', status: 'ok' })]);
+    expect(t.rows[0]!.costUsd).toBeCloseTo(t.rows[0]!.inputTokens / 1000 + 23 * 15e-6, 8);
+  });
+
+  it('stops transcription and speech at a spent budget, like chat: nothing called, reserved or recorded', async () => {
+    const t = setup({ stop: true });
+    await expect(t.gateway.transcribe({ agent, audio: new Uint8Array(10), mimeType: 'audio/ogg', channel: 'web', conversationId: null })).rejects.toBeInstanceOf(BudgetStop);
+    await expect(t.gateway.speak({ agent, text: 'hi', channel: 'web', conversationId: null })).rejects.toBeInstanceOf(BudgetStop);
+    expect(t.calls).toEqual([]);
+    expect(t.reserved).toEqual([]);
+    expect(t.rows).toEqual([]);
+  });
+
+  it('records a failed transcription as an error row and settles it; without a model it says so', async () => {
+    const t = setup({ speechFails: new ProviderError('api', 'fake answered 500', 'fake', 500) });
+    await expect(t.gateway.transcribe({ agent, audio: new Uint8Array(10), mimeType: 'audio/ogg', channel: 'web', conversationId: null })).rejects.toBeInstanceOf(ProviderError);
+    expect(t.rows).toEqual([expect.objectContaining({ purpose: 'transcription', status: 'error', error: 'fake answered 500', costUsd: 0 })]);
+    expect(t.settled).toEqual([0]);
+    const none = modelGateway({ llm: null as never, providers: null as never, prices: null as never, budget: null as never, usage: null as never, log: null as never });
+    expect(none.canTranscribe()).toBe(false);
+    await expect(none.transcribe({ agent, audio: new Uint8Array(1), mimeType: 'audio/ogg', channel: 'web', conversationId: null })).rejects.toMatchObject({ kind: 'not_configured' });
   });
 });

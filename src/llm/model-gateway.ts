@@ -1,7 +1,7 @@
 /**
  * The model gateway: every model call Switchboard makes — a chat reply, a summary, a compaction, a
- * routing decision, an OpenAI-compatible completion, an embedding (and later transcription and
- * speech) — goes through here, and each is handled the same way:
+ * routing decision, an OpenAI-compatible completion, an embedding, a transcription, a spoken
+ * reply — goes through here, and each is handled the same way:
  *
  *   admitted  the agent's budget and its owner's standing are checked first (a spent budget throws
  *             BudgetStop and calls nothing; past the downgrade threshold the fallback model answers);
@@ -12,11 +12,11 @@
  * Whether a *message* may be answered at all (agent status, plan messages, person caps) is the
  * admission step's question (services/admission.ts), asked once per entry point before this.
  */
-import type { ChatModelPort, EmbeddingPort, ModelMessage, ModelTool, UsageRepo } from '../domain/ports.js';
+import type { ChatModelPort, EmbeddingPort, ModelMessage, ModelTool, SpeechPort, UsageRepo } from '../domain/ports.js';
 import { ProviderError } from '../domain/ports.js';
 import type { Agent, Channel, ProviderConfig, TokenUsage, UsageRecord } from '../domain/types.js';
 import type { BudgetService, Hold } from '../services/budget.js';
-import type { PriceService } from '../services/prices.js';
+import type { MediaUsage, PriceService } from '../services/prices.js';
 import type { ProviderService } from '../services/providers.js';
 import { estimateTokens } from '../services/prompt.js';
 import { maskSecrets } from '../infra/redact.js';
@@ -72,6 +72,8 @@ export function modelGateway(deps: {
   log: Logger;
   /** Embeddings, when SWITCHBOARD_EMBEDDING_MODEL names a model. */
   embeddings?: { port: EmbeddingPort; model: string };
+  /** Speech: to text with SWITCHBOARD_STT_MODEL, to audio with SWITCHBOARD_TTS_MODEL (each only when set). */
+  speech?: { port: SpeechPort; sttModel?: string; ttsModel?: string };
 }) {
   const { llm, providers, prices, budget, log } = deps;
 
@@ -92,15 +94,15 @@ export function modelGateway(deps: {
    * attempt's one usage row and settles the reservation with the real cost. Every kind of call —
    * stream, generate, embed, and later transcribe and speak — books its attempts through this.
    */
-  async function open(m: Metering, target: Target, estimate: { inputTokens: number; maxOutputTokens: number }) {
+  async function open(m: Metering, target: Target, estimate: { inputTokens: number; maxOutputTokens: number; media?: MediaUsage }) {
     const hold: Hold | undefined = await budget.reserve({ agent: m.agent, personId: m.personId, model: target.model, ...estimate });
     const started = performance.now();
     let ttft: number | null = null;
     let settled = false;
     return {
       firstOutput() { if (ttft === null) ttft = performance.now() - started; },
-      async record(status: 'ok' | 'error', u: TokenUsage, error: string | null): Promise<number> {
-        const { costUsd } = await prices.cost(target.model, u);
+      async record(status: 'ok' | 'error', u: TokenUsage, error: string | null, media?: MediaUsage): Promise<number> {
+        const { costUsd } = await prices.cost(target.model, u, media);
         try {
           await deps.usage.insert({
             agentId: m.agent?.id ?? null, conversationId: m.conversationId, messageId: null, channel: m.channel, purpose: m.purpose,
@@ -182,6 +184,9 @@ export function modelGateway(deps: {
     throw lastError;
   }
 
+  /** A failure of a speech call recorded as its attempt's error (the provider's words masked; ours marked internal). */
+  const failure = (err: unknown) => (err instanceof ProviderError ? err.message : `internal: ${(err as Error)?.message ?? String(err)}`);
+
   return {
     stream,
 
@@ -214,6 +219,60 @@ export function modelGateway(deps: {
         return r.vectors;
       } catch (err) {
         await meter.record('error', { inputTokens: 0, outputTokens: 0 }, err instanceof ProviderError ? err.message : `internal: ${(err as Error)?.message ?? String(err)}`);
+        throw err;
+      }
+    },
+
+    /** Whether speech to text / text to speech are configured (SWITCHBOARD_STT_MODEL, SWITCHBOARD_TTS_MODEL). */
+    canTranscribe: () => !!deps.speech?.sttModel,
+    canSpeak: () => !!deps.speech?.ttsModel,
+
+    /**
+     * What is said in an audio file (purpose `transcription`): admitted against the budget, reserved
+     * for its length (the known duration, else an estimate from its size, at most 10 minutes), priced
+     * per minute of audio (the price table's perMinute) and recorded like any call. Throws BudgetStop,
+     * or ProviderError (`not_configured` without SWITCHBOARD_STT_MODEL).
+     */
+    async transcribe(m: Omit<Metering, 'purpose'> & { audio: Uint8Array; mimeType: string; durationSeconds?: number | null; signal?: AbortSignal }): Promise<{ text: string; durationSeconds: number; costUsd: number; model: string }> {
+      const model = deps.speech?.sttModel;
+      if (!deps.speech || !model) throw new ProviderError('not_configured', 'No speech-to-text model is configured (SWITCHBOARD_STT_MODEL).', 'speech');
+      const call: Metering = { ...m, purpose: 'transcription' };
+      await admitCall(call, null, null);
+      const target = await providers.resolve(model);
+      const seconds = m.durationSeconds ?? Math.min(600, Math.max(1, m.audio.length / 4000)); // ~32 kbit/s when the length is unknown
+      const meter = await open(call, target, { inputTokens: 0, maxOutputTokens: Math.ceil(seconds * 4), media: { audioSeconds: seconds } });
+      try {
+        const r = await deps.speech.port.transcribe({ provider: target.provider, modelName: target.modelName, audio: m.audio, mimeType: m.mimeType, signal: m.signal });
+        meter.firstOutput();
+        const heard = r.durationSeconds ?? seconds;
+        const costUsd = await meter.record('ok', { inputTokens: 0, outputTokens: estimateTokens(r.text) }, null, { audioSeconds: heard });
+        return { text: r.text, durationSeconds: heard, costUsd, model: target.model };
+      } catch (err) {
+        await meter.record('error', { inputTokens: 0, outputTokens: 0 }, failure(err));
+        throw err;
+      }
+    },
+
+    /**
+     * A text spoken (purpose `speech`): admitted, reserved, priced per character (perMChars) and
+     * recorded like any call. `format` opus for Telegram's sendVoice and WhatsApp voice notes.
+     */
+    async speak(m: Omit<Metering, 'purpose'> & { text: string; voice?: string; format?: 'mp3' | 'opus' | 'wav' | 'aac' | 'flac'; signal?: AbortSignal }): Promise<{ audio: Uint8Array; mimeType: string; costUsd: number; model: string }> {
+      const model = deps.speech?.ttsModel;
+      if (!deps.speech || !model) throw new ProviderError('not_configured', 'No text-to-speech model is configured (SWITCHBOARD_TTS_MODEL).', 'speech');
+      const call: Metering = { ...m, purpose: 'speech' };
+      await admitCall(call, null, null);
+      const target = await providers.resolve(model);
+      const characters = [...m.text].length;
+      const inputTokens = estimateTokens(m.text);
+      const meter = await open(call, target, { inputTokens, maxOutputTokens: 0, media: { characters } });
+      try {
+        const r = await deps.speech.port.speak({ provider: target.provider, modelName: target.modelName, text: m.text, voice: m.voice, format: m.format, signal: m.signal });
+        meter.firstOutput();
+        const costUsd = await meter.record('ok', { inputTokens, outputTokens: 0 }, null, { characters });
+        return { audio: r.audio, mimeType: r.mimeType, costUsd, model: target.model };
+      } catch (err) {
+        await meter.record('error', { inputTokens: 0, outputTokens: 0 }, failure(err));
         throw err;
       }
     },

@@ -10,7 +10,7 @@ import { AppError, errors } from '../domain/errors.js';
 import type { JobQueue } from '../jobs/index.js';
 import { ALERT_JOB } from './alerts.js';
 import type { Logger } from '../infra/logger.js';
-import type { PriceService } from './prices.js';
+import type { MediaUsage, PriceService } from './prices.js';
 import type { ProviderService } from './providers.js';
 import { canRead, canSeeAllAgents } from './access.js';
 
@@ -140,10 +140,10 @@ export function budgetService(deps: {
     },
 
     /** Reserves the most a call may cost (its input estimate and its longest reply) or throws BudgetStop. */
-    async reserve(a: { agent: Agent | null; personId?: string; model: string; inputTokens: number; maxOutputTokens: number }): Promise<Hold | undefined> {
+    async reserve(a: { agent: Agent | null; personId?: string; model: string; inputTokens: number; maxOutputTokens: number; /** Speech: the audio heard or characters spoken. */ media?: MediaUsage }): Promise<Hold | undefined> {
       if (!a.agent) return undefined;
       const agent = a.agent;
-      const { costUsd } = await deps.prices.cost(a.model, { inputTokens: a.inputTokens, outputTokens: a.maxOutputTokens });
+      const { costUsd } = await deps.prices.cost(a.model, { inputTokens: a.inputTokens, outputTokens: a.maxOutputTokens }, a.media);
       const items: { key: SpendKey; amountUsd: number; limitUsd: number | null }[] = [
         { key: agentKey(agent), amountUsd: costUsd, limitUsd: agent.monthlyBudgetUsd === null ? null : (agent.monthlyBudgetUsd * agent.stopAtPercent) / 100 },
         { key: customerKey(agent), amountUsd: costUsd, limitUsd: await customerBudget(agent) },

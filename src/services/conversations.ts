@@ -7,10 +7,19 @@ import { collectReply, type ChatEvent, type ChatService } from './chat.js';
 import type { InboxService } from './inbox.js';
 import type { MemoryService } from './memory.js';
 import { peopleDirectory, type PersonView } from './people.js';
+import type { MediaService, MediaView } from './media.js';
 
 export type Visitor = { kind: string; externalId: string };
 /** The visitor, resolved only once the agent is found (resolving it may start a cookie). */
 export type VisitorOf = () => Visitor;
+
+/** Public pages see an agent when it is publicly listed, or when a signed-in user may open it (a preview). */
+export async function findPublicAgent(store: Pick<Store, 'agents'>, actor: Actor | undefined, slug: string): Promise<Agent> {
+  const a = await store.agents.bySlug(slug);
+  const visibleToActor = !!actor && !!a && (canSeeAllAgents(actor) || a.ownerId === actor.user.id);
+  if (!a || a.status === 'deleted' || !(publiclyListed(a) || visibleToActor)) throw errors.notFound('Agent');
+  return a;
+}
 
 /**
  * Conversations as the dashboard, the message API and the public web chat see them: an agent's
@@ -25,6 +34,8 @@ export function conversationService(deps: {
   memory: Pick<MemoryService, 'closeByOperator' | 'listSummaries' | 'getSummary' | 'people'>;
   /** Conversation events: an open web chat hears of replies written by a person (issue 15). */
   events?: EventBus; clock?: Clock;
+  /** The voice notes and images of messages, for transcripts. */
+  media?: Pick<MediaService, 'forMessages'>;
 }) {
   const { store, chat, inbox, memory } = deps;
   /** One person, one label: every list and page that shows a person shows `person: {id, label, identities}`. */
@@ -47,6 +58,7 @@ export function conversationService(deps: {
       store.conversations.messages(conv.id), store.summaries.byConversation(conv.id), store.people.byId(conv.personId),
       store.toolCalls.forConversation(conv.id), directory.one(conv.personId),
     ]);
+    const media = deps.media ? await deps.media.forMessages(messages.map((m) => m.id)) : new Map<string, MediaView[]>();
     return {
       id: conv.id, agentId: conv.agentId, channel: conv.channel, personId: conv.personId, userId: person?.externalId ?? conv.personId,
       person: shown,
@@ -54,7 +66,7 @@ export function conversationService(deps: {
       mode: conv.mode, needsHuman: conv.needsHuman, handoffReason: conv.handoffReason, takenOverBy: conv.takenOverBy, takenOverAt: conv.takenOverAt,
       closedAt: conv.closedAt, closedReason: conv.closedReason, summaryStatus: conv.summaryStatus,
       summary: summary ? { ...summary, userId: person?.externalId ?? summary.personId, person: shown } : null,
-      messages: messages.map(({ conversationId: _c, ...m }) => m),
+      messages: messages.map(({ conversationId: _c, ...m }) => ({ ...m, media: media.get(m.id) ?? [] })),
       toolCalls: toolCalls.map(({ agentId: _a, conversationId: _c, ...t }) => t),
     };
   }
@@ -124,12 +136,7 @@ export function conversationService(deps: {
   }
 
   /** Public pages see an agent when it is publicly listed, or when a signed-in user may open it (a preview). */
-  async function publicAgent(actor: Actor | undefined, slug: string): Promise<Agent> {
-    const a = await store.agents.bySlug(slug);
-    const visibleToActor = !!actor && !!a && (canSeeAllAgents(actor) || a.ownerId === actor.user.id);
-    if (!a || a.status === 'deleted' || !(publiclyListed(a) || visibleToActor)) throw errors.notFound('Agent');
-    return a;
-  }
+  const publicAgent = (actor: Actor | undefined, slug: string) => findPublicAgent(store, actor, slug);
 
   /** Sends through the inbox: if this process dies mid-reply, a worker finishes the reply and it appears in the history. */
   const throughInbox = (agent: Agent, person: Visitor, channel: 'web' | 'api', text: string): AsyncGenerator<ChatEvent> =>

@@ -94,6 +94,8 @@ export function memoryService(deps: {
   store: Pick<Store, 'agents' | 'conversations' | 'people' | 'summaries' | 'usage' | 'workspace' | 'notes' | 'audit' | 'transaction'>; queue: JobQueue; clock: Clock; log: Logger;
   /** Summaries, compactions and embeddings are model calls, admitted and metered like any other. */
   gateway: ModelGateway;
+  /** Deletes media files no record refers to any more (services/media.ts), after erased records commit. */
+  dropMediaFiles?: (storageKeys: string[]) => Promise<unknown>;
 }) {
   const { store, queue, clock, log, gateway } = deps;
 
@@ -463,14 +465,20 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
         people = people.filter((p) => mine.has(p.id));
       }
       if (!people.length) throw errors.notFound('Person');
-      const total = { conversations: 0, messages: 0, summaries: 0, links: 0 };
+      const total = { conversations: 0, messages: 0, summaries: 0, links: 0, media: 0 };
+      // Their media records go in the same transaction; the files once it has committed.
+      const mediaKeys: string[] = [];
       await store.transaction(async (tx) => {
         for (const p of people) {
           const r = await tx.people.erase(p.id, agentIds);
-          for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += r[k];
+          for (const k of ['conversations', 'messages', 'summaries', 'links'] as const) total[k] += r[k];
+          const keys = await tx.media.eraseByPerson(p.id, agentIds);
+          total.media += keys.length;
+          mediaKeys.push(...keys);
         }
         await recordAudit(tx, actor, 'person.erase', { type: 'person', id: idOrExternal }, { people: people.map((p) => ({ id: p.id, kind: p.kind })), scope: agentIds ? 'own_agents' : 'all', ...total });
       });
+      if (mediaKeys.length) await deps.dropMediaFiles?.(mediaKeys);
       log.info('person data deleted', { actorId: actor.user.id, personIds: people.map((p) => p.id), ...total });
       return total;
     },

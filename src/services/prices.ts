@@ -2,7 +2,14 @@ import table from '../llm/prices.json' with { type: 'json' };
 import type { SettingsRepo } from '../domain/ports.js';
 import type { TokenUsage } from '../domain/types.js';
 
-export type Price = { inputPerM: number; outputPerM: number; cachedInputPerM?: number };
+/**
+ * A model's list price: per million tokens in and out (cached input at its own rate when there is one),
+ * and for speech models per minute of audio heard (`perMinute`, transcription) or per million characters
+ * spoken (`perMChars`, text to speech), added to the token price.
+ */
+export type Price = { inputPerM: number; outputPerM: number; cachedInputPerM?: number; perMinute?: number; perMChars?: number };
+/** What a speech call is priced by besides tokens: seconds of audio heard, characters spoken. */
+export type MediaUsage = { audioSeconds?: number; characters?: number };
 export type PriceRow = Price & { model: string; source: 'table' | 'override' };
 
 const TABLE: Record<string, Price> = table.prices;
@@ -62,11 +69,13 @@ export function priceService(settings: SettingsRepo, o: { now?: () => number } =
       return had;
     },
     async setDefault(p: Price, s: SettingsRepo = settings) { await s.set('prices.default', p); cache.clear(); },
-    /** USD for one call. Cached input tokens are billed at the cached rate when the table has one. */
-    async cost(model: string, u: TokenUsage): Promise<{ costUsd: number; priced: boolean }> {
+    /** USD for one call. Cached input tokens are billed at the cached rate when the table has one; speech adds its minutes or characters. */
+    async cost(model: string, u: TokenUsage, media?: MediaUsage): Promise<{ costUsd: number; priced: boolean }> {
       const { price, priced } = await lookup(model);
       const cached = Math.min(u.cachedInputTokens ?? 0, u.inputTokens);
-      const usd = ((u.inputTokens - cached) * price.inputPerM + cached * (price.cachedInputPerM ?? price.inputPerM) + u.outputTokens * price.outputPerM) / 1e6;
+      let usd = ((u.inputTokens - cached) * price.inputPerM + cached * (price.cachedInputPerM ?? price.inputPerM) + u.outputTokens * price.outputPerM) / 1e6;
+      if (media?.audioSeconds) usd += ((price.perMinute ?? 0) * media.audioSeconds) / 60;
+      if (media?.characters) usd += ((price.perMChars ?? 0) * media.characters) / 1e6;
       return { costUsd: Math.round(usd * 1e10) / 1e10, priced };
     },
   };

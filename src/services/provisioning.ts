@@ -69,6 +69,8 @@ export function provisioningService(deps: {
   siteCheck?: (url: string) => Promise<SiteCheckResult>;
   /** The SSRF-safe fetcher the site check goes through. */
   fetcher: SafeFetcher; siteTimeoutMs: number;
+  /** Deletes media files no record refers to any more (services/media.ts), after a purge commits. */
+  dropMediaFiles?: (storageKeys: string[]) => Promise<unknown>;
 }) {
   const { store, queue, box, clock, log, telegram, chat, templates } = deps;
   const iso = () => clock.now().toISOString();
@@ -384,17 +386,19 @@ export function provisioningService(deps: {
     async deprovision(actor: Actor, agent: Agent, opts: { purge: boolean }): Promise<void> {
       await telegram.disconnect(agent.id);
       // What is deleted and its audit entry commit together (the bot was unbound above: that is Telegram's side).
+      const mediaKeys: string[] = [];
       await store.transaction(async (tx) => {
         const rec = await tx.provisioning.get(agent.id);
         if (rec) await tx.provisioning.update(agent.id, { tokenSealed: null, ...(rec.status === 'running' ? { status: 'failed', error: 'Deleted while being set up.', finishedAt: iso() } : {}) });
-        let erased: { conversations: number; messages: number; summaries: number; notes: number } | undefined;
+        let erased: { conversations: number; messages: number; summaries: number; notes: number; media: number } | undefined;
         if (opts.purge) {
           const c = await tx.conversations.eraseAgent(agent.id);
           let notes = 0;
           for (const f of await tx.workspace.list(agent.id)) {
             if (f.path === 'MEMORY.md' || f.path.startsWith('memory/')) notes += (await tx.workspace.delete(agent.id, f.path)) ? 1 : 0;
           }
-          erased = { ...c, notes };
+          mediaKeys.push(...(await tx.media.eraseByAgent(agent.id)));
+          erased = { ...c, notes, media: mediaKeys.length };
         }
         if (agent.status !== 'deleted') {
           const slug = `deleted-${agent.id.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`.slice(0, 64).replace(/-+$/, '');
@@ -402,6 +406,7 @@ export function provisioningService(deps: {
         }
         await recordAudit(tx, actor, 'agent.deleted', { type: 'agent', id: agent.id }, { name: agent.name, slug: agent.slug, purge: opts.purge, ...erased, fields: ['status'], changes: { status: { from: agent.status, to: 'deleted' } } });
       });
+      if (mediaKeys.length) await deps.dropMediaFiles?.(mediaKeys);
     },
   };
 }

@@ -32,8 +32,8 @@ export function usageService(deps: { store: Pick<Store, 'agents' | 'usage'>; clo
       const from = q.from ?? day(new Date(now.getTime() - 29 * 86_400_000));
       if (from > to) throw errors.validation([{ path: 'from', message: 'must not be after "to"' }]);
       const f = { agentIds: await scope(actor, q.agentId), from, to };
-      const [totals, days, agents, models, names] = await Promise.all([
-        store.usage.totals(f), store.usage.groupBy(f, 'day'), store.usage.groupBy(f, 'agent'), store.usage.groupBy(f, 'model'),
+      const [totals, days, agents, models, purposes, names] = await Promise.all([
+        store.usage.totals(f), store.usage.groupBy(f, 'day'), store.usage.groupBy(f, 'agent'), store.usage.groupBy(f, 'model'), store.usage.groupBy(f, 'purpose'),
         store.agents.list(canSeeAllAgents(actor) ? {} : { ownerId: actor.user.id }),
       ]);
       // A continuous series: days without traffic are zeros, so charts do not lie by omission.
@@ -49,6 +49,8 @@ export function usageService(deps: { store: Pick<Store, 'agents' | 'usage'>; clo
         from, to, ...totals, totals, series,
         byAgent: agents.map(({ key, ...v }) => ({ agentId: key || null, name: nameOf.get(key) ?? (key ? 'deleted agent' : 'no agent'), ...v })),
         byModel: models.map(({ key, ...v }) => ({ model: key, ...v })),
+        // What each kind of work costs (chat, summaries, routing, embeddings, transcription, speech…), dearest first.
+        byPurpose: purposes.map(({ key, ...v }) => ({ purpose: key, ...v })).sort((a, b) => b.costUsd - a.costUsd || b.requests - a.requests || a.purpose.localeCompare(b.purpose)),
       };
     },
 

@@ -114,4 +114,9 @@ export interface Database {
   };
   audit_log: { id: string; actor_id: string | null; actor_role: string | null; action: string; target_type: string; target_id: string; detail: string; created_at: string };
   person_state: { person_id: string; current_agent_id: string | null; pending_agent_id: string | null; pending_text: string | null; updated_at: string };
+  media: {
+    id: string; agent_id: string; person_id: string; conversation_id: string | null; message_id: string | null; kind: string; mime_type: string;
+    bytes: number; storage_key: string; sha256: string; duration_seconds: number | null; width: number | null; height: number | null;
+    transcript: string | null; created_at: string; expires_at: string;
+  };
 }

@@ -16,6 +16,7 @@ import { planRepo } from './repositories/plans.js';
 import { provisioningRepo } from './repositories/provisioning.js';
 import { billingRepo } from './repositories/billing.js';
 import { approvalRepo, toolCallRepo } from './repositories/tools.js';
+import { mediaRepo } from './repositories/media.js';
 
 /** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
 export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
@@ -43,6 +44,7 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     authTokens: authTokenRepo(db, ids, clock),
     toolCalls: toolCallRepo(db, ids, clock),
     approvals: approvalRepo(db, clock),
+    media: mediaRepo(db, clock),
     transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
     close: () => db.destroy(),
   };

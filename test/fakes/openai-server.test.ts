@@ -277,3 +277,66 @@ describe('fake OpenAI server raw routes', () => {
     }
   });
 });
+
+describe('fake OpenAI audio and images (PROTOCOLS.md §7), through the AI SDK and our speech adapter', () => {
+  const provider = () => ({ name: 'openai', kind: 'openai' as const, baseUrl: fake.url, apiKey: 'k', models: [], source: 'env' as const });
+  const wav = () => {
+    const b = Buffer.alloc(44 + 8000, 0x80);
+    b.write('RIFF', 0); b.writeUInt32LE(36 + 8000, 4); b.write('WAVE', 8); b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+    b.writeUInt32LE(8000, 24); b.writeUInt32LE(8000, 28); b.writeUInt16LE(1, 32); b.writeUInt16LE(8, 34); b.write('data', 36); b.writeUInt32LE(8000, 40);
+    return new Uint8Array(b);
+  };
+
+  it('transcribes multipart uploads: the file with its extension and the model; scripted text, then the default', async () => {
+    const { aiSdkSpeech } = await import('../../src/llm/ai-sdk-adapter.js');
+    const speech = aiSdkSpeech({ timeoutMs: 3000, maxRetries: 0 });
+    fake.enqueueTranscription({ text: 'Where is my order?' });
+    expect((await speech.transcribe({ provider: provider(), modelName: 'whisper-1', audio: wav(), mimeType: 'audio/wav' })).text).toBe('Where is my order?');
+    expect((await speech.transcribe({ provider: provider(), modelName: 'gpt-4o-mini-transcribe', audio: wav(), mimeType: 'audio/wav' })).text).toBe('This is a fake transcript.');
+    const [first, second] = fake.transcriptions();
+    expect(first).toMatchObject({ model: 'whisper-1', filename: expect.stringMatching(/\.wav$/) });
+    expect(first!.bytes.length).toBe(8044);
+    expect(second!.model).toBe('gpt-4o-mini-transcribe');
+  });
+
+  it('refuses a transcription without a file, with an unknown format, or when scripted to fail', async () => {
+    const post = (form: FormData) => fetch(`${fake.url}/audio/transcriptions`, { method: 'POST', body: form });
+    const noFile = new FormData(); noFile.set('model', 'whisper-1');
+    expect(await (await post(noFile)).json()).toMatchObject({ error: { param: 'file' } });
+    const badExt = new FormData(); badExt.set('model', 'whisper-1'); badExt.set('file', new Blob([wav()]), 'note.txt');
+    const r = await post(badExt);
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as any).error.message).toContain('Invalid file format');
+    fake.enqueueTranscription({ kind: 'error', status: 500 });
+    const ok = new FormData(); ok.set('model', 'whisper-1'); ok.set('file', new Blob([wav()]), 'note.wav');
+    expect((await post(ok)).status).toBe(500);
+    const text = new FormData(); text.set('model', 'whisper-1'); text.set('file', new Blob([wav()]), 'note.wav'); text.set('response_format', 'text');
+    expect(await (await post(text)).text()).toBe('This is a fake transcript.');
+  });
+
+  it('speaks: audio bytes of the requested format, the request recorded', async () => {
+    const { aiSdkSpeech } = await import('../../src/llm/ai-sdk-adapter.js');
+    const speech = aiSdkSpeech({ timeoutMs: 3000, maxRetries: 0 });
+    const opus = await speech.speak({ provider: provider(), modelName: 'gpt-4o-mini-tts', text: 'Your order ships today.', voice: 'coral', format: 'opus' });
+    expect(opus.mimeType).toBe('audio/ogg');
+    expect(Buffer.from(opus.audio).subarray(0, 4).toString()).toBe('OggS');
+    expect(Buffer.from(opus.audio).includes(Buffer.from('OpusHead'))).toBe(true);
+    const mp3 = await speech.speak({ provider: provider(), modelName: 'tts-1', text: 'Hello', voice: 'alloy' });
+    expect(mp3.mimeType).toBe('audio/mpeg');
+    expect([...mp3.audio.subarray(0, 2)]).toEqual([0xff, 0xfb]);
+    expect(fake.speeches()).toEqual([
+      { model: 'gpt-4o-mini-tts', input: 'Your order ships today.', voice: 'coral', responseFormat: 'opus' },
+      { model: 'tts-1', input: 'Hello', voice: 'alloy', responseFormat: 'mp3' },
+    ]);
+    const tooLong = await fetch(`${fake.url}/audio/speech`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tts-1', voice: 'alloy', input: 'x'.repeat(4097) }) });
+    expect(tooLong.status).toBe(400);
+  });
+
+  it('records the image parts of chat requests', async () => {
+    const openai = createOpenAI({ apiKey: 'k', baseURL: fake.url });
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    await generateText({ model: openai.chat('gpt-4o-mini'), messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image', image: new Uint8Array(png), mediaType: 'image/png' }] }] });
+    expect(fake.imageParts()).toEqual([{ url: expect.stringMatching(/^data:image\/png;base64,/), mediaType: 'image/png', bytes: png.length, messageIndex: 0 }]);
+    expect(fake.requests().at(-1)!.messages![0].content[0]).toEqual({ type: 'text', text: 'What is this?' });
+  });
+});

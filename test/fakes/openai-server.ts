@@ -1,5 +1,5 @@
-// Fake OpenAI-compatible upstream (chat completions, models, embeddings) for integration tests.
-// Follows /work/shared/PROTOCOLS.md section 5. Only node:http, binds 127.0.0.1 on a random port.
+// Fake OpenAI-compatible upstream (chat completions, models, embeddings, audio transcriptions and speech) for
+// integration tests. Follows /work/shared/PROTOCOLS.md sections 5 and 7. Only node:http, binds 127.0.0.1 on a random port.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -67,6 +67,53 @@ export interface FakeOpenAIOptions {
   embeddingDimensions?: number;
 }
 
+/** One scripted answer of POST /v1/audio/transcriptions: the text heard, or an OpenAI error. */
+export type ScriptedTranscription = { text: string; duration?: number } | { kind: 'error'; status: number; message?: string };
+/** What a transcription request carried (multipart/form-data). */
+export interface TranscriptionRequest { model: string; filename: string; fileType: string; bytes: Buffer; language?: string; prompt?: string; responseFormat: string }
+/** What a speech request asked for (JSON). */
+export interface SpeechRequest { model: string; input: string; voice: string; responseFormat: string; instructions?: string; speed?: number }
+/** An image part of a chat request (`{"type":"image_url","image_url":{"url","detail"}}`), with the message it was in. */
+export interface ImagePart { url: string; detail?: string; mediaType?: string; bytes?: number; messageIndex: number }
+
+/** File extensions OpenAI's transcription endpoint accepts (the format is told by the file name). */
+export const TRANSCRIPTION_FORMATS = ['flac', 'mp3', 'mp4', 'mpeg', 'mpga', 'm4a', 'ogg', 'oga', 'wav', 'webm'];
+const SPEECH_TYPES: Record<string, string> = { mp3: 'audio/mpeg', opus: 'audio/ogg', aac: 'audio/aac', flac: 'audio/flac', wav: 'audio/wav', pcm: 'audio/pcm' };
+
+/**
+ * A short, well-formed audio file of the requested format (so a client can sniff it): WAV of
+ * silence, an Ogg page carrying an OpusHead, MPEG audio frames, an ADTS AAC header, a FLAC marker
+ * and STREAMINFO, raw PCM. `text` only sets the length (more text, more audio).
+ */
+export function fakeSpeechAudio(format: string, text: string): Buffer {
+  const samples = Math.max(800, Math.min(48_000, text.length * 400));
+  switch (format) {
+    case 'wav': {
+      const b = Buffer.alloc(44 + samples * 2);
+      b.write('RIFF', 0); b.writeUInt32LE(36 + samples * 2, 4); b.write('WAVE', 8); b.write('fmt ', 12); b.writeUInt32LE(16, 16);
+      b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(24_000, 24); b.writeUInt32LE(48_000, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+      b.write('data', 36); b.writeUInt32LE(samples * 2, 40);
+      return b;
+    }
+    case 'opus': {
+      const head = Buffer.alloc(19);
+      head.write('OpusHead', 0); head.writeUInt8(1, 8); head.writeUInt8(1, 9); head.writeUInt16LE(312, 10); head.writeUInt32LE(24_000, 12);
+      const page = Buffer.alloc(27 + 1);
+      page.write('OggS', 0); page.writeUInt8(0, 4); page.writeUInt8(2, 5); // beginning of stream
+      page.writeUInt32LE(1, 14); page.writeUInt8(1, 26); page.writeUInt8(head.length, 27);
+      return Buffer.concat([page, head]);
+    }
+    case 'mp3': {
+      const frame = Buffer.alloc(417); // MPEG-1 Layer III, 128 kbit/s, 44.1 kHz
+      frame[0] = 0xff; frame[1] = 0xfb; frame[2] = 0x90; frame[3] = 0x64;
+      return Buffer.concat(Array.from({ length: Math.max(3, Math.ceil(samples / 1152)) }, () => frame));
+    }
+    case 'aac': return Buffer.concat([Buffer.from([0xff, 0xf1, 0x50, 0x80, 0x02, 0x1f, 0xfc]), Buffer.alloc(9)]);
+    case 'flac': return Buffer.concat([Buffer.from('fLaC'), Buffer.from([0x80, 0x00, 0x00, 0x22]), Buffer.alloc(34)]);
+    default: return Buffer.alloc(samples * 2); // pcm: 24 kHz 16-bit mono, no header
+  }
+}
+
 export interface FakeOpenAI {
   /** Base URL ending in /v1. */
   url: string;
@@ -82,6 +129,16 @@ export interface FakeOpenAI {
   reset(): void;
   /** Replaces the model ids GET /v1/models serves. */
   setModels(ids: string[]): void;
+  /** Queue answers for the next transcription requests (FIFO); without one the text is `defaultTranscript`. */
+  enqueueTranscription(...answers: ScriptedTranscription[]): void;
+  /** The text answered when nothing is queued (default "This is a fake transcript."). */
+  setDefaultTranscript(text: string): void;
+  /** Transcription requests received, parsed, in order. */
+  transcriptions(): TranscriptionRequest[];
+  /** Speech requests received, in order. */
+  speeches(): SpeechRequest[];
+  /** Image parts of every chat completion request, in order. */
+  imageParts(): ImagePart[];
   close(): Promise<void>;
 }
 
@@ -177,6 +234,12 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let defaultReply: DefaultReply = echoReply;
   let seq = 0;
   let models = opts.models ?? ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-nano', 'text-embedding-3-small'];
+  /** The audio models the fake serves (not listed by GET /v1/models, so chat model pickers stay as they were). */
+  const audioModels = ['whisper-1', 'gpt-4o-transcribe', 'gpt-4o-mini-transcribe', 'tts-1', 'tts-1-hd', 'gpt-4o-mini-tts'];
+  let transcriptionQueue: ScriptedTranscription[] = [];
+  let defaultTranscript = 'This is a fake transcript.';
+  const transcriptionLog: TranscriptionRequest[] = [];
+  const speechLog: SpeechRequest[] = [];
 
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     if (res.destroyed) return;
@@ -351,13 +414,67 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     sendJson(res, 200, { object: 'list', data, model: body?.model ?? 'text-embedding-3-small', usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
+  /** POST /v1/audio/transcriptions: multipart with `file` (named with its format's extension) and `model`. */
+  async function handleTranscription(req: IncomingMessage, res: ServerResponse, rawBody: Buffer): Promise<void> {
+    const type = String(req.headers['content-type'] ?? '');
+    if (!type.startsWith('multipart/form-data')) return sendJson(res, 400, openAIError(400, "Invalid Content-Type header: expected multipart/form-data."));
+    let form: FormData;
+    try { form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': type }, body: rawBody }).formData(); } catch {
+      return sendJson(res, 400, openAIError(400, 'Could not parse multipart form'));
+    }
+    const file = form.get('file');
+    const model = form.get('model');
+    if (!(file instanceof Blob)) return sendJson(res, 400, { error: { message: "you must provide a file", type: 'invalid_request_error', param: 'file', code: null } });
+    if (typeof model !== 'string' || !model) return sendJson(res, 400, { error: { message: "you must provide a model parameter", type: 'invalid_request_error', param: 'model', code: null } });
+    const filename = (file as File).name ?? 'file';
+    const ext = filename.split('.').pop()?.toLowerCase() ?? '';
+    const bytes = Buffer.from(await file.arrayBuffer());
+    const responseFormat = String(form.get('response_format') ?? 'json');
+    transcriptionLog.push({
+      model, filename, fileType: file.type, bytes, responseFormat,
+      ...(form.get('language') ? { language: String(form.get('language')) } : {}), ...(form.get('prompt') ? { prompt: String(form.get('prompt')) } : {}),
+    });
+    if (!TRANSCRIPTION_FORMATS.includes(ext)) {
+      return sendJson(res, 400, { error: { message: `Invalid file format. Supported formats: ${JSON.stringify(TRANSCRIPTION_FORMATS)}`, type: 'invalid_request_error', param: null, code: null } });
+    }
+    if (!audioModels.includes(model) && !models.includes(model)) return sendJson(res, 404, openAIError(404, `The model '${model}' does not exist`));
+    if (bytes.length > 25 * 1024 * 1024) return sendJson(res, 413, openAIError(413, 'Maximum content size limit (26214400) exceeded.'));
+    const script = transcriptionQueue.shift() ?? { text: defaultTranscript };
+    if ('kind' in script) return sendJson(res, script.status, openAIError(script.status, script.message));
+    const duration = script.duration ?? Math.round((bytes.length / 4000) * 100) / 100;
+    if (responseFormat === 'text') { res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }); return void res.end(script.text); }
+    if (responseFormat === 'verbose_json') {
+      return sendJson(res, 200, { task: 'transcribe', language: 'english', duration, text: script.text, segments: [{ id: 0, start: 0, end: duration, text: script.text }] });
+    }
+    // gpt-4o(-mini)-transcribe add token usage; whisper-1 bills by duration.
+    return sendJson(res, 200, model.startsWith('gpt-4o')
+      ? { text: script.text, usage: { type: 'tokens', input_tokens: Math.ceil(duration * 10), output_tokens: tokensFor(script.text), total_tokens: Math.ceil(duration * 10) + tokensFor(script.text) } }
+      : { text: script.text, usage: { type: 'duration', seconds: Math.ceil(duration) } });
+  }
+
+  /** POST /v1/audio/speech: JSON {model, input, voice, response_format?}; answers the audio bytes. */
+  function handleSpeech(res: ServerResponse, body: any): void {
+    const bad = (param: string, message: string) => sendJson(res, 400, { error: { message, type: 'invalid_request_error', param, code: null } });
+    if (typeof body?.model !== 'string') return bad('model', "Missing required parameter: 'model'.");
+    if (typeof body?.input !== 'string' || !body.input) return bad('input', "Missing required parameter: 'input'.");
+    if (body.input.length > 4096) return bad('input', "String should have at most 4096 characters");
+    if (typeof body?.voice !== 'string' || !body.voice) return bad('voice', "Missing required parameter: 'voice'.");
+    const format = body.response_format ?? 'mp3';
+    if (!SPEECH_TYPES[format]) return bad('response_format', `Invalid value: '${format}'. Supported values are: 'mp3', 'opus', 'aac', 'flac', 'wav', and 'pcm'.`);
+    if (!audioModels.includes(body.model) && !models.includes(body.model)) return sendJson(res, 404, openAIError(404, `The model '${body.model}' does not exist`));
+    speechLog.push({ model: body.model, input: body.input, voice: body.voice, responseFormat: format, ...(body.instructions ? { instructions: body.instructions } : {}), ...(body.speed ? { speed: body.speed } : {}) });
+    const audio = fakeSpeechAudio(format, body.input);
+    res.writeHead(200, { 'content-type': SPEECH_TYPES[format], 'content-length': audio.length });
+    res.end(audio);
+  }
+
   const server = createServer(async (req, res) => {
     req.socket.setNoDelay(true);
     const rawBody = await readBody(req).catch(() => Buffer.alloc(0));
     const path = req.url ?? '/';
     const entry: JournalEntry = { method: req.method ?? 'GET', path, headers: req.headers, rawBody, at: Date.now() };
     let parseError = false;
-    if (rawBody.length) {
+    if (rawBody.length && !String(req.headers['content-type'] ?? '').startsWith('multipart/')) {
       try { entry.json = JSON.parse(rawBody.toString('utf8')); } catch { parseError = true; }
     }
     journal.push(entry);
@@ -376,6 +493,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       return handleChat(req, res, entry.json ?? {}).catch(() => res.destroy());
     }
     if (method === 'POST' && pathname === '/v1/embeddings') return handleEmbeddings(res, entry.json);
+    if (method === 'POST' && pathname === '/v1/audio/transcriptions') return handleTranscription(req, res, rawBody).catch(() => res.destroy());
+    if (method === 'POST' && pathname === '/v1/audio/speech') return handleSpeech(res, entry.json);
     const model = (id: string) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' });
     if (method === 'GET' && pathname === '/v1/models') {
       return sendJson(res, 200, { object: 'list', data: models.map(model) });
@@ -410,8 +529,30 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       journal.length = 0;
       queue = [];
       defaultReply = echoReply;
+      transcriptionQueue = [];
+      transcriptionLog.length = 0;
+      speechLog.length = 0;
     },
     setModels: (ids) => void (models = [...ids]),
+    enqueueTranscription: (...answers) => void transcriptionQueue.push(...answers),
+    setDefaultTranscript: (text) => void (defaultTranscript = text),
+    transcriptions: () => [...transcriptionLog],
+    speeches: () => [...speechLog],
+    imageParts: () => {
+      const out: ImagePart[] = [];
+      for (const e of journal) {
+        if (e.method !== 'POST' || e.path.split('?')[0].replace(/\/+$/, '') !== '/v1/chat/completions') continue;
+        (e.json?.messages ?? []).forEach((m: any, messageIndex: number) => {
+          for (const p of Array.isArray(m?.content) ? m.content : []) {
+            if (p?.type !== 'image_url') continue;
+            const url = String(p.image_url?.url ?? '');
+            const data = /^data:([^;,]+);base64,(.*)$/.exec(url);
+            out.push({ url, messageIndex, ...(p.image_url?.detail ? { detail: p.image_url.detail } : {}), ...(data ? { mediaType: data[1], bytes: Buffer.from(data[2]!, 'base64').length } : {}) });
+          }
+        });
+      }
+      return out;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

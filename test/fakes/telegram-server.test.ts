@@ -258,3 +258,42 @@ describe('fake Telegram webhook delivery', () => {
     expect(handled).toHaveLength(3);
   });
 });
+
+describe('fake Telegram files and media (PROTOCOLS.md §7), via grammY', () => {
+  it('answers getFile with the file_path, serves the download for the bot token, and refuses unknown ids', async () => {
+    const bytes = Buffer.from('OggS fake voice note');
+    const { fileId, voice, photo } = fake.addFile(bytes, { mimeType: 'audio/ogg', duration: 3 });
+    expect(voice).toMatchObject({ file_id: fileId, duration: 3, mime_type: 'audio/ogg', file_size: bytes.length });
+    expect(photo.at(-1).file_id).toBe(fileId); // the largest size is last
+    const file = await newBot().api.getFile(fileId);
+    expect(file).toMatchObject({ file_id: fileId, file_size: bytes.length, file_path: expect.stringMatching(/^voice\/file_\d+\.oga$/) });
+    const res = await fetch(`${fake.apiRoot}/file/bot${TOKEN}/${file.file_path}`);
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
+    expect((await fetch(`${fake.apiRoot}/file/bot${OTHER}/${file.file_path}`)).status).toBe(404);
+    expect((await fetch(`${fake.apiRoot}/file/bot${TOKEN}/voice/nothing.oga`)).status).toBe(404);
+    const err = await newBot().api.getFile('no-such-file').catch((e) => e);
+    expect(err).toBeInstanceOf(GrammyError);
+    expect(err.description).toBe('Bad Request: invalid file_id');
+  });
+
+  it('refuses getFile for a file over 20 MB, as the cloud Bot API does', async () => {
+    const { fileId } = fake.addFile(Buffer.alloc(20 * 1024 * 1024 + 1));
+    const err = await newBot().api.getFile(fileId).catch((e) => e);
+    expect(err.description).toBe('Bad Request: file is too big');
+  });
+
+  it('accepts sendVoice as a multipart upload and records it', async () => {
+    const { InputFile } = await import('grammy');
+    const ogg = Buffer.from('OggS a spoken reply');
+    const msg = await newBot().api.sendVoice(42, new InputFile(ogg, 'reply.ogg'), { caption: 'Your order ships today.' });
+    expect(msg).toMatchObject({ message_id: 1, chat: { id: 42 }, voice: { mime_type: expect.any(String), file_size: ogg.length }, caption: 'Your order ships today.' });
+    expect(fake.sentMedia).toHaveLength(1);
+    const sent = fake.sentMedia[0]!;
+    expect(sent).toMatchObject({ method: 'sendvoice', chatId: 42, caption: 'Your order ships today.' });
+    expect(typeof sent.file === 'object' && sent.file.filename).toBe('reply.ogg');
+    expect(typeof sent.file === 'object' && sent.file.bytes.equals(ogg)).toBe(true);
+    const err = await newBot().api.sendVoice(42, 'not-a-file-id').catch((e) => e);
+    expect(err.description).toBe('Bad Request: wrong file identifier/HTTP URL specified');
+  });
+});

@@ -1,10 +1,13 @@
 // Fake Telegram Bot API for integration tests (PROTOCOLS.md section 1). Only node:http, binds 127.0.0.1 on a
 // random port. Point grammY at it with `new Bot(token, { client: { apiRoot: fake.apiRoot } })`.
 // Every answer is a JSON envelope `{ok, result}` / `{ok:false, error_code, description, parameters?}`, whatever
-// the HTTP status. Methods are case-insensitive; params come from the query string, JSON or urlencoded bodies
-// (multipart uploads are not supported).
+// the HTTP status. Methods are case-insensitive; params come from the query string, JSON, urlencoded or multipart
+// bodies (a multipart file arrives as an UploadedFile). Files (PROTOCOLS.md §7): `addFile` makes one known,
+// `getFile` answers its file_path, and `GET /file/bot<token>/<file_path>` downloads it; `sendVoice`, `sendAudio`
+// and `sendPhoto` take an upload or a file_id and are recorded in `sentMedia`.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { parseMultipart, type MultipartFile } from './multipart.js';
 
 export interface TelegramJournalEntry {
   method: string; path: string; headers: IncomingHttpHeaders; rawBody: Buffer; at: number;
@@ -38,6 +41,20 @@ export const telegramErrors = {
   hang: (): TelegramScript => ({ kind: 'hang' }),
   reset: (): TelegramScript => ({ kind: 'reset' }),
 };
+
+/** A file part of a multipart request. */
+export type UploadedFile = MultipartFile;
+
+/** A media message a bot sent (sendVoice, sendAudio, sendPhoto). */
+export interface SentTelegramMedia {
+  token: string; method: 'sendvoice' | 'sendaudio' | 'sendphoto'; chatId: number | string; messageId: number;
+  /** The upload, or the file_id / URL string that was passed. */
+  file: UploadedFile | string;
+  caption?: string; params: Record<string, any>; at: number;
+}
+
+/** A file the fake serves: what getFile answers and the bytes its download returns. */
+export interface FakeTelegramFile { fileId: string; fileUniqueId: string; filePath: string; bytes: Buffer; mimeType?: string }
 
 export interface SentTelegramMessage {
   token: string; chatId: number | string; messageId: number; parseMode?: string; params: Record<string, any>; at: number;
@@ -78,6 +95,15 @@ export interface FakeTelegram {
   /** e.g. http://127.0.0.1:PORT (no trailing slash) — grammY's `client.apiRoot`. */
   apiRoot: string; port: number; journal: TelegramJournalEntry[]; bots: Map<string, FakeBot>;
   sent: SentTelegramMessage[]; deliveries: TelegramDelivery[];
+  /** Voice notes, audio and photos the bots sent. */
+  sentMedia: SentTelegramMedia[];
+  /** Files getFile knows, by file_id. */
+  files: Map<string, FakeTelegramFile>;
+  /**
+   * Makes a file known (as if a person had sent it) and answers the objects an update carries:
+   * `voice` ({file_id, file_unique_id, duration, mime_type, file_size}) and `photo` (sizes, largest last; all point at these bytes).
+   */
+  addFile(bytes: Buffer, o?: { mimeType?: string; filePath?: string; duration?: number; width?: number; height?: number }): { fileId: string; voice: any; audio: any; photo: any[] };
   addBot(bot: { token: string; username: string; id?: number; firstName?: string }): FakeBot;
   enqueue(method: string, ...responses: TelegramScript[]): void;
   /** Texts sent to a chat (optionally by one bot), in order. */
@@ -235,6 +261,29 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   let queues = new Map<string, TelegramScript[]>();
   const polls = new Map<string, { finish: (o: Outcome) => void; wake: () => void }>();
   const messageIds = new Map<string, number>();
+  const sentMedia: SentTelegramMedia[] = [];
+  const files = new Map<string, FakeTelegramFile>();
+  let fileSeq = 0;
+  const FILE_LIMIT = 20 * 1024 * 1024; // the cloud Bot API's download limit
+
+  const addFile: FakeTelegram['addFile'] = (bytes, o = {}) => {
+    fileSeq++;
+    const fileId = `AwACAgIAAxkBAAI${String(fileSeq).padStart(6, '0')}fake`;
+    const fileUniqueId = `AgAD${String(fileSeq).padStart(4, '0')}`;
+    const ext = o.mimeType?.includes('ogg') ? 'oga' : o.mimeType?.includes('jpeg') ? 'jpg' : o.mimeType?.split('/')[1] ?? 'bin';
+    const filePath = o.filePath ?? (o.mimeType?.startsWith('image/') ? `photos/file_${fileSeq}.${ext}` : `voice/file_${fileSeq}.${ext}`);
+    files.set(fileId, { fileId, fileUniqueId, filePath, bytes, mimeType: o.mimeType });
+    const base = { file_id: fileId, file_unique_id: fileUniqueId, file_size: bytes.length };
+    return {
+      fileId,
+      voice: { ...base, duration: o.duration ?? 1, mime_type: o.mimeType ?? 'audio/ogg' },
+      audio: { ...base, duration: o.duration ?? 1, mime_type: o.mimeType ?? 'audio/mpeg', file_name: filePath.split('/').pop() },
+      photo: [
+        { ...base, file_id: `${fileId}_s`, width: 90, height: 90 },
+        { ...base, width: o.width ?? 800, height: o.height ?? 600 },
+      ],
+    };
+  };
   const maxWait = opts.maxPollWaitMs ?? 1000;
   const measure = (s: string) => (opts.textUnit === 'codepoint' ? Array.from(s).length : s.length);
 
@@ -340,6 +389,32 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
           : { id: typeof chatId === 'number' ? chatId : -1001234567890, type: 'supergroup', title: 'Test group' };
         return ok({ message_id: messageId, from: { id: bot.id, is_bot: true, first_name: bot.firstName, username: bot.username }, chat, date, text: parsed.text });
       }
+      case 'getfile': {
+        const id = String(p.file_id ?? '').replace(/_s$/, '');
+        const f = files.get(id);
+        if (!f) return fail(400, 'Bad Request: invalid file_id');
+        if (f.bytes.length > FILE_LIMIT) return fail(400, 'Bad Request: file is too big');
+        return ok({ file_id: String(p.file_id), file_unique_id: f.fileUniqueId, file_size: f.bytes.length, file_path: f.filePath });
+      }
+      case 'sendvoice': case 'sendaudio': case 'sendphoto': {
+        const chatId = asChatId(p.chat_id);
+        if (chatId === undefined) return fail(400, 'Bad Request: chat_id is empty');
+        const field = method === 'sendvoice' ? 'voice' : method === 'sendaudio' ? 'audio' : 'photo';
+        const file = p[field] as UploadedFile | string | undefined;
+        if (file === undefined || file === '') return fail(400, `Bad Request: there is no ${field} in the request`);
+        if (typeof file === 'string' && !/^https?:\/\//.test(file) && !files.has(file.replace(/_s$/, ''))) return fail(400, 'Bad Request: wrong file identifier/HTTP URL specified');
+        if (p.caption !== undefined && String(p.caption).length > 1024) return fail(400, 'Bad Request: message caption is too long');
+        const key = `${bot.token}|${chatId}`;
+        const messageId = (messageIds.get(key) ?? 0) + 1;
+        messageIds.set(key, messageId);
+        sentMedia.push({ token: bot.token, method, chatId, messageId, file, ...(p.caption !== undefined ? { caption: String(p.caption) } : {}), params: p, at: Date.now() });
+        const stored = typeof file === 'string' ? undefined : addFile(file.bytes, { mimeType: file.type || (field === 'voice' ? 'audio/ogg' : undefined) });
+        const media = field === 'voice' ? { voice: stored?.voice ?? { file_id: file, file_unique_id: 'AgADsent', duration: 1, mime_type: 'audio/ogg' } }
+          : field === 'audio' ? { audio: stored?.audio ?? { file_id: file, file_unique_id: 'AgADsent', duration: 1 } }
+            : { photo: stored?.photo ?? [{ file_id: file, file_unique_id: 'AgADsent', width: 800, height: 600 }] };
+        const chat = typeof chatId === 'number' && chatId > 0 ? { id: chatId, type: 'private', first_name: 'Ana' } : { id: typeof chatId === 'number' ? chatId : -1001234567890, type: 'supergroup', title: 'Test group' };
+        return ok({ message_id: messageId, from: { id: bot.id, is_bot: true, first_name: bot.firstName, username: bot.username }, chat, date: Math.floor(Date.now() / 1000), ...media, ...(p.caption ? { caption: String(p.caption) } : {}) });
+      }
       case 'sendchataction': {
         const chatId = asChatId(p.chat_id);
         if (chatId === undefined) return fail(400, 'Bad Request: chat_id is empty');
@@ -371,7 +446,24 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     try {
       if (rawBody.length && type.includes('json')) Object.assign(params, JSON.parse(rawBody.toString('utf8')));
       else if (rawBody.length && type.includes('urlencoded')) Object.assign(params, Object.fromEntries(new URLSearchParams(rawBody.toString('utf8'))));
+      else if (rawBody.length && type.startsWith('multipart/form-data')) {
+        const parts = parseMultipart(type, rawBody) ?? {};
+        // A file is sent as its own part and named in its field as `attach://<part name>` (grammY, the Bot API's convention).
+        for (const [k, v] of Object.entries(parts)) {
+          const attached = typeof v === 'string' && v.startsWith('attach://') ? parts[v.slice(9)] : undefined;
+          params[k] = attached ?? v;
+        }
+      }
     } catch { /* fall through with what we have */ }
+    // File downloads: GET /file/bot<token>/<file_path>.
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    if (download) {
+      journal.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, rawBody, token: download[1], params, source: 'http', at: Date.now() });
+      const f = bots.has(decodeURIComponent(download[1]!)) ? [...files.values()].find((x) => x.filePath === decodeURIComponent(download[2]!)) : undefined;
+      if (!f) return send(res, fail(404, 'Not Found'));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': f.bytes.length });
+      return void res.end(f.bytes);
+    }
     const m = /^\/bot([^/]+)\/(?:test\/)?([^/]+)$/.exec(url.pathname);
     const entry: TelegramJournalEntry = {
       method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, rawBody,
@@ -410,7 +502,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   }
 
   return {
-    apiRoot: `http://127.0.0.1:${port}`, port, journal, bots, sent, deliveries, addBot,
+    apiRoot: `http://127.0.0.1:${port}`, port, journal, bots, sent, deliveries, addBot, sentMedia, files, addFile,
     enqueue: (method, ...responses) => {
       const k = method.toLowerCase();
       queues.set(k, [...(queues.get(k) ?? []), ...responses]);
@@ -441,7 +533,8 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       return post(d.token, d.url, d.headers, d.rawBody, d.update);
     },
     reset: () => {
-      journal.length = sent.length = deliveries.length = 0;
+      journal.length = sent.length = deliveries.length = sentMedia.length = 0;
+      files.clear();
       queues = new Map();
       messageIds.clear();
       for (const p of polls.values()) p.finish(ok([]));

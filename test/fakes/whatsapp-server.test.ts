@@ -211,3 +211,47 @@ describe('fake WhatsApp Cloud API: sending', () => {
     expect(fake.sent.map((s) => s.text)).toEqual(['finally']);
   });
 });
+
+describe('fake WhatsApp Cloud media (PROTOCOLS.md §2, §7)', () => {
+  const graph = (path: string, init: RequestInit = {}, token: string | null = TOKEN) =>
+    fetch(`${fake.graphUrl}/v21.0/${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string> | undefined) } });
+
+  it('looks up inbound media and serves its download, both only with the bearer token', async () => {
+    const voice = Buffer.from('OggS a voice note');
+    const { id, sha256 } = fake.addMedia(voice, 'audio/ogg; codecs=opus');
+    const lookup = await graph(id);
+    expect(lookup.status).toBe(200);
+    const info = await lookup.json() as any;
+    expect(info).toEqual({ messaging_product: 'whatsapp', url: expect.stringContaining(`mid=${id}`), mime_type: 'audio/ogg; codecs=opus', sha256, file_size: voice.length, id });
+    expect((await graph(id, {}, null)).status).toBe(401);
+    const download = await fetch(info.url, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('audio/ogg; codecs=opus');
+    expect(Buffer.from(await download.arrayBuffer()).equals(voice)).toBe(true);
+    expect((await fetch(info.url)).status).toBe(401);
+    expect((await fetch(info.url, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await graph('999999999999')).status).toBe(400);
+  });
+
+  it('accepts a multipart media upload and an audio message naming it; refuses unknown ids', async () => {
+    const form = new FormData();
+    form.set('messaging_product', 'whatsapp');
+    form.set('type', 'audio/ogg');
+    form.set('file', new Blob([Buffer.from('OggS spoken reply')], { type: 'audio/ogg' }), 'reply.ogg');
+    const up = await graph(`${PHONE_ID}/media`, { method: 'POST', body: form });
+    expect(up.status).toBe(200);
+    const { id } = await up.json() as any;
+    expect(fake.media.get(id)).toMatchObject({ uploaded: true, mimeType: 'audio/ogg', filename: 'reply.ogg' });
+    fake.lastInbound.set('15551234567', fake.now());
+    const audio = await send({ messaging_product: 'whatsapp', to: '15551234567', type: 'audio', audio: { id } });
+    expect(audio.status).toBe(200);
+    expect(fake.sent.at(-1)).toMatchObject({ type: 'audio', body: { audio: { id } } });
+    const image = await send({ messaging_product: 'whatsapp', to: '15551234567', type: 'image', image: { link: 'https://example.com/a.png', caption: 'Here' } });
+    expect(image.status).toBe(200);
+    const unknown = await send({ messaging_product: 'whatsapp', to: '15551234567', type: 'audio', audio: { id: '123' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error.code).toBe(131053);
+    const text = new FormData(); text.set('messaging_product', 'whatsapp'); text.set('file', new Blob(['hello'], { type: 'text/plain' }), 'a.txt');
+    expect((await graph(`${PHONE_ID}/media`, { method: 'POST', body: text })).status).toBe(400);
+  });
+});

@@ -4,7 +4,12 @@
 // Webhook deliveries are serialized like Meta does — non-ASCII escaped as \uXXXX (surrogate pairs for emoji) and
 // `/` as `\/` — and signed over those exact bytes with X-Hub-Signature-256 (plus the legacy sha1 X-Hub-Signature).
 // Re-serializing the parsed body (JSON.stringify) does NOT reproduce those bytes: verify against the raw body.
-import { createHmac } from 'node:crypto';
+// Media (PROTOCOLS.md §2, §7): `GET /<version>/<media-id>` answers {messaging_product, url, mime_type, sha256, file_size, id},
+// the url downloads the bytes (`/whatsapp_business/attachments/?mid=<id>`); both need the bearer token (401 otherwise).
+// `POST /<version>/<phone-number-id>/media` (multipart: messaging_product, file, type) stores an upload → {id};
+// audio and image messages name an uploaded id (or a link).
+import { createHash, createHmac } from 'node:crypto';
+import { parseMultipart } from './multipart.js';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -101,8 +106,15 @@ export interface StatusInput {
   errors?: { code: number; title?: string; message?: string; details?: string }[];
 }
 
+/** A media object the fake holds: one a person sent (addMedia) or one the business uploaded. */
+export interface FakeWhatsAppMedia { id: string; bytes: Buffer; mimeType: string; sha256: string; uploaded: boolean; filename?: string; type?: string }
+
 export interface FakeWhatsApp {
   graphUrl: string;
+  /** Media by id. */
+  media: Map<string, FakeWhatsAppMedia>;
+  /** Makes media known as if a person had sent it; answers its id and sha256 for an inbound message's `audio`/`image` object. */
+  addMedia(bytes: Buffer, mimeType: string): { id: string; sha256: string };
   port: number;
   journal: WhatsAppJournalEntry[];
   sent: SentWhatsAppMessage[];
@@ -239,6 +251,19 @@ export async function startFakeWhatsApp(opts: FakeWhatsAppOptions): Promise<Fake
   const deliverStatus: FakeWhatsApp['deliverStatus'] = (url, st) =>
     deliverRaw(url, envelope({ statuses: (Array.isArray(st) ? st : [st]).map(statusObj) }));
 
+  const media = new Map<string, FakeWhatsAppMedia>();
+  let mediaSeq = 0;
+  const addMedia = (bytes: Buffer, mimeType: string, extra: Partial<FakeWhatsAppMedia> = {}) => {
+    const id = String(1_000_000_000_000_000 + ++mediaSeq);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    media.set(id, { id, bytes, mimeType, sha256, uploaded: false, ...extra });
+    return { id, sha256 };
+  };
+  /** The download URL of a media object (served by this fake; on Meta it is a lookaside.fbsbx.com URL). */
+  const downloadUrl = (id: string) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/whatsapp_business/attachments/?mid=${id}&ext=${Date.now()}&hash=fake`;
+  /** Types WhatsApp accepts for an upload (audio, image; documents and video omitted). */
+  const UPLOAD_TYPES = /^(audio\/(aac|amr|mpeg|mp4|ogg)(;.*)?|image\/(jpeg|png|webp))$/;
+
   function handleSend(res: ServerResponse, req: IncomingMessage, body: any): void {
     const reply = (r: { status: number; body: unknown }) => {
       res.writeHead(r.status, { 'content-type': 'application/json' });
@@ -271,6 +296,11 @@ export async function startFakeWhatsApp(opts: FakeWhatsAppOptions): Promise<Fake
       if (!body.template?.name || !body.template?.language?.code) return reply(graphError(400, 100, '(#100) Invalid parameter', 'template name and language.code are required.'));
     } else if (!body[type] || typeof body[type] !== 'object') {
       return reply(graphError(400, 100, `(#100) The parameter ${type} is required.`));
+    } else if (type === 'audio' || type === 'image') {
+      const o = body[type];
+      if (!o.id && !o.link) return reply(graphError(400, 100, '(#100) Invalid parameter', `${type} must have an id or a link.`));
+      if (o.id && !media.get(String(o.id))?.uploaded) return reply(graphError(400, 131053, '(#131053) Media upload error', `Media id ${o.id} was not uploaded by this phone number.`));
+      if (type === 'audio' && o.caption !== undefined) return reply(graphError(400, 100, '(#100) Invalid parameter', 'audio messages have no caption.'));
     }
     const waId = waIdFor(to);
     const last = lastInbound.get(waId);
@@ -298,10 +328,39 @@ export async function startFakeWhatsApp(opts: FakeWhatsAppOptions): Promise<Fake
       res.writeHead(r.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(r.body));
     };
-    const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const pathname = url.pathname;
     const m = /^\/v\d+\.\d+\/([^/]+)\/messages\/?$/.exec(pathname);
     if (req.headers.authorization !== `Bearer ${opts.token}`) {
       return send(graphError(401, 190, 'Invalid OAuth access token - Cannot parse access token'));
+    }
+    // The media download (the URL a media lookup answered).
+    if (req.method === 'GET' && pathname === '/whatsapp_business/attachments/') {
+      const item = media.get(url.searchParams.get('mid') ?? '');
+      if (!item) return send(graphError(404, 100, 'Media not found'));
+      res.writeHead(200, { 'content-type': item.mimeType, 'content-length': item.bytes.length });
+      return void res.end(item.bytes);
+    }
+    // A media lookup: GET /<version>/<media-id>.
+    const lookup = /^\/v\d+\.\d+\/(\d+)\/?$/.exec(pathname);
+    if (req.method === 'GET' && lookup && lookup[1] !== opts.phoneNumberId) {
+      const item = media.get(lookup[1]!);
+      if (!item) return send(graphError(400, 100, `Unsupported get request. Object with ID '${lookup[1]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, undefined, 'GraphMethodException', 33));
+      return send({ status: 200, body: { messaging_product: 'whatsapp', url: downloadUrl(item.id), mime_type: item.mimeType, sha256: item.sha256, file_size: item.bytes.length, id: item.id } });
+    }
+    // An upload: POST /<version>/<phone-number-id>/media (multipart).
+    const upload = /^\/v\d+\.\d+\/([^/]+)\/media\/?$/.exec(pathname);
+    if (req.method === 'POST' && upload) {
+      if (upload[1] !== opts.phoneNumberId) return send(graphError(400, 100, `Unsupported post request. Object with ID '${upload[1]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, undefined, 'GraphMethodException', 33));
+      const form = parseMultipart(String(req.headers['content-type'] ?? ''), rawBody);
+      if (!form) return send(graphError(400, 100, '(#100) Invalid parameter', 'The request must be multipart/form-data.'));
+      if (form.messaging_product !== 'whatsapp') return send(graphError(400, 100, '(#100) The parameter messaging_product is required.'));
+      const file = form.file;
+      if (!file || typeof file === 'string') return send(graphError(400, 100, '(#100) The parameter file is required.'));
+      const type = typeof form.type === 'string' ? form.type : file.type;
+      if (!UPLOAD_TYPES.test(file.type || type)) return send(graphError(400, 131053, '(#131053) Media upload error', `Unsupported file type ${file.type || type}.`));
+      const { id } = addMedia(file.bytes, file.type || type, { uploaded: true, filename: file.filename, type });
+      return send({ status: 200, body: { id } });
     }
     if (!m || req.method !== 'POST') {
       return send(graphError(400, 100, `Unsupported ${req.method?.toLowerCase()} request. Object with ID '${pathname.split('/')[2] ?? ''}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, undefined, 'GraphMethodException', 33));
@@ -319,6 +378,8 @@ export async function startFakeWhatsApp(opts: FakeWhatsAppOptions): Promise<Fake
 
   return {
     graphUrl: `http://127.0.0.1:${port}`,
+    media,
+    addMedia: (bytes, mimeType) => addMedia(bytes, mimeType),
     port,
     journal,
     sent,
@@ -368,6 +429,7 @@ export async function startFakeWhatsApp(opts: FakeWhatsAppOptions): Promise<Fake
       reads.length = 0;
       deliveries.length = 0;
       queue = [];
+      media.clear();
       lastInbound.clear();
       fixedNow = null;
     },

@@ -44,6 +44,8 @@ export async function makeTestServices(overrides: TestServiceOverrides = {}) {
     embeddings: overrides.embeddings ?? lengthEmbeddings,
     log: overrides.log ?? silentLog,
     metrics: overrides.metrics ?? createMetrics({ defaultMetrics: false }),
+    speech: overrides.speech,
+    mediaStorage: overrides.mediaStorage,
   };
   const services: Services = buildServices(config, infra);
   const app = createApp(services, { webRoot: '/nonexistent' });

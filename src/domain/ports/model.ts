@@ -56,3 +56,14 @@ export interface ChatModelPort {
   /** The model names a provider offers, or undefined when it cannot be asked (offline, no such endpoint). */
   listModels(provider: ProviderConfig): Promise<string[] | undefined>;
 }
+
+/** Speech to text and text to speech (issue 16): one audio file heard, or one text spoken. */
+export type TranscribeRequest = { provider: ProviderConfig; modelName: string; audio: Uint8Array; mimeType: string; signal?: AbortSignal };
+export type TranscribeResult = { text: string; /** Seconds of audio, when the provider says. */ durationSeconds: number | null; language: string | null };
+export type SpeakRequest = { provider: ProviderConfig; modelName: string; text: string; voice?: string; /** e.g. mp3 (default), opus, wav */ format?: 'mp3' | 'opus' | 'wav' | 'aac' | 'flac'; instructions?: string; signal?: AbortSignal };
+export type SpeakResult = { audio: Uint8Array; mimeType: string };
+export interface SpeechPort {
+  /** Throws ProviderError when the provider fails (or offers no such model: `not_configured`). */
+  transcribe(req: TranscribeRequest): Promise<TranscribeResult>;
+  speak(req: SpeakRequest): Promise<SpeakResult>;
+}

@@ -9,6 +9,7 @@ import type { ApprovalRepo, ConversationRepo, PersonRepo, SummaryRepo, ToolCallR
 import type { InboxRepo, PersonStateRepo } from './inbox.js';
 import type { ProviderRepo, SettingsRepo } from './settings.js';
 import type { AnalyticsRepo, UsageRepo } from './usage.js';
+import type { MediaRepo } from './media.js';
 
 export interface Store {
   users: UserRepo;
@@ -34,6 +35,7 @@ export interface Store {
   authTokens: AuthTokenRepo;
   toolCalls: ToolCallRepo;
   approvals: ApprovalRepo;
+  media: MediaRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

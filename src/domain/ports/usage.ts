@@ -6,7 +6,7 @@ export type UsageBucket = UsageTotals & { key: string };
 export interface UsageRepo {
   insert(u: Omit<UsageRecord, 'id' | 'createdAt'>): Promise<UsageRecord>;
   totals(f: UsageFilter): Promise<UsageTotals>;
-  groupBy(f: UsageFilter, by: 'day' | 'agent' | 'model'): Promise<UsageBucket[]>;
+  groupBy(f: UsageFilter, by: 'day' | 'agent' | 'model' | 'purpose'): Promise<UsageBucket[]>;
 }
 
 /** Conversation activity, model usage by channel, latency samples and delivery counts, for analytics. */

@@ -72,9 +72,9 @@ export function memoryRoutes(deps: { memory: MemoryService; conversations: Conve
   async (c) => c.json({ people: await conversations.people(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id, c.req.valid('query').q) }, 200));
 
   app.openapi(createRoute({ method: 'delete', path: '/api/people/{id}', tags,
-    summary: "Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is `person.id` as every list shows it (their external identity — userId, phone — also works). Logged.",
+    summary: "Delete a person's data: messages, summaries, identity links and media files (customers: only with their own agents). `id` is `person.id` as every list shows it (their external identity — userId, phone — also works). Logged.",
     request: { params: IdParam },
-    responses: { 200: ok(z.object({ deleted: z.object({ conversations: z.number(), messages: z.number(), summaries: z.number(), links: z.number() }) })), ...errorResponses(401, 403, 404) } }),
+    responses: { 200: ok(z.object({ deleted: z.object({ conversations: z.number(), messages: z.number(), summaries: z.number(), links: z.number(), media: z.number() }) })), ...errorResponses(401, 403, 404) } }),
   async (c) => c.json({ deleted: await memory.erasePerson(authorize(c.get('actor'), 'person.erase'), c.req.valid('param').id) }, 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/files', tags, summary: "The agent's workspace files (persona, MEMORY.md, daily notes)",

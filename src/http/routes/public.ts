@@ -9,6 +9,8 @@ import { slugSchema } from '../../domain/schemas.js';
 import { visitorMessage, type ConversationService, type Visitor } from '../../services/conversations.js';
 import { CUT_BY_TAKEOVER } from '../../services/takeover.js';
 import type { LinkService } from '../../services/linking.js';
+import type { MediaService } from '../../services/media.js';
+import { fileBody, MediaCreated, presentMedia, readUpload } from '../upload.js';
 import type { AppEnv } from '../context.js';
 import { router } from '../router.js';
 import { serverTiming, totalTiming } from '../server-timing.js';
@@ -37,7 +39,7 @@ function visitor(c: Context<AppEnv>, visitors: VisitorService, secure: boolean):
  * The public pages: listed agents, a visitor's chat with one (streamed), and linking the browser to
  * a WhatsApp number. Visitors are anonymous; a signed-in user may also open an unlisted agent they can see.
  */
-export function publicRoutes(deps: { conversations: ConversationService; links: LinkService; visitors: VisitorService; secureCookies: boolean; trustedProxies: TrustedProxies | undefined }) {
+export function publicRoutes(deps: { conversations: ConversationService; links: LinkService; visitors: VisitorService; media: MediaService; secureCookies: boolean; trustedProxies: TrustedProxies | undefined }) {
   const { conversations, links } = deps;
   const who = (c: Context<AppEnv>) => visitor(c, deps.visitors, deps.secureCookies);
   /** Anonymous work (chat, link codes, uploads) is also limited per client address; signed-in callers are not. */
@@ -129,6 +131,18 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
         off();
       }
     });
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/public/agents/{slug}/media', tags,
+    summary: 'Upload a voice note or image from the chat (raw body with its Content-Type); the id goes into the next message\'s `mediaIds`. Counted like a chat message.',
+    request: { params: SlugParam, ...fileBody },
+    responses: { 201: ok(MediaCreated, 'Stored'), ...errorResponses(404, 413, 415, 429) } }),
+  async (c) => {
+    // Counted before the body is read, so a flood of large uploads is refused early.
+    if (!c.get('actor')) deps.visitors.admit(requestAddress(c, deps.trustedProxies));
+    const bytes = await readUpload(c.req.raw);
+    const item = await deps.media.uploadForVisitor(c.get('actor'), c.req.valid('param').slug, () => who(c), { bytes, claimedType: c.req.header('content-type') });
+    return c.json(presentMedia(item), 201);
   });
 
   // ----- web ↔ WhatsApp linking -----

@@ -37,7 +37,7 @@ export function usageRepo(db: Db, ids: IdGenerator, clock: Clock): UsageRepo {
       return toTotals(await filtered(f).select(sums).executeTakeFirstOrThrow());
     },
     async groupBy(f, by) {
-      const col = by === 'day' ? 'day' : by === 'agent' ? 'agent_id' : 'model';
+      const col = by === 'day' ? 'day' : by === 'agent' ? 'agent_id' : by === 'purpose' ? 'purpose' : 'model';
       const rows = await filtered(f).select((eb) => [eb.ref(col).as('key'), ...sums(eb)]).groupBy(col).orderBy(col).execute();
       return rows.map((r: any) => ({ key: String(r.key ?? ''), ...toTotals(r) }));
     },

@@ -3353,12 +3353,18 @@ export interface paths {
                                 inputPerM: number;
                                 outputPerM: number;
                                 cachedInputPerM?: number;
+                                /** @description Speech to text: USD per minute of audio */
+                                perMinute?: number;
+                                /** @description Text to speech: USD per million characters */
+                                perMChars?: number;
                             };
                             prices: {
                                 model: string;
                                 inputPerM: number;
                                 outputPerM: number;
                                 cachedInputPerM?: number;
+                                perMinute?: number;
+                                perMChars?: number;
                                 /** @enum {string} */
                                 source: "table" | "override";
                             }[];
@@ -3408,6 +3414,10 @@ export interface paths {
                         inputPerM: number;
                         outputPerM: number;
                         cachedInputPerM?: number;
+                        /** @description Speech to text: USD per minute of audio */
+                        perMinute?: number;
+                        /** @description Text to speech: USD per million characters */
+                        perMChars?: number;
                     };
                 };
             };
@@ -3423,6 +3433,8 @@ export interface paths {
                             inputPerM: number;
                             outputPerM: number;
                             cachedInputPerM?: number;
+                            perMinute?: number;
+                            perMChars?: number;
                             /** @enum {string} */
                             source: "table" | "override";
                         };
@@ -3532,6 +3544,10 @@ export interface paths {
                                 inputPerM: number;
                                 outputPerM: number;
                                 cachedInputPerM?: number;
+                                /** @description Speech to text: USD per minute of audio */
+                                perMinute?: number;
+                                /** @description Text to speech: USD per million characters */
+                                perMChars?: number;
                             };
                             /** @description Whether anyone may create a customer account (the customer platform is on) */
                             signup: boolean;
@@ -3583,6 +3599,10 @@ export interface paths {
                             inputPerM: number;
                             outputPerM: number;
                             cachedInputPerM?: number;
+                            /** @description Speech to text: USD per minute of audio */
+                            perMinute?: number;
+                            /** @description Text to speech: USD per million characters */
+                            perMChars?: number;
                         };
                         signup?: boolean;
                         /** @description Characters one person message may have (null: back to SWITCHBOARD_MAX_MESSAGE_CHARS) */
@@ -3604,6 +3624,10 @@ export interface paths {
                                 inputPerM: number;
                                 outputPerM: number;
                                 cachedInputPerM?: number;
+                                /** @description Speech to text: USD per minute of audio */
+                                perMinute?: number;
+                                /** @description Text to speech: USD per million characters */
+                                perMChars?: number;
                             };
                             /** @description Whether anyone may create a customer account (the customer platform is on) */
                             signup: boolean;
@@ -3661,7 +3685,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage totals, a per-day series, and breakdowns by agent and model */
+        /** Usage totals, a per-day series, and breakdowns by agent, model and purpose (chat, summary, routing, embedding, preview, transcription, speech…) */
         get: {
             parameters: {
                 query?: {
@@ -3715,6 +3739,14 @@ export interface paths {
                                 outputTokens: number;
                                 costUsd: number;
                                 model: string;
+                            }[];
+                            byPurpose: {
+                                requests: number;
+                                inputTokens: number;
+                                outputTokens: number;
+                                costUsd: number;
+                                /** @description What the model calls were for: chat, summary, routing, embedding, preview, transcription, speech… */
+                                purpose: string;
                             }[];
                         };
                     };
@@ -4140,6 +4172,87 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/agents/{slug}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upload a voice note or image from the chat (raw body with its Content-Type); the id goes into the next message's `mediaIds`. Counted like a chat message. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    slug: string;
+                };
+                cookie?: never;
+            };
+            /** @description The file itself, with its Content-Type (audio/ogg, audio/webm, audio/mpeg, audio/mp4, audio/wav, image/jpeg, image/png, image/webp, image/gif). The type is read from the bytes; the header is not trusted. */
+            requestBody: {
+                content: {
+                    "audio/*": string;
+                    "image/*": string;
+                    "application/octet-stream": string;
+                };
+            };
+            responses: {
+                /** @description Stored */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MediaCreated"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -5801,7 +5914,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete a person's data: messages, summaries and identity links (customers: only with their own agents). `id` is `person.id` as every list shows it (their external identity — userId, phone — also works). Logged. */
+        /** Delete a person's data: messages, summaries, identity links and media files (customers: only with their own agents). `id` is `person.id` as every list shows it (their external identity — userId, phone — also works). Logged. */
         delete: {
             parameters: {
                 query?: never;
@@ -5825,6 +5938,7 @@ export interface paths {
                                 messages: number;
                                 summaries: number;
                                 links: number;
+                                media: number;
                             };
                         };
                     };
@@ -7910,6 +8024,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/{id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upload a voice note or image for an agent (raw body). `userId` names the person it is from, as in the message API; the id goes into a message's `mediaIds`. */
+        post: {
+            parameters: {
+                query?: {
+                    userId?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description The file itself, with its Content-Type (audio/ogg, audio/webm, audio/mpeg, audio/mp4, audio/wav, image/jpeg, image/png, image/webp, image/gif). The type is read from the bytes; the header is not trusted. */
+            requestBody: {
+                content: {
+                    "audio/*": string;
+                    "image/*": string;
+                    "application/octet-stream": string;
+                };
+            };
+            responses: {
+                /** @description Stored */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MediaCreated"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/media/{mediaId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A stored voice note or image, to whoever may see its conversation (operators, the agent's owner, the visitor or caller who sent it); 404 for anyone else. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    mediaId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "audio/*": string;
+                        "image/*": string;
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -8126,6 +8380,14 @@ export interface components {
             /** @description A human reply's author as the person sees them: the user's name, else the local part of their e-mail */
             name?: string;
         };
+        MessageMedia: {
+            mediaId: string;
+            /** @enum {string} */
+            kind: "audio" | "image";
+            mimeType: string;
+            /** @description What was heard in an audio file, when it was transcribed */
+            transcript?: string;
+        };
         Message: {
             id: string;
             /** @enum {string} */
@@ -8136,6 +8398,8 @@ export interface components {
             createdAt: string;
             channel?: string | null;
             author: components["schemas"]["MessageAuthor"];
+            /** @description Voice notes and images attached to the message (in a transcript: always present, possibly empty) */
+            media?: components["schemas"]["MessageMedia"][];
         };
         /** @description Unsaved settings over the stored agent, for this call only: name, description, persona files, model (null: the default), temperature, tool policy (as PATCH /api/agents/{id} `tools`; null: the default policy). */
         PreviewDraft: {
@@ -8189,6 +8453,13 @@ export interface components {
                  */
                 models: "provider" | "dashboard" | "default";
             };
+        };
+        MediaCreated: {
+            mediaId: string;
+            /** @enum {string} */
+            kind: "audio" | "image";
+            mimeType: string;
+            bytes: number;
         };
         WhatsAppSettings: {
             /** @enum {string|null} */

@@ -1,0 +1,54 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { getCookie } from 'hono/cookie';
+import type { MediaService } from '../../services/media.js';
+import type { VisitorService } from '../../services/visitors.js';
+import { authorize } from '../../services/access.js';
+import type { AppEnv } from '../context.js';
+import { router } from '../router.js';
+import { errorResponses, ok } from '../schemas.js';
+import { fileBody, MediaCreated, presentMedia, readUpload } from '../upload.js';
+import { VISITOR_COOKIE } from './public.js';
+
+const tags = ['Media'];
+
+/**
+ * Media through the API: an upload for an agent (session or API key; the person is `userId`, else the
+ * caller), and any file served to whoever may see its conversation — operators, the customer who owns
+ * the agent, and the visitor or caller who sent it. The public chat's upload is in public.ts.
+ */
+export function mediaRoutes(deps: { media: MediaService; visitors: VisitorService }) {
+  const { media } = deps;
+  const app = router();
+
+  app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/media', tags,
+    summary: 'Upload a voice note or image for an agent (raw body). `userId` names the person it is from, as in the message API; the id goes into a message\'s `mediaIds`.',
+    request: { params: z.object({ id: z.string().min(1) }), query: z.object({ userId: z.string().min(1).max(200).optional() }), ...fileBody },
+    responses: { 201: ok(MediaCreated, 'Stored'), ...errorResponses(401, 403, 404, 413, 415) } }),
+  async (c) => {
+    const actor = authorize(c.get('actor'), 'agent.message');
+    const bytes = await readUpload(c.req.raw);
+    const item = await media.uploadForAgent(actor, c.req.valid('param').id, { bytes, claimedType: c.req.header('content-type'), userId: c.req.valid('query').userId });
+    return c.json(presentMedia(item), 201);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/media/{mediaId}', tags,
+    summary: 'A stored voice note or image, to whoever may see its conversation (operators, the agent\'s owner, the visitor or caller who sent it); 404 for anyone else.',
+    request: { params: z.object({ mediaId: z.string().min(1).max(100) }) },
+    responses: { 200: { description: 'The file', content: { 'audio/*': { schema: z.string().openapi({ format: 'binary' }) }, 'image/*': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses(404) } }),
+  async (c) => {
+    const visitorId = deps.visitors.verify(getCookie(c, VISITOR_COOKIE));
+    const { item, bytes } = await media.open({ actor: c.get('actor'), visitorId }, c.req.valid('param').mediaId);
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': item.mimeType,
+      'Content-Length': String(bytes.length),
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Disposition': 'inline',
+      'Cache-Control': 'private, max-age=3600',
+      // A stored file is shown, never run: no scripts, no plugins, even if a browser were to render it as a document.
+      'Content-Security-Policy': "default-src 'none'; sandbox",
+      ETag: `"${item.sha256}"`,
+    }) as never;
+  });
+
+  return app;
+}
