@@ -42,13 +42,12 @@ function setup(opts: { script?: Script; stop?: boolean; vectors?: number[][] } =
   const budget: Pick<BudgetService, 'plan' | 'reserve' | 'settle'> = {
     plan: async () => (opts.stop ? { state: 'stopped', stop: new BudgetStop('Budget spent.', 'agent') } : { state: 'normal' }),
     async reserve(r) { reserved.push({ model: r.model, inputTokens: r.inputTokens, maxOutputTokens: r.maxOutputTokens }); return { id: `hold-${reserved.length}`, keys: [] } satisfies Hold; },
-    async settle(_hold, _agent, usd) { settled.push(usd); },
+    async settle(hold, _agent, usd, row) { if (hold) settled.push(usd); if (row) rows.push(row); },
   };
   const gateway = modelGateway({
     llm, budget, log: { debug() {}, warn() {}, info() {}, error() {}, child() { return this; } } as never,
     providers: { resolve: async (model) => ({ provider, modelName: (model ?? 'fake:primary').split(':')[1]!, model: model ?? 'fake:primary' }) },
     prices: { cost: async (_model, u) => ({ costUsd: (u.inputTokens + u.outputTokens) / 1000, priced: true }) },
-    usage: { insert: async (u) => { rows.push(u); return { ...u, id: String(rows.length), createdAt: '' }; } },
     embeddings: { port: embeddings, model: 'fake:embed' },
   });
   return { gateway, calls, rows, reserved, settled };
