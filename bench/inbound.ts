@@ -38,6 +38,7 @@ import { startFakeWhatsApp } from '../test/fakes/whatsapp-server.js';
 import pg from 'pg';
 import { startServer } from '../src/server.js';
 import { intEnv, RESULTS_DIR, stats, statsHead, statsRow, type Stats } from './lib.js';
+import { installSqlCounter } from './sql-counter.js';
 
 const ACK_N = intEnv('BENCH_INBOUND_ACK', 200, 10, 5000);
 const ACK_WARMUP = 20;
@@ -384,6 +385,8 @@ export async function runInbound(o: { databaseUrl?: string } = {}) {
       const j = job(['telegram', 'whatsapp'], FLOOD_N, perChannel, IN_FLIGHT);
       const t: Tracker = { replyAt: new Float64Array(j.count).fill(NaN), expected: 0, got: 0, duplicates: 0 };
       trackers.set(j.tag, t);
+      // SQLite only: every statement the process runs while these messages are accepted and answered.
+      const counter = o.databaseUrl ? undefined : installSqlCounter({ texts: true });
       const m = meter();
       const r = await runClient(j);
       const accepted = Array.from(r.status).filter((s) => s === 200).length;
@@ -393,6 +396,9 @@ export async function runInbound(o: { databaseUrl?: string } = {}) {
       const answeredAts = Array.from(t.replyAt).filter(Number.isFinite);
       const last = complete ? Math.max(...answeredAts) : nowAbs();
       const measured = m();
+      const sqlCount = counter?.count;
+      const sqlTop = counter?.byText().slice(0, 25);
+      counter?.uninstall();
       const toReply = (c: number) => {
         const xs: number[] = [];
         for (let i = c; i < j.count; i += 2) if (Number.isFinite(t.replyAt[i]!)) xs.push(t.replyAt[i]! - r.sentAt[i]!);
@@ -407,6 +413,8 @@ export async function runInbound(o: { databaseUrl?: string } = {}) {
         endToEndWallMs: Math.round(e2eMs), answeredPerSecond: round(answeredAts.length / (e2eMs / 1000)),
         drainAfterLastAckMs: Math.round(last - lastAck),
         cpuMsPerMessage: round(measured.processCpuMs / Math.max(1, answeredAts.length), 2),
+        sqlStatementsPerMessage: sqlCount === undefined ? null : round(sqlCount / Math.max(1, answeredAts.length), 1),
+        sqlTop: sqlTop?.map(([text, n]) => ({ perMessage: round(n / Math.max(1, answeredAts.length), 2), text })) ?? null,
         ack: { telegram: stats(acks(r, 0, 2)), whatsapp: stats(acks(r, 1, 2)) },
         webhookToReply: { telegram: stats(toReply(0)), whatsapp: stats(toReply(1)) },
         ...measured,
@@ -478,6 +486,10 @@ export function printInbound(r: InboundResult) {
   console.log(`    accepted ${s.accepted}/${s.messages} in ${s.acceptWallMs} ms → ${s.acceptedPerSecond} msg/s at the webhooks${s.refused ? ` (${s.refused} refused)` : ''}`);
   console.log(`    answered ${s.answered} in ${s.endToEndWallMs} ms → figure ${s.answeredPerSecond} msg/s end to end, target ≥ ${s.targetPerSecond} → ${s.answeredPerSecond >= s.targetPerSecond ? 'MET' : 'NOT MET'}; drained ${s.drainAfterLastAckMs} ms after the last ack${s.duplicates ? `; ${s.duplicates} duplicate replies` : ''}${s.complete ? '' : ' (INCOMPLETE)'}`);
   console.log(`    ${busy(s)} → ${s.cpuMsPerMessage} CPU ms per message`);
+  if (s.sqlStatementsPerMessage !== null) {
+    console.log(`    SQL statements per message, accepted to sent (BEGIN/COMMIT and idle polling included): ${s.sqlStatementsPerMessage}`);
+    if (process.env.BENCH_INBOUND_SQL_TOP) for (const t of s.sqlTop ?? []) console.log(`      ${t.perMessage.toFixed(2).padStart(6)}  ${t.text}`);
+  }
   console.log(statsHead());
   console.log(statsRow('    Telegram: ack under load', s.ack.telegram));
   console.log(statsRow('    WhatsApp: ack under load', s.ack.whatsapp));

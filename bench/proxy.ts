@@ -11,6 +11,7 @@
  *                                         CPU profiler — what `node --cpu-prof` runs, but started after
  *                                         start-up so module loading stays out — written to that file)
  *   npx tsx bench/proxy.ts --top /tmp/v1.cpuprofile   (the profile's top 15 by self time)
+ *   BENCH_PROXY_SQL_ONLY=1 npx tsx bench/proxy.ts      (only the SQL statements per /v1 call, by shape)
  *
  * Measured, each call alternating Switchboard / floor so that noise hits both alike:
  *   1. non-streaming POST /v1/chat/completions: whole request, p50/p99 and the ratio to the floor
@@ -31,6 +32,7 @@ import { Session } from 'node:inspector/promises';
 import { startFakeOpenAI, echoReply } from '../test/fakes/openai-server.js';
 import { startServer } from '../src/server.js';
 import { RESULTS_DIR, intEnv, stats, statsHead, statsRow, type Stats } from './lib.js';
+import { installSqlCounter } from './sql-counter.js';
 
 const PROFILE = process.env.BENCH_PROXY_PROFILE;
 const N = PROFILE ? 1000 : intEnv('BENCH_PROXY_N', 300, 1, 20_000);
@@ -118,6 +120,15 @@ async function main() {
     const CONTENT = '"content":"Echo';
 
     const sbPlain = () => call(sbPort, '/v1/chat/completions', { model: SLUG, messages }, auth);
+    if (process.env.BENCH_PROXY_SQL_ONLY) {
+      // Only the statement count (quick, for working on the hot path): 50 calls after the warm-up.
+      for (let i = 0; i < WARMUP; i++) await sbPlain();
+      const counter = installSqlCounter({ texts: true });
+      for (let i = 0; i < 50; i++) { const r = await sbPlain(); if (r.status !== 200) throw new Error(`v1 ${i}: ${r.status} ${r.body}`); }
+      console.log(`SQL statements per non-streaming /v1 call (BEGIN/COMMIT included): ${counter.count / 50}`);
+      for (const [text, n] of counter.byText().slice(0, 30)) console.log(`  ${(n / 50).toFixed(2).padStart(6)}  ${text}`);
+      return;
+    }
     if (PROFILE) {
       for (let i = 0; i < WARMUP; i++) await sbPlain();
       const session = new Session();
@@ -181,6 +192,13 @@ async function main() {
       return Math.round(((c.user + c.system) / N) * 10) / 10 / 1000;
     };
     const cpu = { switchboardMs: await cpuPerCall(kinds.plain.sb), floorMs: await cpuPerCall(kinds.plain.floor) };
+    // SQL statements per non-streaming call (BEGIN/COMMIT included), counted after the timed blocks so
+    // the counting never weighs on them; the commonest statement shapes come with it.
+    const counter = installSqlCounter({ texts: true });
+    const SQL_CALLS = 50;
+    for (let i = 0; i < SQL_CALLS; i++) await kinds.plain.sb();
+    const sql = { perCall: Math.round((counter.count / SQL_CALLS) * 10) / 10, top: counter.byText().slice(0, 25).map(([text, n]) => ({ perCall: Math.round((n / SQL_CALLS) * 100) / 100, text })) };
+    counter.uninstall();
 
     const result = {
       benchmark: 'proxy',
@@ -195,6 +213,7 @@ async function main() {
       v1StreamFirstToken: pair(samples.stream.sb, samples.stream.floor),
       webChatFirstDelta: pair(samples.webchat.sb, samples.webchat.floor),
       cpuPerNonStreamingCall: { ...cpu, ratio: ratio(cpu.switchboardMs, cpu.floorMs) },
+      sqlStatementsPerNonStreamingCall: sql,
     };
     print(result);
     mkdirSync(RESULTS_DIR, { recursive: true });
@@ -212,7 +231,7 @@ async function main() {
   }
 }
 
-function print(r: { environment: { node: string; cpus: number; loadAverage: number[] }; settings: { callsPerKind: number }; serverTimingExample: string | null; nonStreaming: Pair; v1StreamFirstToken: Pair; webChatFirstDelta: Pair; cpuPerNonStreamingCall: { switchboardMs: number; floorMs: number; ratio: number } }) {
+function print(r: { environment: { node: string; cpus: number; loadAverage: number[] }; settings: { callsPerKind: number }; serverTimingExample: string | null; nonStreaming: Pair; v1StreamFirstToken: Pair; webChatFirstDelta: Pair; cpuPerNonStreamingCall: { switchboardMs: number; floorMs: number; ratio: number }; sqlStatementsPerNonStreamingCall: { perCall: number; top: { perCall: number; text: string }[] } }) {
   const verdict = (x: number, t: number) => `${x.toFixed(2)}× (target ≤${t}×) ${x <= t ? 'ok' : 'OVER'}`;
   console.log(`Switchboard proxy path (ms) — node ${r.environment.node}, ${r.environment.cpus} CPUs, SQLite, load average ${r.environment.loadAverage.join(' ')}`);
   console.log(`floor = a bare node:http forwarding proxy to the same zero-delay fake; ${r.settings.callsPerKind} calls each, alternating\n`);
@@ -227,6 +246,9 @@ function print(r: { environment: { node: string; cpus: number; loadAverage: numb
   block('(3) web chat, first delta', r.webChatFirstDelta);
   const c = r.cpuPerNonStreamingCall;
   console.log(`(4) process CPU per non-streaming /v1 call (client and fake included): Switchboard ${c.switchboardMs.toFixed(3)} ms, floor ${c.floorMs.toFixed(3)} ms, ratio ${c.ratio.toFixed(2)}×`);
+  const q = r.sqlStatementsPerNonStreamingCall;
+  console.log(`(5) SQL statements per non-streaming /v1 call (BEGIN/COMMIT included): ${q.perCall}`);
+  for (const t of q.top) console.log(`    ${t.perCall.toFixed(2).padStart(6)}  ${t.text}`);
   console.log(`\nServer-Timing on /v1: ${r.serverTimingExample ?? '(none)'}`);
 }
 

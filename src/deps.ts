@@ -127,7 +127,7 @@ export function buildServices(config: Config, infra: Infra) {
   const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: planLimits({ store, clock }) });
   // Every model call (chat, summaries, routing, /v1, embeddings) goes through the gateway: admitted, reserved, metered, recorded.
   const gateway = modelGateway({
-    llm, providers, prices, budget, usage: store.usage, log: log.child({ service: 'models' }),
+    llm, providers, prices, budget, log: log.child({ service: 'models' }),
     embeddings: config.SWITCHBOARD_EMBEDDING_MODEL ? { port: infra.embeddings, model: config.SWITCHBOARD_EMBEDDING_MODEL } : undefined,
     speech: infra.speech ? { port: infra.speech, sttModel: config.SWITCHBOARD_STT_MODEL, ttsModel: config.SWITCHBOARD_TTS_MODEL } : undefined,
   });

@@ -46,14 +46,13 @@ function setup(opts: { script?: Script; stop?: boolean; vectors?: number[][]; sp
   const budget: Pick<BudgetService, 'plan' | 'reserve' | 'settle'> = {
     plan: async () => (opts.stop ? { state: 'stopped', stop: new BudgetStop('Budget spent.', 'agent') } : { state: 'normal' }),
     async reserve(r) { reserved.push({ model: r.model, inputTokens: r.inputTokens, maxOutputTokens: r.maxOutputTokens, ...(r.media ? { media: r.media } : {}) }); return { id: `hold-${reserved.length}`, keys: [] } satisfies Hold; },
-    async settle(_hold, _agent, usd) { settled.push(usd); },
+    async settle(hold, _agent, usd, row) { if (hold) settled.push(usd); if (row) rows.push(row); },
   };
   const gateway = modelGateway({
     llm, budget, log: { debug() {}, warn() {}, info() {}, error() {}, child() { return this; } } as never,
     providers: { resolve: async (model) => ({ provider, modelName: (model ?? 'fake:primary').split(':')[1]!, model: model ?? 'fake:primary' }) },
     // Tokens at $1 per thousand; speech at $0.006 a minute heard and $15 per million characters spoken.
     prices: { cost: async (_model, u, media) => ({ costUsd: (u.inputTokens + u.outputTokens) / 1000 + ((media?.audioSeconds ?? 0) / 60) * 0.006 + (media?.characters ?? 0) * 15e-6, priced: true }) },
-    usage: { insert: async (u) => { rows.push(u); return { ...u, id: String(rows.length), createdAt: '' }; } },
     embeddings: { port: embeddings, model: 'fake:embed' },
     speech: { port: speech, sttModel: 'fake:whisper', ttsModel: 'fake:tts' },
   });
@@ -144,7 +143,7 @@ describe('model gateway', () => {
     await expect(t.gateway.transcribe({ agent, audio: new Uint8Array(10), mimeType: 'audio/ogg', channel: 'web', conversationId: null })).rejects.toBeInstanceOf(ProviderError);
     expect(t.rows).toEqual([expect.objectContaining({ purpose: 'transcription', status: 'error', error: 'fake answered 500', costUsd: 0 })]);
     expect(t.settled).toEqual([0]);
-    const none = modelGateway({ llm: null as never, providers: null as never, prices: null as never, budget: null as never, usage: null as never, log: null as never });
+    const none = modelGateway({ llm: null as never, providers: null as never, prices: null as never, budget: null as never, log: null as never });
     expect(none.canTranscribe()).toBe(false);
     await expect(none.transcribe({ agent, audio: new Uint8Array(1), mimeType: 'audio/ogg', channel: 'web', conversationId: null })).rejects.toMatchObject({ kind: 'not_configured' });
   });

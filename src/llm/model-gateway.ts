@@ -12,7 +12,7 @@
  * Whether a *message* may be answered at all (agent status, plan messages, person caps) is the
  * admission step's question (services/admission.ts), asked once per entry point before this.
  */
-import type { ChatModelPort, EmbeddingPort, ModelMessage, ModelTool, SpeechPort, UsageRepo } from '../domain/ports.js';
+import type { ChatModelPort, EmbeddingPort, ModelMessage, ModelTool, SpeechPort } from '../domain/ports.js';
 import { ProviderError } from '../domain/ports.js';
 import type { Agent, Channel, ProviderConfig, TokenUsage, UsageRecord } from '../domain/types.js';
 import type { BudgetService, Hold } from '../services/budget.js';
@@ -67,8 +67,8 @@ export function modelGateway(deps: {
   llm: ChatModelPort;
   providers: Pick<ProviderService, 'resolve'>;
   prices: Pick<PriceService, 'cost'>;
+  /** Reserves before each attempt; settles after it and writes its usage row, in one transaction. */
   budget: Pick<BudgetService, 'plan' | 'reserve' | 'settle'>;
-  usage: Pick<UsageRepo, 'insert'>;
   log: Logger;
   /** Embeddings, when SWITCHBOARD_EMBEDDING_MODEL names a model. */
   embeddings?: { port: EmbeddingPort; model: string };
@@ -103,16 +103,17 @@ export function modelGateway(deps: {
       firstOutput() { if (ttft === null) ttft = performance.now() - started; },
       async record(status: 'ok' | 'error', u: TokenUsage, error: string | null, media?: MediaUsage): Promise<number> {
         const { costUsd } = await prices.cost(target.model, u, media);
-        try {
-          await deps.usage.insert({
-            agentId: m.agent?.id ?? null, conversationId: m.conversationId, messageId: null, channel: m.channel, purpose: m.purpose,
-            provider: target.provider.name, model: target.model, inputTokens: u.inputTokens, outputTokens: u.outputTokens, costUsd,
-            ttftMs: ttft === null ? null : Math.round(ttft), latencyMs: Math.round(performance.now() - started), status,
-            error: error === null ? null : maskSecrets(error),
-          });
-        } finally {
-          if (!settled) { settled = true; await budget.settle(hold, m.agent, costUsd); }
-        }
+        // The usage row and the settled reservation in one transaction (budget.settle writes both).
+        const row = {
+          agentId: m.agent?.id ?? null, conversationId: m.conversationId, messageId: null, channel: m.channel, purpose: m.purpose,
+          provider: target.provider.name, model: target.model, inputTokens: u.inputTokens, outputTokens: u.outputTokens, costUsd,
+          ttftMs: ttft === null ? null : Math.round(ttft), latencyMs: Math.round(performance.now() - started), status,
+          error: error === null ? null : maskSecrets(error),
+        };
+        // Recorded again after a failed write (the error path retries): the reservation settles once.
+        const first = !settled;
+        settled = true;
+        await budget.settle(first ? hold : undefined, m.agent, costUsd, row);
         return costUsd;
       },
     };

@@ -5,7 +5,7 @@
  * answers; at the stop threshold no model is called and people get the agent's stop message.
  */
 import type { Clock, IdGenerator, SpendKey, Store } from '../domain/ports.js';
-import type { Actor, Agent } from '../domain/types.js';
+import type { Actor, Agent, UsageRecord } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
 import type { JobQueue } from '../jobs/index.js';
 import { ALERT_JOB } from './alerts.js';
@@ -34,15 +34,26 @@ export const defaultStopMessage = (agent: Pick<Agent, 'name'>) =>
 const personCapMessage = (agent: Agent) =>
   `You have reached today's limit for messages with ${agent.name}. Please come back tomorrow.`;
 
-export type Hold = { id: string; keys: SpendKey[] };
+/** A call's reservation: the scopes it counts against, and those of them that held an amount (they have a limit). */
+export type Hold = { id: string; keys: SpendKey[]; held?: SpendKey['scope'][] };
 
 /** What a customer's plan allows (null: unlimited); from the billing service. */
 export type OwnerLimits = { monthlyMessages: number | null; monthlyCostUsd: number | null; tools: string[] | null; blocked: null | 'trial_expired' | 'canceled' };
 const NO_LIMITS: OwnerLimits = { monthlyMessages: null, monthlyCostUsd: null, tools: null, blocked: null };
 const unavailableMessage = (agent: Agent) => `Sorry — ${agent.name} is not available right now.`;
 
+/** An attempt's usage row, written in the transaction that settles its reservation. */
+export type UsageRow = Omit<UsageRecord, 'id' | 'createdAt'>;
+
+/**
+ * The owner's standing is read once per request: remembered against the Agent object the request
+ * loaded (each request loads its own), and for at most OWNER_MEMO_MS in case an object outlives its
+ * request — so a suspension or a plan change takes effect on the next request.
+ */
+const OWNER_MEMO_MS = 2_000;
+
 export function budgetService(deps: {
-  store: Pick<Store, 'agents' | 'budget' | 'users'>; prices: PriceService; providers: ProviderService; clock: Clock; ids: IdGenerator; log: Logger; queue: JobQueue;
+  store: Pick<Store, 'agents' | 'budget' | 'users' | 'usage' | 'transaction'>; prices: PriceService; providers: ProviderService; clock: Clock; ids: IdGenerator; log: Logger; queue: JobQueue;
   /** What a customer's plan allows (billing's planLimits); none: unlimited. */
   limitsFor?: (userId: string) => Promise<OwnerLimits>;
 }) {
@@ -57,8 +68,19 @@ export function budgetService(deps: {
   const stateFor = (pct: number, a: { downgradeAtPercent: number; stopAtPercent: number }): BudgetState =>
     pct >= a.stopAtPercent ? 'stopped' : pct >= a.downgradeAtPercent ? 'downgraded' : 'normal';
 
+  type Standing = OwnerLimits & { suspended: boolean; capUsd: number | null };
+  const standings = new WeakMap<Agent, { at: number; standing: Promise<Standing> }>();
+  /** The owner's standing (read once per request, see OWNER_MEMO_MS). */
+  function owner(a: Agent): Promise<Standing> {
+    const memo = standings.get(a);
+    if (memo && performance.now() - memo.at < OWNER_MEMO_MS) return memo.standing;
+    const standing = readOwner(a);
+    standings.set(a, { at: performance.now(), standing });
+    standing.catch(() => standings.delete(a));
+    return standing;
+  }
   /** The owner's standing when the owner is a customer: suspension, plan limits, their own cap. */
-  async function owner(a: Agent): Promise<OwnerLimits & { suspended: boolean; capUsd: number | null }> {
+  async function readOwner(a: Agent): Promise<Standing> {
     const user = await store.users.byId(a.ownerId);
     if (user?.role !== 'customer') return { ...NO_LIMITS, suspended: false, capUsd: null };
     const limits = (await deps.limitsFor?.(user.id)) ?? NO_LIMITS;
@@ -93,7 +115,8 @@ export function budgetService(deps: {
     return { state };
   }
 
-  async function raiseAlerts(agent: Agent) {
+  /** `known`: scopes' spent totals just returned by settle (not read again). */
+  async function raiseAlerts(agent: Agent, known: { key: SpendKey; spentUsd: number }[] = []) {
     const checks: { key: SpendKey; budget: number | null; downgradeAt: number; stopAt: number; label: string; ownerId: string }[] = [
       { key: agentKey(agent), budget: agent.monthlyBudgetUsd, downgradeAt: agent.downgradeAtPercent, stopAt: agent.stopAtPercent, label: agent.name, ownerId: agent.ownerId },
     ];
@@ -101,7 +124,8 @@ export function budgetService(deps: {
     if (cap !== null) checks.push({ key: customerKey(agent), budget: cap, downgradeAt: 80, stopAt: 100, label: 'your agents together', ownerId: agent.ownerId });
     for (const c of checks) {
       if (c.budget === null) continue;
-      const t = await store.budget.get(c.key);
+      const spent = known.find((k) => k.key.scope === c.key.scope && k.key.scopeId === c.key.scopeId && k.key.period === c.key.period)?.spentUsd;
+      const t = spent !== undefined ? { spentUsd: spent } : await store.budget.get(c.key);
       const pct = percentOf(t.spentUsd, c.budget);
       for (const [kind, at] of [['downgrade', c.downgradeAt], ['stop', c.stopAt]] as const) {
         if (pct < at) continue;
@@ -162,14 +186,32 @@ export function budgetService(deps: {
         await raiseAlerts(agent).catch((err) => log.error('budget alert failed', { error: err }));
         throw r.refused.scope === 'person' ? new BudgetStop(personCapMessage(agent), 'person') : new BudgetStop(agent.budgetStopMessage || defaultStopMessage(agent), r.refused.scope);
       }
-      return { id, keys: items.map((i) => i.key) };
+      return { id, keys: items.map((i) => i.key), held: items.filter((i) => i.limitUsd !== null).map((i) => i.key.scope) };
     },
 
-    /** Settles a reservation with what the call really cost, and raises any threshold it crossed. */
-    async settle(hold: Hold | undefined, agent: Agent | null, actualUsd: number): Promise<void> {
-      if (!hold || !agent) return;
-      await store.budget.settle(hold.id, hold.keys.map((key) => ({ key, actualUsd })));
-      await raiseAlerts(agent).catch((err) => log.error('budget alert failed', { error: err })); // skips scopes without a budget
+    /**
+     * Settles a reservation with what the call really cost and writes the attempt's usage row, in one
+     * transaction (the spend first: a scope's first row starts from the usage table without this
+     * attempt), then raises any threshold it crossed.
+     */
+    async settle(hold: Hold | undefined, agent: Agent | null, actualUsd: number, usage?: UsageRow): Promise<void> {
+      const items = hold && agent ? hold.keys.map((key) => ({ key, actualUsd, held: hold.held ? hold.held.includes(key.scope) : true })) : [];
+      let totals: { key: SpendKey; spentUsd: number }[] = [];
+      if (usage) {
+        try {
+          totals = await store.transaction(async (tx) => {
+            const t = items.length ? await tx.budget.settle(hold!.id, items) : [];
+            await tx.usage.insert(usage);
+            return t;
+          });
+        } catch (err) {
+          // The usage row could not be written: still release the reservation, then report the failure.
+          if (items.length) await store.budget.settle(hold!.id, items).catch((e: unknown) => log.error('budget settle failed', { error: e }));
+          throw err;
+        }
+      } else if (items.length) totals = await store.budget.settle(hold!.id, items);
+      if (!items.length) return;
+      await raiseAlerts(agent!, totals).catch((err) => log.error('budget alert failed', { error: err })); // skips scopes without a budget
     },
 
     expireHolds: () => store.budget.expireHolds(clock.now().toISOString()),

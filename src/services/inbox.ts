@@ -278,26 +278,54 @@ export function inboxService(deps: {
     }
   }
 
+  // ---- claiming: one query for several loops ----
+  // A loop that needs work claims for the whole pool at once (up to `concurrency` messages, each of a
+  // different conversation, in one query and one update); the others take from `ready` without a
+  // query. Items wait there leased, never longer than it takes a loop to free up.
+  const ready: InboxItem[] = [];
+  let claiming: Promise<void> | undefined;
+  /** Whether an idle loop is already polling (the others sleep until notified). */
+  let polling = false;
+
+  async function nextItem(): Promise<InboxItem | undefined> {
+    if (!ready.length) {
+      claiming ??= (async () => {
+        try {
+          ready.push(...await store.inbox.claimMany(iso(), iso(o.leaseMs), iso(-o.settleMs), o.concurrency));
+        } catch (err) {
+          log.error('inbox claim failed', { error: err });
+        } finally {
+          claiming = undefined;
+        }
+      })();
+      await claiming;
+    }
+    const item = ready.shift();
+    for (let i = 0; i < ready.length && waiters.size; i++) notify(); // idle loops: there is work
+    return item;
+  }
+
   async function loop() {
     while (running) {
       await yieldToIngress();
-      if (!running) return;
-      let item: InboxItem | undefined;
-      try {
-        item = await store.inbox.claim(iso(), iso(o.leaseMs), iso(-o.settleMs));
-      } catch (err) {
-        log.error('inbox claim failed', { error: err });
-      }
+      if (!running) break;
+      const item = await nextItem();
       if (item) {
         await process(item);
         continue;
       }
+      // Idle: one loop polls (for retries coming due and other processes' messages), the rest wait to be woken.
+      const poller = !polling;
+      if (poller) polling = true;
       await new Promise<void>((resolve) => {
-        const done = () => { clearTimeout(t); waiters.delete(done); resolve(); };
-        const t = setTimeout(done, o.pollMs);
+        const done = () => { if (t) clearTimeout(t); waiters.delete(done); resolve(); };
+        const t = poller ? setTimeout(done, o.pollMs) : undefined;
         waiters.add(done);
       });
+      if (poller) polling = false;
     }
+    // Stopping: what this process already claimed is answered, not left leased.
+    for (let item = ready.shift(); item; item = ready.shift()) await process(item);
   }
 
   /**

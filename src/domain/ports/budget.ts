@@ -10,12 +10,17 @@ export type BudgetAlert = {
 export interface BudgetRepo {
   get(k: SpendKey): Promise<{ spentUsd: number; reservedUsd: number; messages: number }>;
   /**
-   * Reserves each amount while its scope's spent + reserved is under its limit (null: no limit), all
-   * or nothing, in one transaction; the holds expire at `expiresAt` if never settled.
+   * Reserves each amount while its scope's spent + reserved is under its limit, all or nothing, in one
+   * transaction; the holds expire at `expiresAt` if never settled. A scope without a limit (null)
+   * holds nothing: its total is brought up to date by settle.
    */
   reserve(holdId: string, items: { key: SpendKey; amountUsd: number; limitUsd: number | null }[], expiresAt: string): Promise<{ ok: true } | { ok: false; refused: SpendKey }>;
-  /** Releases the holds and adds what the call really cost. */
-  settle(holdId: string, items: { key: SpendKey; actualUsd: number }[]): Promise<void>;
+  /**
+   * Releases the holds and adds what the call really cost, in one transaction; returns each scope's
+   * spent total after it (so thresholds can be checked without reading the rows again). `held`
+   * false: the scope reserved nothing (it has no limit), so there is no hold to release.
+   */
+  settle(holdId: string, items: { key: SpendKey; actualUsd: number; held?: boolean }[]): Promise<{ key: SpendKey; spentUsd: number }[]>;
   /** Counts one message unless `cap` were reached; false when it was. */
   countMessage(k: SpendKey, cap: number): Promise<boolean>;
   /** Releases holds of calls that never settled (a crashed process). */

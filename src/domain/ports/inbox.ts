@@ -29,6 +29,11 @@ export interface InboxQueue {
   acceptMany(ms: InboundMessage[], at: string): Promise<{ id: string; duplicate: boolean }[]>;
   /** Leases the next message (received before `settledBefore`) whose conversation has nothing earlier pending and nothing in flight. */
   claim(now: string, leaseUntil: string, settledBefore?: string): Promise<InboxItem | undefined>;
+  /**
+   * Claims up to `limit` messages at once (one query and one update), each the earliest open message
+   * of a different conversation, with the same rules as claim; in seq order.
+   */
+  claimMany(now: string, leaseUntil: string, settledBefore: string | undefined, limit: number): Promise<InboxItem[]>;
   extend(id: string, leaseUntil: string): Promise<void>;
   /** Sets the agent a message is routed to (channels that share one number route after accepting). */
   setAgent(id: string, agentId: string | null): Promise<void>;

@@ -46,39 +46,85 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
   const inTx = <T>(fn: (tx: Db) => Promise<T>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
   const where = <Q extends { where: (...a: any[]) => Q }>(q: Q, k: SpendKey) => q.where('scope', '=', k.scope).where('scope_id', '=', k.scopeId).where('period', '=', k.period);
 
+  /** The row's totals, or undefined when the scope has no row for the period yet. */
+  async function read(tx: Db, k: SpendKey) {
+    const r = await where(tx.selectFrom('spend').select(['spent_usd', 'reserved_usd', 'messages']), k).executeTakeFirst();
+    return r && { spentUsd: Number(r.spent_usd), reservedUsd: Number(r.reserved_usd), messages: Number(r.messages) };
+  }
+  /**
+   * Runs `update` (a statement on the scope's row, RETURNING what it changed); only when it changed
+   * nothing and the row does not exist yet is the row created (from the usage table) and the update
+   * run again. The common case, a row already there, is one statement.
+   */
+  async function onRow<T>(tx: Db, k: SpendKey, update: () => Promise<T | undefined>): Promise<T | undefined> {
+    const r = await update();
+    if (r !== undefined) return r;
+    const exists = await where(tx.selectFrom('spend').select('scope'), k).executeTakeFirst();
+    if (exists) return undefined;
+    await ensure(tx, k);
+    return update();
+  }
+
   return {
     async get(k) {
+      const found = await read(db, k);
+      if (found) return found;
       await inTx((tx) => ensure(tx, k));
-      const r = await where(db.selectFrom('spend').selectAll(), k).executeTakeFirstOrThrow();
-      return { spentUsd: Number(r.spent_usd), reservedUsd: Number(r.reserved_usd), messages: Number(r.messages) };
+      return (await read(db, k))!;
     },
     async reserve(holdId, items, expiresAt) {
+      // Only scopes with a limit hold anything: a reservation exists to keep concurrent calls under a
+      // limit, and a scope without one is brought up to date when the call settles.
+      const limited = items.filter((it) => it.limitUsd !== null);
+      if (!limited.length) return { ok: true as const };
       return inTx(async (tx) => {
-        for (const it of items) {
-          await ensure(tx, it.key);
-          let q = where(tx.updateTable('spend').set((eb) => ({ reserved_usd: eb('reserved_usd', '+', it.amountUsd), updated_at: clock.now().toISOString() })), it.key);
-          // Only while spent + reserved is still under the limit: concurrent callers serialize on the row.
-          if (it.limitUsd !== null) q = q.where(sql<boolean>`spent_usd + reserved_usd < ${it.limitUsd}`);
-          const r = await q.executeTakeFirst();
-          if (Number(r.numUpdatedRows) !== 1) throw new ReservationRefused(it.key);
-          await tx.insertInto('budget_holds').values({ id: `${holdId}:${it.key.scope}`, scope: it.key.scope, scope_id: it.key.scopeId, period: it.key.period, amount_usd: it.amountUsd, expires_at: expiresAt }).execute();
+        const at = clock.now().toISOString();
+        for (const it of limited) {
+          // One conditional statement per scope: reserved only while spent + reserved is still under
+          // the limit, so concurrent callers serialize on the row and none can pass the limit.
+          const r = await onRow(tx, it.key, () => where(tx.updateTable('spend').set((eb) => ({ reserved_usd: eb('reserved_usd', '+', it.amountUsd), updated_at: at })), it.key)
+            .where(sql<boolean>`spent_usd + reserved_usd < ${it.limitUsd}`).returning('scope').executeTakeFirst());
+          if (!r) throw new ReservationRefused(it.key);
         }
+        await tx.insertInto('budget_holds').values(limited.map((it) => ({
+          id: `${holdId}:${it.key.scope}`, scope: it.key.scope, scope_id: it.key.scopeId, period: it.key.period, amount_usd: it.amountUsd, expires_at: expiresAt,
+        }))).execute();
       }).then(() => ({ ok: true as const }), (err) => {
         if (err instanceof ReservationRefused) return { ok: false as const, refused: err.key };
         throw err;
       });
     },
     async settle(holdId, items) {
-      await inTx(async (tx) => {
-        for (const it of items) {
-          const held = await tx.deleteFrom('budget_holds').where('id', '=', `${holdId}:${it.key.scope}`).returning('amount_usd').executeTakeFirst();
-          await ensure(tx, it.key);
-          const release = held ? Number(held.amount_usd) : 0;
-          await where(tx.updateTable('spend').set((eb) => ({
-            reserved_usd: sql<number>`case when reserved_usd - ${release} < 0 then 0 else reserved_usd - ${release} end`,
-            spent_usd: eb('spent_usd', '+', it.actualUsd), updated_at: clock.now().toISOString(),
-          })), it.key).execute();
+      if (!items.length) return [];
+      return inTx(async (tx) => {
+        // Every hold of the call released in one statement (none when no scope had a limit).
+        const holdIds = items.filter((it) => it.held !== false).map((it) => `${holdId}:${it.key.scope}`);
+        const held = holdIds.length ? await tx.deleteFrom('budget_holds').where('id', 'in', holdIds).returning(['id', 'amount_usd']).execute() : [];
+        const release = new Map(held.map((h) => [h.id, Number(h.amount_usd)]));
+        const at = clock.now().toISOString();
+        // Each scope of a call is a different scope kind (agent, customer, person): one statement
+        // updates all their rows, each by its own amounts.
+        const num = (x: number) => sql<number>`cast(${x} as double precision)`;
+        const byScope = (f: (it: (typeof items)[number]) => number) =>
+          sql<number>`case ${sql.join(items.map((it) => sql`when scope = ${it.key.scope} then ${num(f(it))}`), sql` `)} else ${num(0)} end`;
+        const settleRows = (its: typeof items) => tx.updateTable('spend').set((eb) => ({
+          reserved_usd: sql<number>`case when reserved_usd - ${byScope((it) => release.get(`${holdId}:${it.key.scope}`) ?? 0)} < 0 then 0 else reserved_usd - ${byScope((it) => release.get(`${holdId}:${it.key.scope}`) ?? 0)} end`,
+          spent_usd: eb('spent_usd', '+', byScope((it) => it.actualUsd)), updated_at: at,
+        })).where((eb) => eb.or(its.map((it) => eb.and([eb('scope', '=', it.key.scope), eb('scope_id', '=', it.key.scopeId), eb('period', '=', it.key.period)]))))
+          .returning(['scope', 'scope_id', 'period', 'spent_usd']).execute();
+        const same = (r: { scope: string; scope_id: string; period: string }, k: SpendKey) => r.scope === k.scope && r.scope_id === k.scopeId && r.period === k.period;
+        const rows = await settleRows(items);
+        // A scope without a row yet for this period (no limit, so nothing reserved it): created from
+        // the usage table (which does not hold this call yet), then settled.
+        const missing = items.filter((it) => !rows.some((r) => same(r, it.key)));
+        if (missing.length) {
+          for (const it of missing) await ensure(tx, it.key);
+          rows.push(...await settleRows(missing));
         }
+        return items.flatMap((it) => {
+          const r = rows.find((x) => same(x, it.key));
+          return r ? [{ key: it.key, spentUsd: Number(r.spent_usd) }] : [];
+        });
       });
     },
     async countMessage(k, cap) {

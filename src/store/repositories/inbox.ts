@@ -23,6 +23,47 @@ const toPart = (r: Database['outbox']): OutboxItem => ({
 });
 
 export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
+  /**
+   * Messages that may be claimed now, earliest first: queued (and not waiting out a retry) or left in
+   * processing by a lease that ran out; and each the earliest open message of its conversation, with no
+   * later one of it in flight — so at most one per conversation.
+   */
+  async function claimable(now: string, settledBefore: string | undefined, limit: number) {
+    // `status in (queued, processing)` is implied by the next condition; said on its own it lets
+    // SQLite and PostgreSQL walk the partial index of open messages (0016) instead of every row.
+    let cq = db.selectFrom('inbox as i').select('i.id').where(sql<boolean>`i.status in ('queued', 'processing')`);
+    if (settledBefore) cq = cq.where('i.received_at', '<=', settledBefore);
+    return cq
+      .where((eb) => eb.or([
+        eb.and([eb('i.status', '=', 'queued'), eb.or([eb('i.locked_until', 'is', null), eb('i.locked_until', '<=', now)])]),
+        eb.and([eb('i.status', '=', 'processing'), eb('i.locked_until', '<', now)]),
+      ]))
+      // Order within a conversation: nothing earlier may still be waiting or in flight.
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as j').select('j.id')
+        .whereRef('j.thread_key', '=', 'i.thread_key')
+        .where(sql<boolean>`j.status in ('queued', 'processing')`)
+        .where((e) => e.or([
+          e('j.order_key', '<', e.ref('i.order_key')),
+          e.and([e('j.order_key', '=', e.ref('i.order_key')), e.or([e('j.seq', '<', e.ref('i.seq')), e.and([e('j.seq', '=', e.ref('i.seq')), e('j.id', '<', e.ref('i.id'))])])]),
+        ])))))
+      // And no later message of the same conversation is being processed right now.
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as k').select('k.id')
+        .whereRef('k.thread_key', '=', 'i.thread_key').whereRef('k.id', '!=', 'i.id')
+        .where(sql<boolean>`k.status in ('queued', 'processing')`).where('k.status', '=', 'processing').where('k.locked_until', '>=', now))))
+      .orderBy('i.seq').orderBy('i.id').limit(limit).execute();
+  }
+  /** Leases the candidates still claimable (another worker may have taken some meanwhile), in seq order. */
+  async function take(candidates: { id: string }[], now: string, leaseUntil: string): Promise<InboxItem[]> {
+    const rows = await db.updateTable('inbox').set((eb) => ({ status: 'processing', locked_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', candidates.map((c) => c.id))
+      .where((eb) => eb.or([
+        eb.and([eb('status', '=', 'queued'), eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)])]),
+        eb.and([eb('status', '=', 'processing'), eb('locked_until', '<', now)]),
+      ]))
+      .returningAll().execute();
+    return rows.map(toItem).sort((a, b) => a.seq - b.seq || (a.id < b.id ? -1 : 1));
+  }
+
   return {
     async acceptMany(ms, at) {
       if (ms.length === 0) return [];
@@ -58,39 +99,16 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
 
     async claim(now, leaseUntil, settledBefore) {
       for (let attempt = 0; attempt < 5; attempt++) {
-        // `status in (queued, processing)` is implied by the next condition; said on its own it lets
-        // SQLite and PostgreSQL walk the partial index of open messages (0016) instead of every row.
-        let cq = db.selectFrom('inbox as i').select('i.id').where(sql<boolean>`i.status in ('queued', 'processing')`);
-        if (settledBefore) cq = cq.where('i.received_at', '<=', settledBefore);
-        const candidate = await cq
-          .where((eb) => eb.or([
-            eb.and([eb('i.status', '=', 'queued'), eb.or([eb('i.locked_until', 'is', null), eb('i.locked_until', '<=', now)])]),
-            eb.and([eb('i.status', '=', 'processing'), eb('i.locked_until', '<', now)]),
-          ]))
-          // Order within a conversation: nothing earlier may still be waiting or in flight.
-          .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as j').select('j.id')
-            .whereRef('j.thread_key', '=', 'i.thread_key')
-            .where(sql<boolean>`j.status in ('queued', 'processing')`)
-            .where((e) => e.or([
-              e('j.order_key', '<', e.ref('i.order_key')),
-              e.and([e('j.order_key', '=', e.ref('i.order_key')), e.or([e('j.seq', '<', e.ref('i.seq')), e.and([e('j.seq', '=', e.ref('i.seq')), e('j.id', '<', e.ref('i.id'))])])]),
-            ])))))
-          // And no later message of the same conversation is being processed right now.
-          .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as k').select('k.id')
-            .whereRef('k.thread_key', '=', 'i.thread_key').whereRef('k.id', '!=', 'i.id')
-            .where(sql<boolean>`k.status in ('queued', 'processing')`).where('k.status', '=', 'processing').where('k.locked_until', '>=', now))))
-          .orderBy('i.seq').orderBy('i.id').limit(1).executeTakeFirst();
-        if (!candidate) return undefined;
-        const r = await db.updateTable('inbox').set((eb) => ({ status: 'processing', locked_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
-          .where('id', '=', candidate.id)
-          .where((eb) => eb.or([
-            eb.and([eb('status', '=', 'queued'), eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)])]),
-            eb.and([eb('status', '=', 'processing'), eb('locked_until', '<', now)]),
-          ]))
-          .returningAll().executeTakeFirst();
-        if (r) return toItem(r);
+        const candidates = await claimable(now, settledBefore, 1);
+        if (!candidates.length) return undefined;
+        const [r] = await take(candidates, now, leaseUntil);
+        if (r) return r;
       }
       return undefined;
+    },
+    async claimMany(now, leaseUntil, settledBefore, limit) {
+      const candidates = await claimable(now, settledBefore, Math.max(1, limit));
+      return candidates.length ? take(candidates, now, leaseUntil) : [];
     },
 
     async extend(id, leaseUntil) {

@@ -1,0 +1,38 @@
+/**
+ * Counts the SQL statements better-sqlite3 executes in this process (bench-only): every run/get/all/
+ * iterate of a prepared statement is one statement, including BEGIN and COMMIT. Patches the shared
+ * Statement prototype, so statements prepared (and cached) before install() are counted too.
+ *
+ *   const c = installSqlCounter(); c.reset(); ...work...; c.count / c.byText()
+ */
+import Database from 'better-sqlite3';
+
+export type SqlCounter = { readonly count: number; reset(): void; byText(): [string, number][]; uninstall(): void };
+
+export function installSqlCounter(o: { texts?: boolean } = {}): SqlCounter {
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, (...a: unknown[]) => unknown>;
+  probe.close();
+  const originals = new Map<string, (...a: unknown[]) => unknown>();
+  let count = 0;
+  const texts = new Map<string, number>();
+  for (const name of ['run', 'get', 'all', 'iterate']) {
+    const orig = proto[name]!;
+    originals.set(name, orig);
+    proto[name] = function (this: { source: string }, ...args: unknown[]) {
+      count++;
+      if (o.texts) {
+        // The statement's shape, without its literal values: the same query counts as one line.
+        const key = this.source.replace(/\s+/g, ' ').replace(/'[^']*'/g, "'?'").slice(0, 160);
+        texts.set(key, (texts.get(key) ?? 0) + 1);
+      }
+      return orig.apply(this, args);
+    };
+  }
+  return {
+    get count() { return count; },
+    reset() { count = 0; texts.clear(); },
+    byText: () => [...texts].sort((a, b) => b[1] - a[1]),
+    uninstall() { for (const [name, f] of originals) proto[name] = f; },
+  };
+}
