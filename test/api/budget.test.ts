@@ -95,7 +95,7 @@ describe('budgets', () => {
     app.fake.reset();
     app.fake.setDefault((req) => ({ kind: 'text', text: 'Echo: ok', delayMsBetweenChunks: 5 }));
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => say(agent.id, `hi ${i}`, `racer-${i}`)));
-    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(results.filter((r) => r.status !== 200).map((r) => JSON.stringify(r.body)).slice(0, 3)).toEqual([]);
     const answered = results.filter((r) => r.body.reply === 'Echo: ok');
     const stopped = results.filter((r) => r.body.reply === STOP);
     expect(answered.length + stopped.length).toBe(50);

@@ -13,6 +13,10 @@ const toAlert = (r: Database['budget_alerts']): BudgetAlert => ({
  * Running totals per scope and period, kept in step with the usage table: a row starts from what
  * usage already holds for its period, then every model call reserves before and settles after.
  */
+/** The one order rows of `spend` are locked in, by every transaction that locks more than one (no deadlocks). */
+const lockOrder = (a: SpendKey, b: SpendKey) =>
+  a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.scopeId < b.scopeId ? -1 : a.scopeId > b.scopeId ? 1 : a.period < b.period ? -1 : a.period > b.period ? 1 : 0;
+
 export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
   /** What the usage table already says for a scope and period (when its running total starts). */
   async function fromUsage(tx: Db, k: SpendKey): Promise<{ spent: number; messages: number }> {
@@ -79,7 +83,7 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
       if (!limited.length) return { ok: true as const };
       return inTx(async (tx) => {
         const at = clock.now().toISOString();
-        for (const it of limited) {
+        for (const it of [...limited].sort((a, b) => lockOrder(a.key, b.key))) {
           // One conditional statement per scope: reserved only while spent + reserved is still under
           // the limit, so concurrent callers serialize on the row and none can pass the limit.
           const r = await onRow(tx, it.key, () => where(tx.updateTable('spend').set((eb) => ({ reserved_usd: eb('reserved_usd', '+', it.amountUsd), updated_at: at })), it.key)
@@ -102,24 +106,24 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
         const held = holdIds.length ? await tx.deleteFrom('budget_holds').where('id', 'in', holdIds).returning(['id', 'amount_usd']).execute() : [];
         const release = new Map(held.map((h) => [h.id, Number(h.amount_usd)]));
         const at = clock.now().toISOString();
-        // Each scope of a call is a different scope kind (agent, customer, person): one statement
-        // updates all their rows, each by its own amounts.
-        const num = (x: number) => sql<number>`cast(${x} as double precision)`;
-        const byScope = (f: (it: (typeof items)[number]) => number) =>
-          sql<number>`case ${sql.join(items.map((it) => sql`when scope = ${it.key.scope} then ${num(f(it))}`), sql` `)} else ${num(0)} end`;
-        const settleRows = (its: typeof items) => tx.updateTable('spend').set((eb) => ({
-          reserved_usd: sql<number>`case when reserved_usd - ${byScope((it) => release.get(`${holdId}:${it.key.scope}`) ?? 0)} < 0 then 0 else reserved_usd - ${byScope((it) => release.get(`${holdId}:${it.key.scope}`) ?? 0)} end`,
-          spent_usd: eb('spent_usd', '+', byScope((it) => it.actualUsd)), updated_at: at,
-        })).where((eb) => eb.or(its.map((it) => eb.and([eb('scope', '=', it.key.scope), eb('scope_id', '=', it.key.scopeId), eb('period', '=', it.key.period)]))))
-          .returning(['scope', 'scope_id', 'period', 'spent_usd']).execute();
+        // One statement per scope, in one fixed order (the order reserve takes them in, sorted): a single
+        // statement over several rows locks them in whatever order the scan finds them, and on PostgreSQL
+        // two calls settling the same agent and customer rows in opposite orders deadlock.
         const same = (r: { scope: string; scope_id: string; period: string }, k: SpendKey) => r.scope === k.scope && r.scope_id === k.scopeId && r.period === k.period;
-        const rows = await settleRows(items);
-        // A scope without a row yet for this period (no limit, so nothing reserved it): created from
-        // the usage table (which does not hold this call yet), then settled.
-        const missing = items.filter((it) => !rows.some((r) => same(r, it.key)));
-        if (missing.length) {
-          for (const it of missing) await ensure(tx, it.key);
-          rows.push(...await settleRows(missing));
+        const settleRow = (it: (typeof items)[number]) => {
+          const freed = release.get(`${holdId}:${it.key.scope}`) ?? 0;
+          return where(tx.updateTable('spend').set((eb) => ({
+            reserved_usd: sql<number>`case when reserved_usd - ${freed} < 0 then 0 else reserved_usd - ${freed} end`,
+            spent_usd: eb('spent_usd', '+', it.actualUsd), updated_at: at,
+          })), it.key).returning(['scope', 'scope_id', 'period', 'spent_usd']).executeTakeFirst();
+        };
+        const rows: { scope: string; scope_id: string; period: string; spent_usd: number }[] = [];
+        for (const it of [...items].sort((a, b) => lockOrder(a.key, b.key))) {
+          let r = await settleRow(it);
+          // A scope without a row yet for this period (no limit, so nothing reserved it): created from
+          // the usage table (which does not hold this call yet), then settled.
+          if (!r) { await ensure(tx, it.key); r = await settleRow(it); }
+          if (r) rows.push(r);
         }
         return items.flatMap((it) => {
           const r = rows.find((x) => same(x, it.key));
