@@ -143,7 +143,8 @@ test('providers: add and remove an OpenAI-compatible server, override a price', 
   await page.getByLabel('Input', { exact: true }).fill('1.5');
   await page.getByLabel('Output', { exact: true }).fill('2.5');
   await page.getByTestId('price-table').getByRole('button', { name: 'Save', exact: true }).click();
-  const priceRow = page.getByTestId('price-table').locator('tr', { hasText: 'openai:gpt-4o-mini' });
+  // The row of that model alone (the table also lists openai:gpt-4o-mini-transcribe and -tts).
+  const priceRow = page.getByTestId('price-table').locator('tr').filter({ has: page.locator('td:first-child', { hasText: /^\s*openai:gpt-4o-mini(\s+\S+)?\s*$/ }) });
   await expect(priceRow).toContainText('$1.50');
   await expect(priceRow).toContainText('override');
   await priceRow.getByRole('button', { name: 'Reset' }).click();

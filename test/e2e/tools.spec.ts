@@ -59,7 +59,7 @@ test('a tool policy, a plugin with a secret, and a held write approved into the 
   await expect(page.locator('[data-testid="unavailable-tool"][data-name="web_search"]')).toContainText('no search provider is configured');
   await expect(page.getByTestId('tools-default')).toHaveCount(0);
   const agent = await (await page.request.get(`/api/agents/${agentId}`)).json();
-  expect(agent.tools).toMatchObject({ allow: ['group:memory', 'group:fs', 'web_search'], deny: [], requireApproval: ['write'], default: false });
+  expect(agent.tools).toMatchObject({ allow: ['group:memory', 'group:handoff', 'group:fs', 'web_search'], deny: [], requireApproval: ['write'], default: false });
 
   // A plugin whose URL uses {city} before any parameter exists: refused, said at the URL field.
   await page.getByTestId('add-plugin').click();
