@@ -211,7 +211,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     async needsHumanCount(ownerId) {
       let q = db.selectFrom('conversations as c').innerJoin('agents as a', 'a.id', 'c.agent_id')
         .select((eb) => eb.fn.countAll().as('n'))
-        .where('c.needs_human', '=', 1).where('c.mode', '=', 'agent').where('a.status', '!=', 'deleted');
+        .where(sql<boolean>`c.needs_human = 1`).where('c.mode', '=', 'agent').where('a.status', '!=', 'deleted'); // literal: the partial index conversations_waiting
       if (ownerId !== undefined) q = q.where('a.owner_id', '=', ownerId);
       return Number((await q.executeTakeFirst())?.n ?? 0);
     },
