@@ -120,12 +120,23 @@ export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<
     })().finally(() => { connecting = undefined; }));
   }
 
+  let sending: Promise<unknown> = Promise.resolve();
+  let pending = 0;
+  const MAX_PENDING = 10_000;
+
   return {
     publish(e) {
       local.deliver(e);
       const c = client;
       if (!c || !ready) { o.log?.warn('event not sent to other processes: event bus not connected', { type: e.type }); return; }
-      c.query('select pg_notify($1, $2)', [channel, encode(e)]).catch((err) => o.log?.warn('event notify failed', { error: err, type: e.type }));
+      // One query at a time on the listening connection (pg queues overlapping calls itself, but that is
+      // deprecated and goes away in pg 9): notifications go out in order, through a bounded queue.
+      if (pending >= MAX_PENDING) { o.log?.warn('event not sent to other processes: too many notifications waiting', { type: e.type }); return; }
+      pending++;
+      const payload = encode(e);
+      sending = sending.then(() => c.query('select pg_notify($1, $2)', [channel, payload]))
+        .catch((err) => o.log?.warn('event notify failed', { error: err, type: e.type }))
+        .finally(() => { pending--; });
     },
     subscribe: (fn) => local.subscribe(fn),
     // Another process may be listening even when nobody here is.
@@ -136,6 +147,7 @@ export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<
       closed = true;
       if (timer) clearTimeout(timer);
       await connecting;
+      await sending; // the notifications already published go out first
       const c = client;
       client = undefined;
       ready = false;
