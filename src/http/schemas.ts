@@ -16,6 +16,7 @@ export const UserSchema = z.object({
   id: z.string(), email: z.string(), role: z.enum(['owner', 'admin', 'auditor', 'customer']), createdAt: z.string().optional(), monthlyBudgetUsd: z.number().nullable().optional(),
   name: z.string().nullable().optional(), status: z.enum(['active', 'suspended']).optional(),
   emailVerifiedAt: z.string().nullable().optional(), emailVerified: z.boolean().optional(),
+  timezone: z.string().nullable().optional().openapi({ description: 'IANA time zone for schedules and reports that name none (null: UTC)' }),
 }).openapi('User');
 export const SessionSchema = z.object({ token: z.string(), user: UserSchema }).openapi('Session');
 

@@ -322,6 +322,18 @@ export function scheduleService(deps: {
       return { runId: run.id };
     },
 
+    /** The caller's account time zone (IANA; null: UTC), used by schedules and reports that name none. */
+    async setTimezone(actor: Actor | undefined, timezone: string | null) {
+      if (!actor) throw errors.unauthorized();
+      if (timezone !== null && !validTimezone(timezone)) throw errors.validation([{ path: 'timezone', message: 'must be an IANA time zone name, e.g. Europe/Berlin' }]);
+      const before = (await store.users.byId(actor.user.id))?.timezone ?? null;
+      await store.transaction(async (tx) => {
+        await tx.schedules.setAccountTimezone(actor.user.id, timezone);
+        await recordAudit(tx, actor, 'account.timezone_updated', { type: 'user', id: actor.user.id }, { fields: ['timezone'], changes: { timezone: { from: before, to: timezone } } });
+      });
+      return { timezone };
+    },
+
     async runs(actor: Actor | undefined, agentId: string, scheduleId: string, limit = 50) {
       const { s } = await scheduleFor(actor, agentId, scheduleId, 'agent.read');
       return (await store.schedules.runs(s.id, Math.min(Math.max(limit, 1), 200))).map(presentRun);

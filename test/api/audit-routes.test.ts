@@ -301,6 +301,10 @@ const F: Record<string, Fixture> = {
     as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/schedules/${c.ids.schedule}`, status: 204,
     expect: (c) => ({ action: 'schedule.deleted', actor: 'customer', target: { type: 'schedule', id: c.ids.schedule! }, detail: { name: 'Daily note' } }),
   },
+  'PUT /api/account/timezone': {
+    as: 'customer', path: () => '/api/account/timezone', body: () => ({ timezone: 'Europe/Berlin' }),
+    expect: (c) => ({ action: 'account.timezone_updated', actor: 'customer', target: { type: 'user', id: c.users.customer!.id }, fields: ['timezone'], detail: { changes: { timezone: { from: null, to: 'Europe/Berlin' } } } }),
+  },
   'POST /api/agents/{id}/owner-link': {
     prepare: async (c) => { await c.t.store.channels.upsert({ agentId: c.ids.agent!, channel: 'telegram', secretSealed: 'x', info: { username: 'AuditBot' }, webhookSecret: null, mode: 'polling' }); },
     as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/owner-link`, status: 200,

@@ -69,6 +69,9 @@ describe('schedules', () => {
   it('names the field of a bad schedule', async () => {
     const post = (body: any) => app.api(`/api/agents/${agentId}/schedules`, { token, body });
     const base = { name: 'x', instruction: 'do it', deliver: { channel: 'dashboard' } };
+    const tz = await app.api('/api/account/timezone', { method: 'PUT', token, body: { timezone: 'Not/AZone' } });
+    expect(tz.status).toBe(400);
+    expect(tz.body.error.fields[0].path).toBe('timezone');
     const none = await post(base);
     expect(none.status).toBe(400);
     expect(none.body.error.fields[0].path).toBe('cron');
@@ -132,6 +135,18 @@ describe('schedules', () => {
     const paused = await app.api(`/api/agents/${agentId}/schedules/${id}`, { method: 'PATCH', token, body: { enabled: false } });
     expect(paused.body).toMatchObject({ enabled: false, nextRunAt: null });
   }, 60_000);
+
+  it("uses the account's time zone when a schedule names none", async () => {
+    expect((await app.api('/api/account/timezone', { method: 'PUT', token, body: { timezone: 'America/New_York' } })).status).toBe(200);
+    expect((await app.api('/api/auth/me', { token })).body.user).toMatchObject({ timezone: 'America/New_York' });
+    const s = await app.api(`/api/agents/${agentId}/schedules`, { token, body: { name: 'Morning', cron: '0 9 * * *', instruction: 'Plan the day', deliver: { channel: 'dashboard' }, enabled: false } });
+    expect(s.body.nextRunAt).toBeNull();
+    const on = await app.api(`/api/agents/${agentId}/schedules/${s.body.id}`, { method: 'PATCH', token, body: { enabled: true } });
+    expect(on.body.nextRunAt).toBe(new Date(Date.parse(on.body.nextRunAt)).toISOString());
+    expect(new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hour: 'numeric', hour12: false }).format(new Date(on.body.nextRunAt))).toBe('09');
+    await app.api(`/api/agents/${agentId}/schedules/${s.body.id}`, { method: 'DELETE', token });
+    await app.api('/api/account/timezone', { method: 'PUT', token, body: { timezone: null } });
+  });
 
   it('runs now (no slot), and skips a run over budget saying why', async () => {
     const s = await app.api(`/api/agents/${agentId}/schedules`, { token, body: { name: 'Hourly', everyMinutes: 60, instruction: 'Check', deliver: { channel: 'dashboard' } } });

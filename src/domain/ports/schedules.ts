@@ -40,5 +40,7 @@ export interface ScheduleRepo {
   setOwnerChat(c: OwnerChat): Promise<void>;
   ownerChat(agentId: string): Promise<OwnerChat | undefined>;
   /** When the person last wrote to the agent on a channel (the WhatsApp 24-hour window). */
+  /** The account's time zone (users.timezone; null: UTC). */
+  setAccountTimezone(userId: string, timezone: string | null): Promise<void>;
   lastPersonMessageAt(agentId: string, personKind: string, externalId: string): Promise<string | null>;
 }

@@ -65,6 +65,12 @@ export function scheduleRoutes(deps: { schedules: ScheduleService; owner: OwnerS
     return c.json({ items: await schedules.runs(c.get('actor'), p.id, p.scheduleId, c.req.valid('query').limit) }, 200);
   });
 
+  app.openapi(createRoute({ method: 'put', path: '/api/account/timezone', tags: ['Accounts'],
+    summary: "The caller's time zone (IANA name, e.g. Europe/Berlin; null: UTC): schedules and reports that name none use it",
+    request: jsonBody(z.object({ timezone: z.string().trim().min(1).max(64).nullable() })),
+    responses: { 200: ok(z.object({ timezone: z.string().nullable() })), ...errorResponses(400, 401, 403) } }),
+  async (c) => c.json(await schedules.setTimezone(c.get('actor'), c.req.valid('json').timezone), 200));
+
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/owner-link', tags,
     summary: "A one-time link (15 minutes) that makes the Telegram chat opening it the agent's owner chat: reports and alerts go there",
     request: { params: IdParam }, responses: { 200: ok(z.object({ url: z.string(), code: z.string(), expiresAt: z.string() })), ...errorResponses(401, 403, 404, 409) } }),

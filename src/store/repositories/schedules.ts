@@ -107,6 +107,9 @@ export function scheduleRepo(db: Db, ids: IdGenerator): ScheduleRepo {
       const r = await db.selectFrom('owner_chats').selectAll().where('agent_id', '=', agentId).executeTakeFirst();
       return r ? { agentId: r.agent_id, channel: 'telegram', chatId: r.chat_id, name: r.name, linkedAt: r.linked_at } : undefined;
     },
+    async setAccountTimezone(userId, timezone) {
+      await db.updateTable('users').set({ timezone }).where('id', '=', userId).execute();
+    },
     async lastPersonMessageAt(agentId, personKind, externalId) {
       const r = await db.selectFrom('conversations').innerJoin('people', 'people.id', 'conversations.person_id')
         .where('conversations.agent_id', '=', agentId).where('people.kind', '=', personKind).where('people.external_id', '=', externalId)
