@@ -26,6 +26,7 @@ import { analyticsRoutes } from './http/routes/analytics.js';
 import { metricsRoutes } from './http/routes/metrics.js';
 import { metaRoutes } from './http/routes/meta.js';
 import { previewRoutes } from './http/routes/preview.js';
+import { scheduleRoutes } from './http/routes/schedules.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { siteRoutes } from './http/routes/site.js';
 import { UPLOAD_PATH } from './http/upload.js';
@@ -60,7 +61,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   const s = services;
   const c = services.config;
   app.route('/', accountRoutes({ accounts: s.accounts, options: { secureCookies: c.secureCookies, trustedProxies: c.trustedProxies, publicUrl: c.PUBLIC_URL } }));
-  app.route('/', agentRoutes({ agents: s.agents, provisioning: s.provisioning, conversations: s.conversations }));
+  app.route('/', agentRoutes({ agents: s.agents, provisioning: s.provisioning, conversations: s.conversations, owner: s.owner }));
   app.route('/', previewRoutes({ preview: s.preview }));
   app.route('/', providerRoutes({ providers: s.providers, prices: s.prices, settings: s.settings, usage: s.usage }));
   app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, visitors: s.visitors, media: s.media, secureCookies: c.secureCookies, trustedProxies: c.trustedProxies }));
@@ -80,6 +81,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', billingRoutes({ billing: s.billing }));
   app.route('/', metaRoutes({ settings: s.settings }));
   app.route('/', mediaRoutes({ media: s.media, visitors: s.visitors }));
+  app.route('/', scheduleRoutes({ schedules: s.schedules, owner: s.owner }));
   app.route('/', siteRoutes({ siteWatch: s.siteWatch }));
 
   const document = {

@@ -15,6 +15,9 @@ import { agentService } from './services/agents.js';
 import { providerService } from './services/providers.js';
 import { priceService } from './services/prices.js';
 import { chatService } from './services/chat.js';
+import { ownerService } from './services/owner.js';
+import type { InboundMessage } from './domain/ports.js';
+import { scheduleService } from './services/schedules.js';
 import { previewService } from './services/preview.js';
 import { admissionService } from './services/admission.js';
 import { completionService } from './services/completions.js';
@@ -176,14 +179,16 @@ export function buildServices(config: Config, infra: Infra) {
   const replies = inFlightReplies();
   const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies, handoff });
   // Channels register their adapters here; the inbox answers on whichever channel a message came from.
-  const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: (m) => inbox.accept(m) });
+  // A Telegram `/start <code>` from the owner link makes that chat the agent's owner chat; anything else goes to the inbox.
+  const acceptInbound = async (m: InboundMessage) => ((await owner.claim(m)) ? { duplicate: false } : inbox.accept(m));
+  const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: acceptInbound });
   const routers = new Map<string, Router>();
   const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders: channels.senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS, baseBackoffMs: config.SWITCHBOARD_SEND_RETRY_MS, maxSendAttempts: config.SWITCHBOARD_SEND_ATTEMPTS },
     onSendFailure: (channel, final) => metrics.sendFailure(channel, final),
   });
   const telegram = telegramChannel({
     store, box, ids, clock, log: log.child({ service: 'telegram' }), apiRoot: config.TELEGRAM_API_ROOT, publicUrl: config.PUBLIC_URL,
-    pollTimeoutSeconds: config.SWITCHBOARD_TELEGRAM_POLL_TIMEOUT_S, accept: (m) => inbox.accept(m),
+    pollTimeoutSeconds: config.SWITCHBOARD_TELEGRAM_POLL_TIMEOUT_S, accept: acceptInbound,
   });
   // Plans always limit; payments only when Stripe is configured.
   const billing = billingService({
@@ -216,8 +221,23 @@ export function buildServices(config: Config, infra: Infra) {
     store, queue, box, clock, log: log.child({ service: 'provisioning' }), telegram, chat, templates,
     fetcher, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS, dropMediaFiles: (keys) => media.dropFiles(keys),
   });
+  // The owner's chat with the agent (one-time Telegram link) and delivery to the owner (schedules, site alerts, reports).
+  const owner = ownerService({
+    store, clock, log: log.child({ service: 'owner' }), send: (m) => channels.send(m), mail, fetcher,
+    botUsername: async (agentId) => (await telegram.views([agentId])).get(agentId)?.username || undefined,
+  });
+  const limitsFor = planLimits({ store, clock });
+  const schedules = scheduleService({
+    store, clock, queue, log: log.child({ service: 'schedules' }), chat, owner,
+    capsFor: async (userId) => {
+      const l = await limitsFor(userId);
+      return l.plan ? { maxSchedules: l.plan.maxSchedules ?? null, minScheduleMinutes: l.plan.minScheduleMinutes ?? null } : null;
+    },
+    timezoneOf: async (userId) => (await store.users.byId(userId))?.timezone ?? null,
+    tickMs: config.SWITCHBOARD_SCHEDULE_TICK_MS, lateMs: config.SWITCHBOARD_SCHEDULE_LATE_MS,
+  });
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
-  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs, ...siteWatch.jobs]) queue.register(job);
+  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs, ...schedules.jobs, ...siteWatch.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
     checkSiteSettings: (actor, agent, next, input) => siteWatch.checkSettings(actor, agent, next, input),
     siteWatchChanged: (agent) => siteWatch.watch(agent),
@@ -243,6 +263,8 @@ export function buildServices(config: Config, infra: Infra) {
     completions: completionService({ agents: store.agents, people: store.people, clock, gateway, admission, providers }),
     gateway,
     media,
+    owner,
+    schedules,
     siteWatch,
     admission,
     memory,

@@ -37,6 +37,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const sweeper = setInterval(sweep, config.SWITCHBOARD_SESSION_SWEEP_SECONDS * 1000);
   sweeper.unref();
   await services.telegram.startAll();
+  // Schedules: each process ticks; a due slot runs once across processes; missed slots run once now, marked late.
+  services.schedules.start();
   const host = opts.host ?? config.HOST;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? config.PORT, hostname: host }, () => resolve(s));
@@ -54,6 +56,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     url, port, services,
     close: async () => {
       services.telegram.stopAll();
+      services.schedules.stop();
       clearInterval(sweeper);
       await services.inbox.stop();
       await services.queue.stop();

@@ -107,6 +107,10 @@ const EnvShape = z.object({
   STRIPE_API_URL: z.url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').transform((u) => u.replace(/\/+$/, '')).default('https://api.stripe.com'),
   /** Days a customer may stay past due before their agents are paused. */
   SWITCHBOARD_BILLING_GRACE_DAYS: z.coerce.number().min(0).max(365).default(7),
+  /** How often each process looks for due schedule slots (ms); a due slot is queued once across processes. */
+  SWITCHBOARD_SCHEDULE_TICK_MS: z.coerce.number().int().min(20).max(600_000).default(15_000),
+  /** A slot run more than this long after its time (ms; e.g. missed while the server was down) is marked late. */
+  SWITCHBOARD_SCHEDULE_LATE_MS: z.coerce.number().int().min(1000).max(86_400_000).default(120_000),
   /** Days a voice note or image is kept (record and file); the retention job deletes it after. */
   SWITCHBOARD_MEDIA_RETENTION_DAYS: z.coerce.number().min(1).max(36_500).default(90),
   /** S3-compatible media storage (AWS S3, R2, MinIO…); without a bucket, media live under DATA_DIR/media. Bucket, endpoint, keys set together. */

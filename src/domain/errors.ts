@@ -79,6 +79,8 @@ export const ERROR_STATUS = {
   provider_exists: 409,
   provider_from_env: 409,
   channel_from_env: 409,
+  /** An owner link needs the agent's Telegram bot (issue 17). */
+  telegram_not_connected: 409,
   /** A person already took this conversation over (issue 15). */
   already_taken_over: 409,
   /** WhatsApp's 24-hour customer-service window is closed: only an approved template may be sent. */

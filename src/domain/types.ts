@@ -7,6 +7,8 @@ export type User = {
   /** Customers: a monthly cap across their agents (the plan's cap applies too). */
   monthlyBudgetUsd?: number | null;
   name?: string | null;
+  /** IANA time zone the account's schedules and reports use when they name none (default UTC; issue 17). */
+  timezone?: string | null;
   /** suspended: cannot sign in, and their agents do not answer. */
   status?: 'active' | 'suspended';
   emailVerifiedAt?: string | null;
@@ -133,7 +135,7 @@ export type PluginDef = {
 };
 
 /** `preview`: the agent editor's preview chat (usage rows only; never a conversation's channel). */
-export type Channel = 'web' | 'api' | 'openai' | 'telegram' | 'whatsapp' | 'preview';
+export type Channel = 'web' | 'api' | 'openai' | 'telegram' | 'whatsapp' | 'preview' | 'schedule';
 
 /** Per inbox channel: the kind of person its sender id names, and the conversation channel its messages belong to. */
 export const CHANNEL_IDENTITY: Record<string, { person: string; channel: Channel }> = {

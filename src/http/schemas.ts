@@ -26,6 +26,8 @@ export const AgentSchema = z.object({
   status: z.enum(['active', 'paused', 'provisioning', 'failed', 'deleted']), listed: z.boolean(), ownerId: z.string(), version: z.number(),
   siteUrl: z.string().nullable(), stack: z.object({ generator: z.string().nullable(), frameworks: z.array(z.string()), host: z.string().nullable(), server: z.string().nullable(), title: z.string().nullable() }).nullable(),
   pausedReason: z.enum(['operator', 'customer', 'billing']).nullable(),
+  ownerChat: z.object({ channel: z.literal('telegram'), linked: z.boolean(), name: z.string().optional() }).optional()
+    .openapi({ description: "The owner's Telegram chat with the agent (linked through POST /api/agents/:id/owner-link); shown on GET /api/agents/:id" }),
   tools: z.object({
     allow: z.array(z.string()), deny: z.array(z.string()), requireApproval: z.array(z.string()),
     effective: z.array(z.string()).openapi({ description: 'The tools offered to the model: allow minus deny, within the plan and what this installation can run' }),

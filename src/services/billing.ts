@@ -31,6 +31,9 @@ export const planInputSchema = z.strictObject({
     .refine((t) => new Set(t).size === t.length, 'must not name a tool twice').optional(),
   trialDays: z.number().int().min(0).max(365).optional(),
   sort: z.number().int().min(-1000).max(1000).optional(),
+  maxSchedules: z.number().int().min(0).max(100_000).nullable().optional(),
+  minScheduleMinutes: z.number().int().min(1).max(525_600).nullable().optional(),
+  minCheckIntervalMinutes: z.number().int().min(1).max(1440).nullable().optional(),
 });
 export type PlanInput = z.infer<typeof planInputSchema>;
 
@@ -420,6 +423,9 @@ export function billingService(deps: {
         monthlyMessages: input.monthlyMessages !== undefined ? input.monthlyMessages : current?.monthlyMessages ?? null,
         monthlyCostUsd: input.monthlyCostUsd !== undefined ? input.monthlyCostUsd : current?.monthlyCostUsd ?? null,
         tools: input.tools ?? current?.tools ?? [], trialDays: input.trialDays ?? current?.trialDays ?? 0, sort,
+        maxSchedules: input.maxSchedules !== undefined ? input.maxSchedules : current?.maxSchedules ?? null,
+        minScheduleMinutes: input.minScheduleMinutes !== undefined ? input.minScheduleMinutes : current?.minScheduleMinutes ?? null,
+        minCheckIntervalMinutes: input.minCheckIntervalMinutes !== undefined ? input.minCheckIntervalMinutes : current?.minCheckIntervalMinutes ?? null,
       };
       const diff = changedFields(current, current ? input : next);
       const plan = current && !diff.fields.length ? current : await store.transaction(async (tx) => {

@@ -6,11 +6,12 @@ export interface Database {
     id: string; email: string; password_hash: string; role: string; created_at: string; monthly_budget_usd: number | null;
     name: string | null; email_verified_at: string | null; status: string; plan_id: string | null; plan_status: string;
     trial_ends_at: string | null; current_period_end: string | null; past_due_since: string | null;
-    stripe_customer_id: string | null; stripe_subscription_id: string | null;
+    stripe_customer_id: string | null; stripe_subscription_id: string | null; timezone: string | null;
   };
   plans: {
     id: string; name: string; description: string; price_usd_month: number; stripe_price_id: string | null; max_agents: number;
     monthly_messages: number | null; monthly_cost_usd: number | null; tools: string; trial_days: number; sort: number; created_at: string; updated_at: string;
+    max_schedules: number | null; min_schedule_minutes: number | null; min_check_interval_minutes: number | null;
   };
   auth_tokens: { id: string; user_id: string; kind: string; token_hash: string; expires_at: string; used_at: string | null; created_at: string };
   stripe_events: { id: string; type: string; created: number; received_at: string };
@@ -119,6 +120,16 @@ export interface Database {
     bytes: number; storage_key: string; sha256: string; duration_seconds: number | null; width: number | null; height: number | null;
     transcript: string | null; created_at: string; expires_at: string;
   };
+  schedules: {
+    id: string; agent_id: string; kind: string; name: string; cron: string | null; every_minutes: number | null; timezone: string | null;
+    instruction: string; deliver_channel: string; deliver_to: string | null; enabled: number; next_run_at: string | null; created_at: string; updated_at: string;
+  };
+  schedule_runs: {
+    id: string; schedule_id: string; agent_id: string; scheduled_for: string | null; late: number; status: string; started_at: string; finished_at: string | null;
+    cost_usd: number; output: string | null; error: string | null; conversation_id: string | null; delivery_channel: string; delivery_status: string | null; delivery_error: string | null;
+  };
+  owner_links: { code_hash: string; agent_id: string; expires_at: string; used_at: string | null; created_at: string };
+  owner_chats: { agent_id: string; channel: string; chat_id: string; name: string | null; linked_at: string };
   site_checks: {
     id: string; agent_id: string; slot: string; at: string; ok: number; status: number; ttfb_ms: number | null; total_ms: number | null;
     cert_days_left: number | null; error: string | null;

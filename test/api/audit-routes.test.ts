@@ -288,6 +288,29 @@ const F: Record<string, Fixture> = {
     as: 'owner', path: () => '/api/plans/silver', status: 204,
     expect: () => ({ action: 'plan.deleted', actor: 'owner', target: { type: 'plan', id: 'silver' }, detail: { name: 'Silver' } }),
   },
+  'POST /api/agents/{id}/schedules': {
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/schedules`, status: 201,
+    body: () => ({ name: 'Daily note', cron: '0 9 * * *', timezone: 'Europe/Berlin', instruction: 'Write the daily note', deliver: { channel: 'dashboard' } }),
+    after: (c, r) => { c.ids.schedule = r.body.id; },
+    expect: (c, r) => ({ action: 'schedule.created', actor: 'customer', target: { type: 'schedule', id: r.body.id }, detail: { agentId: c.ids.agent!, name: 'Daily note' } }),
+  },
+  'PATCH /api/agents/{id}/schedules/{scheduleId}': {
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/schedules/${c.ids.schedule}`, body: () => ({ enabled: false }),
+    expect: (c) => ({ action: 'schedule.updated', actor: 'customer', target: { type: 'schedule', id: c.ids.schedule! }, detail: { fields: ['enabled'] } }),
+  },
+  'POST /api/agents/{id}/schedules/{scheduleId}/run': {
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/schedules/${c.ids.schedule}/run`, status: 202,
+    expect: (c, r) => ({ action: 'schedule.run_requested', actor: 'customer', target: { type: 'schedule', id: c.ids.schedule! }, detail: { runId: r.body.runId } }),
+  },
+  'DELETE /api/agents/{id}/schedules/{scheduleId}': {
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/schedules/${c.ids.schedule}`, status: 204,
+    expect: (c) => ({ action: 'schedule.deleted', actor: 'customer', target: { type: 'schedule', id: c.ids.schedule! }, detail: { name: 'Daily note' } }),
+  },
+  'POST /api/agents/{id}/owner-link': {
+    prepare: async (c) => { await c.t.store.channels.upsert({ agentId: c.ids.agent!, channel: 'telegram', secretSealed: 'x', info: { username: 'AuditBot' }, webhookSecret: null, mode: 'polling' }); },
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/owner-link`, status: 200,
+    expect: (c, r) => ({ action: 'agent.owner_link_created', actor: 'customer', target: { type: 'agent', id: c.ids.agent! }, detail: { expiresAt: r.body.expiresAt } }),
+  },
   'DELETE /api/agents/{id}': {
     as: 'customer', path: (c) => `/api/agents/${c.ids.agent}`, status: 204,
     expect: (c) => ({ action: 'agent.deleted', actor: 'customer', target: { type: 'agent', id: c.ids.agent! }, fields: ['status'] }),

@@ -7,6 +7,8 @@ export type Plan = {
   /** Tools agents on this plan may use: memory, web_fetch, web_search, exec. */
   tools: string[];
   trialDays: number; sort: number;
+  /** Schedules a customer may have across their agents, the shortest schedule interval and site-check interval, in minutes (null: no cap; issue 17). */
+  maxSchedules?: number | null; minScheduleMinutes?: number | null; minCheckIntervalMinutes?: number | null;
 };
 export type BillingState = {
   userId: string; planId: string | null; planStatus: 'none' | 'trialing' | 'active' | 'past_due' | 'canceled';

@@ -10,6 +10,7 @@ import type { InboxRepo, PersonStateRepo } from './inbox.js';
 import type { ProviderRepo, SettingsRepo } from './settings.js';
 import type { AnalyticsRepo, UsageRepo } from './usage.js';
 import type { MediaRepo } from './media.js';
+import type { ScheduleRepo } from './schedules.js';
 import type { SiteWatchRepo } from './site-watch.js';
 
 export interface Store {
@@ -37,6 +38,7 @@ export interface Store {
   toolCalls: ToolCallRepo;
   approvals: ApprovalRepo;
   media: MediaRepo;
+  schedules: ScheduleRepo;
   siteWatch: SiteWatchRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;

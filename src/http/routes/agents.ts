@@ -5,6 +5,7 @@ import { authorize } from '../../services/access.js';
 import type { AgentService } from '../../services/agents.js';
 import type { ProvisioningService } from '../../services/provisioning.js';
 import type { ConversationService } from '../../services/conversations.js';
+import type { OwnerService } from '../../services/owner.js';
 import { router } from '../router.js';
 import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, PersonSchema, ProvisioningStatusSchema } from '../schemas.js';
 
@@ -12,7 +13,7 @@ const tags = ['Agents'];
 const TemplateDoc = z.record(z.string(), z.unknown()).openapi('AgentTemplate', { description: 'A template document: {switchboardTemplate:1, name, description, icon, model, fallbackModel, temperature, listed, persona, placeholders}' });
 
 /** Agents, their provisioning, workspace configuration and conversations. */
-export function agentRoutes(deps: { agents: AgentService; provisioning: ProvisioningService; conversations: ConversationService }) {
+export function agentRoutes(deps: { agents: AgentService; provisioning: ProvisioningService; conversations: ConversationService; owner?: Pick<OwnerService, 'view'> }) {
   const { agents, provisioning, conversations } = deps;
   const app = router();
 
@@ -50,7 +51,10 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}', tags, summary: 'One agent',
     request: { params: IdParam }, responses: { 200: ok(AgentSchema), ...errorResponses(401, 404) } }),
-  async (c) => c.json(await agents.get(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id), 200));
+  async (c) => {
+    const agent = await agents.get(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id);
+    return c.json(deps.owner ? { ...agent, ownerChat: await deps.owner.view(agent.id) } : agent, 200);
+  });
 
   app.openapi(createRoute({ method: 'patch', path: '/api/agents/{id}', tags,
     summary: 'Edit an agent. Send `version` (or If-Match) to refuse stale edits with 409.',

@@ -10,6 +10,7 @@ const PlanSchema = z.object({
   maxAgents: z.number(), monthlyMessages: z.number().nullable(), monthlyCostUsd: z.number().nullable(),
   tools: z.array(z.string()).openapi({ description: 'Tools agents on this plan may use: memory, web_fetch, web_search, exec' }),
   trialDays: z.number(), sort: z.number(),
+  maxSchedules: z.number().nullable().optional(), minScheduleMinutes: z.number().nullable().optional(), minCheckIntervalMinutes: z.number().nullable().optional(),
 }).openapi('Plan');
 const StatusSchema = z.enum(['none', 'trialing', 'active', 'past_due', 'canceled']);
 const BillingSchema = z.object({
