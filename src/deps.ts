@@ -155,6 +155,7 @@ export function buildServices(config: Config, infra: Infra) {
   // The site watch: uptime checks, audits and up/down alerts of an agent's site (issue 17), all through the fetcher's guard.
   const siteWatch = siteWatchService({
     store, queue, clock, ids, fetcher, alerts, log: log.child({ service: 'site-watch' }), checkTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
+    deliverOwner: (agent, text) => owner.deliver(agent, text),
     sendTelegram: (m) => channels.send({ channel: 'telegram', agentId: m.agentId, to: m.to, text: m.text, purpose: 'site_alert' }).then(() => undefined),
   });
   // Handoff requested by the person or the agent: marks needsHuman once and tells the owner (issue 15).

@@ -33,6 +33,8 @@ export type SiteWatchDeps = {
   store: Store; queue: JobQueue; clock: Clock; ids: IdGenerator; fetcher: SafeFetcher; alerts: Pick<AlertService, 'notify'>; log: Logger;
   /** A message to the owner's Telegram chat through the agent's bot. */
   sendTelegram?: (m: { agentId: string; to: string; text: string }) => Promise<void>;
+  /** The owner's linked chat (schedules' owner link); its outcome, never a throw. */
+  deliverOwner?: (agent: Agent, text: string) => Promise<{ status: 'sent' | 'failed' | 'skipped'; error?: string }>;
   /** The system browser for Lighthouse (default /usr/bin/chromium); absent: that part is skipped with a note. */
   chromePath?: string;
   lighthouseTimeoutMs?: number;
@@ -175,8 +177,13 @@ export function siteWatchService(deps: SiteWatchDeps) {
           event: type, ownerId: agent.ownerId, subject: `[Switchboard] ${agent.name}: site ${event.kind}`, text: event.detail,
           payload: { type, event: { id: event.id, agentId: agent.id, agentName: agent.name, url, at: event.at, detail: event.detail } },
         });
-      } else if (deps.sendTelegram && agent.handoff.notifyTelegramChatId) {
-        await deps.sendTelegram({ agentId: agent.id, to: agent.handoff.notifyTelegramChatId, text: event.detail });
+      } else {
+        // The owner's linked chat first; without one, the chat handoff notices go to.
+        const d = deps.deliverOwner ? await deps.deliverOwner(agent, event.detail) : { status: 'failed' as const, error: 'no_owner_chat' };
+        if (d.status === 'failed' && d.error !== 'no_owner_chat') throw new Error(`owner chat: ${d.error}`);
+        if (d.status !== 'sent' && deps.sendTelegram && agent.handoff.notifyTelegramChatId) {
+          await deps.sendTelegram({ agentId: agent.id, to: agent.handoff.notifyTelegramChatId, text: event.detail });
+        }
       }
     },
   });
