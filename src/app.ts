@@ -28,6 +28,7 @@ import { metaRoutes } from './http/routes/meta.js';
 import { previewRoutes } from './http/routes/preview.js';
 import { scheduleRoutes } from './http/routes/schedules.js';
 import { mediaRoutes } from './http/routes/media.js';
+import { siteRoutes } from './http/routes/site.js';
 import { UPLOAD_PATH } from './http/upload.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { renderReference } from './http/docs.js';
@@ -81,6 +82,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', metaRoutes({ settings: s.settings }));
   app.route('/', mediaRoutes({ media: s.media, visitors: s.visitors }));
   app.route('/', scheduleRoutes({ schedules: s.schedules, owner: s.owner }));
+  app.route('/', siteRoutes({ siteWatch: s.siteWatch }));
 
   const document = {
     openapi: '3.1.0',

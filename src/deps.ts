@@ -58,6 +58,7 @@ import { conversationService } from './services/conversations.js';
 import { settingsService, signupSwitch } from './services/settings.js';
 import type { EmbeddingPort, MediaStorage, SpeechPort } from './domain/ports.js';
 import { mediaService } from './services/media.js';
+import { siteWatchService } from './services/site-watch.js';
 import { diskMediaStorage, memoryMediaStorage, s3MediaStorage } from './infra/media-storage.js';
 
 type ModelOptions = { timeoutMs: number; maxRetries: number };
@@ -151,6 +152,12 @@ export function buildServices(config: Config, infra: Infra) {
   const fetcher = safeFetcher({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS });
   const mail = smtpMailer({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, stored: () => storedSmtp(store.settings, box) });
   const alerts = alertService({ store, box, mail, log: log.child({ service: 'alerts' }) });
+  // The site watch: uptime checks, audits and up/down alerts of an agent's site (issue 17), all through the fetcher's guard.
+  const siteWatch = siteWatchService({
+    store, queue, clock, ids, fetcher, alerts, log: log.child({ service: 'site-watch' }), checkTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
+    deliverOwner: (agent, text) => owner.deliver(agent, text),
+    sendTelegram: (m) => channels.send({ channel: 'telegram', agentId: m.agentId, to: m.to, text: m.text, purpose: 'site_alert' }).then(() => undefined),
+  });
   // Handoff requested by the person or the agent: marks needsHuman once and tells the owner (issue 15).
   const handoff = handoffService({
     store, events, clock, log: log.child({ service: 'handoff' }), queue, alerts, publicUrl: config.PUBLIC_URL,
@@ -166,6 +173,7 @@ export function buildServices(config: Config, infra: Infra) {
       webSearchProvider(searchConfig(config)),
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
       handoffProvider({ tool: (agent, conversationId) => handoff.tool(agent, conversationId) }),
+      { names: ['site_audit'], build: (ctx) => [siteWatch.tool(ctx.agent)] },
     ],
   });
   // Answers being generated, by conversation: a takeover cuts them (services/takeover.ts).
@@ -230,8 +238,10 @@ export function buildServices(config: Config, infra: Infra) {
     tickMs: config.SWITCHBOARD_SCHEDULE_TICK_MS, lateMs: config.SWITCHBOARD_SCHEDULE_LATE_MS,
   });
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
-  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs, ...schedules.jobs]) queue.register(job);
+  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs, ...schedules.jobs, ...siteWatch.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
+    checkSiteSettings: (actor, agent, next, input) => siteWatch.checkSettings(actor, agent, next, input),
+    siteWatchChanged: (agent) => siteWatch.watch(agent),
     preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) });
   const conversations = conversationService({ store, chat, inbox, memory, events, clock, media });
   // A person steps in: take over, reply by hand on the person's channel, hand back (and the automatic hand-back).
@@ -256,6 +266,7 @@ export function buildServices(config: Config, infra: Infra) {
     media,
     owner,
     schedules,
+    siteWatch,
     admission,
     memory,
     budget,

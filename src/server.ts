@@ -23,6 +23,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   await services.queue.start();
   // Expired media (SWITCHBOARD_MEDIA_RETENTION_DAYS) are deleted by a durable job that queues its next run each hour.
   await services.media.scheduleRetention().catch((err) => services.log.error('media retention could not be scheduled', { error: err }));
+  // Each watched site's chain of uptime checks (one job per agent and slot across processes).
+  await services.siteWatch.start().catch((err) => services.log.error('site watch could not be started', { error: err }));
   // Sessions idle past their agent's timeout are closed and summarized even if nobody writes again.
   const sweep = async () => {
     await services.memory.sweep().catch((err) => services.log.error('session sweep failed', { error: err }));

@@ -104,6 +104,9 @@ export const ERROR_STATUS = {
   no_model_configured: 503,
   /** The plan's messages or spend, the agent's budget or a person's cap: refused before any model call. */
   budget_exhausted: 429,
+  /** The site watch: an audit of this agent's site is already queued or running, or too many ran this hour (issue 17). */
+  audit_running: 409,
+  audit_rate_limited: 429,
   provider_error: 502,
   provider_timeout: 504,
   // ----- other upstreams -----

@@ -28,6 +28,11 @@ export type FetchResult = {
   body: string; bytes: number; truncated: boolean;
   /** Every URL visited, the first one included. */
   hops: string[];
+  /** Milliseconds from the start to the final response's headers (time to first byte, redirects included) and to its last body byte. */
+  ttfbMs?: number;
+  totalMs?: number;
+  /** https: when the final hop's TLS certificate expires (ISO 8601), read from the peer certificate. */
+  certValidTo?: string | null;
 };
 
 /** The SSRF-safe fetcher. Throws FetchRefused; any HTTP status is a result, not an error. */

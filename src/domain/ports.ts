@@ -19,3 +19,4 @@ export * from './ports/store.js';
 export * from './ports/events.js';
 export * from './ports/media.js';
 export * from './ports/schedules.js';
+export * from './ports/site-watch.js';

@@ -74,11 +74,23 @@ export type Agent = {
   plugins: PluginDef[];
   /** When a person steps in, or is asked for (issue 15). */
   handoff: HandoffSettings;
+  /** The site watch (issue 17): uptime checks of `url` (null: the agent's siteUrl) and whether state changes alert. */
+  site: SiteSettings;
   ownerId: string;
   version: number;
   createdAt: string;
   updatedAt: string;
 };
+
+/** The site watch's settings for an agent (issue 17). */
+export type SiteSettings = {
+  /** The URL checked; null: the agent's siteUrl. */
+  url: string | null;
+  checkIntervalMinutes: number;
+  /** Whether an up/down change alerts the owner (the dashboard always records it). */
+  alerts: boolean;
+};
+export const SITE_DEFAULTS: SiteSettings = { url: null, checkIntervalMinutes: 5, alerts: true };
 
 /** How an agent hands a conversation to a person, and back (issue 15). */
 export type HandoffSettings = {

@@ -46,6 +46,10 @@ export const AgentSchema = z.object({
     autoReleaseMinutes: z.number(), releaseMessage: z.string(), requestedMessage: z.string(), triggers: z.array(z.string()), pauseWhileWaiting: z.boolean(),
     notifyTelegramChatId: z.string().nullable().openapi({ description: "The owner's Telegram chat the agent's own bot tells when a person is asked for (null: not on Telegram)" }),
   }).openapi({ description: 'When a person steps in (issue 15): automatic hand-back after this many quiet minutes (0: never), what the person is told on hand-back and when a person is asked for, the phrases that ask for one, and whether the agent stays quiet meanwhile' }),
+  site: z.object({
+    url: z.string().nullable().openapi({ description: "The URL the uptime check watches (null: the agent's siteUrl)" }),
+    checkIntervalMinutes: z.number(), alerts: z.boolean(),
+  }).openapi({ description: 'The site watch (issue 17): what is checked, how often, and whether up/down changes alert the owner' }),
   createdAt: z.string(), updatedAt: z.string(),
   notes: z.array(z.string()).optional().describe('Only when created from a template: what the template asked for that this installation could not give, e.g. a fallback model its provider does not serve (left empty)'),
   channels: z.object({

@@ -224,6 +224,7 @@ export async function safeFetch(raw: string, o: SafeFetchOptions = {}): Promise<
   const onOuterAbort = () => ctl.abort();
   o.signal?.addEventListener('abort', onOuterAbort);
   const hops: string[] = [];
+  const started = performance.now();
   const headers = { 'user-agent': USER_AGENT, accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.5', 'accept-encoding': 'gzip, deflate, br', ...o.headers };
   try {
     let next: string | URL = raw;
@@ -237,12 +238,19 @@ export async function safeFetch(raw: string, o: SafeFetchOptions = {}): Promise<
         if (ctl.signal.aborted) throw new FetchRefused('timeout', `${url.host} did not answer within ${timeoutMs / 1000} s.`);
         throw new FetchRefused('network', `Could not connect to ${url.host}: ${networkReason(err)}.`);
       }
+      const ttfbMs = Math.round(performance.now() - started);
       const location = res.headers.location;
       if (REDIRECTS.has(res.statusCode ?? 0) && location) {
         res.destroy();
         if (redirects >= maxRedirects) throw new FetchRefused('redirects', `More than ${maxRedirects} redirects, starting at ${hops[0]}.`);
         try { next = new URL(location, url); } catch { throw new FetchRefused('url', `${url.host} redirected to an invalid address.`); }
         continue;
+      }
+      let certValidTo: string | null = null;
+      if (url.protocol === 'https:') {
+        const validTo = (res.socket as import('node:tls').TLSSocket | null)?.getPeerCertificate?.()?.valid_to;
+        const t = validTo ? Date.parse(validTo) : NaN;
+        if (Number.isFinite(t)) certValidTo = new Date(t).toISOString();
       }
       let read: { body: Buffer; truncated: boolean };
       try {
@@ -254,6 +262,7 @@ export async function safeFetch(raw: string, o: SafeFetchOptions = {}): Promise<
       return {
         url: url.toString(), status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: flatHeaders(res.headers),
         body: read.body.toString('utf8'), bytes: read.body.length, truncated: read.truncated, hops,
+        ttfbMs, totalMs: Math.round(performance.now() - started), certValidTo,
       };
     }
   } finally {

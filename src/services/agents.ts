@@ -85,7 +85,7 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
     stopAtPercent: t.stopAtPercent ?? AGENT_DEFAULTS.stopAtPercent, budgetStopMessage: t.budgetStopMessage ?? null,
     personDailyMessages: t.personDailyMessages ?? null, personDailyCostUsd: t.personDailyCostUsd ?? null,
     maxOutputTokens: t.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
-    siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [], handoff: { ...AGENT_DEFAULTS.handoff },
+    siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [], handoff: { ...AGENT_DEFAULTS.handoff }, site: { ...AGENT_DEFAULTS.site },
     persona: Object.fromEntries(PERSONA_KEYS.map((k) => [k, fill(t.persona[k])])) as Persona,
   };
 }
@@ -96,6 +96,9 @@ export function agentService(deps: {
   provisioning: ProvisioningService;
   /** The tools an agent ends up with (policy ∩ plan ∩ what this installation can run). */
   describeTools?: (agent: Agent) => Promise<{ effective: string[]; unavailable: { name: string; reason: string }[]; catalog: ToolsView['catalog'] }>;
+  /** The site watch: checks new site settings (throws a validation error) and (re)starts the agent's uptime checks after a change. */
+  checkSiteSettings?: (actor: Actor, agent: Agent, next: Agent['site'], input: Partial<Agent['site']>) => Promise<void>;
+  siteWatchChanged?: (agent: Agent) => Promise<void>;
   /** Checks HTTP plugins and seals their secrets before they are saved. */
   preparePlugins?: (input: PluginInput[], current: PluginDef[]) => Promise<{ plugins: PluginDef[]; problems: FieldProblem[] }>;
 }) {
@@ -266,8 +269,8 @@ export function agentService(deps: {
       } else if (input.templateVars) {
         problems.push({ path: 'templateVars', message: 'only makes sense together with "template"' });
       }
-      const { template: _t, templateVars: _v, persona, handoff, ...fields } = input;
-      d = { ...d, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...d.persona, ...persona }, handoff: { ...d.handoff, ...handoff } };
+      const { template: _t, templateVars: _v, persona, handoff, site, ...fields } = input;
+      d = { ...d, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...d.persona, ...persona }, handoff: { ...d.handoff, ...handoff }, site: { ...d.site, ...site } };
       if (actor.user.role === 'customer') d.listed = false; // a template's `listed` is the operator's to give
       const provisioned = !!siteUrl || !!token;
       if (provisioned) d = { ...d, status: 'provisioning', siteUrl: siteUrl ?? null, pausedReason: null };
@@ -281,11 +284,16 @@ export function agentService(deps: {
       const current = await getVisible(actor, id);
       authorize(actor, 'agent.write', current);
       if (current.status === 'provisioning') throw statusLocked(current)!;
-      const { version: bodyVersion, persona, telegramBotToken, tools, siteUrl, plugins, handoff, ...rest } = input;
+      const { version: bodyVersion, persona, telegramBotToken, tools, siteUrl, plugins, handoff, site, ...rest } = input;
       checkOperatorSettings(actor, rest, current);
       if (rest.status !== undefined && rest.status !== current.status && statusLocked(current)) throw statusLocked(current)!;
-      const fields: typeof rest & Partial<Pick<Agent, 'toolPolicy' | 'siteUrl' | 'stack' | 'pausedReason' | 'plugins' | 'handoff'>> = { ...rest };
+      const fields: typeof rest & Partial<Pick<Agent, 'toolPolicy' | 'siteUrl' | 'stack' | 'pausedReason' | 'plugins' | 'handoff' | 'site'>> = { ...rest };
       if (handoff !== undefined) fields.handoff = { ...current.handoff, ...handoff };
+      if (site !== undefined) {
+        fields.site = { ...current.site, ...site };
+        // The watched URL is fetched on a schedule: refused now when it points where the guard would refuse it; the plan's minimum interval holds for customers.
+        if (deps.checkSiteSettings) await deps.checkSiteSettings(actor, current, fields.site, site);
+      }
       let pluginNames = current.plugins.map((p) => p.name);
       if (plugins !== undefined) {
         if (!deps.preparePlugins) throw errors.badRequest('plugins_unavailable', 'Plugins are not available on this installation.');
@@ -339,7 +347,7 @@ export function agentService(deps: {
       const diff = changedFields(
         { ...current, plugins: pluginView(current.plugins) },
         { ...fields, ...(fields.plugins ? { plugins: pluginView(fields.plugins) } : {}), ...(persona ? { persona } : {}) },
-        { nested: ['persona', 'handoff'], ignore: ['pausedReason', 'stack'] },
+        { nested: ['persona', 'handoff', 'site'], ignore: ['pausedReason', 'stack'] },
       );
       if (telegramBotToken !== undefined && (telegramBotToken !== '' || (await telegram.views([id])).get(id))) diff.fields.push('telegramBotToken');
       const changed = Object.keys(fields).length > 0 || persona !== undefined;
@@ -355,6 +363,7 @@ export function agentService(deps: {
       } else if (bot && telegramBotToken) await telegram.connect(id, telegramBotToken, bot);
       else if (telegramBotToken === '') await telegram.disconnect(id);
       if (fields.status && fields.status !== current.status) await (fields.status === 'active' ? telegram.activate(id) : telegram.deactivate(id));
+      if ((fields.site || siteChanged || fields.status) && deps.siteWatchChanged) await deps.siteWatchChanged(updated);
       return view(updated);
     },
 

@@ -32,7 +32,7 @@ export interface Database {
     monthly_budget_usd: number | null; downgrade_at_percent: number; stop_at_percent: number; budget_stop_message: string | null;
     person_daily_messages: number | null; person_daily_cost_usd: number | null; max_output_tokens: number;
     site_url: string | null; stack: string | null; paused_reason: string | null;
-    tool_policy: string | null; plugins: string | null; handoff: string | null;
+    tool_policy: string | null; plugins: string | null; handoff: string | null; site: string | null;
   };
   tool_calls: {
     id: string; agent_id: string; conversation_id: string | null; tool: string; args: string; outcome: string;
@@ -130,4 +130,14 @@ export interface Database {
   };
   owner_links: { code_hash: string; agent_id: string; expires_at: string; used_at: string | null; created_at: string };
   owner_chats: { agent_id: string; channel: string; chat_id: string; name: string | null; linked_at: string };
+  site_checks: {
+    id: string; agent_id: string; slot: string; at: string; ok: number; status: number; ttfb_ms: number | null; total_ms: number | null;
+    cert_days_left: number | null; error: string | null;
+  };
+  site_state: { agent_id: string; state: string; since: string; reason: string | null };
+  site_events: { id: string; agent_id: string; kind: string; at: string; detail: string };
+  site_audits: {
+    id: string; agent_id: string; at: string; url: string; source: string; status: string; finished_at: string | null;
+    scores: string | null; findings: string | null; pages: string | null; notes: string | null; error: string | null;
+  };
 }

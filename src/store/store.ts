@@ -18,6 +18,7 @@ import { billingRepo } from './repositories/billing.js';
 import { approvalRepo, toolCallRepo } from './repositories/tools.js';
 import { mediaRepo } from './repositories/media.js';
 import { scheduleRepo } from './repositories/schedules.js';
+import { siteWatchRepo } from './repositories/site-watch.js';
 
 /** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
 export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
@@ -47,6 +48,7 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     approvals: approvalRepo(db, clock),
     media: mediaRepo(db, clock),
     schedules: scheduleRepo(db, ids),
+    siteWatch: siteWatchRepo(db),
     transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
     close: () => db.destroy(),
   };

@@ -2,7 +2,7 @@
  * Which tools an agent may use: its allow and deny lists (deny wins), expanded from named groups,
  * limited by what its owner's plan includes and by what this installation can run.
  */
-export const BUILTIN_TOOLS = ['read', 'write', 'edit', 'list', 'exec', 'web_fetch', 'web_search', 'memory_search', 'memory_get', 'memory_write', 'handoff'] as const;
+export const BUILTIN_TOOLS = ['read', 'write', 'edit', 'list', 'exec', 'web_fetch', 'web_search', 'memory_search', 'memory_get', 'memory_write', 'handoff', 'site_audit'] as const;
 export type BuiltinTool = (typeof BUILTIN_TOOLS)[number];
 
 export const TOOL_GROUPS: Record<string, readonly string[]> = {
@@ -11,6 +11,7 @@ export const TOOL_GROUPS: Record<string, readonly string[]> = {
   'group:memory': ['memory_search', 'memory_get', 'memory_write'],
   'group:runtime': ['exec'],
   'group:handoff': ['handoff'],
+  'group:site': ['site_audit'],
 };
 
 export type ToolPolicy = { allow: string[]; deny: string[] };

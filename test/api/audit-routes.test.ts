@@ -205,6 +205,11 @@ const F: Record<string, Fixture> = {
     as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/resume`,
     expect: (c) => ({ action: 'agent.resumed', actor: 'customer', target: { type: 'agent', id: c.ids.agent! }, fields: ['status'] }),
   },
+  'POST /api/agents/{id}/site/audits': {
+    // A public address literal (no DNS); the audit job may fail to reach it offline, which is a stored outcome, not a route error.
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/site/audits`, body: () => ({ url: 'http://93.184.215.14/' }), status: 202,
+    expect: (c, r) => ({ action: 'site_audit.requested', actor: 'customer', target: { type: 'agent', id: c.ids.agent! }, fields: ['url'], detail: { auditId: r.body.auditId } }),
+  },
   'POST /api/agents/{id}/duplicate': {
     as: 'owner', path: (c) => `/api/agents/${c.ids.agent}/duplicate`, body: () => ({ name: 'Helper two' }), status: 201,
     after: (c, r) => { c.ids.copy = r.body.id; },

@@ -10,7 +10,7 @@ export type InboundMessage = {
 export type InboxRoute = { agentId: string; text?: string } | { reply: string } | { drop: string };
 /** A message sent outside a conversation's reply: a link code, an approval notice, a test message. */
 export type DirectSend = {
-  channel: string; agentId: string | null; recipient: string; text: string; purpose: 'link_code' | 'approval' | 'test' | 'human_reply' | 'handoff_release' | 'handoff' | 'schedule' | 'owner_link';
+  channel: string; agentId: string | null; recipient: string; text: string; purpose: 'link_code' | 'approval' | 'test' | 'human_reply' | 'handoff_release' | 'handoff' | 'schedule' | 'owner_link' | 'site_alert';
   status: 'sent' | 'failed' | 'undelivered'; providerMessageId: string | null; lastError: string | null;
 };
 export type InboxItem = InboundMessage & { id: string; seq: number; status: 'queued' | 'processing' | 'done' | 'failed'; attempts: number; replyReady: boolean; lastError: string | null; receivedAt: string; route: InboxRoute | null };

@@ -11,6 +11,7 @@ import type { ProviderRepo, SettingsRepo } from './settings.js';
 import type { AnalyticsRepo, UsageRepo } from './usage.js';
 import type { MediaRepo } from './media.js';
 import type { ScheduleRepo } from './schedules.js';
+import type { SiteWatchRepo } from './site-watch.js';
 
 export interface Store {
   users: UserRepo;
@@ -38,6 +39,7 @@ export interface Store {
   approvals: ApprovalRepo;
   media: MediaRepo;
   schedules: ScheduleRepo;
+  siteWatch: SiteWatchRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

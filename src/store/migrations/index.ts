@@ -25,6 +25,7 @@ import { migration as m0017 } from './0017_inbox_open.js';
 import { migration as m0018 } from './0018_handoff.js';
 import { migration as m0019 } from './0019_media.js';
 import { migration as m0021 } from './0021_schedules.js';
+import { migration as m0022 } from './0022_site_watch.js';
 import { migration as m0024 } from './0024_waiting_index.js';
 
 export const migrations: Record<string, Migration> = {
@@ -48,5 +49,6 @@ export const migrations: Record<string, Migration> = {
   '0018_handoff': m0018,
   '0019_media': m0019,
   '0021_schedules': m0021,
+  '0022_site_watch': m0022,
   '0024_waiting_index': m0024,
 };

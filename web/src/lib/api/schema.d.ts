@@ -1433,6 +1433,12 @@ export interface paths {
                             pauseWhileWaiting?: boolean;
                             notifyTelegramChatId?: string | null;
                         };
+                        /** @description The site watch: the URL checked (null: the agent's siteUrl), minutes between uptime checks (at least the plan's minimum for customers), and whether up/down changes alert the owner. Fields left out keep their value. */
+                        site?: {
+                            url?: string | null;
+                            checkIntervalMinutes?: number;
+                            alerts?: boolean;
+                        };
                         persona?: {
                             soul?: string;
                             agents?: string;
@@ -1816,6 +1822,12 @@ export interface paths {
                             triggers?: string[];
                             pauseWhileWaiting?: boolean;
                             notifyTelegramChatId?: string | null;
+                        };
+                        /** @description The site watch: the URL checked (null: the agent's siteUrl), minutes between uptime checks (at least the plan's minimum for customers), and whether up/down changes alert the owner. Fields left out keep their value. */
+                        site?: {
+                            url?: string | null;
+                            checkIntervalMinutes?: number;
+                            alerts?: boolean;
                         };
                         persona?: {
                             soul?: string;
@@ -5411,7 +5423,7 @@ export interface paths {
                                 createdAt: string;
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                purpose: "reply" | "link_code" | "approval" | "test" | "human_reply" | "handoff_release" | "handoff" | "schedule" | "owner_link";
+                                purpose: "reply" | "link_code" | "approval" | "test" | "human_reply" | "handoff_release" | "handoff" | "schedule" | "owner_link" | "site_alert";
                             }[];
                         };
                     };
@@ -8716,6 +8728,234 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/{id}/site/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The agent's uptime checks between `from` and `to` (default: the last 24 h) and its uptime over the last day, week and month. */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Checks */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SiteChecks"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/{id}/site/audits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The agent's site audits, newest first, with scores and findings ranked by impact. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Audits */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["SiteAudit"][];
+                        };
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Runs an audit of the agent's site now (a durable job); its result appears in the audit list. One at a time per agent, and a few an hour. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        url?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Queued */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            auditId: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -8844,6 +9084,13 @@ export interface components {
                 pauseWhileWaiting: boolean;
                 /** @description The owner's Telegram chat the agent's own bot tells when a person is asked for (null: not on Telegram) */
                 notifyTelegramChatId: string | null;
+            };
+            /** @description The site watch (issue 17): what is checked, how often, and whether up/down changes alert the owner */
+            site: {
+                /** @description The URL the uptime check watches (null: the agent's siteUrl) */
+                url: string | null;
+                checkIntervalMinutes: number;
+                alerts: boolean;
             };
             createdAt: string;
             updatedAt: string;
@@ -9491,6 +9738,68 @@ export interface components {
                 status: "sent" | "failed" | "skipped";
                 error?: string;
             };
+        };
+        SiteChecks: {
+            url: string | null;
+            state: {
+                /** @enum {string} */
+                state: "up" | "down";
+                since: string;
+                reason: string | null;
+            } | null;
+            items: components["schemas"]["SiteCheck"][];
+            /** @description Share of checks that succeeded over the last 24 h, 7 d and 30 d (0..1; null: no checks yet) */
+            uptime: {
+                day: number | null;
+                week: number | null;
+                month: number | null;
+            };
+            /** @description The site going down and coming back, newest first */
+            events: {
+                id: string;
+                /** @enum {string} */
+                kind: "down" | "up";
+                at: string;
+                detail: string;
+            }[];
+        };
+        SiteCheck: {
+            at: string;
+            ok: boolean;
+            /** @description HTTP status; 0 when the site did not answer (or the guard refused it) */
+            status: number;
+            ttfbMs: number | null;
+            totalMs: number | null;
+            /** @description https only: days until the TLS certificate expires */
+            certDaysLeft?: number;
+            error?: string;
+        };
+        SiteAudit: {
+            id: string;
+            at: string;
+            url: string;
+            /** @enum {string} */
+            source: "api" | "tool" | "schedule";
+            /** @enum {string} */
+            status: "queued" | "running" | "done" | "failed";
+            finishedAt: string | null;
+            scores: {
+                seo: number;
+                performance?: number;
+                accessibility?: number;
+            };
+            /** @description Ranked by impact, highest first */
+            findings: {
+                id: string;
+                /** @enum {string} */
+                severity: "high" | "medium" | "low";
+                title: string;
+                /** @description Why it matters */
+                detail: string;
+                url?: string;
+            }[];
+            notes: string[];
+            error: string | null;
         };
     };
     responses: never;
