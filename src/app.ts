@@ -28,6 +28,7 @@ import { metaRoutes } from './http/routes/meta.js';
 import { previewRoutes } from './http/routes/preview.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { UPLOAD_PATH } from './http/upload.js';
+import { knowledgeRoutes, KNOWLEDGE_UPLOAD_PATH } from './http/routes/knowledge.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { renderReference } from './http/docs.js';
 import { serveSpa } from './http/static.js';
@@ -44,10 +45,10 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.use('*', frameGuard()); // no HTML page of ours is framed by another site
   const apiBodyLimit = bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES, onError: () => { throw new AppError(413, 'payload_too_large', `The request body is larger than ${services.config.SWITCHBOARD_MAX_BODY_BYTES} bytes.`); } });
   // File uploads (audio up to 25 MB) read their own body with their own bound (http/upload.ts).
-  app.use('/api/*', (c, next) => (c.req.method === 'POST' && UPLOAD_PATH.test(c.req.path) ? next() : apiBodyLimit(c, next)));
+  app.use('/api/*', (c, next) => (c.req.method === 'POST' && (UPLOAD_PATH.test(c.req.path) || KNOWLEDGE_UPLOAD_PATH.test(c.req.path)) ? next() : apiBodyLimit(c, next)));
   app.use('/webhooks/*', bodyLimit({ maxSize: 1_048_576, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
   app.use('/v1/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES * 4, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
-  app.use('/api/*', refuseFormPosts());
+  app.use('/api/*', refuseFormPosts({ customHeaderRoutes: [KNOWLEDGE_UPLOAD_PATH], customHeader: 'x-filename' }));
   // Webhooks under /api (Stripe's) act for no user: they are verified by signature, never by a session or bearer token.
   const auth = authenticate({ accounts: services.accounts });
   app.use('/api/*', (c, next) => (c.req.path.startsWith('/api/webhooks/') ? next() : auth(c, next)));
@@ -79,6 +80,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', billingRoutes({ billing: s.billing }));
   app.route('/', metaRoutes({ settings: s.settings }));
   app.route('/', mediaRoutes({ media: s.media, visitors: s.visitors }));
+  app.route('/', knowledgeRoutes({ knowledge: s.knowledge }));
 
   const document = {
     openapi: '3.1.0',

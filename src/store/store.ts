@@ -17,6 +17,7 @@ import { provisioningRepo } from './repositories/provisioning.js';
 import { billingRepo } from './repositories/billing.js';
 import { approvalRepo, toolCallRepo } from './repositories/tools.js';
 import { mediaRepo } from './repositories/media.js';
+import { knowledgeRepo } from './repositories/knowledge.js';
 
 /** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
 export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
@@ -45,6 +46,7 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     toolCalls: toolCallRepo(db, ids, clock),
     approvals: approvalRepo(db, clock),
     media: mediaRepo(db, clock),
+    knowledge: knowledgeRepo(db, ids, clock),
     transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
     close: () => db.destroy(),
   };

@@ -10,6 +10,7 @@ import type { InboxRepo, PersonStateRepo } from './inbox.js';
 import type { ProviderRepo, SettingsRepo } from './settings.js';
 import type { AnalyticsRepo, UsageRepo } from './usage.js';
 import type { MediaRepo } from './media.js';
+import type { KnowledgeRepo } from './knowledge.js';
 
 export interface Store {
   users: UserRepo;
@@ -36,6 +37,7 @@ export interface Store {
   toolCalls: ToolCallRepo;
   approvals: ApprovalRepo;
   media: MediaRepo;
+  knowledge: KnowledgeRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;
