@@ -108,7 +108,7 @@ describe('knowledge base', () => {
     expect(docx.status).toBe(202);
     const txt = await upload(agent.id, new TextEncoder().encode('# Opening hours\nWe open at nine on Saturdays.'), 'text/plain', encodeURIComponent('öffnungszeiten.md'));
     expect(txt.status).toBe(202);
-    for (const r of [pdf, docx, txt]) expect(await settled((await r.json()).id)).toMatchObject({ type: 'file', status: 'ready', pages: 1 });
+    for (const r of [pdf, docx, txt]) expect(await settled(((await r.json()) as { id: string }).id)).toMatchObject({ type: 'file', status: 'ready', pages: 1 });
     expect((await search('waterproof saddles')).body.results[0]).toMatchObject({ title: 'saddles', text: expect.stringContaining('Zebra saddles') });
     expect((await search('quokka bells')).body.results[0].text).toContain('Quokka bells ring twice');
     const hours = (await search('saturday opening')).body.results[0];
@@ -145,11 +145,13 @@ describe('knowledge base', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.reply).toBe(`Bikes of Leeds repairs hydraulic brakes (source: ${site.url}/).`);
     const reqs = app.fake.requests();
-    expect(reqs[0]!.tools.map((t: any) => t.function.name)).toContain('knowledge_search');
+    expect(reqs[0]!.tools!.map((t: any) => t.function.name)).toContain('knowledge_search');
+    expect(reqs[0]!.messages![0].content).toContain('## Knowledge base');
     // The other agent has no source: the tool is not offered to it.
     app.fake.reset();
     await app.api(`/api/agents/${other.id}/message`, { token, body: { text: 'hello', userId: 'alice' } });
     expect((app.fake.requests()[0]!.tools ?? []).map((t: any) => t.function.name)).not.toContain('knowledge_search');
+    expect(app.fake.requests()[0]!.messages![0].content).not.toContain('## Knowledge base');
   });
 
   it("never searches one agent's knowledge for another, nor one customer's for another's", async () => {
