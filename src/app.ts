@@ -30,6 +30,7 @@ import { scheduleRoutes } from './http/routes/schedules.js';
 import { mediaRoutes } from './http/routes/media.js';
 import { siteRoutes } from './http/routes/site.js';
 import { UPLOAD_PATH } from './http/upload.js';
+import { knowledgeRoutes, KNOWLEDGE_UPLOAD_PATH } from './http/routes/knowledge.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { renderReference } from './http/docs.js';
 import { serveSpa } from './http/static.js';
@@ -46,10 +47,10 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.use('*', frameGuard()); // no HTML page of ours is framed by another site
   const apiBodyLimit = bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES, onError: () => { throw new AppError(413, 'payload_too_large', `The request body is larger than ${services.config.SWITCHBOARD_MAX_BODY_BYTES} bytes.`); } });
   // File uploads (audio up to 25 MB) read their own body with their own bound (http/upload.ts).
-  app.use('/api/*', (c, next) => (c.req.method === 'POST' && UPLOAD_PATH.test(c.req.path) ? next() : apiBodyLimit(c, next)));
+  app.use('/api/*', (c, next) => (c.req.method === 'POST' && (UPLOAD_PATH.test(c.req.path) || KNOWLEDGE_UPLOAD_PATH.test(c.req.path)) ? next() : apiBodyLimit(c, next)));
   app.use('/webhooks/*', bodyLimit({ maxSize: 1_048_576, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
   app.use('/v1/*', bodyLimit({ maxSize: services.config.SWITCHBOARD_MAX_BODY_BYTES * 4, onError: () => { throw new AppError(413, 'payload_too_large', 'The request body is too large.'); } }));
-  app.use('/api/*', refuseFormPosts());
+  app.use('/api/*', refuseFormPosts({ customHeaderRoutes: [KNOWLEDGE_UPLOAD_PATH], customHeader: 'x-filename' }));
   // Webhooks under /api (Stripe's) act for no user: they are verified by signature, never by a session or bearer token.
   const auth = authenticate({ accounts: services.accounts });
   app.use('/api/*', (c, next) => (c.req.path.startsWith('/api/webhooks/') ? next() : auth(c, next)));
@@ -83,6 +84,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', mediaRoutes({ media: s.media, visitors: s.visitors }));
   app.route('/', scheduleRoutes({ schedules: s.schedules, owner: s.owner }));
   app.route('/', siteRoutes({ siteWatch: s.siteWatch }));
+  app.route('/', knowledgeRoutes({ knowledge: s.knowledge }));
 
   const document = {
     openapi: '3.1.0',

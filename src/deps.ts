@@ -48,6 +48,8 @@ import { safeFetcher } from './infra/safe-fetch.js';
 import { registerSecret } from './infra/redact.js';
 import { auditService } from './services/audit.js';
 import { toolbox as createToolbox } from './tools/toolbox.js';
+import { knowledgeProvider } from './tools/knowledge-tool.js';
+import { knowledgeService } from './services/knowledge.js';
 import { execProvider } from './tools/exec.js';
 import { webFetchProvider, webSearchProvider, type SearchConfig } from './tools/web.js';
 import { pluginProvider, preparePlugins } from './tools/plugins.js';
@@ -163,6 +165,11 @@ export function buildServices(config: Config, infra: Infra) {
     store, events, clock, log: log.child({ service: 'handoff' }), queue, alerts, publicUrl: config.PUBLIC_URL,
     send: (m) => channels.send(m), bots: { views: (ids) => telegram.views(ids) },
   });
+  // The agent's knowledge base: files, pages and sites, synced by a durable job, searched by the knowledge_search tool (issue 18).
+  const knowledge = knowledgeService({
+    store, queue, fetcher, clock, log: log.child({ service: 'knowledge' }),
+    limits: { fileBytes: config.SWITCHBOARD_KNOWLEDGE_MAX_FILE_BYTES, agentBytes: config.SWITCHBOARD_KNOWLEDGE_MAX_AGENT_BYTES, maxPages: config.SWITCHBOARD_KNOWLEDGE_MAX_PAGES, crawlDelayMs: config.SWITCHBOARD_KNOWLEDGE_CRAWL_DELAY_MS },
+  });
   const toolbox = createToolbox({
     store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId), notesWritable: (agent, personId) => memory.notesWritable(agent, personId),
     planTools: (agent) => budget.toolsAllowed(agent),
@@ -174,6 +181,7 @@ export function buildServices(config: Config, infra: Infra) {
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
       handoffProvider({ tool: (agent, conversationId) => handoff.tool(agent, conversationId) }),
       { names: ['site_audit'], build: (ctx) => [siteWatch.tool(ctx.agent)] },
+      knowledgeProvider({ has: (agentId) => knowledge.has(agentId), tool: (agent) => knowledge.tool(agent) }),
     ],
   });
   // Answers being generated, by conversation: a takeover cuts them (services/takeover.ts).
@@ -238,7 +246,7 @@ export function buildServices(config: Config, infra: Infra) {
     tickMs: config.SWITCHBOARD_SCHEDULE_TICK_MS, lateMs: config.SWITCHBOARD_SCHEDULE_LATE_MS,
   });
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
-  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs, ...schedules.jobs, ...siteWatch.jobs]) queue.register(job);
+  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs, ...schedules.jobs, ...siteWatch.jobs, ...knowledge.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
     checkSiteSettings: (actor, agent, next, input) => siteWatch.checkSettings(actor, agent, next, input),
     siteWatchChanged: (agent) => siteWatch.watch(agent),
@@ -274,6 +282,7 @@ export function buildServices(config: Config, infra: Infra) {
     toolbox,
     approvals,
     handoff,
+    knowledge,
     queue,
     usage: usageService({ store, clock }),
     conversations,

@@ -86,6 +86,12 @@ const EnvShape = z.object({
   /** How long the provisioning site check waits for a customer's website, redirects included. */
   SWITCHBOARD_SITE_CHECK_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(10_000),
   /** An embedding model (provider:model) for hybrid memory search; without it, full-text search alone ranks. */
+  /** Knowledge base (issue 18): the largest uploaded file, the total of one agent's files, the most pages a site source may read. */
+  SWITCHBOARD_KNOWLEDGE_MAX_FILE_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
+  SWITCHBOARD_KNOWLEDGE_MAX_AGENT_BYTES: z.coerce.number().int().min(1024).default(100 * 1024 * 1024),
+  SWITCHBOARD_KNOWLEDGE_MAX_PAGES: z.coerce.number().int().min(1).max(50_000).default(1000),
+  /** Polite crawling: the wait between one crawler worker's requests to a site (the site's Crawl-delay wins when longer). */
+  SWITCHBOARD_KNOWLEDGE_CRAWL_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(500),
   SWITCHBOARD_EMBEDDING_MODEL: z.string().regex(/^[a-z0-9][a-z0-9_-]*:.+$/, 'must look like provider:model').optional(),
   /** How often idle sessions are looked for, closed and queued for summary. */
   SWITCHBOARD_SESSION_SWEEP_SECONDS: z.coerce.number().min(1).max(3600).default(60),

@@ -13,6 +13,7 @@ export * from './ports/billing.js';
 export * from './ports/audit.js';
 export * from './ports/settings.js';
 export * from './ports/usage.js';
+export * from './ports/knowledge.js';
 export * from './ports/inbox.js';
 export * from './ports/channels.js';
 export * from './ports/store.js';

@@ -91,7 +91,7 @@ export function notesBlock(sections: { title: string; content: string }[]): stri
 }
 
 export function memoryService(deps: {
-  store: Pick<Store, 'agents' | 'conversations' | 'people' | 'summaries' | 'usage' | 'workspace' | 'notes' | 'audit' | 'transaction'>; queue: JobQueue; clock: Clock; log: Logger;
+  store: Pick<Store, 'agents' | 'conversations' | 'people' | 'summaries' | 'usage' | 'workspace' | 'notes' | 'audit' | 'transaction' | 'knowledge'>; queue: JobQueue; clock: Clock; log: Logger;
   /** Summaries, compactions and embeddings are model calls, admitted and metered like any other. */
   gateway: ModelGateway;
   /** Deletes media files no record refers to any more (services/media.ts), after erased records commit. */
@@ -235,6 +235,10 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     }
     if (agent.memoryTools) {
       parts.push(`## Memory tools\nUse memory_search when the person refers to an earlier conversation you do not see above, and memory_get to read one summary in full. ${agent.sharedNotes ? 'memory_write notes are shared with everyone who talks with you: never write private details about a person.' : 'memory_write keeps a note for your later conversations with this person only.'}`);
+    }
+    // Issue 18: only an agent with knowledge sources is told about them (the tool is offered only then too).
+    if ((await store.knowledge.list(agent.id)).length > 0) {
+      parts.push('## Knowledge base\nYou have a knowledge base: documents and web pages your operator added. When a question may be answered there, look it up with knowledge_search (if you have that tool) and answer from what it returns. Cite your sources: put the URL of each page you used (or the title of a document) after what you took from it.');
     }
     if (c.runningSummary) parts.push(`## Earlier in this conversation\n\n${c.runningSummary}`);
 

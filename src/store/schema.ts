@@ -140,4 +140,13 @@ export interface Database {
     id: string; agent_id: string; at: string; url: string; source: string; status: string; finished_at: string | null;
     scores: string | null; findings: string | null; pages: string | null; notes: string | null; error: string | null;
   };
+  knowledge_sources: {
+    id: string; agent_id: string; type: string; title: string; url: string | null; status: string; error: string | null; pages: number; chunks: number;
+    bytes: number; max_pages: number; sync_every_hours: number; file_text: string | null; mime_type: string | null; changes: string | null;
+    last_synced_at: string | null; next_sync_at: string | null; created_at: string; updated_at: string;
+  };
+  knowledge_documents: { id: string; source_id: string; agent_id: string; url: string; title: string; content_hash: string; chunks: number; indexed_at: string };
+  knowledge_chunks: { id: string; document_id: string; source_id: string; agent_id: string; seq: number; title: string; heading: string; url: string | null; page: number | null; text: string; embedding: string | null };
+  /** SQLite only: the FTS5 index over knowledge_chunks (PostgreSQL uses knowledge_chunks.tsv). */
+  knowledge_fts: { chunk_id: string; body: string };
 }

@@ -19,6 +19,7 @@ import { approvalRepo, toolCallRepo } from './repositories/tools.js';
 import { mediaRepo } from './repositories/media.js';
 import { scheduleRepo } from './repositories/schedules.js';
 import { siteWatchRepo } from './repositories/site-watch.js';
+import { knowledgeRepo } from './repositories/knowledge.js';
 
 /** The Store port implemented over Kysely; the same code serves SQLite and PostgreSQL. */
 export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
@@ -49,6 +50,7 @@ export function createStore(db: Db, ids: IdGenerator, clock: Clock): Store {
     media: mediaRepo(db, clock),
     schedules: scheduleRepo(db, ids),
     siteWatch: siteWatchRepo(db),
+    knowledge: knowledgeRepo(db, ids, clock),
     transaction: (fn) => (db.isTransaction ? fn(createStore(db, ids, clock)) : db.transaction().execute((tx) => fn(createStore(tx, ids, clock)))),
     close: () => db.destroy(),
   };

@@ -2,7 +2,7 @@
  * Which tools an agent may use: its allow and deny lists (deny wins), expanded from named groups,
  * limited by what its owner's plan includes and by what this installation can run.
  */
-export const BUILTIN_TOOLS = ['read', 'write', 'edit', 'list', 'exec', 'web_fetch', 'web_search', 'memory_search', 'memory_get', 'memory_write', 'handoff', 'site_audit'] as const;
+export const BUILTIN_TOOLS = ['read', 'write', 'edit', 'list', 'exec', 'web_fetch', 'web_search', 'memory_search', 'memory_get', 'memory_write', 'handoff', 'site_audit', 'knowledge_search'] as const;
 export type BuiltinTool = (typeof BUILTIN_TOOLS)[number];
 
 export const TOOL_GROUPS: Record<string, readonly string[]> = {
@@ -12,11 +12,12 @@ export const TOOL_GROUPS: Record<string, readonly string[]> = {
   'group:runtime': ['exec'],
   'group:handoff': ['handoff'],
   'group:site': ['site_audit'],
+  'group:knowledge': ['knowledge_search'],
 };
 
 export type ToolPolicy = { allow: string[]; deny: string[] };
-/** What an agent gets when nobody chose: recalling its conversations with the person, and asking for a person (issue 15). */
-export const DEFAULT_POLICY: ToolPolicy = { allow: ['group:memory', 'group:handoff'], deny: [] };
+/** What an agent gets when nobody chose: recalling its conversations with the person, asking for a person (issue 15), and searching its knowledge base (issue 18; offered only once it has a source). */
+export const DEFAULT_POLICY: ToolPolicy = { allow: ['group:memory', 'group:handoff', 'group:knowledge'], deny: [] };
 
 /** The plan vocabulary (plans.tools) for each tool; tools not listed here are not capped by plans. */
 export function planCapability(tool: string, plugins: string[]): string | undefined {

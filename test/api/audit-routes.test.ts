@@ -28,6 +28,7 @@ type Fixture = {
   /** The concrete path (ids from ctx). */
   path: (c: Ctx) => string;
   body?: (c: Ctx) => unknown;
+  headers?: Record<string, string>;
   status?: number;
   /** The one entry the call must leave. */
   expect: (c: Ctx, res: { body: any }) => {
@@ -197,6 +198,23 @@ const F: Record<string, Fixture> = {
     as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/file?path=MEMORY.md`, status: 204,
     expect: (c) => ({ action: 'agent.file_deleted', actor: 'customer', target: { type: 'agent', id: c.ids.agent! }, detail: { path: 'MEMORY.md' } }),
   },
+  'POST /api/agents/{id}/knowledge': {
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/knowledge`, body: () => ({ type: 'url', url: 'https://93.184.215.14/guide' }), status: 202,
+    expect: (c, res) => ({ action: 'knowledge.source_added', actor: 'customer', target: { type: 'knowledge_source', id: res.body.id }, detail: { agentId: c.ids.agent, sourceType: 'url' } }),
+    after: (c, res) => { c.ids.knowledgeSource = res.body.id; },
+  },
+  'POST /api/agents/{id}/knowledge/files': {
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/knowledge/files`, body: () => 'Opening hours: nine to five.', headers: { 'x-filename': 'hours.txt' }, status: 202,
+    expect: (c, res) => ({ action: 'knowledge.source_added', actor: 'customer', target: { type: 'knowledge_source', id: res.body.id }, detail: { agentId: c.ids.agent, sourceType: 'file', filename: 'hours.txt' } }),
+  },
+  'POST /api/agents/{id}/knowledge/{sourceId}/sync': {
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/knowledge/${c.ids.knowledgeSource}/sync`, status: 202,
+    expect: (c) => ({ action: 'knowledge.sync_requested', actor: 'customer', target: { type: 'knowledge_source', id: c.ids.knowledgeSource! } }),
+  },
+  'DELETE /api/agents/{id}/knowledge/{sourceId}': {
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/knowledge/${c.ids.knowledgeSource}`, status: 204,
+    expect: (c) => ({ action: 'knowledge.source_deleted', actor: 'customer', target: { type: 'knowledge_source', id: c.ids.knowledgeSource! }, detail: { sourceType: 'url' } }),
+  },
   'POST /api/agents/{id}/pause': {
     as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/pause`,
     expect: (c) => ({ action: 'agent.paused', actor: 'customer', target: { type: 'agent', id: c.ids.agent! }, fields: ['status'] }),
@@ -358,7 +376,7 @@ describe('audit log: every mutating route of the OpenAPI document', () => {
       const before = new Set((await c.t.store.audit.list(100_000)).map((e) => e.id));
       const method = op.split(' ')[0]!;
       const body = fx.body?.(c);
-      const res = await c.t.request(fx.path(c), { method, body, token: fx.as === 'anonymous' ? undefined : c.tokens[fx.as] });
+      const res = await c.t.request(fx.path(c), { method, body, headers: fx.headers, token: fx.as === 'anonymous' ? undefined : c.tokens[fx.as] });
       expect(res.status, JSON.stringify(res.body)).toBe(fx.status ?? 200);
       const fresh = (await c.t.store.audit.list(100_000)).filter((e) => !before.has(e.id));
       const want = fx.expect(c, res);

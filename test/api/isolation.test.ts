@@ -19,6 +19,7 @@ const BODIES: Record<string, { body?: unknown; query?: string }> = {
   'post /api/agents/{id}/duplicate': { body: {} },
   'post /api/agents/{id}/retry': { body: {} },
   'post /api/conversations/{id}/reply': { body: { text: 'hijacked' } },
+  'post /api/agents/{id}/knowledge': { body: { type: 'url', url: 'https://example.com/' } },
 };
 
 describe('isolation between customers', () => {

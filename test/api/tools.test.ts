@@ -37,7 +37,7 @@ describe('agent tools', () => {
 
   it('starts with the memory tools and handoff, and shows the effective set', async () => {
     const a = (await app.api(`/api/agents/${agent.id}`, { token })).body;
-    expect(a.tools).toMatchObject({ default: true, effective: ['memory_search', 'memory_get', 'memory_write', 'handoff'] });
+    expect(a.tools).toMatchObject({ default: true, effective: ['memory_search', 'memory_get', 'memory_write', 'handoff', 'knowledge_search'] });
     await say('hello');
     expect(offered().sort()).toEqual(['handoff', 'memory_get', 'memory_search', 'memory_write']);
   });

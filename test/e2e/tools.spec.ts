@@ -42,7 +42,7 @@ test('a tool policy, a plugin with a secret, and a held write approved into the 
   // The default: memory tools and handoff.
   await page.goto(`/dashboard/agents/${agentId}?tab=tools`);
   await expect(page.getByTestId('tools-default')).toBeVisible();
-  expect(await names(page, 'effective-tool')).toEqual(['memory_search', 'memory_get', 'memory_write', 'handoff']);
+  expect(await names(page, 'effective-tool')).toEqual(['memory_search', 'memory_get', 'memory_write', 'handoff', 'knowledge_search']);
 
   // Allow the workspace files and web_search; writing needs approval.
   await page.locator('[data-testid="policy-allow"][data-name="group:fs"]').check();
@@ -53,13 +53,13 @@ test('a tool policy, a plugin with a secret, and a held write approved into the 
   await expect(page.locator('[data-testid="policy-tool"][data-name="read"]').getByTestId('tool-status')).toHaveText('On after saving');
   await page.getByTestId('tools-save').click();
   await expect(page.getByTestId('tools-saved')).toHaveText('Saved.');
-  await expect.poll(() => names(page, 'effective-tool')).toEqual(['read', 'write', 'edit', 'list', 'memory_search', 'memory_get', 'memory_write', 'handoff']);
+  await expect.poll(() => names(page, 'effective-tool')).toEqual(['read', 'write', 'edit', 'list', 'memory_search', 'memory_get', 'memory_write', 'handoff', 'knowledge_search']);
   await expect(page.locator('[data-testid="effective-tool"][data-name="write"]').getByTestId('effective-approval')).toBeVisible();
   // No search provider in this installation: allowed, but not offered, and why.
   await expect(page.locator('[data-testid="unavailable-tool"][data-name="web_search"]')).toContainText('no search provider is configured');
   await expect(page.getByTestId('tools-default')).toHaveCount(0);
   const agent = await (await page.request.get(`/api/agents/${agentId}`)).json();
-  expect(agent.tools).toMatchObject({ allow: ['group:memory', 'group:handoff', 'group:fs', 'web_search'], deny: [], requireApproval: ['write'], default: false });
+  expect(agent.tools).toMatchObject({ allow: ['group:memory', 'group:handoff', 'group:knowledge', 'group:fs', 'web_search'], deny: [], requireApproval: ['write'], default: false });
 
   // A plugin whose URL uses {city} before any parameter exists: refused, said at the URL field.
   await page.getByTestId('add-plugin').click();

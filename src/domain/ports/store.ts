@@ -12,6 +12,7 @@ import type { AnalyticsRepo, UsageRepo } from './usage.js';
 import type { MediaRepo } from './media.js';
 import type { ScheduleRepo } from './schedules.js';
 import type { SiteWatchRepo } from './site-watch.js';
+import type { KnowledgeRepo } from './knowledge.js';
 
 export interface Store {
   users: UserRepo;
@@ -40,6 +41,7 @@ export interface Store {
   media: MediaRepo;
   schedules: ScheduleRepo;
   siteWatch: SiteWatchRepo;
+  knowledge: KnowledgeRepo;
   /** Runs fn in one transaction, with a store bound to it. */
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { randomUUID } from 'node:crypto';
 import type { AppEnv } from '../context.js';
@@ -58,10 +58,17 @@ const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|te
  * CSRF defence: a cross-site HTML form can only send these three content types, and a script from
  * another origin cannot send JSON without a CORS preflight we never grant. So a state-changing API
  * request carrying a form content type is refused, whatever its route expects.
+ *
+ * One exception, exact: a raw-file upload route (knowledge files may be text/plain) listed in
+ * `customHeaderRoutes` is let through when, and only when, it carries `customHeader` (X-Filename): a
+ * cross-site form cannot set a custom header, and a script on another origin cannot either without a
+ * CORS preflight that Switchboard never grants.
  */
-export function refuseFormPosts(): MiddlewareHandler<AppEnv> {
+export function refuseFormPosts(o: { customHeaderRoutes?: RegExp[]; customHeader?: string } = {}): MiddlewareHandler<AppEnv> {
+  const exempt = (c: Context<AppEnv>) => c.req.method === 'POST' && !!o.customHeader && !!c.req.header(o.customHeader)
+    && (o.customHeaderRoutes ?? []).some((r) => r.test(c.req.path));
   return async function refuseFormPosts(c, next) {
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.method !== 'OPTIONS' && FORM_TYPES.test(c.req.header('content-type') ?? '')) {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && c.req.method !== 'OPTIONS' && FORM_TYPES.test(c.req.header('content-type') ?? '') && !exempt(c)) {
       throw new AppError(415, 'unsupported_media_type', 'Send requests to the API as JSON (Content-Type: application/json).');
     }
     await next();

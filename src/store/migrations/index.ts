@@ -26,6 +26,7 @@ import { migration as m0018 } from './0018_handoff.js';
 import { migration as m0019 } from './0019_media.js';
 import { migration as m0021 } from './0021_schedules.js';
 import { migration as m0022 } from './0022_site_watch.js';
+import { migration as m0023 } from './0023_knowledge.js';
 import { migration as m0024 } from './0024_waiting_index.js';
 
 export const migrations: Record<string, Migration> = {
@@ -50,5 +51,6 @@ export const migrations: Record<string, Migration> = {
   '0019_media': m0019,
   '0021_schedules': m0021,
   '0022_site_watch': m0022,
+  '0023_knowledge': m0023,
   '0024_waiting_index': m0024,
 };

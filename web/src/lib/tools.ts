@@ -17,6 +17,7 @@ export const TOOL_HELP: Record<string, string> = {
   memory_get: 'Read one of those summaries in full.',
   memory_write: "Add a note to today's daily note or to MEMORY.md.",
   handoff: 'Ask a person from the team to join the conversation: it is marked “needs a person”, the person is told, and you are notified.',
+  knowledge_search: "Search the agent's knowledge base (its documents and synced web pages, on the Knowledge tab) and cite the sources.",
 };
 
 export interface GroupInfo {
@@ -30,6 +31,7 @@ export const GROUPS: GroupInfo[] = [
   { key: 'group:runtime', label: 'Commands', help: 'Needs bubblewrap on the server; without it the tool is unavailable.' },
   { key: 'group:web', label: 'Web', help: 'Outbound requests to public addresses.' },
   { key: 'group:memory', label: 'Memory', help: 'Recall earlier conversations. Also switched by “Memory tools” on the Settings tab.' },
+  { key: 'group:knowledge', label: 'Knowledge base', help: 'Search its documents and web pages. On by default; offered to the model once the agent has a source.' },
   { key: 'group:handoff', label: 'Handoff', help: 'Ask for a person from the team. On by default; trigger phrases and messages are on the Settings tab.' },
   { key: 'group:plugins', label: 'HTTP plugins', help: 'The API calls defined below, each a tool of its own.' },
 ];

@@ -152,6 +152,26 @@ export const api = {
   chat: (slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal) => streamChat(slug, text, handlers, signal),
   /** Replies that reach the visitor's conversation without a request of theirs (a person's reply): an EventSource URL. */
   visitorEventsUrl: (slug: string) => `/api/public/agents/${encodeURIComponent(slug)}/conversation/events`,
+
+  // knowledge base (issue 18)
+  knowledge: (agentId: string) => unwrap(client.GET('/api/agents/{id}/knowledge', id(agentId))),
+  addKnowledge: (agentId: string, body: T.Body<'/api/agents/{id}/knowledge', 'post'>) =>
+    unwrap(client.POST('/api/agents/{id}/knowledge', { ...id(agentId), body })),
+  syncKnowledge: (agentId: string, sourceId: string) =>
+    unwrap(client.POST('/api/agents/{id}/knowledge/{sourceId}/sync', { params: { path: { id: agentId, sourceId } } })),
+  deleteKnowledge: (agentId: string, sourceId: string) =>
+    unwrap(client.DELETE('/api/agents/{id}/knowledge/{sourceId}', { params: { path: { id: agentId, sourceId } } })),
+  searchKnowledge: (agentId: string, q: string) =>
+    unwrap(client.GET('/api/agents/{id}/knowledge/search', { params: { path: { id: agentId }, query: { q, limit: 5 } } })),
+  /** The raw file as the body, its name in X-Filename (the header is what lets a text/plain upload past the form-post refusal). */
+  uploadKnowledge: async (agentId: string, file: File): Promise<{ id: string; status: string }> => {
+    const res = await fetch(`/api/agents/${encodeURIComponent(agentId)}/knowledge/files`, {
+      method: 'POST', credentials: 'same-origin', body: file,
+      headers: { 'Content-Type': file.type || 'application/octet-stream', 'X-Filename': encodeURIComponent(file.name) },
+    });
+    if (!res.ok) throw await errorFrom(res);
+    return res.json() as Promise<{ id: string; status: string }>;
+  },
 };
 
 export const accountApi = {

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crawl } from './knowledge-crawl.js';
+import { chunkText } from './knowledge-text.js';
+import { safeFetcher } from '../infra/safe-fetch.js';
+import { startKnowledgeSite, type KnowledgeSite } from '../../test/fakes/knowledge-site.js';
+
+// Only the test site's own address is allowed: everything else private is refused, as in production.
+const fetcher = safeFetcher({ allowAddress: (a, cls) => a === '127.0.0.1' || cls === 'public' });
+
+describe('knowledge crawl', () => {
+  let site: KnowledgeSite;
+  let linksOnly: KnowledgeSite;
+  beforeAll(async () => { site = await startKnowledgeSite(); linksOnly = await startKnowledgeSite({ sitemap: false }); });
+  afterAll(async () => { await site.close(); await linksOnly.close(); });
+
+  it('reads a site from its sitemap index, obeys robots.txt, survives a redirect loop and stays on the site', async () => {
+    const r = await crawl(fetcher, site.url, 'site', { maxPages: 50, delayMs: 0 });
+    expect(r.via).toBe('sitemap');
+    expect(r.pages.map((p) => new URL(p.url).pathname).sort()).toEqual(['/', '/pricing']);
+    expect(r.skipped).toEqual(expect.arrayContaining([
+      { url: `${site.url}/private/staff`, reason: 'disallowed by robots.txt' },
+      expect.objectContaining({ url: `${site.url}/loop-a`, reason: expect.stringMatching(/redirect/i) }),
+    ]));
+    expect(site.journal).not.toContain('/private/staff');
+    expect(JSON.stringify(r)).not.toContain('elsewhere.example');
+    expect(r.pages.find((p) => p.url.endsWith('/pricing'))!.text).toContain('45 pounds');
+  });
+
+  it('without a sitemap follows same-site links, and refuses a redirect to a private address', async () => {
+    const r = await crawl(fetcher, linksOnly.url, 'site', { maxPages: 50, delayMs: 0 });
+    expect(r.via).toBe('links');
+    expect(r.pages.map((p) => new URL(p.url).pathname).sort()).toEqual(['/', '/pricing']);
+    const leak = r.skipped.find((s) => s.url.endsWith('/leak'));
+    expect(leak?.reason).toMatch(/10\.0\.0\.1.*private|private/i);
+    expect(r.skipped.find((s) => s.url.endsWith('/private/staff'))?.reason).toBe('disallowed by robots.txt');
+  });
+
+  it('stops at the page limit', async () => {
+    const r = await crawl(fetcher, site.url, 'site', { maxPages: 1, delayMs: 0 });
+    expect(r.pages).toHaveLength(1);
+    expect(r.skipped.some((s) => /page limit/.test(s.reason))).toBe(true);
+  });
+
+  it('refuses a private start address', async () => {
+    const r = await crawl(safeFetcher(), site.url, 'url', { maxPages: 1, delayMs: 0 });
+    expect(r.pages).toEqual([]);
+    expect(r.skipped[0]!.reason).toMatch(/loopback|public addresses/);
+  });
+});
+
+describe('chunkText', () => {
+  it('keeps the heading path and the page of a PDF', () => {
+    const chunks = chunkText('# Guide\nintro\n## Install\nrun it\f## Use\nclick', { title: 'Doc', url: null });
+    expect(chunks).toEqual([
+      { title: 'Doc', heading: 'Guide', url: null, page: 1, text: 'intro' },
+      { title: 'Doc', heading: 'Guide › Install', url: null, page: 1, text: 'run it' },
+      { title: 'Doc', heading: 'Guide › Use', url: null, page: 2, text: 'click' },
+    ]);
+  });
+  it('splits long text into bounded chunks', () => {
+    const chunks = chunkText('word '.repeat(2000), { title: 'T', url: 'https://x.example/' });
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(Math.max(...chunks.map((c) => c.text.length))).toBeLessThanOrEqual(1200);
+  });
+});

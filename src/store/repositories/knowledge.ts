@@ -1,0 +1,127 @@
+import { sql, PostgresAdapter } from 'kysely';
+import type { Db } from '../db.js';
+import type { Clock, IdGenerator, KnowledgeChanges, KnowledgeRepo, KnowledgeSource, KnowledgeSourceType, KnowledgeStatus } from '../../domain/ports.js';
+import type { Database } from '../schema.js';
+import { searchTerms } from './memory.js';
+
+type Row = Database['knowledge_sources'];
+const SOURCE_COLS = ['id', 'agent_id', 'type', 'title', 'url', 'status', 'error', 'pages', 'chunks', 'bytes', 'max_pages', 'sync_every_hours', 'mime_type', 'changes', 'last_synced_at', 'next_sync_at', 'created_at', 'updated_at'] as const;
+const toSource = (r: Omit<Row, 'file_text'>): KnowledgeSource => ({
+  id: r.id, agentId: r.agent_id, type: r.type as KnowledgeSourceType, title: r.title, url: r.url, status: r.status as KnowledgeStatus, error: r.error,
+  pages: Number(r.pages), chunks: Number(r.chunks), bytes: Number(r.bytes), maxPages: Number(r.max_pages), syncEveryHours: Number(r.sync_every_hours),
+  mimeType: r.mime_type, changes: r.changes ? JSON.parse(r.changes) as KnowledgeChanges : null, lastSyncedAt: r.last_synced_at, nextSyncAt: r.next_sync_at,
+  createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+/** Knowledge sources, documents and chunks; every read is scoped by agent (or by a source already scoped). */
+export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): KnowledgeRepo {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
+  const now = () => clock.now().toISOString();
+  const inTx = <T>(fn: (tx: Db) => Promise<T>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
+  const repo: KnowledgeRepo = {
+    async createSource(s) {
+      const id = ids.id();
+      const at = now();
+      await db.insertInto('knowledge_sources').values({
+        id, agent_id: s.agentId, type: s.type, title: s.title, url: s.url, status: 'queued', error: null, pages: 0, chunks: 0, bytes: s.bytes ?? 0,
+        max_pages: s.maxPages, sync_every_hours: s.syncEveryHours, file_text: s.fileText ?? null, mime_type: s.mimeType ?? null, changes: null,
+        last_synced_at: null, next_sync_at: null, created_at: at, updated_at: at,
+      }).execute();
+      return (await repo.sourceById(id))!;
+    },
+    async source(agentId, id) {
+      const r = await db.selectFrom('knowledge_sources').select([...SOURCE_COLS]).where('id', '=', id).where('agent_id', '=', agentId).executeTakeFirst();
+      return r && toSource(r);
+    },
+    async sourceById(id) {
+      const r = await db.selectFrom('knowledge_sources').select([...SOURCE_COLS]).where('id', '=', id).executeTakeFirst();
+      return r && toSource(r);
+    },
+    async fileText(id) {
+      const r = await db.selectFrom('knowledge_sources').select('file_text').where('id', '=', id).executeTakeFirst();
+      return r?.file_text ?? null;
+    },
+    async list(agentId) {
+      return (await db.selectFrom('knowledge_sources').select([...SOURCE_COLS]).where('agent_id', '=', agentId).orderBy('created_at').orderBy('id').execute()).map(toSource);
+    },
+    async fileBytes(agentId) {
+      const r = await db.selectFrom('knowledge_sources').select(sql<number>`coalesce(sum(bytes), 0)`.as('b')).where('agent_id', '=', agentId).executeTakeFirstOrThrow();
+      return Number(r.b);
+    },
+    async updateSource(id, p) {
+      const set: Partial<Row> = { updated_at: now() };
+      if (p.status !== undefined) set.status = p.status;
+      if (p.error !== undefined) set.error = p.error;
+      if (p.pages !== undefined) set.pages = p.pages;
+      if (p.chunks !== undefined) set.chunks = p.chunks;
+      if (p.changes !== undefined) set.changes = p.changes ? JSON.stringify(p.changes) : null;
+      if (p.lastSyncedAt !== undefined) set.last_synced_at = p.lastSyncedAt;
+      if (p.nextSyncAt !== undefined) set.next_sync_at = p.nextSyncAt;
+      if (p.title !== undefined) set.title = p.title;
+      await db.updateTable('knowledge_sources').set(set).where('id', '=', id).execute();
+    },
+    async deleteSource(agentId, id) {
+      // Chunks and documents go with it (cascade; the FTS5 rows by trigger).
+      return inTx(async (tx) => {
+        await tx.deleteFrom('knowledge_chunks').where('source_id', '=', id).where('agent_id', '=', agentId).execute();
+        const r = await tx.deleteFrom('knowledge_sources').where('id', '=', id).where('agent_id', '=', agentId).executeTakeFirst();
+        return Number(r.numDeletedRows) > 0;
+      });
+    },
+    async documents(sourceId) {
+      const rows = await db.selectFrom('knowledge_documents').select(['id', 'source_id', 'url', 'title', 'content_hash', 'chunks']).where('source_id', '=', sourceId).execute();
+      return rows.map((r) => ({ id: r.id, sourceId: r.source_id, url: r.url, title: r.title, contentHash: r.content_hash, chunks: Number(r.chunks) }));
+    },
+    async putDocument(d) {
+      await inTx(async (tx) => {
+        const existing = await tx.selectFrom('knowledge_documents').select('id').where('source_id', '=', d.sourceId).where('url', '=', d.url).executeTakeFirst();
+        let docId = existing?.id;
+        if (docId) {
+          await tx.deleteFrom('knowledge_chunks').where('document_id', '=', docId).execute();
+          await tx.updateTable('knowledge_documents').set({ title: d.title, content_hash: d.contentHash, chunks: d.chunks.length, indexed_at: now() }).where('id', '=', docId).execute();
+        } else {
+          docId = ids.id();
+          await tx.insertInto('knowledge_documents').values({ id: docId, source_id: d.sourceId, agent_id: d.agentId, url: d.url, title: d.title, content_hash: d.contentHash, chunks: d.chunks.length, indexed_at: now() }).execute();
+        }
+        for (let i = 0; i < d.chunks.length; i += 200) {
+          await tx.insertInto('knowledge_chunks').values(d.chunks.slice(i, i + 200).map((c, j) => ({
+            id: ids.id(), document_id: docId!, source_id: d.sourceId, agent_id: d.agentId, seq: i + j, title: c.title, heading: c.heading, url: c.url, page: c.page, text: c.text, embedding: null,
+          }))).execute();
+        }
+      });
+    },
+    async deleteDocument(sourceId, url) {
+      await inTx(async (tx) => {
+        const doc = await tx.selectFrom('knowledge_documents').select('id').where('source_id', '=', sourceId).where('url', '=', url).executeTakeFirst();
+        if (!doc) return;
+        await tx.deleteFrom('knowledge_chunks').where('document_id', '=', doc.id).execute();
+        await tx.deleteFrom('knowledge_documents').where('id', '=', doc.id).execute();
+      });
+    },
+    async search(agentId, q, limit) {
+      const terms = searchTerms(q);
+      if (!terms.length) return [];
+      const cols = ['c.id', 'c.source_id', 'c.title', 'c.heading', 'c.url', 'c.text'] as const;
+      const hit = (r: { id: string; source_id: string; title: string; heading: string; url: string | null; text: string; rank: number }) => ({
+        chunkId: r.id, sourceId: r.source_id, title: r.title, heading: r.heading, url: r.url, text: r.text, score: Number(r.rank),
+      });
+      if (pg) {
+        const query = sql`to_tsquery('english', ${terms.join(' | ')})`;
+        const rows = await db.selectFrom('knowledge_chunks as c').select([...cols]).select(sql<number>`ts_rank(c.tsv, ${query})`.as('rank'))
+          .where('c.agent_id', '=', agentId).where(sql<boolean>`c.tsv @@ ${query}`).orderBy('rank', 'desc').orderBy('c.id').limit(limit).execute();
+        return rows.map(hit);
+      }
+      const match = terms.map((t) => `"${t}"`).join(' OR ');
+      const rows = await db.selectFrom('knowledge_fts as f').innerJoin('knowledge_chunks as c', 'c.id', 'f.chunk_id')
+        .select([...cols]).select(sql<number>`-bm25(knowledge_fts)`.as('rank'))
+        .where(sql<boolean>`knowledge_fts match ${match}`).where('c.agent_id', '=', agentId)
+        .orderBy('rank', 'desc').orderBy('c.id').limit(limit).execute();
+      return rows.map(hit);
+    },
+    async chunkCount(agentId) {
+      const r = await db.selectFrom('knowledge_chunks').select(sql<number>`count(*)`.as('n')).where('agent_id', '=', agentId).executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+  };
+  return repo;
+}
