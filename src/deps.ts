@@ -18,6 +18,7 @@ import { chatService } from './services/chat.js';
 import { ownerService } from './services/owner.js';
 import type { InboundMessage } from './domain/ports.js';
 import { scheduleService } from './services/schedules.js';
+import { voiceService } from './services/voice.js';
 import { previewService } from './services/preview.js';
 import { admissionService } from './services/admission.js';
 import { completionService } from './services/completions.js';
@@ -186,7 +187,9 @@ export function buildServices(config: Config, infra: Infra) {
   });
   // Answers being generated, by conversation: a takeover cuts them (services/takeover.ts).
   const replies = inFlightReplies();
-  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies, handoff });
+  // Spoken replies (the agent's voice.reply, the web chat's play button): metered as `speech`, kept as media.
+  const voice = voiceService({ store, gateway, media, clock, log: log.child({ service: 'voice' }) });
+  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies, handoff, media, prices, voice });
   // Channels register their adapters here; the inbox answers on whichever channel a message came from.
   // A Telegram `/start <code>` from the owner link makes that chat the agent's owner chat; anything else goes to the inbox.
   const acceptInbound = async (m: InboundMessage) => ((await owner.claim(m)) ? { duplicate: false } : inbox.accept(m));
@@ -275,6 +278,7 @@ export function buildServices(config: Config, infra: Infra) {
     owner,
     schedules,
     siteWatch,
+    voice,
     admission,
     memory,
     budget,

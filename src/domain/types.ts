@@ -76,6 +76,8 @@ export type Agent = {
   handoff: HandoffSettings;
   /** The site watch (issue 17): uptime checks of `url` (null: the agent's siteUrl) and whether state changes alert. */
   site: SiteSettings;
+  /** Spoken replies (issue 16): when the agent answers with audio too, and with which voice. */
+  voice: VoiceSettings;
   ownerId: string;
   version: number;
   createdAt: string;
@@ -107,6 +109,10 @@ export type HandoffSettings = {
   /** The owner's Telegram chat (their user id with the agent's bot): told through the agent's own bot when a person is asked for; null: not told on Telegram. */
   notifyTelegramChatId: string | null;
 };
+/** `reply`: off (default), when-spoken-to (a voice note is answered with audio too), always. `voice`: the TTS voice name. */
+export type VoiceSettings = { reply: 'off' | 'when-spoken-to' | 'always'; voice: string };
+export const VOICE_DEFAULTS: VoiceSettings = { reply: 'off', voice: 'alloy' };
+
 export const HANDOFF_DEFAULTS: HandoffSettings = {
   autoReleaseMinutes: 30,
   releaseMessage: "I'm back — how can I help?",

@@ -1439,6 +1439,12 @@ export interface paths {
                             checkIntervalMinutes?: number;
                             alerts?: boolean;
                         };
+                        /** @description Spoken replies: off (default), when-spoken-to (a voice message is answered with audio as well as text) or always; `voice` is the text-to-speech voice (e.g. alloy). Fields left out keep their value. */
+                        voice?: {
+                            /** @enum {string} */
+                            reply?: "off" | "when-spoken-to" | "always";
+                            voice?: string;
+                        };
                         persona?: {
                             soul?: string;
                             agents?: string;
@@ -1828,6 +1834,12 @@ export interface paths {
                             url?: string | null;
                             checkIntervalMinutes?: number;
                             alerts?: boolean;
+                        };
+                        /** @description Spoken replies: off (default), when-spoken-to (a voice message is answered with audio as well as text) or always; `voice` is the text-to-speech voice (e.g. alloy). Fields left out keep their value. */
+                        voice?: {
+                            /** @enum {string} */
+                            reply?: "off" | "when-spoken-to" | "always";
+                            voice?: string;
                         };
                         persona?: {
                             soul?: string;
@@ -2654,8 +2666,10 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long */
-                        text: string;
+                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long. May be empty or left out when mediaIds are given (a caption, or nothing). */
+                        text?: string;
+                        /** @description Voice notes and images uploaded by the same person to the same agent (POST …/media), not yet sent: audio is transcribed (the stream's start event carries `transcript`), images are shown to models that accept them */
+                        mediaIds?: string[];
                         userId?: string;
                     };
                 };
@@ -2670,10 +2684,19 @@ export interface paths {
                         "application/json": {
                             reply: string;
                             conversationId: string;
+                            /** @description The reply's message id (for POST /api/agents/{id}/messages/{messageId}/speech) */
+                            messageId: string;
                             usage: {
                                 inputTokens: number;
                                 outputTokens: number;
                                 costUsd: number;
+                            };
+                            /** @description What was heard in the voice message (it is the stored message text) */
+                            transcript?: string;
+                            /** @description The reply spoken (the agent's voice.reply), served by GET /api/media/{mediaId} */
+                            voice?: {
+                                mediaId: string;
+                                mimeType: string;
                             };
                         };
                     };
@@ -3369,6 +3392,8 @@ export interface paths {
                                 perMinute?: number;
                                 /** @description Text to speech: USD per million characters */
                                 perMChars?: number;
+                                /** @description The model accepts images: photos a person sends are shown to it */
+                                vision?: boolean;
                             };
                             prices: {
                                 model: string;
@@ -3377,6 +3402,7 @@ export interface paths {
                                 cachedInputPerM?: number;
                                 perMinute?: number;
                                 perMChars?: number;
+                                vision?: boolean;
                                 /** @enum {string} */
                                 source: "table" | "override";
                             }[];
@@ -3430,6 +3456,8 @@ export interface paths {
                         perMinute?: number;
                         /** @description Text to speech: USD per million characters */
                         perMChars?: number;
+                        /** @description The model accepts images: photos a person sends are shown to it */
+                        vision?: boolean;
                     };
                 };
             };
@@ -3447,6 +3475,7 @@ export interface paths {
                             cachedInputPerM?: number;
                             perMinute?: number;
                             perMChars?: number;
+                            vision?: boolean;
                             /** @enum {string} */
                             source: "table" | "override";
                         };
@@ -3560,6 +3589,8 @@ export interface paths {
                                 perMinute?: number;
                                 /** @description Text to speech: USD per million characters */
                                 perMChars?: number;
+                                /** @description The model accepts images: photos a person sends are shown to it */
+                                vision?: boolean;
                             };
                             /** @description Whether anyone may create a customer account (the customer platform is on) */
                             signup: boolean;
@@ -3615,6 +3646,8 @@ export interface paths {
                             perMinute?: number;
                             /** @description Text to speech: USD per million characters */
                             perMChars?: number;
+                            /** @description The model accepts images: photos a person sends are shown to it */
+                            vision?: boolean;
                         };
                         signup?: boolean;
                         /** @description Characters one person message may have (null: back to SWITCHBOARD_MAX_MESSAGE_CHARS) */
@@ -3640,6 +3673,8 @@ export interface paths {
                                 perMinute?: number;
                                 /** @description Text to speech: USD per million characters */
                                 perMChars?: number;
+                                /** @description The model accepts images: photos a person sends are shown to it */
+                                vision?: boolean;
                             };
                             /** @description Whether anyone may create a customer account (the customer platform is on) */
                             signup: boolean;
@@ -3938,6 +3973,17 @@ export interface paths {
                             icon: string;
                             available: boolean;
                             notice: string | null;
+                            /** @description Voice messages are transcribed (else the browser's own speech recognition, where it exists), replies can be spoken (else the browser's speech synthesis), images are shown to the model */
+                            capabilities: {
+                                transcription: boolean;
+                                speech: boolean;
+                                vision: boolean;
+                            };
+                            /** @description When the agent answers with audio as well as text */
+                            voice: {
+                                /** @enum {string} */
+                                reply: "off" | "when-spoken-to" | "always";
+                            };
                         };
                     };
                 };
@@ -4093,8 +4139,10 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long */
-                        text: string;
+                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long. May be empty or left out when mediaIds are given (a caption, or nothing). */
+                        text?: string;
+                        /** @description Voice notes and images uploaded by the same person to the same agent (POST …/media), not yet sent: audio is transcribed (the stream's start event carries `transcript`), images are shown to models that accept them */
+                        mediaIds?: string[];
                     };
                 };
             };
@@ -4256,6 +4304,108 @@ export interface paths {
                 };
                 /** @description Error */
                 429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/agents/{slug}/messages/{messageId}/speech": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A reply in the visitor's own chat read aloud (the play button): made once (metered as `speech`), then the same file; GET /api/media/{mediaId} serves it. 501 not_configured without a TTS model: use the browser's speech synthesis. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    slug: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SpokenReply"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                501: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                504: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -8131,6 +8281,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/{id}/messages/{messageId}/speech": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A reply of the agent read aloud (the play button): made once through SWITCHBOARD_TTS_MODEL (metered as `speech`) and kept with the message, so a second call answers the same file. 501 not_configured without a TTS model (use the browser's speech synthesis). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SpokenReply"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                501: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/media/{mediaId}": {
         parameters: {
             query?: never;
@@ -9535,6 +9787,18 @@ export interface components {
                 checkIntervalMinutes: number;
                 alerts: boolean;
             };
+            /** @description Spoken replies (issue 16): off, when-spoken-to (a voice message is answered with audio too) or always, and the text-to-speech voice */
+            voice: {
+                /** @enum {string} */
+                reply: "off" | "when-spoken-to" | "always";
+                voice: string;
+            };
+            /** @description What this installation can do for the agent: hear voice messages (SWITCHBOARD_STT_MODEL), speak replies (SWITCHBOARD_TTS_MODEL), look at images (its model accepts images). In GET /api/agents/{id}. */
+            capabilities?: {
+                transcription: boolean;
+                speech: boolean;
+                vision: boolean;
+            };
             createdAt: string;
             updatedAt: string;
             /** @description Only when created from a template: what the template asked for that this installation could not give, e.g. a fallback model its provider does not serve (left empty) */
@@ -9711,6 +9975,10 @@ export interface components {
             kind: "audio" | "image";
             mimeType: string;
             bytes: number;
+        };
+        SpokenReply: {
+            mediaId: string;
+            mimeType: string;
         };
         WhatsAppSettings: {
             /** @enum {string|null} */
