@@ -171,7 +171,7 @@ export function buildServices(config: Config, infra: Infra) {
   // Channels register their adapters here; the inbox answers on whichever channel a message came from.
   const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: (m) => inbox.accept(m) });
   const routers = new Map<string, Router>();
-  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders: channels.senders, routers, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS, baseBackoffMs: config.SWITCHBOARD_SEND_RETRY_MS, maxSendAttempts: config.SWITCHBOARD_SEND_ATTEMPTS },
+  const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders: channels.senders, routers, media, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS, baseBackoffMs: config.SWITCHBOARD_SEND_RETRY_MS, maxSendAttempts: config.SWITCHBOARD_SEND_ATTEMPTS },
     onSendFailure: (channel, final) => metrics.sendFailure(channel, final),
   });
   const telegram = telegramChannel({
