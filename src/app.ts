@@ -62,7 +62,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', agentRoutes({ agents: s.agents, provisioning: s.provisioning, conversations: s.conversations }));
   app.route('/', previewRoutes({ preview: s.preview }));
   app.route('/', providerRoutes({ providers: s.providers, prices: s.prices, settings: s.settings, usage: s.usage }));
-  app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, visitors: s.visitors, media: s.media, secureCookies: c.secureCookies, trustedProxies: c.trustedProxies }));
+  app.route('/', publicRoutes({ conversations: s.conversations, links: s.links, visitors: s.visitors, media: s.media, voice: s.voice, secureCookies: c.secureCookies, trustedProxies: c.trustedProxies }));
   app.route('/', openaiRoutes({ agents: s.agents, completions: s.completions }));
   app.route('/', webhookRoutes({ channels: s.channels }));
   app.route('/', channelRoutes({ bots: s.telegram, whatsapp: s.whatsapp, agents: s.agents, deliveries: s.deliveries }));
@@ -78,7 +78,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', metricsRoutes({ metrics: s.metrics, token: c.METRICS_TOKEN }));
   app.route('/', billingRoutes({ billing: s.billing }));
   app.route('/', metaRoutes({ settings: s.settings }));
-  app.route('/', mediaRoutes({ media: s.media, visitors: s.visitors }));
+  app.route('/', mediaRoutes({ media: s.media, visitors: s.visitors, voice: s.voice }));
 
   const document = {
     openapi: '3.1.0',

@@ -15,6 +15,7 @@ import { agentService } from './services/agents.js';
 import { providerService } from './services/providers.js';
 import { priceService } from './services/prices.js';
 import { chatService } from './services/chat.js';
+import { voiceService } from './services/voice.js';
 import { previewService } from './services/preview.js';
 import { admissionService } from './services/admission.js';
 import { completionService } from './services/completions.js';
@@ -167,7 +168,9 @@ export function buildServices(config: Config, infra: Infra) {
   });
   // Answers being generated, by conversation: a takeover cuts them (services/takeover.ts).
   const replies = inFlightReplies();
-  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies, handoff });
+  // Spoken replies (the agent's voice.reply, the web chat's play button): metered as `speech`, kept as media.
+  const voice = voiceService({ store, gateway, media, clock, log: log.child({ service: 'voice' }) });
+  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies, handoff, media, prices, voice });
   // Channels register their adapters here; the inbox answers on whichever channel a message came from.
   const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: (m) => inbox.accept(m) });
   const routers = new Map<string, Router>();
@@ -234,6 +237,7 @@ export function buildServices(config: Config, infra: Infra) {
     completions: completionService({ agents: store.agents, people: store.people, clock, gateway, admission, providers }),
     gateway,
     media,
+    voice,
     admission,
     memory,
     budget,

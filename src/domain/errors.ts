@@ -6,7 +6,7 @@
  */
 export type FieldProblem = { path: string; message: string };
 
-export type HttpStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 502 | 503 | 504;
+export type HttpStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 501 | 502 | 503 | 504;
 
 /**
  * Error code → HTTP status. Where a peer system dictates the answer (a provider that documents the
@@ -91,6 +91,8 @@ export const ERROR_STATUS = {
   whatsapp_not_configured: 503,
   telegram_not_configured: 503,
   channel_not_configured: 503,
+  /** A feature this installation has not set up (text to speech without SWITCHBOARD_TTS_MODEL): the client falls back on its own (the browser's speech synthesis). */
+  not_configured: 501,
   // ----- billing -----
   plan_not_purchasable: 400,
   already_subscribed: 409,

@@ -1,7 +1,7 @@
 /** Input schemas shared by services and routes (the OpenAPI document is generated from these). */
 import { z } from 'zod';
 import type { FieldProblem } from './errors.js';
-import { HANDOFF_DEFAULTS, type PluginDef } from './types.js';
+import { HANDOFF_DEFAULTS, VOICE_DEFAULTS, type PluginDef } from './types.js';
 
 /** Turns zod issues into field problems; unknown keys are named one by one. */
 export function zodProblems(error: z.ZodError): FieldProblem[] {
@@ -75,12 +75,16 @@ const agentFields = {
     pauseWhileWaiting: z.boolean().optional(),
     notifyTelegramChatId: z.string().trim().regex(/^-?\d{1,20}$/, 'must be a Telegram chat id (digits, e.g. 123456789)').nullable().optional(),
   }).describe('When a person steps in: automatic hand-back after this many quiet minutes (0: never), what the person is told, the phrases that ask for a person, and whether the agent stays quiet while one is awaited. Fields left out keep their value.'),
+  voice: z.strictObject({
+    reply: z.enum(['off', 'when-spoken-to', 'always']).optional(),
+    voice: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a voice name (letters, digits, - or _), e.g. alloy').optional(),
+  }).describe('Spoken replies: off (default), when-spoken-to (a voice message is answered with audio as well as text) or always; `voice` is the text-to-speech voice (e.g. alloy). Fields left out keep their value.'),
 };
 export const AGENT_DEFAULTS = {
   sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true, sharedNotes: false,
   monthlyBudgetUsd: null, downgradeAtPercent: 80, stopAtPercent: 100, budgetStopMessage: null,
   personDailyMessages: null, personDailyCostUsd: null, maxOutputTokens: 2048,
-  siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [] as PluginDef[], handoff: HANDOFF_DEFAULTS,
+  siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [] as PluginDef[], handoff: HANDOFF_DEFAULTS, voice: VOICE_DEFAULTS,
 } as const;
 
 export const templateVarsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), z.string().max(2000));

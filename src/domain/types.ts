@@ -72,6 +72,8 @@ export type Agent = {
   plugins: PluginDef[];
   /** When a person steps in, or is asked for (issue 15). */
   handoff: HandoffSettings;
+  /** Spoken replies (issue 16): when the agent answers with audio too, and with which voice. */
+  voice: VoiceSettings;
   ownerId: string;
   version: number;
   createdAt: string;
@@ -93,6 +95,10 @@ export type HandoffSettings = {
   /** The owner's Telegram chat (their user id with the agent's bot): told through the agent's own bot when a person is asked for; null: not told on Telegram. */
   notifyTelegramChatId: string | null;
 };
+/** `reply`: off (default), when-spoken-to (a voice note is answered with audio too), always. `voice`: the TTS voice name. */
+export type VoiceSettings = { reply: 'off' | 'when-spoken-to' | 'always'; voice: string };
+export const VOICE_DEFAULTS: VoiceSettings = { reply: 'off', voice: 'alloy' };
+
 export const HANDOFF_DEFAULTS: HandoffSettings = {
   autoReleaseMinutes: 30,
   releaseMessage: "I'm back — how can I help?",

@@ -43,6 +43,8 @@ export const AgentSchema = z.object({
     autoReleaseMinutes: z.number(), releaseMessage: z.string(), requestedMessage: z.string(), triggers: z.array(z.string()), pauseWhileWaiting: z.boolean(),
     notifyTelegramChatId: z.string().nullable().openapi({ description: "The owner's Telegram chat the agent's own bot tells when a person is asked for (null: not on Telegram)" }),
   }).openapi({ description: 'When a person steps in (issue 15): automatic hand-back after this many quiet minutes (0: never), what the person is told on hand-back and when a person is asked for, the phrases that ask for one, and whether the agent stays quiet meanwhile' }),
+  voice: z.object({ reply: z.enum(['off', 'when-spoken-to', 'always']), voice: z.string() }).openapi({ description: 'Spoken replies (issue 16): off, when-spoken-to (a voice message is answered with audio too) or always, and the text-to-speech voice' }),
+  capabilities: z.object({ transcription: z.boolean(), speech: z.boolean(), vision: z.boolean() }).optional().openapi({ description: 'What this installation can do for the agent: hear voice messages (SWITCHBOARD_STT_MODEL), speak replies (SWITCHBOARD_TTS_MODEL), look at images (its model accepts images). In GET /api/agents/{id}.' }),
   createdAt: z.string(), updatedAt: z.string(),
   notes: z.array(z.string()).optional().describe('Only when created from a template: what the template asked for that this installation could not give, e.g. a fallback model its provider does not serve (left empty)'),
   channels: z.object({
@@ -95,6 +97,12 @@ export const DayParam = z.string()
   .transform((d) => d.length === 10 ? d : new Date(d).toISOString().slice(0, 10))
   .openapi({ type: 'string', example: '2026-01-31' });
 
+/** A person's message (web chat, message API): text, uploaded files (POST …/media), or both. */
+export const ChatFields = z.strictObject({
+  text: z.string().optional().openapi({ description: 'At most the installation\'s message limit (GET /api/meta → limits.message); longer is 400 message_too_long. May be empty or left out when mediaIds are given (a caption, or nothing).' }),
+  mediaIds: z.array(z.string().min(1).max(100)).max(10, 'at most 10 files in one message').optional().openapi({ description: 'Voice notes and images uploaded by the same person to the same agent (POST …/media), not yet sent: audio is transcribed (the stream\'s start event carries `transcript`), images are shown to models that accept them' }),
+});
+export const textOrMedia = (b: { text?: string; mediaIds?: string[] }) => !!b.text?.length || !!b.mediaIds?.length;
 export const IdParam = z.object({ id: z.string().min(1).max(100) });
 
 /** A JSON request body that must be present and must be JSON. */

@@ -1,8 +1,8 @@
-import { embedMany, streamText, stepCountIs, tool, AISDKError, APICallError, experimental_transcribe, experimental_generateSpeech, NoTranscriptGeneratedError, type EmbeddingModel, type LanguageModel, type ToolSet } from 'ai';
+import { embedMany, streamText, stepCountIs, tool, AISDKError, APICallError, experimental_transcribe, experimental_generateSpeech, NoTranscriptGeneratedError, type EmbeddingModel, type ModelMessage as SdkMessage, type LanguageModel, type ToolSet } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { ProviderError, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent, type ModelTool, type SpeechPort } from '../domain/ports.js';
+import { ProviderError, messageText, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent, type ModelTool, type SpeechPort } from '../domain/ports.js';
 import type { ProviderConfig } from '../domain/types.js';
 
 /** Builds the AI SDK model for a provider config. OpenAI goes through /chat/completions. */
@@ -102,6 +102,12 @@ function modelLister() {
   };
 }
 
+/** Our messages as the AI SDK's: a person's images as image parts. */
+function sdkMessages(messages: ModelRequest['messages']): SdkMessage[] {
+  return messages.map((m): SdkMessage => (m.role === 'assistant' ? { role: 'assistant', content: messageText(m) }
+    : { role: 'user', content: typeof m.content === 'string' ? m.content : m.content.map((p) => (p.type === 'text' ? { type: 'text' as const, text: p.text } : { type: 'image' as const, image: p.data, mediaType: p.mimeType })) }));
+}
+
 type ModelV3 = Extract<LanguageModel, { specificationVersion: 'v3' }>;
 type StreamPartV3 = Awaited<ReturnType<ModelV3['doStream']>>['stream'] extends ReadableStream<infer P> ? P : never;
 
@@ -122,7 +128,14 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve, r
 async function* directStream(model: ModelV3, req: ModelRequest, signal: AbortSignal, maxRetries: number): AsyncGenerator<StreamPartV3> {
   const prompt = [
     ...(req.system ? [{ role: 'system' as const, content: req.system }] : []),
-    ...req.messages.map((m) => ({ role: m.role, content: [{ type: 'text' as const, text: m.content }] })),
+    ...req.messages.map((m) => (m.role === 'assistant'
+      ? { role: 'assistant' as const, content: [{ type: 'text' as const, text: messageText(m) }] }
+      : {
+        role: 'user' as const,
+        content: typeof m.content === 'string' ? [{ type: 'text' as const, text: m.content }]
+          // Images as file parts: the provider package encodes them (OpenAI: image_url data URLs; Anthropic: base64 image blocks).
+          : m.content.map((p) => (p.type === 'text' ? { type: 'text' as const, text: p.text } : { type: 'file' as const, data: p.data, mediaType: p.mimeType })),
+      })),
   ];
   const options = { prompt, temperature: req.temperature, ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}), abortSignal: signal };
   let started: Awaited<ReturnType<ModelV3['doStream']>>;
@@ -192,7 +205,7 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
       const result = streamText({
         model,
         system: req.system,
-        messages: req.messages,
+        messages: sdkMessages(req.messages),
         temperature: req.temperature,
         ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
         ...(req.tools?.length ? {

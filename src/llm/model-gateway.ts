@@ -13,7 +13,7 @@
  * admission step's question (services/admission.ts), asked once per entry point before this.
  */
 import type { ChatModelPort, EmbeddingPort, ModelMessage, ModelTool, SpeechPort } from '../domain/ports.js';
-import { ProviderError } from '../domain/ports.js';
+import { IMAGE_TOKENS, ProviderError, messageImages, messageText } from '../domain/ports.js';
 import type { Agent, Channel, ProviderConfig, TokenUsage, UsageRecord } from '../domain/types.js';
 import type { BudgetService, Hold } from '../services/budget.js';
 import type { MediaUsage, PriceService } from '../services/prices.js';
@@ -140,8 +140,9 @@ export function modelGateway(deps: {
     const admitted = await admitCall(call, call.model, call.fallbackModel);
     const candidates = await targets(admitted.model, admitted.fallbackModel);
     const maxOutputTokens = call.agent?.maxOutputTokens;
-    const promptText = call.system + call.messages.map((msg) => msg.content).join('');
-    const promptTokens = estimateTokens(promptText) * (call.tools?.length ? 2 : 1) + 16;
+    const promptText = call.system + call.messages.map((msg) => messageText(msg)).join('');
+    const images = call.messages.reduce((n, msg) => n + messageImages(msg), 0);
+    const promptTokens = (estimateTokens(promptText) + images * IMAGE_TOKENS) * (call.tools?.length ? 2 : 1) + 16;
     let lastError: unknown;
     for (const target of candidates) {
       const meter = await open(call, target, { inputTokens: promptTokens, maxOutputTokens: maxOutputTokens ?? 1024 });

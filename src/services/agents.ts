@@ -85,7 +85,7 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
     stopAtPercent: t.stopAtPercent ?? AGENT_DEFAULTS.stopAtPercent, budgetStopMessage: t.budgetStopMessage ?? null,
     personDailyMessages: t.personDailyMessages ?? null, personDailyCostUsd: t.personDailyCostUsd ?? null,
     maxOutputTokens: t.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
-    siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [], handoff: { ...AGENT_DEFAULTS.handoff },
+    siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [], handoff: { ...AGENT_DEFAULTS.handoff }, voice: { ...AGENT_DEFAULTS.voice },
     persona: Object.fromEntries(PERSONA_KEYS.map((k) => [k, fill(t.persona[k])])) as Persona,
   };
 }
@@ -266,8 +266,8 @@ export function agentService(deps: {
       } else if (input.templateVars) {
         problems.push({ path: 'templateVars', message: 'only makes sense together with "template"' });
       }
-      const { template: _t, templateVars: _v, persona, handoff, ...fields } = input;
-      d = { ...d, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...d.persona, ...persona }, handoff: { ...d.handoff, ...handoff } };
+      const { template: _t, templateVars: _v, persona, handoff, voice, ...fields } = input;
+      d = { ...d, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...d.persona, ...persona }, handoff: { ...d.handoff, ...handoff }, voice: { ...d.voice, ...voice } };
       if (actor.user.role === 'customer') d.listed = false; // a template's `listed` is the operator's to give
       const provisioned = !!siteUrl || !!token;
       if (provisioned) d = { ...d, status: 'provisioning', siteUrl: siteUrl ?? null, pausedReason: null };
@@ -281,11 +281,12 @@ export function agentService(deps: {
       const current = await getVisible(actor, id);
       authorize(actor, 'agent.write', current);
       if (current.status === 'provisioning') throw statusLocked(current)!;
-      const { version: bodyVersion, persona, telegramBotToken, tools, siteUrl, plugins, handoff, ...rest } = input;
+      const { version: bodyVersion, persona, telegramBotToken, tools, siteUrl, plugins, handoff, voice, ...rest } = input;
       checkOperatorSettings(actor, rest, current);
       if (rest.status !== undefined && rest.status !== current.status && statusLocked(current)) throw statusLocked(current)!;
-      const fields: typeof rest & Partial<Pick<Agent, 'toolPolicy' | 'siteUrl' | 'stack' | 'pausedReason' | 'plugins' | 'handoff'>> = { ...rest };
+      const fields: typeof rest & Partial<Pick<Agent, 'toolPolicy' | 'siteUrl' | 'stack' | 'pausedReason' | 'plugins' | 'handoff' | 'voice'>> = { ...rest };
       if (handoff !== undefined) fields.handoff = { ...current.handoff, ...handoff };
+      if (voice !== undefined) fields.voice = { ...current.voice, ...voice };
       let pluginNames = current.plugins.map((p) => p.name);
       if (plugins !== undefined) {
         if (!deps.preparePlugins) throw errors.badRequest('plugins_unavailable', 'Plugins are not available on this installation.');
@@ -339,7 +340,7 @@ export function agentService(deps: {
       const diff = changedFields(
         { ...current, plugins: pluginView(current.plugins) },
         { ...fields, ...(fields.plugins ? { plugins: pluginView(fields.plugins) } : {}), ...(persona ? { persona } : {}) },
-        { nested: ['persona', 'handoff'], ignore: ['pausedReason', 'stack'] },
+        { nested: ['persona', 'handoff', 'voice'], ignore: ['pausedReason', 'stack'] },
       );
       if (telegramBotToken !== undefined && (telegramBotToken !== '' || (await telegram.views([id])).get(id))) diff.fields.push('telegramBotToken');
       const changed = Object.keys(fields).length > 0 || persona !== undefined;

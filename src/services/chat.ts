@@ -1,6 +1,6 @@
 import type { Clock, Store } from '../domain/ports.js';
 import { ProviderError } from '../domain/ports.js';
-import type { Agent, Channel, ChatMessage, Conversation } from '../domain/types.js';
+import type { Agent, Channel, ChatMessage, Conversation, MediaItem } from '../domain/types.js';
 import { AppError, appError, errors, providerFailureCode, type ErrorCode } from '../domain/errors.js';
 import type { ProviderService } from './providers.js';
 import type { MemoryService } from './memory.js';
@@ -11,28 +11,71 @@ import type { Toolbox } from '../tools/toolbox.js';
 import type { Logger } from '../infra/logger.js';
 import { CUT_BY_TAKEOVER, type InFlightReplies } from './takeover.js';
 import type { HandoffService } from './handoff.js';
+import type { MediaService } from './media.js';
+import type { PriceService } from './prices.js';
+import type { VoiceFormat, VoiceService } from './voice.js';
+import type { ModelContentPart } from '../domain/ports.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
 export type ChatEvent =
   /** `human`: a person holds the conversation; `done` follows at once with no reply. */
-  | { type: 'start'; conversationId: string; userMessageId: string; human?: true }
+  /** `transcript`: what was heard in the person's voice message (it is the stored message's text). */
+  | { type: 'start'; conversationId: string; userMessageId: string; human?: true; transcript?: string }
   | { type: 'delta'; text: string }
   /** `timing`: the model's share of the call (for Server-Timing; absent when no model was called). */
   | { type: 'done'; messageId: string; reply: string; model: string; usage: UsageSummary; downgraded?: boolean; budgetStopped?: boolean; timing?: CallTiming;
     /** A person holds the conversation (taken over, or taken over mid-answer): the agent says nothing; `reply` is empty. */
-    human?: true }
+    human?: true;
+    /** The reply spoken (the agent's voice.reply asked for it and a TTS model is configured), attached to the reply. */
+    voice?: { mediaId: string; mimeType: string } }
   /** `code` is a code of the error table (domain/errors.ts): the HTTP layer answers it with that code's status. */
   | { type: 'error'; code: ErrorCode; message: string; messageId: string | null };
 
 export const POLITE_FAILURE = 'Sorry — I could not reach my language model just now. Please try again in a moment.';
 /** Our own failure is not blamed on the model provider. */
 export const INTERNAL_FAILURE = 'Sorry — something went wrong on our side. Please try again in a moment.';
+/** The reply to a voice message when no speech-to-text model is configured (no model call). */
+export const CANNOT_HEAR = 'Sorry — I can only read text for now. Could you type your message?';
+/** Said before the answer when an image was sent to an agent whose model cannot look at images. */
+export const CANNOT_SEE = "Sorry — I can't look at images, so I only read the text that came with it.";
+/** The reply to a voice message in which nothing was heard (no model call). */
+export const HEARD_NOTHING = "Sorry — I couldn't make out anything in that voice message. Could you say it again or type it?";
+/** At most this many files in one message. */
+export const MAX_MEDIA_PER_MESSAGE = 10;
 
 export function chatService(deps: { store: Pick<Store, 'conversations' | 'people' | 'usage'>; gateway: ModelGateway; providers: ProviderService; clock: Clock; log: Logger; memory: MemoryService; admission: AdmissionService; toolbox: Toolbox;
   /** Answers being generated, so a takeover can cut them (services/takeover.ts). */
   replies?: InFlightReplies;
-  handoff?: Pick<HandoffService, 'onPersonMessage' | 'quietFor'> }) {
-  const { store, gateway, providers, clock, log, memory, admission, toolbox, handoff } = deps;
+  handoff?: Pick<HandoffService, 'onPersonMessage' | 'quietFor'>;
+  /** Voice notes and images (issue 16): checked, attached, transcribed, shown to vision models. */
+  media?: Pick<MediaService, 'get' | 'attach' | 'transcribe' | 'canTranscribe' | 'forModel'>;
+  /** Whether a model accepts images (the price table's `vision`). */
+  prices?: Pick<PriceService, 'acceptsImages'>;
+  /** Spoken replies (the agent's voice.reply). */
+  voice?: Pick<VoiceService, 'replyVoice'> }) {
+  const { store, gateway, providers, clock, log, memory, admission, toolbox, handoff, media } = deps;
+
+  /**
+   * The files a message carries: each must exist, belong to this agent and this (canonical) person,
+   * and not be attached to a message yet; otherwise 400 naming `mediaIds`, before anything is stored.
+   */
+  async function checkMedia(agent: Agent, pid: string, ids: string[]): Promise<MediaItem[]> {
+    if (!ids.length) return [];
+    const bad = (message: string) => errors.validation([{ path: 'mediaIds', message }]);
+    if (ids.length > MAX_MEDIA_PER_MESSAGE) throw bad(`at most ${MAX_MEDIA_PER_MESSAGE} files in one message`);
+    if (new Set(ids).size !== ids.length) throw bad('lists a file twice');
+    if (!media) throw bad('files are not accepted here');
+    const now = clock.now().toISOString();
+    const items: MediaItem[] = [];
+    for (const id of ids) {
+      const item = await media.get(id);
+      const owner = item && item.agentId === agent.id ? await store.people.canonical(item.personId, now) : undefined;
+      if (!item || owner !== pid) throw bad(`no file ${JSON.stringify(id.slice(0, 64))} uploaded by you to this agent`);
+      if (item.messageId !== null) throw bad(`file ${id} is already part of a message`);
+      items.push(item);
+    }
+    return items;
+  }
 
   /** The person a channel identity stands for: itself, or the phone it is linked to. */
   async function personId(p: { kind: string; externalId: string; displayName?: string | null }): Promise<string> {
@@ -41,6 +84,15 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
   }
 
   return {
+
+    /** What this installation can do for the agent: hear voice messages, speak replies, look at images. */
+    async capabilities(agent: Agent): Promise<{ transcription: boolean; speech: boolean; vision: boolean }> {
+      const model = await providers.resolve(agent.model).then((t) => t.model, () => null);
+      return {
+        transcription: !!media?.canTranscribe(), speech: gateway.canSpeak(),
+        vision: !!model && !!(await deps.prices?.acceptsImages(model)),
+      };
+    },
 
     /** Whether an agent can answer now, and if not, why (shown on the public chat page). */
     async availability(agent: Agent): Promise<{ available: boolean; notice: string | null }> {
@@ -69,7 +121,11 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
      * The user message is stored before the call and the reply (or the failure) after it, so the
      * conversation is always consistent; a failed reply is never fed back to the model.
      */
-    async *send(a: { agent: Agent; person: { kind: string; externalId: string; displayName?: string | null }; channel: Channel; text: string; signal?: AbortSignal; sourceId?: string }): AsyncGenerator<ChatEvent> {
+    async *send(a: { agent: Agent; person: { kind: string; externalId: string; displayName?: string | null }; channel: Channel; text: string; signal?: AbortSignal; sourceId?: string;
+      /** Uploaded voice notes and images (at most 10) the message carries; `text` may then be empty. */
+      mediaIds?: string[];
+      /** The format of a spoken reply: opus for Telegram and WhatsApp voice notes, mp3 (default) for the web. */
+      voiceFormat?: VoiceFormat }): AsyncGenerator<ChatEvent> {
       const { agent } = a;
       // Reprocessing an inbound message (after a crash) must not store it twice nor pay for a second answer.
       const seen = a.sourceId ? await store.conversations.bySource(a.sourceId) : undefined;
@@ -79,15 +135,32 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         return;
       }
       admission.assertActive(agent); // before anything is stored: a paused agent is an HTTP error, not a stream
-      if (!a.text.trim()) throw errors.validation([{ path: 'text', message: 'must not be empty' }]);
+      const mediaIds = a.mediaIds ?? [];
+      if (!a.text.trim() && !(mediaIds.length && !seen)) throw errors.validation([{ path: 'text', message: mediaIds.length ? 'must not be empty' : 'must not be empty (or send mediaIds)' }]);
       // The installation's one length limit, before anything is stored: refused whole, never cut (Telegram
       // and WhatsApp send the person this error's message; the web chat and message API answer 400).
-      if (!seen) await admission.checkLength(a.text);
-      await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
+      if (!seen && a.text.trim()) await admission.checkLength(a.text);
+      const resolved = await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
       const seenConv = seen ? (await store.conversations.byId(seen.message.conversationId))! : undefined;
       const pid = seenConv ? seenConv.personId : await personId(a.person);
+      // A message processed again already has its files attached (and its transcript as its text).
+      const items = seen ? [] : await checkMedia(agent, pid, mediaIds);
+      const audio = items.filter((m) => m.kind === 'audio');
+      const images = items.filter((m) => m.kind === 'image');
       const conv: Conversation = seenConv ?? await memory.session(agent, pid, a.channel, a.text);
-      const storeUserMessage = () => store.conversations.addMessage({ conversationId: conv.id, role: 'user', content: a.text, status: 'complete', sourceId: a.sourceId, channel: a.channel });
+      const storeMessage = async (content: string) => {
+        const m = await store.conversations.addMessage({ conversationId: conv.id, role: 'user', content, status: 'complete', sourceId: a.sourceId, channel: a.channel });
+        if (items.length) await media!.attach(items.map((i) => i.id), { conversationId: conv.id, messageId: m.id });
+        return m;
+      };
+      const storeUserMessage = () => storeMessage(a.text);
+      /** A fixed answer, no model call (the person's voice message could not be heard, an image alone to a model without vision). */
+      const fixedReply = async function* (userMsg: ChatMessage, reply: string, transcript?: string): AsyncGenerator<ChatEvent> {
+        yield { type: 'start', conversationId: conv.id, userMessageId: userMsg.id, ...(transcript !== undefined ? { transcript } : {}) };
+        const msg = await store.conversations.addMessage({ conversationId: conv.id, role: 'assistant', content: reply, status: 'complete', channel: a.channel });
+        yield { type: 'delta', text: reply };
+        yield { type: 'done', messageId: msg.id, reply, model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+      };
       if (conv.mode === 'human') {
         // A person took this conversation over: the message is stored (the inbox shows it live), nobody
         // else answers, and it counts for nothing (no admission, no budget, no model call).
@@ -101,19 +174,51 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       const quiet = await handoff?.quietFor(agent, pid);
       if (quiet) {
         const kept = seen?.message ?? await store.conversations.addMessage({ conversationId: quiet.id, role: 'user', content: a.text, status: 'complete', sourceId: a.sourceId, channel: a.channel });
+        if (!seen && items.length) await media!.attach(items.map((i) => i.id), { conversationId: quiet.id, messageId: kept.id });
         yield { type: 'start', conversationId: quiet.id, userMessageId: kept.id };
         yield { type: 'done', messageId: kept.id, reply: '', model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
         return;
       }
       // The admission step, once per message (a message processed again is checked, not counted twice).
       // A refusal by budget or plan is stored and answered below with the agent's polite stop message.
-      const refused = await admission.admit({ agent, personId: pid, channel: a.channel, repeat: !!seen })
+      // A voice message with nobody to hear it: kept with its audio, answered politely, no model call.
+      if (audio.length && !media!.canTranscribe()) {
+        yield* fixedReply(await storeUserMessage(), CANNOT_HEAR);
+        return;
+      }
+      let refused = await admission.admit({ agent, personId: pid, channel: a.channel, repeat: !!seen })
         .then(() => undefined, (err: unknown) => { if (err instanceof BudgetStop) return err; throw err; });
-      const userMsg: ChatMessage = seen?.message ?? await storeUserMessage();
+      // What was said in the voice messages becomes the message's text (typed text follows it); metered
+      // as `transcription` and stopped by the budget like any model call.
+      let transcript: string | undefined;
+      let heardFailure: unknown;
+      if (audio.length && !refused) {
+        const heard: string[] = [];
+        try {
+          for (const m of audio) heard.push((await media!.transcribe(m.id, { agent, personId: pid, channel: a.channel, conversationId: conv.id })).trim());
+          transcript = heard.filter(Boolean).join('\n\n');
+        } catch (err) {
+          if (err instanceof BudgetStop) refused = err;
+          else heardFailure = err;
+        }
+      }
+      const content = [transcript ?? '', a.text.trim() ? a.text : ''].filter(Boolean).join('\n\n');
+      const userMsg: ChatMessage = seen?.message ?? await storeMessage(content);
+      const text = seen ? seen.message.content : content;
       const convId = conv.id;
-      yield { type: 'start', conversationId: convId, userMessageId: userMsg.id };
+      if (transcript !== undefined && !refused && !heardFailure && !text.trim() && !images.length) {
+        yield* fixedReply(userMsg, HEARD_NOTHING, transcript);
+        return;
+      }
+      // An image for a model that cannot look at it: the person is told, and the caption alone is answered.
+      const blind = images.length > 0 && !(await deps.prices?.acceptsImages(resolved.model));
+      if (blind && !text.trim() && !refused && !heardFailure) {
+        yield* fixedReply(userMsg, CANNOT_SEE, transcript);
+        return;
+      }
+      yield { type: 'start', conversationId: convId, userMessageId: userMsg.id, ...(transcript !== undefined ? { transcript } : {}) };
       // A trigger phrase asks for a person: this turn's answer is the agent's handoff message, not the model's.
-      const handedOff = !seen?.reply ? await handoff?.onPersonMessage(agent, conv, a.text) : undefined;
+      const handedOff = !seen?.reply && !refused && !heardFailure ? await handoff?.onPersonMessage(agent, conv, text) : undefined;
       if (handedOff) {
         const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: handedOff.reply, status: 'complete', channel: a.channel });
         yield { type: 'delta', text: handedOff.reply };
@@ -128,7 +233,23 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       let streamed = '';
       try {
         if (refused) throw refused;
+        if (heardFailure) throw heardFailure;
         const prompt = await memory.context(agent, conv);
+        if (images.length && !blind) {
+          // This turn's images go to the model as image parts with its text (earlier turns' images are not resent).
+          const parts: ModelContentPart[] = text.trim() ? [{ type: 'text', text }] : [];
+          for (const img of images) {
+            const f = await media!.forModel(img.id);
+            parts.push({ type: 'image', data: f.bytes, mimeType: f.mimeType });
+          }
+          const last = prompt.messages.at(-1);
+          if (last?.role === 'user' && last.content === text) last.content = parts;
+          else prompt.messages.push({ role: 'user', content: parts });
+        }
+        if (blind) {
+          streamed += CANNOT_SEE + '\n\n';
+          yield { type: 'delta', text: CANNOT_SEE + '\n\n' };
+        }
         const timing = newCallTiming();
         const gen = gateway.stream({
           timing,
@@ -146,8 +267,10 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         }
         const r = step.value;
         if (r.downgraded && !conv.downgraded) await store.conversations.markDowngraded(convId);
-        const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: r.text, status: 'complete', channel: a.channel });
-        yield { type: 'done', messageId: msg.id, reply: r.text, model: r.model, usage: { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd }, downgraded: r.downgraded, timing };
+        const reply = blind ? `${CANNOT_SEE}\n\n${r.text}` : r.text;
+        const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: reply, status: 'complete', channel: a.channel });
+        const voice = await deps.voice?.replyVoice(agent, msg, conv.personId, a.channel, audio.length > 0, a.voiceFormat ?? 'mp3');
+        yield { type: 'done', messageId: msg.id, reply, model: r.model, usage: { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd }, downgraded: r.downgraded, timing, ...(voice ? { voice } : {}) };
       } catch (err) {
         if (inFlight?.signal.aborted) {
           // Taken over mid-answer: the partial reply is kept for the transcript, marked cut, and not delivered.
@@ -174,7 +297,7 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
     },
 
     /** Collects a whole reply (for the API and channels without streaming). Throws on failure. */
-    async reply(a: { agent: Agent; person: { kind: string; externalId: string }; channel: Channel; text: string; sourceId?: string }) {
+    async reply(a: { agent: Agent; person: { kind: string; externalId: string }; channel: Channel; text: string; sourceId?: string; mediaIds?: string[] }) {
       return collectReply(this.send(a));
     },
   };
@@ -184,9 +307,10 @@ export type ChatService = ReturnType<typeof chatService>;
 /** The whole reply from a chat's events (for the API and channels without streaming). Throws on failure. */
 export async function collectReply(events: AsyncIterable<ChatEvent>) {
   let conversationId = '';
+  let transcript: string | undefined;
   for await (const ev of events) {
-    if (ev.type === 'start') conversationId = ev.conversationId;
-    if (ev.type === 'done') return { reply: ev.reply, conversationId, usage: ev.usage };
+    if (ev.type === 'start') { conversationId = ev.conversationId; transcript = ev.transcript; }
+    if (ev.type === 'done') return { reply: ev.reply, conversationId, usage: ev.usage, messageId: ev.messageId, ...(transcript !== undefined ? { transcript } : {}), ...(ev.voice ? { voice: ev.voice } : {}) };
     if (ev.type === 'error') throw appError(ev.code, ev.message); // the status is the code's, from the table
   }
   throw new Error('chat ended without a result');

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { Clock, ModelMessage, Store } from '../domain/ports.js';
+import { messageText } from '../domain/ports.js';
 import type { Actor, Agent } from '../domain/types.js';
 import { AppError, appError, errors } from '../domain/errors.js';
 import { newCallTiming, type CallTiming, type ModelDelta, type ModelGateway, type ModelResult } from '../llm/model-gateway.js';
@@ -95,7 +96,7 @@ export function completionService(deps: {
       admission.assertActive(agent); // before anything is counted
       const prompt = completionPrompt(agent, body);
       // The installation's message-length limit, as on every way in (400 message_too_long, param "messages").
-      for (const m of prompt.messages) if (m.role === 'user') await admission.checkLength(m.content, 'messages');
+      for (const m of prompt.messages) if (m.role === 'user') await admission.checkLength(messageText(m), 'messages');
       await deps.providers.resolve(agent.model); // "no model configured" before the message is counted
       const person = await deps.people.upsert('api', `user:${actor.user.id}`);
       const personId = await deps.people.canonical(person.id, deps.clock.now().toISOString());

@@ -29,7 +29,7 @@ export async function findPublicAgent(store: Pick<Store, 'agents'>, actor: Actor
  */
 export function conversationService(deps: {
   store: Pick<Store, 'agents' | 'conversations' | 'summaries' | 'people' | 'toolCalls'>;
-  chat: Pick<ChatService, 'send' | 'availability' | 'history' | 'newConversation'>;
+  chat: Pick<ChatService, 'send' | 'availability' | 'history' | 'newConversation' | 'capabilities'>;
   inbox: Pick<InboxService, 'inline'>;
   memory: Pick<MemoryService, 'closeByOperator' | 'listSummaries' | 'getSummary' | 'people'>;
   /** Conversation events: an open web chat hears of replies written by a person (issue 15). */
@@ -139,9 +139,9 @@ export function conversationService(deps: {
   const publicAgent = (actor: Actor | undefined, slug: string) => findPublicAgent(store, actor, slug);
 
   /** Sends through the inbox: if this process dies mid-reply, a worker finishes the reply and it appears in the history. */
-  const throughInbox = (agent: Agent, person: Visitor, channel: 'web' | 'api', text: string): AsyncGenerator<ChatEvent> =>
+  const throughInbox = (agent: Agent, person: Visitor, channel: 'web' | 'api', text: string, mediaIds?: string[]): AsyncGenerator<ChatEvent> =>
     inbox.inline({ channel, agentId: agent.id, sender: person.externalId, text },
-      (sourceId) => chat.send({ agent, person, channel, text, sourceId }));
+      (sourceId) => chat.send({ agent, person, channel, text, sourceId, ...(mediaIds?.length ? { mediaIds } : {}) }));
 
   return {
     /** An agent's recent conversations (newest first, at most 200). */
@@ -182,13 +182,15 @@ export function conversationService(deps: {
       await memory.closeByOperator(actor, id);
       return view(actor, id);
     },
+    /** What this installation can do for an agent (hear, speak, see), for GET /api/agents/{id}. */
+    capabilities: (agent: Agent) => chat.capabilities(agent),
     /** A message to an agent over the message API, answered whole. `userId` names the person (default: the caller). */
-    async message(actor: Actor, agentId: string, input: { text: string; userId?: string }) {
+    async message(actor: Actor, agentId: string, input: { text?: string; userId?: string; mediaIds?: string[] }) {
       const agent = await store.agents.byId(agentId);
       if (!agent || agent.status === 'deleted') throw errors.notFound('Agent');
       authorize(actor, 'agent.message', agent);
       const person = { kind: 'api', externalId: input.userId ?? `user:${actor.user.id}` };
-      return collectReply(throughInbox(agent, person, 'api', input.text));
+      return collectReply(throughInbox(agent, person, 'api', input.text ?? '', input.mediaIds));
     },
 
     /** The inbox: conversations across the agents the actor may see, newest activity first, one keyset page at a time. */
@@ -205,7 +207,7 @@ export function conversationService(deps: {
     /** One public agent's card, and whether it can answer now. */
     async publicCard(actor: Actor | undefined, slug: string) {
       const a = await publicAgent(actor, slug);
-      return { slug: a.slug, name: a.name, description: a.description, icon: a.icon, ...(await chat.availability(a)) };
+      return { slug: a.slug, name: a.name, description: a.description, icon: a.icon, ...(await chat.availability(a)), capabilities: await chat.capabilities(a), voice: { reply: a.voice.reply } };
     },
     /** This visitor's current conversation with a public agent. */
     async visitorHistory(actor: Actor | undefined, slug: string, visitor: VisitorOf) {
@@ -250,9 +252,9 @@ export function conversationService(deps: {
       };
     },
     /** A visitor's message to a public agent; the reply's events stream from the generator. */
-    async visitorSend(actor: Actor | undefined, slug: string, visitor: VisitorOf, text: string): Promise<AsyncGenerator<ChatEvent>> {
+    async visitorSend(actor: Actor | undefined, slug: string, visitor: VisitorOf, text: string, mediaIds?: string[]): Promise<AsyncGenerator<ChatEvent>> {
       const agent = await publicAgent(actor, slug);
-      return throughInbox(agent, visitor(), 'web', text);
+      return throughInbox(agent, visitor(), 'web', text, mediaIds);
     },
   };
 }

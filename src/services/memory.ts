@@ -8,6 +8,7 @@ import type { Clock, ModelMessage, ModelTool, Store } from '../domain/ports.js';
 import type { Actor, Agent, CloseReason, Conversation, Summary, WorkspaceFileKind } from '../domain/types.js';
 import { PERSONA_FILES } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
+import { messageImages, messageText, IMAGE_TOKENS } from '../domain/ports.js';
 import { defineJob, type Job, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
 import type { ModelGateway } from '../llm/model-gateway.js';
@@ -242,7 +243,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     let tokens = 0;
     let dropped = false;
     for (let i = turns.length - 1; i >= 0; i--) {
-      const t = estimateTokens(turns[i]!.content);
+      const t = estimateTokens(messageText(turns[i]!)) + messageImages(turns[i]!) * IMAGE_TOKENS;
       if (tokens + t > agent.contextTokenBudget && messages.length > 0) { dropped = true; break; }
       tokens += t;
       messages.unshift({ role: turns[i]!.role, content: turns[i]!.content });
@@ -316,7 +317,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
      */
     async previewContext(agent: Agent, p: { personId: string | null; turns: ModelMessage[]; firstText: string }): Promise<{ system: string; messages: ModelMessage[] }> {
       const memoryContext = p.personId ? await memoryContextFor(agent, p.personId, p.firstText) : null;
-      const r = await compose(agent, { personId: p.personId, memoryContext, runningSummary: null, turns: p.turns.filter((m) => m.content.trim() !== '') });
+      const r = await compose(agent, { personId: p.personId, memoryContext, runningSummary: null, turns: p.turns.filter((m) => messageText(m).trim() !== '' || messageImages(m) > 0) });
       return { system: r.system, messages: r.messages };
     },
 

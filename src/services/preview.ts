@@ -18,6 +18,7 @@
  */
 import type { IdGenerator, ModelMessage, ModelTool, Store } from '../domain/ports.js';
 import { ProviderError } from '../domain/ports.js';
+import { messageText } from '../domain/ports.js';
 import type { Actor, Agent, Persona } from '../domain/types.js';
 import { AppError, errors, providerFailureCode, type ErrorCode, type FieldProblem } from '../domain/errors.js';
 import { authorize } from './access.js';
@@ -142,7 +143,8 @@ export function previewService(deps: {
         return;
       }
       const turns: ModelMessage[] = [...history, { role: 'user', content: input.text }];
-      const firstText = turns.find((t) => t.role === 'user')?.content ?? input.text;
+      const first = turns.find((t) => t.role === 'user');
+      const firstText = first ? messageText(first) : input.text;
       let streamed = '';
       try {
         const prompt = await memory.previewContext(agent, { personId, turns, firstText });

@@ -7,7 +7,9 @@ import type { TokenUsage } from '../domain/types.js';
  * and for speech models per minute of audio heard (`perMinute`, transcription) or per million characters
  * spoken (`perMChars`, text to speech), added to the token price.
  */
-export type Price = { inputPerM: number; outputPerM: number; cachedInputPerM?: number; perMinute?: number; perMChars?: number };
+export type Price = { inputPerM: number; outputPerM: number; cachedInputPerM?: number; perMinute?: number; perMChars?: number;
+  /** The model accepts images (a person's photos are sent to it as image parts). */
+  vision?: boolean };
 /** What a speech call is priced by besides tokens: seconds of audio heard, characters spoken. */
 export type MediaUsage = { audioSeconds?: number; characters?: number };
 export type PriceRow = Price & { model: string; source: 'table' | 'override' };
@@ -45,6 +47,11 @@ export function priceService(settings: SettingsRepo, o: { now?: () => number } =
     checkedAt: table.checkedAt,
     lookup,
     isPriced: async (model: string) => (await lookup(model)).priced,
+    /** Whether a model accepts images: its row (the operator's override first, then the table) says `vision: true`. */
+    async acceptsImages(model: string): Promise<boolean> {
+      const o = await overrides();
+      return (o[model] ?? TABLE[model])?.vision === true;
+    },
     catalog: () => Object.keys(TABLE),
     async list(): Promise<{ defaultPrice: Price; prices: PriceRow[] }> {
       const o = await overrides();

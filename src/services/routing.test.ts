@@ -9,6 +9,7 @@ import { openTestStore } from '../../test/helpers/test-store.js';
 import { systemClock } from '../infra/system.js';
 import { AGENT_DEFAULTS } from '../domain/schemas.js';
 import type { Store } from '../domain/ports.js';
+import { messageText } from '../domain/ports.js';
 import type { Agent } from '../domain/types.js';
 import type { ModelGateway } from '../llm/model-gateway.js';
 import { pickRoute, routingPrompt, whatsappRouter } from './routing.js';
@@ -33,7 +34,7 @@ describe('WhatsApp routing decisions survive a crash', () => {
   const gateway: Pick<ModelGateway, 'generate'> = {
     async generate(a) {
       modelCalls++;
-      return { text: /fraction/.test(a.messages[0]!.content) ? 'maths-tutor' : 'recipe-helper', usage: { inputTokens: 1, outputTokens: 1 }, costUsd: 0, model: 'test:router', downgraded: false };
+      return { text: /fraction/.test(messageText(a.messages[0]!)) ? 'maths-tutor' : 'recipe-helper', usage: { inputTokens: 1, outputTokens: 1 }, costUsd: 0, model: 'test:router', downgraded: false };
     },
   };
   const route: ReturnType<typeof whatsappRouter> = (item) => whatsappRouter({ store, gateway, clock: systemClock, log: { warn() {} } as never })(item);

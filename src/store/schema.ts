@@ -31,7 +31,7 @@ export interface Database {
     monthly_budget_usd: number | null; downgrade_at_percent: number; stop_at_percent: number; budget_stop_message: string | null;
     person_daily_messages: number | null; person_daily_cost_usd: number | null; max_output_tokens: number;
     site_url: string | null; stack: string | null; paused_reason: string | null;
-    tool_policy: string | null; plugins: string | null; handoff: string | null;
+    tool_policy: string | null; plugins: string | null; handoff: string | null; voice: string | null;
   };
   tool_calls: {
     id: string; agent_id: string; conversation_id: string | null; tool: string; args: string; outcome: string;

@@ -67,6 +67,8 @@ const EXEMPT: Record<string, string> = {
   'POST /webhooks/twilio': 'a webhook carrying chat messages',
   'POST /v1/chat/completions': 'chat (the OpenAI-compatible API)',
   'POST /api/public/agents/{slug}/chat': 'a visitor\'s chat message',
+  'POST /api/public/agents/{slug}/messages/{messageId}/speech': 'a visitor asking to hear a reply of their own chat read aloud (the speech media and its usage row are its record)',
+  'POST /api/agents/{id}/messages/{messageId}/speech': 'a reply read aloud for someone who may see it (the speech media and its usage row are its record, like chat)',
   'POST /api/public/agents/{slug}/media': 'a visitor\'s voice note or image for their chat (the media table is its record; it expires or is erased with the person)',
   'POST /api/public/agents/{slug}/conversation/new': 'a visitor starting their chat over',
   'POST /api/public/link/start': 'a visitor asking for a code to link their browser and phone (part of chatting)',

@@ -51,6 +51,8 @@ export interface ConversationRepo {
   messagesAfter(conversationId: string, afterSeq: number): Promise<(ChatMessage & { seq: number })[]>;
   listForAgent(agentId: string, limit: number): Promise<(Conversation & { messageCount: number })[]>;
   addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel; author?: MessageAuthor }): Promise<ChatMessage>;
+  /** One message by its id (callers check who may see its conversation). */
+  messageById(id: string): Promise<ChatMessage | undefined>;
   /** The user message stored for an inbound source id (an inbox row), and the reply that followed it, if any. */
   bySource(sourceId: string): Promise<{ message: ChatMessage; reply: ChatMessage | undefined } | undefined>;
   /** The agent's latest messages across all conversations and channels, oldest first. */

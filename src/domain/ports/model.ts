@@ -2,7 +2,18 @@
 import type { z } from 'zod';
 import type { ProviderConfig, TokenUsage } from '../types.js';
 
-export type ModelMessage = { role: 'user' | 'assistant'; content: string };
+/** Part of a person's message: text, or an image (its bytes, as the media service prepares them for a model). */
+export type ModelContentPart = { type: 'text'; text: string } | { type: 'image'; data: Uint8Array; mimeType: string };
+/** A turn of the conversation; a person's turn may carry images (sent only to models that accept them). */
+export type ModelMessage = { role: 'user' | 'assistant'; content: string | ModelContentPart[] };
+/** The text of a message (its text parts joined; images left out). */
+export const messageText = (m: Pick<ModelMessage, 'content'>): string =>
+  typeof m.content === 'string' ? m.content : m.content.map((p) => (p.type === 'text' ? p.text : '')).join('\n');
+/** What an image is reckoned to cost in prompt tokens before the provider says (a detailed 1024×1024 image is ~765 on OpenAI, ~1,400 on Anthropic). */
+export const IMAGE_TOKENS = 1500;
+/** How many images a message carries. */
+export const messageImages = (m: Pick<ModelMessage, 'content'>): number =>
+  typeof m.content === 'string' ? 0 : m.content.filter((p) => p.type === 'image').length;
 /**
  * A tool the model may call. `execute` runs our code with validated input and returns text for the
  * model; it must never throw for expected failures (return an explanation instead).

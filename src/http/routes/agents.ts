@@ -6,7 +6,7 @@ import type { AgentService } from '../../services/agents.js';
 import type { ProvisioningService } from '../../services/provisioning.js';
 import type { ConversationService } from '../../services/conversations.js';
 import { router } from '../router.js';
-import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, PersonSchema, ProvisioningStatusSchema } from '../schemas.js';
+import { jsonBody, ok, noContent, errorResponses, AgentConfigSchema, AgentSchema, IdParam, MessageSchema, PersonSchema, ProvisioningStatusSchema, ChatFields, textOrMedia } from '../schemas.js';
 
 const tags = ['Agents'];
 const TemplateDoc = z.record(z.string(), z.unknown()).openapi('AgentTemplate', { description: 'A template document: {switchboardTemplate:1, name, description, icon, model, fallbackModel, temperature, listed, persona, placeholders}' });
@@ -50,7 +50,10 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}', tags, summary: 'One agent',
     request: { params: IdParam }, responses: { 200: ok(AgentSchema), ...errorResponses(401, 404) } }),
-  async (c) => c.json(await agents.get(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id), 200));
+  async (c) => {
+    const a = await agents.get(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id);
+    return c.json({ ...a, capabilities: await conversations.capabilities(a as never) }, 200);
+  });
 
   app.openapi(createRoute({ method: 'patch', path: '/api/agents/{id}', tags,
     summary: 'Edit an agent. Send `version` (or If-Match) to refuse stale edits with 409.',
@@ -131,8 +134,13 @@ export function agentRoutes(deps: { agents: AgentService; provisioning: Provisio
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/message', tags: ['Conversations'],
     summary: 'Send a message to an agent and get the whole reply. `userId` names the person (any string), so a harness can speak as several people.',
-    request: { params: IdParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').openapi({ description: 'At most the installation\'s message limit (GET /api/meta → limits.message); longer is 400 message_too_long' }), userId: z.string().min(1).max(200).optional() })) },
-    responses: { 200: ok(z.object({ reply: z.string(), conversationId: z.string(), usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() }) })), ...errorResponses(400, 401, 403, 404, 409, 502, 503, 504) } }),
+    request: { params: IdParam, ...jsonBody(ChatFields.extend({ userId: z.string().min(1).max(200).optional() }).refine(textOrMedia, { path: ['text'], message: 'must not be empty (or send mediaIds)' })) },
+    responses: { 200: ok(z.object({
+      reply: z.string(), conversationId: z.string(), messageId: z.string().openapi({ description: "The reply's message id (for POST /api/agents/{id}/messages/{messageId}/speech)" }),
+      usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), costUsd: z.number() }),
+      transcript: z.string().optional().openapi({ description: 'What was heard in the voice message (it is the stored message text)' }),
+      voice: z.object({ mediaId: z.string(), mimeType: z.string() }).optional().openapi({ description: "The reply spoken (the agent's voice.reply), served by GET /api/media/{mediaId}" }),
+    })), ...errorResponses(400, 401, 403, 404, 409, 502, 503, 504) } }),
   async (c) => {
     const actor = authorize(c.get('actor'), 'agent.message');
     // Through the inbox: a reply cut off by a crash is finished by a worker and appears in the history.

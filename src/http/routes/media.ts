@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { getCookie } from 'hono/cookie';
 import type { MediaService } from '../../services/media.js';
+import type { VoiceService } from '../../services/voice.js';
 import type { VisitorService } from '../../services/visitors.js';
 import { authorize } from '../../services/access.js';
 import type { AppEnv } from '../context.js';
@@ -10,13 +11,15 @@ import { fileBody, MediaCreated, presentMedia, readUpload } from '../upload.js';
 import { VISITOR_COOKIE } from './public.js';
 
 const tags = ['Media'];
+/** A reply's audio: GET /api/media/{mediaId} serves it. */
+export const SpokenReply = z.object({ mediaId: z.string(), mimeType: z.string() }).openapi('SpokenReply');
 
 /**
  * Media through the API: an upload for an agent (session or API key; the person is `userId`, else the
  * caller), and any file served to whoever may see its conversation — operators, the customer who owns
  * the agent, and the visitor or caller who sent it. The public chat's upload is in public.ts.
  */
-export function mediaRoutes(deps: { media: MediaService; visitors: VisitorService }) {
+export function mediaRoutes(deps: { media: MediaService; visitors: VisitorService; voice: VoiceService }) {
   const { media } = deps;
   const app = router();
 
@@ -29,6 +32,15 @@ export function mediaRoutes(deps: { media: MediaService; visitors: VisitorServic
     const bytes = await readUpload(c.req.raw);
     const item = await media.uploadForAgent(actor, c.req.valid('param').id, { bytes, claimedType: c.req.header('content-type'), userId: c.req.valid('query').userId });
     return c.json(presentMedia(item), 201);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/messages/{messageId}/speech', tags,
+    summary: 'A reply of the agent read aloud (the play button): made once through SWITCHBOARD_TTS_MODEL (metered as `speech`) and kept with the message, so a second call answers the same file. 501 not_configured without a TTS model (use the browser\'s speech synthesis).',
+    request: { params: z.object({ id: z.string().min(1).max(100), messageId: z.string().min(1).max(100) }) },
+    responses: { 200: ok(SpokenReply), ...errorResponses(400, 401, 404, 501, 502, 503, 504) } }),
+  async (c) => {
+    const { id, messageId } = c.req.valid('param');
+    return c.json(await deps.voice.forActor(authorize(c.get('actor'), 'conversation.read'), id, messageId), 200);
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/media/{mediaId}', tags,

@@ -11,7 +11,8 @@ import { jsonBody, ok, noContent, errorResponses, DayParam, ProviderSchema, Tota
 const NameParam = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be lowercase letters, digits, - or _') });
 const ModelParam = z.object({ model: modelSchema });
 const PriceBody = z.strictObject({ inputPerM: z.number().min(0).max(10_000), outputPerM: z.number().min(0).max(10_000), cachedInputPerM: z.number().min(0).max(10_000).optional(),
-  perMinute: z.number().min(0).max(100).optional().openapi({ description: 'Speech to text: USD per minute of audio' }), perMChars: z.number().min(0).max(10_000).optional().openapi({ description: 'Text to speech: USD per million characters' }) });
+  perMinute: z.number().min(0).max(100).optional().openapi({ description: 'Speech to text: USD per minute of audio' }), perMChars: z.number().min(0).max(10_000).optional().openapi({ description: 'Text to speech: USD per million characters' }),
+  vision: z.boolean().optional().openapi({ description: 'The model accepts images: photos a person sends are shown to it' }) });
 const DefaultModelSource = z.enum(['env', 'dashboard', 'default']).nullable().describe('Where the default model comes from: SWITCHBOARD_DEFAULT_MODEL, the dashboard, or the built-in choice (null: none)');
 const baseUrl = z.url().max(500).refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL');
 
@@ -59,7 +60,7 @@ export function providerRoutes(deps: { providers: ProviderService; prices: Price
     return c.json(await providers.models(), 200);
   });
 
-  const PriceRow = z.object({ model: z.string(), inputPerM: z.number(), outputPerM: z.number(), cachedInputPerM: z.number().optional(), perMinute: z.number().optional(), perMChars: z.number().optional(), source: z.enum(['table', 'override']) });
+  const PriceRow = z.object({ model: z.string(), inputPerM: z.number(), outputPerM: z.number(), cachedInputPerM: z.number().optional(), perMinute: z.number().optional(), perMChars: z.number().optional(), vision: z.boolean().optional(), source: z.enum(['table', 'override']) });
   app.openapi(createRoute({ method: 'get', path: '/api/prices', tags, summary: 'The price table (USD per million tokens) with overrides',
     responses: { 200: ok(z.object({ checkedAt: z.string(), defaultPrice: PriceBody, prices: z.array(PriceRow) })), ...errorResponses(401) } }),
   async (c) => {

@@ -15,7 +15,9 @@ import type { AppEnv } from '../context.js';
 import { router } from '../router.js';
 import { serverTiming, totalTiming } from '../server-timing.js';
 import { newCallTiming, type CallTiming } from '../../llm/model-gateway.js';
-import { jsonBody, ok, errorResponses, MessageSchema } from '../schemas.js';
+import { jsonBody, ok, errorResponses, MessageSchema, ChatFields, textOrMedia } from '../schemas.js';
+import type { VoiceService } from '../../services/voice.js';
+import { SpokenReply } from './media.js';
 
 export const VISITOR_COOKIE = 'sb_visitor';
 const SlugParam = z.object({ slug: slugSchema });
@@ -39,7 +41,7 @@ function visitor(c: Context<AppEnv>, visitors: VisitorService, secure: boolean):
  * The public pages: listed agents, a visitor's chat with one (streamed), and linking the browser to
  * a WhatsApp number. Visitors are anonymous; a signed-in user may also open an unlisted agent they can see.
  */
-export function publicRoutes(deps: { conversations: ConversationService; links: LinkService; visitors: VisitorService; media: MediaService; secureCookies: boolean; trustedProxies: TrustedProxies | undefined }) {
+export function publicRoutes(deps: { conversations: ConversationService; links: LinkService; visitors: VisitorService; media: MediaService; voice: VoiceService; secureCookies: boolean; trustedProxies: TrustedProxies | undefined }) {
   const { conversations, links } = deps;
   const who = (c: Context<AppEnv>) => visitor(c, deps.visitors, deps.secureCookies);
   /** Anonymous work (chat, link codes, uploads) is also limited per client address; signed-in callers are not. */
@@ -56,7 +58,11 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
   async (c) => c.json({ agents: await conversations.listed() }, 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/public/agents/{slug}', tags, summary: 'One public agent, and whether it can answer now',
-    request: { params: SlugParam }, responses: { 200: ok(Card.extend({ available: z.boolean(), notice: z.string().nullable() })), ...errorResponses(404) } }),
+    request: { params: SlugParam }, responses: { 200: ok(Card.extend({
+      available: z.boolean(), notice: z.string().nullable(),
+      capabilities: z.object({ transcription: z.boolean(), speech: z.boolean(), vision: z.boolean() }).openapi({ description: 'Voice messages are transcribed (else the browser\'s own speech recognition, where it exists), replies can be spoken (else the browser\'s speech synthesis), images are shown to the model' }),
+      voice: z.object({ reply: z.enum(['off', 'when-spoken-to', 'always']) }).openapi({ description: 'When the agent answers with audio as well as text' }),
+    })), ...errorResponses(404) } }),
   async (c) => c.json(await conversations.publicCard(c.get('actor'), c.req.valid('param').slug), 200));
 
   app.openapi(createRoute({ method: 'get', path: '/api/public/agents/{slug}/conversation', tags, summary: "This visitor's current conversation with the agent",
@@ -77,11 +83,11 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
 
   app.openapi(createRoute({ method: 'post', path: '/api/public/agents/{slug}/chat', tags,
     summary: 'Send a message; the reply streams back as server-sent events: start, delta…, done | error',
-    request: { params: SlugParam, ...jsonBody(z.strictObject({ text: z.string().min(1, 'must not be empty').openapi({ description: 'At most the installation\'s message limit (GET /api/meta → limits.message); longer is 400 message_too_long' }) })) },
+    request: { params: SlugParam, ...jsonBody(ChatFields.refine(textOrMedia, { path: ['text'], message: 'must not be empty (or send mediaIds)' })) },
     responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: z.string() } } }, ...errorResponses(400, 404, 503) } }),
   async (c) => {
     // Through the inbox: if this process dies mid-reply, a worker finishes the reply and the page picks it up.
-    const events = await conversations.visitorSend(c.get('actor'), c.req.valid('param').slug, () => admitted(c), c.req.valid('json').text);
+    const events = await conversations.visitorSend(c.get('actor'), c.req.valid('param').slug, () => admitted(c), c.req.valid('json').text ?? '', c.req.valid('json').mediaIds);
     // Run up to the first event before answering, so "paused" or "no model" become proper HTTP errors.
     const first = await events.next();
     // The headers leave with the `start` event, before the model is called: they carry Switchboard's time
@@ -143,6 +149,15 @@ export function publicRoutes(deps: { conversations: ConversationService; links: 
     const bytes = await readUpload(c.req.raw);
     const item = await deps.media.uploadForVisitor(c.get('actor'), c.req.valid('param').slug, () => who(c), { bytes, claimedType: c.req.header('content-type') });
     return c.json(presentMedia(item), 201);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: '/api/public/agents/{slug}/messages/{messageId}/speech', tags,
+    summary: 'A reply in the visitor\'s own chat read aloud (the play button): made once (metered as `speech`), then the same file; GET /api/media/{mediaId} serves it. 501 not_configured without a TTS model: use the browser\'s speech synthesis.',
+    request: { params: SlugParam.extend({ messageId: z.string().min(1).max(100) }) },
+    responses: { 200: ok(SpokenReply), ...errorResponses(400, 404, 429, 501, 502, 503, 504) } }),
+  async (c) => {
+    const { slug, messageId } = c.req.valid('param');
+    return c.json(await deps.voice.forVisitor(c.get('actor'), slug, () => admitted(c), messageId), 200);
   });
 
   // ----- web ↔ WhatsApp linking -----

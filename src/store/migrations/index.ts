@@ -24,6 +24,7 @@ import { migration as m0016 } from './0016_person_messages.js';
 import { migration as m0017 } from './0017_inbox_open.js';
 import { migration as m0018 } from './0018_handoff.js';
 import { migration as m0019 } from './0019_media.js';
+import { migration as m0020 } from './0020_voice.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0017_inbox_open': m0017,
   '0018_handoff': m0018,
   '0019_media': m0019,
+  '0020_voice': m0020,
 };

@@ -38,7 +38,7 @@ describe(`migrations on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite
       expect(again.results).toEqual([]);
       expect((await migrator.getMigrations()).every((m) => m.executedAt)).toBe(true);
       const down: string[] = [];
-      for (let i = 0; i <= SHIPPED.length + 5; i++) {
+      for (let i = 0; i <= Object.keys(migrations).length; i++) {
         const r = await migrator.migrateDown();
         expect(r.error).toBeUndefined();
         if (!r.results?.length) break;

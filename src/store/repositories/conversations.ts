@@ -257,6 +257,10 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
         .where('id', '=', m.conversationId).execute();
       return toMessage(row);
     },
+    async messageById(id) {
+      const row = await db.selectFrom('messages').select([...MESSAGE_COLS]).where('id', '=', id).executeTakeFirst();
+      return row && toMessage(row);
+    },
     async bySource(sourceId) {
       const user = await db.selectFrom('messages').select([...MESSAGE_COLS, 'seq'])
         .where('source_id', '=', sourceId).executeTakeFirst();

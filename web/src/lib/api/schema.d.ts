@@ -1433,6 +1433,12 @@ export interface paths {
                             pauseWhileWaiting?: boolean;
                             notifyTelegramChatId?: string | null;
                         };
+                        /** @description Spoken replies: off (default), when-spoken-to (a voice message is answered with audio as well as text) or always; `voice` is the text-to-speech voice (e.g. alloy). Fields left out keep their value. */
+                        voice?: {
+                            /** @enum {string} */
+                            reply?: "off" | "when-spoken-to" | "always";
+                            voice?: string;
+                        };
                         persona?: {
                             soul?: string;
                             agents?: string;
@@ -1816,6 +1822,12 @@ export interface paths {
                             triggers?: string[];
                             pauseWhileWaiting?: boolean;
                             notifyTelegramChatId?: string | null;
+                        };
+                        /** @description Spoken replies: off (default), when-spoken-to (a voice message is answered with audio as well as text) or always; `voice` is the text-to-speech voice (e.g. alloy). Fields left out keep their value. */
+                        voice?: {
+                            /** @enum {string} */
+                            reply?: "off" | "when-spoken-to" | "always";
+                            voice?: string;
                         };
                         persona?: {
                             soul?: string;
@@ -2642,8 +2654,10 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long */
-                        text: string;
+                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long. May be empty or left out when mediaIds are given (a caption, or nothing). */
+                        text?: string;
+                        /** @description Voice notes and images uploaded by the same person to the same agent (POST …/media), not yet sent: audio is transcribed (the stream's start event carries `transcript`), images are shown to models that accept them */
+                        mediaIds?: string[];
                         userId?: string;
                     };
                 };
@@ -2658,10 +2672,19 @@ export interface paths {
                         "application/json": {
                             reply: string;
                             conversationId: string;
+                            /** @description The reply's message id (for POST /api/agents/{id}/messages/{messageId}/speech) */
+                            messageId: string;
                             usage: {
                                 inputTokens: number;
                                 outputTokens: number;
                                 costUsd: number;
+                            };
+                            /** @description What was heard in the voice message (it is the stored message text) */
+                            transcript?: string;
+                            /** @description The reply spoken (the agent's voice.reply), served by GET /api/media/{mediaId} */
+                            voice?: {
+                                mediaId: string;
+                                mimeType: string;
                             };
                         };
                     };
@@ -3357,6 +3380,8 @@ export interface paths {
                                 perMinute?: number;
                                 /** @description Text to speech: USD per million characters */
                                 perMChars?: number;
+                                /** @description The model accepts images: photos a person sends are shown to it */
+                                vision?: boolean;
                             };
                             prices: {
                                 model: string;
@@ -3365,6 +3390,7 @@ export interface paths {
                                 cachedInputPerM?: number;
                                 perMinute?: number;
                                 perMChars?: number;
+                                vision?: boolean;
                                 /** @enum {string} */
                                 source: "table" | "override";
                             }[];
@@ -3418,6 +3444,8 @@ export interface paths {
                         perMinute?: number;
                         /** @description Text to speech: USD per million characters */
                         perMChars?: number;
+                        /** @description The model accepts images: photos a person sends are shown to it */
+                        vision?: boolean;
                     };
                 };
             };
@@ -3435,6 +3463,7 @@ export interface paths {
                             cachedInputPerM?: number;
                             perMinute?: number;
                             perMChars?: number;
+                            vision?: boolean;
                             /** @enum {string} */
                             source: "table" | "override";
                         };
@@ -3548,6 +3577,8 @@ export interface paths {
                                 perMinute?: number;
                                 /** @description Text to speech: USD per million characters */
                                 perMChars?: number;
+                                /** @description The model accepts images: photos a person sends are shown to it */
+                                vision?: boolean;
                             };
                             /** @description Whether anyone may create a customer account (the customer platform is on) */
                             signup: boolean;
@@ -3603,6 +3634,8 @@ export interface paths {
                             perMinute?: number;
                             /** @description Text to speech: USD per million characters */
                             perMChars?: number;
+                            /** @description The model accepts images: photos a person sends are shown to it */
+                            vision?: boolean;
                         };
                         signup?: boolean;
                         /** @description Characters one person message may have (null: back to SWITCHBOARD_MAX_MESSAGE_CHARS) */
@@ -3628,6 +3661,8 @@ export interface paths {
                                 perMinute?: number;
                                 /** @description Text to speech: USD per million characters */
                                 perMChars?: number;
+                                /** @description The model accepts images: photos a person sends are shown to it */
+                                vision?: boolean;
                             };
                             /** @description Whether anyone may create a customer account (the customer platform is on) */
                             signup: boolean;
@@ -3926,6 +3961,17 @@ export interface paths {
                             icon: string;
                             available: boolean;
                             notice: string | null;
+                            /** @description Voice messages are transcribed (else the browser's own speech recognition, where it exists), replies can be spoken (else the browser's speech synthesis), images are shown to the model */
+                            capabilities: {
+                                transcription: boolean;
+                                speech: boolean;
+                                vision: boolean;
+                            };
+                            /** @description When the agent answers with audio as well as text */
+                            voice: {
+                                /** @enum {string} */
+                                reply: "off" | "when-spoken-to" | "always";
+                            };
                         };
                     };
                 };
@@ -4081,8 +4127,10 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long */
-                        text: string;
+                        /** @description At most the installation's message limit (GET /api/meta → limits.message); longer is 400 message_too_long. May be empty or left out when mediaIds are given (a caption, or nothing). */
+                        text?: string;
+                        /** @description Voice notes and images uploaded by the same person to the same agent (POST …/media), not yet sent: audio is transcribed (the stream's start event carries `transcript`), images are shown to models that accept them */
+                        mediaIds?: string[];
                     };
                 };
             };
@@ -4244,6 +4292,108 @@ export interface paths {
                 };
                 /** @description Error */
                 429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/public/agents/{slug}/messages/{messageId}/speech": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A reply in the visitor's own chat read aloud (the play button): made once (metered as `speech`), then the same file; GET /api/media/{mediaId} serves it. 501 not_configured without a TTS model: use the browser's speech synthesis. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    slug: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SpokenReply"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                501: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                504: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -8116,6 +8266,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agents/{id}/messages/{messageId}/speech": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A reply of the agent read aloud (the play button): made once through SWITCHBOARD_TTS_MODEL (metered as `speech`) and kept with the message, so a second call answers the same file. 501 not_configured without a TTS model (use the browser's speech synthesis). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SpokenReply"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                501: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/media/{mediaId}": {
         parameters: {
             query?: never;
@@ -8283,6 +8535,18 @@ export interface components {
                 pauseWhileWaiting: boolean;
                 /** @description The owner's Telegram chat the agent's own bot tells when a person is asked for (null: not on Telegram) */
                 notifyTelegramChatId: string | null;
+            };
+            /** @description Spoken replies (issue 16): off, when-spoken-to (a voice message is answered with audio too) or always, and the text-to-speech voice */
+            voice: {
+                /** @enum {string} */
+                reply: "off" | "when-spoken-to" | "always";
+                voice: string;
+            };
+            /** @description What this installation can do for the agent: hear voice messages (SWITCHBOARD_STT_MODEL), speak replies (SWITCHBOARD_TTS_MODEL), look at images (its model accepts images). In GET /api/agents/{id}. */
+            capabilities?: {
+                transcription: boolean;
+                speech: boolean;
+                vision: boolean;
             };
             createdAt: string;
             updatedAt: string;
@@ -8460,6 +8724,10 @@ export interface components {
             kind: "audio" | "image";
             mimeType: string;
             bytes: number;
+        };
+        SpokenReply: {
+            mediaId: string;
+            mimeType: string;
         };
         WhatsAppSettings: {
             /** @enum {string|null} */
