@@ -223,7 +223,7 @@ export function inboxService(deps: {
       // Voice notes are answered as voice in OGG/Opus, the format Telegram and WhatsApp play as a voice note.
       for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, ...(mediaIds ? { mediaIds, voiceFormat: 'opus' as const } : {}) })) {
         if (ev.type === 'start' && !ev.human) startTyping();
-        if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId, ...((ev as { voice?: { mediaId: string; mimeType: string } }).voice ? { voice: (ev as { voice?: { mediaId: string; mimeType: string } }).voice } : {}) };
+        if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId, ...(ev.voice ? { voice: ev.voice } : {}) };
         if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
       }
       return { text: null, agentId };
