@@ -38,7 +38,7 @@ describe(`inbox group commit on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' :
       },
     } as Store['inbox'];
     const service = inboxService({
-      store: { agents: t.store.agents, channels: t.store.channels, conversations: t.store.conversations, inbox }, chat: {} as ChatService, clock, log: silentLog, senders: new Map(),
+      store: { agents: t.store.agents, channels: t.store.channels, conversations: t.store.conversations, people: t.store.people, inbox }, chat: {} as ChatService, clock, log: silentLog, senders: new Map(),
     });
     return {
       ...t, service, batches,

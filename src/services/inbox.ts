@@ -1,5 +1,8 @@
 import type { ChannelSender, Clock, InboundMessage, InboxItem, InboxRoute, Store } from '../domain/ports.js';
-import { SendError } from '../domain/ports.js';
+import { SendError, inboundMedia } from '../domain/ports.js';
+import type { Agent } from '../domain/types.js';
+import type { MediaService } from './media.js';
+import { UPLOAD_MAX_BYTES } from './media.js';
 import { AppError } from '../domain/errors.js';
 import { CHANNEL_IDENTITY, type Channel } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
@@ -27,6 +30,18 @@ export type Router = (item: InboxItem) => Promise<InboxRoute>;
 /** Channels whose reply is delivered by storing it in the conversation (the browser reads it there), not by sending. */
 const STORED_ONLY = new Set(['web', 'api']);
 
+/** The answer to a file we do not read (video, document, sticker…): said, never silence. */
+export const UNSUPPORTED_MEDIA = 'Sorry — I can read text, voice notes and photos, but not this kind of file. Could you send it as one of those?';
+/**
+ * An outbox part that is a spoken reply, not text: this prefix and the media id. The prefix is a
+ * private-use character stripped from every text part, so no model output can pose as one.
+ */
+const VOICE_PART = '\uE000voice:';
+const voicePart = (text: string) => (text.startsWith(VOICE_PART) ? text.slice(VOICE_PART.length) : undefined);
+
+/** How long the worker waits for a file a person sent to download. */
+const DOWNLOAD_TIMEOUT_MS = 60_000;
+
 /** A message answered in the request that brought it: the web chat, the message API. */
 export type InlineMessage = { channel: 'web' | 'api'; agentId: string; sender: string; text: string };
 
@@ -37,7 +52,9 @@ export type InlineMessage = { channel: 'web' | 'api'; agentId: string; sender: s
  * most the one part that was in flight.
  */
 export function inboxService(deps: {
-  store: Pick<Store, 'agents' | 'channels' | 'inbox' | 'conversations'>; chat: ChatService; clock: Clock; log: Logger; senders: Map<string, ChannelSender>; routers?: Map<string, Router>; options?: InboxOptions;
+  store: Pick<Store, 'agents' | 'channels' | 'inbox' | 'conversations' | 'people'>; chat: ChatService; clock: Clock; log: Logger; senders: Map<string, ChannelSender>; routers?: Map<string, Router>; options?: InboxOptions;
+  /** Files people send on channels (voice notes, photos) are checked and stored here; spoken replies are read from it. */
+  media?: Pick<MediaService, 'intake' | 'get' | 'bytes'>;
   /** Told of every failed send of a part: `final` when no retry follows (metrics). */
   onSendFailure?: (channel: string, final: boolean) => void;
 }) {
@@ -144,9 +161,32 @@ export function inboxService(deps: {
     void store.channels.touch(agentId, channel, { [field]: iso() }).catch((err: unknown) => log.warn('channel touch failed', { channel, error: err }));
   }
 
-  async function replyText(item: InboxItem): Promise<{ text: string | null; agentId: string | null; messageId?: string }> {
+  /**
+   * The file of an inbound message, downloaded through its channel and stored once: the media ids are
+   * kept in the message's payload, so a message processed again (after a crash or a failed send) uses
+   * them instead of downloading, storing and paying again. Throws 413/415 for a file that is refused.
+   */
+  async function mediaFor(item: InboxItem, agent: Agent, person: { kind: string; externalId: string; displayName: string | null }): Promise<string[]> {
+    const payload = (item.payload ?? {}) as { media?: unknown; mediaIds?: string[] };
+    if (Array.isArray(payload.mediaIds) && payload.mediaIds.length) return payload.mediaIds;
+    const media = inboundMedia(item.payload);
+    const sender = deps.senders.get(item.channel);
+    if (!media || media.kind === 'unsupported' || !sender?.download || !deps.media) throw new AppError(415, 'unsupported_media', UNSUPPORTED_MEDIA);
+    const bytes = await sender.download({ agentId: agent.id, account: item.account, media }, { maxBytes: UPLOAD_MAX_BYTES, timeoutMs: DOWNLOAD_TIMEOUT_MS });
+    const p = await store.people.upsert(person.kind, person.externalId, person.displayName);
+    const personId = await store.people.canonical(p.id, iso());
+    const stored = await deps.media.intake({ bytes, agentId: agent.id, personId });
+    await store.inbox.setPayload(item.id, { ...payload, mediaIds: [stored.id] });
+    item.payload = { ...payload, mediaIds: [stored.id] };
+    return [stored.id];
+  }
+
+  async function replyText(item: InboxItem): Promise<{ text: string | null; agentId: string | null; messageId?: string; voice?: { mediaId: string; mimeType: string } }> {
     let agentId = item.agentId;
     let text = item.text;
+    const media = inboundMedia(item.payload);
+    // A video, a document, a sticker: said plainly, not ignored (no model call, nothing stored).
+    if (media?.kind === 'unsupported') return { text: UNSUPPORTED_MEDIA, agentId };
     const router = deps.routers?.get(item.channel);
     if (router) {
       const route = item.route ?? await router(item); // routed before a crash: the same way again
@@ -160,6 +200,18 @@ export function inboxService(deps: {
     const agent = agentId ? await store.agents.byId(agentId) : undefined;
     if (!agent) return { text: null, agentId };
     const sender = deps.senders.get(item.channel);
+    const person = { kind: identity.person, externalId: item.sender, displayName: item.senderName };
+    let mediaIds: string[] | undefined;
+    if (media) {
+      try {
+        mediaIds = await mediaFor(item, agent, person);
+      } catch (err) {
+        // Too large, or not a format we read: the person is told why, and nothing is stored.
+        if (err instanceof AppError && (err.status === 413 || err.status === 415)) return { text: err.message, agentId };
+        if (err instanceof SendError && !err.retryable) return { text: 'Sorry — I could not download your file. Could you send it again?', agentId };
+        throw err;
+      }
+    }
     // "typing…" once the agent is going to answer (not when a person has taken the conversation over).
     let typing: ReturnType<typeof setInterval> | undefined;
     const startTyping = () => {
@@ -168,9 +220,10 @@ export function inboxService(deps: {
       void sender.typing({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
     };
     try {
-      for await (const ev of chat.send({ agent, person: { kind: identity.person, externalId: item.sender, displayName: item.senderName }, channel: identity.channel, text, sourceId: item.id })) {
+      // Voice notes are answered as voice in OGG/Opus, the format Telegram and WhatsApp play as a voice note.
+      for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, ...(mediaIds ? { mediaIds, voiceFormat: 'opus' as const } : {}) })) {
         if (ev.type === 'start' && !ev.human) startTyping();
-        if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId };
+        if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId, ...(ev.voice ? { voice: ev.voice } : {}) };
         if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
       }
       return { text: null, agentId };
@@ -180,6 +233,15 @@ export function inboxService(deps: {
     } finally {
       if (typing) clearInterval(typing);
     }
+  }
+
+  /** One stored part: text, or a spoken reply read from the media store. */
+  async function sendPart(sender: ChannelSender, item: InboxItem, part: { agentId: string | null; recipient: string; text: string }) {
+    const mediaId = voicePart(part.text);
+    if (mediaId === undefined) return sender.send({ agentId: part.agentId, account: item.account, recipient: part.recipient, text: part.text });
+    const m = deps.media ? await deps.media.get(mediaId) : undefined;
+    if (!m || !sender.sendVoice) throw new SendError('the spoken reply is no longer stored', false);
+    return sender.sendVoice({ agentId: part.agentId, account: item.account, recipient: part.recipient, bytes: await deps.media!.bytes(m), mimeType: m.mimeType });
   }
 
   /**
@@ -207,7 +269,7 @@ export function inboxService(deps: {
       }
       const attempts = part.attempts + 1;
       try {
-        const r = await sender.send({ agentId: part.agentId, account: item.account, recipient: part.recipient, text: part.text });
+        const r = await sendPart(sender, item, part);
         await store.inbox.markPart(part.id, { status: 'sent', attempts, providerMessageId: r.providerMessageId, sentAt: iso(), lastError: null });
         if (part.agentId) touchSoon(part.agentId, item.channel, 'lastOutboundAt');
       } catch (err) {
@@ -250,7 +312,7 @@ export function inboxService(deps: {
     try {
       if (!item.replyReady) {
         // The agent it went to (a router may have changed it), without reading the row again.
-        const { text, agentId, messageId } = await replyText(item);
+        const { text, agentId, messageId, voice } = await replyText(item);
         if (text === null || !text.trim() || STORED_ONLY.has(item.channel)) {
           await store.inbox.finish(item.id, 'done', iso());
           return;
@@ -263,7 +325,10 @@ export function inboxService(deps: {
           return;
         }
         const sender = deps.senders.get(item.channel);
-        const parts = splitMessage(sender?.render ? sender.render(text) : text, sender?.maxLength ?? 4096, { format: sender?.format ?? 'markdown' });
+        const clean = text.replace(/\uE000/g, ''); // the voice part's marker is ours alone
+        const parts = splitMessage(sender?.render ? sender.render(clean) : clean, sender?.maxLength ?? 4096, { format: sender?.format ?? 'markdown' });
+        // A spoken reply follows the text as one more part, sent (and retried, and cut by a takeover) like the others.
+        if (voice && sender?.sendVoice) parts.push(VOICE_PART + voice.mediaId);
         await store.inbox.saveReply(item.id, parts.map((t: string) => ({ channel: item.channel, agentId, recipient: item.sender, text: t })), iso());
       }
       const sent = await sendParts(item);

@@ -104,6 +104,12 @@ export function whatsappRouter(deps: {
       if (state.currentAgentId !== agents[0]!.id) return decide({ ...state, currentAgentId: agents[0]!.id, pendingAgentId: null, pendingText: null }, { agentId: agents[0]!.id });
       return { agentId: agents[0]!.id };
     }
+    // A voice note or a photo without a caption has no words to route by (and no model call is paid
+    // to guess): it goes to the current agent, or the first listed for a newcomer; a pending question stays.
+    if (!text) {
+      if (current) return { agentId: current.id };
+      return decide({ ...state, currentAgentId: agents[0]!.id, pendingAgentId: null, pendingText: null }, { agentId: agents[0]!.id });
+    }
     if (state.pendingAgentId) {
       const target = agents.find((a) => a.id === state.pendingAgentId);
       const cleared = { ...state, pendingAgentId: null, pendingText: null };

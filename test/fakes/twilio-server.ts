@@ -117,6 +117,14 @@ export interface FakeTwilio {
   lastInbound: Map<string, number>;
   /** Resolves when async status callbacks have been delivered. */
   settled(): Promise<void>;
+  /**
+   * Makes a file known as if a person had sent it (PROTOCOLS.md §7): answers the `MediaUrl0` to put in a
+   * webhook. GET on it needs HTTP Basic (account SID and auth token) and answers 307 to a signed CDN
+   * address that needs none, like Twilio's media URLs.
+   */
+  addMedia(bytes: Buffer, contentType: string): { url: string; contentType: string; sid: string };
+  /** Files served, by media sid. */
+  media: Map<string, { bytes: Buffer; contentType: string }>;
   reset(): void;
   close(): Promise<void>;
 }
@@ -244,6 +252,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions): Promise<FakeTwil
     return { status: 201, body: resource };
   }
 
+  const media = new Map<string, { bytes: Buffer; contentType: string }>();
   const server = createServer(async (req, res) => {
     const rawBody = await readBody(req).catch(() => Buffer.alloc(0));
     const url = new URL(req.url ?? '/', 'http://x');
@@ -254,6 +263,14 @@ export async function startFakeTwilio(opts: FakeTwilioOptions): Promise<FakeTwil
       res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'twilio-request-id': newSid('RQ') });
       res.end(JSON.stringify(r.body));
     };
+    // The CDN hop of a media download: signed address, no credentials (they would be ignored).
+    const cdn = /^\/cdn\/(ME[0-9a-f]+)$/.exec(url.pathname);
+    if (cdn && req.method === 'GET') {
+      const f = media.get(cdn[1]!);
+      if (!f || url.searchParams.get('Signature') !== 'fake-signature') { res.writeHead(403, { 'content-type': 'application/xml' }); return void res.end('<Error><Code>AccessDenied</Code></Error>'); }
+      res.writeHead(200, { 'content-type': f.contentType, 'content-length': f.bytes.length });
+      return void res.end(f.bytes);
+    }
     const auth = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
     const [user, pass] = auth ? Buffer.from(auth[1], 'base64').toString('utf8').split(':') : [];
     if (user !== AC || pass !== authToken) return send(err(401, 20003, 'Authenticate'));
@@ -270,6 +287,13 @@ export async function startFakeTwilio(opts: FakeTwilioOptions): Promise<FakeTwil
         return; // hang: close() destroys the socket
       }
       return send(createMessage(params));
+    }
+    const mediaGet = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\/([^/]+)\/Media\/(ME[0-9a-f]+)$/.exec(url.pathname);
+    if (mediaGet && req.method === 'GET') {
+      if (mediaGet[1] !== AC) return send(err(403, 20003, 'Authenticate'));
+      if (!media.has(mediaGet[3]!)) return send(err(404, 20404, `The requested resource ${url.pathname} was not found`));
+      res.writeHead(307, { location: `http://127.0.0.1:${port}/cdn/${mediaGet[3]}?Expires=${Math.floor(now() / 1000) + 3600}&Signature=fake-signature`, 'content-length': '0' });
+      return void res.end();
     }
     if (fetchOne && req.method === 'GET') {
       const m = sent.find((s) => s.sid === fetchOne[2]);
@@ -307,6 +331,12 @@ export async function startFakeTwilio(opts: FakeTwilioOptions): Promise<FakeTwil
       return signedPost(url, p, o);
     },
     deliverStatus,
+    media,
+    addMedia: (bytes, contentType) => {
+      const sid = newSid('ME');
+      media.set(sid, { bytes, contentType });
+      return { sid, contentType, url: `http://127.0.0.1:${port}/2010-04-01/Accounts/${AC}/Messages/${newSid('MM')}/Media/${sid}` };
+    },
     replay: (n) => {
       const d = deliveries.at(n);
       if (!d) throw new Error(`replay: no delivery #${n}`);
@@ -324,6 +354,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions): Promise<FakeTwil
       deliveries.length = 0;
       queue = [];
       lastInbound.clear();
+      media.clear();
       fixedNow = null;
     },
     close: () => new Promise<void>((resolve) => {

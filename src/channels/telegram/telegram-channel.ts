@@ -1,6 +1,6 @@
 import type * as Grammy from 'grammy';
 import type { Update } from 'grammy/types';
-import type { ChannelSender, Clock, IdGenerator, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
+import type { ChannelSender, Clock, IdGenerator, InboundMedia, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
 import type { AgentBots, ChannelAdapter, TelegramBotInfo, TelegramView, WebhookRequest } from '../../domain/channels.js';
 import { SendError } from '../../domain/ports.js';
 import { AppError, errors } from '../../domain/errors.js';
@@ -10,6 +10,7 @@ import { htmlToPlain, toTelegramHtml } from './format.js';
 import { apiRefusal, networkFailure } from '../failures.js';
 import { maskSecrets, registerSecret } from '../../infra/redact.js';
 import { lazyRequire } from '../../infra/lazy.js';
+import { boundedDownload, fileTooLarge } from '../media-download.js';
 
 /** grammY loads with the first bot (at start only when bots exist), not for installs without Telegram. */
 const grammy = lazyRequire<typeof Grammy>('grammy');
@@ -17,6 +18,21 @@ const grammy = lazyRequire<typeof Grammy>('grammy');
 export type { TelegramBotInfo, TelegramView };
 
 const CHANNEL = 'telegram';
+
+/**
+ * The file a message carries: a voice note or audio file, a photo (its largest size, listed last),
+ * or a kind we do not read (video, document, sticker…), which is answered politely.
+ */
+export function mediaOf(m: NonNullable<Update['message']>): InboundMedia | undefined {
+  if (m.voice) return { kind: 'audio', provider: 'telegram', fileId: m.voice.file_id, size: m.voice.file_size };
+  if (m.audio) return { kind: 'audio', provider: 'telegram', fileId: m.audio.file_id, size: m.audio.file_size };
+  if (m.photo?.length) {
+    const largest = m.photo.at(-1)!;
+    return { kind: 'image', provider: 'telegram', fileId: largest.file_id, size: largest.file_size };
+  }
+  const other = m.video ? 'video' : m.video_note ? 'video note' : m.animation ? 'animation' : m.document ? 'document' : m.sticker ? 'sticker' : undefined;
+  return other ? { kind: 'unsupported', what: other } : undefined;
+}
 
 /**
  * Turns a Bot API error into our SendError, keeping grammY's three kinds apart: the API refused
@@ -66,12 +82,14 @@ export function telegramChannel(deps: {
 
   function toInbound(agentId: string, u: Update): InboundMessage | undefined {
     const m = u.message;
-    const text = m?.text ?? m?.caption;
-    if (!m || !m.from || !text) return undefined; // media-only and other update kinds are ignored for now
+    if (!m || !m.from) return undefined;
+    const media = mediaOf(m);
+    const text = m.text ?? m.caption ?? '';
+    if (!text && !media) return undefined; // locations, contacts, service messages: nothing to answer
     return {
       channel: CHANNEL, account: agentId, externalId: String(u.update_id), threadKey: `${CHANNEL}:${agentId}:${m.chat.id}`,
       agentId, sender: String(m.chat.id), senderName: [m.from.first_name, m.from.last_name].filter(Boolean).join(' ') || m.from.username || null,
-      text, payload: { updateId: u.update_id, messageId: m.message_id, chatId: m.chat.id, fromId: m.from.id, date: m.date },
+      text, payload: { updateId: u.update_id, messageId: m.message_id, chatId: m.chat.id, fromId: m.from.id, date: m.date, ...(media ? { media } : {}) },
       orderKey: String(u.update_id).padStart(20, '0'),
     };
   }
@@ -174,6 +192,34 @@ export function telegramChannel(deps: {
             throw toSendError(again);
           }
         }
+        throw toSendError(err);
+      }
+    },
+    /** getFile names the file's path; the download URL carries the token, so no error ever names it. */
+    async download(m, limits) {
+      if (m.media.kind === 'unsupported' || m.media.provider !== 'telegram') throw new SendError('not a Telegram file', false);
+      const token = m.agentId ? await tokenFor(m.agentId) : undefined;
+      if (!token) throw new SendError('this agent has no Telegram bot connected any more', false);
+      if (m.media.size !== undefined && m.media.size > limits.maxBytes) throw fileTooLarge(limits.maxBytes);
+      let path: string | undefined;
+      try {
+        path = (await api(token).getFile(m.media.fileId)).file_path;
+      } catch (err) {
+        // The cloud Bot API serves files up to 20 MB and says "file is too big" beyond.
+        if (err instanceof grammy().GrammyError && /too big/i.test(err.description)) throw fileTooLarge(limits.maxBytes);
+        throw toSendError(err);
+      }
+      if (!path) throw new SendError('Telegram gave no path for the file', false);
+      return boundedDownload('Telegram', `${deps.apiRoot}/file/bot${token}/${path.split('/').map(encodeURIComponent).join('/')}`, limits);
+    },
+    /** A voice note: OGG/Opus uploaded as multipart (grammY switches to multipart for an InputFile). */
+    async sendVoice(m) {
+      const token = m.agentId ? await tokenFor(m.agentId) : undefined;
+      if (!token) throw new SendError('this agent has no Telegram bot connected any more', false);
+      try {
+        const sent = await api(token).sendVoice(m.recipient, new (grammy().InputFile)(Buffer.from(m.bytes), 'reply.ogg'));
+        return { providerMessageId: String(sent.message_id) };
+      } catch (err) {
         throw toSendError(err);
       }
     },

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { InboundMessage } from '../../domain/ports.js';
+import type { InboundMedia, InboundMessage } from '../../domain/ports.js';
+import { boundedDownload, fileTooLarge } from '../media-download.js';
 import { SendError } from '../../domain/ports.js';
 import { safeEqual } from '../../infra/system.js';
 import type { CloudConfig } from './config.js';
@@ -17,6 +18,14 @@ export function verifyCloudSignature(appSecret: string, raw: Buffer, header: str
 /** `details` is Meta's `errors[].error_data.details`, the part that says what went wrong. */
 export type CloudStatus = { id: string; status: string; recipientId: string; errors: { code: number; title?: string; message?: string; details?: string }[] };
 
+/** The file a message carries: audio (voice notes too) and images are read; video, documents and stickers are not. */
+export function cloudMediaOf(m: any): InboundMedia | undefined {
+  if ((m.type === 'audio' || m.type === 'voice') && m[m.type]?.id) return { kind: 'audio', provider: 'whatsapp', mediaId: String(m[m.type].id), mimeType: m[m.type].mime_type };
+  if (m.type === 'image' && m.image?.id) return { kind: 'image', provider: 'whatsapp', mediaId: String(m.image.id), mimeType: m.image.mime_type };
+  if (m.type === 'video' || m.type === 'document' || m.type === 'sticker') return { kind: 'unsupported', what: m.type };
+  return undefined;
+}
+
 /** Every message and status in a webhook POST (one POST can carry several entries and changes). */
 export function parseCloudWebhook(body: unknown, phoneNumberId: string): { messages: InboundMessage[]; statuses: CloudStatus[] } {
   const messages: InboundMessage[] = [];
@@ -28,15 +37,17 @@ export function parseCloudWebhook(body: unknown, phoneNumberId: string): { messa
       if (!value || (value.metadata?.phone_number_id && String(value.metadata.phone_number_id) !== phoneNumberId)) continue;
       const names = new Map<string, string>((value.contacts ?? []).map((c: any) => [String(c.wa_id), String(c.profile?.name ?? '')]));
       for (const m of value.messages ?? []) {
-        const text = m.type === 'text' ? m.text?.body
+        const media = cloudMediaOf(m);
+        const said = m.type === 'text' ? m.text?.body
           : m.type === 'interactive' ? (m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title)
           : m.type === 'button' ? m.button?.text
           : (m.image?.caption ?? m.video?.caption ?? m.document?.caption);
-        if (typeof text !== 'string' || !text.trim()) continue; // media without text is ignored for now
+        const text = typeof said === 'string' ? said : '';
+        if (!text.trim() && !media) continue; // reactions, locations, contacts: nothing to answer
         const from = String(m.from);
         messages.push({
           channel: 'whatsapp', account: phoneNumberId, externalId: String(m.id), threadKey: `whatsapp:${from}`, agentId: null,
-          sender: from, senderName: names.get(from) || null, text, payload: { id: m.id, type: m.type, timestamp: m.timestamp },
+          sender: from, senderName: names.get(from) || null, text, payload: { id: m.id, type: m.type, timestamp: m.timestamp, ...(media ? { media } : {}) },
           orderKey: String(m.timestamp ?? '').padStart(12, '0'),
         });
       }
@@ -59,6 +70,51 @@ export function sendCloudText(c: CloudConfig, to: string, text: string) {
 /** A template message: the only kind allowed outside the 24-hour window (hello_world exists on every account). */
 export function sendCloudTemplate(c: CloudConfig, to: string, name = 'hello_world', language = 'en_US') {
   return sendCloud(c, { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'template', template: { name, language: { code: language } } });
+}
+
+/**
+ * A file a person sent, in Meta's two steps: GET /{media-id} (bearer) names a short-lived URL and the
+ * size, then that URL is fetched with the same bearer token. The token goes only to Meta: the Graph
+ * host, or an https URL Meta named (lookaside.fbsbx.com).
+ */
+export async function downloadCloudMedia(c: CloudConfig, mediaId: string, limits: { maxBytes: number; timeoutMs: number }): Promise<Uint8Array> {
+  const auth = { authorization: `Bearer ${c.token}` };
+  let res: Response;
+  try {
+    res = await fetch(`${c.graphUrl}/${GRAPH_VERSION}/${encodeURIComponent(mediaId)}`, { headers: auth, signal: AbortSignal.timeout(limits.timeoutMs) });
+  } catch (err) {
+    throw networkFailure('the WhatsApp Cloud API', err);
+  }
+  const body = (await res.json().catch(() => ({}))) as { url?: string; file_size?: number; error?: { code?: number; message?: string } };
+  if (!res.ok || typeof body.url !== 'string') {
+    throw new SendError(`WhatsApp could not find the file: ${body.error?.message ?? `HTTP ${res.status}`}`, res.status === 429 || res.status >= 500, undefined, body.error?.code ?? res.status);
+  }
+  if (typeof body.file_size === 'number' && body.file_size > limits.maxBytes) throw fileTooLarge(limits.maxBytes);
+  let url: URL;
+  try { url = new URL(body.url); } catch { throw new SendError('WhatsApp named a file URL that is not one', false); }
+  if (url.protocol !== 'https:' && url.origin !== new URL(c.graphUrl).origin) throw new SendError('WhatsApp named a file URL that is not https', false);
+  return boundedDownload('the WhatsApp Cloud API', url.href, { ...limits, headers: auth });
+}
+
+/** A spoken reply: the audio uploaded (POST /{phone-number-id}/media, multipart) and sent as an `audio` message with the id Meta gives it. */
+export async function sendCloudAudio(c: CloudConfig, to: string, bytes: Uint8Array, mimeType: string): Promise<{ providerMessageId: string | null }> {
+  const form = new FormData();
+  form.set('messaging_product', 'whatsapp');
+  form.set('type', mimeType);
+  form.set('file', new Blob([bytes], { type: mimeType }), mimeType.includes('ogg') ? 'reply.ogg' : 'reply.mp3');
+  let res: Response;
+  try {
+    res = await fetch(`${c.graphUrl}/${GRAPH_VERSION}/${c.phoneNumberId}/media`, { method: 'POST', headers: { authorization: `Bearer ${c.token}` }, body: form, signal: AbortSignal.timeout(30_000) });
+  } catch (err) {
+    throw networkFailure('the WhatsApp Cloud API', err);
+  }
+  const body = (await res.json().catch(() => ({}))) as { id?: string; error?: { code?: number; message?: string; error_data?: { details?: string } } };
+  if (!res.ok || !body.id) {
+    const code = body.error?.code;
+    const reason = `media upload refused: ${body.error?.message ?? `HTTP ${res.status}`}${body.error?.error_data?.details ? ` — ${body.error.error_data.details}` : ''}`;
+    throw new SendError(reason, res.status === 429 || res.status >= 500, undefined, code);
+  }
+  return sendCloud(c, { messaging_product: 'whatsapp', recipient_type: 'individual', to, type: 'audio', audio: { id: body.id } });
 }
 
 async function sendCloud(c: CloudConfig, payload: object): Promise<{ providerMessageId: string | null }> {

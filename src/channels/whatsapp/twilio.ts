@@ -1,5 +1,6 @@
 import type twilioTypes from 'twilio';
-import type { InboundMessage } from '../../domain/ports.js';
+import type { InboundMedia, InboundMessage } from '../../domain/ports.js';
+import { boundedDownload } from '../media-download.js';
 import { SendError } from '../../domain/ports.js';
 import type { TwilioConfig } from './config.js';
 import { networkFailure } from '../failures.js';
@@ -16,6 +17,30 @@ export function verifyTwilioSignature(authToken: string, signature: string | und
 
 const digits = (s: string) => s.replace(/^whatsapp:/, '').replace(/[^\d]/g, '');
 
+/** The first file of a message (MediaUrl0, MediaContentType0): audio and images are read, anything else is not. */
+function twilioMediaOf(one: (k: string) => string | undefined): InboundMedia | undefined {
+  if (!(Number(one('NumMedia') ?? '0') > 0)) return undefined;
+  const url = one('MediaUrl0');
+  const type = (one('MediaContentType0') ?? '').toLowerCase();
+  if (!url) return undefined;
+  if (type.startsWith('audio/')) return { kind: 'audio', provider: 'twilio', url, contentType: type };
+  if (type.startsWith('image/')) return { kind: 'image', provider: 'twilio', url, contentType: type };
+  return { kind: 'unsupported', what: type.split('/')[0] || 'file' };
+}
+
+/**
+ * A file a person sent: MediaUrl0 answered with HTTP Basic (account SID and auth token), which Twilio
+ * answers with a redirect to a signed CDN address (fetched without them). The credentials go only to
+ * the Twilio API host this installation talks to; a media URL anywhere else is refused.
+ */
+export async function downloadTwilioMedia(c: TwilioConfig, url: string, limits: { maxBytes: number; timeoutMs: number }): Promise<Uint8Array> {
+  let u: URL;
+  try { u = new URL(url); } catch { throw new SendError('Twilio sent a media URL that is not one', false); }
+  if (u.origin !== new URL(c.apiUrl).origin) throw new SendError('Twilio sent a media URL on another host; not fetched with the account credentials', false);
+  const basic = Buffer.from(`${c.accountSid}:${c.authToken}`).toString('base64');
+  return boundedDownload('Twilio', u.href, { ...limits, headers: { authorization: `Basic ${basic}` }, followRedirect: true });
+}
+
 /** An inbound Twilio WhatsApp message; status callbacks (MessageStatus without Body) return undefined. */
 export function parseTwilioWebhook(p: Record<string, string | string[]>, from: string): { message?: InboundMessage; status?: { sid: string; status: string; errorCode: number | null } } {
   const one = (k: string) => (Array.isArray(p[k]) ? (p[k] as string[])[0] : (p[k] as string | undefined));
@@ -27,12 +52,13 @@ export function parseTwilioWebhook(p: Record<string, string | string[]>, from: s
     const code = one('ErrorCode');
     return { status: { sid, status, errorCode: code ? Number(code) : null } };
   }
-  if (!body || !body.trim()) return {};
+  const media = twilioMediaOf(one);
+  if ((!body || !body.trim()) && !media) return {};
   const phone = digits(one('WaId') ?? one('From') ?? '');
   return {
     message: {
       channel: 'twilio', account: digits(from), externalId: sid, threadKey: `whatsapp:${phone}`, agentId: null,
-      sender: phone, senderName: one('ProfileName') ?? null, text: body, payload: { sid, numMedia: one('NumMedia') ?? '0' },
+      sender: phone, senderName: one('ProfileName') ?? null, text: body ?? '', payload: { sid, numMedia: one('NumMedia') ?? '0', ...(media ? { media } : {}) },
     },
   };
 }

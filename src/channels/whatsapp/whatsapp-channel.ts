@@ -6,8 +6,8 @@ import { safeEqual } from '../../infra/system.js';
 import type { Logger } from '../../infra/logger.js';
 import { sendRecorded } from '../direct.js';
 import type { CloudConfig, TwilioConfig, WhatsAppConfigStore } from './config.js';
-import { parseCloudWebhook, sendCloudTemplate, sendCloudText, verifyCloudSignature } from './cloud.js';
-import { parseTwilioWebhook, sendTwilioText, verifyTwilioSignature } from './twilio.js';
+import { downloadCloudMedia, parseCloudWebhook, sendCloudAudio, sendCloudTemplate, sendCloudText, verifyCloudSignature } from './cloud.js';
+import { downloadTwilioMedia, parseTwilioWebhook, sendTwilioText, verifyTwilioSignature } from './twilio.js';
 import { maskSecrets } from '../../infra/redact.js';
 import type { Actor } from '../../domain/types.js';
 import { changedFields, recordAudit } from '../../services/audit.js';
@@ -61,6 +61,31 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
           throw new SendError(reason, e.retryable && !WINDOW_CODES.has(Number(e.code)), e.retryAfterMs, e.code);
         }
       },
+      async download(m, limits) {
+        const c = await deps.config.get();
+        const media = m.media;
+        if (media.kind === 'unsupported') throw new SendError('not a file that can be read', false);
+        if (c?.provider === 'cloud' && media.provider === 'whatsapp') return downloadCloudMedia(c, media.mediaId, limits);
+        if (c?.provider === 'twilio' && media.provider === 'twilio') return downloadTwilioMedia(c, media.url, limits);
+        throw new SendError('WhatsApp is no longer configured for the provider that received this file', false);
+      },
+      // Twilio sends media only from a public URL (MediaUrl); spoken replies go out on the Cloud API only.
+      ...(channel === 'whatsapp' ? {
+        async sendVoice(m: { recipient: string; bytes: Uint8Array; mimeType: string }) {
+          const c = await deps.config.get();
+          if (!c || c.provider !== 'cloud') throw new SendError('WhatsApp is no longer configured for the Cloud API', false);
+          try {
+            const r = await sendCloudAudio(c, m.recipient, m.bytes, m.mimeType);
+            await touch({ lastOutboundAt: now() });
+            return r;
+          } catch (err) {
+            const e = err instanceof SendError ? err : new SendError(maskSecrets((err as Error)?.message ?? String(err)), true);
+            const reason = WINDOW_CODES.has(Number(e.code)) ? `outside the 24-hour window: ${e.message}` : e.message;
+            await touch({ lastError: reason, lastErrorAt: now() });
+            throw new SendError(reason, e.retryable && !WINDOW_CODES.has(Number(e.code)), e.retryAfterMs, e.code);
+          }
+        },
+      } : {}),
     };
   }
 

@@ -1,3 +1,4 @@
+import type { InboundMedia } from './inbox.js';
 /** Channels: per-agent channel accounts, and what the inbox worker needs to send on one (`SendError` classifies a failed send). */
 
 export type ChannelRow = {
@@ -31,6 +32,13 @@ export interface ChannelSender {
   readonly render?: (markdown: string) => string;
   readonly format?: 'plain' | 'markdown' | 'html';
   send(m: { agentId: string | null; account: string; recipient: string; text: string }): Promise<{ providerMessageId: string | null }>;
+  /**
+   * Downloads a file a person sent (an inbound message's media), bounded by `maxBytes` (a larger file
+   * throws 413 media_too_large) and `timeoutMs`. Absent on channels that carry no files.
+   */
+  download?(m: { agentId: string | null; account: string; media: InboundMedia }, limits: { maxBytes: number; timeoutMs: number }): Promise<Uint8Array>;
+  /** Sends a spoken reply (OGG/Opus bytes from the media store). Absent where the channel cannot. */
+  sendVoice?(m: { agentId: string | null; account: string; recipient: string; bytes: Uint8Array; mimeType: string }): Promise<{ providerMessageId: string | null }>;
   /** Shows "typing…" once; the worker repeats it while the model works. */
   typing?(m: { agentId: string | null; account: string; recipient: string }): Promise<void>;
 }

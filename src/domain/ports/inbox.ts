@@ -6,6 +6,21 @@ export type InboundMessage = {
   /** The provider's order within the thread (sortable text); arrival order breaks ties. */
   orderKey?: string;
 };
+/**
+ * A file a person sent on a messaging channel, as the webhook named it (kept in the inbound message's
+ * `payload.media`): downloaded later by the inbox worker through the channel's sender, never in the
+ * webhook. `unsupported`: a kind we do not read (video, document, sticker…), answered politely.
+ */
+export type InboundMedia =
+  | { kind: 'audio' | 'image'; provider: 'telegram'; fileId: string; size?: number }
+  | { kind: 'audio' | 'image'; provider: 'whatsapp'; mediaId: string; mimeType?: string }
+  | { kind: 'audio' | 'image'; provider: 'twilio'; url: string; contentType?: string }
+  | { kind: 'unsupported'; what: string };
+/** The media an inbound message's payload names, if any. */
+export function inboundMedia(payload: unknown): InboundMedia | undefined {
+  const m = (payload as { media?: InboundMedia } | null)?.media;
+  return m && typeof m === 'object' && typeof m.kind === 'string' ? m : undefined;
+}
 /** Where a router sent a message: to an agent (with the text it should answer), or an answer of its own. */
 export type InboxRoute = { agentId: string; text?: string } | { reply: string } | { drop: string };
 /** A message sent outside a conversation's reply: a link code, an approval notice, a test message. */
@@ -41,6 +56,8 @@ export interface InboxQueue {
   setRoute(id: string, route: InboxRoute): Promise<void>;
   /** Puts a message back in the queue, not to be picked before `notBefore`. */
   retryLater(id: string, notBefore: string, error: string): Promise<void>;
+  /** Replaces a message's payload (the worker records what it stored for it, e.g. the media ids of a downloaded file). */
+  setPayload(id: string, payload: unknown): Promise<void>;
   finish(id: string, status: 'done' | 'failed', at: string, error?: string | null): Promise<void>;
   counts(): Promise<Record<string, number>>;
   byId(id: string): Promise<InboxItem | undefined>;

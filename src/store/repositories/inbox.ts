@@ -158,6 +158,9 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
     async retryLater(id, notBefore, error) {
       await db.updateTable('inbox').set({ status: 'queued', locked_until: notBefore, last_error: maskStored(error) }).where('id', '=', id).execute();
     },
+    async setPayload(id, payload) {
+      await db.updateTable('inbox').set({ payload: JSON.stringify(payload ?? null) }).where('id', '=', id).execute();
+    },
     async finish(id, status, at, error) {
       await db.updateTable('inbox').set({ status, processed_at: at, locked_until: null, ...(error !== undefined ? { last_error: maskStored(error) } : {}) }).where('id', '=', id).execute();
     },
