@@ -136,7 +136,8 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       }
       admission.assertActive(agent); // before anything is stored: a paused agent is an HTTP error, not a stream
       const mediaIds = a.mediaIds ?? [];
-      if (!a.text.trim() && !(mediaIds.length && !seen)) throw errors.validation([{ path: 'text', message: mediaIds.length ? 'must not be empty' : 'must not be empty (or send mediaIds)' }]);
+      // A message processed again (after a crash) is the stored one: its text may be empty when it was only files.
+      if (!seen && !a.text.trim() && !mediaIds.length) throw errors.validation([{ path: 'text', message: mediaIds.length ? 'must not be empty' : 'must not be empty (or send mediaIds)' }]);
       // The installation's one length limit, before anything is stored: refused whole, never cut (Telegram
       // and WhatsApp send the person this error's message; the web chat and message API answer 400).
       if (!seen && a.text.trim()) await admission.checkLength(a.text);

@@ -43,7 +43,8 @@ const voicePart = (text: string) => (text.startsWith(VOICE_PART) ? text.slice(VO
 const DOWNLOAD_TIMEOUT_MS = 60_000;
 
 /** A message answered in the request that brought it: the web chat, the message API. */
-export type InlineMessage = { channel: 'web' | 'api'; agentId: string; sender: string; text: string };
+/** `mediaIds`: files uploaded before and sent with the message, kept in the inbox row (`payload.mediaIds`) so a worker finishing the reply after a crash sends them too. */
+export type InlineMessage = { channel: 'web' | 'api'; agentId: string; sender: string; text: string; mediaIds?: string[] };
 
 /**
  * The durable inbox: channels write inbound messages here before they acknowledge the webhook,
@@ -201,7 +202,9 @@ export function inboxService(deps: {
     if (!agent) return { text: null, agentId };
     const sender = deps.senders.get(item.channel);
     const person = { kind: identity.person, externalId: item.sender, displayName: item.senderName };
-    let mediaIds: string[] | undefined;
+    // Files the web chat or the message API sent with the message (uploaded before; ids in the payload).
+    const sent = (item.payload as { mediaIds?: unknown } | null)?.mediaIds;
+    let mediaIds: string[] | undefined = !media && Array.isArray(sent) && sent.every((x) => typeof x === 'string') ? sent as string[] : undefined;
     if (media) {
       try {
         mediaIds = await mediaFor(item, agent, person);
@@ -221,7 +224,7 @@ export function inboxService(deps: {
     };
     try {
       // Voice notes are answered as voice in OGG/Opus, the format Telegram and WhatsApp play as a voice note.
-      for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, ...(mediaIds ? { mediaIds, voiceFormat: 'opus' as const } : {}) })) {
+      for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, ...(mediaIds ? { mediaIds, ...(media ? { voiceFormat: 'opus' as const } : {}) } : {}) })) {
         if (ev.type === 'start' && !ev.human) startTyping();
         if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId, ...(ev.voice ? { voice: ev.voice } : {}) };
         if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
@@ -402,7 +405,7 @@ export function inboxService(deps: {
   async function* inline<E extends { type: string }>(m: InlineMessage, run: (sourceId: string) => AsyncGenerator<E>): AsyncGenerator<E> {
     const { id } = await store.inbox.accept({
       channel: m.channel, account: m.agentId, externalId: randomUUID(), threadKey: `${m.channel}:${m.agentId}:${m.sender}`,
-      agentId: m.agentId, sender: m.sender, senderName: null, text: m.text, payload: null,
+      agentId: m.agentId, sender: m.sender, senderName: null, text: m.text, payload: m.mediaIds?.length ? { mediaIds: m.mediaIds } : null,
     }, iso(), iso(o.leaseMs));
     const lease = holdLease(id);
     // Answered once the reply (or the failure) is stored, which is when `done` or `error` comes out,
