@@ -35,8 +35,12 @@ export function toChatItem(m: Message): ChatItem {
   };
 }
 
-/** The recording formats to try, best first (Chromium and Firefox: webm/opus; Safari: mp4). */
-const RECORDING_TYPES = ['audio/webm;codecs=opus', 'audio/webm', 'audio/ogg;codecs=opus', 'audio/mp4'];
+/**
+ * The recording formats to try, best first. MP4 (Chromium 126+, Safari) before WebM: a WebM that
+ * MediaRecorder streams has clusters of unknown size, which the server's audio reader refuses today
+ * (415); Firefox records WebM/Ogg only.
+ */
+const RECORDING_TYPES = ['audio/mp4', 'audio/webm;codecs=opus', 'audio/webm', 'audio/ogg;codecs=opus'];
 
 export function recordingType(): string | undefined {
   if (typeof MediaRecorder === 'undefined') return undefined;
