@@ -17,7 +17,9 @@ const config = {
         'default-src': ['self'],
         'script-src': ['self'],
         'style-src': ['self', 'unsafe-inline'],
-        'img-src': ['self', 'data:'],
+        // blob: the chat's previews of a picked image and of a just-recorded voice note (made by our own script).
+        'img-src': ['self', 'data:', 'blob:'],
+        'media-src': ['self', 'blob:'],
         'connect-src': ['self'],
         'object-src': ['none'],
         'base-uri': ['self'],

@@ -40,6 +40,10 @@ export default defineConfig({
             '--disable-component-update',
             '--disable-sync',
             '--no-first-run',
+            // voice.spec.ts: a fake microphone (a tone) that needs no permission prompt.
+            '--use-fake-device-for-media-stream',
+            '--use-fake-ui-for-media-stream',
+            '--autoplay-policy=no-user-gesture-required',
           ],
         },
       },

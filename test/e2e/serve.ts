@@ -62,7 +62,8 @@ const smtp = await startFakeSmtp();
 // POST /apps/<name> starts (once per name) another Switchboard on its own data folder and answers
 // {url}: channels.spec.ts and budget.spec.ts run on their own, so their owner accounts (and budgets,
 // prices and alerts) cannot spoil core.spec.ts's first-run setup whichever file runs first.
-// A body {"customers": true} opens sign-up and adds the website, Stripe and mail (customerEnv).
+// A body {"customers": true} opens sign-up and adds the website, Stripe and mail (customerEnv);
+// {"voice": true} configures speech to text and text to speech on the fake upstream (voiceEnv).
 // GET /fakes answers {siteUrl, botToken, botUsername, spareBots, stripePriceId}; GET /mail?to= the mails sent there.
 const control = createServer((req, res) => {
   let body = '';
@@ -71,8 +72,8 @@ const control = createServer((req, res) => {
     try {
       const app = req.method === 'POST' ? /^\/apps\/([a-z][a-z0-9-]{0,30})$/.exec(req.url ?? '') : null;
       if (app) {
-        const opts = body ? (JSON.parse(body) as { customers?: boolean }) : {};
-        const other = await startOtherApp(app[1]!, { customers: !!opts.customers });
+        const opts = body ? (JSON.parse(body) as { customers?: boolean; voice?: boolean }) : {};
+        const other = await startOtherApp(app[1]!, { customers: !!opts.customers, voice: !!opts.voice });
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ url: other.url }));
         return;
       }
@@ -145,17 +146,23 @@ const customerEnv = {
   SMTP_FROM: 'Switchboard <noreply@example.com>',
 };
 
+/** Voice (issue 16, voice.spec.ts): the fake upstream answers /audio/transcriptions and /audio/speech. */
+const voiceEnv = {
+  SWITCHBOARD_STT_MODEL: 'openai:gpt-4o-mini-transcribe',
+  SWITCHBOARD_TTS_MODEL: 'openai:gpt-4o-mini-tts',
+};
+
 const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
 const app = await startServer({ port, host: '127.0.0.1', env: appEnv(dataDir) });
 
 type OtherApp = { url: string; close(): Promise<void>; dataDir: string };
 const otherApps = new Map<string, Promise<OtherApp>>();
-function startOtherApp(name: string, opts: { customers?: boolean } = {}): Promise<OtherApp> {
+function startOtherApp(name: string, opts: { customers?: boolean; voice?: boolean } = {}): Promise<OtherApp> {
   let started = otherApps.get(name);
   if (!started) {
     started = (async () => {
       const dir = mkdtempSync(join(tmpdir(), `switchboard-e2e-${name}-`));
-      const env = { ...appEnv(dir), ...(opts.customers ? customerEnv : {}) };
+      const env = { ...appEnv(dir), ...(opts.customers ? customerEnv : {}), ...(opts.voice ? voiceEnv : {}) };
       const other = await startServer({ port: 0, host: '127.0.0.1', env });
       console.log(`[e2e] ${name} switchboard on ${other.url} (data ${dir})`);
       return { url: other.url, close: () => other.close(), dataDir: dir };

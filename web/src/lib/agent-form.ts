@@ -3,6 +3,7 @@
 import type { Agent, Persona } from './api';
 import type { BudgetForm } from './components/AgentBudgetFields.svelte';
 import type { HandoffForm } from './components/AgentHandoffFields.svelte';
+import type { VoiceForm } from './components/AgentVoiceFields.svelte';
 
 /** The Settings tab's fields. */
 export interface AgentForm {
@@ -22,4 +23,6 @@ export interface AgentForm {
   budget: BudgetForm;
   /** Trigger phrases, what the person is told, waiting quietly, automatic hand-back. */
   handoff: HandoffForm;
+  /** Spoken replies and the voice (issue 16). */
+  voice: VoiceForm;
 }

@@ -149,7 +149,17 @@ export const api = {
   /** `switch`: the person leaves for another agent (the warning said the context resets). */
   newConversation: (slug: string, reason: 'new' | 'switch' = 'new') =>
     unwrap(client.POST('/api/public/agents/{slug}/conversation/new', { params: { path: { slug }, query: reason === 'switch' ? { reason } : {} } })),
-  chat: (slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal) => streamChat(slug, text, handlers, signal),
+  /** `mediaIds`: voice notes and images uploaded with uploadMedia, sent with the (possibly empty) text. */
+  chat: (slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal, mediaIds: string[] = []) =>
+    streamChat(slug, text, handlers, signal, mediaIds),
+  /** Upload a recording or an image (raw body, its own Content-Type): 413 media_too_large, 415 unsupported_media. */
+  uploadMedia: (slug: string, file: Blob) => uploadRaw(`/api/public/agents/${encodeURIComponent(slug)}/media`, file),
+  /** A reply spoken (the same audio on a second call); 501 not_configured: no TTS model, use the browser's voice. */
+  speech: (slug: string, messageId: string) =>
+    postJson<SpokenReply>(`/api/public/agents/${encodeURIComponent(slug)}/messages/${encodeURIComponent(messageId)}/speech`),
+  /** The dashboard's play button for a reply in a conversation the user may see. */
+  agentSpeech: (agentId: string, messageId: string) =>
+    postJson<SpokenReply>(`/api/agents/${encodeURIComponent(agentId)}/messages/${encodeURIComponent(messageId)}/speech`),
   /** Replies that reach the visitor's conversation without a request of theirs (a person's reply): an EventSource URL. */
   visitorEventsUrl: (slug: string) => `/api/public/agents/${encodeURIComponent(slug)}/conversation/events`,
 
@@ -223,16 +233,58 @@ export const accountApi = {
   sendMessage: (agentId: string, text: string) => unwrap(client.POST('/api/agents/{id}/message', { ...id(agentId), body: { text } })),
 };
 
+// ---------- media ----------
+
+export interface UploadedMedia {
+  mediaId: string;
+  kind: 'audio' | 'image';
+  mimeType: string;
+  bytes: number;
+}
+export interface SpokenReply {
+  mediaId: string;
+  mimeType: string;
+}
+
+/** Where a stored voice note or image is served (to whoever may see its conversation); never a provider's URL. */
+export const mediaUrl = (mediaId: string) => `/api/media/${encodeURIComponent(mediaId)}`;
+
+async function uploadRaw(url: string, file: Blob): Promise<UploadedMedia> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': file.type || 'application/octet-stream', Accept: 'application/json' },
+    credentials: 'same-origin',
+    body: file,
+  });
+  if (!res.ok) throw await errorFrom(res);
+  return (await res.json()) as UploadedMedia;
+}
+
+async function postJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  if (!res.ok) throw await errorFrom(res);
+  return (await res.json()) as T;
+}
+
 // ---------- chat stream ----------
 
 export interface ChatHandlers {
-  start?(e: { conversationId: string; userMessageId: string }): void;
+  /** `transcript`: what was heard in a voice note, which becomes the person's message text. */
+  start?(e: { conversationId: string; userMessageId: string; transcript?: string }): void;
   delta?(e: { text: string }): void;
   /**
    * `reply`: the whole reply (with `budgetStopped`, the agent's stop message, which comes without deltas);
    * `human`: a person has taken the conversation over, so the agent says nothing (a reply being streamed was cut).
    */
-  done?(e: { messageId: string; reply?: string; budgetStopped?: boolean; usage: { inputTokens: number; outputTokens: number; costUsd: number }; human?: boolean }): void;
+  done?(e: {
+    messageId: string;
+    reply?: string;
+    budgetStopped?: boolean;
+    usage: { inputTokens: number; outputTokens: number; costUsd: number };
+    human?: boolean;
+    /** The reply spoken, when the agent's voice.reply asks for it and a TTS model is set. */
+    voice?: SpokenReply;
+  }): void;
   /** The reply failed; the server stores it with status "error" under `messageId` when it has one. */
   error?(e: { code: string; message: string; messageId?: string }): void;
 }
@@ -242,8 +294,8 @@ export interface ChatHandlers {
  * Resolves when the stream ends. A refused request (4xx/5xx before streaming)
  * rejects with an ApiError; an `error` event is passed to `handlers.error`.
  */
-async function streamChat(slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal): Promise<void> {
-  const body: T.Body<'/api/public/agents/{slug}/chat', 'post'> = { text };
+async function streamChat(slug: string, text: string, handlers: ChatHandlers, signal?: AbortSignal, mediaIds: string[] = []): Promise<void> {
+  const body: T.Body<'/api/public/agents/{slug}/chat', 'post'> & { mediaIds?: string[] } = mediaIds.length ? { text, mediaIds } : { text };
   return streamEvents(`/api/public/agents/${encodeURIComponent(slug)}/chat`, body, handlers, signal);
 }
 

@@ -49,6 +49,7 @@ export type SiteAgentInput = Body<'/api/agents', 'post'>;
 
 // ---------- conversations and memory ----------
 export type Message = Schemas['Message'];
+export type MessageMedia = Schemas['MessageMedia'];
 export type Channel = 'web' | 'api' | 'openai' | 'telegram' | 'whatsapp';
 export type Conversation = Schemas['Conversation'];
 export type ConversationSummary = Item<Ok<'/api/agents/{id}/conversations', 'get'>['conversations']>;
