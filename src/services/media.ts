@@ -34,6 +34,8 @@ export const MEDIA_LIMITS = {
   /** The longest side an image may have when it is sent to a model; larger ones are downscaled to fit. */
   modelImageSide: 4096,
 } as const;
+/** A recording whose length cannot be read is bounded by its size at this rate (128 kbit/s, above what browsers record voice at). */
+const WEBM_BYTES_PER_SECOND = 16_000;
 /** The most an upload route reads before refusing (the largest kind's limit). */
 export const UPLOAD_MAX_BYTES = Math.max(MEDIA_LIMITS.audioBytes, MEDIA_LIMITS.imageBytes);
 
@@ -153,14 +155,18 @@ export function mediaService(deps: {
     if (sniffed.kind === 'audio') {
       if (bytes.length > MEDIA_LIMITS.audioBytes) throw tooLarge(`Audio may be at most ${mb(MEDIA_LIMITS.audioBytes)}.`);
       const { parseBuffer } = await import('music-metadata');
-      let format: Awaited<ReturnType<typeof parseBuffer>>['format'];
+      let format: Awaited<ReturnType<typeof parseBuffer>>['format'] | undefined;
       try {
         format = (await parseBuffer(bytes, { mimeType: sniffed.mimeType, size: bytes.length }, { duration: true, skipCovers: true })).format;
       } catch {
-        throw unsupported('The audio could not be read; send OGG/Opus, WebM, MP3, M4A/MP4 or WAV.');
+        // A browser's MediaRecorder writes WebM as a live stream (elements of unknown size), which the
+        // parser cannot walk: the bytes are WebM all the same (sniffed above), so the recording is kept
+        // with its length unknown — bounded instead by its size at a generous 128 kbit/s.
+        if (sniffed.mimeType !== 'audio/webm') throw unsupported('The audio could not be read; send OGG/Opus, WebM, MP3, M4A/MP4 or WAV.');
+        if (bytes.length > MEDIA_LIMITS.audioSeconds * WEBM_BYTES_PER_SECOND) throw tooLarge(`Audio may be at most ${MEDIA_LIMITS.audioSeconds / 60} minutes long.`);
       }
-      if (sniffed.maybeVideo && format.hasVideo) throw unsupported(`Video is not supported; send ${ALLOWED_TEXT}.`);
-      if (typeof format.duration === 'number' && Number.isFinite(format.duration)) {
+      if (sniffed.maybeVideo && format?.hasVideo) throw unsupported(`Video is not supported; send ${ALLOWED_TEXT}.`);
+      if (typeof format?.duration === 'number' && Number.isFinite(format.duration)) {
         durationSeconds = Math.round(format.duration * 1000) / 1000;
         if (durationSeconds > MEDIA_LIMITS.audioSeconds) throw tooLarge(`Audio may be at most ${MEDIA_LIMITS.audioSeconds / 60} minutes long; this is ${Math.ceil(durationSeconds / 60)} minutes.`);
       }

@@ -74,6 +74,22 @@ describe('media uploads, access, retention and erasure', () => {
     expect(statSync(file!).mode & 0o777).toBe(0o600);
   });
 
+  it("keeps a browser's streamed WebM recording (elements of unknown size) with its length unknown, bounded by its size", async () => {
+    // What MediaRecorder writes: a Segment and a Cluster of unknown size, which the metadata parser cannot walk.
+    const streamed = Buffer.from('GkXfo59ChoEBQveBAULygQRC84EIQoKEd2VibUKHgQRChYECGFOAZwH/////////FlSua5SukteBAXPFgQGDgQKGhkFfT1BVUx9DtnUB/////////+eBAKOIgQAAgPz//gCjiIEAAID8//4A', 'base64');
+    const r = await publicUpload(streamed, 'audio/webm;codecs=opus');
+    expect(r.status).toBe(201);
+    expect(r.body).toMatchObject({ kind: 'audio', mimeType: 'audio/webm', bytes: streamed.length });
+    expect(await app.server.services.store.media.byId(r.body.mediaId)).toMatchObject({ durationSeconds: null });
+    // Longer than ten minutes could be at 128 kbit/s: refused, as a too-long recording is.
+    const big = Buffer.concat([streamed, Buffer.alloc(600 * 16_000)]);
+    const before = files().length;
+    const r2 = await publicUpload(big, 'audio/webm');
+    expect(r2.status).toBe(413);
+    expect(r2.body.error.code).toBe('media_too_large');
+    expect(files().length).toBe(before);
+  });
+
   it('accepts a PNG whatever type it was claimed to be, and reads its size', async () => {
     const r = await publicUpload(await png(40, 30), 'audio/webm');
     expect(r.status).toBe(201);
