@@ -10,7 +10,7 @@ describe('GET /api/meta: the limits, defaults and tool catalog the web app shows
   it('answers without a login', async () => {
     const r = await app.api('/api/meta');
     expect(r.status).toBe(200);
-    expect(r.body.tools.builtin).toEqual(['read', 'write', 'edit', 'list', 'exec', 'web_fetch', 'web_search', 'memory_search', 'memory_get', 'memory_write', 'handoff', 'knowledge_search']);
+    expect(r.body.tools.builtin).toEqual(['read', 'write', 'edit', 'list', 'exec', 'web_fetch', 'web_search', 'memory_search', 'memory_get', 'memory_write', 'handoff', 'site_audit', 'knowledge_search']);
     expect(r.body.tools.groups['group:memory']).toEqual(['memory_search', 'memory_get', 'memory_write']);
     expect(r.body.tools.plan).toEqual(['memory', 'web_fetch', 'web_search', 'exec']);
     expect(r.body.budgetStopMessage).toContain('{agent} has used up its budget');
