@@ -230,21 +230,29 @@ export function provisioningService(deps: {
       await telegram.disconnect(rec.agentId); // webhook removed or polling stopped, channel row deleted
       steps = steps.map((s) => (s.name === 'bind_telegram' && s.state === 'done' ? { ...s, state: 'pending' as const, detail: 'Disconnected again because a later step failed; it connects again on retry.', updatedAt: iso() } : s));
     }
-    await store.provisioning.update(rec.agentId, { status: 'failed', steps, error: reason, tokenSealed, finishedAt: iso() });
-    const agent = await store.agents.byId(rec.agentId);
-    if (agent?.status === 'provisioning') await store.agents.update(rec.agentId, { status: 'failed' });
-    await store.audit.add({ actorId: null, actorRole: 'system', action: 'provisioning.failed', targetType: 'agent', targetId: rec.agentId, detail: { step, reason, attempt: rec.attempts } });
+    await store.transaction(async (tx) => {
+      await tx.provisioning.update(rec.agentId, { status: 'failed', steps, error: reason, tokenSealed, finishedAt: iso() });
+      const agent = await tx.agents.byId(rec.agentId);
+      if (agent?.status === 'provisioning') await tx.agents.update(rec.agentId, { status: 'failed' });
+      await tx.audit.add({ actorId: null, actorRole: 'system', action: 'provisioning.failed', targetType: 'agent', targetId: rec.agentId, detail: { step, reason, attempt: rec.attempts } });
+    });
     log.info('provisioning failed', { agentId: rec.agentId, step, attempt: rec.attempts });
   }
 
   async function succeed(rec: Provisioning): Promise<void> {
-    for (let i = 0; i < 3; i++) {
-      const agent = await store.agents.byId(rec.agentId);
-      if (!agent || agent.status !== 'provisioning') return abandon(rec);
-      if (await store.agents.update(rec.agentId, { status: 'active', pausedReason: null }, agent.version)) break;
-    }
-    await store.provisioning.update(rec.agentId, { status: 'succeeded', error: null, tokenSealed: null, finishedAt: iso() });
-    await store.audit.add({ actorId: null, actorRole: 'system', action: 'provisioning.succeeded', targetType: 'agent', targetId: rec.agentId, detail: { attempt: rec.attempts } });
+    // The agent turns active, the record succeeds and the audit entry is written together: whoever sees the
+    // agent active sees the rest too.
+    const gone = await store.transaction(async (tx) => {
+      for (let i = 0; i < 3; i++) {
+        const agent = await tx.agents.byId(rec.agentId);
+        if (!agent || agent.status !== 'provisioning') return true;
+        if (await tx.agents.update(rec.agentId, { status: 'active', pausedReason: null }, agent.version)) break;
+      }
+      await tx.provisioning.update(rec.agentId, { status: 'succeeded', error: null, tokenSealed: null, finishedAt: iso() });
+      await tx.audit.add({ actorId: null, actorRole: 'system', action: 'provisioning.succeeded', targetType: 'agent', targetId: rec.agentId, detail: { attempt: rec.attempts } });
+      return false;
+    });
+    if (gone) return abandon(rec);
     log.info('provisioning succeeded', { agentId: rec.agentId, attempt: rec.attempts });
   }
 
