@@ -163,6 +163,23 @@ export const api = {
   /** Replies that reach the visitor's conversation without a request of theirs (a person's reply): an EventSource URL. */
   visitorEventsUrl: (slug: string) => `/api/public/agents/${encodeURIComponent(slug)}/conversation/events`,
 
+  // schedules and the owner's Telegram chat (issue 17)
+  schedules: (agentId: string) => unwrap(client.GET('/api/agents/{id}/schedules', id(agentId))),
+  createSchedule: (agentId: string, body: T.Body<'/api/agents/{id}/schedules', 'post'>) =>
+    unwrap(client.POST('/api/agents/{id}/schedules', { ...id(agentId), body })),
+  updateSchedule: (agentId: string, scheduleId: string, body: T.Body<'/api/agents/{id}/schedules/{scheduleId}', 'patch'>) =>
+    unwrap(client.PATCH('/api/agents/{id}/schedules/{scheduleId}', { params: { path: { id: agentId, scheduleId } }, body })),
+  deleteSchedule: (agentId: string, scheduleId: string) =>
+    unwrap(client.DELETE('/api/agents/{id}/schedules/{scheduleId}', { params: { path: { id: agentId, scheduleId } } })),
+  runSchedule: (agentId: string, scheduleId: string) =>
+    unwrap(client.POST('/api/agents/{id}/schedules/{scheduleId}/run', { params: { path: { id: agentId, scheduleId } } })),
+  scheduleRuns: (agentId: string, scheduleId: string, limit = 20) =>
+    unwrap(client.GET('/api/agents/{id}/schedules/{scheduleId}/runs', { params: { path: { id: agentId, scheduleId }, query: { limit } } })),
+  /** A one-time t.me link (15 minutes) that links the owner's Telegram chat with the agent. */
+  ownerLink: (agentId: string) => unwrap(client.POST('/api/agents/{id}/owner-link', id(agentId))),
+  /** The account's time zone for schedules that name none (null: UTC). */
+  setTimezone: (timezone: string | null) => unwrap(client.PUT('/api/account/timezone', { body: { timezone } })),
+
   // knowledge base (issue 18)
   knowledge: (agentId: string) => unwrap(client.GET('/api/agents/{id}/knowledge', id(agentId))),
   addKnowledge: (agentId: string, body: T.Body<'/api/agents/{id}/knowledge', 'post'>) =>
