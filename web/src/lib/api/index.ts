@@ -163,6 +163,12 @@ export const api = {
   /** Replies that reach the visitor's conversation without a request of theirs (a person's reply): an EventSource URL. */
   visitorEventsUrl: (slug: string) => `/api/public/agents/${encodeURIComponent(slug)}/conversation/events`,
 
+  // site watch (issue 17)
+  siteChecks: (agentId: string, range: { from?: string; to?: string } = {}) =>
+    unwrap(client.GET('/api/agents/{id}/site/checks', { params: { path: { id: agentId }, query: range } })),
+  siteAudits: (agentId: string) => unwrap(client.GET('/api/agents/{id}/site/audits', id(agentId))),
+  runSiteAudit: (agentId: string) => unwrap(client.POST('/api/agents/{id}/site/audits', { ...id(agentId), body: {} })),
+
   // knowledge base (issue 18)
   knowledge: (agentId: string) => unwrap(client.GET('/api/agents/{id}/knowledge', id(agentId))),
   addKnowledge: (agentId: string, body: T.Body<'/api/agents/{id}/knowledge', 'post'>) =>
