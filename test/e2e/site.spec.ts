@@ -47,8 +47,12 @@ test('site watch settings, uptime and an audit on the Site tab', async ({ page }
   if (process.env.E2E_SHOTS) {
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
+      await page.evaluate((s) => localStorage.setItem('sb-theme', s), scheme);
+      await page.reload();
+      await expect(page.getByTestId('site-latest-audit')).toBeVisible();
       for (const width of [1280, 390]) {
         await page.setViewportSize({ width, height: 900 });
+        await page.waitForTimeout(300); // the chart follows its box on the next resize callback
         await page.screenshot({ path: `test-results/shots/site-${scheme}-${width}.png`, fullPage: true });
       }
     }

@@ -435,7 +435,13 @@ export interface TimeSeries {
 }
 
 /** Lines over exact moments (seconds since the epoch), e.g. each uptime check's response time. */
-export function timeChart(c: { times: number[]; series: TimeSeries[]; format: (v: number) => string }): ChartBuilder {
+export function timeChart(c: {
+  times: number[];
+  series: TimeSeries[];
+  format: (v: number) => string;
+  /** The window shown (seconds); without it, the data's own span (a single point would get years). */
+  window?: [number, number];
+}): ChartBuilder {
   return (p) => {
     const fmtTime = uPlot.fmtDate('{MMM} {D} {HH}:{mm}');
     const series: uPlot.Series[] = [
@@ -460,7 +466,14 @@ export function timeChart(c: { times: number[]; series: TimeSeries[]; format: (v
         padding: [12, 14, 0, 0],
         cursor: { drag: { x: false, y: false }, points: { size: 7 } },
         legend: { live: true },
-        scales: { x: { time: true }, y: { range: fromZero } },
+        scales: {
+          x: {
+            time: true,
+            range: (_u, min, max) =>
+              c.window ?? (max - min < 3600 ? [min - 1800, max + 1800] : [min, max]),
+          },
+          y: { range: fromZero },
+        },
         axes: [
           {
             stroke: p.muted,
