@@ -179,6 +179,11 @@ export const api = {
   ownerLink: (agentId: string) => unwrap(client.POST('/api/agents/{id}/owner-link', id(agentId))),
   /** The account's time zone for schedules that name none (null: UTC). */
   setTimezone: (timezone: string | null) => unwrap(client.PUT('/api/account/timezone', { body: { timezone } })),
+  // site watch (issue 17)
+  siteChecks: (agentId: string, range: { from?: string; to?: string } = {}) =>
+    unwrap(client.GET('/api/agents/{id}/site/checks', { params: { path: { id: agentId }, query: range } })),
+  siteAudits: (agentId: string) => unwrap(client.GET('/api/agents/{id}/site/audits', id(agentId))),
+  runSiteAudit: (agentId: string) => unwrap(client.POST('/api/agents/{id}/site/audits', { ...id(agentId), body: {} })),
 
   // knowledge base (issue 18)
   knowledge: (agentId: string) => unwrap(client.GET('/api/agents/{id}/knowledge', id(agentId))),

@@ -424,3 +424,74 @@ export function burnDownChart(b: BurnDownInput): ChartBuilder {
     };
   };
 }
+
+// ---------- points in time (uptime checks) ----------
+
+export interface TimeSeries {
+  label: string;
+  values: (number | null)[];
+  color: ColorName;
+  fill?: boolean;
+}
+
+/** Lines over exact moments (seconds since the epoch), e.g. each uptime check's response time. */
+export function timeChart(c: {
+  times: number[];
+  series: TimeSeries[];
+  format: (v: number) => string;
+  /** The window shown (seconds); without it, the data's own span (a single point would get years). */
+  window?: [number, number];
+}): ChartBuilder {
+  return (p) => {
+    const fmtTime = uPlot.fmtDate('{MMM} {D} {HH}:{mm}');
+    const series: uPlot.Series[] = [
+      { label: 'Time', value: (_u, v) => (v == null ? '' : fmtTime(utc(v)) + ' UTC') },
+      ...c.series.map((s): uPlot.Series => {
+        const color = p[s.color];
+        return {
+          label: s.label,
+          stroke: color,
+          width: 2,
+          fill: s.fill ? p.alpha(color, 0.12) : undefined,
+          points: { size: 4, fill: color, stroke: color },
+          spanGaps: false,
+          value: (_u, v) => (v == null ? '—' : c.format(v)),
+        };
+      }),
+    ];
+    const hhmm = uPlot.fmtDate('{HH}:{mm}');
+    return {
+      opts: {
+        tzDate: utc,
+        padding: [12, 14, 0, 0],
+        cursor: { drag: { x: false, y: false }, points: { size: 7 } },
+        legend: { live: true },
+        scales: {
+          x: {
+            time: true,
+            range: (_u, min, max) =>
+              c.window ?? (max - min < 3600 ? [min - 1800, max + 1800] : [min, max]),
+          },
+          y: { range: fromZero },
+        },
+        axes: [
+          {
+            stroke: p.muted,
+            font: FONT,
+            grid: { show: false },
+            ticks: { stroke: p.grid, width: 1, size: 4 },
+            gap: 4,
+            space: 64,
+            values: (u, splits) => {
+              const span = (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0);
+              return splits.map((ts) => (span > DAY_S * 1.5 ? fmtDay(utc(ts)) : hhmm(utc(ts))));
+            },
+          },
+          yAxis(p, c.format),
+        ],
+        series,
+      },
+      data: [c.times, ...c.series.map((s) => s.values)] as uPlot.AlignedData,
+    };
+  };
+}

@@ -1,0 +1,60 @@
+// The Site tab (issue 17): an agent without a site shows the empty state; a refused URL is named by its
+// field; the fake website set as the site is checked (up, uptime, response time); "Run audit now" runs
+// an audit whose scores and findings appear. Screenshots with E2E_SHOTS=1.
+import { expect, test as base } from '@playwright/test';
+import { customerFakes, isolatedApp, signIn } from './helpers.js';
+
+const test = base.extend({
+  // eslint-disable-next-line no-empty-pattern
+  baseURL: async ({}, use) => use(await isolatedApp('site', { customers: true })),
+});
+
+test('site watch settings, uptime and an audit on the Site tab', async ({ page }) => {
+  test.setTimeout(120_000);
+  const { siteUrl } = await customerFakes();
+  await signIn(page);
+  const created = await page.request.post('/api/agents', { data: { name: 'Site Bot', slug: 'site-bot', listed: false } });
+  expect(created.status(), await created.text()).toBe(201);
+  const agentId = (await created.json()).id as string;
+
+  await page.goto(`/dashboard/agents/${agentId}?tab=site`);
+  await expect(page.getByTestId('site-empty')).toBeVisible();
+
+  // A URL that is not a web address is refused beside its field.
+  await page.getByTestId('site-url').fill('ftp://nowhere');
+  await page.getByTestId('site-save').click();
+  await expect(page.getByTestId('site-url-error')).toBeVisible();
+
+  await page.getByTestId('site-url').fill(siteUrl);
+  await page.getByTestId('site-interval').fill('5');
+  await page.getByTestId('site-save').click();
+  await expect(page.getByText('Saved.')).toBeVisible();
+  await expect(page.getByTestId('site-uptime')).toBeVisible();
+
+  // The first check runs as a job; reload until it is in.
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('site-last-check')).toContainText('HTTP 200', { timeout: 2000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(page.getByTestId('site-uptime')).toContainText('100.0%');
+  await expect(page.getByTestId('site-response-chart')).toBeVisible();
+
+  await page.getByTestId('site-run-audit').click();
+  await expect(page.getByTestId('site-latest-audit')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('site-score').first()).not.toHaveText('—');
+  await expect(page.getByTestId('site-audit-history')).toBeAttached();
+
+  if (process.env.E2E_SHOTS) {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.evaluate((s) => localStorage.setItem('sb-theme', s), scheme);
+      await page.reload();
+      await expect(page.getByTestId('site-latest-audit')).toBeVisible();
+      for (const width of [1280, 390]) {
+        await page.setViewportSize({ width, height: 900 });
+        await page.waitForTimeout(300); // the chart follows its box on the next resize callback
+        await page.screenshot({ path: `test-results/shots/site-${scheme}-${width}.png`, fullPage: true });
+      }
+    }
+  }
+});
