@@ -212,7 +212,10 @@ export function conversationService(deps: {
     /** This visitor's current conversation with a public agent. */
     async visitorHistory(actor: Actor | undefined, slug: string, visitor: VisitorOf) {
       const agent = await publicAgent(actor, slug);
-      return chat.history(agent, visitor());
+      const h = await chat.history(agent, visitor());
+      // Voice notes and images come back from the media store (never the browser's blob URLs).
+      const media = deps.media && h.messages.length ? await deps.media.forMessages(h.messages.map((m) => m.id)) : new Map<string, MediaView[]>();
+      return { ...h, messages: h.messages.map((m) => ({ ...m, media: media.get(m.id) ?? [] })) };
     },
     /** Starts over: the visitor's next message opens a new conversation. */
     async visitorNewConversation(actor: Actor | undefined, slug: string, visitor: VisitorOf, reason: 'new_conversation' | 'switched_agent') {
@@ -264,10 +267,11 @@ export type ConversationService = ReturnType<typeof conversationService>;
  * A message as the public chat shows it: who wrote it by type and, for a person's reply, the name
  * they go by — never their user id or e-mail.
  */
-export function visitorMessage(m: ChatMessage) {
+export function visitorMessage(m: ChatMessage & { media?: MediaView[] }) {
   return {
     id: m.id, role: m.role, content: m.content, status: m.status, channel: m.channel, createdAt: m.createdAt,
     author: { type: m.author.type, ...(m.author.type === 'human' && m.author.name ? { name: m.author.name } : {}) },
+    ...(m.media?.length ? { media: m.media } : {}),
   };
 }
 

@@ -67,6 +67,9 @@ describe('voice and images in the chat (STT, TTS and a vision model)', () => {
     const user = conv.messages.find((m: any) => m.id === start.userMessageId);
     expect(user.content).toBe('What time do you open tomorrow?');
     expect(user.media).toEqual([{ mediaId: up.mediaId, kind: 'audio', mimeType: 'audio/wav', transcript: 'What time do you open tomorrow?' }]);
+    // The visitor's own history (the chat page after a reload) carries the voice note too.
+    const mine = await fetch(`${app.url}/api/public/agents/${agent.slug}/conversation`, { headers: { cookie: up.cookie } }).then((x) => x.json()) as any;
+    expect(mine.messages.find((m: any) => m.id === start.userMessageId).media).toEqual(user.media);
     const usage = (await app.api(`/api/usage?agentId=${agent.id}`, { token: owner })).body;
     expect(usage.byPurpose.map((p: any) => p.purpose)).toEqual(expect.arrayContaining(['chat', 'transcription']));
   });

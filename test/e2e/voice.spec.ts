@@ -94,14 +94,8 @@ test('an upload the server refuses says why and keeps the picture; a non-image i
   await expect(page.locator('[data-role="user"]')).toHaveCount(0);
 });
 
-// The browser's voice message reached the server without its mediaIds after the merge with the chat server
-// (the reply was the 400 "text must not be empty (or send mediaIds)"); the API tests of the same flow pass
-// (test/api/voice-chat.test.ts). Not yet found; see the closing note of 2026-12-05.
-const BROKEN_AFTER_MERGE = 'the web voice flow fails end to end since the merge with the chat server (see the comment above)';
-
 test('the microphone: record, stop, the transcript as the person’s message, then the reply', async () => {
   test.skip(!agent.voice, NEEDS_SERVER);
-  test.fixme(true, BROKEN_AFTER_MERGE);
   await page.goto(`/chat/${agent.slug}`);
   const mic = page.getByTestId('mic-button');
   await expect(mic).toHaveAttribute('data-mode', 'record');
@@ -142,7 +136,6 @@ test('the microphone: record, stop, the transcript as the person’s message, th
 
 test('an image attached with a caption: previewed, sent, shown from the media store', async () => {
   test.skip(!agent.voice, NEEDS_SERVER);
-  test.fixme(true, BROKEN_AFTER_MERGE);
   await page.goto(`/chat/${agent.slug}`);
   await page.getByTestId('attach-input').setInputFiles([{ name: 'parcel.png', mimeType: 'image/png', buffer: await png() }]);
   await expect(page.getByTestId('attachment-preview')).toHaveCount(1);
@@ -164,7 +157,6 @@ test('an image attached with a caption: previewed, sent, shown from the media st
 
 test('Listen plays a reply’s speech; the dashboard shows the voice note, the image and the Voice card', async () => {
   test.skip(!agent.voice, NEEDS_SERVER);
-  test.fixme(true, BROKEN_AFTER_MERGE);
   await page.goto(`/chat/${agent.slug}`);
   const listen = page.locator('[data-role="assistant"]').last().getByTestId('speak-reply');
   await expect(listen).toBeVisible();
