@@ -407,7 +407,8 @@ export function siteWatchService(deps: SiteWatchDeps) {
           throw errors.validation([{ path: 'site.url', message: err instanceof FetchRefused ? err.message : 'cannot be checked' }]);
         }
       }
-      if (actor.user.role === 'customer' && minMinutes && next.checkIntervalMinutes < minMinutes) {
+      // A customer choosing an interval gets the plan's minimum (the operator may set any on their behalf).
+      if (actor.user.role === 'customer' && minMinutes && input.checkIntervalMinutes !== undefined && next.checkIntervalMinutes < minMinutes) {
         throw errors.validation([{ path: 'site.checkIntervalMinutes', message: `must be at least ${minMinutes} minutes on your plan` }]);
       }
     },
