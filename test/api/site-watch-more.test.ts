@@ -98,10 +98,10 @@ describe('site watch and schedules, the rest', () => {
     expect(await app.server.services.schedules.sweep()).toBe(0); // 29 minutes: still within the bound (30)
     clock.advance(2 * 60_000);
     // The tick sweeps (at most once a minute per process): the 31-minute-old run fails, the 2-minute-old one stays.
-    const runs = await eventually(async () => {
+    const runs = (await eventually(async () => {
       const items = (await app.api(`/api/agents/${agentId}/schedules/${s.body.id}/runs`, { token: owner })).body.items as any[];
       return items.find((r) => r.id === old.id)?.status === 'failed' ? items : undefined;
-    }, 10_000, 'the stale run swept');
+    }, 10_000, 'the stale run swept'))!;
     expect(runs.find((r) => r.id === old.id)).toMatchObject({ status: 'failed', error: 'interrupted', delivery: { status: 'skipped' } });
     expect(runs.find((r) => r.id === old.id).finishedAt).toBe(clock.now().toISOString());
     expect(runs.find((r) => r.id === recent.id)).toMatchObject({ status: 'running' });
