@@ -83,7 +83,7 @@ export function createApp(services: Services, opts: AppOptions = {}) {
   app.route('/', metaRoutes({ settings: s.settings }));
   app.route('/', mediaRoutes({ media: s.media, visitors: s.visitors, voice: s.voice }));
   app.route('/', scheduleRoutes({ schedules: s.schedules, owner: s.owner }));
-  app.route('/', siteRoutes({ siteWatch: s.siteWatch }));
+  app.route('/', siteRoutes({ siteWatch: s.siteWatch, siteReport: s.siteReport }));
   app.route('/', knowledgeRoutes({ knowledge: s.knowledge }));
 
   const document = {

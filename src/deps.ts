@@ -62,6 +62,7 @@ import { settingsService, signupSwitch } from './services/settings.js';
 import type { EmbeddingPort, MediaStorage, SpeechPort } from './domain/ports.js';
 import { mediaService } from './services/media.js';
 import { siteWatchService } from './services/site-watch.js';
+import { SITE_REPORT_KIND, siteReportService } from './services/site-report.js';
 import { diskMediaStorage, memoryMediaStorage, s3MediaStorage } from './infra/media-storage.js';
 
 type ModelOptions = { timeoutMs: number; maxRetries: number };
@@ -232,6 +233,8 @@ export function buildServices(config: Config, infra: Infra) {
   const provisioning = provisioningService({
     store, queue, box, clock, log: log.child({ service: 'provisioning' }), telegram, chat, templates,
     fetcher, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS, dropMediaFiles: (keys) => media.dropFiles(keys),
+    addSiteReport: (agent) => siteReport.ensure(schedules, agent),
+    watchSite: async (agentId) => { const a = await store.agents.byId(agentId); if (a) await siteWatch.watch(a); },
   });
   // The owner's chat with the agent (one-time Telegram link) and delivery to the owner (schedules, site alerts, reports).
   const owner = ownerService({
@@ -246,12 +249,16 @@ export function buildServices(config: Config, infra: Infra) {
       return l.plan ? { maxSchedules: l.plan.maxSchedules ?? null, minScheduleMinutes: l.plan.minScheduleMinutes ?? null } : null;
     },
     timezoneOf: async (userId) => (await store.users.byId(userId))?.timezone ?? null,
-    tickMs: config.SWITCHBOARD_SCHEDULE_TICK_MS, lateMs: config.SWITCHBOARD_SCHEDULE_LATE_MS,
+    tickMs: config.SWITCHBOARD_SCHEDULE_TICK_MS, lateMs: config.SWITCHBOARD_SCHEDULE_LATE_MS, staleMs: config.SWITCHBOARD_SCHEDULE_STALE_MS,
   });
+  // The weekly site report of website agents: a schedule kind whose figures are computed here, the next steps written by the agent.
+  const siteReport = siteReportService({ store, log: log.child({ service: 'site-report' }), alerts });
+  schedules.registerKind(SITE_REPORT_KIND, siteReport.kind);
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
   for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs, ...schedules.jobs, ...siteWatch.jobs, ...knowledge.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
-    checkSiteSettings: (actor, agent, next, input) => siteWatch.checkSettings(actor, agent, next, input),
+    // The plan of the agent's owner sets the shortest uptime-check interval a customer may choose.
+    checkSiteSettings: async (actor, agent, next, input) => siteWatch.checkSettings(actor, agent, next, input, (await limitsFor(agent.ownerId)).plan?.minCheckIntervalMinutes ?? undefined),
     siteWatchChanged: (agent) => siteWatch.watch(agent),
     preparePlugins: (input, current) => preparePlugins(input, current, box, { allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }) });
   const conversations = conversationService({ store, chat, inbox, memory, events, clock, media });
@@ -278,6 +285,7 @@ export function buildServices(config: Config, infra: Infra) {
     owner,
     schedules,
     siteWatch,
+    siteReport,
     voice,
     admission,
     memory,

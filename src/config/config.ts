@@ -117,6 +117,8 @@ const EnvShape = z.object({
   SWITCHBOARD_SCHEDULE_TICK_MS: z.coerce.number().int().min(20).max(600_000).default(15_000),
   /** A slot run more than this long after its time (ms; e.g. missed while the server was down) is marked late. */
   SWITCHBOARD_SCHEDULE_LATE_MS: z.coerce.number().int().min(1000).max(86_400_000).default(120_000),
+  /** A schedule run still `running` this long after it started was cut off by a crash: it is marked failed ("interrupted"). */
+  SWITCHBOARD_SCHEDULE_STALE_MS: z.coerce.number().int().min(60_000).max(86_400_000).default(1_800_000),
   /** Days a voice note or image is kept (record and file); the retention job deletes it after. */
   SWITCHBOARD_MEDIA_RETENTION_DAYS: z.coerce.number().min(1).max(36_500).default(90),
   /** S3-compatible media storage (AWS S3, R2, MinIO…); without a bucket, media live under DATA_DIR/media. Bucket, endpoint, keys set together. */

@@ -71,6 +71,10 @@ export function provisioningService(deps: {
   fetcher: SafeFetcher; siteTimeoutMs: number;
   /** Deletes media files no record refers to any more (services/media.ts), after a purge commits. */
   dropMediaFiles?: (storageKeys: string[]) => Promise<unknown>;
+  /** Adds the weekly site report task to a website agent unless it has one (services/site-report.ts); answers what it did. */
+  addSiteReport?: (agent: Agent) => Promise<string>;
+  /** Starts the site watch's uptime checks of an agent that just turned active. */
+  watchSite?: (agentId: string) => Promise<void>;
 }) {
   const { store, queue, box, clock, log, telegram, chat, templates } = deps;
   const iso = () => clock.now().toISOString();
@@ -165,7 +169,9 @@ export function provisioningService(deps: {
       });
       const persona = { soul: fillPlaceholders(t.persona.soul, values), agents: fillPlaceholders(t.persona.agents, values), tools: fillPlaceholders(t.persona.tools, values), user: fillPlaceholders(t.persona.user, values) };
       await store.agents.update(agent.id, { persona });
-      return { state: 'done', detail: `Wrote SOUL.md, AGENTS.md, TOOLS.md and USER.md for ${agent.siteUrl}, owned by ${values.customer_name} (stack: ${values.tech_stack}).` };
+      // A website PM reports weekly by default (idempotent: a re-run finds the task it added).
+      const report = deps.addSiteReport ? ` ${await deps.addSiteReport(agent)}` : '';
+      return { state: 'done', detail: `Wrote SOUL.md, AGENTS.md, TOOLS.md and USER.md for ${agent.siteUrl}, owned by ${values.customer_name} (stack: ${values.tech_stack}).${report}` };
     },
 
     async bind_telegram(agent, rec) {
@@ -254,6 +260,7 @@ export function provisioningService(deps: {
     });
     if (gone) return abandon(rec);
     log.info('provisioning succeeded', { agentId: rec.agentId, attempt: rec.attempts });
+    await deps.watchSite?.(rec.agentId).catch((err: unknown) => log.error('site watch not started after provisioning', { agentId: rec.agentId, error: err }));
   }
 
   /** The agent was deleted while the pipeline ran: undo the binding (deletion did the rest). */

@@ -34,9 +34,13 @@ export type ScheduleInput = z.infer<typeof ScheduleInput>;
 export const SchedulePatchInput = ScheduleInput.partial().extend({ cron: z.string().trim().min(1).max(120).nullable().optional(), everyMinutes: z.number().int().min(1).max(525_600).nullable().optional(), timezone: z.string().trim().min(1).max(64).nullable().optional() });
 export type SchedulePatchInput = z.infer<typeof SchedulePatchInput>;
 
-/** A built-in kind (e.g. sitewatch's `site_report`) builds the instruction for each run and acts on the output. */
+/**
+ * A built-in kind (e.g. the site watch's `site_report`) builds the instruction for each run; `compose`,
+ * when given, turns the model's reply into the text that is kept and delivered (figures computed by code
+ * around the agent's words); `after` acts on that text once the run is recorded.
+ */
 export type ScheduleKind = {
-  prepare(agent: Agent, run: ScheduleRun): Promise<{ instruction: string }>;
+  prepare(agent: Agent, run: ScheduleRun): Promise<{ instruction: string; compose?: (reply: string) => string }>;
   after?(agent: Agent, run: ScheduleRun, output: string): Promise<void>;
 };
 
@@ -79,11 +83,14 @@ export function scheduleService(deps: {
   /** The account's time zone (IANA), used when a schedule names none. */
   timezoneOf: (userId: string) => Promise<string | null>;
   tickMs: number; lateMs: number;
+  /** A run still `running` this long after it started was left by a crashed process: swept to failed ("interrupted"). */
+  staleMs: number;
 }) {
   const { store, clock, queue, log } = deps;
   const kinds = new Map<string, ScheduleKind>();
   let ticker: ReturnType<typeof setInterval> | undefined;
   let ticking = false;
+  let lastSweep = -Infinity;
 
   async function tzFor(s: { timezone: string | null }, agent: Pick<Agent, 'ownerId'>): Promise<string> {
     return s.timezone ?? (await deps.timezoneOf(agent.ownerId)) ?? 'UTC';
@@ -176,14 +183,15 @@ export function scheduleService(deps: {
     let conversationId: string | null = null;
     try {
       const kind = kinds.get(s.kind);
-      const instruction = kind ? (await kind.prepare(agent, run)).instruction : s.instruction;
+      const prepared = kind ? await kind.prepare(agent, run) : { instruction: s.instruction };
+      const instruction = prepared.instruction;
       for await (const ev of deps.chat.send({ agent, person: { kind: 'owner', externalId: `owner:${agent.ownerId}`, displayName: 'Owner' }, channel: 'schedule', text: instruction })) {
         if (ev.type === 'start') conversationId = ev.conversationId;
         else if (ev.type === 'done') {
           costUsd = ev.usage.costUsd;
           if (ev.budgetStopped) { status = 'skipped'; error = `budget: ${ev.reply}`; }
           else if (ev.human) { status = 'skipped'; error = 'taken_over: a person holds the owner conversation'; }
-          else output = ev.reply;
+          else output = prepared.compose && ev.reply.trim() ? prepared.compose(ev.reply) : ev.reply;
         } else if (ev.type === 'error') { status = 'failed'; error = `${ev.code}: ${ev.message}`; }
       }
     } catch (err) {
@@ -193,19 +201,34 @@ export function scheduleService(deps: {
     const delivery = status === 'ok' && output
       ? await deps.owner.deliver(agent, output, { channel: s.deliver.channel, to: s.deliver.to, subject: `${agent.name}: ${s.name}` })
       : { status: 'skipped' as const, error: status === 'ok' ? 'empty' : status };
-    await finish({ status, finishedAt: clock.now().toISOString(), costUsd, output, error, conversationId, delivery });
+    // The kind's own keeping (e.g. the report file) is done before the run shows as finished, so whoever sees it finished sees that too.
     if (status === 'ok' && output) {
       const kind = kinds.get(s.kind);
       await kind?.after?.(agent, { ...run, status, output, costUsd }, output).catch((err: unknown) => log.error('schedule kind after-run failed', { scheduleId: s.id, kind: s.kind, error: err }));
     }
+    await finish({ status, finishedAt: clock.now().toISOString(), costUsd, output, error, conversationId, delivery });
   }
 
-  /** Queues every due slot (once across processes) and moves each schedule to its next slot. */
+  /**
+   * Runs left `running` by a process that died (no run takes staleMs) become failed with error
+   * "interrupted", so the history does not show them running for ever. At most once a minute.
+   */
+  async function sweep(): Promise<number> {
+    const now = clock.now();
+    if (now.getTime() - lastSweep < 60_000) return 0;
+    lastSweep = now.getTime();
+    const n = await store.schedules.failStale(new Date(now.getTime() - deps.staleMs).toISOString(), now.toISOString(), 'interrupted');
+    if (n) log.warn('schedule runs interrupted by a crash marked failed', { count: n });
+    return n;
+  }
+
+  /** Sweeps interrupted runs, queues every due slot (once across processes) and moves each schedule to its next slot. */
   async function tick(): Promise<number> {
     if (ticking) return 0;
     ticking = true;
     let queued = 0;
     try {
+      await sweep().catch((err: unknown) => log.error('schedule sweep failed', { error: err }));
       const now = clock.now();
       for (const s of await store.schedules.due(now.toISOString(), 100)) {
         const slot = s.nextRunAt!;
@@ -237,7 +260,9 @@ export function scheduleService(deps: {
   return {
     jobs: [runJob],
     tick,
-    /** Ticks every SWITCHBOARD_SCHEDULE_TICK_MS; the first tick at once (catches up missed slots). */
+    /** Marks runs interrupted by a crash as failed (the tick does it at most once a minute). */
+    sweep: () => { lastSweep = -Infinity; return sweep(); },
+    /** Ticks every SWITCHBOARD_SCHEDULE_TICK_MS; the first tick at once (sweeps interrupted runs, catches up missed slots). */
     start() {
       if (ticker) return;
       void tick();

@@ -204,6 +204,8 @@ export function siteWatchService(deps: SiteWatchDeps) {
   async function checkSlot(agent: Agent, slot: Date): Promise<SiteCheck | undefined> {
     const url = watchedUrl(agent);
     if (!url) return undefined;
+    // A slot already checked (a redelivered job, a chain restarted by a settings change) is not fetched again.
+    if ((await store.siteWatch.lastChecks(agent.id, 1))[0]?.slot === slot.toISOString()) return undefined;
     const r = await probe(url);
     const check: SiteCheck = { id: ids.id(), agentId: agent.id, slot: slot.toISOString(), at: clock.now().toISOString(), ...r };
     if (!(await store.siteWatch.insertCheck(check))) return undefined; // another process checked this slot
@@ -407,7 +409,8 @@ export function siteWatchService(deps: SiteWatchDeps) {
           throw errors.validation([{ path: 'site.url', message: err instanceof FetchRefused ? err.message : 'cannot be checked' }]);
         }
       }
-      if (actor.user.role === 'customer' && minMinutes && next.checkIntervalMinutes < minMinutes) {
+      // A customer choosing an interval gets the plan's minimum (the operator may set any on their behalf).
+      if (actor.user.role === 'customer' && minMinutes && input.checkIntervalMinutes !== undefined && next.checkIntervalMinutes < minMinutes) {
         throw errors.validation([{ path: 'site.checkIntervalMinutes', message: `must be at least ${minMinutes} minutes on your plan` }]);
       }
     },

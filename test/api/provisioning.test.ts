@@ -245,12 +245,15 @@ describe('Provisioning (PUBLIC_URL set: webhooks)', () => {
     await store.provisioning.put({ ...before!, status: 'running', steps, finishedAt: null });
     await provisioning.run(job(2)); // a stale job of another attempt is ignored
     expect((await statusOf(app, r.body.id, cust.token)).status).toBe('provisioning');
+    // An active agent's uptime checks fetch the site too (provisioning starts them): counted apart.
+    const uptimeChecks = async () => { await app.server.services.queue.drain({ name: 'site_uptime', timeoutMs: 10_000 }); return (await store.siteWatch.lastChecks(r.body.id, 100)).length; };
+    const checksBefore = await uptimeChecks();
     const fetched = site.journal.length;
     await provisioning.run(job(1));
     const resumed = await statusOf(app, r.body.id, cust.token);
     expect(resumed.status).toBe('active');
     expect(resumed.steps.map((x: any) => x.state)).toEqual(['skipped', 'done', 'done', 'skipped', 'done']);
-    expect(site.journal.length).toBe(fetched); // check_site was done and did not run again
+    expect(site.journal.length).toBe(fetched + (await uptimeChecks()) - checksBefore); // check_site was done and did not run again
     expect((await app.api(`/api/agents/${r.body.id}/config`, { token: cust.token })).body.soul).toContain('website product manager');
   });
 

@@ -58,3 +58,51 @@ test('site watch settings, uptime and an audit on the Site tab', async ({ page }
     }
   }
 });
+
+test('a provisioned website agent has the weekly report task, and its report shows under Weekly reports', async ({ page }) => {
+  test.setTimeout(120_000);
+  const { siteUrl } = await customerFakes();
+  await signIn(page);
+  // A website agent (a siteUrl, no bot): provisioning adds the weekly report task.
+  const created = await page.request.post('/api/agents', { data: { name: 'Report Bot', slug: 'report-bot', listed: false, siteUrl: `${siteUrl}/` } });
+  expect(created.status(), await created.text()).toBe(202);
+  const agentId = (await created.json()).id as string;
+  await expect(async () => {
+    const s = await (await page.request.get(`/api/agents/${agentId}/status`)).json();
+    expect(s.status).toBe('active');
+  }).toPass({ timeout: 60_000 });
+  const schedules = (await (await page.request.get(`/api/agents/${agentId}/schedules`)).json()).items;
+  const report = schedules.find((s: { kind: string }) => s.kind === 'site_report');
+  expect(report, JSON.stringify(schedules)).toBeTruthy();
+
+  await page.goto(`/dashboard/agents/${agentId}?tab=site`);
+  await expect(page.getByTestId('site-reports-empty')).toBeVisible();
+
+  // "Run now" writes this week's report (the owner chat is not linked: delivery fails, the report is still kept).
+  const run = await page.request.post(`/api/agents/${agentId}/schedules/${report.id}/run`);
+  expect(run.status(), await run.text()).toBe(202);
+  await expect(async () => {
+    const items = (await (await page.request.get(`/api/agents/${agentId}/site/reports`)).json()).items;
+    expect(items.length).toBe(1);
+  }).toPass({ timeout: 30_000 });
+  await page.reload();
+  await expect(page.getByTestId('site-report')).toHaveCount(1);
+  await page.getByTestId('site-report').getByRole('button').click();
+  await expect(page.getByTestId('site-report-content')).toContainText('Weekly site report');
+  await expect(page.getByTestId('site-report-content')).toContainText('## Next steps');
+
+  if (process.env.E2E_SHOTS) {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.evaluate((s) => localStorage.setItem('sb-theme', s), scheme);
+      await page.reload();
+      await page.getByTestId('site-report').getByRole('button').click();
+      await expect(page.getByTestId('site-report-content')).toBeVisible();
+      for (const width of [1280, 390]) {
+        await page.setViewportSize({ width, height: 900 });
+        await page.getByTestId('site-reports').scrollIntoViewIfNeeded();
+        await page.screenshot({ path: `test-results/shots/site-reports-${scheme}-${width}.png`, fullPage: false });
+      }
+    }
+  }
+});

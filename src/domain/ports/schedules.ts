@@ -33,6 +33,8 @@ export interface ScheduleRepo {
   finishRun(id: string, r: { status: RunStatus; finishedAt: string; costUsd?: number; output?: string | null; error?: string | null; conversationId?: string | null;
     delivery?: { status: DeliveryStatus; error?: string | null } }): Promise<void>;
   run(id: string): Promise<ScheduleRun | undefined>;
+  /** Runs still `running` that started before `startedBefore` (their process died) become failed with `error`; answers how many. */
+  failStale(startedBefore: string, finishedAt: string, error: string): Promise<number>;
   runs(scheduleId: string, limit: number): Promise<ScheduleRun[]>;
   addOwnerLink(l: { codeHash: string; agentId: string; expiresAt: string; createdAt: string }): Promise<void>;
   /** Uses a link once: its agent, or undefined when unknown, used, expired or for another agent. */

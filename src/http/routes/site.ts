@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { SiteWatchService } from '../../services/site-watch.js';
+import type { SiteReportService } from '../../services/site-report.js';
 import { authorize } from '../../services/access.js';
 import { router } from '../router.js';
 import { errorResponses, ok } from '../schemas.js';
@@ -27,9 +28,15 @@ const SiteAudit = z.object({
   findings: z.array(SiteFinding).openapi({ description: 'Ranked by impact, highest first' }), notes: z.array(z.string()), error: z.string().nullable(),
 }).openapi('SiteAudit');
 
-/** The site watch of an agent: uptime checks and audits (issue 17). Owner-scoped through the service. */
-export function siteRoutes(deps: { siteWatch: SiteWatchService }) {
-  const { siteWatch } = deps;
+const SiteReportItem = z.object({
+  date: z.string().openapi({ description: 'YYYY-MM-DD in the account time zone' }), path: z.string().openapi({ description: 'In the agent workspace, e.g. reports/2026-03-09.md' }),
+  excerpt: z.string().openapi({ description: 'The first of the next steps' }), updatedAt: z.string(),
+}).openapi('SiteReportItem');
+const SiteReport = z.object({ date: z.string(), path: z.string(), content: z.string().openapi({ description: 'Markdown' }), updatedAt: z.string() }).openapi('SiteReport');
+
+/** The site watch of an agent: uptime checks, audits and weekly reports (issue 17). Owner-scoped through the services. */
+export function siteRoutes(deps: { siteWatch: SiteWatchService; siteReport: SiteReportService }) {
+  const { siteWatch, siteReport } = deps;
   const app = router();
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/site/checks', tags,
@@ -51,6 +58,21 @@ export function siteRoutes(deps: { siteWatch: SiteWatchService }) {
   async (c) => {
     const body = (c.req.valid('json') ?? {}) as { url?: string };
     return c.json(await siteWatch.requestAudit(authorize(c.get('actor'), 'agent.write'), c.req.valid('param').id, body), 202);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/site/reports', tags,
+    summary: "The agent's weekly site reports (kept in its workspace under reports/), newest first.",
+    request: { params },
+    responses: { 200: ok(z.object({ items: z.array(SiteReportItem) }), 'Reports'), ...errorResponses(401, 403, 404) } }),
+  async (c) => c.json(await siteReport.list(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id), 200));
+
+  app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/site/reports/{date}', tags,
+    summary: 'One weekly site report (Markdown) by its date.',
+    request: { params: params.extend({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD') }) },
+    responses: { 200: ok(SiteReport, 'Report'), ...errorResponses(400, 401, 403, 404) } }),
+  async (c) => {
+    const { id, date } = c.req.valid('param');
+    return c.json(await siteReport.read(authorize(c.get('actor'), 'agent.read'), id, date), 200);
   });
 
   return app;

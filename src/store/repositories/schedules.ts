@@ -84,6 +84,11 @@ export function scheduleRepo(db: Db, ids: IdGenerator): ScheduleRepo {
         ...(r.delivery ? { delivery_status: r.delivery.status, delivery_error: r.delivery.error ?? null } : {}),
       }).where('id', '=', id).execute();
     },
+    async failStale(startedBefore, finishedAt, error) {
+      const r = await db.updateTable('schedule_runs').set({ status: 'failed', finished_at: finishedAt, error, delivery_status: 'skipped', delivery_error: 'failed' })
+        .where('status', '=', 'running').where('finished_at', 'is', null).where('started_at', '<', startedBefore).executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
     async run(id) {
       const r = await db.selectFrom('schedule_runs').selectAll().where('id', '=', id).executeTakeFirst();
       return r ? toRun(r) : undefined;

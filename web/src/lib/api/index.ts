@@ -184,6 +184,9 @@ export const api = {
     unwrap(client.GET('/api/agents/{id}/site/checks', { params: { path: { id: agentId }, query: range } })),
   siteAudits: (agentId: string) => unwrap(client.GET('/api/agents/{id}/site/audits', id(agentId))),
   runSiteAudit: (agentId: string) => unwrap(client.POST('/api/agents/{id}/site/audits', { ...id(agentId), body: {} })),
+  siteReports: (agentId: string) => unwrap(client.GET('/api/agents/{id}/site/reports', id(agentId))),
+  siteReport: (agentId: string, date: string) =>
+    unwrap(client.GET('/api/agents/{id}/site/reports/{date}', { params: { path: { id: agentId, date } } })),
 
   // knowledge base (issue 18)
   knowledge: (agentId: string) => unwrap(client.GET('/api/agents/{id}/knowledge', id(agentId))),
