@@ -130,7 +130,8 @@ test('screenshots of the inbox and a conversation (1280 and 390 px, light and da
   for (const v of variants) {
     const p = await openAs(browser, v, baseURL!);
     await p.goto('/dashboard/inbox');
-    await expect(p.getByTestId('inbox-live')).toHaveAttribute('data-live', 'true');
+    // A fresh browser context signs in, loads the app and opens the stream: slow on a loaded CI machine.
+    await expect(p.getByTestId('inbox-live')).toHaveAttribute('data-live', 'true', { timeout: 20_000 });
     await expect(p.getByTestId('inbox-item').first()).toBeVisible();
     await p.waitForTimeout(200);
     await p.screenshot({ path: `${shots}/inbox-${v.name}.png`, fullPage: true });
