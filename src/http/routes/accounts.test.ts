@@ -24,5 +24,19 @@ describe('account, user and key routes', () => {
     { name: 'creates an API key, shown once', as: 'customer', path: '/api/keys', body: { name: 'ci' }, status: 201, check: (b) => expect(b.key).toMatch(new RegExp(`^${b.prefix}`)) },
     { name: 'names an empty key name', as: 'customer', path: '/api/keys', body: { name: ' ' }, status: 400, field: 'name' },
     { name: 'a key of another user is not found', as: 'other', method: 'DELETE', path: '/api/keys/no-such-key', status: 404 },
+    // The account time zone is each user's own setting (issue 17): a customer sets theirs, not only the operator.
+    { name: 'a customer sets their time zone', as: 'customer', method: 'PUT', path: '/api/account/timezone', body: { timezone: 'Europe/Berlin' }, status: 200,
+      check: async (b, f) => {
+        expect(b).toEqual({ timezone: 'Europe/Berlin' });
+        expect((await f.request('/api/auth/me', { token: f.tokens.customer })).body.user.timezone).toBe('Europe/Berlin');
+        expect((await f.request('/api/auth/me', { token: f.tokens.other })).body.user.timezone ?? null).toBeNull();
+      } },
+    { name: 'a customer clears their time zone (UTC)', as: 'customer', method: 'PUT', path: '/api/account/timezone', body: { timezone: null }, status: 200,
+      check: async (b, f) => {
+        expect(b).toEqual({ timezone: null });
+        expect((await f.request('/api/auth/me', { token: f.tokens.customer })).body.user.timezone ?? null).toBeNull();
+      } },
+    { name: 'names a time zone that is none', as: 'customer', method: 'PUT', path: '/api/account/timezone', body: { timezone: 'Mars/Olympus' }, status: 400, field: 'timezone' },
+    { name: 'the time zone needs a sign-in', as: 'anonymous', method: 'PUT', path: '/api/account/timezone', body: { timezone: 'UTC' }, status: 401 },
   ]);
 });
