@@ -105,7 +105,7 @@ test('schedules through the form, run now with its history, pause, delete, and t
   // The owner link: with the agent's Telegram bot connected, a one-time t.me link.
   await page.getByTestId('owner-link').click();
   await expect(page.getByTestId('owner-chat')).toContainText('Connect a Telegram bot on the Channels tab first.');
-  const bot = fakes.spareBots[3]!;
+  const bot = fakes.spareBots[4]!;
   const patched = await page.request.patch(`/api/agents/${agentId}`, { data: { telegramBotToken: bot.token } });
   expect(patched.status(), await patched.text()).toBe(200);
   await page.reload();

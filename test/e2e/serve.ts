@@ -45,8 +45,8 @@ const telegram = await startFakeTelegram({ bots: [E2E_BOT] });
 // Stripe and a mail server. Only apps started with {"customers": true} use them (see customerEnv).
 const ONBOARDING_BOT = { token: '555000111:AAFk3mZq8vWcRtY2uNpLxE7sJdHgB4aQ9oI', username: 'MarkSitePmBot', firstName: 'Mark' };
 telegram.addBot(ONBOARDING_BOT);
-// More bots, one per agent of screens.spec.ts (a bot polled by two agents would make each stop the other).
-const SPARE_BOTS = [1, 2, 3, 4].map((n) => ({ token: `55500011${n}:AAFk3mZq8vWcRtY2uNpLxE7sJdHgB4aQ9o${n}`, username: `SitePm${n}Bot`, firstName: `Site PM ${n}` }));
+// More bots, one per agent of screens.spec.ts (1–4) and schedules.spec.ts (5): a bot polled by two agents would make each stop the other.
+const SPARE_BOTS = [1, 2, 3, 4, 5].map((n) => ({ token: `55500011${n}:AAFk3mZq8vWcRtY2uNpLxE7sJdHgB4aQ9o${n}`, username: `SitePm${n}Bot`, firstName: `Site PM ${n}` }));
 for (const bot of SPARE_BOTS) telegram.addBot(bot);
 // The live inbox (inbox.spec.ts) has a bot of its own: its app polls it while the spec runs.
 telegram.addBot({ token: '555000120:AAFk3mZq8vWcRtY2uNpLxE7sJdHgB4aQ9i0', username: 'InboxE2EBot', firstName: 'Inbox' });
