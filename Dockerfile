@@ -15,10 +15,12 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY src ./src
+# npm ci runs the `prepare` script (scripts/build-if-stale.mjs --prepare); it skips the parts whose
+# sources are not copied yet, so the dependency layer stays cached until the lock file changes.
 COPY scripts ./scripts
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
 COPY web ./web
 COPY templates ./templates
 RUN npm run build \

@@ -7,6 +7,10 @@
  *   node scripts/build-if-stale.mjs server       only the server
  *   node scripts/build-if-stale.mjs --check      prints what is stale and exits 1 if anything is; builds nothing
  *   node scripts/build-if-stale.mjs --force      builds regardless (same as `npm run build`)
+ *   node scripts/build-if-stale.mjs --prepare    as with no flag, run by `npm install`/`npm ci` (package.json `prepare`):
+ *                                                a fresh clone is built once, so `npm start` then only checks. A part
+ *                                                whose sources are absent (the Dockerfile installs before copying
+ *                                                them) is skipped with a note instead of failing the install.
  *
  * A part is stale when its output is missing, when it has no stamp, or when any of its source files
  * (by modification time) is newer than its stamp. The stamp (dist/.build-<part>) is written after a
@@ -25,8 +29,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * What each part is built from. Server: its TypeScript (tests excluded: they are not compiled into
- * dist/), the price table, the compiler settings, package.json and the lock file. Web: the SvelteKit
+ * What each part is built from. Server: its TypeScript (tests excluded: they are not bundled into
+ * dist/), the price table, the bundling script, package.json and the lock file. Web: the SvelteKit
  * app and its configuration (web/src includes the generated API types, which are committed) and the
  * lock file (dependencies change there; package.json's scripts do not change the web app).
  * @type {Record<string, { script: string; output: string; sources: string[]; skip?: RegExp }>}
@@ -35,7 +39,7 @@ const PARTS = {
   server: {
     script: 'build:server',
     output: 'dist/main.js',
-    sources: ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'],
+    sources: ['src', 'scripts/bundle-server.mjs', 'package.json', 'package-lock.json'],
     skip: /\.test\.ts$/,
   },
   web: {
@@ -93,6 +97,7 @@ function build(part) {
 const args = process.argv.slice(2);
 const force = args.includes('--force');
 const check = args.includes('--check');
+const prepare = args.includes('--prepare');
 const asked = args.filter((a) => !a.startsWith('--'));
 const unknown = asked.filter((a) => !(a in PARTS));
 if (unknown.length) {
@@ -102,6 +107,10 @@ if (unknown.length) {
 const parts = asked.length ? asked : Object.keys(PARTS);
 let stale = 0;
 for (const part of parts) {
+  if (prepare && !existsSync(join(ROOT, PARTS[part].sources[0]))) {
+    console.log(`build-if-stale: ${part} not built at install (${PARTS[part].sources[0]} is not there yet); \`npm run build\` builds it`);
+    continue;
+  }
   const why = force ? 'asked with --force' : staleness(part);
   if (!why) continue;
   stale++;

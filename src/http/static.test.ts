@@ -53,6 +53,7 @@ describe('static files', () => {
     expect(res.headers.get('vary')).toBe('Accept-Encoding');
     expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(res.headers.get('etag')).toBeNull(); // never revalidated: a new build is a new name
     const body = await bytes(res);
     expect(body.length).toBeLessThan(JS.length / 4);
     expect(brotliDecompressSync(body).toString()).toBe(JS);

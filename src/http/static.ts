@@ -129,13 +129,15 @@ export function serveSpa(root: string, opts: ServeSpaOptions = {}): MiddlewareHa
       const headers: Record<string, string> = {
         'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
         'Cache-Control': cacheControl,
-        // One validator per file version and per encoding: a gzip body never matches a brotli ETag.
-        ETag: `W/"${size.toString(36)}-${Math.trunc(mtimeMs).toString(36)}${rep.encoding ? `-${rep.encoding}` : ''}"`,
       };
+      // One validator per file version and per encoding: a gzip body never matches a brotli ETag. Hashed
+      // files go without: they are never revalidated (a new build is a new name), and on the chat page's
+      // ~30 files the header's bytes count against its transfer budget.
+      if (cacheControl !== IMMUTABLE) headers.ETag = `W/"${size.toString(36)}-${Math.trunc(mtimeMs).toString(36)}${rep.encoding ? `-${rep.encoding}` : ''}"`;
       if (COMPRESSIBLE.has(extname(file))) headers.Vary = 'Accept-Encoding';
       if (rep.encoding) headers['Content-Encoding'] = rep.encoding;
       const inm = c.req.header('if-none-match');
-      if (inm && inm.split(',').some((t) => t.trim() === headers.ETag || t.trim() === '*')) {
+      if (inm && headers.ETag && inm.split(',').some((t) => t.trim() === headers.ETag || t.trim() === '*')) {
         delete headers['Content-Type'];
         delete headers['Content-Encoding'];
         return c.body(null, 304, headers);

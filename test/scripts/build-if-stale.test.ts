@@ -58,4 +58,14 @@ describe('build-if-stale --check', () => {
     rmSync(join(root, 'web', 'build'), { recursive: true });
     expect(check('web').out).toContain('web: stale (web/build/index.html is missing)');
   });
+
+  it('at install (--prepare) skips a part whose sources are not there yet instead of failing, as the Dockerfile installs before copying them', () => {
+    root = mkdtempSync(join(tmpdir(), 'sb-stale-'));
+    mkdirSync(join(root, 'scripts'));
+    copyFileSync(SCRIPT, join(root, 'scripts', 'build-if-stale.mjs'));
+    const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-if-stale.mjs'), '--prepare'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('server not built at install (src is not there yet)');
+    expect(r.stdout).toContain('web not built at install (web/src is not there yet)');
+  });
 });

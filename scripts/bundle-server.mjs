@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * Bundles the server into dist/main.js (plus dist/chunks/ for what is imported on first use), with
+ * Vite (rolldown) in SSR mode. Why: start-to-ready was mostly module loading — some 600 small ES
+ * module files (Kysely alone 262, zod 95, Hono 38) read, parsed and linked one by one. One file
+ * starts about twice as fast (bench/start.ts). What is bundled is what every request needs and is
+ * pure JavaScript; native modules, CommonJS packages and every integration loaded on first use
+ * (Stripe, Twilio, mail, grammY, pg, the AI SDK, the media and document packages …) stay in
+ * node_modules and are imported from there when first needed, exactly as before.
+ *
+ *   node scripts/bundle-server.mjs          (npm run build:server)
+ */
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Pure-ESM packages every request needs: inlined into the bundle. Everything else stays external. */
+const BUNDLED = ['kysely', 'zod', 'hono', '@hono/node-server', '@hono/zod-openapi', '@hono/zod-validator', '@asteasolutions/zod-to-openapi', 'croner', 'marked'];
+
+// What an earlier build left (the bundle, its chunks, or the per-file output of the tsc build this replaced);
+// the build stamps of scripts/build-if-stale.mjs (dist/.build-*) stay.
+const DIST = join(ROOT, 'dist');
+if (existsSync(DIST)) for (const name of readdirSync(DIST)) if (!name.startsWith('.build-')) rmSync(join(DIST, name), { recursive: true, force: true });
+await build({
+  configFile: false,
+  root: ROOT,
+  logLevel: 'warn',
+  publicDir: false,
+  ssr: { noExternal: BUNDLED, target: 'node' },
+  build: {
+    ssr: 'src/main.ts',
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: 'node20',
+    minify: false,
+    sourcemap: true,
+    reportCompressedSize: false,
+    copyPublicDir: false,
+    rolldownOptions: {
+      output: { format: 'esm', entryFileNames: 'main.js', chunkFileNames: 'chunks/[name]-[hash].js' },
+      checks: { pluginTimings: false },
+    },
+  },
+});
+// The price table is inlined in the bundle; a copy stays where the per-file build put it, for operators who read it.
+cpSync(join(ROOT, 'src', 'llm', 'prices.json'), join(ROOT, 'dist', 'llm', 'prices.json'));
+
+// Start loads the bundle's static imports and nothing else: besides Node's own modules, only these
+// (native or CommonJS) packages every request needs. An integration that slips into this list would be
+// loaded at every start, so the build stops and says which.
+const AT_START = new Set(['pino', 'better-sqlite3', 'argon2']);
+const imported = [...readFileSync(join(DIST, 'main.js'), 'utf8').matchAll(/^import\s[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
+const unexpected = imported.filter((id) => id && !id.startsWith('node:') && !id.startsWith('.') && !AT_START.has(id));
+if (unexpected.length) {
+  console.error(`bundle-server: dist/main.js would load ${unexpected.join(', ')} at start; load them on first use (infra/lazy.ts or import()), or add them to AT_START with the reason.`);
+  process.exit(1);
+}
