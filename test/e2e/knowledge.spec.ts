@@ -35,7 +35,7 @@ test('a file source, its status and a test search on the Knowledge tab', async (
   }
 });
 
-test('citations are safe links in the web chat and the dashboard transcript; autoContext is a switch', async ({ page, browser }) => {
+test('citations are safe links in the web chat and the dashboard transcript; autoContext is a switch', async ({ page, browser, baseURL }) => {
   await signIn(page);
   const created = await page.request.post('/api/agents', { data: { name: 'Cite Bot', slug: 'cite-bot', listed: true } });
   expect(created.status(), await created.text()).toBe(201);
@@ -44,7 +44,7 @@ test('citations are safe links in the web chat and the dashboard transcript; aut
     + 'Not [this](javascript:alert(1)) nor [that](/relative) nor <img src=x onerror="window.__pwned=1">.';
   expect((await page.request.post(`${controlUrl}/enqueue`, { data: { kind: 'text', text: reply } })).status()).toBe(204);
 
-  const visitor = await browser.newPage({ baseURL: new URL(page.url()).origin });
+  const visitor = await browser.newPage({ baseURL });
   await visitor.goto('/chat/cite-bot');
   await visitor.getByTestId('chat-input').fill('When do you open?');
   await visitor.getByTestId('chat-input').press('Enter');
@@ -62,7 +62,7 @@ test('citations are safe links in the web chat and the dashboard transcript; aut
   expect(await visitor.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
 
   const list = await page.request.get(`/api/conversations?agentId=${agentId}`);
-  const conv = (await list.json()).conversations[0];
+  const conv = ((await list.json()).items as { id: string; agentId: string }[]).find((c) => c.agentId === agentId)!;
   await page.goto(`/dashboard/conversations/${conv.id}`);
   await check(page.getByTestId('transcript-message').last());
 
