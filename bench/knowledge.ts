@@ -4,7 +4,7 @@
  * LIKE count over the same agent's chunks (what search would cost without an index).
  *
  *   npm run bench -- knowledge          (SQLite in memory, sqlite-vec loaded; TEST_DATABASE_URL=postgres://… for PostgreSQL)
- *   BENCH_KNOWLEDGE_SIZES=1000,10000,50000  BENCH_KNOWLEDGE_QUERIES=200  BENCH_KNOWLEDGE_DIMS=256
+ *   BENCH_KNOWLEDGE_SIZES=1000,10000,50000  BENCH_KNOWLEDGE_QUERIES=50  BENCH_KNOWLEDGE_DIMS=256
  *
  * The store is the real one (repositories/knowledge.ts, the migrations, FTS5 / tsvector); each size is its own
  * agent in one database, so every query is scoped as in production. Embeddings are fake but deterministic (a
@@ -20,7 +20,7 @@ import { fuse } from '../src/services/knowledge.js';
 import { RESULTS_DIR, intEnv, stats, statsHead, statsRow, type Stats } from './lib.js';
 
 const SIZES = (process.env.BENCH_KNOWLEDGE_SIZES ?? '1000,10000,50000').split(',').map(Number);
-const QUERIES = intEnv('BENCH_KNOWLEDGE_QUERIES', 200, 10, 100_000);
+const QUERIES = intEnv('BENCH_KNOWLEDGE_QUERIES', 50, 10, 100_000);
 const DIMS = intEnv('BENCH_KNOWLEDGE_DIMS', 256, 8, 4096);
 const MODEL = 'bench:fake-embedding';
 const pg = !!process.env.TEST_DATABASE_URL;
