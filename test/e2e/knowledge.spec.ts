@@ -27,6 +27,8 @@ test('a file source, its status and a test search on the Knowledge tab', async (
   if (process.env.E2E_SHOTS) {
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
+      await page.reload(); // the app reads the theme at load
+      await expect(page.getByTestId('knowledge-status')).toHaveText('ready');
       for (const width of [1280, 390]) {
         await page.setViewportSize({ width, height: 900 });
         await page.screenshot({ path: `test-results/shots/knowledge-${scheme}-${width}.png`, fullPage: true });
