@@ -171,6 +171,12 @@ export function buildServices(config: Config, infra: Infra) {
   const knowledge = knowledgeService({
     store, queue, fetcher, clock, log: log.child({ service: 'knowledge' }),
     limits: { fileBytes: config.SWITCHBOARD_KNOWLEDGE_MAX_FILE_BYTES, agentBytes: config.SWITCHBOARD_KNOWLEDGE_MAX_AGENT_BYTES, maxPages: config.SWITCHBOARD_KNOWLEDGE_MAX_PAGES, crawlDelayMs: config.SWITCHBOARD_KNOWLEDGE_CRAWL_DELAY_MS },
+    // Chunks and queries are embedded through the metered gateway (purpose `embedding`), when a model is configured.
+    embedder: config.SWITCHBOARD_EMBEDDING_MODEL ? { model: config.SWITCHBOARD_EMBEDDING_MODEL, embed: (agent, texts) => gateway.embed({ agent, texts, channel: 'api', conversationId: null }) } : undefined,
+    capsFor: async (userId) => {
+      const plan = (await planLimits({ store, clock })(userId)).plan;
+      return plan ? { maxKnowledgeSources: plan.maxKnowledgeSources ?? null, maxKnowledgePages: plan.maxKnowledgePages ?? null, maxKnowledgeBytes: plan.maxKnowledgeBytes ?? null } : null;
+    },
   });
   const toolbox = createToolbox({
     store, log: log.child({ service: 'tools' }), memoryTools: (agent, personId) => memory.tools(agent, personId), notesWritable: (agent, personId) => memory.notesWritable(agent, personId),
@@ -190,7 +196,7 @@ export function buildServices(config: Config, infra: Infra) {
   const replies = inFlightReplies();
   // Spoken replies (the agent's voice.reply, the web chat's play button): metered as `speech`, kept as media.
   const voice = voiceService({ store, gateway, media, clock, log: log.child({ service: 'voice' }) });
-  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies, handoff, media, prices, voice });
+  const chat = chatService({ store, gateway, providers, clock, log: log.child({ service: 'chat' }), memory, admission, toolbox, replies, handoff, media, prices, voice, knowledge });
   // Channels register their adapters here; the inbox answers on whichever channel a message came from.
   // A Telegram `/start <code>` from the owner link makes that chat the agent's owner chat; anything else goes to the inbox.
   const acceptInbound = async (m: InboundMessage) => ((await owner.claim(m)) ? { duplicate: false } : inbox.accept(m));

@@ -1,7 +1,7 @@
 /** Input schemas shared by services and routes (the OpenAPI document is generated from these). */
 import { z } from 'zod';
 import type { FieldProblem } from './errors.js';
-import { HANDOFF_DEFAULTS, SITE_DEFAULTS, VOICE_DEFAULTS, type PluginDef } from './types.js';
+import { HANDOFF_DEFAULTS, KNOWLEDGE_DEFAULTS, SITE_DEFAULTS, VOICE_DEFAULTS, type PluginDef } from './types.js';
 
 /** Turns zod issues into field problems; unknown keys are named one by one. */
 export function zodProblems(error: z.ZodError): FieldProblem[] {
@@ -84,12 +84,15 @@ const agentFields = {
     reply: z.enum(['off', 'when-spoken-to', 'always']).optional(),
     voice: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a voice name (letters, digits, - or _), e.g. alloy').optional(),
   }).describe('Spoken replies: off (default), when-spoken-to (a voice message is answered with audio as well as text) or always; `voice` is the text-to-speech voice (e.g. alloy). Fields left out keep their value.'),
+  knowledge: z.strictObject({
+    autoContext: z.boolean().optional(),
+  }).describe("The knowledge base: with autoContext on, the best passages for each message (about 1,500 tokens, with titles and URLs) are put into the prompt without a tool call. Fields left out keep their value."),
 };
 export const AGENT_DEFAULTS = {
   sessionTimeoutMinutes: 30, contextTokenBudget: 8000, memoryTools: true, sharedNotes: false,
   monthlyBudgetUsd: null, downgradeAtPercent: 80, stopAtPercent: 100, budgetStopMessage: null,
   personDailyMessages: null, personDailyCostUsd: null, maxOutputTokens: 2048,
-  siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [] as PluginDef[], handoff: HANDOFF_DEFAULTS, site: SITE_DEFAULTS, voice: VOICE_DEFAULTS,
+  siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [] as PluginDef[], handoff: HANDOFF_DEFAULTS, site: SITE_DEFAULTS, voice: VOICE_DEFAULTS, knowledge: KNOWLEDGE_DEFAULTS,
 } as const;
 
 export const templateVarsSchema = z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'placeholder names are snake_case'), z.string().max(2000));

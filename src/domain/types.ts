@@ -78,6 +78,8 @@ export type Agent = {
   site: SiteSettings;
   /** Spoken replies (issue 16): when the agent answers with audio too, and with which voice. */
   voice: VoiceSettings;
+  /** The knowledge base (issue 18): whether the best passages for each message go into the prompt without a tool call. */
+  knowledge: KnowledgeSettings;
   ownerId: string;
   version: number;
   createdAt: string;
@@ -112,6 +114,9 @@ export type HandoffSettings = {
 /** `reply`: off (default), when-spoken-to (a voice note is answered with audio too), always. `voice`: the TTS voice name. */
 export type VoiceSettings = { reply: 'off' | 'when-spoken-to' | 'always'; voice: string };
 export const VOICE_DEFAULTS: VoiceSettings = { reply: 'off', voice: 'alloy' };
+/** `autoContext`: the knowledge base's best passages for the person's message are put into the prompt (within a token budget). */
+export type KnowledgeSettings = { autoContext: boolean };
+export const KNOWLEDGE_DEFAULTS: KnowledgeSettings = { autoContext: false };
 
 export const HANDOFF_DEFAULTS: HandoffSettings = {
   autoReleaseMinutes: 30,

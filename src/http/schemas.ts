@@ -51,6 +51,7 @@ export const AgentSchema = z.object({
     checkIntervalMinutes: z.number(), alerts: z.boolean(),
   }).openapi({ description: 'The site watch (issue 17): what is checked, how often, and whether up/down changes alert the owner' }),
   voice: z.object({ reply: z.enum(['off', 'when-spoken-to', 'always']), voice: z.string() }).openapi({ description: 'Spoken replies (issue 16): off, when-spoken-to (a voice message is answered with audio too) or always, and the text-to-speech voice' }),
+  knowledge: z.object({ autoContext: z.boolean() }).openapi({ description: 'The knowledge base (issue 18): autoContext puts the best passages for each message into the prompt without a tool call' }),
   capabilities: z.object({ transcription: z.boolean(), speech: z.boolean(), vision: z.boolean() }).optional().openapi({ description: 'What this installation can do for the agent: hear voice messages (SWITCHBOARD_STT_MODEL), speak replies (SWITCHBOARD_TTS_MODEL), look at images (its model accepts images). In GET /api/agents/{id}.' }),
   createdAt: z.string(), updatedAt: z.string(),
   notes: z.array(z.string()).optional().describe('Only when created from a template: what the template asked for that this installation could not give, e.g. a fallback model its provider does not serve (left empty)'),

@@ -85,7 +85,7 @@ function instantiate(t: AgentTemplate, vars: Record<string, string>, problems: F
     stopAtPercent: t.stopAtPercent ?? AGENT_DEFAULTS.stopAtPercent, budgetStopMessage: t.budgetStopMessage ?? null,
     personDailyMessages: t.personDailyMessages ?? null, personDailyCostUsd: t.personDailyCostUsd ?? null,
     maxOutputTokens: t.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
-    siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [], handoff: { ...AGENT_DEFAULTS.handoff }, site: { ...AGENT_DEFAULTS.site }, voice: { ...AGENT_DEFAULTS.voice },
+    siteUrl: null, stack: null, pausedReason: null, toolPolicy: null, plugins: [], handoff: { ...AGENT_DEFAULTS.handoff }, site: { ...AGENT_DEFAULTS.site }, voice: { ...AGENT_DEFAULTS.voice }, knowledge: { ...AGENT_DEFAULTS.knowledge },
     persona: Object.fromEntries(PERSONA_KEYS.map((k) => [k, fill(t.persona[k])])) as Persona,
   };
 }
@@ -269,8 +269,8 @@ export function agentService(deps: {
       } else if (input.templateVars) {
         problems.push({ path: 'templateVars', message: 'only makes sense together with "template"' });
       }
-      const { template: _t, templateVars: _v, persona, handoff, site, voice, ...fields } = input;
-      d = { ...d, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...d.persona, ...persona }, handoff: { ...d.handoff, ...handoff }, site: { ...d.site, ...site }, voice: { ...d.voice, ...voice } };
+      const { template: _t, templateVars: _v, persona, handoff, site, voice, knowledge, ...fields } = input;
+      d = { ...d, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), persona: { ...d.persona, ...persona }, handoff: { ...d.handoff, ...handoff }, site: { ...d.site, ...site }, voice: { ...d.voice, ...voice }, knowledge: { ...d.knowledge, ...knowledge } };
       if (actor.user.role === 'customer') d.listed = false; // a template's `listed` is the operator's to give
       const provisioned = !!siteUrl || !!token;
       if (provisioned) d = { ...d, status: 'provisioning', siteUrl: siteUrl ?? null, pausedReason: null };
@@ -284,12 +284,13 @@ export function agentService(deps: {
       const current = await getVisible(actor, id);
       authorize(actor, 'agent.write', current);
       if (current.status === 'provisioning') throw statusLocked(current)!;
-      const { version: bodyVersion, persona, telegramBotToken, tools, siteUrl, plugins, handoff, site, voice, ...rest } = input;
+      const { version: bodyVersion, persona, telegramBotToken, tools, siteUrl, plugins, handoff, site, voice, knowledge, ...rest } = input;
       checkOperatorSettings(actor, rest, current);
       if (rest.status !== undefined && rest.status !== current.status && statusLocked(current)) throw statusLocked(current)!;
-      const fields: typeof rest & Partial<Pick<Agent, 'toolPolicy' | 'siteUrl' | 'stack' | 'pausedReason' | 'plugins' | 'handoff' | 'site' | 'voice'>> = { ...rest };
+      const fields: typeof rest & Partial<Pick<Agent, 'toolPolicy' | 'siteUrl' | 'stack' | 'pausedReason' | 'plugins' | 'handoff' | 'site' | 'voice' | 'knowledge'>> = { ...rest };
       if (handoff !== undefined) fields.handoff = { ...current.handoff, ...handoff };
       if (voice !== undefined) fields.voice = { ...current.voice, ...voice };
+      if (knowledge !== undefined) fields.knowledge = { ...current.knowledge, ...knowledge };
       if (site !== undefined) {
         fields.site = { ...current.site, ...site };
         // The watched URL is fetched on a schedule: refused now when it points where the guard would refuse it; the plan's minimum interval holds for customers.
@@ -348,7 +349,7 @@ export function agentService(deps: {
       const diff = changedFields(
         { ...current, plugins: pluginView(current.plugins) },
         { ...fields, ...(fields.plugins ? { plugins: pluginView(fields.plugins) } : {}), ...(persona ? { persona } : {}) },
-        { nested: ['persona', 'handoff', 'site', 'voice'], ignore: ['pausedReason', 'stack'] },
+        { nested: ['persona', 'handoff', 'site', 'voice', 'knowledge'], ignore: ['pausedReason', 'stack'] },
       );
       if (telegramBotToken !== undefined && (telegramBotToken !== '' || (await telegram.views([id])).get(id))) diff.fields.push('telegramBotToken');
       const changed = Object.keys(fields).length > 0 || persona !== undefined;

@@ -34,6 +34,9 @@ export const planInputSchema = z.strictObject({
   maxSchedules: z.number().int().min(0).max(100_000).nullable().optional(),
   minScheduleMinutes: z.number().int().min(1).max(525_600).nullable().optional(),
   minCheckIntervalMinutes: z.number().int().min(1).max(1440).nullable().optional(),
+  maxKnowledgeSources: z.number().int().min(0).max(100_000).nullable().optional(),
+  maxKnowledgePages: z.number().int().min(1).max(50_000).nullable().optional(),
+  maxKnowledgeBytes: z.number().int().min(0).max(1_000_000_000_000).nullable().optional(),
 });
 export type PlanInput = z.infer<typeof planInputSchema>;
 
@@ -426,6 +429,9 @@ export function billingService(deps: {
         maxSchedules: input.maxSchedules !== undefined ? input.maxSchedules : current?.maxSchedules ?? null,
         minScheduleMinutes: input.minScheduleMinutes !== undefined ? input.minScheduleMinutes : current?.minScheduleMinutes ?? null,
         minCheckIntervalMinutes: input.minCheckIntervalMinutes !== undefined ? input.minCheckIntervalMinutes : current?.minCheckIntervalMinutes ?? null,
+        maxKnowledgeSources: input.maxKnowledgeSources !== undefined ? input.maxKnowledgeSources : current?.maxKnowledgeSources ?? null,
+        maxKnowledgePages: input.maxKnowledgePages !== undefined ? input.maxKnowledgePages : current?.maxKnowledgePages ?? null,
+        maxKnowledgeBytes: input.maxKnowledgeBytes !== undefined ? input.maxKnowledgeBytes : current?.maxKnowledgeBytes ?? null,
       };
       const diff = changedFields(current, current ? input : next);
       const plan = current && !diff.fields.length ? current : await store.transaction(async (tx) => {

@@ -14,6 +14,7 @@ import type { HandoffService } from './handoff.js';
 import type { MediaService } from './media.js';
 import type { PriceService } from './prices.js';
 import type { VoiceFormat, VoiceService } from './voice.js';
+import type { KnowledgeService } from './knowledge.js';
 import type { ModelContentPart } from '../domain/ports.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
@@ -52,7 +53,9 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
   /** Whether a model accepts images (the price table's `vision`). */
   prices?: Pick<PriceService, 'acceptsImages'>;
   /** Spoken replies (the agent's voice.reply). */
-  voice?: Pick<VoiceService, 'replyVoice'> }) {
+  voice?: Pick<VoiceService, 'replyVoice'>;
+  /** The knowledge base's passages for the message when the agent's knowledge.autoContext is on (issue 18). */
+  knowledge?: Pick<KnowledgeService, 'autoContext'> }) {
   const { store, gateway, providers, clock, log, memory, admission, toolbox, handoff, media } = deps;
 
   /**
@@ -236,6 +239,8 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         if (refused) throw refused;
         if (heardFailure) throw heardFailure;
         const prompt = await memory.context(agent, conv);
+        const known = await deps.knowledge?.autoContext(agent, text);
+        if (known) prompt.system += `\n\n${known}`;
         if (images.length && !blind) {
           // This turn's images go to the model as image parts with its text (earlier turns' images are not resent).
           const parts: ModelContentPart[] = text.trim() ? [{ type: 'text', text }] : [];

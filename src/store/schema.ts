@@ -12,6 +12,7 @@ export interface Database {
     id: string; name: string; description: string; price_usd_month: number; stripe_price_id: string | null; max_agents: number;
     monthly_messages: number | null; monthly_cost_usd: number | null; tools: string; trial_days: number; sort: number; created_at: string; updated_at: string;
     max_schedules: number | null; min_schedule_minutes: number | null; min_check_interval_minutes: number | null;
+    max_knowledge_sources: number | null; max_knowledge_pages: number | null; max_knowledge_bytes: number | null;
   };
   auth_tokens: { id: string; user_id: string; kind: string; token_hash: string; expires_at: string; used_at: string | null; created_at: string };
   stripe_events: { id: string; type: string; created: number; received_at: string };
@@ -32,7 +33,7 @@ export interface Database {
     monthly_budget_usd: number | null; downgrade_at_percent: number; stop_at_percent: number; budget_stop_message: string | null;
     person_daily_messages: number | null; person_daily_cost_usd: number | null; max_output_tokens: number;
     site_url: string | null; stack: string | null; paused_reason: string | null;
-    tool_policy: string | null; plugins: string | null; handoff: string | null; site: string | null; voice: string | null;
+    tool_policy: string | null; plugins: string | null; handoff: string | null; site: string | null; voice: string | null; knowledge: string | null;
   };
   tool_calls: {
     id: string; agent_id: string; conversation_id: string | null; tool: string; args: string; outcome: string;
@@ -146,7 +147,9 @@ export interface Database {
     last_synced_at: string | null; next_sync_at: string | null; created_at: string; updated_at: string;
   };
   knowledge_documents: { id: string; source_id: string; agent_id: string; url: string; title: string; content_hash: string; chunks: number; indexed_at: string };
-  knowledge_chunks: { id: string; document_id: string; source_id: string; agent_id: string; seq: number; title: string; heading: string; url: string | null; page: number | null; text: string; embedding: string | null };
+  knowledge_chunks: { id: string; document_id: string; source_id: string; agent_id: string; seq: number; title: string; heading: string; url: string | null; page: number | null; text: string; embedding: string | null;
+    /** Little-endian float32 (blob / bytea) and the embedding model that made it (migration 0026). */
+    vector: Uint8Array | null; vector_model: string | null };
   /** SQLite only: the FTS5 index over knowledge_chunks (PostgreSQL uses knowledge_chunks.tsv). */
   knowledge_fts: { chunk_id: string; body: string };
 }

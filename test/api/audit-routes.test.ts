@@ -213,6 +213,10 @@ const F: Record<string, Fixture> = {
     as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/knowledge/${c.ids.knowledgeSource}/sync`, status: 202,
     expect: (c) => ({ action: 'knowledge.sync_requested', actor: 'customer', target: { type: 'knowledge_source', id: c.ids.knowledgeSource! } }),
   },
+  'PATCH /api/agents/{id}/knowledge/{sourceId}': {
+    as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/knowledge/${c.ids.knowledgeSource}`, body: () => ({ syncEveryHours: 48 }), status: 200,
+    expect: (c) => ({ action: 'knowledge.source_updated', actor: 'customer', target: { type: 'knowledge_source', id: c.ids.knowledgeSource! }, fields: ['syncEveryHours'] }),
+  },
   'DELETE /api/agents/{id}/knowledge/{sourceId}': {
     as: 'customer', path: (c) => `/api/agents/${c.ids.agent}/knowledge/${c.ids.knowledgeSource}`, status: 204,
     expect: (c) => ({ action: 'knowledge.source_deleted', actor: 'customer', target: { type: 'knowledge_source', id: c.ids.knowledgeSource! }, detail: { sourceType: 'url' } }),

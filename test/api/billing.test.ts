@@ -90,7 +90,7 @@ describe('billing with Stripe', () => {
 
     const created = await app.api('/api/plans/team', { method: 'PUT', token: owner, body: { name: 'Team', priceUsdMonth: 199, maxAgents: 25, tools: ['memory', 'exec'] } });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: 'team', name: 'Team', description: '', priceUsdMonth: 199, stripePriceId: null, maxAgents: 25, monthlyMessages: null, monthlyCostUsd: null, tools: ['memory', 'exec'], trialDays: 0, sort: 3, maxSchedules: null, minScheduleMinutes: null, minCheckIntervalMinutes: null });
+    expect(created.body).toEqual({ id: 'team', name: 'Team', description: '', priceUsdMonth: 199, stripePriceId: null, maxAgents: 25, monthlyMessages: null, monthlyCostUsd: null, tools: ['memory', 'exec'], trialDays: 0, sort: 3, maxSchedules: null, minScheduleMinutes: null, minCheckIntervalMinutes: null, maxKnowledgeSources: null, maxKnowledgePages: null, maxKnowledgeBytes: null });
     const updated = await app.api('/api/plans/team', { method: 'PUT', token: owner, body: { monthlyMessages: 50_000, description: 'For agencies' } });
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ name: 'Team', priceUsdMonth: 199, monthlyMessages: 50_000, description: 'For agencies', tools: ['memory', 'exec'] });

@@ -20,6 +20,7 @@ const BODIES: Record<string, { body?: unknown; query?: string }> = {
   'post /api/agents/{id}/retry': { body: {} },
   'post /api/conversations/{id}/reply': { body: { text: 'hijacked' } },
   'post /api/agents/{id}/knowledge': { body: { type: 'url', url: 'https://example.com/' } },
+  'patch /api/agents/{id}/knowledge/{sourceId}': { body: { syncEveryHours: 48 } },
   'post /api/agents/{id}/schedules': { body: { name: 'Daily', everyMinutes: 60, instruction: 'Say hello', deliver: { channel: 'dashboard' } } },
 };
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import JSZip from 'jszip';
-import { eventually, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { eventually, isPg, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startKnowledgeSite, html, type KnowledgeSite } from '../fakes/knowledge-site.js';
 
 /** A one-page PDF with one line of text, written by hand (objects, xref table, trailer). */
@@ -172,5 +172,142 @@ describe('knowledge base', () => {
     expect((await app.api(`/api/agents/${agent.id}/knowledge/${siteSource}`, { method: 'DELETE', token })).status).toBe(204);
     expect((await sources()).find((x) => x.id === siteSource)).toBeUndefined();
     expect((await search('hydraulic brakes')).body.results).toEqual([]);
+  });
+});
+
+describe('knowledge base with embeddings, autoContext, plan caps and source settings', () => {
+  let app: TestApp;
+  let site: KnowledgeSite;
+  let token: string;
+  let agent: { id: string };
+
+  const upload = (agentId: string, text: string, name: string, tok = token) =>
+    fetch(`${app.url}/api/agents/${agentId}/knowledge/files`, { method: 'POST', body: new TextEncoder().encode(text), headers: { authorization: `Bearer ${tok}`, 'content-type': 'text/plain', 'x-filename': name } });
+  const list = async (agentId = agent.id, tok = token) => (await app.api(`/api/agents/${agentId}/knowledge`, { token: tok })).body;
+  const settled = (id: string, agentId = agent.id, tok = token) => eventually(async () => {
+    const s = (await list(agentId, tok)).sources.find((x: any) => x.id === id);
+    return s && (s.status === 'ready' || s.status === 'failed') ? s : undefined;
+  }, 15_000, `source ${id} synced`);
+  const search = (q: string, agentId = agent.id) => app.api(`/api/agents/${agentId}/knowledge/search?q=${encodeURIComponent(q)}`, { token });
+  const embedCalls = () => app.fake.journal.filter((e) => e.path.startsWith('/v1/embeddings')).map((e) => (e.json as { input: string[] }).input);
+
+  beforeAll(async () => {
+    site = await startKnowledgeSite();
+    app = await startTestApp({ env: { SWITCHBOARD_ALLOW_PRIVATE_URLS: 'true', SWITCHBOARD_KNOWLEDGE_CRAWL_DELAY_MS: '0', SWITCHBOARD_EMBEDDING_MODEL: 'openai:text-embedding-3-small' } });
+    token = await app.owner();
+    agent = (await app.api('/api/agents', { token, body: { name: 'Bike Shop' } })).body;
+  }, 30_000);
+  afterAll(async () => { await app?.close(); await site?.close(); });
+
+  it('embeds the chunks in the sync (metered as embedding) and ranks by full text and vectors together', async () => {
+    expect(await list()).toMatchObject({ sources: [], searchMode: 'hybrid', vectorIndex: isPg() ? 'none' : 'sqlite-vec' });
+    const r = await app.api(`/api/agents/${agent.id}/knowledge`, { token, body: { type: 'site', url: site.url } });
+    expect(await settled(r.body.id)).toMatchObject({ status: 'ready', pages: 2 });
+    const embedded = embedCalls().flat();
+    expect(embedded.length).toBeGreaterThanOrEqual(2);
+    expect(embedded.some((t) => t.includes('8 pounds'))).toBe(true);
+    const usage = (await app.api('/api/usage', { token })).body;
+    expect(usage.byPurpose.map((p: any) => p.purpose)).toContain('embedding');
+
+    const hit = await search('how much is a puncture repair');
+    expect(hit.body.searchMode).toBe('hybrid');
+    // The fake's vectors are hashes, not meanings: the word match is among the results, not necessarily first.
+    expect(hit.body.results).toEqual(expect.arrayContaining([expect.objectContaining({ url: `${site.url}/pricing`, text: expect.stringContaining('8 pounds') })]));
+    // No word matches, yet the nearest chunks come back: the vector side of the ranking.
+    const near = await search('zzqx');
+    expect(near.body.results.length).toBeGreaterThan(0);
+
+    // A re-sync after one page changed embeds that page's chunks only.
+    app.fake.journal.length = 0;
+    site.set('/pricing', { body: html('Pricing', '<h1>Pricing</h1><p>A full service now costs 55 pounds.</p>') });
+    await app.api(`/api/agents/${agent.id}/knowledge/${r.body.id}/sync`, { method: 'POST', token });
+    await eventually(async () => (await list()).sources.find((x: any) => x.status === 'ready' && x.changes?.updated === 1), 15_000, 'changed sync');
+    const again = embedCalls().flat();
+    expect(again.length).toBeGreaterThan(0);
+    expect(again.every((t) => t.includes('Pricing'))).toBe(true);
+
+    // A spent budget: the query is not embedded, full text still answers.
+    await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { monthlyBudgetUsd: 0 } });
+    const spent = await search('full service');
+    expect(spent.body).toMatchObject({ searchMode: 'fulltext', results: [expect.objectContaining({ text: expect.stringContaining('55 pounds') })] });
+    await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { monthlyBudgetUsd: null } });
+
+    // Deleting the source takes its vectors too: nothing is near any more.
+    expect((await app.api(`/api/agents/${agent.id}/knowledge/${r.body.id}`, { method: 'DELETE', token })).status).toBe(204);
+    expect((await search('zzqx')).body.results).toEqual([]);
+  });
+
+  it('puts the best passages into the prompt with their titles when knowledge.autoContext is on', async () => {
+    const up = await upload(agent.id, '# Opening hours\nWe open at nine on Saturdays and close at four.', 'hours.md');
+    await settled(((await up.json()) as { id: string }).id);
+    app.fake.reset();
+    await app.api(`/api/agents/${agent.id}/message`, { token, body: { text: 'When do you open on Saturdays?', userId: 'bob' } });
+    expect(app.fake.requests()[0]!.messages![0].content).not.toContain('## From your knowledge base');
+
+    const on = await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { knowledge: { autoContext: true } } });
+    expect(on.status, JSON.stringify(on.body)).toBe(200);
+    expect(on.body.knowledge).toEqual({ autoContext: true });
+    app.fake.reset();
+    await app.api(`/api/agents/${agent.id}/message`, { token, body: { text: 'When do you open on Saturdays?', userId: 'carol' } });
+    const system = String(app.fake.requests()[0]!.messages![0].content);
+    expect(system).toContain('## From your knowledge base');
+    expect(system).toContain('[1] hours › Opening hours');
+    expect(system).toContain('We open at nine on Saturdays');
+    const block = system.slice(system.indexOf('## From your knowledge base'));
+    expect(Math.ceil(block.length / 4)).toBeLessThanOrEqual(1600);
+    await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token, body: { knowledge: { autoContext: false } } });
+  });
+
+  it('edits how a source syncs, and refuses what does not apply', async () => {
+    const r = await app.api(`/api/agents/${agent.id}/knowledge`, { token, body: { type: 'site', url: site.url, maxPages: 10 } });
+    await settled(r.body.id);
+    const patched = await app.api(`/api/agents/${agent.id}/knowledge/${r.body.id}`, { method: 'PATCH', token, body: { maxPages: 3, syncEveryHours: 6 } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toMatchObject({ id: r.body.id, maxPages: 3, syncEveryHours: 6 });
+    expect(Date.parse(patched.body.nextSyncAt) - Date.now()).toBeGreaterThan(5 * 3_600_000);
+    const never = await app.api(`/api/agents/${agent.id}/knowledge/${r.body.id}`, { method: 'PATCH', token, body: { syncEveryHours: 0 } });
+    expect(never.body).toMatchObject({ syncEveryHours: 0, nextSyncAt: null });
+    const file = (await list()).sources.find((s: any) => s.type === 'file');
+    const bad = await app.api(`/api/agents/${agent.id}/knowledge/${file.id}`, { method: 'PATCH', token, body: { syncEveryHours: 24 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('syncEveryHours');
+    expect((await app.api(`/api/agents/${agent.id}/knowledge/${r.body.id}`, { method: 'PATCH', token, body: { maxPages: 0 } })).status).toBe(400);
+  });
+
+  it("holds customers to their plan's knowledge caps, naming the field", async () => {
+    const plan = await app.api('/api/plans/kb-small', { method: 'PUT', token, body: { name: 'KB small', priceUsdMonth: 0, maxAgents: 2, maxKnowledgeSources: 2, maxKnowledgePages: 5, maxKnowledgeBytes: 100 } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(201);
+    expect(plan.body).toMatchObject({ maxKnowledgeSources: 2, maxKnowledgePages: 5, maxKnowledgeBytes: 100 });
+    const u = await app.api('/api/users', { token, body: { email: 'kbcust@example.com', password: 'correct horse battery', role: 'customer' } });
+    await app.api(`/api/customers/${u.body.id}/plan`, { method: 'PUT', token, body: { planId: 'kb-small', status: 'active' } });
+    const ctoken = (await app.api('/api/auth/login', { body: { email: 'kbcust@example.com', password: 'correct horse battery' } })).body.token as string;
+    const mine = (await app.api('/api/agents', { token: ctoken, body: { name: 'Mine' } })).body;
+    const add = (body: any) => app.api(`/api/agents/${mine.id}/knowledge`, { token: ctoken, body });
+
+    const tooMany = await add({ type: 'site', url: site.url, maxPages: 6 });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.message).toMatch(/maxPages.*5 pages on your plan/);
+    const first = await add({ type: 'site', url: site.url });
+    expect(first.status).toBe(202);
+    expect((await list(mine.id, ctoken)).sources[0].maxPages).toBe(5);
+    const big = await upload(mine.id, 'x'.repeat(101), 'big.txt', ctoken);
+    expect(big.status).toBe(403);
+    expect(((await big.json()) as any).error).toMatchObject({ code: 'plan_limit', message: expect.stringContaining('maxKnowledgeBytes') });
+    expect((await upload(mine.id, 'Small note about bells.', 'note.txt', ctoken)).status).toBe(202);
+    const third = await add({ type: 'url', url: `${site.url}/pricing` });
+    expect(third.status).toBe(403);
+    expect(third.body.error).toMatchObject({ code: 'plan_limit', message: expect.stringContaining('maxKnowledgeSources') });
+    const patch = await app.api(`/api/agents/${mine.id}/knowledge/${first.body.id}`, { method: 'PATCH', token: ctoken, body: { maxPages: 50 } });
+    expect(patch.status).toBe(400);
+    expect(patch.body.error.message).toContain('maxPages');
+  });
+
+  it('adds a site source for an agent from a service (provisioning), audited as the system', async () => {
+    const a = (await app.api('/api/agents', { token, body: { name: 'Provisioned' } })).body;
+    const r = await app.server.services.knowledge.addSiteSource(a.id, site.url);
+    expect(r).toEqual({ id: expect.any(String), status: 'queued' });
+    expect(await settled(r.id, a.id)).toMatchObject({ type: 'site', status: 'ready', url: `${site.url}/`, syncEveryHours: 24 });
+    await expect(app.server.services.knowledge.addSiteSource(a.id, 'ftp://example.com/')).rejects.toMatchObject({ status: 400 });
+    await expect(app.server.services.knowledge.addSiteSource('nope', site.url)).rejects.toMatchObject({ status: 404 });
   });
 });

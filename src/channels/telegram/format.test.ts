@@ -4,13 +4,15 @@ import { htmlToPlain, toTelegramHtml } from './format.js';
 describe('Markdown to Telegram HTML', () => {
   it('maps emphasis, code, links, lists and headings to the tags Telegram knows', () => {
     const html = toTelegramHtml('# Plan\n\n**Bold**, *it*, ~~old~~ and `a<b`\n\n- one\n- two\n\n1. first\n2. second\n\n[site](https://example.com)');
-    expect(html).toBe('<b>Plan</b>\n\n<b>Bold</b>, <i>it</i>, <s>old</s> and <code>a&lt;b</code>\n\n• one\n• two\n\n1. first\n2. second\n\n<a href="https://example.com">site</a>');
+    expect(html).toBe('<b>Plan</b>\n\n<b>Bold</b>, <i>it</i>, <s>old</s> and <code>a&lt;b</code>\n\n• one\n• two\n\n1. first\n2. second\n\nsite (https://example.com)');
   });
 
   it('escapes raw HTML and drops unsafe links, so model output cannot inject markup', () => {
     expect(toTelegramHtml('<script>alert(1)</script> & <b>x</b>')).not.toMatch(/<script|<b>x/);
     expect(toTelegramHtml('[x](javascript:alert(1))')).toBe('x');
     expect(toTelegramHtml('Tom & Jerry <3')).toBe('Tom &amp; Jerry &lt;3');
+    expect(toTelegramHtml('[<b>Pricing</b>](https://shop.example/p?a=1&b=2)')).toBe('&lt;b&gt;Pricing&lt;/b&gt; (https://shop.example/p?a=1&amp;b=2)');
+    expect(toTelegramHtml('Source: https://shop.example/pricing')).toBe('Source: https://shop.example/pricing');
   });
 
   it('keeps code blocks verbatim inside pre', () => {

@@ -1,4 +1,5 @@
 import { marked, type Token, type Tokens } from 'marked';
+import { plainLink } from '../plain-links.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const attr = (s: string) => esc(s).replace(/"/g, '&quot;');
@@ -14,7 +15,8 @@ function inline(tokens: Token[] | undefined): string {
       case 'link': {
         const l = t as Tokens.Link;
         const label = inline(l.tokens);
-        return /^https?:\/\//i.test(l.href) ? `<a href="${attr(l.href)}">${label}</a>` : label;
+        // Citations show their URL (issue 18): "title (https://…)", which Telegram makes tappable.
+        return /^https?:\/\//i.test(l.href) ? (l.text === l.href ? esc(l.href) : plainLink(label, esc(l.href))) : label;
       }
       case 'image': return esc((t as Tokens.Image).text || (t as Tokens.Image).href);
       case 'text': {

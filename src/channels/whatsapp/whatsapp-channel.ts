@@ -11,6 +11,7 @@ import { downloadTwilioMedia, parseTwilioWebhook, sendTwilioText, verifyTwilioSi
 import { maskSecrets } from '../../infra/redact.js';
 import type { Actor } from '../../domain/types.js';
 import { changedFields, recordAudit } from '../../services/audit.js';
+import { linksAsPlainUrls } from '../plain-links.js';
 
 type Health = { lastInboundAt: string | null; lastOutboundAt: string | null; lastError: string | null; lastErrorAt: string | null };
 const HEALTH_KEY = 'channels.whatsapp.health';
@@ -51,7 +52,9 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
         const want = channel === 'whatsapp' ? 'cloud' : 'twilio';
         if (!c || c.provider !== want) throw new SendError(`WhatsApp is no longer configured for ${want === 'cloud' ? 'the Cloud API' : 'Twilio'}`, false);
         try {
-          const r = c.provider === 'cloud' ? await sendCloudText(c, m.recipient, m.text) : await sendTwilioText(c, m.recipient, m.text, deps.publicUrl ? `${deps.publicUrl}/webhooks/twilio` : undefined);
+          // WhatsApp shows Markdown links verbatim: citations go as "title (https://…)" (never longer than the link).
+          const text = linksAsPlainUrls(m.text);
+          const r = c.provider === 'cloud' ? await sendCloudText(c, m.recipient, text) : await sendTwilioText(c, m.recipient, text, deps.publicUrl ? `${deps.publicUrl}/webhooks/twilio` : undefined);
           await touch({ lastOutboundAt: now() });
           return r;
         } catch (err) {

@@ -9,6 +9,8 @@ export type Plan = {
   trialDays: number; sort: number;
   /** Schedules a customer may have across their agents, the shortest schedule interval and site-check interval, in minutes (null: no cap; issue 17). */
   maxSchedules?: number | null; minScheduleMinutes?: number | null; minCheckIntervalMinutes?: number | null;
+  /** Knowledge sources per agent, pages per site source, and bytes of uploaded files per agent (null: no cap; issue 18). */
+  maxKnowledgeSources?: number | null; maxKnowledgePages?: number | null; maxKnowledgeBytes?: number | null;
 };
 export type BillingState = {
   userId: string; planId: string | null; planStatus: 'none' | 'trialing' | 'active' | 'past_due' | 'canceled';

@@ -20,7 +20,7 @@ export interface KnowledgeRepo {
   list(agentId: string): Promise<KnowledgeSource[]>;
   /** Bytes of files this agent already holds. */
   fileBytes(agentId: string): Promise<number>;
-  updateSource(id: string, patch: Partial<Pick<KnowledgeSource, 'status' | 'error' | 'pages' | 'chunks' | 'changes' | 'lastSyncedAt' | 'nextSyncAt' | 'title'>>): Promise<void>;
+  updateSource(id: string, patch: Partial<Pick<KnowledgeSource, 'status' | 'error' | 'pages' | 'chunks' | 'changes' | 'lastSyncedAt' | 'nextSyncAt' | 'title' | 'maxPages' | 'syncEveryHours'>>): Promise<void>;
   deleteSource(agentId: string, id: string): Promise<boolean>;
   documents(sourceId: string): Promise<KnowledgeDocument[]>;
   /** Replaces a document's chunks (inserting the document if new), in one transaction. */
@@ -29,4 +29,13 @@ export interface KnowledgeRepo {
   /** Full-text search over one agent's chunks, best first (score: higher is better). */
   search(agentId: string, q: string, limit: number): Promise<KnowledgeHit[]>;
   chunkCount(agentId: string): Promise<number>;
+  /** Up to `limit` chunks of a source with no vector from `model` yet (new or changed, or embedded by another model). */
+  chunksToEmbed(sourceId: string, model: string, limit: number): Promise<{ id: string; text: string }[]>;
+  /** Stores each chunk's vector (normalized to unit length) and the model that made it. */
+  setVectors(model: string, rows: { id: string; vector: number[] }[]): Promise<void>;
+  /** The `limit` chunks of one agent nearest to `vector` among those embedded by `model` (score: cosine similarity). */
+  vectorSearch(agentId: string, model: string, vector: number[], limit: number): Promise<KnowledgeHit[]>;
+  /** How nearest chunks are found: sqlite-vec's distance in SQL, or (none) an exact scan in JavaScript over at most VECTOR_SCAN_LIMIT chunks. */
+  vectorIndex(): Promise<KnowledgeVectorIndex>;
 }
+export type KnowledgeVectorIndex = 'sqlite-vec' | 'pgvector' | 'none';

@@ -11,6 +11,9 @@ const PlanSchema = z.object({
   tools: z.array(z.string()).openapi({ description: 'Tools agents on this plan may use: memory, web_fetch, web_search, exec' }),
   trialDays: z.number(), sort: z.number(),
   maxSchedules: z.number().nullable().optional(), minScheduleMinutes: z.number().nullable().optional(), minCheckIntervalMinutes: z.number().nullable().optional(),
+  maxKnowledgeSources: z.number().nullable().optional().openapi({ description: 'Knowledge sources per agent (null: no cap)' }),
+  maxKnowledgePages: z.number().nullable().optional().openapi({ description: 'Pages one site source may read (null: the installation limit)' }),
+  maxKnowledgeBytes: z.number().nullable().optional().openapi({ description: 'Bytes of uploaded knowledge files per agent (null: the installation limit)' }),
 }).openapi('Plan');
 const StatusSchema = z.enum(['none', 'trialing', 'active', 'past_due', 'canceled']);
 const BillingSchema = z.object({

@@ -19,6 +19,9 @@ const SourceSchema = z.object({
   createdAt: z.string(),
 }).openapi('KnowledgeSource');
 
+const SearchMode = z.enum(['fulltext', 'hybrid']).openapi({ description: 'How search ranks: full text alone, or hybrid (full text and embeddings fused by reciprocal rank; needs SWITCHBOARD_EMBEDDING_MODEL)' });
+const VectorIndex = z.enum(['sqlite-vec', 'pgvector', 'none']).openapi({ description: 'What finds the nearest chunks in hybrid mode: sqlite-vec in SQL, or none (an exact scan in the server)' });
+
 /** The raw-body upload route, exempt from the general body limit and from the form-post refusal (it requires X-Filename). */
 export const KNOWLEDGE_UPLOAD_PATH = /^\/api\/agents\/[^/]+\/knowledge\/files$/;
 
@@ -29,14 +32,14 @@ export function knowledgeRoutes(deps: { knowledge: KnowledgeService }) {
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/knowledge', tags, summary: "The agent's knowledge sources with their sync status, counts and last changes",
     request: { params: AgentParam },
-    responses: { 200: ok(z.object({ sources: z.array(SourceSchema), mode: z.enum(['fts', 'hybrid']).openapi({ description: 'How search ranks: full-text only, or full-text and embeddings' }) })), ...errorResponses(401, 404) } }),
-  async (c) => c.json({ sources: await knowledge.list(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id), mode: 'fts' as const }, 200));
+    responses: { 200: ok(z.object({ sources: z.array(SourceSchema), searchMode: SearchMode, vectorIndex: VectorIndex })), ...errorResponses(401, 404) } }),
+  async (c) => c.json({ sources: await knowledge.list(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id), ...(await knowledge.mode()) }, 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/knowledge', tags,
     summary: 'Add a web page (`url`) or a whole website (`site`: its sitemap, else same-site links; robots.txt obeyed) as a source; its first sync is queued',
     request: { params: AgentParam, ...jsonBody(z.strictObject({
       type: z.enum(['url', 'site']), url: z.string().min(1).max(2000),
-      maxPages: z.number().int().min(1).max(50_000).optional().openapi({ description: 'Sites: the most pages read (default 200, capped by SWITCHBOARD_KNOWLEDGE_MAX_PAGES)' }),
+      maxPages: z.number().int().min(1).max(50_000).optional().openapi({ description: "Sites: the most pages read (default 200, capped by SWITCHBOARD_KNOWLEDGE_MAX_PAGES and the plan's maxKnowledgePages)" }),
       syncEveryHours: z.number().int().min(0).max(24 * 90).optional().openapi({ description: 'Re-sync every so many hours; 0 never (default: 24 for sites, 0 for pages)' }),
     })) },
     responses: { 202: ok(Accepted, 'Queued'), ...errorResponses(400, 401, 403, 404) } }),
@@ -65,7 +68,7 @@ export function knowledgeRoutes(deps: { knowledge: KnowledgeService }) {
 
   app.openapi(createRoute({ method: 'get', path: '/api/agents/{id}/knowledge/search', tags, summary: 'What the agent would retrieve for a question (the test-search box)',
     request: { params: AgentParam, query: z.object({ q: z.string().max(500).optional(), limit: z.coerce.number().int().min(1).max(50).optional() }) },
-    responses: { 200: ok(z.object({ results: z.array(z.object({ sourceId: z.string(), title: z.string(), url: z.string().optional(), text: z.string(), score: z.number() })), mode: z.enum(['fts', 'hybrid']) })), ...errorResponses(400, 401, 404) } }),
+    responses: { 200: ok(z.object({ results: z.array(z.object({ sourceId: z.string(), title: z.string(), url: z.string().optional(), text: z.string(), score: z.number() })), searchMode: SearchMode.openapi({ description: 'How these results were ranked (fulltext when the query could not be embedded, e.g. the budget is spent)' }) })), ...errorResponses(400, 401, 404) } }),
   async (c) => {
     const { q, limit } = c.req.valid('query');
     return c.json(await knowledge.search(authorize(c.get('actor'), 'agent.read'), c.req.valid('param').id, q ?? '', limit ?? 5), 200);
@@ -74,6 +77,14 @@ export function knowledgeRoutes(deps: { knowledge: KnowledgeService }) {
   app.openapi(createRoute({ method: 'post', path: '/api/agents/{id}/knowledge/{sourceId}/sync', tags, summary: 'Sync a source now (only changed pages are re-indexed)',
     request: { params: SourceParam }, responses: { 202: ok(Accepted, 'Queued'), ...errorResponses(401, 403, 404) } }),
   async (c) => { const p = c.req.valid('param'); return c.json(await knowledge.syncNow(authorize(c.get('actor'), 'agent.write'), p.id, p.sourceId), 202); });
+
+  app.openapi(createRoute({ method: 'patch', path: '/api/agents/{id}/knowledge/{sourceId}', tags, summary: 'Change how a source syncs: its page limit (sites) and the hours between syncs (0: never)',
+    request: { params: SourceParam, ...jsonBody(z.strictObject({
+      maxPages: z.number().int().min(1).max(50_000).optional().openapi({ description: "Sites only: the most pages read (capped by SWITCHBOARD_KNOWLEDGE_MAX_PAGES and the plan's maxKnowledgePages)" }),
+      syncEveryHours: z.number().int().min(0).max(24 * 90).optional().openapi({ description: 'Re-sync every so many hours from now on; 0 never (files never re-sync)' }),
+    })) },
+    responses: { 200: ok(SourceSchema), ...errorResponses(400, 401, 403, 404) } }),
+  async (c) => { const p = c.req.valid('param'); return c.json(await knowledge.update(authorize(c.get('actor'), 'agent.write'), p.id, p.sourceId, c.req.valid('json')), 200); });
 
   app.openapi(createRoute({ method: 'delete', path: '/api/agents/{id}/knowledge/{sourceId}', tags, summary: 'Delete a source with its documents and chunks',
     request: { params: SourceParam }, responses: { ...noContent, ...errorResponses(401, 403, 404) } }),

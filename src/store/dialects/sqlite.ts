@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
 import { SqliteDialect } from 'kysely';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -32,6 +33,8 @@ export function sqliteDialect(file: string, o: { warn?: (w: DataDirWarning) => v
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  // Vector distance in SQL for the knowledge base (issue 18); without it the store scans vectors in JavaScript.
+  try { sqliteVec.load(db); } catch { /* no build for this platform: the fallback is exact, only slower */ }
   return new SqliteDialect({ database: withStatementCache(db) });
 }
 

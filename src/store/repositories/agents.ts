@@ -1,6 +1,6 @@
 import type { Db } from '../db.js';
 import type { AgentRepo, Clock, IdGenerator, AgentPatch } from '../../domain/ports.js';
-import { HANDOFF_DEFAULTS, SITE_DEFAULTS, VOICE_DEFAULTS, PERSONA_FILES, type Agent, type AgentStatus, type Persona, type PersonaKey } from '../../domain/types.js';
+import { HANDOFF_DEFAULTS, KNOWLEDGE_DEFAULTS, SITE_DEFAULTS, VOICE_DEFAULTS, PERSONA_FILES, type Agent, type AgentStatus, type Persona, type PersonaKey } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { errors } from '../../domain/errors.js';
 
@@ -48,6 +48,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
       handoff: { ...HANDOFF_DEFAULTS, ...(r.handoff ? JSON.parse(r.handoff) : {}) },
       site: { ...SITE_DEFAULTS, ...(r.site ? JSON.parse(r.site) : {}) },
       voice: { ...VOICE_DEFAULTS, ...(r.voice ? JSON.parse(r.voice) : {}) },
+      knowledge: { ...KNOWLEDGE_DEFAULTS, ...(r.knowledge ? JSON.parse(r.knowledge) : {}) },
       siteUrl: r.site_url ?? null, stack: r.stack ? JSON.parse(r.stack) : null, pausedReason: (r.paused_reason ?? null) as Agent['pausedReason'],
       sessionTimeoutMinutes: Number(r.session_timeout_minutes), contextTokenBudget: Number(r.context_token_budget), memoryTools: Number(r.memory_tools) === 1, sharedNotes: Number(r.shared_notes) === 1,
       ownerId: r.owner_id, version: Number(r.version), createdAt: r.created_at, updatedAt: r.updated_at,
@@ -76,7 +77,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
           monthly_budget_usd: a.monthlyBudgetUsd, downgrade_at_percent: a.downgradeAtPercent, stop_at_percent: a.stopAtPercent,
           budget_stop_message: a.budgetStopMessage, person_daily_messages: a.personDailyMessages, person_daily_cost_usd: a.personDailyCostUsd,
           tool_policy: a.toolPolicy ? JSON.stringify(a.toolPolicy) : null, plugins: a.plugins.length ? JSON.stringify(a.plugins) : null,
-          handoff: JSON.stringify(a.handoff), site: JSON.stringify(a.site), voice: JSON.stringify(a.voice),
+          handoff: JSON.stringify(a.handoff), site: JSON.stringify(a.site), voice: JSON.stringify(a.voice), knowledge: JSON.stringify(a.knowledge),
           max_output_tokens: a.maxOutputTokens, site_url: a.siteUrl, stack: a.stack ? JSON.stringify(a.stack) : null, paused_reason: a.pausedReason,
           session_timeout_minutes: a.sessionTimeoutMinutes, context_token_budget: a.contextTokenBudget, memory_tools: a.memoryTools ? 1 : 0, shared_notes: a.sharedNotes ? 1 : 0,
           created_at: at, updated_at: at,
@@ -133,6 +134,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
         if (patch.handoff !== undefined) set.handoff = JSON.stringify(patch.handoff);
         if (patch.site !== undefined) set.site = JSON.stringify(patch.site);
         if (patch.voice !== undefined) set.voice = JSON.stringify(patch.voice);
+        if (patch.knowledge !== undefined) set.knowledge = JSON.stringify(patch.knowledge);
         if (patch.stack !== undefined) set.stack = patch.stack ? JSON.stringify(patch.stack) : null;
         if (patch.pausedReason !== undefined) set.paused_reason = patch.pausedReason;
         if (patch.persona?.instructions !== undefined) set.instructions = patch.persona.instructions;

@@ -1,6 +1,6 @@
 import { sql, PostgresAdapter } from 'kysely';
 import type { Db } from '../db.js';
-import type { Clock, IdGenerator, KnowledgeChanges, KnowledgeRepo, KnowledgeSource, KnowledgeSourceType, KnowledgeStatus } from '../../domain/ports.js';
+import type { Clock, IdGenerator, KnowledgeChanges, KnowledgeHit, KnowledgeRepo, KnowledgeSource, KnowledgeSourceType, KnowledgeStatus, KnowledgeVectorIndex } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
 import { searchTerms } from './memory.js';
 
@@ -13,11 +13,28 @@ const toSource = (r: Omit<Row, 'file_text'>): KnowledgeSource => ({
   createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
+/** Without a vector index, nearest chunks are found by reading at most this many of an agent's vectors (newest documents first). */
+export const VECTOR_SCAN_LIMIT = 20_000;
+
+/** A vector as little-endian float32 bytes, scaled to unit length (so cosine similarity is a dot product). */
+export function vectorBytes(v: number[]): Buffer {
+  const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
+  const b = Buffer.alloc(v.length * 4);
+  for (let i = 0; i < v.length; i++) b.writeFloatLE(v[i]! / norm, i * 4);
+  return b;
+}
+/** The float32 values of stored bytes (copied when the bytes are not 4-byte aligned). */
+export function bytesVector(b: Uint8Array): Float32Array {
+  if (b.byteOffset % 4 === 0) return new Float32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+  return new Float32Array(new Uint8Array(b).buffer);
+}
+
 /** Knowledge sources, documents and chunks; every read is scoped by agent (or by a source already scoped). */
 export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): KnowledgeRepo {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   const now = () => clock.now().toISOString();
   const inTx = <T>(fn: (tx: Db) => Promise<T>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
+  let index: Promise<KnowledgeVectorIndex> | undefined;
   const repo: KnowledgeRepo = {
     async createSource(s) {
       const id = ids.id();
@@ -58,6 +75,8 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
       if (p.lastSyncedAt !== undefined) set.last_synced_at = p.lastSyncedAt;
       if (p.nextSyncAt !== undefined) set.next_sync_at = p.nextSyncAt;
       if (p.title !== undefined) set.title = p.title;
+      if (p.maxPages !== undefined) set.max_pages = p.maxPages;
+      if (p.syncEveryHours !== undefined) set.sync_every_hours = p.syncEveryHours;
       await db.updateTable('knowledge_sources').set(set).where('id', '=', id).execute();
     },
     async deleteSource(agentId, id) {
@@ -85,7 +104,7 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
         }
         for (let i = 0; i < d.chunks.length; i += 200) {
           await tx.insertInto('knowledge_chunks').values(d.chunks.slice(i, i + 200).map((c, j) => ({
-            id: ids.id(), document_id: docId!, source_id: d.sourceId, agent_id: d.agentId, seq: i + j, title: c.title, heading: c.heading, url: c.url, page: c.page, text: c.text, embedding: null,
+            id: ids.id(), document_id: docId!, source_id: d.sourceId, agent_id: d.agentId, seq: i + j, title: c.title, heading: c.heading, url: c.url, page: c.page, text: c.text, embedding: null, vector: null, vector_model: null,
           }))).execute();
         }
       });
@@ -121,6 +140,56 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
     async chunkCount(agentId) {
       const r = await db.selectFrom('knowledge_chunks').select(sql<number>`count(*)`.as('n')).where('agent_id', '=', agentId).executeTakeFirstOrThrow();
       return Number(r.n);
+    },
+    async chunksToEmbed(sourceId, model, limit) {
+      const rows = await db.selectFrom('knowledge_chunks').select(['id', 'title', 'heading', 'text']).where('source_id', '=', sourceId)
+        .where((eb) => eb.or([eb('vector_model', 'is', null), eb('vector_model', '!=', model)])).orderBy('id').limit(limit).execute();
+      return rows.map((r) => ({ id: r.id, text: `${r.heading ? `${r.title} › ${r.heading}` : r.title}\n${r.text}` }));
+    },
+    async setVectors(model, rows) {
+      await inTx(async (tx) => {
+        for (const r of rows) await tx.updateTable('knowledge_chunks').set({ vector: vectorBytes(r.vector), vector_model: model }).where('id', '=', r.id).execute();
+      });
+    },
+    async vectorSearch(agentId, model, vector, limit) {
+      const q = vectorBytes(vector);
+      let best: { id: string; sim: number }[];
+      if ((await repo.vectorIndex()) === 'sqlite-vec') {
+        // sqlite-vec's distance over the agent's rows (by its index on agent_id), in C; 1 − distance is the similarity.
+        const rows = await sql<{ id: string; d: number }>`select id, vec_distance_cosine(vector, ${q}) as d from knowledge_chunks
+          where agent_id = ${agentId} and vector_model = ${model} and length(vector) = ${q.length} order by d limit ${limit}`.execute(db);
+        best = rows.rows.map((r) => ({ id: r.id, sim: 1 - Number(r.d) }));
+      } else {
+        // No index: an exact scan in JavaScript over the newest VECTOR_SCAN_LIMIT chunks, keeping the best `limit`.
+        const qv = bytesVector(q);
+        const rows = await db.selectFrom('knowledge_chunks').select(['id', 'vector']).where('agent_id', '=', agentId).where('vector_model', '=', model)
+          .where('vector', 'is not', null).orderBy('id', 'desc').limit(VECTOR_SCAN_LIMIT).execute();
+        best = [];
+        for (const r of rows) {
+          const v = bytesVector(r.vector!);
+          if (v.length !== qv.length) continue;
+          let sim = 0;
+          for (let i = 0; i < v.length; i++) sim += v[i]! * qv[i]!;
+          if (best.length < limit || sim > best[best.length - 1]!.sim) {
+            best.push({ id: r.id, sim });
+            best.sort((a, b) => b.sim - a.sim);
+            if (best.length > limit) best.pop();
+          }
+        }
+      }
+      if (!best.length) return [];
+      const rows = await db.selectFrom('knowledge_chunks').select(['id', 'source_id', 'title', 'heading', 'url', 'text']).where('agent_id', '=', agentId).where('id', 'in', best.map((b) => b.id)).execute();
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return best.flatMap((b): KnowledgeHit[] => {
+        const r = byId.get(b.id);
+        return r ? [{ chunkId: r.id, sourceId: r.source_id, title: r.title, heading: r.heading, url: r.url, text: r.text, score: b.sim }] : [];
+      });
+    },
+    vectorIndex() {
+      // PostgreSQL: pgvector is not used yet (the servers this runs on lack it); vectors are bytea, scanned exactly.
+      index ??= pg ? Promise.resolve('none' as const)
+        : sql<{ v: string }>`select vec_version() as v`.execute(db).then(() => 'sqlite-vec' as const, () => 'none' as const);
+      return index;
     },
   };
   return repo;

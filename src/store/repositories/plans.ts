@@ -9,6 +9,8 @@ const toPlan = (r: Database['plans']): Plan => ({
   trialDays: Number(r.trial_days), sort: Number(r.sort),
   maxSchedules: r.max_schedules == null ? null : Number(r.max_schedules), minScheduleMinutes: r.min_schedule_minutes == null ? null : Number(r.min_schedule_minutes),
   minCheckIntervalMinutes: r.min_check_interval_minutes == null ? null : Number(r.min_check_interval_minutes),
+  maxKnowledgeSources: r.max_knowledge_sources == null ? null : Number(r.max_knowledge_sources), maxKnowledgePages: r.max_knowledge_pages == null ? null : Number(r.max_knowledge_pages),
+  maxKnowledgeBytes: r.max_knowledge_bytes == null ? null : Number(r.max_knowledge_bytes),
 });
 
 const toBilling = (r: Pick<Database['users'], 'id' | 'plan_id' | 'plan_status' | 'trial_ends_at' | 'current_period_end' | 'past_due_since' | 'stripe_customer_id' | 'stripe_subscription_id'>): BillingState => ({
@@ -33,6 +35,7 @@ export function planRepo(db: Db, clock: Clock): PlanRepo {
         name: p.name, description: p.description, price_usd_month: p.priceUsdMonth, stripe_price_id: p.stripePriceId, max_agents: p.maxAgents,
         monthly_messages: p.monthlyMessages, monthly_cost_usd: p.monthlyCostUsd, tools: JSON.stringify(p.tools), trial_days: p.trialDays, sort: p.sort, updated_at: at,
         max_schedules: p.maxSchedules ?? null, min_schedule_minutes: p.minScheduleMinutes ?? null, min_check_interval_minutes: p.minCheckIntervalMinutes ?? null,
+        max_knowledge_sources: p.maxKnowledgeSources ?? null, max_knowledge_pages: p.maxKnowledgePages ?? null, max_knowledge_bytes: p.maxKnowledgeBytes ?? null,
       };
       await db.insertInto('plans').values({ id: p.id, ...row, created_at: at }).onConflict((oc) => oc.column('id').doUpdateSet(row)).execute();
       return toPlan((await db.selectFrom('plans').selectAll().where('id', '=', p.id).executeTakeFirstOrThrow()));

@@ -51,7 +51,8 @@ const PURIFY_CONFIG = {
     'video', 'audio', 'source', 'picture', 'iframe', 'object', 'embed', 'link', 'meta', 'base',
   ],
   FORBID_ATTR: ['style', 'class', 'id', 'name', 'srcset'],
-  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#)/i,
+  // Links (citations among them) go only to http(s): javascript:, data:, mailto: and relative links keep their text, not their href.
+  ALLOWED_URI_REGEXP: /^https?:/i,
 };
 
 /** Render untrusted Markdown to sanitized HTML, safe for {@html}. */

@@ -194,6 +194,8 @@ export const api = {
     unwrap(client.POST('/api/agents/{id}/knowledge', { ...id(agentId), body })),
   syncKnowledge: (agentId: string, sourceId: string) =>
     unwrap(client.POST('/api/agents/{id}/knowledge/{sourceId}/sync', { params: { path: { id: agentId, sourceId } } })),
+  updateKnowledge: (agentId: string, sourceId: string, body: T.Body<'/api/agents/{id}/knowledge/{sourceId}', 'patch'>) =>
+    unwrap(client.PATCH('/api/agents/{id}/knowledge/{sourceId}', { params: { path: { id: agentId, sourceId } }, body })),
   deleteKnowledge: (agentId: string, sourceId: string) =>
     unwrap(client.DELETE('/api/agents/{id}/knowledge/{sourceId}', { params: { path: { id: agentId, sourceId } } })),
   searchKnowledge: (agentId: string, q: string) =>

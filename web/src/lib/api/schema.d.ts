@@ -1445,6 +1445,10 @@ export interface paths {
                             reply?: "off" | "when-spoken-to" | "always";
                             voice?: string;
                         };
+                        /** @description The knowledge base: with autoContext on, the best passages for each message (about 1,500 tokens, with titles and URLs) are put into the prompt without a tool call. Fields left out keep their value. */
+                        knowledge?: {
+                            autoContext?: boolean;
+                        };
                         persona?: {
                             soul?: string;
                             agents?: string;
@@ -1840,6 +1844,10 @@ export interface paths {
                             /** @enum {string} */
                             reply?: "off" | "when-spoken-to" | "always";
                             voice?: string;
+                        };
+                        /** @description The knowledge base: with autoContext on, the best passages for each message (about 1,500 tokens, with titles and URLs) are put into the prompt without a tool call. Fields left out keep their value. */
+                        knowledge?: {
+                            autoContext?: boolean;
                         };
                         persona?: {
                             soul?: string;
@@ -7579,6 +7587,9 @@ export interface paths {
                         maxSchedules?: number | null;
                         minScheduleMinutes?: number | null;
                         minCheckIntervalMinutes?: number | null;
+                        maxKnowledgeSources?: number | null;
+                        maxKnowledgePages?: number | null;
+                        maxKnowledgeBytes?: number | null;
                     };
                 };
             };
@@ -9378,10 +9389,15 @@ export interface paths {
                         "application/json": {
                             sources: components["schemas"]["KnowledgeSource"][];
                             /**
-                             * @description How search ranks: full-text only, or full-text and embeddings
+                             * @description How search ranks: full text alone, or hybrid (full text and embeddings fused by reciprocal rank; needs SWITCHBOARD_EMBEDDING_MODEL)
                              * @enum {string}
                              */
-                            mode: "fts" | "hybrid";
+                            searchMode: "fulltext" | "hybrid";
+                            /**
+                             * @description What finds the nearest chunks in hybrid mode: sqlite-vec in SQL, or none (an exact scan in the server)
+                             * @enum {string}
+                             */
+                            vectorIndex: "sqlite-vec" | "pgvector" | "none";
                         };
                     };
                 };
@@ -9422,7 +9438,7 @@ export interface paths {
                         /** @enum {string} */
                         type: "url" | "site";
                         url: string;
-                        /** @description Sites: the most pages read (default 200, capped by SWITCHBOARD_KNOWLEDGE_MAX_PAGES) */
+                        /** @description Sites: the most pages read (default 200, capped by SWITCHBOARD_KNOWLEDGE_MAX_PAGES and the plan's maxKnowledgePages) */
                         maxPages?: number;
                         /** @description Re-sync every so many hours; 0 never (default: 24 for sites, 0 for pages) */
                         syncEveryHours?: number;
@@ -9621,8 +9637,11 @@ export interface paths {
                                 text: string;
                                 score: number;
                             }[];
-                            /** @enum {string} */
-                            mode: "fts" | "hybrid";
+                            /**
+                             * @description How these results were ranked (fulltext when the query could not be embedded, e.g. the budget is spent)
+                             * @enum {string}
+                             */
+                            searchMode: "fulltext" | "hybrid";
                         };
                     };
                 };
@@ -9790,7 +9809,75 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change how a source syncs: its page limit (sites) and the hours between syncs (0: never) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    sourceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Sites only: the most pages read (capped by SWITCHBOARD_KNOWLEDGE_MAX_PAGES and the plan's maxKnowledgePages) */
+                        maxPages?: number;
+                        /** @description Re-sync every so many hours from now on; 0 never (files never re-sync) */
+                        syncEveryHours?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["KnowledgeSource"];
+                    };
+                };
+                /** @description Error */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Error */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
 }
@@ -9934,6 +10021,10 @@ export interface components {
                 /** @enum {string} */
                 reply: "off" | "when-spoken-to" | "always";
                 voice: string;
+            };
+            /** @description The knowledge base (issue 18): autoContext puts the best passages for each message into the prompt without a tool call */
+            knowledge: {
+                autoContext: boolean;
             };
             /** @description What this installation can do for the agent: hear voice messages (SWITCHBOARD_STT_MODEL), speak replies (SWITCHBOARD_TTS_MODEL), look at images (its model accepts images). In GET /api/agents/{id}. */
             capabilities?: {
@@ -10432,6 +10523,12 @@ export interface components {
             maxSchedules?: number | null;
             minScheduleMinutes?: number | null;
             minCheckIntervalMinutes?: number | null;
+            /** @description Knowledge sources per agent (null: no cap) */
+            maxKnowledgeSources?: number | null;
+            /** @description Pages one site source may read (null: the installation limit) */
+            maxKnowledgePages?: number | null;
+            /** @description Bytes of uploaded knowledge files per agent (null: the installation limit) */
+            maxKnowledgeBytes?: number | null;
         };
         Billing: {
             /** @description The id of the plan the customer is on (trial, starter, pro, …), or null */
