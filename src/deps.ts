@@ -240,6 +240,7 @@ export function buildServices(config: Config, infra: Infra) {
     store, queue, box, clock, log: log.child({ service: 'provisioning' }), telegram, chat, templates,
     fetcher, siteTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS, dropMediaFiles: (keys) => media.dropFiles(keys),
     addSiteReport: (agent) => siteReport.ensure(schedules, agent),
+    addSiteSource: (agentId, url) => knowledge.addSiteSource(agentId, url),
     watchSite: async (agentId) => { const a = await store.agents.byId(agentId); if (a) await siteWatch.watch(a); },
   });
   // The owner's chat with the agent (one-time Telegram link) and delivery to the owner (schedules, site alerts, reports).

@@ -293,7 +293,7 @@ export type UsageRecord = {
 export type UsageTotals = { requests: number; inputTokens: number; outputTokens: number; costUsd: number };
 
 /** The provisioning pipeline of a customer agent, in the order its steps run. */
-export const PROVISIONING_STEPS = ['validate_token', 'check_site', 'generate_workspace', 'bind_telegram', 'health_check'] as const;
+export const PROVISIONING_STEPS = ['validate_token', 'check_site', 'generate_workspace', 'index_site', 'bind_telegram', 'health_check'] as const;
 export type ProvisioningStepName = (typeof PROVISIONING_STEPS)[number];
 export type ProvisioningStepState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 /** One step as the customer sees it: `detail` is a sentence (the bot's @username, the stack found, why it failed). */

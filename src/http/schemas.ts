@@ -138,7 +138,7 @@ export const ProvisioningStatusSchema = z.object({
   agentId: z.string(),
   status: z.enum(['active', 'paused', 'provisioning', 'failed', 'deleted']),
   steps: z.array(z.object({
-    name: z.enum(['validate_token', 'check_site', 'generate_workspace', 'bind_telegram', 'health_check']),
+    name: z.enum(['validate_token', 'check_site', 'generate_workspace', 'index_site', 'bind_telegram', 'health_check']),
     state: z.enum(['pending', 'running', 'done', 'failed', 'skipped']),
     detail: z.string().openapi({ description: "A sentence: the bot's @username, the stack found, or why the step failed" }),
     updatedAt: z.string().nullable(),

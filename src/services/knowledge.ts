@@ -281,6 +281,10 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
     async addSiteSource(agentId: string, url: string, opts: { maxPages?: number; syncEveryHours?: number } = {}) {
       const agent = await store.agents.byId(agentId);
       if (!agent || agent.status === 'deleted') throw errors.notFound('Agent');
+      // Idempotent: a pipeline run again after a crash finds the source it added.
+      const wanted = normalizeUrl(url);
+      const existing = wanted ? (await store.knowledge.list(agentId)).find((s) => s.type === 'site' && s.url === wanted) : undefined;
+      if (existing) return { id: existing.id, status: existing.status, existed: true as const };
       return createUrlSource('system', agent, { type: 'site', url, ...opts });
     },
 

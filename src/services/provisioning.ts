@@ -34,6 +34,7 @@ const RUNNING: Record<ProvisioningStepName, string> = {
   validate_token: 'Asking Telegram about the bot token…',
   check_site: 'Fetching the website…',
   generate_workspace: 'Writing the persona files…',
+  index_site: 'Adding the website to the agent\'s knowledge…',
   bind_telegram: 'Connecting the Telegram bot…',
   health_check: 'Sending a test message to the agent…',
 };
@@ -73,6 +74,8 @@ export function provisioningService(deps: {
   dropMediaFiles?: (storageKeys: string[]) => Promise<unknown>;
   /** Adds the weekly site report task to a website agent unless it has one (services/site-report.ts); answers what it did. */
   addSiteReport?: (agent: Agent) => Promise<string>;
+  /** Adds the site as a knowledge source of the agent unless it has it (services/knowledge.ts addSiteSource); its sync is a durable job of its own. */
+  addSiteSource?: (agentId: string, url: string) => Promise<{ id: string; status: string; existed?: true }>;
   /** Starts the site watch's uptime checks of an agent that just turned active. */
   watchSite?: (agentId: string) => Promise<void>;
 }) {
@@ -172,6 +175,20 @@ export function provisioningService(deps: {
       // A website PM reports weekly by default (idempotent: a re-run finds the task it added).
       const report = deps.addSiteReport ? ` ${await deps.addSiteReport(agent)}` : '';
       return { state: 'done', detail: `Wrote SOUL.md, AGENTS.md, TOOLS.md and USER.md for ${agent.siteUrl}, owned by ${values.customer_name} (stack: ${values.tech_stack}).${report}` };
+    },
+
+    async index_site(agent) {
+      if (!agent.siteUrl || !deps.addSiteSource) return { state: 'skipped', detail: 'No website to read into the agent\'s knowledge.' };
+      try {
+        const source = await deps.addSiteSource(agent.id, agent.siteUrl);
+        return { state: 'done', detail: source.existed
+          ? `${agent.siteUrl} is already in the agent's knowledge.`
+          : `${agent.siteUrl} is being read into the agent's knowledge (page by page, in the background); it re-syncs daily.` };
+      } catch (err) {
+        // Knowledge is a help, not a condition: a refusal (a plan cap, an address the guard refuses) never fails the agent.
+        if (!(err instanceof AppError)) throw err; // our own failure: the job retries the step
+        return { state: 'skipped', detail: `The website was not added to the agent's knowledge: ${cut(err.message, 200)} You can add it on the Knowledge tab.` };
+      }
     },
 
     async bind_telegram(agent, rec) {
@@ -274,6 +291,11 @@ export function provisioningService(deps: {
     const { agentId, attempt } = job.data;
     let rec = await store.provisioning.get(agentId);
     if (!rec || rec.status !== 'running' || rec.attempts !== attempt) return; // finished, or superseded by a retry
+    // A run recorded before a step was added to the pipeline gains it, pending, in its place.
+    const have = rec.steps;
+    if (PROVISIONING_STEPS.some((n) => !have.some((s) => s.name === n))) {
+      rec = { ...rec, steps: PROVISIONING_STEPS.map((n) => have.find((s) => s.name === n) ?? { name: n, state: 'pending' as const, detail: 'Not started yet.', updatedAt: null }) };
+    }
     let current: ProvisioningStepName = PROVISIONING_STEPS[0];
     try {
       for (const name of PROVISIONING_STEPS) {

@@ -116,7 +116,7 @@ test('sign up, then the wizard: a rejected token and a broken site are fixed and
 
   // Every step goes green and the bot's link is shown.
   await expect(page.getByTestId('live-panel')).toBeVisible({ timeout: 15_000 });
-  for (const name of ['validate_token', 'check_site', 'generate_workspace', 'bind_telegram', 'health_check']) {
+  for (const name of ['validate_token', 'check_site', 'generate_workspace', 'index_site', 'bind_telegram', 'health_check']) {
     await expect(step(page, name)).toHaveAttribute('data-state', 'done');
   }
   await expect(step(page, 'check_site')).toContainText('WordPress 6.4.2');

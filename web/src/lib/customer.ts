@@ -132,6 +132,7 @@ export const STEP_LABEL: Record<ProvisioningStepName, string> = {
   validate_token: 'Check the Telegram bot token',
   check_site: 'Visit your website',
   generate_workspace: "Write the agent's persona",
+  index_site: "Read the website into the agent's knowledge",
   bind_telegram: 'Connect the bot to Telegram',
   health_check: 'Send a test message',
 };

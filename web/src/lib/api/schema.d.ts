@@ -10068,7 +10068,7 @@ export interface components {
             /** @description In the order they run; empty for an agent that was never provisioned */
             steps: {
                 /** @enum {string} */
-                name: "validate_token" | "check_site" | "generate_workspace" | "bind_telegram" | "health_check";
+                name: "validate_token" | "check_site" | "generate_workspace" | "index_site" | "bind_telegram" | "health_check";
                 /** @enum {string} */
                 state: "pending" | "running" | "done" | "failed" | "skipped";
                 /** @description A sentence: the bot's @username, the stack found, or why the step failed */
