@@ -215,16 +215,16 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
   async function compose(agent: Agent, c: { personId: string | null; memoryContext: string | null; runningSummary: string | null; turns: ModelMessage[] | Promise<ModelMessage[]> }): Promise<{ system: string; messages: ModelMessage[]; dropped: boolean }> {
     const todayPath = `memory/${day(clock.now())}.md`;
     const yesterdayPath = `memory/${day(new Date(clock.now().getTime() - 86_400_000))}.md`;
-    const personal = (path: string) => (c.personId ? store.notes.get(agent.id, c.personId, path) : Promise.resolve(undefined));
-    const [memoryFile, today, yesterday, ownFile, ownToday, ownYesterday, turns] = await Promise.all([
-      store.workspace.get(agent.id, 'MEMORY.md'),
-      store.workspace.get(agent.id, todayPath),
-      store.workspace.get(agent.id, yesterdayPath),
-      personal('MEMORY.md'),
-      personal(todayPath),
-      personal(yesterdayPath),
+    // The agent's three notes in one read, and the person's three in another.
+    const paths = ['MEMORY.md', todayPath, yesterdayPath];
+    const [shared, own, turns] = await Promise.all([
+      store.workspace.getMany(agent.id, paths),
+      c.personId ? store.notes.getMany(agent.id, c.personId, paths) : Promise.resolve([]),
       c.turns,
     ]);
+    const pick = (files: { path: string; content: string }[], path: string) => files.find((f) => f.path === path);
+    const [memoryFile, today, yesterday] = paths.map((p) => pick(shared, p));
+    const [ownFile, ownToday, ownYesterday] = paths.map((p) => pick(own, p));
     const parts = [composeSystemPrompt(agent)];
     // The agent's shared notes (its operator's, or everyone's when shared notes are on), then this person's own.
     const sections: { title: string; content: string }[] = [];
