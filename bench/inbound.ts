@@ -21,7 +21,9 @@
  * (performance.timeOrigin + performance.now()), so send times in the client thread and reply times
  * at the fakes compare. Everything binds 127.0.0.1; every loop and wait is bounded.
  * Knobs: BENCH_INBOUND_ACK (200 per channel), BENCH_INBOUND_BURST (200) and BENCH_INBOUND_BURST_ROUNDS (3), BENCH_INBOUND_MESSAGES (1000), BENCH_INBOUND_SENDERS (200),
- * BENCH_INBOUND_CONCURRENCY (32), BENCH_INBOUND_WORKERS (the server's inbox worker concurrency, default 8).
+ * BENCH_INBOUND_CONCURRENCY (32), BENCH_INBOUND_WORKERS (the server's inbox worker concurrency, default 8),
+ * BENCH_INBOUND_PROFILE=<file> (the sustained phase under the CPU profiler, SQLite only; quickest with
+ * BENCH_INBOUND_BURST=10 BENCH_INBOUND_BURST_ROUNDS=1 BENCH_INBOUND_ACK=10).
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -32,6 +34,7 @@ import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { Session } from 'node:inspector/promises';
 import { startFakeOpenAI } from '../test/fakes/openai-server.js';
 import { startFakeTelegram } from '../test/fakes/telegram-server.js';
 import { startFakeWhatsApp } from '../test/fakes/whatsapp-server.js';
@@ -62,7 +65,9 @@ const E2E_TARGET_PER_SECOND = 1000;
  * PostgreSQL run after the SQLite one (a fresh schema, dropped afterwards): BENCH_INBOUND_DATABASE_URL,
  * else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; "none" skips it.
  */
-const PG_URL = process.env.BENCH_INBOUND_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** BENCH_INBOUND_PROFILE=<file>: the sustained phase on SQLite under V8's CPU profiler (the server's thread), written there; PostgreSQL is skipped. */
+const PROFILE = process.env.BENCH_INBOUND_PROFILE;
+const PG_URL = PROFILE ? 'none' : process.env.BENCH_INBOUND_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 type ChannelName = 'telegram' | 'whatsapp';
 
 const nowAbs = () => performance.timeOrigin + performance.now();
@@ -387,6 +392,13 @@ export async function runInbound(o: { databaseUrl?: string } = {}) {
       trackers.set(j.tag, t);
       // SQLite only: every statement the process runs while these messages are accepted and answered.
       const counter = o.databaseUrl ? undefined : installSqlCounter({ texts: true });
+      const profiler = PROFILE && !o.databaseUrl ? new Session() : undefined;
+      if (profiler) {
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+        await profiler.post('Profiler.start');
+      }
       const m = meter();
       const r = await runClient(j);
       const accepted = Array.from(r.status).filter((s) => s === 200).length;
@@ -396,8 +408,15 @@ export async function runInbound(o: { databaseUrl?: string } = {}) {
       const answeredAts = Array.from(t.replyAt).filter(Number.isFinite);
       const last = complete ? Math.max(...answeredAts) : nowAbs();
       const measured = m();
+      if (profiler) {
+        const { profile } = await profiler.post('Profiler.stop');
+        writeFileSync(PROFILE!, JSON.stringify(profile));
+        profiler.disconnect();
+        console.log(`sustained phase profiled: written to ${PROFILE} (\`tsx bench/proxy.ts --top ${PROFILE}\` prints its top entries)`);
+      }
       const sqlCount = counter?.count;
       const sqlTop = counter?.byText().slice(0, 25);
+      const sqlTime = counter?.byTime().slice(0, 15);
       counter?.uninstall();
       const toReply = (c: number) => {
         const xs: number[] = [];
@@ -415,6 +434,8 @@ export async function runInbound(o: { databaseUrl?: string } = {}) {
         cpuMsPerMessage: round(measured.processCpuMs / Math.max(1, answeredAts.length), 2),
         sqlStatementsPerMessage: sqlCount === undefined ? null : round(sqlCount / Math.max(1, answeredAts.length), 1),
         sqlTop: sqlTop?.map(([text, n]) => ({ perMessage: round(n / Math.max(1, answeredAts.length), 2), text })) ?? null,
+        /** The statement shapes that took longest to execute, in ms per message. */
+        sqlTime: sqlTime?.map(([text, ms]) => ({ msPerMessage: round(ms / Math.max(1, answeredAts.length), 3), text })) ?? null,
         ack: { telegram: stats(acks(r, 0, 2)), whatsapp: stats(acks(r, 1, 2)) },
         webhookToReply: { telegram: stats(toReply(0)), whatsapp: stats(toReply(1)) },
         ...measured,
@@ -488,7 +509,11 @@ export function printInbound(r: InboundResult) {
   console.log(`    ${busy(s)} → ${s.cpuMsPerMessage} CPU ms per message`);
   if (s.sqlStatementsPerMessage !== null) {
     console.log(`    SQL statements per message, accepted to sent (BEGIN/COMMIT and idle polling included): ${s.sqlStatementsPerMessage}`);
-    if (process.env.BENCH_INBOUND_SQL_TOP) for (const t of s.sqlTop ?? []) console.log(`      ${t.perMessage.toFixed(2).padStart(6)}  ${t.text}`);
+    if (process.env.BENCH_INBOUND_SQL_TOP) {
+      for (const t of s.sqlTop ?? []) console.log(`      ${t.perMessage.toFixed(2).padStart(6)}  ${t.text}`);
+      console.log('    SQL execution time per message (ms), longest first:');
+      for (const t of s.sqlTime ?? []) console.log(`      ${t.msPerMessage.toFixed(3).padStart(7)}  ${t.text}`);
+    }
   }
   console.log(statsHead());
   console.log(statsRow('    Telegram: ack under load', s.ack.telegram));

@@ -168,6 +168,9 @@ async function main() {
     };
     const samples: Record<keyof typeof kinds, { sb: number[]; floor: number[] }> = { plain: { sb: [], floor: [] }, stream: { sb: [], floor: [] }, webchat: { sb: [], floor: [] } };
     let serverTiming: string | undefined;
+    // Switchboard's own split of each call (its Server-Timing: the header on a whole answer, the last
+    // chunk / `done` event of a stream): how much of the time is its own and how much the model's.
+    const split: Record<keyof typeof kinds, { sb: number[]; model: number[] }> = { plain: { sb: [], model: [] }, stream: { sb: [], model: [] }, webchat: { sb: [], model: [] } };
     for (const [name, k] of Object.entries(kinds) as [keyof typeof kinds, (typeof kinds)['plain']][]) {
       for (let i = 0; i < WARMUP + N; i++) {
         // Alternate which goes first, so neither always follows the other's garbage.
@@ -180,6 +183,9 @@ async function main() {
         if (i < WARMUP) continue;
         samples[name].sb.push(k.pick(sb!));
         samples[name].floor.push(k.pick(fl!));
+        const timing = name === 'plain' ? String(sb!.headers['server-timing'] ?? '') : sb!.body;
+        const own = /(?:^|[\s,"])sb;dur=([\d.]+)/.exec(timing), model = /model;dur=([\d.]+)/.exec(timing);
+        if (own && model) { split[name].sb.push(Number(own[1])); split[name].model.push(Number(model[1])); }
       }
     }
     // CPU per call: the process's CPU time (user + system) over a block of calls, which the other
@@ -209,6 +215,8 @@ async function main() {
       unit: 'ms',
       targets: { p50Ratio: TARGET.p50, p99Ratio: TARGET.p99 },
       serverTimingExample: serverTiming ?? null,
+      /** Medians of Switchboard's Server-Timing per kind: its own time (sb) and the model's, whole calls. */
+      serverTimingMedians: Object.fromEntries(Object.entries(split).map(([k, v]) => [k, { sb: stats(v.sb).p50, model: stats(v.model).p50 }])) as Record<keyof typeof kinds, { sb: number; model: number }>,
       nonStreaming: pair(samples.plain.sb, samples.plain.floor),
       v1StreamFirstToken: pair(samples.stream.sb, samples.stream.floor),
       webChatFirstDelta: pair(samples.webchat.sb, samples.webchat.floor),
@@ -231,7 +239,7 @@ async function main() {
   }
 }
 
-function print(r: { environment: { node: string; cpus: number; loadAverage: number[] }; settings: { callsPerKind: number }; serverTimingExample: string | null; nonStreaming: Pair; v1StreamFirstToken: Pair; webChatFirstDelta: Pair; cpuPerNonStreamingCall: { switchboardMs: number; floorMs: number; ratio: number }; sqlStatementsPerNonStreamingCall: { perCall: number; top: { perCall: number; text: string }[] } }) {
+function print(r: { environment: { node: string; cpus: number; loadAverage: number[] }; settings: { callsPerKind: number }; serverTimingExample: string | null; serverTimingMedians: Record<string, { sb: number; model: number }>; nonStreaming: Pair; v1StreamFirstToken: Pair; webChatFirstDelta: Pair; cpuPerNonStreamingCall: { switchboardMs: number; floorMs: number; ratio: number }; sqlStatementsPerNonStreamingCall: { perCall: number; top: { perCall: number; text: string }[] } }) {
   const verdict = (x: number, t: number) => `${x.toFixed(2)}× (target ≤${t}×) ${x <= t ? 'ok' : 'OVER'}`;
   console.log(`Switchboard proxy path (ms) — node ${r.environment.node}, ${r.environment.cpus} CPUs, SQLite, load average ${r.environment.loadAverage.join(' ')}`);
   console.log(`floor = a bare node:http forwarding proxy to the same zero-delay fake; ${r.settings.callsPerKind} calls each, alternating\n`);
@@ -249,7 +257,8 @@ function print(r: { environment: { node: string; cpus: number; loadAverage: numb
   const q = r.sqlStatementsPerNonStreamingCall;
   console.log(`(5) SQL statements per non-streaming /v1 call (BEGIN/COMMIT included): ${q.perCall}`);
   for (const t of q.top) console.log(`    ${t.perCall.toFixed(2).padStart(6)}  ${t.text}`);
-  console.log(`\nServer-Timing on /v1: ${r.serverTimingExample ?? '(none)'}`);
+  console.log(`\nServer-Timing on /v1 (first call): ${r.serverTimingExample ?? '(none)'}`);
+  console.log(`Server-Timing medians, whole calls (sb = Switchboard's own, model = inside the provider call): ${Object.entries(r.serverTimingMedians).map(([k, v]) => `${k} sb ${v.sb} / model ${v.model} ms`).join('; ')}`);
 }
 
 /** The top 15 functions of a .cpuprofile by self time. */

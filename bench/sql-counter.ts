@@ -7,7 +7,9 @@
  */
 import Database from 'better-sqlite3';
 
-export type SqlCounter = { readonly count: number; reset(): void; byText(): [string, number][]; uninstall(): void };
+export type SqlCounter = { readonly count: number; reset(): void; byText(): [string, number][];
+  /** Statement shapes by the time spent executing them (ms, summed), longest first. */
+  byTime(): [string, number][]; uninstall(): void };
 
 export function installSqlCounter(o: { texts?: boolean } = {}): SqlCounter {
   const probe = new Database(':memory:');
@@ -16,23 +18,25 @@ export function installSqlCounter(o: { texts?: boolean } = {}): SqlCounter {
   const originals = new Map<string, (...a: unknown[]) => unknown>();
   let count = 0;
   const texts = new Map<string, number>();
+  const times = new Map<string, number>();
   for (const name of ['run', 'get', 'all', 'iterate']) {
     const orig = proto[name]!;
     originals.set(name, orig);
     proto[name] = function (this: { source: string }, ...args: unknown[]) {
       count++;
-      if (o.texts) {
-        // The statement's shape, without its literal values: the same query counts as one line.
-        const key = this.source.replace(/\s+/g, ' ').replace(/'[^']*'/g, "'?'").slice(0, 160);
-        texts.set(key, (texts.get(key) ?? 0) + 1);
-      }
-      return orig.apply(this, args);
+      if (!o.texts) return orig.apply(this, args);
+      // The statement's shape, without its literal values: the same query counts as one line.
+      const key = this.source.replace(/\s+/g, ' ').replace(/'[^']*'/g, "'?'").slice(0, 160);
+      texts.set(key, (texts.get(key) ?? 0) + 1);
+      const t0 = performance.now();
+      try { return orig.apply(this, args); } finally { times.set(key, (times.get(key) ?? 0) + performance.now() - t0); }
     };
   }
   return {
     get count() { return count; },
-    reset() { count = 0; texts.clear(); },
+    reset() { count = 0; texts.clear(); times.clear(); },
     byText: () => [...texts].sort((a, b) => b[1] - a[1]),
+    byTime: () => [...times].sort((a, b) => b[1] - a[1]),
     uninstall() { for (const [name, f] of originals) proto[name] = f; },
   };
 }

@@ -1,5 +1,4 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { join } from 'node:path';
 import type { AppEnv } from './http/context.js';
 import type { Services } from './deps.js';
@@ -35,6 +34,7 @@ import { httpMetrics } from './http/middleware/metrics.js';
 import { renderReference } from './http/docs.js';
 import { serveSpa } from './http/static.js';
 import { frameGuard } from './http/middleware/frame-guard.js';
+import { bodyLimit } from './http/middleware/body-limit.js';
 
 export type AppOptions = { webRoot?: string; ready?: () => boolean };
 

@@ -1,4 +1,4 @@
-import { embedMany, streamText, stepCountIs, tool, AISDKError, APICallError, experimental_transcribe, experimental_generateSpeech, NoTranscriptGeneratedError, type EmbeddingModel, type ModelMessage as SdkMessage, type LanguageModel, type ToolSet } from 'ai';
+import { embedMany, streamText, stepCountIs, tool, zodSchema, AISDKError, APICallError, experimental_transcribe, experimental_generateSpeech, NoTranscriptGeneratedError, type EmbeddingModel, type ModelMessage as SdkMessage, type LanguageModel, type ToolSet } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
@@ -62,11 +62,24 @@ function toProviderError(err: unknown, provider: string): unknown {
   return err;
 }
 
+/**
+ * Each tool's input schema as the AI SDK's Schema, made once per zod schema: the SDK turns it into
+ * JSON Schema on first use and keeps that, so a tool whose schema is a module constant (the memory
+ * and workspace tools) is not converted again on every call (it was, per message, in the inbound
+ * bench's profile). Schemas built per call (plugins) are simply not found again and are collected.
+ */
+const schemas = new WeakMap<object, ReturnType<typeof zodSchema>>();
+function inputSchema(input: ModelTool['input']) {
+  let s = schemas.get(input);
+  if (!s) { s = zodSchema(input as Parameters<typeof zodSchema>[0]); schemas.set(input, s); }
+  return s;
+}
+
 /** Our tools as AI SDK tools; a tool that throws answers the model with the error instead of ending the turn. */
 function toolSet(tools: ModelTool[]): ToolSet {
   return Object.fromEntries(tools.map((t) => [t.name, tool({
     description: t.description,
-    inputSchema: t.input,
+    inputSchema: inputSchema(t.input),
     execute: async (input: unknown) => {
       try { return await t.execute(input); } catch (e) { return `Tool failed: ${(e as Error)?.message ?? String(e)}`; }
     },

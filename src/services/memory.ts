@@ -91,6 +91,11 @@ export function notesBlock(sections: { title: string; content: string }[]): stri
   ].join('\n');
 }
 
+/** The memory tools' input schemas, built once (the model adapter converts each to JSON Schema once, not per call). */
+const SEARCH_INPUT = z.object({ query: z.string().min(1).max(500).describe('What to look for, e.g. "fractions" or "last recipe"'), limit: z.number().int().min(1).max(10).optional() });
+const GET_INPUT = z.object({ id: z.string().min(1).max(100) });
+const WRITE_INPUT = z.object({ note: z.string().min(1).max(NOTE_MAX), file: z.enum(['daily', 'memory']).optional() });
+
 export function memoryService(deps: {
   store: Pick<Store, 'agents' | 'conversations' | 'people' | 'summaries' | 'usage' | 'workspace' | 'notes' | 'audit' | 'transaction' | 'knowledge'>; queue: JobQueue; clock: Clock; log: Logger;
   /** Summaries, compactions and embeddings are model calls, admitted and metered like any other. */
@@ -210,16 +215,16 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
   async function compose(agent: Agent, c: { personId: string | null; memoryContext: string | null; runningSummary: string | null; turns: ModelMessage[] | Promise<ModelMessage[]> }): Promise<{ system: string; messages: ModelMessage[]; dropped: boolean }> {
     const todayPath = `memory/${day(clock.now())}.md`;
     const yesterdayPath = `memory/${day(new Date(clock.now().getTime() - 86_400_000))}.md`;
-    const personal = (path: string) => (c.personId ? store.notes.get(agent.id, c.personId, path) : Promise.resolve(undefined));
-    const [memoryFile, today, yesterday, ownFile, ownToday, ownYesterday, turns] = await Promise.all([
-      store.workspace.get(agent.id, 'MEMORY.md'),
-      store.workspace.get(agent.id, todayPath),
-      store.workspace.get(agent.id, yesterdayPath),
-      personal('MEMORY.md'),
-      personal(todayPath),
-      personal(yesterdayPath),
+    // The agent's three notes in one read, and the person's three in another.
+    const paths = ['MEMORY.md', todayPath, yesterdayPath];
+    const [shared, own, turns] = await Promise.all([
+      store.workspace.getMany(agent.id, paths),
+      c.personId ? store.notes.getMany(agent.id, c.personId, paths) : Promise.resolve([]),
       c.turns,
     ]);
+    const pick = (files: { path: string; content: string }[], path: string) => files.find((f) => f.path === path);
+    const [memoryFile, today, yesterday] = paths.map((p) => pick(shared, p));
+    const [ownFile, ownToday, ownYesterday] = paths.map((p) => pick(own, p));
     const parts = [composeSystemPrompt(agent)];
     // The agent's shared notes (its operator's, or everyone's when shared notes are on), then this person's own.
     const sections: { title: string; content: string }[] = [];
@@ -331,7 +336,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       const searchTool: ModelTool<z.ZodObject<{ query: z.ZodString; limit: z.ZodOptional<z.ZodNumber> }>> = {
         name: 'memory_search',
         description: 'Search the summaries of your earlier conversations with this person (only this person, only you). Returns the best matches, newest breaking ties, with ids for memory_get.',
-        input: z.object({ query: z.string().min(1).max(500).describe('What to look for, e.g. "fractions" or "last recipe"'), limit: z.number().int().min(1).max(10).optional() }),
+        input: SEARCH_INPUT,
         async execute({ query, limit }) {
           const r = await search(agent, [personId], query, limit ?? 5, true);
           if (!r.items.length) return 'There are no earlier conversations with this person yet.';
@@ -342,7 +347,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       const getTool: ModelTool<z.ZodObject<{ id: z.ZodString }>> = {
         name: 'memory_get',
         description: 'Read the whole summary of one earlier conversation with this person, by the id memory_search gave.',
-        input: z.object({ id: z.string().min(1).max(100) }),
+        input: GET_INPUT,
         async execute({ id }) {
           const s = await store.summaries.byId(id);
           if (!s || s.agentId !== agent.id || s.personId !== personId) return `No summary with id ${id}.`;
@@ -354,7 +359,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
         description: agent.sharedNotes
           ? "Append a note: today's daily note (default) or MEMORY.md for lasting facts. Notes are shared by everyone who talks with you: never write private details about a person."
           : "Append a note about this conversation: today's daily note (default) or MEMORY.md for lasting facts. You see it again in later conversations with this same person only.",
-        input: z.object({ note: z.string().min(1).max(NOTE_MAX), file: z.enum(['daily', 'memory']).optional() }),
+        input: WRITE_INPUT,
         async execute({ note, file }) {
           const now = clock.now();
           const path = file === 'memory' ? 'MEMORY.md' : `memory/${day(now)}.md`;

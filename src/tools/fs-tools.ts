@@ -29,6 +29,12 @@ export function workspacePath(raw: string): { path: string } | { error: string }
 
 const err = (m: string) => `Error: ${m}`;
 
+/** The tools' input schemas, built once (the model adapter converts each to JSON Schema once, not per call). */
+const READ_INPUT = z.object({ path: z.string().describe('Path inside your workspace') });
+const WRITE_INPUT = z.object({ path: z.string(), content: z.string() });
+const EDIT_INPUT = z.object({ path: z.string(), oldText: z.string().min(1), newText: z.string() });
+const LIST_INPUT = z.object({ path: z.string().optional().describe('A folder inside your workspace; omit for all files') });
+
 export function fsTools(deps: { store: Store; agentId: string; notesWritable?: boolean }): ModelTool[] {
   const { store, agentId } = deps;
   const notesRefused = (path: string) => !deps.notesWritable && isSharedNotesPath(path)
@@ -48,7 +54,7 @@ export function fsTools(deps: { store: Store; agentId: string; notesWritable?: b
   const read: ModelTool<z.ZodObject<{ path: z.ZodString }>> = {
     name: 'read',
     description: 'Read a file from your workspace (paths are relative to it, e.g. "notes/ideas.md").',
-    input: z.object({ path: z.string().describe('Path inside your workspace') }),
+    input: READ_INPUT,
     async execute({ path: raw }) {
       const p = resolve(raw);
       if ('error' in p) return err(p.error);
@@ -59,7 +65,7 @@ export function fsTools(deps: { store: Store; agentId: string; notesWritable?: b
   const write: ModelTool<z.ZodObject<{ path: z.ZodString; content: z.ZodString }>> = {
     name: 'write',
     description: 'Create or replace a file in your workspace.',
-    input: z.object({ path: z.string(), content: z.string() }),
+    input: WRITE_INPUT,
     async execute({ path: raw, content }) {
       const p = resolve(raw);
       if ('error' in p) return err(p.error);
@@ -74,7 +80,7 @@ export function fsTools(deps: { store: Store; agentId: string; notesWritable?: b
   const edit: ModelTool<z.ZodObject<{ path: z.ZodString; oldText: z.ZodString; newText: z.ZodString }>> = {
     name: 'edit',
     description: 'Replace one exact occurrence of oldText with newText in a workspace file.',
-    input: z.object({ path: z.string(), oldText: z.string().min(1), newText: z.string() }),
+    input: EDIT_INPUT,
     async execute({ path: raw, oldText, newText }) {
       const p = resolve(raw);
       if ('error' in p) return err(p.error);
@@ -97,7 +103,7 @@ export function fsTools(deps: { store: Store; agentId: string; notesWritable?: b
   const list: ModelTool<z.ZodObject<{ path: z.ZodOptional<z.ZodString> }>> = {
     name: 'list',
     description: 'List the files in your workspace, or under one folder of it.',
-    input: z.object({ path: z.string().optional().describe('A folder inside your workspace; omit for all files') }),
+    input: LIST_INPUT,
     async execute({ path: raw }) {
       let prefix = '';
       if (raw && raw !== '.' && raw !== '/') {

@@ -17,6 +17,8 @@ export interface AgentRepo {
 export interface WorkspaceRepo {
   list(agentId: string): Promise<{ path: string; size: number; updatedAt: string }[]>;
   get(agentId: string, path: string): Promise<{ path: string; content: string; updatedAt: string } | undefined>;
+  /** Several files in one read (those that exist), e.g. the notes a prompt is composed of. */
+  getMany(agentId: string, paths: string[]): Promise<{ path: string; content: string; updatedAt: string }[]>;
   put(agentId: string, path: string, content: string): Promise<{ path: string; content: string; updatedAt: string }>;
   /** Writes only if the file is still as the writer saw it (`base` = its updatedAt, or null: absent); undefined otherwise. */
   putIf(agentId: string, path: string, content: string, base: string | null): Promise<{ path: string; content: string; updatedAt: string } | undefined>;
@@ -36,6 +38,8 @@ export interface ProvisioningRepo {
 /** Notes the model wrote in one person's conversations with an agent (MEMORY.md, memory/YYYY-MM-DD.md); only that person's prompts read them. */
 export interface PersonNotesRepo {
   get(agentId: string, personId: string, path: string): Promise<{ path: string; content: string; updatedAt: string } | undefined>;
+  /** Several of the person's notes in one read (those that exist). */
+  getMany(agentId: string, personId: string, paths: string[]): Promise<{ path: string; content: string; updatedAt: string }[]>;
   /** Appends text atomically (creating the note), refusing to grow it past `maxLength`; returns false when full. */
   append(agentId: string, personId: string, path: string, text: string, maxLength: number): Promise<boolean>;
 }

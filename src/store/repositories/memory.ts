@@ -100,6 +100,11 @@ export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
       const r = await db.selectFrom('agent_files').select(['path', 'content', 'updated_at']).where('agent_id', '=', agentId).where('path', '=', path).executeTakeFirst();
       return r && { path: r.path, content: r.content, updatedAt: r.updated_at };
     },
+    async getMany(agentId, paths) {
+      if (!paths.length) return [];
+      const rows = await db.selectFrom('agent_files').select(['path', 'content', 'updated_at']).where('agent_id', '=', agentId).where('path', 'in', paths).execute();
+      return rows.map((r) => ({ path: r.path, content: r.content, updatedAt: r.updated_at }));
+    },
     async put(agentId, path, content) {
       await room(agentId, path, content.length);
       const at = clock.now().toISOString();
@@ -150,6 +155,12 @@ export function personNotesRepo(db: Db, clock: Clock): PersonNotesRepo {
       const r = await db.selectFrom('person_notes').select(['path', 'content', 'updated_at'])
         .where('agent_id', '=', agentId).where('person_id', '=', personId).where('path', '=', path).executeTakeFirst();
       return r && { path: r.path, content: r.content, updatedAt: r.updated_at };
+    },
+    async getMany(agentId, personId, paths) {
+      if (!paths.length) return [];
+      const rows = await db.selectFrom('person_notes').select(['path', 'content', 'updated_at'])
+        .where('agent_id', '=', agentId).where('person_id', '=', personId).where('path', 'in', paths).execute();
+      return rows.map((r) => ({ path: r.path, content: r.content, updatedAt: r.updated_at }));
     },
     async append(agentId, personId, path, text, maxLength) {
       const at = clock.now().toISOString();
