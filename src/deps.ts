@@ -1,4 +1,5 @@
 /** Wires adapters into services: plain functions, no DI framework. */
+import { createHmac } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from './config/config.js';
@@ -143,6 +144,7 @@ export function buildServices(config: Config, infra: Infra) {
   const media = mediaService({
     store, storage: infra.mediaStorage ?? mediaStorageFor(config), clock, ids, queue, log: log.child({ service: 'media' }),
     retentionDays: config.SWITCHBOARD_MEDIA_RETENTION_DAYS, gateway,
+    linkKey: createHmac('sha256', infra.secretKey).update('switchboard media link v1').digest(),
   });
   // Every way in (web chat, message API, Telegram, WhatsApp, /v1) admits a message through this one step.
   const signup = signupSwitch({ settings: store.settings, fromEnv: config.SWITCHBOARD_SIGNUP });
@@ -219,6 +221,8 @@ export function buildServices(config: Config, infra: Infra) {
   channels.register(telegram.adapter);
   const whatsapp = whatsappChannel({
     store, clock, log: log.child({ service: 'whatsapp' }), config: whatsappConfigStore(config, store.settings, box), publicUrl: config.PUBLIC_URL,
+    // Twilio sends a spoken reply from a public URL: a signed, expiring link to that one file.
+    mediaLink: (mediaId: string) => { const path = media.signedPath(mediaId); return path && config.PUBLIC_URL ? config.PUBLIC_URL + path : undefined; },
   });
   for (const a of whatsapp.adapters) channels.register(a);
   const router = whatsappRouter({

@@ -223,8 +223,9 @@ export function inboxService(deps: {
       void sender.typing({ agentId, account: item.account, recipient: item.sender }).catch(() => {});
     };
     try {
-      // Voice notes are answered as voice in OGG/Opus, the format Telegram and WhatsApp play as a voice note.
-      for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, ...(mediaIds ? { mediaIds, ...(media ? { voiceFormat: 'opus' as const } : {}) } : {}) })) {
+      // Spoken replies on a channel that sends voice notes are OGG/Opus, the format Telegram and WhatsApp
+      // play as a voice note (whether the person spoke or, with voice.reply "always", typed).
+      for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, ...(mediaIds ? { mediaIds } : {}), ...(sender?.sendVoice ? { voiceFormat: 'opus' as const } : {}) })) {
         if (ev.type === 'start' && !ev.human) startTyping();
         if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId, ...(ev.voice ? { voice: ev.voice } : {}) };
         if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
@@ -244,7 +245,7 @@ export function inboxService(deps: {
     if (mediaId === undefined) return sender.send({ agentId: part.agentId, account: item.account, recipient: part.recipient, text: part.text });
     const m = deps.media ? await deps.media.get(mediaId) : undefined;
     if (!m || !sender.sendVoice) throw new SendError('the spoken reply is no longer stored', false);
-    return sender.sendVoice({ agentId: part.agentId, account: item.account, recipient: part.recipient, bytes: await deps.media!.bytes(m), mimeType: m.mimeType });
+    return sender.sendVoice({ agentId: part.agentId, account: item.account, recipient: part.recipient, mediaId: m.id, bytes: await deps.media!.bytes(m), mimeType: m.mimeType });
   }
 
   /**

@@ -98,4 +98,29 @@ describe('media service', () => {
     const none = await makeTestServices({ speech });
     try { expect(none.services.media.canTranscribe()).toBe(false); } finally { await none.close(); }
   });
+
+  it('serves a file by a signed link until it expires (an hour), and only that file with that signature', async () => {
+    const { t, agent, person } = await setup();
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#123456' } }).png().toBuffer();
+    const a = await t.services.media.intake({ bytes: png, agentId: agent.id, personId: person.id });
+    const path = t.services.media.signedPath(a.id)!;
+    const link = () => { const u = new URL(path, 'http://x'); return { exp: u.searchParams.get('exp')!, sig: u.searchParams.get('sig')! }; };
+    expect(Number(link().exp) * 1000).toBe(Math.floor((t.clock.now().getTime() + 3_600_000) / 1000) * 1000);
+    const got = await t.services.media.open({}, a.id, link());
+    expect(Buffer.from(got.bytes).equals(png)).toBe(true);
+    // Through the route, with no session and no cookie.
+    expect((await t.app.request(path)).status).toBe(200);
+    expect((await t.app.request(`/api/media/${a.id}`)).status).toBe(404);
+    await expect(t.services.media.open({}, a.id, { ...link(), sig: link().sig.slice(1) + 'A' })).rejects.toMatchObject({ status: 403, code: 'forbidden' });
+    await expect(t.services.media.open({}, a.id, { ...link(), exp: String(Number(link().exp) + 60) })).rejects.toMatchObject({ status: 403 });
+    await expect(t.services.media.open({}, a.id, { exp: 'soon', sig: link().sig })).rejects.toMatchObject({ status: 403 });
+    const b = await t.services.media.intake({ bytes: await sharp(png).webp().toBuffer(), agentId: agent.id, personId: person.id });
+    await expect(t.services.media.open({}, b.id, link())).rejects.toMatchObject({ status: 403 });
+    t.clock.advance(3_599_000 - (t.clock.now().getTime() % 1000));
+    expect((await t.app.request(path)).status).toBe(200);
+    t.clock.advance(1000);
+    const expired = await t.app.request(path);
+    expect(expired.status).toBe(403);
+    expect((await expired.json() as { error: { code: string } }).error.code).toBe('forbidden');
+  });
 });

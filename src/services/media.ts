@@ -7,6 +7,9 @@
  *   bytes (MediaStorage, content-addressed) and the record (MediaRepo). A refusal stores nothing.
  * - **Access**: a file is served to whoever may see its conversation — operators, the customer who
  *   owns the agent — and to the visitor (cookie) or API caller who sent it; to anyone else it does not exist.
+ *   A peer that cannot sign in (Twilio fetching a spoken reply's `MediaUrl`) gets a **signed link**:
+ *   `/api/media/:id?exp=…&sig=…`, an HMAC of that one id and its expiry (unix seconds) keyed by the
+ *   instance secret, good for an hour; a wrong or expired signature is refused with 403.
  * - **For a model**, an image larger than 4096×4096 is downscaled to fit and a GIF gives its first frame.
  * - **Retention**: every record expires after SWITCHBOARD_MEDIA_RETENTION_DAYS; the durable
  *   `media_retention` job deletes expired records and their files, hourly.
@@ -16,6 +19,7 @@
  *
  * sharp, music-metadata and file-type load with the first upload, not at start.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock, IdGenerator, MediaStorage, Store } from '../domain/ports.js';
 import type { Actor, MediaItem, MediaKind } from '../domain/types.js';
@@ -54,6 +58,9 @@ const ALLOWED: Record<string, { kind: MediaKind; mimeType: string; maybeVideo?: 
   webp: { kind: 'image', mimeType: 'image/webp' },
   gif: { kind: 'image', mimeType: 'image/gif' },
 };
+/** How long a signed media link works (Twilio fetches a MediaUrl within seconds of the send). */
+export const MEDIA_LINK_TTL_MS = 3_600_000;
+
 const ALLOWED_TEXT = 'audio (OGG/Opus, WebM, MP3, M4A/MP4, WAV) or an image (JPEG, PNG, WebP, GIF)';
 const mb = (n: number) => `${Math.round(n / 1024 / 1024)} MB`;
 
@@ -93,6 +100,8 @@ export function mediaService(deps: {
   sweepEveryMs?: number;
   /** Speech to text, metered (for `transcribe`). */
   gateway?: Pick<ModelGateway, 'transcribe' | 'canTranscribe'>;
+  /** The key signed media links are made with (derived from the instance secret); without it there are none. */
+  linkKey?: Buffer;
 }) {
   const { store, storage, clock, ids, log } = deps;
   const sweepEveryMs = deps.sweepEveryMs ?? 3_600_000;
@@ -216,6 +225,23 @@ export function mediaService(deps: {
     throw errors.notFound('Media');
   }
 
+  const linkSig = (key: Buffer, mediaId: string, exp: number) =>
+    createHmac('sha256', key).update(`media link v1\n${mediaId}\n${exp}`).digest().subarray(0, 24).toString('base64url');
+
+  /** The record a signed link names, if its signature is ours and it has not expired; 403 otherwise, 404 when the file is gone. */
+  async function viaLink(mediaId: string, link: { exp: string; sig: string }): Promise<MediaItem> {
+    const refused = () => new AppError(403, 'forbidden', 'This media link is not valid or has expired.');
+    const exp = /^\d{1,12}$/.test(link.exp) ? Number(link.exp) : NaN;
+    if (!deps.linkKey || !Number.isFinite(exp)) throw refused();
+    const want = Buffer.from(linkSig(deps.linkKey, mediaId, exp));
+    const got = Buffer.from(link.sig);
+    if (got.length !== want.length || !timingSafeEqual(got, want)) throw refused();
+    if (exp * 1000 <= clock.now().getTime()) throw refused();
+    const item = await store.media.byId(mediaId);
+    if (!item) throw errors.notFound('Media');
+    return item;
+  }
+
   async function bytesOf(item: MediaItem): Promise<Uint8Array> {
     const b = await storage.get(item.storageKey);
     if (!b) throw errors.notFound('Media');
@@ -253,10 +279,20 @@ export function mediaService(deps: {
       return intake({ bytes: input.bytes, claimedType: input.claimedType, agentId: agent.id, personId: person.id });
     },
 
-    /** The file and its record, for GET /api/media/:id. */
-    async open(viewer: MediaViewer, mediaId: string): Promise<{ item: MediaItem; bytes: Uint8Array }> {
-      const item = await visible(viewer, mediaId);
+    /** The file and its record, for GET /api/media/:id: by a signed link when one is given, else to whoever may see it. */
+    async open(viewer: MediaViewer, mediaId: string, link?: { exp: string; sig: string }): Promise<{ item: MediaItem; bytes: Uint8Array }> {
+      const item = link ? await viaLink(mediaId, link) : await visible(viewer, mediaId);
       return { item, bytes: await bytesOf(item) };
+    },
+
+    /**
+     * A path that serves this one file to anyone holding it until it expires (`ttlMs`, an hour by
+     * default): `/api/media/:id?exp=<unix s>&sig=<hmac>`. Undefined without a link key.
+     */
+    signedPath(mediaId: string, ttlMs: number = MEDIA_LINK_TTL_MS): string | undefined {
+      if (!deps.linkKey) return undefined;
+      const exp = Math.floor((clock.now().getTime() + ttlMs) / 1000);
+      return `/api/media/${encodeURIComponent(mediaId)}?exp=${exp}&sig=${linkSig(deps.linkKey, mediaId, exp)}`;
     },
 
     /** A record by id (no access check: for services that already know the caller may use it). */

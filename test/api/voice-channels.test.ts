@@ -238,9 +238,54 @@ describe('voice notes and photos on WhatsApp through Twilio, without a speech-to
     hook = `${app.url}/webhooks/twilio`;
   });
   afterAll(async () => { await app?.close(); await tw?.close(); });
-  beforeEach(() => app.fake.reset());
+  beforeEach(async () => {
+    app.fake.reset();
+    await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token: owner, body: { voice: { reply: 'off', voice: 'alloy' } } });
+  });
 
-  const replies = (phone: string) => tw.sent.filter((m) => m.to === `whatsapp:+${phone}`).map((m) => m.body);
+  const replies = (phone: string) => tw.sent.filter((m) => m.to === `whatsapp:+${phone}` && !m.mediaUrls.length).map((m) => m.body);
+
+  it('with voice.reply "always" sends the text, then the spoken reply as a MediaUrl: a signed link to that one file, expiring in an hour (expiry itself: services/media.test.ts)', async () => {
+    const phone = '15551230004';
+    await app.api(`/api/agents/${agent.id}`, { method: 'PATCH', token: owner, body: { voice: { reply: 'always', voice: 'nova' } } });
+    await tw.deliver(hook, { From: `whatsapp:+${phone}`, Body: 'Read me the opening hours, please.' });
+    const mine = () => tw.sent.filter((m) => m.to === `whatsapp:+${phone}`);
+    await eventually(() => mine().length === 2, 8000, 'the text and the audio');
+    const [text, audio] = mine();
+    expect(text!.body).not.toBe('');
+    expect(text!.mediaUrls).toEqual([]);
+    expect(audio!.body).toBe('');
+    expect(audio!.mediaUrls).toHaveLength(1);
+    expect(app.fake.speeches().at(-1)).toMatchObject({ voice: 'nova', responseFormat: 'opus' });
+
+    // Twilio fetches the URL with no credentials: the file is served, and it is the reply's audio.
+    const url = new URL(audio!.mediaUrls[0]!);
+    expect(url.origin).toBe(app.url);
+    expect(url.pathname).toMatch(/^\/api\/media\/[^/]+$/);
+    const exp = Number(url.searchParams.get('exp'));
+    expect(exp * 1000 - Date.now()).toBeGreaterThan(55 * 60_000);
+    expect(exp * 1000 - Date.now()).toBeLessThanOrEqual(60 * 60_000);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('audio/ogg');
+    expect(Buffer.from(await res.arrayBuffer()).subarray(0, 4).toString('latin1')).toBe('OggS');
+    const reply = (await messagesOf(app, owner, agent.id)).filter((m) => m.role === 'assistant').at(-1)!;
+    expect(reply.media).toEqual([{ mediaId: url.pathname.split('/').at(-1), kind: 'audio', mimeType: 'audio/ogg' }]);
+
+    // Only that one file, only with our signature, only until it expires.
+    const tampered = new URL(url); tampered.searchParams.set('sig', url.searchParams.get('sig')!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')));
+    expect((await fetch(tampered)).status).toBe(403);
+    const later = new URL(url); later.searchParams.set('exp', String(exp + 3600));
+    expect((await fetch(later)).status).toBe(403);
+    const other = await (await fetch(`${app.url}/api/agents/${agent.id}/media`, { method: 'POST', headers: { authorization: `Bearer ${owner}`, 'content-type': 'image/png' }, body: await png() })).json() as { mediaId: string };
+    const elsewhere = new URL(url); elsewhere.pathname = `/api/media/${other.mediaId}`;
+    expect((await fetch(elsewhere)).status).toBe(403);
+    expect((await fetch(`${app.url}${url.pathname}`)).status).toBe(404); // no link, no session: it does not exist
+    const past = new URL(url); past.searchParams.set('exp', String(Math.floor(Date.now() / 1000) - 1));
+    const expired = await fetch(past);
+    expect(expired.status).toBe(403);
+    expect((await expired.json() as { error: { code: string } }).error.code).toBe('forbidden');
+  });
 
   it('downloads MediaUrl0 with basic auth (following the redirect without it), keeps the audio, and says it cannot hear yet', async () => {
     const phone = '15551230001';

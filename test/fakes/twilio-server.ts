@@ -36,7 +36,10 @@ export interface TwilioMessage {
   [k: string]: unknown;
 }
 
-export interface SentTwilioMessage { sid: string; to: string; from: string | null; body: string; params: TwilioParams; resource: TwilioMessage; at: number }
+export interface SentTwilioMessage { sid: string; to: string; from: string | null; body: string;
+  /** The `MediaUrl` values (outbound media Twilio fetches from these public URLs), in order. */
+  mediaUrls: string[];
+  params: TwilioParams; resource: TwilioMessage; at: number }
 
 export interface TwilioDelivery {
   url: string; signedUrl: string; params: TwilioParams; headers: Record<string, string>; rawBody: Buffer;
@@ -238,7 +241,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions): Promise<FakeTwil
       subresource_uris: { media: `/2010-04-01/Accounts/${AC}/Messages/${sid}/Media.json`, feedback: `/2010-04-01/Accounts/${AC}/Messages/${sid}/Feedback.json` },
       uri: `/2010-04-01/Accounts/${AC}/Messages/${sid}.json`,
     };
-    sent.push({ sid, to, from, body, params: p, resource, at: now() });
+    sent.push({ sid, to, from, body, mediaUrls: media, params: p, resource, at: now() });
     if (outside) {
       const failed = { ...resource, status: 'failed', error_code: 63016, error_message: OUTSIDE_WINDOW };
       sent[sent.length - 1].resource = failed;

@@ -67,12 +67,29 @@ export function parseTwilioWebhook(p: Record<string, string | string[]>, from: s
 const FINAL = new Set([63016, 21211, 21408, 21610, 21614, 21617, 21658, 63003, 63024]);
 
 /** `statusCallback` (PUBLIC_URL/webhooks/twilio) asks Twilio to report sent/delivered/read/failed for the message. */
-export async function sendTwilioText(c: TwilioConfig, to: string, text: string, statusCallback?: string): Promise<{ providerMessageId: string | null }> {
+export function sendTwilioText(c: TwilioConfig, to: string, text: string, statusCallback?: string): Promise<{ providerMessageId: string | null }> {
+  return createTwilioMessage(c, { to, body: text }, statusCallback);
+}
+
+/**
+ * A file sent as `MediaUrl`: Twilio fetches it from that public address (here a signed link that
+ * serves that one file for an hour) and WhatsApp shows it as an audio message. No body: the reply's
+ * text goes as its own message before it.
+ */
+export function sendTwilioMedia(c: TwilioConfig, to: string, mediaUrl: string, statusCallback?: string): Promise<{ providerMessageId: string | null }> {
+  return createTwilioMessage(c, { to, mediaUrl }, statusCallback);
+}
+
+async function createTwilioMessage(c: TwilioConfig, m: { to: string; body?: string; mediaUrl?: string }, statusCallback?: string): Promise<{ providerMessageId: string | null }> {
   const client = twilio()(c.accountSid, c.authToken, { autoRetry: false, timeout: 15_000 });
   client.api.baseUrl = c.apiUrl; // a stand-in host (tests) or the real https://api.twilio.com
   try {
-    const m = await client.messages.create({ from: c.from, to: `whatsapp:+${digits(to)}`, body: text, ...(statusCallback ? { statusCallback } : {}) });
-    return { providerMessageId: m.sid };
+    const msg = await client.messages.create({
+      from: c.from, to: `whatsapp:+${digits(m.to)}`,
+      ...(m.body !== undefined ? { body: m.body } : {}), ...(m.mediaUrl ? { mediaUrl: [m.mediaUrl] } : {}),
+      ...(statusCallback ? { statusCallback } : {}),
+    });
+    return { providerMessageId: msg.sid };
   } catch (err) {
     const e = err as { status?: number; code?: number; message?: string };
     if (e.status === undefined && e.code === undefined) throw networkFailure('Twilio', err);

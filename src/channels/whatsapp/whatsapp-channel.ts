@@ -7,7 +7,7 @@ import type { Logger } from '../../infra/logger.js';
 import { sendRecorded } from '../direct.js';
 import type { CloudConfig, TwilioConfig, WhatsAppConfigStore } from './config.js';
 import { downloadCloudMedia, parseCloudWebhook, sendCloudAudio, sendCloudTemplate, sendCloudText, verifyCloudSignature } from './cloud.js';
-import { downloadTwilioMedia, parseTwilioWebhook, sendTwilioText, verifyTwilioSignature } from './twilio.js';
+import { downloadTwilioMedia, parseTwilioWebhook, sendTwilioMedia, sendTwilioText, verifyTwilioSignature } from './twilio.js';
 import { maskSecrets } from '../../infra/redact.js';
 import type { Actor } from '../../domain/types.js';
 import { changedFields, recordAudit } from '../../services/audit.js';
@@ -24,7 +24,9 @@ const WINDOW_CODES = new Set([131047, 63016]);
  * Webhooks are verified over the exact bytes (Meta) or the public URL and form fields (Twilio),
  * stored in the inbox, and answered by the inbox worker through these senders.
  */
-export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger; config: WhatsAppConfigStore; publicUrl?: string }) {
+export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger; config: WhatsAppConfigStore; publicUrl?: string;
+  /** A public, signed, expiring URL of a stored file (Twilio sends media only from a URL); undefined without PUBLIC_URL. */
+  mediaLink?: (mediaId: string) => string | undefined }) {
   const { store, log } = deps;
   const now = () => deps.clock.now().toISOString();
   const conflict = deps.config.envConflict();
@@ -44,13 +46,20 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
   }
 
   function sender(channel: 'whatsapp' | 'twilio'): ChannelSender {
+    const want = () => (channel === 'whatsapp' ? 'cloud' : 'twilio');
+    /** A failed send as the inbox sees it: outside the window is final; the health row keeps the reason. */
+    const failed = async (err: unknown) => {
+      const e = err instanceof SendError ? err : new SendError(maskSecrets((err as Error)?.message ?? String(err)), true);
+      const reason = WINDOW_CODES.has(Number(e.code)) ? `outside the 24-hour window: ${e.message}` : e.message;
+      await touch({ lastError: reason, lastErrorAt: now() });
+      return new SendError(reason, e.retryable && !WINDOW_CODES.has(Number(e.code)), e.retryAfterMs, e.code);
+    };
     return {
       channel,
       maxLength: channel === 'twilio' ? 1600 : 4096,
       async send(m) {
         const c = await deps.config.get();
-        const want = channel === 'whatsapp' ? 'cloud' : 'twilio';
-        if (!c || c.provider !== want) throw new SendError(`WhatsApp is no longer configured for ${want === 'cloud' ? 'the Cloud API' : 'Twilio'}`, false);
+        if (!c || c.provider !== want()) throw new SendError(`WhatsApp is no longer configured for ${channel === 'whatsapp' ? 'the Cloud API' : 'Twilio'}`, false);
         try {
           // WhatsApp shows Markdown links verbatim: citations go as "title (https://…)" (never longer than the link).
           const text = linksAsPlainUrls(m.text);
@@ -58,10 +67,7 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
           await touch({ lastOutboundAt: now() });
           return r;
         } catch (err) {
-          const e = err instanceof SendError ? err : new SendError(maskSecrets((err as Error)?.message ?? String(err)), true);
-          const reason = WINDOW_CODES.has(Number(e.code)) ? `outside the 24-hour window: ${e.message}` : e.message;
-          await touch({ lastError: reason, lastErrorAt: now() });
-          throw new SendError(reason, e.retryable && !WINDOW_CODES.has(Number(e.code)), e.retryAfterMs, e.code);
+          throw await failed(err);
         }
       },
       async download(m, limits) {
@@ -72,20 +78,24 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
         if (c?.provider === 'twilio' && media.provider === 'twilio') return downloadTwilioMedia(c, media.url, limits);
         throw new SendError('WhatsApp is no longer configured for the provider that received this file', false);
       },
-      // Twilio sends media only from a public URL (MediaUrl); spoken replies go out on the Cloud API only.
-      ...(channel === 'whatsapp' ? {
-        async sendVoice(m: { recipient: string; bytes: Uint8Array; mimeType: string }) {
+      // Spoken replies: uploaded to the Cloud API as an audio message; through Twilio, sent as a MediaUrl
+      // Twilio fetches — a signed link to that one file, so only with PUBLIC_URL set.
+      ...(channel === 'whatsapp' || (deps.mediaLink && deps.publicUrl) ? {
+        async sendVoice(m: { recipient: string; mediaId: string; bytes: Uint8Array; mimeType: string }) {
           const c = await deps.config.get();
-          if (!c || c.provider !== 'cloud') throw new SendError('WhatsApp is no longer configured for the Cloud API', false);
+          if (!c || c.provider !== want()) throw new SendError(`WhatsApp is no longer configured for ${channel === 'whatsapp' ? 'the Cloud API' : 'Twilio'}`, false);
           try {
-            const r = await sendCloudAudio(c, m.recipient, m.bytes, m.mimeType);
+            let r: { providerMessageId: string | null };
+            if (c.provider === 'cloud') r = await sendCloudAudio(c, m.recipient, m.bytes, m.mimeType);
+            else {
+              const url = deps.mediaLink?.(m.mediaId);
+              if (!url) throw new SendError('Twilio sends files from a public URL: set PUBLIC_URL to send spoken replies', false);
+              r = await sendTwilioMedia(c, m.recipient, url, deps.publicUrl ? `${deps.publicUrl}/webhooks/twilio` : undefined);
+            }
             await touch({ lastOutboundAt: now() });
             return r;
           } catch (err) {
-            const e = err instanceof SendError ? err : new SendError(maskSecrets((err as Error)?.message ?? String(err)), true);
-            const reason = WINDOW_CODES.has(Number(e.code)) ? `outside the 24-hour window: ${e.message}` : e.message;
-            await touch({ lastError: reason, lastErrorAt: now() });
-            throw new SendError(reason, e.retryable && !WINDOW_CODES.has(Number(e.code)), e.retryAfterMs, e.code);
+            throw await failed(err);
           }
         },
       } : {}),

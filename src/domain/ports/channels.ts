@@ -37,8 +37,11 @@ export interface ChannelSender {
    * throws 413 media_too_large) and `timeoutMs`. Absent on channels that carry no files.
    */
   download?(m: { agentId: string | null; account: string; media: InboundMedia }, limits: { maxBytes: number; timeoutMs: number }): Promise<Uint8Array>;
-  /** Sends a spoken reply (OGG/Opus bytes from the media store). Absent where the channel cannot. */
-  sendVoice?(m: { agentId: string | null; account: string; recipient: string; bytes: Uint8Array; mimeType: string }): Promise<{ providerMessageId: string | null }>;
+  /**
+   * Sends a spoken reply (OGG/Opus bytes from the media store; `mediaId` names the stored file, for a
+   * channel that sends a link to it rather than the bytes). Absent where the channel cannot.
+   */
+  sendVoice?(m: { agentId: string | null; account: string; recipient: string; mediaId: string; bytes: Uint8Array; mimeType: string }): Promise<{ providerMessageId: string | null }>;
   /** Shows "typing…" once; the worker repeats it while the model works. */
   typing?(m: { agentId: string | null; account: string; recipient: string }): Promise<void>;
 }

@@ -44,12 +44,20 @@ export function mediaRoutes(deps: { media: MediaService; visitors: VisitorServic
   });
 
   app.openapi(createRoute({ method: 'get', path: '/api/media/{mediaId}', tags,
-    summary: 'A stored voice note or image, to whoever may see its conversation (operators, the agent\'s owner, the visitor or caller who sent it); 404 for anyone else.',
-    request: { params: z.object({ mediaId: z.string().min(1).max(100) }) },
-    responses: { 200: { description: 'The file', content: { 'audio/*': { schema: z.string().openapi({ format: 'binary' }) }, 'image/*': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses(404) } }),
+    summary: 'A stored voice note or image, to whoever may see its conversation (operators, the agent\'s owner, the visitor or caller who sent it); 404 for anyone else. With `exp` and `sig` (a signed link the server made, e.g. the MediaUrl of a spoken reply sent through Twilio) it is served to anyone until `exp`; a wrong or expired signature gets 403.',
+    request: {
+      params: z.object({ mediaId: z.string().min(1).max(100) }),
+      query: z.object({
+        exp: z.string().max(20).optional().openapi({ description: 'Signed link: when it expires (unix seconds)' }),
+        sig: z.string().max(100).optional().openapi({ description: 'Signed link: the signature of this file id and exp' }),
+      }),
+    },
+    responses: { 200: { description: 'The file', content: { 'audio/*': { schema: z.string().openapi({ format: 'binary' }) }, 'image/*': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses(403, 404) } }),
   async (c) => {
-    const visitorId = deps.visitors.verify(getCookie(c, VISITOR_COOKIE));
-    const { item, bytes } = await media.open({ actor: c.get('actor'), visitorId }, c.req.valid('param').mediaId);
+    const { exp, sig } = c.req.valid('query');
+    const link = exp !== undefined || sig !== undefined ? { exp: exp ?? '', sig: sig ?? '' } : undefined;
+    const visitorId = link ? undefined : deps.visitors.verify(getCookie(c, VISITOR_COOKIE));
+    const { item, bytes } = await media.open({ actor: c.get('actor'), visitorId }, c.req.valid('param').mediaId, link);
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
       'Content-Type': item.mimeType,
       'Content-Length': String(bytes.length),

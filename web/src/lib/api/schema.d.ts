@@ -8401,10 +8401,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A stored voice note or image, to whoever may see its conversation (operators, the agent's owner, the visitor or caller who sent it); 404 for anyone else. */
+        /** A stored voice note or image, to whoever may see its conversation (operators, the agent's owner, the visitor or caller who sent it); 404 for anyone else. With `exp` and `sig` (a signed link the server made, e.g. the MediaUrl of a spoken reply sent through Twilio) it is served to anyone until `exp`; a wrong or expired signature gets 403. */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Signed link: when it expires (unix seconds) */
+                    exp?: string;
+                    /** @description Signed link: the signature of this file id and exp */
+                    sig?: string;
+                };
                 header?: never;
                 path: {
                     mediaId: string;
@@ -8421,6 +8426,15 @@ export interface paths {
                     content: {
                         "audio/*": string;
                         "image/*": string;
+                    };
+                };
+                /** @description Error */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description Error */
