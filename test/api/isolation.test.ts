@@ -68,7 +68,7 @@ describe('isolation between customers', () => {
       for (const method of Object.keys(ops)) {
         const key = `${method} ${path}`;
         const spec = BODIES[key] ?? {};
-        const url = path.replace('{id}', params[prefix]!) + (spec.query ?? '');
+        const url = path.replace('{id}', params[prefix]!).replace('{date}', '2026-12-07') + (spec.query ?? '');
         const r = await app.api(url, { method: method.toUpperCase(), token: as.b.token, ...(spec.body !== undefined ? { body: spec.body } : method === 'post' ? { body: {} } : {}) });
         tried.push(`${key} → ${r.status}`);
         expect(r.status, `${key}: ${JSON.stringify(r.body)}`).toBe(404);
