@@ -50,8 +50,9 @@ cpSync(join(ROOT, 'src', 'llm', 'prices.json'), join(ROOT, 'dist', 'llm', 'price
 
 // Start loads the bundle's static imports and nothing else: besides Node's own modules, only these
 // (native or CommonJS) packages every request needs. An integration that slips into this list would be
-// loaded at every start, so the build stops and says which.
-const AT_START = new Set(['pino', 'better-sqlite3', 'argon2']);
+// loaded at every start, so the build stops and says which. sqlite-vec: the SQLite store loads its
+// extension into the connection as it opens it (knowledge search by vector, issue 18); a few lines of JS.
+const AT_START = new Set(['pino', 'better-sqlite3', 'argon2', 'sqlite-vec']);
 const imported = [...readFileSync(join(DIST, 'main.js'), 'utf8').matchAll(/^import\s[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
 const unexpected = imported.filter((id) => id && !id.startsWith('node:') && !id.startsWith('.') && !AT_START.has(id));
 if (unexpected.length) {
