@@ -162,7 +162,7 @@ export function buildServices(config: Config, infra: Infra) {
   const siteWatch = siteWatchService({
     store, queue, clock, ids, fetcher, alerts, log: log.child({ service: 'site-watch' }), checkTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
     deliverOwner: (agent, text) => owner.deliver(agent, text),
-    sendTelegram: (m) => channels.send({ channel: 'telegram', agentId: m.agentId, to: m.to, text: m.text, purpose: 'site_alert' }).then(() => undefined),
+    minIntervalFor: async (ownerId) => (await planLimits({ store, clock })(ownerId)).plan?.minCheckIntervalMinutes,
   });
   // Handoff requested by the person or the agent: marks needsHuman once and tells the owner (issue 15).
   const handoff = handoffService({
@@ -263,10 +263,10 @@ export function buildServices(config: Config, infra: Infra) {
     tickMs: config.SWITCHBOARD_SCHEDULE_TICK_MS, lateMs: config.SWITCHBOARD_SCHEDULE_LATE_MS, staleMs: config.SWITCHBOARD_SCHEDULE_STALE_MS,
   });
   // The weekly site report of website agents: a schedule kind whose figures are computed here, the next steps written by the agent.
-  const siteReport = siteReportService({ store, log: log.child({ service: 'site-report' }), alerts });
+  const siteReport = siteReportService({ store, log: log.child({ service: 'site-report' }), alerts, queue });
   schedules.registerKind(SITE_REPORT_KIND, siteReport.kind);
   // Each module that owns background work declares its jobs (name, payload, retries, final failure); the queue learns them here.
-  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs, ...schedules.jobs, ...siteWatch.jobs, ...knowledge.jobs]) queue.register(job);
+  for (const job of [...memory.jobs, ...alerts.jobs, ...channels.jobs, ...provisioning.jobs, ...handoff.jobs, ...media.jobs, ...schedules.jobs, ...siteWatch.jobs, ...knowledge.jobs, ...siteReport.jobs]) queue.register(job);
   const agents = agentService({ store, providers, templates, telegram, provisioning, describeTools: (agent) => toolbox.describe(agent),
     // The plan of the agent's owner sets the shortest uptime-check interval a customer may choose.
     checkSiteSettings: async (actor, agent, next, input) => siteWatch.checkSettings(actor, agent, next, input, (await limitsFor(agent.ownerId)).plan?.minCheckIntervalMinutes ?? undefined),

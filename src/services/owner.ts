@@ -93,7 +93,8 @@ export function ownerService(deps: {
           case 'dashboard':
             return { status: 'sent' }; // kept with the run, shown on the dashboard
           case 'telegram': {
-            const chat = to ?? (await store.schedules.ownerChat(agent.id))?.chatId;
+            // The linked owner chat; without one, the chat handoff notices go to (the operator set it for this agent).
+            const chat = to ?? (await store.schedules.ownerChat(agent.id))?.chatId ?? agent.handoff.notifyTelegramChatId;
             if (!chat) return { status: 'failed', error: 'no_owner_chat' };
             await deps.send({ channel: 'telegram', agentId: agent.id, to: chat, text, purpose: 'schedule' });
             return { status: 'sent' };

@@ -40,7 +40,8 @@ export type SchedulePatchInput = z.infer<typeof SchedulePatchInput>;
  * around the agent's words); `after` acts on that text once the run is recorded.
  */
 export type ScheduleKind = {
-  prepare(agent: Agent, run: ScheduleRun): Promise<{ instruction: string; compose?: (reply: string) => string }>;
+  /** The run's instruction (and how to compose the delivered text from the reply); `instruction` is the schedule's own, as the owner last saved it. */
+  prepare(agent: Agent, run: ScheduleRun, instruction: string): Promise<{ instruction: string; compose?: (reply: string) => string }>;
   after?(agent: Agent, run: ScheduleRun, output: string): Promise<void>;
 };
 
@@ -138,7 +139,8 @@ export function scheduleService(deps: {
       }
       if (caps?.maxSchedules != null && opts.countExtra > 0) {
         const agents = (await store.agents.list({ ownerId: agent.ownerId })).filter((a) => a.status !== 'deleted');
-        const have = await store.schedules.count(agents.map((a) => a.id));
+        // Only the owner's own tasks count: a built-in one (the website PM's weekly report) comes with the product.
+        const have = await store.schedules.count(agents.map((a) => a.id), { kind: 'task' });
         if (have + opts.countExtra > caps.maxSchedules) {
           throw new AppError(403, 'plan_limit', `Your plan allows ${caps.maxSchedules} schedule${caps.maxSchedules === 1 ? '' : 's'} and you have ${have}. Delete one or upgrade your plan to add another.`);
         }
@@ -183,7 +185,7 @@ export function scheduleService(deps: {
     let conversationId: string | null = null;
     try {
       const kind = kinds.get(s.kind);
-      const prepared = kind ? await kind.prepare(agent, run) : { instruction: s.instruction };
+      const prepared = kind ? await kind.prepare(agent, run, s.instruction) : { instruction: s.instruction };
       const instruction = prepared.instruction;
       for await (const ev of deps.chat.send({ agent, person: { kind: 'owner', externalId: `owner:${agent.ownerId}`, displayName: 'Owner' }, channel: 'schedule', text: instruction })) {
         if (ev.type === 'start') conversationId = ev.conversationId;

@@ -15,6 +15,8 @@ import type { Logger } from '../infra/logger.js';
 import type { AlertService } from './alerts.js';
 import { authorize } from './access.js';
 import type { ScheduleKind, ScheduleService } from './schedules.js';
+import { defineJob, type JobQueue } from '../jobs/index.js';
+import { z } from 'zod';
 
 export const SITE_REPORT_KIND = 'site_report';
 /** Monday 09:00 (in the schedule's or the account's time zone). */
@@ -141,9 +143,9 @@ export function localDate(at: Date, timezone: string): string {
 
 export function siteReportService(deps: {
   store: Pick<Store, 'agents' | 'siteWatch' | 'workspace' | 'schedules' | 'users'>; log: Logger;
-  alerts: Pick<AlertService, 'notify'>;
+  alerts: Pick<AlertService, 'notify'>; queue: Pick<JobQueue, 'send'>;
 }) {
-  const { store, log } = deps;
+  const { store } = deps;
   const urlOf = (a: Agent) => a.site.url ?? a.siteUrl;
   const tzOf = async (a: Agent) => (await store.users.byId(a.ownerId))?.timezone ?? 'UTC';
   const runAt = (run: ScheduleRun) => new Date(run.scheduledFor ?? run.startedAt);
@@ -159,7 +161,7 @@ export function siteReportService(deps: {
   }
 
   const kind: ScheduleKind = {
-    async prepare(agent, run) {
+    async prepare(agent, run, own) {
       const at = runAt(run);
       const f = await facts(agent, at);
       const date = localDate(at, await tzOf(agent));
@@ -172,6 +174,8 @@ export function siteReportService(deps: {
         '',
         'Reply with exactly the three most valuable next steps for the owner, as a numbered list (1., 2., 3.): each one sentence saying what to do, and one saying why it matters, using the figures above.',
         'Do not repeat the figures, add a greeting, or write anything else: your list is appended to the figures and sent to the owner.',
+        // The owner may have edited the task's instruction (e.g. "focus on the shop pages"): it shapes the steps.
+        ...(own.trim() && own.trim() !== SITE_REPORT_INSTRUCTION ? ['', `The owner's own instruction for this report (follow it within the format above): ${own.trim()}`] : []),
       ].join('\n');
       return {
         instruction,
@@ -182,13 +186,26 @@ export function siteReportService(deps: {
     async after(agent, run, output) {
       const date = localDate(runAt(run), await tzOf(agent));
       await store.workspace.put(agent.id, `${REPORTS_DIR}${date}.md`, output);
-      // The operator's alert route: a signed `site.report` event (a failure there is logged, the report stands).
-      await deps.alerts.notify('webhook', {
-        event: 'site.report', ownerId: agent.ownerId, subject: `[Switchboard] ${agent.name}: weekly site report`, text: output,
-        payload: { type: 'site.report', report: { agentId: agent.id, agentName: agent.name, url: urlOf(agent), date, path: `${REPORTS_DIR}${date}.md`, runId: run.id, text: output } },
-      }).catch((err: unknown) => log.warn('site report webhook failed', { agentId: agent.id, error: (err as Error)?.message }));
+      // The operator's alert route: a signed `site.report` event, as a durable job retried on failure (the report stands either way).
+      await deps.queue.send(webhookJob, { agentId: agent.id, date, runId: run.id }, { singletonKey: `site_report_webhook:${run.id}` });
     },
   };
+
+  const webhookJob = defineJob({
+    name: 'site_report_webhook',
+    schema: z.object({ agentId: z.string().min(1), date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), runId: z.string().min(1) }),
+    retry: { limit: 6, backoff: true }, // the queue's delay (SWITCHBOARD_JOB_RETRY_SECONDS), doubling: ~30 min of tries by default
+    async perform(job) {
+      const { agentId, date, runId } = job.data;
+      const agent = await store.agents.byId(agentId);
+      const file = agent && (await store.workspace.get(agent.id, `${REPORTS_DIR}${date}.md`));
+      if (!agent || !file) return; // the agent or its report is gone: nothing to announce
+      await deps.alerts.notify('webhook', {
+        event: 'site.report', ownerId: agent.ownerId, subject: `[Switchboard] ${agent.name}: weekly site report`, text: file.content,
+        payload: { type: 'site.report', report: { agentId: agent.id, agentName: agent.name, url: urlOf(agent), date, path: `${REPORTS_DIR}${date}.md`, runId, text: file.content } },
+      });
+    },
+  });
 
   async function visible(actor: Actor, agentId: string): Promise<Agent> {
     const a = await store.agents.byId(agentId);
@@ -206,6 +223,7 @@ export function siteReportService(deps: {
   return {
     kind,
     facts,
+    jobs: [webhookJob],
 
     /**
      * Adds the weekly report task to a website agent (Mondays 09:00 in the account's time zone, to the

@@ -31,10 +31,10 @@ export const SITE_AUDITS_PER_HOUR = 6;
 
 export type SiteWatchDeps = {
   store: Store; queue: JobQueue; clock: Clock; ids: IdGenerator; fetcher: SafeFetcher; alerts: Pick<AlertService, 'notify'>; log: Logger;
-  /** A message to the owner's Telegram chat through the agent's bot. */
-  sendTelegram?: (m: { agentId: string; to: string; text: string }) => Promise<void>;
   /** The owner's linked chat (schedules' owner link); its outcome, never a throw. */
   deliverOwner?: (agent: Agent, text: string) => Promise<{ status: 'sent' | 'failed' | 'skipped'; error?: string }>;
+  /** The owner's plan minimum between checks, if any: a lower interval (the default of 5 included) is raised to it. */
+  minIntervalFor?: (ownerId: string) => Promise<number | null | undefined>;
   /** The system browser for Lighthouse (default /usr/bin/chromium); absent: that part is skipped with a note. */
   chromePath?: string;
   lighthouseTimeoutMs?: number;
@@ -143,8 +143,10 @@ export function siteWatchService(deps: SiteWatchDeps) {
 
   const watchedUrl = (a: Agent) => a.site.url ?? a.siteUrl;
   const watched = (a: Agent) => !!watchedUrl(a) && a.status === 'active';
-  const slotOf = (a: Agent, at: Date) => {
-    const ms = Math.max(1, a.site.checkIntervalMinutes) * 60_000;
+  /** Minutes between checks: the agent's setting, raised to its owner's plan minimum. */
+  const intervalOf = async (a: Agent) => Math.max(1, a.site.checkIntervalMinutes, (await deps.minIntervalFor?.(a.ownerId)) ?? 0);
+  const slotOf = (minutes: number, at: Date) => {
+    const ms = minutes * 60_000;
     return new Date(Math.floor(at.getTime() / ms) * ms);
   };
   const jobKey = (agentId: string, slot: Date) => `site_uptime:${agentId}:${slot.toISOString()}`;
@@ -157,7 +159,8 @@ export function siteWatchService(deps: SiteWatchDeps) {
       const agent = await store.agents.byId(job.data.agentId);
       if (!agent || !watched(agent)) return; // not watched any more: the chain ends here
       await checkSlot(agent, new Date(job.data.slot));
-      const next = new Date(slotOf(agent, clock.now()).getTime() + agent.site.checkIntervalMinutes * 60_000);
+      const minutes = await intervalOf(agent);
+      const next = new Date(slotOf(minutes, clock.now()).getTime() + minutes * 60_000);
       await queue.send(uptimeJob, { agentId: agent.id, slot: next.toISOString() }, { singletonKey: jobKey(agent.id, next), startAfter: next });
     },
   });
@@ -178,12 +181,9 @@ export function siteWatchService(deps: SiteWatchDeps) {
           payload: { type, event: { id: event.id, agentId: agent.id, agentName: agent.name, url, at: event.at, detail: event.detail } },
         });
       } else {
-        // The owner's linked chat first; without one, the chat handoff notices go to.
+        // The owner's linked chat; without one, the chat handoff notices go to (owner.deliver decides); neither: nobody to tell there.
         const d = deps.deliverOwner ? await deps.deliverOwner(agent, event.detail) : { status: 'failed' as const, error: 'no_owner_chat' };
         if (d.status === 'failed' && d.error !== 'no_owner_chat') throw new Error(`owner chat: ${d.error}`);
-        if (d.status !== 'sent' && deps.sendTelegram && agent.handoff.notifyTelegramChatId) {
-          await deps.sendTelegram({ agentId: agent.id, to: agent.handoff.notifyTelegramChatId, text: event.detail });
-        }
       }
     },
   });
@@ -386,7 +386,7 @@ export function siteWatchService(deps: SiteWatchDeps) {
     /** Starts (or restarts after a settings change) the agent's chain of uptime checks; the slot key keeps it one per slot. */
     async watch(agent: Agent): Promise<void> {
       if (!watched(agent)) return;
-      const slot = slotOf(agent, clock.now());
+      const slot = slotOf(await intervalOf(agent), clock.now());
       await queue.send(uptimeJob, { agentId: agent.id, slot: slot.toISOString() }, { singletonKey: jobKey(agent.id, slot) });
     },
 
@@ -399,18 +399,19 @@ export function siteWatchService(deps: SiteWatchDeps) {
     async checkNow(agentId: string): Promise<SiteCheck | undefined> {
       const agent = await store.agents.byId(agentId);
       if (!agent || !watchedUrl(agent)) return undefined;
-      return checkSlot(agent, slotOf(agent, clock.now()));
+      return checkSlot(agent, slotOf(await intervalOf(agent), clock.now()));
     },
 
     /** Checks site settings before they are saved: the URL passes the SSRF guard, the interval the plan's minimum. */
-    async checkSettings(actor: Actor, _agent: Agent, next: Agent['site'], input: Partial<Agent['site']>, minMinutes?: number): Promise<void> {
+    async checkSettings(_actor: Actor, _agent: Agent, next: Agent['site'], input: Partial<Agent['site']>, minMinutes?: number): Promise<void> {
       if (input.url) {
         try { await fetcher.vet(input.url); } catch (err) {
           throw errors.validation([{ path: 'site.url', message: err instanceof FetchRefused ? err.message : 'cannot be checked' }]);
         }
       }
-      // A customer choosing an interval gets the plan's minimum (the operator may set any on their behalf).
-      if (actor.user.role === 'customer' && minMinutes && input.checkIntervalMinutes !== undefined && next.checkIntervalMinutes < minMinutes) {
+      // The owner's plan caps how often their site is checked, whoever sets it (an operator who wants more often changes the
+      // plan); an interval saved before the plan changed is raised to the minimum when checks are scheduled (intervalOf).
+      if (minMinutes && input.checkIntervalMinutes !== undefined && next.checkIntervalMinutes < minMinutes) {
         throw errors.validation([{ path: 'site.checkIntervalMinutes', message: `must be at least ${minMinutes} minutes on your plan` }]);
       }
     },

@@ -44,6 +44,22 @@ describe('schedules', () => {
     await tg?.close();
   });
 
+  it('delivers to the handoff notice chat before an owner chat is linked, and says no_owner_chat without either', async () => {
+    const s = await app.api(`/api/agents/${agentId}/schedules`, { token, body: { name: 'Early', everyMinutes: 1440, instruction: 'Say hi', deliver: { channel: 'telegram' } } });
+    expect(s.status, JSON.stringify(s.body)).toBe(201);
+    const runNow = async () => {
+      const r = await app.api(`/api/agents/${agentId}/schedules/${s.body.id}/run`, { method: 'POST', token });
+      expect(r.status).toBe(202);
+      return eventually(async () => (await runsOf(s.body.id)).find((x) => x.id === r.body.runId && x.status !== 'running'), 15_000, 'the run');
+    };
+    expect(await runNow()).toMatchObject({ status: 'ok', delivery: { channel: 'telegram', status: 'failed', error: 'no_owner_chat' } });
+    await app.api(`/api/agents/${agentId}`, { method: 'PATCH', token, body: { handoff: { notifyTelegramChatId: '7399' } } });
+    expect(await runNow()).toMatchObject({ status: 'ok', delivery: { channel: 'telegram', status: 'sent' } });
+    expect(tg.messagesTo(7399)).toEqual(['Daily report: all good']);
+    await app.api(`/api/agents/${agentId}`, { method: 'PATCH', token, body: { handoff: { notifyTelegramChatId: null } } });
+    expect((await app.api(`/api/agents/${agentId}/schedules/${s.body.id}`, { method: 'DELETE', token })).status).toBe(204);
+  });
+
   it('links the owner chat with a one-time /start code through Telegram', async () => {
     expect((await app.api(`/api/agents/${agentId}`, { token })).body.ownerChat).toEqual({ channel: 'telegram', linked: false });
     const link = await app.api(`/api/agents/${agentId}/owner-link`, { method: 'POST', token });

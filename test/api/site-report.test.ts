@@ -29,6 +29,8 @@ describe('the weekly site report', () => {
   let site: FakeWebsite;
   let hook: Server;
   const hooked: { event: string; body: any }[] = [];
+  let failNextReportHook = false;
+  let hookFailures = 0;
   let owner: string;
   let cust: string;
   let agentId: string;
@@ -39,7 +41,12 @@ describe('the weekly site report', () => {
     hook = createServer((req, res) => {
       let raw = '';
       req.on('data', (c) => { raw += c; });
-      req.on('end', () => { hooked.push({ event: String(req.headers['x-switchboard-event']), body: JSON.parse(raw) }); res.end('ok'); });
+      req.on('end', () => {
+        const event = String(req.headers['x-switchboard-event']);
+        if (event === 'site.report' && failNextReportHook) { failNextReportHook = false; hookFailures++; res.statusCode = 503; res.end('down'); return; }
+        hooked.push({ event, body: JSON.parse(raw) });
+        res.end('ok');
+      });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
     app = await startTestApp({
@@ -160,6 +167,41 @@ describe('the weekly site report', () => {
     // And to the operator's alert route as a signed event.
     await eventually(() => hooked.some((h) => h.event === 'site.report'), 10_000, 'site.report webhook');
     expect(hooked.find((h) => h.event === 'site.report')!.body).toMatchObject({ type: 'site.report', report: { agentId, date: '2026-03-09', path: 'reports/2026-03-09.md' } });
+  }, 60_000);
+
+  it("follows the owner's edited instruction, retries the webhook, and leaves the report out of the plan's schedule count", async () => {
+    const { store } = app.server.services;
+    const s = (await app.api(`/api/agents/${agentId}/schedules`, { token: cust })).body.items[0];
+    const edited = await app.api(`/api/agents/${agentId}/schedules/${s.id}`, { method: 'PATCH', token: cust, body: { instruction: 'Focus on the shop pages.' } });
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    failNextReportHook = true;
+    const next = Date.parse(SLOT) + 7 * 86_400_000;
+    clock.set(next + 5_000);
+    const run = await eventually(async () => {
+      const runs = (await app.api(`/api/agents/${agentId}/schedules/${s.id}/runs`, { token: cust })).body.items as any[];
+      return runs.find((x) => x.scheduledFor === new Date(next).toISOString() && x.status !== 'running');
+    }, 20_000, 'the second report run');
+    expect(run).toMatchObject({ status: 'ok', delivery: { status: 'sent' } });
+    const prompt = JSON.stringify(app.fake.requests().at(-1));
+    expect(prompt).toContain("The owner's own instruction for this report");
+    expect(prompt).toContain('Focus on the shop pages.');
+    expect(await store.workspace.get(agentId, 'reports/2026-03-16.md')).toBeTruthy();
+    // The first post of the event failed (503): the job tries again after its delay.
+    await eventually(() => hookFailures === 1, 15_000, 'the first, failed post');
+    expect(hooked.some((h) => h.event === 'site.report' && h.body.report.date === '2026-03-16')).toBe(false);
+    await eventually(() => hooked.some((h) => h.event === 'site.report' && h.body.report.date === '2026-03-16'), 15_000, 'site.report retried');
+
+    // A plan allowing one schedule still allows the customer one of their own: the built-in report does not count.
+    const plan = await app.api('/api/plans/one-task', { method: 'PUT', token: owner, body: { name: 'One task', priceUsdMonth: 0, maxAgents: 3, maxSchedules: 1 } });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(201);
+    const me = (await app.api('/api/auth/me', { token: cust })).body;
+    expect((await app.api(`/api/customers/${me.user.id}/plan`, { method: 'PUT', token: owner, body: { planId: 'one-task', status: 'active' } })).status).toBe(200);
+    const mine = await app.api(`/api/agents/${agentId}/schedules`, { token: cust, body: { name: 'Daily check', cron: '0 8 * * *', instruction: 'Check the shop', deliver: { channel: 'dashboard' } } });
+    expect(mine.status, JSON.stringify(mine.body)).toBe(201);
+    const more = await app.api(`/api/agents/${agentId}/schedules`, { token: cust, body: { name: 'Another', cron: '0 9 * * *', instruction: 'Again', deliver: { channel: 'dashboard' } } });
+    expect(more.status).toBe(403);
+    expect(more.body.error.code).toBe('plan_limit');
+    expect(more.body.error.message).toContain('you have 1');
   }, 60_000);
 
   it("keeps reports to the agent's owner", async () => {

@@ -50,9 +50,21 @@ describe('site watch and schedules, the rest', () => {
     const fine = await app.api(`/api/agents/${mine}`, { method: 'PATCH', token, body: { site: { url: `${site.url}/`, checkIntervalMinutes: 15 } } });
     expect(fine.status, JSON.stringify(fine.body)).toBe(200);
     expect(fine.body.site.checkIntervalMinutes).toBe(15);
-    // The operator is not held to a customer's plan.
+    // The plan caps the agent whoever sets it: the operator changes the plan to allow more.
     const ops = await app.api(`/api/agents/${mine}`, { method: 'PATCH', token: owner, body: { site: { checkIntervalMinutes: 5 } } });
-    expect(ops.status, JSON.stringify(ops.body)).toBe(200);
+    expect(ops.status, JSON.stringify(ops.body)).toBe(400);
+    // An agent left at the default (5) is checked at the plan's pace: one slot of 15 minutes, not three of 5.
+    const other = (await app.api('/api/agents', { token, body: { name: 'Default pace' } })).body.id;
+    await app.server.services.store.agents.update(other, { site: { url: `${site.url}/`, checkIntervalMinutes: 5, alerts: true } });
+    const { siteWatch, store } = app.server.services;
+    clock.set(Date.parse('2026-03-10T12:31:00.000Z'));
+    const first = await siteWatch.checkNow(other);
+    expect(first?.slot).toBe('2026-03-10T12:30:00.000Z');
+    clock.advance(6 * 60_000); // 12:37: the same 15-minute slot, so no second check
+    expect(await siteWatch.checkNow(other)).toBeUndefined();
+    clock.advance(9 * 60_000); // 12:46: the next one
+    expect((await siteWatch.checkNow(other))?.slot).toBe('2026-03-10T12:45:00.000Z');
+    expect((await store.siteWatch.lastChecks(other, 10)).length).toBe(2);
   });
 
   it('lets the model call site_audit and answers from its findings', async () => {

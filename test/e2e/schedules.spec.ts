@@ -60,6 +60,9 @@ test('schedules through the form, run now with its history, pause, delete, and t
   await expect(cronRow.getByTestId('schedule-row-name')).toHaveText(`Weekday brief ${HOSTILE}`);
   await expect(cronRow.getByTestId('schedule-next')).not.toHaveText('paused');
   await expect(cronRow.getByTestId('schedule-next')).not.toHaveText('—');
+  // The next run reads in the schedule's zone, and says which: 08:00 in Tokyo, whatever the browser's zone.
+  await expect(cronRow.getByTestId('schedule-next')).toContainText('(Asia/Tokyo)');
+  await expect(cronRow.getByTestId('schedule-next')).toContainText(/\b8:00\b/);
 
   // Every N minutes: zero is refused beside the field, 90 is taken.
   await page.getByTestId('schedule-new').click();

@@ -21,7 +21,8 @@ export interface ScheduleRepo {
   create(s: NewSchedule): Promise<Schedule>;
   byId(id: string): Promise<Schedule | undefined>;
   list(agentId: string): Promise<Schedule[]>;
-  count(agentIds: string[]): Promise<number>;
+  /** Schedules of these agents (of one kind when given, e.g. `task`: the owner's own). */
+  count(agentIds: string[], opts?: { kind?: string }): Promise<number>;
   update(id: string, patch: SchedulePatch): Promise<Schedule | undefined>;
   remove(id: string): Promise<void>;
   /** Enabled schedules whose next run is due at `now`. */

@@ -35,9 +35,11 @@ export function scheduleRepo(db: Db, ids: IdGenerator): ScheduleRepo {
     async list(agentId) {
       return (await db.selectFrom('schedules').selectAll().where('agent_id', '=', agentId).orderBy('created_at').orderBy('id').execute()).map(toSchedule);
     },
-    async count(agentIds) {
+    async count(agentIds, opts = {}) {
       if (!agentIds.length) return 0;
-      const r = await db.selectFrom('schedules').where('agent_id', 'in', agentIds).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      let q = db.selectFrom('schedules').where('agent_id', 'in', agentIds);
+      if (opts.kind) q = q.where('kind', '=', opts.kind);
+      const r = await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
       return Number(r.n);
     },
     async update(id, p) {

@@ -29,6 +29,18 @@ export function formatDateTime(iso: string | null | undefined): string {
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** A moment as the clock reads in `timeZone` (an IANA name), naming the zone: "Mar 9, 2026, 9:00 AM GMT+1 (Europe/Berlin)". */
+export function formatDateTimeIn(iso: string | null | undefined, timeZone: string): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  try {
+    return `${d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone })} (${timeZone})`;
+  } catch {
+    return formatDateTime(iso);
+  }
+}
+
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '';
   const d = new Date(iso);
