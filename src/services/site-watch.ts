@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { startGuardProxy, type Vet } from '../infra/guard-proxy.js';
 import { z } from 'zod';
 import type { Clock, IdGenerator, ModelTool, SiteAudit, SiteCheck, SiteFinding, Store } from '../domain/ports.js';
 import type { Actor, Agent } from '../domain/types.js';
@@ -109,11 +110,19 @@ export const seoScore = (f: SiteFinding[]) => Math.max(0, 100 - f.reduce((s, x) 
 
 let lighthouseBusy: Promise<unknown> = Promise.resolve();
 
-async function runLighthouse(url: string, chromePath: string, timeoutMs: number): Promise<{ performance: number; accessibility: number }> {
+async function runLighthouse(url: string, chromePath: string, timeoutMs: number, vet: Vet): Promise<{ performance: number; accessibility: number; refused: number }> {
   const run = async () => {
     const { launch } = await import('chrome-launcher');
     const lighthouse = (await import('lighthouse')).default;
-    const chrome = await launch({ chromePath, chromeFlags: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'] });
+    // Every request the browser makes (the page, its subresources, redirects) goes through the SSRF guard: a public page
+    // embedding a private address cannot make Chromium fetch it. `<-loopback>` stops Chromium bypassing the proxy for
+    // localhost; WebRTC may not send UDP around it.
+    const proxy = await startGuardProxy(vet);
+    const chrome = await launch({
+      chromePath,
+      chromeFlags: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+        `--proxy-server=${proxy.url}`, '--proxy-bypass-list=<-loopback>', '--force-webrtc-ip-handling-policy=disable_non_proxied_udp'],
+    }).catch(async (err: unknown) => { await proxy.close(); throw err; });
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await Promise.race([
@@ -122,10 +131,11 @@ async function runLighthouse(url: string, chromePath: string, timeoutMs: number)
       ]);
       const c = result?.lhr.categories;
       if (!c) throw new Error('Lighthouse returned no result');
-      return { performance: Math.round((c.performance?.score ?? 0) * 100), accessibility: Math.round((c.accessibility?.score ?? 0) * 100) };
+      return { performance: Math.round((c.performance?.score ?? 0) * 100), accessibility: Math.round((c.accessibility?.score ?? 0) * 100), refused: proxy.stats.refused };
     } finally {
       clearTimeout(timer);
       chrome.kill();
+      await proxy.close();
     }
   };
   const next = lighthouseBusy.then(run, run);
@@ -332,8 +342,11 @@ export function siteWatchService(deps: SiteWatchDeps) {
     if (!o.lighthouse) notes.push('Lighthouse was not run for this audit (run one from the dashboard for performance and accessibility scores).');
     else if (!existsSync(chromePath)) notes.push(`Lighthouse was skipped: no Chromium at ${chromePath} on this server.`);
     else {
-      try { lh = await runLighthouse(start.url, chromePath, deps.lighthouseTimeoutMs ?? 90_000); }
-      catch (err) { notes.push(`Lighthouse was skipped: ${(err as Error).message}.`); }
+      try {
+        const r = await runLighthouse(start.url, chromePath, deps.lighthouseTimeoutMs ?? 90_000, (u) => fetcher.vet(u));
+        lh = { performance: r.performance, accessibility: r.accessibility };
+        if (r.refused) notes.push(`Lighthouse's browser was refused ${r.refused} request(s) to addresses that cannot be fetched (private or reserved); the scores are without them.`);
+      } catch (err) { notes.push(`Lighthouse was skipped: ${(err as Error).message}.`); }
     }
     if (lh && lh.performance < 50) findings.push({ id: 'performance', severity: 'high', title: `Lighthouse performance score ${lh.performance}`, detail: 'Slow pages lose visitors and rank lower in search.', url: start.url });
     if (lh && lh.accessibility < 80) findings.push({ id: 'accessibility', severity: 'medium', title: `Lighthouse accessibility score ${lh.accessibility}`, detail: 'Some visitors cannot use the page with a screen reader or keyboard.', url: start.url });

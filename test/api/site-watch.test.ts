@@ -11,7 +11,7 @@ import { eventually, manualClock, startTestApp, type TestApp } from '../helpers/
 import { startFakeWebsite, type FakeWebsite } from '../fakes/website-server.js';
 
 const PLANTED = `<!doctype html><html><head><title>Hi</title></head><body>
-<h1>Welcome</h1><h3>Skipped a level</h3><h1>Second h1</h1><img src="/logo.png">
+<h1>Welcome</h1><h3>Skipped a level</h3><h1>Second h1</h1><img src="/logo.png"><img src="http://refused.invalid/pixel.png" alt="">
 <a href="/about">About</a> <a href="/missing-page">Gone</a> <a href="http://10.0.0.1/admin">Intranet</a></body></html>`;
 const ABOUT = `<!doctype html><html lang="en"><head><title>About the bakery in Leeds</title></head><body><h1>About</h1><a href="/">Home</a></body></html>`;
 
@@ -124,6 +124,8 @@ describe('site watch', () => {
     if (existsSync('/usr/bin/chromium')) {
       expect(audit.scores.performance, JSON.stringify(audit.notes)).toBeGreaterThanOrEqual(0);
       expect(audit.scores.accessibility).toBeGreaterThan(0);
+      // The browser's own requests go through the SSRF guard too: the pixel on a host that cannot be fetched was refused by it.
+      expect(audit.notes.join(' ')).toMatch(/browser was refused \d+ request/);
     } else {
       console.warn('Lighthouse sub-test skipped: /usr/bin/chromium is absent');
       expect(audit.notes.join(' ')).toMatch(/Lighthouse was skipped/);
