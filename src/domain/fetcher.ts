@@ -40,4 +40,9 @@ export interface SafeFetcher {
   fetch(url: string, o?: FetchOptions): Promise<FetchResult>;
   /** Checks a URL's form and every address its host resolves to; the address to connect to (pinned). */
   vet(url: string | URL): Promise<{ url: URL; address: string; family: 4 | 6 }>;
+  /**
+   * POSTs a body to a URL someone else chose: vetted like `fetch`, connected to the vetted address (no second DNS
+   * answer), no redirects followed, bounded in time; the answer's status (the body is read up to 64 KiB and dropped).
+   */
+  post(url: string, body: string, o?: { headers?: Record<string, string>; timeoutMs?: number }): Promise<{ status: number }>;
 }

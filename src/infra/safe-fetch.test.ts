@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
-import { classifyAddress, FetchRefused, safeFetch, safeFetcher, vetUrl, type Resolver } from './safe-fetch.js';
+import { classifyAddress, FetchRefused, safeFetch, safeFetcher, safePost, vetUrl, type Resolver } from './safe-fetch.js';
 import { checkSite } from '../services/site-check.js';
 
 describe('classifyAddress', () => {
@@ -73,9 +73,20 @@ describe('safeFetch', () => {
   let server: Server;
   let port: number;
   const hits: string[] = [];
+  const posted: { url: string; host: string; type: string; body: string }[] = [];
   beforeAll(async () => {
     server = createServer((req, res) => {
       hits.push(req.url!);
+      if (req.method === 'POST') {
+        let raw = '';
+        req.on('data', (c) => { raw += c; });
+        req.on('end', () => {
+          posted.push({ url: req.url!, host: String(req.headers.host), type: String(req.headers['content-type']), body: raw });
+          if (req.url === '/hook-moved') { res.writeHead(307, { location: '/hook' }); res.end(); return; }
+          res.writeHead(req.url === '/hook' ? 204 : 500); res.end();
+        });
+        return;
+      }
       const host = req.headers.host;
       if (req.url === '/page') { res.writeHead(200, { 'content-type': 'text/html', server: 'nginx' }); res.end('<title>Hi</title>'); return; }
       if (req.url === '/to-page') { res.writeHead(302, { location: '/page' }); res.end(); return; }
@@ -104,6 +115,21 @@ describe('safeFetch', () => {
     expect(r.status).toBe(200);
     expect(r.body).toBe(`rebind.test:${port}`); // the Host header keeps the name; the socket went to the pinned address
     expect(n).toBe(1);
+  });
+
+  it('posts to the vetted address only, follows no redirect, and refuses what the guard refuses', async () => {
+    let n = 0;
+    const rebinding: Resolver = async () => (n++ === 0 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '10.0.0.1', family: 4 }]);
+    expect(await safePost(`http://hook.test:${port}/hook`, '{"a":1}', { resolve: rebinding, allowAddress: onlyTestServer })).toEqual({ status: 204 });
+    expect(posted.at(-1)).toEqual({ url: '/hook', host: `hook.test:${port}`, type: 'application/json', body: '{"a":1}' });
+    expect(n).toBe(1);
+    // A redirect is an answer, not followed (a POST must not be re-sent somewhere else).
+    expect(await safePost(`http://127.0.0.1:${port}/hook-moved`, '{}', { allowAddress: onlyTestServer })).toEqual({ status: 307 });
+    expect(posted.filter((p) => p.url === '/hook')).toHaveLength(1);
+    const before = posted.length;
+    await expect(safePost(`http://127.0.0.1:${port}/hook`, '{}')).rejects.toBeInstanceOf(FetchRefused);
+    await expect(safePost('http://meta.test/hook', '{}', { resolve: resolverOf({ 'meta.test': ['169.254.169.254'] }) })).rejects.toThrow(/link-local/);
+    expect(posted.length).toBe(before);
   });
 
   it('follows redirects, vetting every hop', async () => {

@@ -156,17 +156,17 @@ function flatHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
   return Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(', ') : String(v)]));
 }
 
-/** One GET to a vetted address: the host name stays in the URL (Host header, TLS name), the socket goes to `address`. */
-function request(url: URL, address: string, family: 4 | 6, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
+/** One request to a vetted address: the host name stays in the URL (Host header, TLS name), the socket goes to `address`. */
+function request(url: URL, address: string, family: 4 | 6, headers: Record<string, string>, signal: AbortSignal, method = 'GET', body?: string): Promise<http.IncomingMessage> {
   const pinned: LookupFunction = (_host, opts, cb) => {
     if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
     else cb(null, address, family);
   };
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.request(url, { method: 'GET', headers, lookup: pinned, signal, agent: false }, resolve);
+    const req = mod.request(url, { method, headers, lookup: pinned, signal, agent: false }, resolve);
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -271,10 +271,33 @@ export async function safeFetch(raw: string, o: SafeFetchOptions = {}): Promise<
   }
 }
 
+/** POSTs `body` to a vetted address (see SafeFetcher.post): no redirects, the whole exchange within `timeoutMs`. */
+export async function safePost(raw: string, body: string, o: GuardOptions & { headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ status: number }> {
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  const { url, address, family } = await vetUrl(raw, o);
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  try {
+    const headers = { 'user-agent': USER_AGENT, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...o.headers };
+    let res: http.IncomingMessage;
+    try {
+      res = await request(url, address, family, headers, ctl.signal, 'POST', body);
+    } catch (err) {
+      if (ctl.signal.aborted) throw new FetchRefused('timeout', `${url.host} did not answer within ${timeoutMs / 1000} s.`);
+      throw new FetchRefused('network', `Could not connect to ${url.host}: ${networkReason(err)}.`);
+    }
+    await readBounded(res, 64 * 1024).catch(() => undefined);
+    return { status: res.statusCode ?? 0 };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The port: a fetcher with its address policy fixed (public addresses only, unless the install allows private ones). */
 export function safeFetcher(guard: GuardOptions = {}): SafeFetcher {
   return {
     fetch: (url, o = {}) => safeFetch(url, { ...guard, ...o }),
     vet: (url) => vetUrl(url, guard),
+    post: (url, body, o = {}) => safePost(url, body, { ...guard, ...o }),
   };
 }

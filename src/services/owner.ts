@@ -116,13 +116,9 @@ export function ownerService(deps: {
           }
           case 'webhook': {
             if (!to) return { status: 'failed', error: 'no_recipient' };
-            // The customer chose this URL: vetted by the SSRF guard (private addresses refused), no redirects followed.
-            const vetted = await deps.fetcher.vet(to);
-            const res = await fetch(vetted.url, {
-              method: 'POST', headers: { 'content-type': 'application/json' }, redirect: 'manual', signal: AbortSignal.timeout(10_000),
-              body: JSON.stringify({ event: 'schedule.output', agentId: agent.id, agentName: agent.name, text, at: clock.now().toISOString() }),
-            });
-            if (!res.ok) return { status: 'failed', error: `http_${res.status}` };
+            // The customer chose this URL: vetted by the SSRF guard and connected to the vetted address (no DNS rebinding), no redirects.
+            const res = await deps.fetcher.post(to, JSON.stringify({ event: 'schedule.output', agentId: agent.id, agentName: agent.name, text, at: clock.now().toISOString() }), { timeoutMs: 10_000 });
+            if (res.status < 200 || res.status > 299) return { status: 'failed', error: `http_${res.status}` };
             return { status: 'sent' };
           }
         }

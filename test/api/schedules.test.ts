@@ -6,6 +6,8 @@
  * and a customer cannot see or run another's schedules. SQLite here; PostgreSQL under TEST_DATABASE_URL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { eventually, manualClock, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeTelegram, textUpdate, type FakeTelegram } from '../fakes/telegram-server.js';
 
@@ -58,6 +60,24 @@ describe('schedules', () => {
     expect(tg.messagesTo(7399)).toEqual(['Daily report: all good']);
     await app.api(`/api/agents/${agentId}`, { method: 'PATCH', token, body: { handoff: { notifyTelegramChatId: null } } });
     expect((await app.api(`/api/agents/${agentId}/schedules/${s.body.id}`, { method: 'DELETE', token })).status).toBe(204);
+  });
+
+  it('refuses a webhook delivery to a private address through the SSRF guard, saying why', async () => {
+    let hits = 0;
+    const hook = createServer((_req, res) => { hits++; res.end('ok'); });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    try {
+      const s = await app.api(`/api/agents/${agentId}/schedules`, { token, body: { name: 'Hook', everyMinutes: 1440, instruction: 'Say hi', deliver: { channel: 'webhook', to: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/in` } } });
+      expect(s.status, JSON.stringify(s.body)).toBe(201);
+      const r = await app.api(`/api/agents/${agentId}/schedules/${s.body.id}/run`, { method: 'POST', token });
+      const run = await eventually(async () => (await runsOf(s.body.id)).find((x) => x.id === r.body.runId && x.status !== 'running'), 15_000, 'the run');
+      expect(run.delivery).toMatchObject({ channel: 'webhook', status: 'failed' });
+      expect(run.delivery.error).toMatch(/loopback/);
+      expect(hits).toBe(0);
+      await app.api(`/api/agents/${agentId}/schedules/${s.body.id}`, { method: 'DELETE', token });
+    } finally {
+      await new Promise<void>((r) => hook.close(() => r()));
+    }
   });
 
   it('links the owner chat with a one-time /start code through Telegram', async () => {
