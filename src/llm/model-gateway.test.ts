@@ -5,7 +5,7 @@
  * Typed in-memory fakes of the ports it is given (no network, no database).
  */
 import { describe, expect, it } from 'vitest';
-import { ProviderError, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent, type SpeechPort } from '../domain/ports.js';
+import { IMAGE_TOKENS, ProviderError, UNSEEN_IMAGE, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent, type SpeechPort } from '../domain/ports.js';
 import type { Agent, ProviderConfig, UsageRecord } from '../domain/types.js';
 import { AGENT_DEFAULTS } from '../domain/schemas.js';
 import { BudgetStop, type BudgetService, type Hold } from '../services/budget.js';
@@ -21,14 +21,19 @@ const agent = {
 /** One scripted answer per model name: text pieces, or an error thrown before any text. */
 type Script = Record<string, { text: string[] } | { error: Error }>;
 
-function setup(opts: { script?: Script; stop?: boolean; vectors?: number[][]; speechFails?: Error } = {}) {
+function setup(opts: { script?: Script; stop?: boolean; downgraded?: boolean; vectors?: number[][]; speechFails?: Error;
+  /** The models that accept images (default: every model). */
+  vision?: string[] } = {}) {
   const calls: string[] = [];
+  /** The turns each chat attempt was sent, by model name. */
+  const sent: { model: string; messages: ModelRequest['messages'] }[] = [];
   const rows: Omit<UsageRecord, 'id' | 'createdAt'>[] = [];
   const reserved: { model: string; inputTokens: number; maxOutputTokens: number; media?: object }[] = [];
   const settled: number[] = [];
   const llm: ChatModelPort = {
     async *stream(req: ModelRequest): AsyncIterable<ModelStreamEvent> {
       calls.push(req.modelName);
+      sent.push({ model: req.modelName, messages: req.messages });
       const s = opts.script?.[req.modelName] ?? { text: ['ok'] };
       if ('error' in s) throw s.error;
       for (const t of s.text) yield { type: 'text', text: t };
@@ -44,7 +49,7 @@ function setup(opts: { script?: Script; stop?: boolean; vectors?: number[][]; sp
     async speak(req) { calls.push(`speak:${req.modelName}:${req.voice}:${req.format}`); if (opts.speechFails) throw opts.speechFails; return { audio: new Uint8Array([1, 2, 3]), mimeType: 'audio/ogg' }; },
   };
   const budget: Pick<BudgetService, 'plan' | 'reserve' | 'settle'> = {
-    plan: async () => (opts.stop ? { state: 'stopped', stop: new BudgetStop('Budget spent.', 'agent') } : { state: 'normal' }),
+    plan: async () => (opts.stop ? { state: 'stopped', stop: new BudgetStop('Budget spent.', 'agent') } : { state: opts.downgraded ? 'downgraded' : 'normal' }),
     async reserve(r) { reserved.push({ model: r.model, inputTokens: r.inputTokens, maxOutputTokens: r.maxOutputTokens, ...(r.media ? { media: r.media } : {}) }); return { id: `hold-${reserved.length}`, keys: [] } satisfies Hold; },
     async settle(hold, _agent, usd, row) { if (hold) settled.push(usd); if (row) rows.push(row); },
   };
@@ -52,14 +57,25 @@ function setup(opts: { script?: Script; stop?: boolean; vectors?: number[][]; sp
     llm, budget, log: { debug() {}, warn() {}, info() {}, error() {}, child() { return this; } } as never,
     providers: { resolve: async (model) => ({ provider, modelName: (model ?? 'fake:primary').split(':')[1]!, model: model ?? 'fake:primary' }) },
     // Tokens at $1 per thousand; speech at $0.006 a minute heard and $15 per million characters spoken.
-    prices: { cost: async (_model, u, media) => ({ costUsd: (u.inputTokens + u.outputTokens) / 1000 + ((media?.audioSeconds ?? 0) / 60) * 0.006 + (media?.characters ?? 0) * 15e-6, priced: true }) },
+    prices: { cost: async (_model, u, media) => ({ costUsd: (u.inputTokens + u.outputTokens) / 1000 + ((media?.audioSeconds ?? 0) / 60) * 0.006 + (media?.characters ?? 0) * 15e-6, priced: true }),
+      acceptsImages: async (model) => !opts.vision || opts.vision.includes(model) },
     embeddings: { port: embeddings, model: 'fake:embed' },
     speech: { port: speech, sttModel: 'fake:whisper', ttsModel: 'fake:tts' },
   });
-  return { gateway, calls, rows, reserved, settled };
+  return { gateway, calls, rows, reserved, settled, sent };
 }
 
 const call = { agent, model: agent.model, fallbackModel: agent.fallbackModel, system: 'Be brief.', messages: [{ role: 'user' as const, content: 'hi' }], temperature: 0, channel: 'api' as const, conversationId: null, purpose: 'chat' as const };
+
+const photo = { type: 'image' as const, data: new Uint8Array([1, 2, 3]), mimeType: 'image/png' };
+/** A photo sent earlier (only an image), an answer, then a question with another photo. */
+const withImages = {
+  ...call, messages: [
+    { role: 'user' as const, content: [photo] },
+    { role: 'assistant' as const, content: 'A red car.' },
+    { role: 'user' as const, content: [{ type: 'text' as const, text: 'And this one?' }, photo] },
+  ],
+};
 
 describe('model gateway', () => {
   it('reserves, records one usage row and settles the real cost for a reply', async () => {
@@ -87,6 +103,40 @@ describe('model gateway', () => {
     expect(t.calls).toEqual(['primary']);
     expect(t.rows).toEqual([expect.objectContaining({ status: 'error', error: 'internal: cannot read properties of undefined' })]);
     expect(t.settled).toEqual([0]);
+  });
+
+  it('decides vision per attempt: a fallback that cannot see is sent the text alone (told through onImagesDropped), reserved without images', async () => {
+    const t = setup({ vision: ['fake:primary'], script: { primary: { error: new ProviderError('api', 'fake answered 500', 'fake', 500) }, cheap: { text: ['Fine'] } } });
+    const dropped: string[] = [];
+    const r = await t.gateway.generate({ ...withImages, onImagesDropped: (m) => dropped.push(m) });
+    expect(r.model).toBe('fake:cheap');
+    expect(dropped).toEqual(['fake:cheap']);
+    const [first, second] = t.sent;
+    expect(first!.messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content.filter((p) => p.type === 'image')))).toHaveLength(2);
+    expect(second!.messages).toEqual([
+      { role: 'user', content: UNSEEN_IMAGE },
+      { role: 'assistant', content: 'A red car.' },
+      { role: 'user', content: 'And this one?' },
+    ]);
+    // Both images are reserved for the model that sees them (IMAGE_TOKENS each), none for the one that does not.
+    expect(t.reserved[0]!.inputTokens).toBeGreaterThanOrEqual(2 * IMAGE_TOKENS);
+    expect(t.reserved[1]!.inputTokens).toBeLessThan(IMAGE_TOKENS);
+  });
+
+  it('sends images to the downgrade model when it sees though the main model does not, and says which model is called first', async () => {
+    const t = setup({ vision: ['fake:cheap'], downgraded: true });
+    const dropped: string[] = [];
+    const r = await t.gateway.generate({ ...withImages, onImagesDropped: (m) => dropped.push(m) });
+    expect(r).toMatchObject({ model: 'fake:cheap', downgraded: true });
+    expect(dropped).toEqual([]);
+    expect(t.sent[0]!.messages).toEqual(withImages.messages);
+    expect(await t.gateway.seesImages({ agent, model: agent.model, fallbackModel: agent.fallbackModel })).toBe(true);
+    // Not downgraded: the main model answers, and it cannot see.
+    const normal = setup({ vision: ['fake:cheap'] });
+    expect(await normal.gateway.seesImages({ agent, model: agent.model, fallbackModel: agent.fallbackModel })).toBe(false);
+    await normal.gateway.generate({ ...withImages, onImagesDropped: (m) => dropped.push(m) });
+    expect(dropped).toEqual(['fake:primary']);
+    expect(normal.sent[0]!.messages.every((m) => typeof m.content === 'string')).toBe(true);
   });
 
   it('refuses a spent budget before calling or reserving anything, for replies and embeddings alike', async () => {

@@ -13,7 +13,7 @@
  * admission step's question (services/admission.ts), asked once per entry point before this.
  */
 import type { ChatModelPort, EmbeddingPort, ModelMessage, ModelTool, SpeechPort } from '../domain/ports.js';
-import { IMAGE_TOKENS, ProviderError, messageImages, messageText } from '../domain/ports.js';
+import { IMAGE_TOKENS, ProviderError, messageImages, messageText, withoutImages } from '../domain/ports.js';
 import type { Agent, Channel, ProviderConfig, TokenUsage, UsageRecord } from '../domain/types.js';
 import type { BudgetService, Hold } from '../services/budget.js';
 import type { MediaUsage, PriceService } from '../services/prices.js';
@@ -56,6 +56,13 @@ export type TextCall = Metering & {
   signal?: AbortSignal;
   tools?: ModelTool[];
   refuse?: (toolName: string, input: unknown) => Promise<string>;
+  /**
+   * Called before an attempt whose model cannot look at images (the price table's `vision`): that
+   * attempt is sent the turns without their images (withoutImages). Vision is decided per attempt,
+   * on the model actually called — the downgrade model or the fallback may see when the main model
+   * does not, or the other way round.
+   */
+  onImagesDropped?: (model: string) => void;
 };
 
 export type ModelResult = { text: string; usage: TokenUsage; costUsd: number; model: string; downgraded: boolean };
@@ -66,7 +73,7 @@ type Target = { provider: ProviderConfig; modelName: string; model: string };
 export function modelGateway(deps: {
   llm: ChatModelPort;
   providers: Pick<ProviderService, 'resolve'>;
-  prices: Pick<PriceService, 'cost'>;
+  prices: Pick<PriceService, 'cost' | 'acceptsImages'>;
   /** Reserves before each attempt; settles after it and writes its usage row, in one transaction. */
   budget: Pick<BudgetService, 'plan' | 'reserve' | 'settle'>;
   log: Logger;
@@ -78,13 +85,14 @@ export function modelGateway(deps: {
   const { llm, providers, prices, budget, log } = deps;
 
   /** Admitted: a spent budget or a blocked owner refuses the call; past the downgrade threshold the fallback answers. */
-  async function admitCall(m: Metering, model: string | null, fallbackModel: string | null) {
+  async function admitCall(m: Pick<Metering, 'agent' | 'personId'>, model: string | null, fallbackModel: string | null) {
     if (!m.agent) return { model, fallbackModel, downgraded: false };
     const plan = await budget.plan(m.agent, m.personId);
     if (plan.stop) throw plan.stop;
-    if (plan.state === 'downgraded' && m.agent.fallbackModel && model !== m.agent.fallbackModel) {
-      return { model: m.agent.fallbackModel, fallbackModel: null, downgraded: true };
-    }
+    return downgradedIf(plan.state === 'downgraded', m.agent, model, fallbackModel);
+  }
+  function downgradedIf(downgrade: boolean, agent: Agent, model: string | null, fallbackModel: string | null) {
+    if (downgrade && agent.fallbackModel && model !== agent.fallbackModel) return { model: agent.fallbackModel, fallbackModel: null, downgraded: true };
     return { model, fallbackModel, downgraded: false };
   }
 
@@ -140,11 +148,16 @@ export function modelGateway(deps: {
     const admitted = await admitCall(call, call.model, call.fallbackModel);
     const candidates = await targets(admitted.model, admitted.fallbackModel);
     const maxOutputTokens = call.agent?.maxOutputTokens;
-    const promptText = call.system + call.messages.map((msg) => messageText(msg)).join('');
     const images = call.messages.reduce((n, msg) => n + messageImages(msg), 0);
-    const promptTokens = (estimateTokens(promptText) + images * IMAGE_TOKENS) * (call.tools?.length ? 2 : 1) + 16;
     let lastError: unknown;
     for (const target of candidates) {
+      // Vision is the called model's: one that cannot look at images gets the turns' text alone.
+      const sees = images === 0 || await prices.acceptsImages(target.model);
+      const messages = sees ? call.messages : withoutImages(call.messages);
+      if (!sees) call.onImagesDropped?.(target.model);
+      const promptText = call.system + messages.map((msg) => messageText(msg)).join('');
+      // Each image sent is reserved at IMAGE_TOKENS, whichever turn of the history it comes from.
+      const promptTokens = (estimateTokens(promptText) + (sees ? images : 0) * IMAGE_TOKENS) * (call.tools?.length ? 2 : 1) + 16;
       const meter = await open(call, target, { inputTokens: promptTokens, maxOutputTokens: maxOutputTokens ?? 1024 });
       let text = '';
       let usage: TokenUsage | undefined;
@@ -153,7 +166,7 @@ export function modelGateway(deps: {
       let mark = performance.now();
       if (timing) timing.modelStartAt ??= mark;
       try {
-        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: call.system, messages: call.messages, temperature: call.temperature, signal: call.signal, tools: call.tools, refuse: call.refuse, maxOutputTokens })) {
+        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: call.system, messages, temperature: call.temperature, signal: call.signal, tools: call.tools, refuse: call.refuse, maxOutputTokens })) {
           if (timing) { const now = performance.now(); timing.modelMs += now - mark; timing.firstEventAt ??= now; }
           if (ev.type === 'text') {
             meter.firstOutput();
@@ -191,6 +204,19 @@ export function modelGateway(deps: {
 
   return {
     stream,
+
+    /**
+     * Whether the model a text call would go to first can look at images: the agent's model, or its
+     * fallback once the budget has passed the downgrade threshold (a stopped budget: the model asked
+     * for, as the call is refused anyway). Callers use it to skip loading images nobody will see and
+     * to tell the person; `stream` still decides per attempt.
+     */
+    async seesImages(m: Pick<Metering, 'agent' | 'personId'> & { model: string | null; fallbackModel: string | null }): Promise<boolean> {
+      const plan = m.agent ? await budget.plan(m.agent, m.personId) : undefined;
+      const first = m.agent ? downgradedIf(plan?.state === 'downgraded', m.agent, m.model, m.fallbackModel) : m;
+      const target = await providers.resolve(first.model);
+      return prices.acceptsImages(target.model);
+    },
 
     /** The whole reply of a text call (summaries, compaction, routing): `stream` drained. */
     async generate(call: TextCall): Promise<ModelResult> {

@@ -15,7 +15,6 @@ import type { MediaService } from './media.js';
 import type { PriceService } from './prices.js';
 import type { VoiceFormat, VoiceService } from './voice.js';
 import type { KnowledgeService } from './knowledge.js';
-import type { ModelContentPart } from '../domain/ports.js';
 
 export type UsageSummary = { inputTokens: number; outputTokens: number; costUsd: number };
 export type ChatEvent =
@@ -49,8 +48,8 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
   replies?: InFlightReplies;
   handoff?: Pick<HandoffService, 'onPersonMessage' | 'quietFor'>;
   /** Voice notes and images (issue 16): checked, attached, transcribed, shown to vision models. */
-  media?: Pick<MediaService, 'get' | 'attach' | 'transcribe' | 'canTranscribe' | 'forModel'>;
-  /** Whether a model accepts images (the price table's `vision`). */
+  media?: Pick<MediaService, 'get' | 'attach' | 'transcribe' | 'canTranscribe' | 'forModel' | 'forMessages'>;
+  /** Whether a model accepts images (the price table's `vision`), for the capabilities shown. */
   prices?: Pick<PriceService, 'acceptsImages'>;
   /** Spoken replies (the agent's voice.reply). */
   voice?: Pick<VoiceService, 'replyVoice'>;
@@ -144,7 +143,7 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       // The installation's one length limit, before anything is stored: refused whole, never cut (Telegram
       // and WhatsApp send the person this error's message; the web chat and message API answer 400).
       if (!seen && a.text.trim()) await admission.checkLength(a.text);
-      const resolved = await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
+      await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
       const seenConv = seen ? (await store.conversations.byId(seen.message.conversationId))! : undefined;
       const pid = seenConv ? seenConv.personId : await personId(a.person);
       // A message processed again already has its files attached (and its transcript as its text).
@@ -214,8 +213,12 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         yield* fixedReply(userMsg, HEARD_NOTHING, transcript);
         return;
       }
+      // Whether the model called first (the agent's, or its downgrade model past the budget's threshold)
+      // can look at images; asked once, and only when this message or an earlier turn has an image.
+      let vision: Promise<boolean> | undefined;
+      const sees = () => (vision ??= gateway.seesImages({ agent, personId: pid, model: agent.model, fallbackModel: agent.fallbackModel }));
       // An image for a model that cannot look at it: the person is told, and the caption alone is answered.
-      const blind = images.length > 0 && !(await deps.prices?.acceptsImages(resolved.model));
+      const blind = images.length > 0 && !(await sees());
       if (blind && !text.trim() && !refused && !heardFailure) {
         yield* fixedReply(userMsg, CANNOT_SEE, transcript);
         return;
@@ -238,20 +241,14 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       try {
         if (refused) throw refused;
         if (heardFailure) throw heardFailure;
-        const prompt = await memory.context(agent, conv);
+        // The history with its images (this message's, and the newest of earlier turns) when the model sees.
+        const prompt = await memory.context(agent, conv, media ? { source: media, sees, current: userMsg.id } : undefined);
         const known = await deps.knowledge?.autoContext(agent, text);
         if (known) prompt.system += `\n\n${known}`;
-        if (images.length && !blind) {
-          // This turn's images go to the model as image parts with its text (earlier turns' images are not resent).
-          const parts: ModelContentPart[] = text.trim() ? [{ type: 'text', text }] : [];
-          for (const img of images) {
-            const f = await media!.forModel(img.id);
-            parts.push({ type: 'image', data: f.bytes, mimeType: f.mimeType });
-          }
-          const last = prompt.messages.at(-1);
-          if (last?.role === 'user' && last.content === text) last.content = parts;
-          else prompt.messages.push({ role: 'user', content: parts });
-        }
+        // The person is told once when this message's images are not looked at: the model called first
+        // cannot see (said now), or a fallback that cannot see answers in its place (said before its text).
+        let told = blind;
+        let unseen = false;
         if (blind) {
           streamed += CANNOT_SEE + '\n\n';
           yield { type: 'delta', text: CANNOT_SEE + '\n\n' };
@@ -263,17 +260,23 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
           messages: prompt.messages, temperature: agent.temperature, channel: a.channel, conversationId: convId, signal,
           ...(await toolbox.forCall({ agent, personId: conv.personId, conversationId: convId })),
           personId: conv.personId, purpose: 'chat',
+          onImagesDropped: () => { if (images.length) unseen = true; },
         });
         let step = await gen.next();
         while (!step.done) {
           if (inFlight?.signal.aborted) throw inFlight.signal.reason;
+          if (unseen && !told) {
+            told = true;
+            streamed += CANNOT_SEE + '\n\n';
+            yield { type: 'delta', text: CANNOT_SEE + '\n\n' };
+          }
           streamed += step.value.text;
           yield step.value;
           step = await gen.next();
         }
         const r = step.value;
         if (r.downgraded && !conv.downgraded) await store.conversations.markDowngraded(convId);
-        const reply = blind ? `${CANNOT_SEE}\n\n${r.text}` : r.text;
+        const reply = blind || unseen ? `${CANNOT_SEE}\n\n${r.text}` : r.text;
         const msg = await store.conversations.addMessage({ conversationId: convId, role: 'assistant', content: reply, status: 'complete', channel: a.channel });
         const voice = await deps.voice?.replyVoice(agent, msg, conv.personId, a.channel, audio.length > 0, a.voiceFormat ?? 'mp3');
         yield { type: 'done', messageId: msg.id, reply, model: r.model, usage: { inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens, costUsd: r.costUsd }, downgraded: r.downgraded, timing, ...(voice ? { voice } : {}) };

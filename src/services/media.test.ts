@@ -1,6 +1,6 @@
 /**
  * The media service over every real service (makeTestServices: in-memory store and media storage,
- * a manual clock): what a model is sent for a large image or a GIF, refusals that store nothing, and
+ * a manual clock): what a model is sent for a large or heavy image or a GIF, refusals that store nothing, and
  * transcription booked against the agent's real budget — stopped at its cap like chat.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import sharp from 'sharp';
 import { makeTestServices, type TestServices } from '../../test/helpers/test-services.js';
 import type { SpeechPort } from '../domain/ports.js';
 import { BudgetStop } from './budget.js';
+import { MEDIA_LIMITS } from './media.js';
+import { randomBytes } from 'node:crypto';
 import { memoryMediaStorage } from '../infra/media-storage.js';
 
 let heard = 0;
@@ -51,6 +53,18 @@ describe('media service', () => {
     const small = await sharp({ create: { width: 10, height: 10, channels: 3, background: '#00ff00' } }).webp().toBuffer();
     const s = await t.services.media.intake({ bytes: small, agentId: agent.id, personId: person.id });
     expect(Buffer.from((await t.services.media.forModel(s.id)).bytes).equals(small)).toBe(true);
+  });
+
+  it('re-encodes an image over 5 MB as a JPEG under it (the most Anthropic takes), keeping its size', async () => {
+    const { t, agent, person } = await setup();
+    // Noise does not compress: about 8.7 MB of PNG, under the 10 MB upload limit.
+    const noise = await sharp(randomBytes(1700 * 1700 * 3), { raw: { width: 1700, height: 1700, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+    expect(noise.length).toBeGreaterThan(MEDIA_LIMITS.modelImageBytes);
+    const item = await t.services.media.intake({ bytes: noise, agentId: agent.id, personId: person.id });
+    const sent = await t.services.media.forModel(item.id);
+    expect(sent.mimeType).toBe('image/jpeg');
+    expect(sent.bytes.length).toBeLessThanOrEqual(MEDIA_LIMITS.modelImageBytes);
+    expect(await sharp(sent.bytes).metadata()).toMatchObject({ format: 'jpeg', width: 1700, height: 1700 });
   });
 
   it('stores nothing when it refuses a file', async () => {

@@ -37,6 +37,11 @@ export const MEDIA_LIMITS = {
   imageBytes: 10 * 1024 * 1024,
   /** The longest side an image may have when it is sent to a model; larger ones are downscaled to fit. */
   modelImageSide: 4096,
+  /**
+   * The most an image sent to a model may weigh: Anthropic's Messages API refuses a base64 image over
+   * 5 MB (OpenAI takes 20 MB), so a heavier one is re-encoded as JPEG, smaller until it fits.
+   */
+  modelImageBytes: 5 * 1024 * 1024,
 } as const;
 /** A recording whose length cannot be read is bounded by its size at this rate (128 kbit/s, above what browsers record voice at). */
 const WEBM_BYTES_PER_SECOND = 16_000;
@@ -301,8 +306,8 @@ export function mediaService(deps: {
     bytes: bytesOf,
 
     /**
-     * What a model is sent: audio as stored; an image downscaled to fit 4096×4096 when larger, and a
-     * GIF's first frame (as PNG).
+     * What a model is sent: audio as stored; an image downscaled to fit 4096×4096 when larger, a
+     * GIF's first frame (as PNG), and anything still over 5 MB re-encoded as JPEG until it fits.
      */
     async forModel(mediaId: string): Promise<{ bytes: Uint8Array; mimeType: string; kind: MediaKind }> {
       const item = await store.media.byId(mediaId);
@@ -312,13 +317,23 @@ export function mediaService(deps: {
       const side = MEDIA_LIMITS.modelImageSide;
       const big = (item.width ?? 0) > side || (item.height ?? 0) > side;
       const gif = item.mimeType === 'image/gif';
-      if (!big && !gif) return { bytes, mimeType: item.mimeType, kind: 'image' };
+      let sent = { bytes, mimeType: item.mimeType };
+      if (big || gif) {
+        const sharp = await loadSharp();
+        const img = sharp(bytes, { pages: 1, limitInputPixels: 268_402_689 }).resize(side, side, { fit: 'inside', withoutEnlargement: true });
+        const out = gif || item.mimeType === 'image/png' ? { mimeType: 'image/png', img: img.png() }
+          : item.mimeType === 'image/webp' ? { mimeType: 'image/webp', img: img.webp() } : { mimeType: 'image/jpeg', img: img.jpeg({ quality: 90 }) };
+        sent = { bytes: new Uint8Array(await out.img.toBuffer()), mimeType: out.mimeType };
+      }
+      if (sent.bytes.length <= MEDIA_LIMITS.modelImageBytes) return { ...sent, kind: 'image' };
+      // Too heavy for a provider (a detailed PNG, a noisy photo): JPEG (transparency on white), its side
+      // halved until it fits; a model sees no more detail than ~1,600 pixels a side anyway.
       const sharp = await loadSharp();
-      let img = sharp(bytes, { pages: 1, limitInputPixels: 268_402_689 }).resize(side, side, { fit: 'inside', withoutEnlargement: true });
-      const out = gif || item.mimeType === 'image/png' ? { mimeType: 'image/png', img: img.png() }
-        : item.mimeType === 'image/webp' ? { mimeType: 'image/webp', img: img.webp() } : { mimeType: 'image/jpeg', img: img.jpeg({ quality: 90 }) };
-      img = out.img;
-      return { bytes: new Uint8Array(await img.toBuffer()), mimeType: out.mimeType, kind: 'image' };
+      for (let fit: number = side; ; fit = Math.floor(fit / 2)) {
+        const jpeg = await sharp(bytes, { pages: 1, limitInputPixels: 268_402_689 })
+          .resize(fit, fit, { fit: 'inside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).jpeg({ quality: 85 }).toBuffer();
+        if (jpeg.length <= MEDIA_LIMITS.modelImageBytes || fit <= 256) return { bytes: new Uint8Array(jpeg), mimeType: 'image/jpeg', kind: 'image' };
+      }
     },
 
     /** Ties uploaded media to the message that carries it (and its conversation). */

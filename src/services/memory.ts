@@ -4,11 +4,11 @@
  * context each model call gets. Only ever scoped to one person with one agent.
  */
 import { z } from 'zod';
-import type { Clock, ModelMessage, ModelTool, Store } from '../domain/ports.js';
-import type { Actor, Agent, CloseReason, Conversation, Summary, WorkspaceFileKind } from '../domain/types.js';
+import type { Clock, ModelContentPart, ModelMessage, ModelTool, Store } from '../domain/ports.js';
+import type { Actor, Agent, ChatMessage, CloseReason, Conversation, Summary, WorkspaceFileKind } from '../domain/types.js';
 import { PERSONA_FILES } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
-import { messageImages, messageText, IMAGE_TOKENS } from '../domain/ports.js';
+import { messageImages, messageText, IMAGE_TOKENS, UNSEEN_IMAGE } from '../domain/ports.js';
 import { defineJob, type Job, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
 import type { ModelGateway } from '../llm/model-gateway.js';
@@ -73,6 +73,20 @@ function cosine(a: number[], b: number[]): number {
 }
 
 export type RankedSummary = Summary & { score: number };
+
+/** How many images of earlier turns a call sends again (the newest ones), besides all of the current message's. */
+export const RESENT_IMAGES = 4;
+
+/**
+ * Where a call's images come from (the media service): which stored messages carry which files, and
+ * an image's bytes as a model is sent them (downscaled when larger than a model takes).
+ */
+export type ImageSource = {
+  forMessages(messageIds: string[]): Promise<Map<string, { mediaId: string; kind: string }[]>>;
+  forModel(mediaId: string): Promise<{ bytes: Uint8Array; mimeType: string }>;
+};
+/** The images a call may send: from `source`, when `sees()` (the model to be called looks at images). */
+export type CallImages = { source: ImageSource; sees: () => Promise<boolean>; current: string };
 
 /** The person an agent's owner is when they talk to it through the message API without naming a user. */
 export const ownerPerson = (agent: Agent) => ({ kind: 'api', externalId: `user:${agent.ownerId}` });
@@ -262,6 +276,76 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     return { system: parts.join('\n\n'), messages, dropped };
   }
 
+  /**
+   * The stored turns a call may send (complete, and with text or an image sent), a person's turn with
+   * images as its text and image parts. The parts' bytes are read later (loadImages), only for the
+   * turns that fit the budget: `pending` says which file each part is, `current` the current message's.
+   */
+  async function historyTurns(history: ChatMessage[], images: CallImages | undefined) {
+    const complete = history.filter((m) => m.status === 'complete');
+    const shown = images ? await imagesToSend(complete, images) : new Map<string, string[]>();
+    const pending = new Map<ModelContentPart, string>();
+    const turns = complete.filter((m) => m.content.trim() !== '' || shown.has(m.id)).map((m): ModelMessage => {
+      const ids = shown.get(m.id);
+      if (!ids) return { role: m.role, content: m.content };
+      const parts: ModelContentPart[] = m.content.trim() ? [{ type: 'text', text: m.content }] : [];
+      for (const id of ids) {
+        const part: ModelContentPart = { type: 'image', data: new Uint8Array(0), mimeType: '' };
+        pending.set(part, id);
+        parts.push(part);
+      }
+      return { role: m.role, content: parts };
+    });
+    return { turns, pending, current: new Set(images ? shown.get(images.current) : []) };
+  }
+
+  /**
+   * Which stored person's turns carry images a call sends, by message id: every image of the current
+   * message, and the newest RESENT_IMAGES of the earlier turns — none when the model to be called
+   * cannot look at images (it is not even asked when no turn has an image).
+   */
+  async function imagesToSend(turns: ChatMessage[], images: CallImages): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    const users = turns.filter((m) => m.role === 'user');
+    if (!users.length) return out;
+    const media = await images.source.forMessages(users.map((m) => m.id));
+    let earlier = RESENT_IMAGES;
+    for (let i = users.length - 1; i >= 0; i--) {
+      const m = users[i]!;
+      let ids = (media.get(m.id) ?? []).filter((x) => x.kind === 'image').map((x) => x.mediaId);
+      if (m.id !== images.current) {
+        ids = ids.slice(Math.max(0, ids.length - earlier));
+        earlier -= ids.length;
+      }
+      if (ids.length) out.set(m.id, ids);
+    }
+    if (out.size && !(await images.sees())) return new Map();
+    return out;
+  }
+
+  /**
+   * The bytes of the image parts that made it into the call. An earlier turn's image that can no
+   * longer be read is left out (the turn keeps its text); the current message's fails the call.
+   */
+  async function loadImages(messages: ModelMessage[], pending: Map<ModelContentPart, string>, source: ImageSource, current: Set<string>) {
+    for (const m of messages) {
+      if (typeof m.content === 'string') continue;
+      const kept: ModelContentPart[] = [];
+      for (const part of m.content) {
+        const id = part.type === 'image' ? pending.get(part) : undefined;
+        if (part.type !== 'image' || id === undefined) { kept.push(part); continue; }
+        try {
+          const f = await source.forModel(id);
+          kept.push({ type: 'image', data: f.bytes, mimeType: f.mimeType });
+        } catch (err) {
+          if (current.has(id)) throw err;
+          log.warn('an earlier image could not be read; sent without it', { mediaId: id, error: (err as Error).message });
+        }
+      }
+      m.content = kept.length ? kept : UNSEEN_IMAGE;
+    }
+  }
+
   const memory = {
     search,
     closeSession,
@@ -310,11 +394,12 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
      * this session's compacted start) and the newest history that fits the agent's token budget.
      * Queues a compaction when older turns no longer fit.
      */
-    async context(agent: Agent, conv: Conversation): Promise<{ system: string; messages: ModelMessage[] }> {
-      const usable = store.conversations.messagesAfter(conv.id, conv.compactedThrough)
-        .then((history) => history.filter((m) => m.status === 'complete' && m.content.trim() !== ''));
-      const r = await compose(agent, { personId: conv.personId, memoryContext: conv.memoryContext, runningSummary: conv.runningSummary, turns: usable });
+    async context(agent: Agent, conv: Conversation, images?: CallImages): Promise<{ system: string; messages: ModelMessage[] }> {
+      const turns = store.conversations.messagesAfter(conv.id, conv.compactedThrough).then((history) => historyTurns(history, images));
+      const r = await compose(agent, { personId: conv.personId, memoryContext: conv.memoryContext, runningSummary: conv.runningSummary, turns: turns.then((t) => t.turns) });
       if (r.dropped) await queue.send(compactJob, { conversationId: conv.id }, { singletonKey: conv.id });
+      const { pending, current } = await turns;
+      if (pending.size) await loadImages(r.messages, pending, images!.source, current);
       return { system: r.system, messages: r.messages };
     },
 

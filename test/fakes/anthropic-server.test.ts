@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateText, streamText, tool } from 'ai';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { z } from 'zod';
-import { anthropicInputTokensFor, anthropicTokensFor, startFakeAnthropic, type FakeAnthropic } from './anthropic-server.js';
+import sharp from 'sharp';
+import { ANTHROPIC_IMAGE_MAX_BYTES, anthropicInputTokensFor, anthropicTokensFor, startFakeAnthropic, type FakeAnthropic } from './anthropic-server.js';
 
 let fake: FakeAnthropic;
 beforeAll(async () => {
@@ -54,6 +55,36 @@ describe('fake Anthropic server via the AI SDK', () => {
     const usage = await result.usage;
     expect([usage.inputTokens, usage.outputTokens]).toEqual([11, 22]);
     expect(await result.finishReason).toBe('length');
+  });
+
+  it('records image blocks the AI SDK sends (base64 source, media type, size) and counts their tokens', async () => {
+    const png = await sharp({ create: { width: 75, height: 40, channels: 3, background: { r: 200, g: 0, b: 0 } } }).png().toBuffer();
+    const { text, usage } = await generateText({ model: model(), messages: [{ role: 'user', content: [{ type: 'text', text: 'What colour?' }, { type: 'image', image: new Uint8Array(png), mediaType: 'image/png' }] }] });
+    expect(text).toBe('Echo: What colour?');
+    const block = fake.requests()[0]!.messages![0].content[1];
+    expect(block).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: png.toString('base64') } });
+    expect(fake.imageParts()).toEqual([{ sourceType: 'base64', mediaType: 'image/png', bytes: png.length, messageIndex: 0, blockIndex: 1 }]);
+    expect(usage.inputTokens).toBe(anthropicInputTokensFor(fake.requests()[0]!));
+    expect(usage.inputTokens).toBeGreaterThanOrEqual(Math.ceil((75 * 40) / 750));
+  });
+
+  it('refuses an image as the API does: a type it does not take, bytes that are not the type said, over 5 MB', async () => {
+    const post = (block: object) => fetch(`${fake.url}/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: [block] }] }),
+    });
+    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } }).png().toBuffer();
+    const bmp = await post({ type: 'image', source: { type: 'base64', media_type: 'image/bmp', data: png.toString('base64') } });
+    expect(bmp.status).toBe(400);
+    expect(((await bmp.json()) as any).error).toEqual({ type: 'invalid_request_error', message: expect.stringContaining("Input should be 'image/jpeg'") });
+    const lie = await post({ type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: png.toString('base64') } });
+    expect(((await lie.json()) as any).error.message).toContain('does not match the provided media type image/jpeg');
+    const big = Buffer.concat([png, Buffer.alloc(ANTHROPIC_IMAGE_MAX_BYTES)]);
+    const huge = await post({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: big.toString('base64') } });
+    expect(huge.status).toBe(400);
+    expect(((await huge.json()) as any).error.message).toContain('image exceeds 5 MB maximum');
+    // Refused requests are journalled, and their image blocks recorded, all the same.
+    expect(fake.imageParts().map((p) => p.mediaType)).toEqual(['image/bmp', 'image/jpeg', 'image/png']);
   });
 
   it('tool_use blocks become toolCalls', async () => {

@@ -1,4 +1,5 @@
-// Fake Anthropic Messages API upstream for integration tests (PROTOCOLS.md section 5, "Anthropic Messages streaming").
+// Fake Anthropic Messages API upstream for integration tests (PROTOCOLS.md section 5, "Anthropic Messages streaming";
+// section 7 for image blocks, which it records and checks like the API: `imageParts()`).
 // Only node:http, binds 127.0.0.1 on a random port. `url` ends in /v1 so `createAnthropic({ baseURL: fake.url })` works.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -47,6 +48,16 @@ export interface AnthropicRequest {
   [key: string]: any;
 }
 
+/**
+ * An image block of a Messages request (`{"type":"image","source":{"type":"base64","media_type","data"}}`, or a
+ * `url` source), with the message and block it was in; `bytes` is the decoded size of a base64 source.
+ */
+export interface AnthropicImagePart { sourceType: 'base64' | 'url'; mediaType?: string; bytes?: number; url?: string; messageIndex: number; blockIndex: number }
+
+/** The image types the Messages API takes, and the most a base64 image may weigh (decoded). */
+export const ANTHROPIC_IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
+export const ANTHROPIC_IMAGE_MAX_BYTES = 5 * 1024 * 1024;
+
 export interface FakeAnthropicOptions {
   /** When set, requests must carry `x-api-key: <apiKey>`, otherwise 401 authentication_error. */
   apiKey?: string;
@@ -63,6 +74,8 @@ export interface FakeAnthropic {
   setDefault(fn: (req: AnthropicRequest) => string | AnthropicScriptedResponse): void;
   /** Parsed JSON bodies of POST /v1/messages requests. */
   requests(): AnthropicRequest[];
+  /** The image blocks of every POST /v1/messages request so far (refused requests included), in order. */
+  imageParts(): AnthropicImagePart[];
   /** Replaces the models GET /v1/models lists. */
   setModels(ids: string[]): void;
   reset(): void;
@@ -79,10 +92,59 @@ function textOf(content: unknown): string {
   return '';
 }
 
-/** input_tokens = sum over messages (and system, when present) of ceil(chars/4) + 3. */
+/** What the magic bytes say an image is (the API refuses an image whose bytes do not match its media_type). */
+function sniffImage(b: Buffer): string | undefined {
+  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  if (b.length >= 6 && /^GIF8[79]a$/.test(b.subarray(0, 6).toString('latin1'))) return 'image/gif';
+  if (b.length >= 12 && b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP') return 'image/webp';
+  return undefined;
+}
+
+/** An image's prompt tokens as Anthropic's vision guide reckons them: width × height / 750 (PNG sizes read; others 1,600). */
+export function anthropicImageTokens(b: Buffer): number {
+  if (sniffImage(b) === 'image/png' && b.length >= 24) return Math.ceil((b.readUInt32BE(16) * b.readUInt32BE(20)) / 750);
+  return 1600;
+}
+
+const base64Of = (block: any) => (block?.source?.type === 'base64' && typeof block.source.data === 'string' ? Buffer.from(block.source.data, 'base64') : undefined);
+
+/**
+ * The image blocks of a request, checked as the API checks them: a base64 or url
+ * source, one of the four image types, at most 5 MB decoded, bytes matching the media_type. The first
+ * problem is the 400 invalid_request_error message, its path in the API's style.
+ */
+function imagesOf(req: AnthropicRequest): { parts: AnthropicImagePart[]; problem?: string } {
+  const parts: AnthropicImagePart[] = [];
+  let problem: string | undefined;
+  (req.messages ?? []).forEach((m: any, messageIndex: number) => {
+    (Array.isArray(m?.content) ? m.content : []).forEach((block: any, blockIndex: number) => {
+      if (block?.type !== 'image') return;
+      const at = `messages.${messageIndex}.content.${blockIndex}.image.source`;
+      const src = block.source ?? {};
+      if (src.type === 'url') {
+        parts.push({ sourceType: 'url', url: String(src.url ?? ''), messageIndex, blockIndex });
+      } else {
+        const bytes = base64Of(block);
+        parts.push({ sourceType: 'base64', mediaType: src.media_type, ...(bytes ? { bytes: bytes.length } : {}), messageIndex, blockIndex });
+        if (problem) return;
+        if (src.type !== 'base64') problem = `${at}: Input tag '${String(src.type)}' found using 'type' does not match any of the expected tags: 'base64', 'url'`;
+        else if (!ANTHROPIC_IMAGE_TYPES.includes(src.media_type)) problem = `${at}.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`;
+        else if (!bytes || !bytes.length) problem = `${at}.base64.data: the image data is empty or not base64`;
+        else if (bytes.length > ANTHROPIC_IMAGE_MAX_BYTES) problem = `${at}.base64: image exceeds 5 MB maximum: ${bytes.length} bytes > ${ANTHROPIC_IMAGE_MAX_BYTES} bytes`;
+        else if (sniffImage(bytes) !== src.media_type) problem = `${at}.base64.data: Image does not match the provided media type ${src.media_type}`;
+      }
+    });
+  });
+  return { parts, ...(problem ? { problem } : {}) };
+}
+
+/** input_tokens = sum over messages (and system, when present) of ceil(chars/4) + 3, plus each base64 image's tokens. */
 export function anthropicInputTokensFor(req: AnthropicRequest): number {
   const parts = [...(req.system ? [req.system] : []), ...(req.messages ?? []).map((m: any) => m?.content)];
-  return parts.reduce((n: number, c) => n + anthropicTokensFor(textOf(c)) + 3, 0);
+  const images = (req.messages ?? []).flatMap((m: any) => (Array.isArray(m?.content) ? m.content : []))
+    .reduce((n: number, block: any) => { const b = block?.type === 'image' ? base64Of(block) : undefined; return n + (b ? anthropicImageTokens(b) : 0); }, 0);
+  return parts.reduce((n: number, c) => n + anthropicTokensFor(textOf(c)) + 3, 0) + images;
 }
 
 export function anthropicEchoReply(req: AnthropicRequest): string {
@@ -156,6 +218,9 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
   }
 
   async function handleMessages(res: ServerResponse, body: AnthropicRequest): Promise<void> {
+    // A malformed image is refused before anything is scripted (the request is still in the journal).
+    const { problem } = imagesOf(body);
+    if (problem) return sendJson(res, 400, anthropicError(400, problem));
     let script = queue.length ? queue.shift()! : defaultReply(body);
     if (typeof script === 'string') script = { kind: 'text', text: script };
     const stream = body.stream === true;
@@ -313,6 +378,9 @@ export async function startFakeAnthropic(opts: FakeAnthropicOptions = {}): Promi
     setDefault: (fn) => void (defaultReply = fn),
     requests: () => journal.filter((e) => e.method === 'POST' && e.path.split('?')[0] === '/v1/messages').map((e) => e.json),
     setModels: (ids) => void (models = [...ids]),
+    imageParts: () => journal
+      .filter((e) => e.method === 'POST' && e.path.split('?')[0].replace(/\/+$/, '') === '/v1/messages' && e.json)
+      .flatMap((e) => imagesOf(e.json).parts),
     reset: () => {
       journal.length = 0;
       queue = [];

@@ -14,6 +14,17 @@ export const IMAGE_TOKENS = 1500;
 /** How many images a message carries. */
 export const messageImages = (m: Pick<ModelMessage, 'content'>): number =>
   typeof m.content === 'string' ? 0 : m.content.filter((p) => p.type === 'image').length;
+/** What stands in for a person's turn that was only images, when the model called cannot see them. */
+export const UNSEEN_IMAGE = '[The person sent an image here, which you cannot see.]';
+/**
+ * The turns as a model without vision is sent them: each person's turn with images becomes its text
+ * alone (a turn that was only images says so in words, so no turn is left empty).
+ */
+export const withoutImages = (messages: ModelMessage[]): ModelMessage[] => messages.map((m) => {
+  if (typeof m.content === 'string' || messageImages(m) === 0) return m;
+  const text = m.content.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('\n');
+  return { role: m.role, content: text.trim() ? text : UNSEEN_IMAGE };
+});
 /**
  * A tool the model may call. `execute` runs our code with validated input and returns text for the
  * model; it must never throw for expected failures (return an explanation instead).
