@@ -3,7 +3,7 @@
  *
  *   npm run bench start        (BENCH_START_RUNS, default 5; BENCH_START_AGENTS, default 1000; BENCH_START_NPM=0 skips `npm start`)
  *
- * Builds what is stale first (scripts/build-if-stale.mjs), then spawns `node --max-semi-space-size=4 dist/main.js`
+ * Builds what is stale first (scripts/build-if-stale.mjs), then spawns `node --max-semi-space-size=4 --heap-growing-percent=20 dist/main.js`
  * (as `npm start` and the systemd unit run it) on SQLite with
  * no integration configured and polls /health every 2 ms from the spawn:
  *   - migrations pending: a new, empty data directory each run (every migration runs);
