@@ -56,6 +56,8 @@ export type TextCall = Metering & {
   signal?: AbortSignal;
   tools?: ModelTool[];
   refuse?: (toolName: string, input: unknown) => Promise<string>;
+  /** Asked for in one piece (ModelRequest.whole): a non-streamed `/v1` call. */
+  whole?: boolean;
 };
 
 export type ModelResult = { text: string; usage: TokenUsage; costUsd: number; model: string; downgraded: boolean };
@@ -153,7 +155,7 @@ export function modelGateway(deps: {
       let mark = performance.now();
       if (timing) timing.modelStartAt ??= mark;
       try {
-        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: call.system, messages: call.messages, temperature: call.temperature, signal: call.signal, tools: call.tools, refuse: call.refuse, maxOutputTokens })) {
+        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: call.system, messages: call.messages, temperature: call.temperature, signal: call.signal, tools: call.tools, refuse: call.refuse, maxOutputTokens, whole: call.whole })) {
           if (timing) { const now = performance.now(); timing.modelMs += now - mark; timing.firstEventAt ??= now; }
           if (ev.type === 'text') {
             meter.firstOutput();
