@@ -9,7 +9,7 @@
  *   - migrations pending: a new, empty data directory each run (every migration runs);
  *   - empty database: the same directory again (nothing to migrate);
  *   - 1,000 agents: a database with that many agents created through the API beforehand;
- *   - `npm start` on that database: npm, the prestart staleness check, then the server.
+ *   - `npm start` on that database: npm, the staleness check, then the server in the same Node process.
  * Reference, in the same run: a bare `node:http` server spawned and polled the same way.
  * Target (issue 13): ready within 1 s absolute; the ratio to the reference is printed too.
  * Writes bench/results/start-<ts>.json and latest-start.json.
