@@ -10,6 +10,8 @@
  *                                         (only 1,000 non-streaming /v1 calls after the warm-up, under V8's
  *                                         CPU profiler — what `node --cpu-prof` runs, but started after
  *                                         start-up so module loading stays out — written to that file)
+ *   BENCH_PROXY_PROFILE_KIND=webchat BENCH_PROXY_PROFILE=/tmp/chat.cpuprofile npx tsx bench/proxy.ts
+ *                                         (the same for 1,000 messages to the public web chat, each from a new visitor)
  *   npx tsx bench/proxy.ts --top /tmp/v1.cpuprofile   (the profile's top 15 by self time)
  *   BENCH_PROXY_SQL_ONLY=1 npx tsx bench/proxy.ts      (only the SQL statements per /v1 call, by shape)
  *
@@ -130,7 +132,10 @@ async function main() {
       return;
     }
     if (PROFILE) {
-      for (let i = 0; i < WARMUP; i++) await sbPlain();
+      // BENCH_PROXY_PROFILE_KIND=webchat profiles the public web chat (a new visitor each call, read to the end) instead.
+      const webchat = process.env.BENCH_PROXY_PROFILE_KIND === 'webchat';
+      const one = webchat ? () => call(sbPort, `/api/public/agents/${SLUG}/chat`, { text: MESSAGE }, {}) : sbPlain;
+      for (let i = 0; i < WARMUP; i++) await one();
       const session = new Session();
       session.connect();
       await session.post('Profiler.enable');
@@ -138,13 +143,13 @@ async function main() {
       await session.post('Profiler.start');
       const p0 = performance.now();
       const c0 = process.cpuUsage();
-      for (let i = 0; i < N; i++) { const r = await sbPlain(); if (r.status !== 200) throw new Error(`v1 ${i}: ${r.status} ${r.body}`); }
+      for (let i = 0; i < N; i++) { const r = await one(); if (r.status !== 200) throw new Error(`${webchat ? 'web chat' : 'v1'} ${i}: ${r.status} ${r.body}`); }
       const ms = performance.now() - p0;
       const cpu = process.cpuUsage(c0);
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(PROFILE, JSON.stringify(profile));
       session.disconnect();
-      console.log(`profile run: ${N} non-streaming /v1 calls in ${Math.round(ms)} ms (${(ms / N).toFixed(2)} ms a call; process CPU ${((cpu.user + cpu.system) / N / 1000).toFixed(3)} ms a call, client, fake and profiler included); written to ${PROFILE}`);
+      console.log(`profile run: ${N} ${webchat ? 'web chat messages' : 'non-streaming /v1 calls'} in ${Math.round(ms)} ms (${(ms / N).toFixed(2)} ms a call; process CPU ${((cpu.user + cpu.system) / N / 1000).toFixed(3)} ms a call, client, fake and profiler included); written to ${PROFILE}`);
       return;
     }
 

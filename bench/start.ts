@@ -3,13 +3,13 @@
  *
  *   npm run bench start        (BENCH_START_RUNS, default 5; BENCH_START_AGENTS, default 1000; BENCH_START_NPM=0 skips `npm start`)
  *
- * Builds what is stale first (scripts/build-if-stale.mjs), then spawns `node --max-semi-space-size=4 dist/main.js`
+ * Builds what is stale first (scripts/build-if-stale.mjs), then spawns `node --max-semi-space-size=4 --heap-growing-percent=20 dist/main.js`
  * (as `npm start` and the systemd unit run it) on SQLite with
  * no integration configured and polls /health every 2 ms from the spawn:
  *   - migrations pending: a new, empty data directory each run (every migration runs);
  *   - empty database: the same directory again (nothing to migrate);
  *   - 1,000 agents: a database with that many agents created through the API beforehand;
- *   - `npm start` on that database: npm, the prestart staleness check, then the server.
+ *   - `npm start` on that database: npm, the staleness check, then the server in the same Node process.
  * Reference, in the same run: a bare `node:http` server spawned and polled the same way.
  * Target (issue 13): ready within 1 s absolute; the ratio to the reference is printed too.
  * Writes bench/results/start-<ts>.json and latest-start.json.

@@ -18,32 +18,44 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     services.log.info('owner account created from SWITCHBOARD_ADMIN_EMAIL', { email: config.SWITCHBOARD_ADMIN_EMAIL });
   }
   const app = createApp(services);
-  // Background work: the inbox worker, and Telegram bots (webhooks registered or polling started).
-  if (config.SWITCHBOARD_WORKER_CONCURRENCY > 0) services.inbox.start();
-  await services.queue.start();
-  // Expired media (SWITCHBOARD_MEDIA_RETENTION_DAYS) are deleted by a durable job that queues its next run each hour.
-  await services.media.scheduleRetention().catch((err) => services.log.error('media retention could not be scheduled', { error: err }));
-  // Each watched site's chain of uptime checks (one job per agent and slot across processes).
-  await services.siteWatch.start().catch((err) => services.log.error('site watch could not be started', { error: err }));
-  // Sessions idle past their agent's timeout are closed and summarized even if nobody writes again.
-  const sweep = async () => {
-    await services.memory.sweep().catch((err) => services.log.error('session sweep failed', { error: err }));
-    await services.budget.expireHolds().catch((err) => services.log.error('budget hold expiry failed', { error: err }));
-    await services.approvals.expire().catch((err) => services.log.error('approval expiry failed', { error: err }));
-    await services.store.authTokens.purge(new Date(Date.now() - 7 * 86_400_000).toISOString()).catch((err) => services.log.error('auth token purge failed', { error: err }));
-    await services.billing.enforceGrace().catch((err) => services.log.error('billing grace enforcement failed', { error: err }));
-    await services.takeover.sweep().catch((err) => services.log.error('automatic hand-back failed', { error: err }));
-  };
-  const sweeper = setInterval(sweep, config.SWITCHBOARD_SESSION_SWEEP_SECONDS * 1000);
-  sweeper.unref();
-  await services.telegram.startAll();
-  // Schedules: each process ticks; a due slot runs once across processes; missed slots run once now, marked late.
-  services.schedules.start();
+  // Listen first, then start the background work: GET /health (and every request) is answered while the
+  // workers, sweeps and schedules start, which is a good part of start-to-ready (issue 13). A request that
+  // arrives meanwhile is handled as usual: what it queues is stored and picked up once the workers run.
   const host = opts.host ?? config.HOST;
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? config.PORT, hostname: host }, () => resolve(s));
     s.once('error', reject);
   });
+
+  let sweeper: ReturnType<typeof setInterval>;
+  try {
+    // Background work: the inbox worker, and Telegram bots (webhooks registered or polling started).
+    if (config.SWITCHBOARD_WORKER_CONCURRENCY > 0) services.inbox.start();
+    await services.queue.start();
+    // Expired media (SWITCHBOARD_MEDIA_RETENTION_DAYS) are deleted by a durable job that queues its next run each hour.
+    await services.media.scheduleRetention().catch((err) => services.log.error('media retention could not be scheduled', { error: err }));
+    // Each watched site's chain of uptime checks (one job per agent and slot across processes).
+    await services.siteWatch.start().catch((err) => services.log.error('site watch could not be started', { error: err }));
+    // Sessions idle past their agent's timeout are closed and summarized even if nobody writes again.
+    const sweep = async () => {
+      await services.memory.sweep().catch((err) => services.log.error('session sweep failed', { error: err }));
+      await services.budget.expireHolds().catch((err) => services.log.error('budget hold expiry failed', { error: err }));
+      await services.approvals.expire().catch((err) => services.log.error('approval expiry failed', { error: err }));
+      await services.store.authTokens.purge(new Date(Date.now() - 7 * 86_400_000).toISOString()).catch((err) => services.log.error('auth token purge failed', { error: err }));
+      await services.billing.enforceGrace().catch((err) => services.log.error('billing grace enforcement failed', { error: err }));
+      await services.takeover.sweep().catch((err) => services.log.error('automatic hand-back failed', { error: err }));
+    };
+    sweeper = setInterval(sweep, config.SWITCHBOARD_SESSION_SWEEP_SECONDS * 1000);
+    sweeper.unref();
+    await services.telegram.startAll();
+    // Schedules: each process ticks; a due slot runs once across processes; missed slots run once now, marked late.
+    services.schedules.start();
+  } catch (err) {
+    // Not started after all: stop listening, so a failed start leaves nothing behind.
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    server.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const url = `http://${shownHost}:${port}`;

@@ -129,16 +129,8 @@ const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve, r
   signal.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason as Error); }, { once: true });
 });
 
-/**
- * A reply without tools goes straight to the provider model's own `doStream`: the provider package
- * still builds the request, reads the event stream and reports the provider's errors, while
- * streamText's orchestration — the step and tool loop, teeing the stream for its many consumers,
- * telemetry — is skipped. For a plain reply that orchestration was most of the model call's CPU
- * time (bench/proxy.ts, /work/notes/profile-before.txt). Retries as streamText makes them: a
- * retryable API error before the stream starts is tried again up to `maxRetries` times, waiting 2 s,
- * 4 s… (a `retry-after-ms`/`retry-after` header under a minute is honoured instead).
- */
-async function* directStream(model: ModelV3, req: ModelRequest, signal: AbortSignal, maxRetries: number): AsyncGenerator<StreamPartV3> {
+/** The provider model's own call options for a reply without tools: our prompt in the AI SDK's (v3) shape. */
+function directOptions(req: ModelRequest, signal: AbortSignal) {
   const prompt = [
     ...(req.system ? [{ role: 'system' as const, content: req.system }] : []),
     ...req.messages.map((m) => (m.role === 'assistant'
@@ -150,12 +142,14 @@ async function* directStream(model: ModelV3, req: ModelRequest, signal: AbortSig
           : m.content.map((p) => (p.type === 'text' ? { type: 'text' as const, text: p.text } : { type: 'file' as const, data: p.data, mediaType: p.mimeType })),
       })),
   ];
-  const options = { prompt, temperature: req.temperature, ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}), abortSignal: signal };
-  let started: Awaited<ReturnType<ModelV3['doStream']>>;
+  return { prompt, temperature: req.temperature, ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}), abortSignal: signal };
+}
+
+/** `call` tried again on a retryable API error, as streamText would: up to `maxRetries` more times, waiting 2 s, 4 s… or what the provider asks (under a minute). */
+async function withRetries<T>(call: () => PromiseLike<T>, signal: AbortSignal, maxRetries: number): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      started = await model.doStream(options);
-      break;
+      return await call();
     } catch (err) {
       if (attempt >= maxRetries || signal.aborted || !APICallError.isInstance(err) || !err.isRetryable) throw err;
       const h = err.responseHeaders ?? {};
@@ -163,6 +157,22 @@ async function* directStream(model: ModelV3, req: ModelRequest, signal: AbortSig
       await sleep(hinted > 0 && hinted < 60_000 ? hinted : 2000 * 2 ** attempt, signal);
     }
   }
+}
+
+/**
+ * A reply without tools goes straight to the provider model's own `doStream`: the provider package
+ * still builds the request, reads the event stream and reports the provider's errors, while
+ * streamText's orchestration — the step and tool loop, teeing the stream for its many consumers,
+ * telemetry — is skipped. For a plain reply that orchestration was most of the model call's CPU
+ * time (bench/proxy.ts, /work/notes/profile-before.txt). Retries as streamText makes them: a
+ * retryable API error before the stream starts is tried again up to `maxRetries` times, waiting 2 s,
+ * 4 s… (a `retry-after-ms`/`retry-after` header under a minute is honoured instead). A reply wanted in
+ * one piece (`whole`, a non-streamed /v1 call) goes to `doGenerate` the same way: one JSON response to
+ * read instead of an event stream to decode and parse.
+ */
+async function* directStream(model: ModelV3, req: ModelRequest, signal: AbortSignal, maxRetries: number): AsyncGenerator<StreamPartV3> {
+  const options = directOptions(req, signal);
+  const started = await withRetries(() => model.doStream(options), signal, maxRetries);
   const reader = started.stream.getReader();
   let finished = false;
   try {
@@ -189,6 +199,24 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
       const alive = () => { clearTimeout(timer); timer = setTimeout(() => idle.abort(), opts.timeoutMs); };
       const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(opts.timeoutMs * 10), ...(req.signal ? [req.signal] : [])]);
       const model = languageModel(req.provider, req.modelName);
+      if (req.whole && !req.tools?.length && typeof model === 'object' && model.specificationVersion === 'v3') {
+        // In one piece: the provider's unstreamed response (one JSON body to read, no event stream to parse).
+        // Nothing arrives before the whole reply, so the silence deadline cannot tell a slow long reply from
+        // a dead provider here: only the bound on a whole call (ten times the deadline) applies.
+        clearTimeout(timer);
+        const bounded = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs * 10), ...(req.signal ? [req.signal] : [])]);
+        try {
+          const r = await withRetries(() => model.doGenerate(directOptions(req, bounded)), bounded, opts.maxRetries);
+          const text = r.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+          if (text) yield { type: 'text', text };
+          const u = r.usage;
+          yield { type: 'finish', finishReason: r.finishReason.unified, usage: { inputTokens: u.inputTokens.total ?? 0, outputTokens: u.outputTokens.total ?? 0, cachedInputTokens: u.inputTokens.cacheRead ?? 0 } };
+        } catch (err) {
+          if (bounded.aborted && !(err instanceof ProviderError)) throw new ProviderError('timeout', `${req.provider.name} did not answer in time`, req.provider.name);
+          throw toProviderError(err, req.provider.name);
+        }
+        return;
+      }
       if (!req.tools?.length && typeof model === 'object' && model.specificationVersion === 'v3') {
         try {
           for await (const part of directStream(model, req, signal, opts.maxRetries)) {

@@ -63,6 +63,8 @@ export type TextCall = Metering & {
    * does not, or the other way round.
    */
   onImagesDropped?: (model: string) => void;
+  /** Asked for in one piece (ModelRequest.whole): a non-streamed `/v1` call. */
+  whole?: boolean;
 };
 
 export type ModelResult = { text: string; usage: TokenUsage; costUsd: number; model: string; downgraded: boolean };
@@ -166,7 +168,7 @@ export function modelGateway(deps: {
       let mark = performance.now();
       if (timing) timing.modelStartAt ??= mark;
       try {
-        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: call.system, messages, temperature: call.temperature, signal: call.signal, tools: call.tools, refuse: call.refuse, maxOutputTokens })) {
+        for await (const ev of llm.stream({ provider: target.provider, modelName: target.modelName, system: call.system, messages, temperature: call.temperature, signal: call.signal, tools: call.tools, refuse: call.refuse, maxOutputTokens, whole: call.whole })) {
           if (timing) { const now = performance.now(); timing.modelMs += now - mark; timing.firstEventAt ??= now; }
           if (ev.type === 'text') {
             meter.firstOutput();

@@ -105,6 +105,8 @@ export function completionService(deps: {
       const rest = gateway.stream({
         agent, model: agent.model, fallbackModel: agent.fallbackModel, system: prompt.system, messages: prompt.messages,
         temperature: body.temperature ?? agent.temperature, channel: 'openai', conversationId: null, personId, purpose: 'chat', timing,
+        // A non-streamed call is asked of the provider unstreamed too: one response to read instead of an event stream.
+        whole: !body.stream,
       });
       return { agent, first: await rest.next(), rest, timing };
     },

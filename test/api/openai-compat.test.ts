@@ -106,6 +106,8 @@ describe('OpenAI-compatible endpoint: any OpenAI client can talk to any agent', 
     const streamed = await complete({ stream: true, messages: [{ role: 'user', content: 'anyone?' }] });
     expect(streamed.status).toBe(504);
     expect(((await streamed.json()) as any).error.code).toBe('provider_timeout');
+    // Unstreamed, nothing arrives before the whole reply, so silence cannot be told from thinking: the bound on a whole
+    // call (ten times the deadline, 15 s here, for the model and again for a second attempt) ends it.
     app.fake.enqueue({ kind: 'hang' }, { kind: 'hang' });
     const plain = await app.api('/v1/chat/completions', { token: key, body: { model: slug, messages: [{ role: 'user', content: 'anyone?' }] } });
     expect(plain.status).toBe(504);
@@ -113,7 +115,7 @@ describe('OpenAI-compatible endpoint: any OpenAI client can talk to any agent', 
     const next = await app.api('/v1/chat/completions', { token: key, body: { model: slug, messages: [{ role: 'user', content: 'awake now' }] } });
     expect(next.status).toBe(200);
     expect(next.body.choices[0].message.content).toBe('Echo: awake now');
-  });
+  }, 60_000);
 
   it('records usage on the openai channel and refuses unknown agents', async () => {
     const byChannel = async () => Object.fromEntries(((await app.api(`/api/analytics?agentId=${agentId}`, { token: key })).body.byChannel as any[]).map((c) => [c.channel, c]));

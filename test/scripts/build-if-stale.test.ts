@@ -1,5 +1,5 @@
 /**
- * scripts/build-if-stale.mjs (npm start's prestart) decides from modification times: a part is up to date
+ * scripts/build-if-stale.mjs (run by npm start) decides from modification times: a part is up to date
  * when its output and stamp exist and no source is newer than the stamp; test files do not count for the
  * server; a missing output or stamp is stale. Run with --check on a copy of the script in a scratch tree,
  * so nothing is built.

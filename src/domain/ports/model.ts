@@ -48,6 +48,11 @@ export type ModelRequest = {
   maxOutputTokens?: number;
   /** Model round trips allowed when tools are called (default 4). */
   maxSteps?: number;
+  /**
+   * The caller wants the reply in one piece (a non-streamed `/v1` call): a reply without tools is asked
+   * of the provider unstreamed, and arrives as one `text` event then `finish`. Same events, same order.
+   */
+  whole?: boolean;
 };
 export type ModelStreamEvent =
   | { type: 'text'; text: string }

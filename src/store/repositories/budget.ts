@@ -33,8 +33,11 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
       return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
     }
     const [agentId, personId] = k.scopeId.split(':') as [string, string];
-    const r = await tx.selectFrom('usage as u').innerJoin('conversations as c', 'c.id', 'u.conversation_id').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
-      .where('c.agent_id', '=', agentId).where('c.person_id', '=', personId).where('u.day', '=', k.period).executeTakeFirst();
+    // By the person's conversations (index usage_conversation), not by the day: a join let the planner read
+    // every usage row of the day for each new person, so each first message of the day cost more than the last.
+    const r = await tx.selectFrom('usage as u').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
+      .where('u.conversation_id', 'in', tx.selectFrom('conversations as c').select('c.id').where('c.agent_id', '=', agentId).where('c.person_id', '=', personId))
+      .where('u.day', '=', k.period).executeTakeFirst();
     const m = await tx.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id').select((eb) => eb.fn.countAll<number>().as('n'))
       .where('c.agent_id', '=', agentId).where('c.person_id', '=', personId).where('m.role', '=', 'user').where('m.created_at', 'like', `${k.period}%`).executeTakeFirst();
     return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
