@@ -175,7 +175,11 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
     async vectorSearch(agentId, model, vector, limit) {
       const q = vectorBytes(vector);
       let best: { id: string; sim: number }[];
-      if ((await vecReady()) && vecTables.has(vector.length)) {
+      if ((await vecReady()) && !vecTables.has(vector.length)) {
+        ready = undefined; // another repository (a transaction's) may have made that table since: look again
+        await vecReady();
+      }
+      if (vecTables.has(vector.length)) {
         // sqlite-vec's KNN over the agent's partition of the table of this dimension, in C; cosine distance, so 1 − distance is the similarity.
         const rows = await sql<{ id: string; d: number }>`select chunk_id as id, distance as d from ${sql.table(vecTable(vector.length))}
           where embedding match ${q} and k = ${limit} and agent_id = ${agentId} and model = ${model}`.execute(db);
