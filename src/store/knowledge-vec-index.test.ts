@@ -121,6 +121,18 @@ describe.skipIf(!!process.env.TEST_DATABASE_URL)('knowledge vector index (sqlite
     await expectInStep();
   });
 
+  it('indexes vectors stored before the index existed (an upgraded install) at the first search of their size', async () => {
+    const a = await agentWith('G', { 'https://x.example/g': ['north', 'east'] });
+    for (const c of await t.store.knowledge.chunksToEmbed(a.sourceId, 'old', 10)) {
+      const v = [...dirs[c.text.split('\n')[1]!]!, 0, 0];
+      await sql`update knowledge_chunks set vector = ${Buffer.from(new Float32Array(v).buffer)}, vector_model = 'old' where id = ${c.id}`.execute(t.db);
+    }
+    expect(await expectInStep()).not.toContain('knowledge_vec_5');
+    expect((await t.store.knowledge.vectorSearch(a.agentId, 'old', [1, 0, 0, 0, 0], 5)).map((h) => h.text)).toEqual(['east', 'north']);
+    expect(await expectInStep()).toContain('knowledge_vec_5');
+    expect((await vecRows(5)).map((r) => r.agent_id)).toEqual([a.agentId, a.agentId]);
+  });
+
   it('finds vectors wider than sqlite-vec takes by the exact scan', async () => {
     const a = await agentWith('F', { 'https://x.example/f': ['north', 'east'] });
     await embed(a.sourceId, 'wide', 8193);

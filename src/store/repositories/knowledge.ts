@@ -14,7 +14,7 @@ const toSource = (r: Omit<Row, 'file_text'>): KnowledgeSource => ({
 });
 
 /** Vectors read per batch by the exact scan (no vector index): all of the agent's vectors are read, a batch at a time. */
-export const VECTOR_SCAN_BATCH = 2_000;
+export const VECTOR_SCAN_BATCH = 5_000;
 /** The widest vector sqlite-vec's vec0 tables take; wider ones are found by the exact scan. */
 export const VEC0_MAX_DIMS = 8_192;
 /** Vectors per vec0 chunk: sqlite-vec allocates a whole chunk per partition (agent), so small agents stay small. */
@@ -175,11 +175,14 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
     async vectorSearch(agentId, model, vector, limit) {
       const q = vectorBytes(vector);
       let best: { id: string; sim: number }[];
-      if ((await vecReady()) && !vecTables.has(vector.length)) {
+      const dims = vector.length;
+      if ((await vecReady()) && !vecTables.has(dims)) {
         ready = undefined; // another repository (a transaction's) may have made that table since: look again
         await vecReady();
+        // Still none: vectors stored before there was an index (an install upgraded to 0027) are indexed now, once.
+        if (!vecTables.has(dims) && dims >= 1 && dims <= VEC0_MAX_DIMS) await makeVecTable(dims);
       }
-      if (vecTables.has(vector.length)) {
+      if (vecTables.has(dims)) {
         // sqlite-vec's KNN over the agent's partition of the table of this dimension, in C; cosine distance, so 1 − distance is the similarity.
         const rows = await sql<{ id: string; d: number }>`select chunk_id as id, distance as d from ${sql.table(vecTable(vector.length))}
           where embedding match ${q} and k = ${limit} and agent_id = ${agentId} and model = ${model}`.execute(db);
