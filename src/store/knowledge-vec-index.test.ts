@@ -3,11 +3,18 @@
 // Nothing is left behind, and a KNN never returns another agent's chunk. (PostgreSQL has no vector index here.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { sql } from 'kysely';
-import { withoutVectorIndex } from './dialects/sqlite.js';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sqliteDialect, withoutVectorIndex } from './dialects/sqlite.js';
+import { migrate, type Db } from './db.js';
+import type { Database as Schema } from './schema.js';
 import { makeTestServices, type TestServices } from '../../test/helpers/test-services.js';
-import { sequentialIds } from '../../test/helpers/fakes.js';
+import { manualClock, sequentialIds } from '../../test/helpers/fakes.js';
 import { knowledgeRepo } from './repositories/knowledge.js';
+
+const dirs: Record<string, number[]> = { north: [0, 1, 0], east: [1, 0, 0], south: [0, -1, 0], west: [-1, 0, 0] };
 
 describe.skipIf(!!process.env.TEST_DATABASE_URL)('knowledge vector index (sqlite-vec vec0)', () => {
   let t: TestServices;
@@ -28,7 +35,6 @@ describe.skipIf(!!process.env.TEST_DATABASE_URL)('knowledge vector index (sqlite
   const put = (agentId: string, sourceId: string, url: string, texts: string[]) => t.store.knowledge.putDocument({
     sourceId, agentId, url, title: url, contentHash: texts.join(), chunks: texts.map((text) => ({ title: url, heading: '', url, page: null, text })),
   });
-  const dirs: Record<string, number[]> = { north: [0, 1, 0], east: [1, 0, 0], south: [0, -1, 0], west: [-1, 0, 0] };
   async function embed(sourceId: string, model: string, dims = 3) {
     const rows = await t.store.knowledge.chunksToEmbed(sourceId, model, 100);
     await t.store.knowledge.setVectors(model, rows.map((c) => ({ id: c.id, vector: [...dirs[c.text.split('\n')[1]!]!, ...new Array<number>(dims - 3).fill(0)] })));
@@ -151,5 +157,47 @@ describe('a start without sqlite-vec', () => {
     withoutVectorIndex(raw);
     expect(raw.prepare(`select name from sqlite_master where type = 'trigger' order by name`).all()).toEqual([{ name: 'other_trigger' }]);
     raw.close();
+  });
+});
+
+describe.skipIf(!!process.env.TEST_DATABASE_URL)('a database used with and without sqlite-vec', () => {
+  it('searches by the exact scan without it, and rebuilds the index from what changed meanwhile when it is back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-vec-'));
+    const file = join(dir, 'switchboard.db');
+    const clock = manualClock();
+    const chunk = (text: string) => ({ title: 't', heading: '', url: null, page: null, text });
+    try {
+      // With sqlite-vec: vectors in the vec0 table.
+      let db: Db = new Kysely<Schema>({ dialect: sqliteDialect(file) });
+      await migrate(db);
+      await sql`pragma foreign_keys = off`.execute(db); // chunks without an agent and a source: this is about the index
+      let repo = knowledgeRepo(db, sequentialIds(), clock);
+      await repo.putDocument({ sourceId: 's', agentId: 'a', url: 'u1', title: 't', contentHash: 'h', chunks: [chunk('north'), chunk('east')] });
+      await repo.setVectors('m', (await repo.chunksToEmbed('s', 'm', 10)).map((c) => ({ id: c.id, vector: dirs[c.text.split('\n')[1]!]! })));
+      expect(await repo.vectorIndex()).toBe('sqlite-vec');
+      await db.destroy();
+
+      // Without it (a platform with no build): the triggers go, writes work, the exact scan answers.
+      const raw = new Database(file);
+      withoutVectorIndex(raw);
+      db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
+      repo = knowledgeRepo(db, sequentialIds(), clock);
+      expect(await repo.vectorIndex()).toBe('none');
+      await repo.putDocument({ sourceId: 's', agentId: 'a', url: 'u1', title: 't', contentHash: 'h2', chunks: [chunk('south'), chunk('west')] });
+      await repo.setVectors('m', (await repo.chunksToEmbed('s', 'm', 10)).map((c) => ({ id: c.id, vector: dirs[c.text.split('\n')[1]!]! })));
+      expect((await repo.vectorSearch('a', 'm', [-1, 0, 0], 1)).map((h) => h.text)).toEqual(['west']);
+      await db.destroy();
+
+      // With it again: the stale table is rebuilt before it answers.
+      db = new Kysely<Schema>({ dialect: sqliteDialect(file) });
+      await sql`pragma foreign_keys = off`.execute(db);
+      repo = knowledgeRepo(db, sequentialIds(), clock);
+      expect((await repo.vectorSearch('a', 'm', [0, 1, 0], 5)).map((h) => h.text)).toEqual(['west', 'south']);
+      const rows = await sql<{ n: number }>`select count(*) as n from knowledge_vec_3`.execute(db);
+      expect(Number(rows.rows[0]!.n)).toBe(2);
+      await db.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
