@@ -437,11 +437,15 @@ export function provisioningService(deps: {
           mediaKeys.push(...(await tx.media.eraseByAgent(agent.id)));
           erased = { ...c, notes, media: mediaKeys.length };
         }
+        // Its knowledge goes whether or not conversations are purged: nobody can search it any more, and a site
+        // source would go on being crawled on its schedule. Chunks, vectors and full-text rows follow their source.
+        const knowledge = await tx.knowledge.list(agent.id);
+        for (const s of knowledge) await tx.knowledge.deleteSource(agent.id, s.id);
         if (agent.status !== 'deleted') {
           const slug = `deleted-${agent.id.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`.slice(0, 64).replace(/-+$/, '');
           await tx.agents.update(agent.id, { status: 'deleted', slug, listed: false, pausedReason: null });
         }
-        await recordAudit(tx, actor, 'agent.deleted', { type: 'agent', id: agent.id }, { name: agent.name, slug: agent.slug, purge: opts.purge, ...erased, fields: ['status'], changes: { status: { from: agent.status, to: 'deleted' } } });
+        await recordAudit(tx, actor, 'agent.deleted', { type: 'agent', id: agent.id }, { name: agent.name, slug: agent.slug, purge: opts.purge, ...erased, ...(knowledge.length ? { knowledgeSources: knowledge.length } : {}), fields: ['status'], changes: { status: { from: agent.status, to: 'deleted' } } });
       });
       if (mediaKeys.length) await deps.dropMediaFiles?.(mediaKeys);
     },

@@ -151,5 +151,5 @@ export interface Database {
     /** Little-endian float32 (blob / bytea) and the embedding model that made it (migration 0026). */
     vector: Uint8Array | null; vector_model: string | null };
   /** SQLite only: the FTS5 index over knowledge_chunks (PostgreSQL uses knowledge_chunks.tsv). */
-  knowledge_fts: { chunk_id: string; body: string };
+  knowledge_fts: { chunk_id: string; agent_id: string; body: string };
 }

@@ -35,7 +35,7 @@ export interface KnowledgeRepo {
   setVectors(model: string, rows: { id: string; vector: number[] }[]): Promise<void>;
   /** The `limit` chunks of one agent nearest to `vector` among those embedded by `model` (score: cosine similarity). */
   vectorSearch(agentId: string, model: string, vector: number[], limit: number): Promise<KnowledgeHit[]>;
-  /** How nearest chunks are found: sqlite-vec's distance in SQL, or (none) an exact scan in JavaScript over at most VECTOR_SCAN_LIMIT chunks. */
+  /** How nearest chunks are found: sqlite-vec's vec0 KNN (one table per dimension, the agent its partition), or (none) an exact scan in JavaScript over all of the agent's vectors, in batches. */
   vectorIndex(): Promise<KnowledgeVectorIndex>;
 }
 export type KnowledgeVectorIndex = 'sqlite-vec' | 'pgvector' | 'none';

@@ -33,9 +33,19 @@ export function sqliteDialect(file: string, o: { warn?: (w: DataDirWarning) => v
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
-  // Vector distance in SQL for the knowledge base (issue 18); without it the store scans vectors in JavaScript.
-  try { sqliteVec.load(db); } catch { /* no build for this platform: the fallback is exact, only slower */ }
+  // The knowledge base's vector index (issue 18); without it the store scans vectors in JavaScript.
+  try { sqliteVec.load(db); } catch { withoutVectorIndex(db); }
   return new SqliteDialect({ database: withStatementCache(db) });
+}
+
+/**
+ * sqlite-vec did not load (no build for this platform): the fallback is exact, only slower. The triggers that keep
+ * its vec0 tables in step with knowledge_chunks (repositories/knowledge.ts) would now fail every write to a chunk,
+ * so they go; the repository rebuilds a table that lacks them on the next start with sqlite-vec.
+ */
+export function withoutVectorIndex(db: Database.Database): void {
+  const triggers = db.prepare(`select name from sqlite_master where type = 'trigger' and name glob 'knowledge_vec_*'`).all() as { name: string }[];
+  for (const t of triggers) db.exec(`drop trigger if exists "${t.name.replace(/"/g, '""')}"`);
 }
 
 /** The data folder and the files in it that group or others may read or write (none when the folder does not exist yet). */

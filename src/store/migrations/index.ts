@@ -30,6 +30,7 @@ import { migration as m0022 } from './0022_site_watch.js';
 import { migration as m0023 } from './0023_knowledge.js';
 import { migration as m0024 } from './0024_waiting_index.js';
 import { migration as m0026 } from './0026_knowledge_vectors.js';
+import { migration as m0027 } from './0027_knowledge_fast.js';
 import { migration as m0029 } from './0029_usage_conversation.js';
 
 export const migrations: Record<string, Migration> = {
@@ -58,5 +59,6 @@ export const migrations: Record<string, Migration> = {
   '0023_knowledge': m0023,
   '0024_waiting_index': m0024,
   '0026_knowledge_vectors': m0026,
+  '0027_knowledge_fast': m0027,
   '0029_usage_conversation': m0029,
 };

@@ -13,8 +13,19 @@ const toSource = (r: Omit<Row, 'file_text'>): KnowledgeSource => ({
   createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
-/** Without a vector index, nearest chunks are found by reading at most this many of an agent's vectors (newest documents first). */
-export const VECTOR_SCAN_LIMIT = 20_000;
+/** Vectors read per batch by the exact scan (no vector index): all of the agent's vectors are read, a batch at a time. */
+export const VECTOR_SCAN_BATCH = 5_000;
+/** The widest vector sqlite-vec's vec0 tables take; wider ones are found by the exact scan. */
+export const VEC0_MAX_DIMS = 8_192;
+/** Vectors per vec0 chunk: sqlite-vec allocates a whole chunk per partition (agent), so small agents stay small. */
+const VEC0_CHUNK_SIZE = 256;
+
+/** The agent as one FTS5 token (its column in knowledge_fts): 'a' + hex of the id + 'x' (migration 0027 writes the same). */
+export const ftsAgentToken = (agentId: string) => `a${Buffer.from(agentId, 'utf8').toString('hex')}x`;
+
+/** sqlite-vec's table for vectors of `dims` dimensions (one per dimension, made when the first such vector is stored). */
+const vecTable = (dims: number) => `knowledge_vec_${dims}`;
+const VEC_TABLE = /^knowledge_vec_(\d+)$/;
 
 /** A vector as little-endian float32 bytes, scaled to unit length (so cosine similarity is a dot product). */
 export function vectorBytes(v: number[]): Buffer {
@@ -80,7 +91,7 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
       await db.updateTable('knowledge_sources').set(set).where('id', '=', id).execute();
     },
     async deleteSource(agentId, id) {
-      // Chunks and documents go with it (cascade; the FTS5 rows by trigger).
+      // Chunks and documents go with it (cascade; the FTS5 and sqlite-vec rows by trigger).
       return inTx(async (tx) => {
         await tx.deleteFrom('knowledge_chunks').where('source_id', '=', id).where('agent_id', '=', agentId).execute();
         const r = await tx.deleteFrom('knowledge_sources').where('id', '=', id).where('agent_id', '=', agentId).executeTakeFirst();
@@ -130,12 +141,17 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
           .where('c.agent_id', '=', agentId).where(sql<boolean>`c.tsv @@ ${query}`).orderBy('rank', 'desc').orderBy('c.id').limit(limit).execute();
         return rows.map(hit);
       }
-      const match = terms.map((t) => `"${t}"`).join(' OR ');
-      const rows = await db.selectFrom('knowledge_fts as f').innerJoin('knowledge_chunks as c', 'c.id', 'f.chunk_id')
-        .select([...cols]).select(sql<number>`-bm25(knowledge_fts)`.as('rank'))
-        .where(sql<boolean>`knowledge_fts match ${match}`).where('c.agent_id', '=', agentId)
-        .orderBy('rank', 'desc').orderBy('c.id').limit(limit).execute();
-      return rows.map(hit);
+      // The agent is a column of the FTS5 table: FTS5 alone finds and ranks this agent's matches (bm25 over the body;
+      // the agent column weighs 0), and only the best `limit` are read from knowledge_chunks (rows of ~2 KB). The join
+      // checks the agent again.
+      const match = `agent_id : "${ftsAgentToken(agentId)}" AND body : (${terms.map((t) => `"${t}"`).join(' OR ')})`;
+      // (The limit is written into the SQL: bound as a parameter, SQLite 3.53 sorted every match, ten times slower at 50k.)
+      const top = sql.lit(Math.max(1, Math.min(1000, Math.floor(limit))));
+      const rows = await sql<{ id: string; source_id: string; title: string; heading: string; url: string | null; text: string; rank: number }>`
+        select c.id, c.source_id, c.title, c.heading, c.url, c.text, f.score as rank from (
+          select chunk_id, -bm25(knowledge_fts, 0, 0, 1) as score from knowledge_fts where knowledge_fts match ${match} order by score desc, rowid limit ${top}
+        ) f join knowledge_chunks c on c.id = f.chunk_id where c.agent_id = ${agentId} order by f.score desc, c.id`.execute(db);
+      return rows.rows.map(hit);
     },
     async chunkCount(agentId) {
       const r = await db.selectFrom('knowledge_chunks').select(sql<number>`count(*)`.as('n')).where('agent_id', '=', agentId).executeTakeFirstOrThrow();
@@ -147,6 +163,11 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
       return rows.map((r) => ({ id: r.id, text: `${r.heading ? `${r.title} › ${r.heading}` : r.title}\n${r.text}` }));
     },
     async setVectors(model, rows) {
+      // A vec0 table for each new dimension first: its trigger copies the vectors stored below (and drops a chunk's
+      // vector from every other dimension's table, so a change of model leaves nothing behind).
+      if (await vecReady()) {
+        for (const dims of new Set(rows.map((r) => r.vector.length))) if (dims >= 1 && dims <= VEC0_MAX_DIMS && !vecTables.has(dims)) await makeVecTable(dims);
+      }
       await inTx(async (tx) => {
         for (const r of rows) await tx.updateTable('knowledge_chunks').set({ vector: vectorBytes(r.vector), vector_model: model }).where('id', '=', r.id).execute();
       });
@@ -154,43 +175,115 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
     async vectorSearch(agentId, model, vector, limit) {
       const q = vectorBytes(vector);
       let best: { id: string; sim: number }[];
-      if ((await repo.vectorIndex()) === 'sqlite-vec') {
-        // sqlite-vec's distance over the agent's rows (by its index on agent_id), in C; 1 − distance is the similarity.
-        const rows = await sql<{ id: string; d: number }>`select id, vec_distance_cosine(vector, ${q}) as d from knowledge_chunks
-          where agent_id = ${agentId} and vector_model = ${model} and length(vector) = ${q.length} order by d limit ${limit}`.execute(db);
+      const dims = vector.length;
+      if ((await vecReady()) && !vecTables.has(dims)) {
+        ready = undefined; // another repository (a transaction's) may have made that table since: look again
+        await vecReady();
+        // Still none: vectors stored before there was an index (an install upgraded to 0027) are indexed now, once.
+        if (!vecTables.has(dims) && dims >= 1 && dims <= VEC0_MAX_DIMS) await makeVecTable(dims);
+      }
+      if (vecTables.has(dims)) {
+        // sqlite-vec's KNN over the agent's partition of the table of this dimension, in C; cosine distance, so 1 − distance is the similarity.
+        const rows = await sql<{ id: string; d: number }>`select chunk_id as id, distance as d from ${sql.table(vecTable(vector.length))}
+          where embedding match ${q} and k = ${limit} and agent_id = ${agentId} and model = ${model}`.execute(db);
         best = rows.rows.map((r) => ({ id: r.id, sim: 1 - Number(r.d) }));
       } else {
-        // No index: an exact scan in JavaScript over the newest VECTOR_SCAN_LIMIT chunks, keeping the best `limit`.
-        const qv = bytesVector(q);
-        const rows = await db.selectFrom('knowledge_chunks').select(['id', 'vector']).where('agent_id', '=', agentId).where('vector_model', '=', model)
-          .where('vector', 'is not', null).orderBy('id', 'desc').limit(VECTOR_SCAN_LIMIT).execute();
-        best = [];
-        for (const r of rows) {
-          const v = bytesVector(r.vector!);
-          if (v.length !== qv.length) continue;
-          let sim = 0;
-          for (let i = 0; i < v.length; i++) sim += v[i]! * qv[i]!;
-          if (best.length < limit || sim > best[best.length - 1]!.sim) {
-            best.push({ id: r.id, sim });
-            best.sort((a, b) => b.sim - a.sim);
-            if (best.length > limit) best.pop();
-          }
-        }
+        best = await exactNearest(agentId, model, q, limit);
       }
       if (!best.length) return [];
-      const rows = await db.selectFrom('knowledge_chunks').select(['id', 'source_id', 'title', 'heading', 'url', 'text']).where('agent_id', '=', agentId).where('id', 'in', best.map((b) => b.id)).execute();
-      const byId = new Map(rows.map((r) => [r.id, r]));
+      // By id (the primary key), the agent checked on each row: `where agent_id = ? and id in (…)` made SQLite walk the
+      // agent index over all 50,000 rows.
+      const rows = await db.selectFrom('knowledge_chunks').select(['id', 'agent_id', 'source_id', 'title', 'heading', 'url', 'text']).where('id', 'in', best.map((b) => b.id)).execute();
+      const byId = new Map(rows.filter((r) => r.agent_id === agentId).map((r) => [r.id, r]));
       return best.flatMap((b): KnowledgeHit[] => {
         const r = byId.get(b.id);
         return r ? [{ chunkId: r.id, sourceId: r.source_id, title: r.title, heading: r.heading, url: r.url, text: r.text, score: b.sim }] : [];
       });
     },
     vectorIndex() {
-      // PostgreSQL: pgvector is not used yet (the servers this runs on lack it); vectors are bytea, scanned exactly.
+      // PostgreSQL: pgvector is not used (the servers this runs on lack it); vectors are bytea, scanned exactly.
       index ??= pg ? Promise.resolve('none' as const)
         : sql<{ v: string }>`select vec_version() as v`.execute(db).then(() => 'sqlite-vec' as const, () => 'none' as const);
       return index;
     },
   };
+
+  /**
+   * Whether sqlite-vec is loaded, after checking its tables once per repository: a vec0 table whose triggers are
+   * missing (dropped when a start found sqlite-vec unloadable, see dialects/sqlite.ts) missed writes, so it is
+   * rebuilt from knowledge_chunks and its triggers made again.
+   */
+  let ready: Promise<boolean> | undefined;
+  const vecTables = new Set<number>();
+  function vecReady(): Promise<boolean> {
+    ready ??= (async () => {
+      if ((await repo.vectorIndex()) !== 'sqlite-vec') return false;
+      const r = await sql<{ type: string; name: string }>`select type, name from sqlite_master
+        where name glob 'knowledge_vec_*' and (type = 'trigger' or (type = 'table' and sql like '%using vec0%'))`.execute(db);
+      const triggers = new Set(r.rows.filter((x) => x.type === 'trigger').map((x) => x.name));
+      for (const t of r.rows.filter((x) => x.type === 'table')) {
+        const dims = Number(VEC_TABLE.exec(t.name)?.[1]);
+        if (!dims) continue;
+        if (!triggers.has(`${t.name}_delete`) || !triggers.has(`${t.name}_update`)) await makeVecTable(dims);
+        vecTables.add(dims);
+      }
+      return true;
+    })();
+    return ready;
+  }
+
+  /**
+   * The vec0 table for vectors of `dims` dimensions, filled from knowledge_chunks and kept in step by triggers on
+   * it: a chunk deleted (a document replaced or removed, a source or an agent deleted, by cascade too) leaves the
+   * table; a vector set or changed (another model) replaces the chunk's row, in this table if it has this dimension.
+   * The agent is the partition key (a KNN reads only that agent's vectors), the model a metadata column.
+   */
+  async function makeVecTable(dims: number) {
+    const t = vecTable(dims);
+    const table = sql.table(t);
+    const bytes = dims * 4;
+    await inTx(async (tx) => {
+      await sql`create virtual table if not exists ${table} using vec0(chunk_id text primary key, agent_id text partition key,
+        embedding float[${sql.raw(String(dims))}] distance_metric=cosine, model text, chunk_size=${sql.raw(String(VEC0_CHUNK_SIZE))})`.execute(tx);
+      await sql`delete from ${table}`.execute(tx);
+      await sql`insert into ${table}(chunk_id, agent_id, embedding, model)
+        select id, agent_id, vector, vector_model from knowledge_chunks where vector is not null and length(vector) = ${bytes}`.execute(tx);
+      await sql`drop trigger if exists ${sql.id(`${t}_delete`)}`.execute(tx);
+      await sql`drop trigger if exists ${sql.id(`${t}_update`)}`.execute(tx);
+      await sql`create trigger ${sql.id(`${t}_delete`)} after delete on knowledge_chunks begin delete from ${table} where chunk_id = old.id; end`.execute(tx);
+      await sql`create trigger ${sql.id(`${t}_update`)} after update of vector, vector_model on knowledge_chunks begin
+        delete from ${table} where chunk_id = old.id;
+        insert into ${table}(chunk_id, agent_id, embedding, model) select new.id, new.agent_id, new.vector, new.vector_model
+          where new.vector is not null and length(new.vector) = ${sql.raw(String(bytes))};
+      end`.execute(tx);
+    });
+    vecTables.add(dims);
+  }
+
+  /** Without a vector index: every vector of the agent from the model, read in batches in id order, keeping the best `limit`. */
+  async function exactNearest(agentId: string, model: string, q: Buffer, limit: number) {
+    const qv = bytesVector(q);
+    const best: { id: string; sim: number }[] = [];
+    let after = '';
+    for (;;) {
+      const rows = await db.selectFrom('knowledge_chunks').select(['id', 'vector']).where('agent_id', '=', agentId).where('vector_model', '=', model)
+        .where('vector', 'is not', null).where('id', '>', after).orderBy('id').limit(VECTOR_SCAN_BATCH).execute();
+      for (const r of rows) {
+        const v = bytesVector(r.vector!);
+        if (v.length !== qv.length) continue;
+        let sim = 0;
+        for (let i = 0; i < v.length; i++) sim += v[i]! * qv[i]!;
+        if (best.length < limit || sim > best[best.length - 1]!.sim) {
+          let at = best.length;
+          while (at > 0 && best[at - 1]!.sim < sim) at--;
+          best.splice(at, 0, { id: r.id, sim });
+          if (best.length > limit) best.pop();
+        }
+      }
+      if (rows.length < VECTOR_SCAN_BATCH) break;
+      after = rows[rows.length - 1]!.id;
+    }
+    return best;
+  }
   return repo;
 }
