@@ -100,22 +100,36 @@ describe('OpenAI-compatible endpoint: any OpenAI client can talk to any agent', 
     expect((app.fake.requests() as any[]).at(-1)!.messages.map((m: any) => m.content).slice(1)).toEqual(['back again']);
   });
 
-  it('answers a provider that never responds with 504 provider_timeout, streaming or not', async () => {
+  it('answers a streamed call to a provider that never responds with 504 provider_timeout', async () => {
     app.fake.reset();
     app.fake.enqueue({ kind: 'hang' }, { kind: 'hang' });
     const streamed = await complete({ stream: true, messages: [{ role: 'user', content: 'anyone?' }] });
     expect(streamed.status).toBe(504);
     expect(((await streamed.json()) as any).error.code).toBe('provider_timeout');
-    // Unstreamed, nothing arrives before the whole reply, so silence cannot be told from thinking: the bound on a whole
-    // call (ten times the deadline, 15 s here, for the model and again for a second attempt) ends it.
-    app.fake.enqueue({ kind: 'hang' }, { kind: 'hang' });
-    const plain = await app.api('/v1/chat/completions', { token: key, body: { model: slug, messages: [{ role: 'user', content: 'anyone?' }] } });
-    expect(plain.status).toBe(504);
-    expect(plain.body.error.code).toBe('provider_timeout');
     const next = await app.api('/v1/chat/completions', { token: key, body: { model: slug, messages: [{ role: 'user', content: 'awake now' }] } });
     expect(next.status).toBe(200);
     expect(next.body.choices[0].message.content).toBe('Echo: awake now');
-  }, 60_000);
+  });
+
+  it('ends an unstreamed call to a provider that never answers at the whole-call bound, with 504 provider_timeout', async () => {
+    // Unstreamed, nothing arrives before the whole reply, so silence cannot be told from thinking: only the bound on a
+    // whole call (ten times the deadline) ends it. Its own app with a 300 ms deadline keeps that quick (3 s per attempt).
+    const quick = await startTestApp({ env: { SWITCHBOARD_MODEL_TIMEOUT_MS: '300' } });
+    try {
+      const token = await quick.owner();
+      const k = (await quick.api('/api/keys', { token, body: { name: 'sdk' } })).body.key;
+      const s = (await quick.api('/api/agents', { token, body: { name: 'Coach', template: 'writing-coach' } })).body.slug;
+      quick.fake.enqueue({ kind: 'hang' }, { kind: 'hang' });
+      const plain = await quick.api('/v1/chat/completions', { token: k, body: { model: s, messages: [{ role: 'user', content: 'anyone?' }] } });
+      expect(plain.status).toBe(504);
+      expect(plain.body.error.code).toBe('provider_timeout');
+      const next = await quick.api('/v1/chat/completions', { token: k, body: { model: s, messages: [{ role: 'user', content: 'awake now' }] } });
+      expect(next.status).toBe(200);
+      expect(next.body.choices[0].message.content).toBe('Echo: awake now');
+    } finally {
+      await quick.close();
+    }
+  }, 30_000);
 
   it('records usage on the openai channel and refuses unknown agents', async () => {
     const byChannel = async () => Object.fromEntries(((await app.api(`/api/analytics?agentId=${agentId}`, { token: key })).body.byChannel as any[]).map((c) => [c.channel, c]));
