@@ -133,7 +133,9 @@ export function buildServices(config: Config, infra: Infra) {
   if (config.SMTP_URL) registerSecret(parseSmtpUrl(config.SMTP_URL).pass);
   const prices = priceService(store.settings);
   const providers = providerService({ env: config, repo: store.providers, settings: store.settings, box, prices, clock, listModels: (p) => llm.listModels(p), store });
-  const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor: planLimits({ store, clock }) });
+  // A customer's plan and what it allows: one reader for budgets, schedules, the site watch and knowledge.
+  const limitsFor = planLimits({ store, clock });
+  const budget = budgetService({ store, prices, providers, clock, ids, log: log.child({ service: 'budget' }), queue, limitsFor });
   // Every model call (chat, summaries, routing, /v1, embeddings) goes through the gateway: admitted, reserved, metered, recorded.
   const gateway = modelGateway({
     llm, providers, prices, budget, log: log.child({ service: 'models' }),
@@ -162,7 +164,7 @@ export function buildServices(config: Config, infra: Infra) {
   const siteWatch = siteWatchService({
     store, queue, clock, ids, fetcher, alerts, log: log.child({ service: 'site-watch' }), checkTimeoutMs: config.SWITCHBOARD_SITE_CHECK_TIMEOUT_MS,
     deliverOwner: (agent, text) => owner.deliver(agent, text),
-    minIntervalFor: async (ownerId) => (await planLimits({ store, clock })(ownerId)).plan?.minCheckIntervalMinutes,
+    minIntervalFor: async (ownerId) => (await limitsFor(ownerId)).plan?.minCheckIntervalMinutes,
   });
   // Handoff requested by the person or the agent: marks needsHuman once and tells the owner (issue 15).
   const handoff = handoffService({
@@ -176,7 +178,7 @@ export function buildServices(config: Config, infra: Infra) {
     // Chunks and queries are embedded through the metered gateway (purpose `embedding`), when a model is configured.
     embedder: config.SWITCHBOARD_EMBEDDING_MODEL ? { model: config.SWITCHBOARD_EMBEDDING_MODEL, embed: (agent, texts) => gateway.embed({ agent, texts, channel: 'api', conversationId: null }) } : undefined,
     capsFor: async (userId) => {
-      const plan = (await planLimits({ store, clock })(userId)).plan;
+      const plan = (await limitsFor(userId)).plan;
       return plan ? { maxKnowledgeSources: plan.maxKnowledgeSources ?? null, maxKnowledgePages: plan.maxKnowledgePages ?? null, maxKnowledgeBytes: plan.maxKnowledgeBytes ?? null } : null;
     },
   });
@@ -252,7 +254,6 @@ export function buildServices(config: Config, infra: Infra) {
     store, clock, log: log.child({ service: 'owner' }), send: (m) => channels.send(m), mail, fetcher,
     botUsername: async (agentId) => (await telegram.views([agentId])).get(agentId)?.username || undefined,
   });
-  const limitsFor = planLimits({ store, clock });
   const schedules = scheduleService({
     store, clock, queue, log: log.child({ service: 'schedules' }), chat, owner,
     capsFor: async (userId) => {

@@ -27,7 +27,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     s.once('error', reject);
   });
 
-  let sweeper: ReturnType<typeof setInterval>;
+  let sweeper: ReturnType<typeof setInterval> | undefined;
   try {
     // Background work: the inbox worker, and Telegram bots (webhooks registered or polling started).
     if (config.SWITCHBOARD_WORKER_CONCURRENCY > 0) services.inbox.start();
@@ -51,7 +51,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     // Schedules: each process ticks; a due slot runs once across processes; missed slots run once now, marked late.
     services.schedules.start();
   } catch (err) {
-    // Not started after all: stop listening, so a failed start leaves nothing behind.
+    // Not started after all: stop sweeping and listening, so a failed start leaves nothing behind.
+    clearInterval(sweeper);
     (server as { closeAllConnections?: () => void }).closeAllConnections?.();
     server.close();
     throw err;

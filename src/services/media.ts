@@ -318,9 +318,10 @@ export function mediaService(deps: {
       const big = (item.width ?? 0) > side || (item.height ?? 0) > side;
       const gif = item.mimeType === 'image/gif';
       let sent = { bytes, mimeType: item.mimeType };
+      const sharp = big || gif || bytes.length > MEDIA_LIMITS.modelImageBytes ? await loadSharp() : undefined;
+      const fitted = (fit: number) => sharp!(bytes, { pages: 1, limitInputPixels: 268_402_689 }).resize(fit, fit, { fit: 'inside', withoutEnlargement: true });
       if (big || gif) {
-        const sharp = await loadSharp();
-        const img = sharp(bytes, { pages: 1, limitInputPixels: 268_402_689 }).resize(side, side, { fit: 'inside', withoutEnlargement: true });
+        const img = fitted(side);
         const out = gif || item.mimeType === 'image/png' ? { mimeType: 'image/png', img: img.png() }
           : item.mimeType === 'image/webp' ? { mimeType: 'image/webp', img: img.webp() } : { mimeType: 'image/jpeg', img: img.jpeg({ quality: 90 }) };
         sent = { bytes: new Uint8Array(await out.img.toBuffer()), mimeType: out.mimeType };
@@ -328,10 +329,8 @@ export function mediaService(deps: {
       if (sent.bytes.length <= MEDIA_LIMITS.modelImageBytes) return { ...sent, kind: 'image' };
       // Too heavy for a provider (a detailed PNG, a noisy photo): JPEG (transparency on white), its side
       // halved until it fits; a model sees no more detail than ~1,600 pixels a side anyway.
-      const sharp = await loadSharp();
       for (let fit: number = side; ; fit = Math.floor(fit / 2)) {
-        const jpeg = await sharp(bytes, { pages: 1, limitInputPixels: 268_402_689 })
-          .resize(fit, fit, { fit: 'inside', withoutEnlargement: true }).flatten({ background: '#ffffff' }).jpeg({ quality: 85 }).toBuffer();
+        const jpeg = await fitted(fit).flatten({ background: '#ffffff' }).jpeg({ quality: 85 }).toBuffer();
         if (jpeg.length <= MEDIA_LIMITS.modelImageBytes || fit <= 256) return { bytes: new Uint8Array(jpeg), mimeType: 'image/jpeg', kind: 'image' };
       }
     },
