@@ -6,7 +6,7 @@ import type { Config } from './config/config.js';
 import type { ChatModelPort, Clock, EventBus, IdGenerator, PasswordHasher, SecretBox, Store } from './domain/ports.js';
 import { localEventBus, withConversationEvents } from './infra/events.js';
 import { inFlightReplies, takeoverService } from './services/takeover.js';
-import { openDb, migrate, type Dialect } from './store/db.js';
+import { openDb, migrate, ownerExists, type Dialect } from './store/db.js';
 import { createStore } from './store/store.js';
 import { argon2Hasher, randomIds, systemClock } from './infra/system.js';
 import { aesGcmBox, loadSecretKey } from './infra/secret-box.js';
@@ -342,10 +342,14 @@ async function startPgEvents(url: string, schema: string | undefined, store: Sto
 }
 
 /** Opens the database, migrates it, and builds every service from the configuration. */
-export async function createServices(config: Config, overrides: Partial<Infra> & { pgSchema?: string } = {}): Promise<{ services: Services; dialect: Dialect; /** Loads the AI SDK now rather than with the first model call (no-op with an `llm` override). */ warmModels(): Promise<void> }> {
+export async function createServices(config: Config, overrides: Partial<Infra> & { pgSchema?: string } = {}): Promise<{ services: Services; dialect: Dialect; /** SWITCHBOARD_ADMIN_PASSWORD's hash, started before migrating when no owner exists yet (undefined if it failed: hash again). */ ownerPasswordHash?: Promise<string | undefined>; /** Loads the AI SDK now rather than with the first model call (no-op with an `llm` override). */ warmModels(): Promise<void> }> {
   const log = overrides.log ?? createLogger(config.SWITCHBOARD_LOG_LEVEL, { app: 'switchboard' });
   const pgSchema = overrides.pgSchema ?? config.SWITCHBOARD_DATABASE_SCHEMA;
   const { db, dialect } = openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, pgSchema, warn: (w) => log.warn('data directory is readable by other users', w) });
+  // A new installation with the owner in the environment: the password is hashed while the migrations run.
+  const hasher = overrides.hasher ?? argon2Hasher;
+  const ownerPasswordHash = config.SWITCHBOARD_ADMIN_EMAIL && config.SWITCHBOARD_ADMIN_PASSWORD && !(await ownerExists(db))
+    ? hasher.hash(config.SWITCHBOARD_ADMIN_PASSWORD).catch(() => undefined) : undefined;
   await migrate(db, pgSchema);
   const clock = overrides.clock ?? systemClock;
   // One registry per server; every model call is counted where its usage row is written.
@@ -370,7 +374,7 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
     embeddings: overrides.embeddings ?? models.embeddings,
     speech: overrides.speech ?? models.speech,
     mediaStorage: overrides.mediaStorage,
-    hasher: overrides.hasher ?? argon2Hasher,
+    hasher,
     box: overrides.box ?? aesGcmBox(secretKey),
     secretKey,
     llm: overrides.llm ?? models.llm,
@@ -378,5 +382,5 @@ export async function createServices(config: Config, overrides: Partial<Infra> &
     metrics,
     events,
   });
-  return { services, dialect, warmModels: overrides.llm ? async () => {} : models.load };
+  return { services, dialect, ownerPasswordHash, warmModels: overrides.llm ? async () => {} : models.load };
 }

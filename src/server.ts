@@ -13,8 +13,8 @@ export type RunningServer = { url: string; port: number; close(): Promise<void>;
 /** Loads config, migrates, creates the owner from the environment if asked, and listens. */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(opts.env ?? process.env);
-  const { services, dialect, warmModels } = await createServices(config, { pgSchema: opts.pgSchema, clock: opts.clock, log: opts.log });
-  if (await services.accounts.ensureOwnerFromEnv(config.SWITCHBOARD_ADMIN_EMAIL, config.SWITCHBOARD_ADMIN_PASSWORD)) {
+  const { services, dialect, warmModels, ownerPasswordHash } = await createServices(config, { pgSchema: opts.pgSchema, clock: opts.clock, log: opts.log });
+  if (await services.accounts.ensureOwnerFromEnv(config.SWITCHBOARD_ADMIN_EMAIL, config.SWITCHBOARD_ADMIN_PASSWORD, await ownerPasswordHash)) {
     services.log.info('owner account created from SWITCHBOARD_ADMIN_EMAIL', { email: config.SWITCHBOARD_ADMIN_EMAIL });
   }
   const app = createApp(services);

@@ -83,9 +83,9 @@ export function accountService(deps: {
   }
 
   /** Creates a user and its audit entry in one transaction (the password is hashed before it starts). */
-  async function createUser(email: string, password: string, role: Role, by: AuditActor | 'self', action = 'user.created', detail: Record<string, unknown> = {}) {
+  async function createUser(email: string, password: string, role: Role, by: AuditActor | 'self', action = 'user.created', detail: Record<string, unknown> = {}, hashed?: string) {
     if (await store.users.byEmailWithHash(email)) throw errors.conflict('email_taken', `A user with the email ${email} already exists.`);
-    const passwordHash = await hasher.hash(password);
+    const passwordHash = hashed ?? await hasher.hash(password);
     return store.transaction(async (tx) => {
       const u = await tx.users.insert({ email, passwordHash, role });
       await recordAudit(tx, by === 'self' ? { userId: u.id, role } : by, action, { type: 'user', id: u.id }, { email, role, ...detail });
@@ -196,10 +196,13 @@ export function accountService(deps: {
       return issueSession(user);
     },
 
-    /** Creates the owner from SWITCHBOARD_ADMIN_EMAIL/PASSWORD when none exists; idempotent across restarts. */
-    async ensureOwnerFromEnv(email?: string, password?: string) {
+    /**
+     * Creates the owner from SWITCHBOARD_ADMIN_EMAIL/PASSWORD when none exists; idempotent across restarts.
+     * `passwordHash`: the password's hash when start-up has already computed it (while migrating).
+     */
+    async ensureOwnerFromEnv(email?: string, password?: string, passwordHash?: string) {
       if (!email || !password || (await store.users.countByRole('owner')) > 0) return false;
-      await createUser(email, password, 'owner', 'system', 'owner.created', { via: 'environment' });
+      await createUser(email, password, 'owner', 'system', 'owner.created', { via: 'environment' }, passwordHash);
       return true;
     },
 

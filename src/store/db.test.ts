@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Migrator, sql } from 'kysely';
 import { openTestStore } from '../../test/helpers/test-store.js';
-import { migrate, type Db } from './db.js';
+import { migrate, openDb, ownerExists, type Db } from './db.js';
 import { migrations } from './migrations/index.js';
 import { isPostgres } from './migrations/util.js';
 
@@ -42,4 +42,19 @@ describe(`migrate() on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite'
       await close();
     }
   }, 60_000);
+
+  it('ownerExists: false before the schema exists and without an owner, true once there is one', async () => {
+    const fresh = openDb({ dataDir: ':memory:' }).db; // no tables at all (the question start-up asks before migrating)
+    try { expect(await ownerExists(fresh)).toBe(false); } finally { await fresh.destroy(); }
+    const { db, store, close } = await openTestStore({ now: () => new Date() });
+    try {
+      expect(await ownerExists(db)).toBe(false);
+      await store.users.insert({ email: 'member@example.com', passwordHash: 'x', role: 'customer' });
+      expect(await ownerExists(db)).toBe(false);
+      await store.users.insert({ email: 'owner@example.com', passwordHash: 'x', role: 'owner' });
+      expect(await ownerExists(db)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
 });

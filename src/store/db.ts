@@ -40,6 +40,20 @@ async function upToDate(db: Db, schema?: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether an owner account exists, asked before migrating: false when the users table is not there
+ * yet (a new database) or cannot be read. Start-up uses it to hash SWITCHBOARD_ADMIN_PASSWORD on the
+ * thread pool while the migrations run (argon2id takes a few hundred milliseconds); whoever creates
+ * the owner checks again afterwards, so a wrong guess only costs a hash.
+ */
+export async function ownerExists(db: Db): Promise<boolean> {
+  try {
+    return !!(await db.selectFrom('users').select('id').where('role', '=', 'owner').limit(1).executeTakeFirst());
+  } catch {
+    return false;
+  }
+}
+
 /** Brings the schema up to date; throws with the failing migration's name. */
 export async function migrate(db: Db, schema?: string): Promise<void> {
   if (await upToDate(db, schema)) return;
