@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Bundles the server into dist/main.js (plus dist/chunks/ for what is imported on first use), with
+ * Bundles the server into dist/server.cjs (plus dist/chunks/ for what is imported on first use), with
  * Vite (rolldown) in SSR mode. Why: start-to-ready was mostly module loading — some 600 small ES
  * module files (Kysely alone 262, zod 95, Hono 38) read, parsed and linked one by one. One file
  * starts about twice as fast (bench/start.ts). What is bundled is what every request needs and is
@@ -9,9 +9,14 @@
  * (Stripe, Twilio, mail, grammY, pg, the AI SDK, the media and document packages …) stay in
  * node_modules and are imported from there when first needed, exactly as before.
  *
+ * The bundle is CommonJS, started by dist/main.js (written from scripts/main-loader.mjs), which
+ * compiles it with V8's code cache: Node 20 has no compile cache for ES modules, and compiling the
+ * bundle was the largest single cost of a start (bench/start.ts).
+ *
  *   node scripts/bundle-server.mjs          (npm run build:server)
  */
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
@@ -24,12 +29,32 @@ const BUNDLED = ['kysely', 'zod', 'hono', '@hono/node-server', '@hono/zod-openap
 // the build stamps of scripts/build-if-stale.mjs (dist/.build-*) stay.
 const DIST = join(ROOT, 'dist');
 if (existsSync(DIST)) for (const name of readdirSync(DIST)) if (!name.startsWith('.build-')) rmSync(join(DIST, name), { recursive: true, force: true });
+
+/**
+ * import() of the packages loaded on first use, in the bundle, calls `__load` (same length, so the source map
+ * holds), which the loader passes in: it is its own import(). A vm.Script could import() only through
+ * vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER, which Node 20 drops when the script comes from the code cache
+ * ("A dynamic import callback was not specified"). Chunks are loaded by require and must not import() at all.
+ */
+const IMPORT = /(?<![\w$.])import\(/g;
+const importThroughLoader = {
+  name: 'switchboard:import-through-loader',
+  /** @param {string} code @param {{ isEntry: boolean, fileName: string }} chunk */
+  renderChunk(code, chunk) {
+    if (!IMPORT.test(code)) return null;
+    if (!chunk.isEntry) throw new Error(`bundle-server: ${chunk.fileName} uses import(); only the entry may (through the loader)`);
+    if (/(?<![\w$.])__load\b/.test(code)) throw new Error('bundle-server: the bundle already uses the name __load');
+    return { code: code.replace(IMPORT, '__load('), map: null };
+  },
+};
+
 await build({
   configFile: false,
   root: ROOT,
   logLevel: 'warn',
   publicDir: false,
   ssr: { noExternal: BUNDLED, target: 'node' },
+  plugins: [importThroughLoader],
   build: {
     ssr: 'src/main.ts',
     outDir: 'dist',
@@ -40,7 +65,7 @@ await build({
     reportCompressedSize: false,
     copyPublicDir: false,
     rolldownOptions: {
-      output: { format: 'esm', entryFileNames: 'main.js', chunkFileNames: 'chunks/[name]-[hash].js' },
+      output: { format: 'cjs', entryFileNames: 'server.cjs', chunkFileNames: 'chunks/[name]-[hash].cjs' },
       checks: { pluginTimings: false },
     },
   },
@@ -53,9 +78,14 @@ cpSync(join(ROOT, 'src', 'llm', 'prices.json'), join(ROOT, 'dist', 'llm', 'price
 // loaded at every start, so the build stops and says which. sqlite-vec: the SQLite store loads its
 // extension into the connection as it opens it (knowledge search by vector, issue 18); a few lines of JS.
 const AT_START = new Set(['pino', 'better-sqlite3', 'argon2', 'sqlite-vec']);
-const imported = [...readFileSync(join(DIST, 'main.js'), 'utf8').matchAll(/^import\s[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
-const unexpected = imported.filter((id) => id && !id.startsWith('node:') && !id.startsWith('.') && !AT_START.has(id));
+const bundle = readFileSync(join(DIST, 'server.cjs'), 'utf8');
+const imported = [...bundle.matchAll(/^(?:let|var|const)\s+[\w$]+\s*=\s*(?:__toESM\()?require\("([^"]+)"\)/gm)].map((m) => m[1]);
+const unexpected = imported.filter((id) => id && !isBuiltin(id) && !id.startsWith('.') && !AT_START.has(id));
 if (unexpected.length) {
-  console.error(`bundle-server: dist/main.js would load ${unexpected.join(', ')} at start; load them on first use (infra/lazy.ts or import()), or add them to AT_START with the reason.`);
+  console.error(`bundle-server: dist/server.cjs would load ${unexpected.join(', ')} at start; load them on first use (infra/lazy.ts or import()), or add them to AT_START with the reason.`);
   process.exit(1);
 }
+
+// The entry point: the loader (scripts/main-loader.mjs), which runs the bundle from V8's code cache.
+copyFileSync(join(ROOT, 'scripts', 'main-loader.mjs'), join(DIST, 'main.js'));
+chmodSync(join(DIST, 'main.js'), 0o755);
