@@ -31,14 +31,15 @@ FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    CACHE_DIRECTORY=/home/node/.cache/switchboard
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/web/build ./web/build
 COPY --from=build /app/templates ./templates
-# The image's files stay owned by root; only /data is writable, by the unprivileged `node` user.
+# The image's files stay owned by root; only /data (and V8's code cache in the `node` user's home, CACHE_DIRECTORY) is writable, by the unprivileged `node` user.
 RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
 USER node
 VOLUME ["/data"]
