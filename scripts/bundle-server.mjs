@@ -65,7 +65,7 @@ await build({
     reportCompressedSize: false,
     copyPublicDir: false,
     rolldownOptions: {
-      output: { format: 'cjs', entryFileNames: 'server.cjs', chunkFileNames: 'chunks/[name]-[hash].cjs' },
+      output: { comments: false, format: 'cjs', entryFileNames: 'server.cjs', chunkFileNames: 'chunks/[name]-[hash].cjs' },
       checks: { pluginTimings: false },
     },
   },
