@@ -48,13 +48,32 @@ const importThroughLoader = {
   },
 };
 
+/**
+ * zod's namespace object is used whole (the OpenAPI layer extends it), so every one of its 60-odd message
+ * locales was bundled (~245 KB) though only English is ever used: its locale index is the English one here.
+ */
+const ZOD_LOCALES = '\0switchboard:zod-locales-en';
+const zodEnglishOnly = {
+  name: 'switchboard:zod-english-only',
+  enforce: 'pre',
+  /** @param {string} source @param {string | undefined} importer */
+  resolveId(source, importer) {
+    if (source === '../locales/index.js' && importer && /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(importer)) return ZOD_LOCALES;
+    return null;
+  },
+  /** @param {string} id */
+  load(id) {
+    return id === ZOD_LOCALES ? `export { default as en } from ${JSON.stringify(join(ROOT, 'node_modules', 'zod', 'v4', 'locales', 'en.js'))};` : null;
+  },
+};
+
 await build({
   configFile: false,
   root: ROOT,
   logLevel: 'warn',
   publicDir: false,
   ssr: { noExternal: BUNDLED, target: 'node' },
-  plugins: [importThroughLoader],
+  plugins: [zodEnglishOnly, importThroughLoader],
   build: {
     ssr: 'src/main.ts',
     outDir: 'dist',
@@ -65,7 +84,7 @@ await build({
     reportCompressedSize: false,
     copyPublicDir: false,
     rolldownOptions: {
-      output: { comments: false, format: 'cjs', entryFileNames: 'server.cjs', chunkFileNames: 'chunks/[name]-[hash].cjs' },
+      output: { comments: false, minify: { compress: false, mangle: false, codegen: { removeWhitespace: false, asciiOnly: true } }, format: 'cjs', entryFileNames: 'server.cjs', chunkFileNames: 'chunks/[name]-[hash].cjs' },
       checks: { pluginTimings: false },
     },
   },
