@@ -34,7 +34,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * What each part is built from. Server: its TypeScript (tests excluded: they are not bundled into
- * dist/), the price table, the bundling script, package.json and the lock file. Web: the SvelteKit
+ * dist/), the price table, the bundling script and the loader it copies, package.json and the lock file. Web: the SvelteKit
  * app and its configuration (web/src includes the generated API types, which are committed) and the
  * lock file (dependencies change there; package.json's scripts do not change the web app).
  * @type {Record<string, { script: string; output: string; sources: string[]; skip?: RegExp }>}
@@ -43,7 +43,7 @@ const PARTS = {
   server: {
     script: 'build:server',
     output: 'dist/main.js',
-    sources: ['src', 'scripts/bundle-server.mjs', 'package.json', 'package-lock.json'],
+    sources: ['src', 'scripts/bundle-server.mjs', 'scripts/main-loader.mjs', 'package.json', 'package-lock.json'],
     skip: /\.test\.ts$/,
   },
   web: {
