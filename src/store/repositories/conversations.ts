@@ -29,7 +29,15 @@ const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel'
 const MESSAGE_COLS = ['id', 'conversation_id', 'role', 'content', 'status', 'error', 'created_at', 'channel', 'author_type', 'author_user_id', 'author_name'] as const;
 
 export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
-  return {
+  const repo: PersonRepo = {
+    async countsAs(kind, externalId, now) {
+      // A person seen before: who they are and whom they count as, in one read (their link, if any, is unique).
+      const r = await db.selectFrom('people as p')
+        .leftJoin('person_links as l', (j) => j.onRef('l.person_id', '=', 'p.id').on('l.expires_at', '>', now))
+        .select(['p.id', 'l.linked_person_id']).where('p.kind', '=', kind).where('p.external_id', '=', externalId).executeTakeFirst();
+      if (r) return r.linked_person_id ?? r.id;
+      return repo.canonical((await repo.upsert(kind, externalId)).id, now);
+    },
     async upsert(kind, externalId, displayName) {
       const name = displayName?.trim().slice(0, 120) || null;
       const existing = await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
@@ -157,6 +165,7 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
       return Number(r.numUpdatedRows) === 1;
     },
   };
+  return repo;
 }
 
 export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): ConversationRepo {
