@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, PostgresAdapter } from 'kysely';
 import type { Db } from '../db.js';
 import type { BudgetAlert, BudgetRepo, Clock, IdGenerator, SpendKey } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
@@ -18,6 +18,7 @@ const lockOrder = (a: SpendKey, b: SpendKey) =>
   a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.scopeId < b.scopeId ? -1 : a.scopeId > b.scopeId ? 1 : a.period < b.period ? -1 : a.period > b.period ? 1 : 0;
 
 export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   /** What the usage table already says for a scope and period (when its running total starts). */
   async function fromUsage(tx: Db, k: SpendKey): Promise<{ spent: number; messages: number }> {
     if (k.scope === 'agent') {
@@ -72,6 +73,18 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
     return update();
   }
 
+  /** Every scope's row settled in one statement (SQLite only; see settle): the scopes' rows it updated. */
+  function settleAll(tx: Db, items: { key: SpendKey; actualUsd: number }[], freed: (it: { key: SpendKey }) => number, at: string) {
+    const byScope = (value: (it: { key: SpendKey; actualUsd: number }) => number) =>
+      sql<number>`(case scope ${sql.join(items.map((it) => sql`when ${it.key.scope} then ${value(it)}`), sql` `)} else 0 end)`;
+    return tx.updateTable('spend').set({
+      reserved_usd: sql<number>`max(reserved_usd - ${byScope(freed)}, 0)`,
+      spent_usd: sql<number>`spent_usd + ${byScope((it) => it.actualUsd)}`,
+      updated_at: at,
+    }).where((eb) => eb.or(items.map((it) => eb.and([eb('scope', '=', it.key.scope), eb('scope_id', '=', it.key.scopeId), eb('period', '=', it.key.period)]))))
+      .returning(['scope', 'scope_id', 'period', 'spent_usd']).execute();
+  }
+
   return {
     async get(k) {
       const found = await read(db, k);
@@ -121,7 +134,15 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
           })), it.key).returning(['scope', 'scope_id', 'period', 'spent_usd']).executeTakeFirst();
         };
         const rows: { scope: string; scope_id: string; period: string; spent_usd: number }[] = [];
-        for (const it of [...items].sort((a, b) => lockOrder(a.key, b.key))) {
+        // SQLite runs one writer at a time, so there the scopes' rows (one per scope: agent, customer,
+        // person) settle in one statement; rows it did not find are done one by one below.
+        const each = !pg && items.length > 1 && new Set(items.map((it) => it.key.scope)).size === items.length
+          ? await settleAll(tx, items, (it) => release.get(`${holdId}:${it.key.scope}`) ?? 0, at).then((found) => {
+            rows.push(...found);
+            return items.filter((it) => !found.some((r) => same(r, it.key)));
+          })
+          : items;
+        for (const it of [...each].sort((a, b) => lockOrder(a.key, b.key))) {
           let r = await settleRow(it);
           // A scope without a row yet for this period (no limit, so nothing reserved it): created from
           // the usage table (which does not hold this call yet), then settled.
