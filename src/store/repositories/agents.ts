@@ -2,6 +2,7 @@ import type { Db } from '../db.js';
 import type { AgentRepo, Clock, IdGenerator, AgentPatch } from '../../domain/ports.js';
 import { HANDOFF_DEFAULTS, KNOWLEDGE_DEFAULTS, SITE_DEFAULTS, VOICE_DEFAULTS, PERSONA_FILES, type Agent, type AgentStatus, type Persona, type PersonaKey } from '../../domain/types.js';
 import type { Database } from '../schema.js';
+import { prepared } from '../prepared.js';
 import { errors } from '../../domain/errors.js';
 
 /** A unique-constraint failure, on either dialect. */
@@ -22,15 +23,20 @@ export async function inTx<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
   return db.isTransaction ? fn(db) : db.transaction().execute(fn);
 }
 
+/**
+ * The agents' rows with their persona files, in one statement: each file is a correlated subquery
+ * on agent_files' primary key (agent_id, path). It used to be a second query per read, and every
+ * model call reads its agent (bench/proxy.ts counts the statements).
+ */
+const agentsWithPersona = (db: Db) => db.selectFrom('agents').selectAll('agents').select((eb) => personaKeys.map((key) =>
+  eb.selectFrom('agent_files').select('content').whereRef('agent_files.agent_id', '=', 'agents.id').where('agent_files.path', '=', PERSONA_FILES[key]).as(`persona_${key}`)));
+type Row = AgentRow & { [K in PersonaKey as `persona_${K}`]: string | null };
+/** One agent by id or by slug: every model call reads its agent (prepared: built once). */
+const agentById = prepared((db, p: { id: string }) => agentsWithPersona(db).where('agents.id', '=', p.id));
+const agentBySlug = prepared((db, p: { slug: string }) => agentsWithPersona(db).where('agents.slug', '=', p.slug));
+
 export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
-  /**
-   * The agents' rows with their persona files, in one statement: each file is a correlated subquery
-   * on agent_files' primary key (agent_id, path). It used to be a second query per read, and every
-   * model call reads its agent (bench/proxy.ts counts the statements).
-   */
-  const withPersona = () => db.selectFrom('agents').selectAll('agents').select((eb) => personaKeys.map((key) =>
-    eb.selectFrom('agent_files').select('content').whereRef('agent_files.agent_id', '=', 'agents.id').where('agent_files.path', '=', PERSONA_FILES[key]).as(`persona_${key}`)));
-  type Row = AgentRow & { [K in PersonaKey as `persona_${K}`]: string | null };
+  const withPersona = () => agentsWithPersona(db);
   function hydrate(rows: Row[]): Agent[] {
     return rows.map((r) => ({
       id: r.id, slug: r.slug, name: r.name, description: r.description, icon: r.icon,
@@ -83,10 +89,10 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
       return (await repo.byId(id))!;
     },
     async byId(id) {
-      return hydrate(await withPersona().where('agents.id', '=', id).execute())[0];
+      return hydrate((await agentById.execute(db, { id })).rows as Row[])[0];
     },
     async bySlug(slug) {
-      return hydrate(await withPersona().where('agents.slug', '=', slug).execute())[0];
+      return hydrate((await agentBySlug.execute(db, { slug })).rows as Row[])[0];
     },
     async slugExists(slug) {
       return !!(await db.selectFrom('agents').select('id').where('slug', '=', slug).executeTakeFirst());
@@ -96,7 +102,7 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
       if (f.ownerId) q = q.where('agents.owner_id', '=', f.ownerId);
       if (f.listed !== undefined) q = q.where('agents.listed', '=', f.listed ? 1 : 0);
       if (f.status) q = q.where('agents.status', '=', f.status);
-      return hydrate(await q.orderBy('agents.created_at').orderBy('agents.name').execute());
+      return hydrate(await q.orderBy('agents.created_at').orderBy('agents.name').execute() as Row[]);
     },
     async update(id, patch: AgentPatch, expectedVersion) {
       const at = clock.now().toISOString();
