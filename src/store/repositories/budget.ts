@@ -1,5 +1,6 @@
 import { sql, PostgresAdapter } from 'kysely';
 import type { Db } from '../db.js';
+import { prepared } from '../prepared.js';
 import type { BudgetAlert, BudgetRepo, Clock, IdGenerator, SpendKey } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
 
@@ -16,6 +17,22 @@ const toAlert = (r: Database['budget_alerts']): BudgetAlert => ({
 /** The one order rows of `spend` are locked in, by every transaction that locks more than one (no deadlocks). */
 const lockOrder = (a: SpendKey, b: SpendKey) =>
   a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.scopeId < b.scopeId ? -1 : a.scopeId > b.scopeId ? 1 : a.period < b.period ? -1 : a.period > b.period ? 1 : 0;
+
+/** settleAll's statement for `n` scopes, built once per n (prepared). */
+const settleAllQueries = new Map<number, ReturnType<typeof settleAllQueryFor>>();
+const settleAllQuery = (n: number) => settleAllQueries.get(n) ?? settleAllQueries.set(n, settleAllQueryFor(n)).get(n)!;
+function settleAllQueryFor(n: number) {
+  return prepared((db, p: Record<string, string | number>) => {
+    const each = Array.from({ length: n }, (_, i) => i);
+    const byScope = (name: string) => sql<number>`(case scope ${sql.join(each.map((i) => sql`when ${p[`scope${i}`]} then ${p[`${name}${i}`]}`), sql` `)} else 0 end)`;
+    return db.updateTable('spend').set({
+      reserved_usd: sql<number>`max(reserved_usd - ${byScope('freed')}, 0)`,
+      spent_usd: sql<number>`spent_usd + ${byScope('actual')}`,
+      updated_at: p.at as string,
+    }).where((eb) => eb.or(each.map((i) => eb.and([eb('scope', '=', p[`scope${i}`] as string), eb('scope_id', '=', p[`id${i}`] as string), eb('period', '=', p[`period${i}`] as string)]))))
+      .returning(['scope', 'scope_id', 'period', 'spent_usd']);
+  });
+}
 
 export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
@@ -75,14 +92,9 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
 
   /** Every scope's row settled in one statement (SQLite only; see settle): the scopes' rows it updated. */
   function settleAll(tx: Db, items: { key: SpendKey; actualUsd: number }[], freed: (it: { key: SpendKey }) => number, at: string) {
-    const byScope = (value: (it: { key: SpendKey; actualUsd: number }) => number) =>
-      sql<number>`(case scope ${sql.join(items.map((it) => sql`when ${it.key.scope} then ${value(it)}`), sql` `)} else 0 end)`;
-    return tx.updateTable('spend').set({
-      reserved_usd: sql<number>`max(reserved_usd - ${byScope(freed)}, 0)`,
-      spent_usd: sql<number>`spent_usd + ${byScope((it) => it.actualUsd)}`,
-      updated_at: at,
-    }).where((eb) => eb.or(items.map((it) => eb.and([eb('scope', '=', it.key.scope), eb('scope_id', '=', it.key.scopeId), eb('period', '=', it.key.period)]))))
-      .returning(['scope', 'scope_id', 'period', 'spent_usd']).execute();
+    const values: Record<string, string | number> = { at };
+    items.forEach((it, i) => Object.assign(values, { [`scope${i}`]: it.key.scope, [`id${i}`]: it.key.scopeId, [`period${i}`]: it.key.period, [`freed${i}`]: freed(it), [`actual${i}`]: it.actualUsd }));
+    return settleAllQuery(items.length).execute(tx, values).then((r) => r.rows);
   }
 
   return {
