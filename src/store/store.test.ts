@@ -113,6 +113,13 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
     expect(await store.budget.get(customerKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
     expect(await store.budget.get(personKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
+    // A scope's first row of the period starts from what the usage table already holds for it, plus this call.
+    const u = await owner();
+    const agent = await store.agents.insert({ name: 'S', slug: 'store-settle', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
+    await store.usage.insert({ agentId: agent.id, conversationId: null, messageId: null, channel: 'api', purpose: 'chat', provider: 'openai', model: 'm', inputTokens: 1, outputTokens: 1, costUsd: 0.5, ttftMs: null, latencyMs: 1, status: 'ok', error: null });
+    const fresh = { scope: 'agent' as const, scopeId: agent.id, period };
+    expect(await store.budget.settle('h2', [{ key: fresh, actualUsd: 0.25, held: false }, { key: customerKey, actualUsd: 0.25, held: false }])).toEqual([{ key: fresh, spentUsd: 0.75 }, { key: customerKey, spentUsd: 0.5 }]);
+    expect(await store.budget.get(fresh)).toMatchObject({ spentUsd: 0.75, reservedUsd: 0 });
     // Settled again (a retried record): nothing is held any more, so nothing goes below zero.
     await store.budget.settle('h1', [{ key: agentKey, actualUsd: 0 }, { key: customerKey, actualUsd: 0, held: false }]);
     expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });

@@ -90,6 +90,14 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
     return update();
   }
 
+  /** A scope's first row of the period, with this call's cost in it; undefined when another call created it first. */
+  async function startRow(tx: Db, k: SpendKey, actualUsd: number, at: string) {
+    const init = await fromUsage(tx, k);
+    return tx.insertInto('spend').values({ scope: k.scope, scope_id: k.scopeId, period: k.period, spent_usd: init.spent + actualUsd, reserved_usd: 0, messages: init.messages, updated_at: at })
+      .onConflict((oc) => oc.columns(['scope', 'scope_id', 'period']).doNothing())
+      .returning(['scope', 'scope_id', 'period', 'spent_usd']).executeTakeFirst();
+  }
+
   /** Every scope's row settled in one statement (SQLite only; see settle): the scopes' rows it updated. */
   function settleAll(tx: Db, items: { key: SpendKey; actualUsd: number }[], freed: (it: { key: SpendKey }) => number, at: string) {
     const values: Record<string, string | number> = { at };
@@ -148,16 +156,20 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
         const rows: { scope: string; scope_id: string; period: string; spent_usd: number }[] = [];
         // SQLite runs one writer at a time, so there the scopes' rows (one per scope: agent, customer,
         // person) settle in one statement; rows it did not find are done one by one below.
-        const each = !pg && items.length > 1 && new Set(items.map((it) => it.key.scope)).size === items.length
+        const together = !pg && items.length > 1 && new Set(items.map((it) => it.key.scope)).size === items.length;
+        const each = together
           ? await settleAll(tx, items, (it) => release.get(`${holdId}:${it.key.scope}`) ?? 0, at).then((found) => {
             rows.push(...found);
             return items.filter((it) => !found.some((r) => same(r, it.key)));
           })
           : items;
         for (const it of [...each].sort((a, b) => lockOrder(a.key, b.key))) {
-          let r = await settleRow(it);
-          // A scope without a row yet for this period (no limit, so nothing reserved it): created from
-          // the usage table (which does not hold this call yet), then settled.
+          // (Rows left over by settleAll are known to be missing: not updated again in vain.)
+          let r = together ? undefined : await settleRow(it);
+          // A scope without a row yet for this period (no limit, so nothing reserved it): its row starts
+          // from the usage table (which does not hold this call yet) plus this call. When another call
+          // created it in the meantime, this one settles on it as usual.
+          if (!r && !release.get(`${holdId}:${it.key.scope}`)) r = await startRow(tx, it.key, it.actualUsd, at);
           if (!r) { await ensure(tx, it.key); r = await settleRow(it); }
           if (r) rows.push(r);
         }
