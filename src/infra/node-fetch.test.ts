@@ -23,6 +23,7 @@ beforeAll(async () => {
         return;
       }
       if (req.url === '/moved') { res.writeHead(307, { location: '/json' }); res.end(); return; }
+      if (req.url === '/cut') { res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' }); res.write('{"half":'); setTimeout(() => res.destroy(), 5); return; }
       if (req.url === '/empty') { res.writeHead(204); res.end(); return; }
       if (req.url === '/silent') { onSilent(); return; } // never answers
       res.writeHead(404); res.end();
@@ -74,6 +75,12 @@ describe('nodeFetch (the model providers\' fetch)', () => {
     expect(err).toBeInstanceOf(TypeError);
     expect((err as TypeError).message).toBe('fetch failed');
     expect(((err as TypeError).cause as { code?: string }).code).toBe('ECONNREFUSED');
+  });
+
+  it('fails a body cut short as fetch does', async () => {
+    const err = await nodeFetch(`${base}/cut`, { method: 'POST', body: '{}' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TypeError);
+    expect((err as TypeError).message).toBe('fetch failed');
   });
 
   it('stops at the signal: waiting for an answer rejects with its reason, an aborted signal before sending too', async () => {

@@ -80,6 +80,8 @@ export const nodeFetch: typeof fetch = (input, init) => {
         done();
         resolve(new Response(NULL_BODY.has(status) ? null : Buffer.concat(chunks), answer));
       });
+      // A connection closed before the body ended (settles nothing when it ended or failed already).
+      res.on('close', () => { done(); reject(signal?.aborted ? abortError(signal) : new TypeError('fetch failed', { cause: new Error('other side closed') })); });
     });
     req.end(body ?? undefined);
   });
