@@ -43,7 +43,8 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
   }
   async function execute(db: Db, values: P): Promise<QueryResult<R>> {
     const { query, slots } = compile(db);
-    const parameters = query.parameters.map((v, i) => (slots[i] === undefined ? v : values[slots[i]!]));
+    // A value left undefined is bound as NULL (the column is in the statement either way).
+    const parameters = query.parameters.map((v, i) => (slots[i] === undefined ? v : values[slots[i]!] ?? null));
     return db.executeQuery<R>({ ...query, parameters });
   }
   return { execute, first: async (db, values) => (await execute(db, values)).rows[0] };
