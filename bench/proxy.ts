@@ -13,7 +13,8 @@
  *   BENCH_PROXY_PROFILE_KIND=webchat BENCH_PROXY_PROFILE=/tmp/chat.cpuprofile npx tsx bench/proxy.ts
  *                                         (the same for 1,000 messages to the public web chat, each from a new visitor)
  *   npx tsx bench/proxy.ts --top /tmp/v1.cpuprofile   (the profile's top 15 by self time)
- *   BENCH_PROXY_SQL_ONLY=1 npx tsx bench/proxy.ts      (only the SQL statements per /v1 call, by shape)
+ *   BENCH_PROXY_SQL_ONLY=1 npx tsx bench/proxy.ts      (only the SQL statements per /v1 call, by shape;
+ *                                         with BENCH_PROXY_PROFILE_KIND=webchat per web chat message)
  *
  * Measured, each call alternating Switchboard / floor so that noise hits both alike:
  *   1. non-streaming POST /v1/chat/completions: whole request, p50/p99 and the ratio to the floor
@@ -124,10 +125,13 @@ async function main() {
     const sbPlain = () => call(sbPort, '/v1/chat/completions', { model: SLUG, messages }, auth);
     if (process.env.BENCH_PROXY_SQL_ONLY) {
       // Only the statement count (quick, for working on the hot path): 50 calls after the warm-up.
-      for (let i = 0; i < WARMUP; i++) await sbPlain();
+      // BENCH_PROXY_PROFILE_KIND=webchat counts a web chat message from a new visitor instead.
+      const webchat = process.env.BENCH_PROXY_PROFILE_KIND === 'webchat';
+      const one = webchat ? () => call(sbPort, `/api/public/agents/${SLUG}/chat`, { text: MESSAGE }, {}) : sbPlain;
+      for (let i = 0; i < WARMUP; i++) await one();
       const counter = installSqlCounter({ texts: true });
-      for (let i = 0; i < 50; i++) { const r = await sbPlain(); if (r.status !== 200) throw new Error(`v1 ${i}: ${r.status} ${r.body}`); }
-      console.log(`SQL statements per non-streaming /v1 call (BEGIN/COMMIT included): ${counter.count / 50}`);
+      for (let i = 0; i < 50; i++) { const r = await one(); if (r.status !== 200) throw new Error(`${webchat ? 'web chat' : 'v1'} ${i}: ${r.status} ${r.body}`); }
+      console.log(`SQL statements per ${webchat ? 'web chat message (new visitor)' : 'non-streaming /v1 call'} (BEGIN/COMMIT included): ${counter.count / 50}`);
       for (const [text, n] of counter.byText().slice(0, 30)) console.log(`  ${(n / 50).toFixed(2).padStart(6)}  ${text}`);
       return;
     }

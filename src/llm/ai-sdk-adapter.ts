@@ -4,16 +4,21 @@ import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { ProviderError, messageText, type ChatModelPort, type EmbeddingPort, type ModelRequest, type ModelStreamEvent, type ModelTool, type SpeechPort } from '../domain/ports.js';
 import type { ProviderConfig } from '../domain/types.js';
+import { nodeFetch } from '../infra/node-fetch.js';
 
-/** Builds the AI SDK model for a provider config. OpenAI goes through /chat/completions. */
+/**
+ * Builds the AI SDK model for a provider config. OpenAI goes through /chat/completions. The provider
+ * packages send their requests through `nodeFetch` (node:http with keep-alive, infra/node-fetch.ts)
+ * rather than undici's fetch.
+ */
 function buildLanguageModel(p: ProviderConfig, model: string): LanguageModel {
   switch (p.kind) {
     case 'openai':
-      return createOpenAI({ apiKey: p.apiKey ?? 'not-needed', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}) }).chat(model);
+      return createOpenAI({ apiKey: p.apiKey ?? 'not-needed', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}), fetch: nodeFetch }).chat(model);
     case 'anthropic':
-      return createAnthropic({ apiKey: p.apiKey ?? '', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}) })(model);
+      return createAnthropic({ apiKey: p.apiKey ?? '', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}), fetch: nodeFetch })(model);
     case 'openai-compatible':
-      return createOpenAICompatible({ name: p.name, baseURL: p.baseUrl ?? '', apiKey: p.apiKey ?? undefined, includeUsage: true }).chatModel(model);
+      return createOpenAICompatible({ name: p.name, baseURL: p.baseUrl ?? '', apiKey: p.apiKey ?? undefined, includeUsage: true, fetch: nodeFetch }).chatModel(model);
   }
 }
 
@@ -194,17 +199,13 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
       // The deadline is for silence, not length: a provider that says nothing for timeoutMs (before the
       // first token or mid-stream) is given up on, while a long reply that keeps streaming is not cut
       // off. Ten times the deadline bounds a whole call, tools included.
-      const idle = new AbortController();
-      let timer = setTimeout(() => idle.abort(), opts.timeoutMs);
-      const alive = () => { clearTimeout(timer); timer = setTimeout(() => idle.abort(), opts.timeoutMs); };
-      const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(opts.timeoutMs * 10), ...(req.signal ? [req.signal] : [])]);
       const model = languageModel(req.provider, req.modelName);
       if (req.whole && !req.tools?.length && typeof model === 'object' && model.specificationVersion === 'v3') {
         // In one piece: the provider's unstreamed response (one JSON body to read, no event stream to parse).
         // Nothing arrives before the whole reply, so the silence deadline cannot tell a slow long reply from
         // a dead provider here: only the bound on a whole call (ten times the deadline) applies.
-        clearTimeout(timer);
-        const bounded = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs * 10), ...(req.signal ? [req.signal] : [])]);
+        const bound = AbortSignal.timeout(opts.timeoutMs * 10);
+        const bounded = req.signal ? AbortSignal.any([bound, req.signal]) : bound;
         try {
           const r = await withRetries(() => model.doGenerate(directOptions(req, bounded)), bounded, opts.maxRetries);
           const text = r.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
@@ -217,6 +218,10 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
         }
         return;
       }
+      const idle = new AbortController();
+      let timer = setTimeout(() => idle.abort(), opts.timeoutMs);
+      const alive = () => { clearTimeout(timer); timer = setTimeout(() => idle.abort(), opts.timeoutMs); };
+      const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(opts.timeoutMs * 10), ...(req.signal ? [req.signal] : [])]);
       if (!req.tools?.length && typeof model === 'object' && model.specificationVersion === 'v3') {
         try {
           for await (const part of directStream(model, req, signal, opts.maxRetries)) {
@@ -311,9 +316,9 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
 function embeddingModel(p: ProviderConfig, model: string): EmbeddingModel {
   switch (p.kind) {
     case 'openai':
-      return createOpenAI({ apiKey: p.apiKey ?? 'not-needed', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}) }).embeddingModel(model);
+      return createOpenAI({ apiKey: p.apiKey ?? 'not-needed', ...(p.baseUrl ? { baseURL: p.baseUrl } : {}), fetch: nodeFetch }).embeddingModel(model);
     case 'openai-compatible':
-      return createOpenAICompatible({ name: p.name, baseURL: p.baseUrl ?? '', apiKey: p.apiKey ?? undefined }).embeddingModel(model);
+      return createOpenAICompatible({ name: p.name, baseURL: p.baseUrl ?? '', apiKey: p.apiKey ?? undefined, fetch: nodeFetch }).embeddingModel(model);
     case 'anthropic':
       throw new ProviderError('not_configured', 'Anthropic offers no embedding models; choose an OpenAI or OpenAI-compatible one.', p.name);
   }

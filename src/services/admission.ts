@@ -22,7 +22,7 @@
  */
 import { AppError, errors } from '../domain/errors.js';
 import type { Clock, IdGenerator, Store } from '../domain/ports.js';
-import type { Agent } from '../domain/types.js';
+import type { Agent, User } from '../domain/types.js';
 import type { BudgetService } from './budget.js';
 import type { SettingsService } from './settings.js';
 
@@ -42,7 +42,7 @@ export function notAnswering(agent: Agent): AppError | null {
 }
 
 export function admissionService(deps: {
-  budget: Pick<BudgetService, 'plan' | 'admit'>;
+  budget: Pick<BudgetService, 'plan' | 'admit' | 'knownOwner'>;
   settings: Pick<SettingsService, 'maxMessageChars'>;
   store: { analytics: Pick<Store['analytics'], 'recordMessage'> };
   clock: Clock; ids: IdGenerator;
@@ -90,9 +90,12 @@ export function admissionService(deps: {
     /**
      * Admits one message from one person (null: no person, e.g. a caller without one) or throws.
      * `repeat`: the same message processed again after a crash — checked, not counted twice.
+     * `caller`: the user sending it, read in this request; when they own the agent, their row is
+     * its owner's standing (not read again).
      */
-    async admit(a: { agent: Agent; personId: string | null; channel: string; repeat?: boolean }): Promise<void> {
+    async admit(a: { agent: Agent; personId: string | null; channel: string; repeat?: boolean; caller?: User }): Promise<void> {
       this.assertActive(a.agent);
+      if (a.caller) budget.knownOwner(a.agent, a.caller);
       // Received, whether or not a budget lets it be answered: counted as a message once.
       if (!a.repeat) await deps.store.analytics.recordMessage({ id: deps.ids.id(), agentId: a.agent.id, personId: a.personId, channel: a.channel, at: deps.clock.now().toISOString() });
       const standing = await budget.plan(a.agent, a.personId ?? undefined);

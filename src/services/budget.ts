@@ -5,7 +5,7 @@
  * answers; at the stop threshold no model is called and people get the agent's stop message.
  */
 import type { Clock, IdGenerator, SpendKey, Store } from '../domain/ports.js';
-import type { Actor, Agent, UsageRecord } from '../domain/types.js';
+import type { Actor, Agent, UsageRecord, User } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
 import type { JobQueue } from '../jobs/index.js';
 import { ALERT_JOB } from './alerts.js';
@@ -79,9 +79,21 @@ export function budgetService(deps: {
     standing.catch(() => standings.delete(a));
     return standing;
   }
+  /**
+   * The owner's standing from their row just read by the caller, in this request (the /v1 caller is
+   * usually the agent's owner, read when their key was checked): not read again.
+   */
+  function knownOwner(a: Agent, user: User): void {
+    if (user.id !== a.ownerId) return;
+    const standing = standingOf(user);
+    standings.set(a, { at: performance.now(), standing });
+    standing.catch(() => standings.delete(a));
+  }
   /** The owner's standing when the owner is a customer: suspension, plan limits, their own cap. */
   async function readOwner(a: Agent): Promise<Standing> {
-    const user = await store.users.byId(a.ownerId);
+    return standingOf(await store.users.byId(a.ownerId));
+  }
+  async function standingOf(user: User | undefined): Promise<Standing> {
     if (user?.role !== 'customer') return { ...NO_LIMITS, suspended: false, capUsd: null };
     const limits = (await deps.limitsFor?.(user.id)) ?? NO_LIMITS;
     const caps = [user.monthlyBudgetUsd ?? null, limits.monthlyCostUsd].filter((c): c is number => c !== null);
@@ -143,6 +155,7 @@ export function budgetService(deps: {
 
   return {
     plan,
+    knownOwner,
     BudgetStop,
 
     /**

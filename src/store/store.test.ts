@@ -67,6 +67,64 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.usage.totals({ ...f, agentIds: [] })).toEqual({ requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
   });
 
+  it('reads an agent with its persona files in one read, a workspace write to a persona file included', async () => {
+    const u = await owner();
+    const a = await store.agents.insert({ name: 'P', slug: 'store-p', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: true, ownerId: u.id, ...AGENT_DEFAULTS });
+    await store.workspace.put(a.id, 'AGENTS.md', '# written by the agent');
+    await store.workspace.put(a.id, 'notes.md', 'not a persona file');
+    const want = { ...persona, agents: '# written by the agent' };
+    expect((await store.agents.bySlug('store-p'))!.persona).toEqual(want);
+    expect((await store.agents.byId(a.id))!.persona).toEqual(want);
+    expect((await store.agents.list({ ownerId: u.id })).map((x) => x.persona)).toEqual([want]);
+  });
+
+  it('reads a token together with its user', async () => {
+    const u = await owner();
+    await store.tokens.insert({ userId: u.id, kind: 'api_key', name: 'k', prefix: 'sbk_x', hash: `h-${u.id}`, expiresAt: null });
+    const found = await store.tokens.withUser(`h-${u.id}`);
+    expect(found?.token).toMatchObject({ userId: u.id, kind: 'api_key', name: 'k' });
+    expect(found?.user).toEqual(await store.users.byId(u.id));
+    await store.users.setStatus(u.id, 'suspended');
+    expect((await store.tokens.withUser(`h-${u.id}`))?.user.status).toBe('suspended');
+    expect(await store.tokens.withUser('no-such-hash')).toBeUndefined();
+  });
+
+  it('tells whom a channel identity counts as: created on first sight, its live link honoured', async () => {
+    const now = () => clock.now().toISOString();
+    const id = await store.people.countsAs('api', 'user:counts', now());
+    expect((await store.people.upsert('api', 'user:counts')).id).toBe(id);
+    expect(await store.people.countsAs('api', 'user:counts', now())).toBe(id);
+    const phone = await store.people.upsert('phone', '+15550001');
+    await store.people.link(id, phone.id, new Date(tick + 3_600_000).toISOString(), now());
+    expect(await store.people.countsAs('api', 'user:counts', now())).toBe(phone.id);
+    expect(await store.people.countsAs('api', 'user:counts', new Date(tick + 7_200_000).toISOString())).toBe(id); // the link expired
+  });
+
+  it("settles a call's scopes together: holds released, the cost added to each, a scope without a row started from usage", async () => {
+    const period = '2026-03';
+    const agentKey = { scope: 'agent' as const, scopeId: 'settle-agent', period };
+    const customerKey = { scope: 'customer' as const, scopeId: 'settle-customer', period };
+    const personKey = { scope: 'person' as const, scopeId: 'settle-agent:settle-person', period: '2026-03-01' };
+    const r = await store.budget.reserve('h1', [{ key: agentKey, amountUsd: 0.5, limitUsd: 10 }, { key: customerKey, amountUsd: 0.5, limitUsd: null }], '2026-03-01T11:00:00Z');
+    expect(r.ok).toBe(true);
+    expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0, reservedUsd: 0.5 });
+    const totals = await store.budget.settle('h1', [{ key: agentKey, actualUsd: 0.25 }, { key: customerKey, actualUsd: 0.25, held: false }, { key: personKey, actualUsd: 0.25, held: false }]);
+    expect(totals.map((t) => [t.key.scope, t.spentUsd])).toEqual([['agent', 0.25], ['customer', 0.25], ['person', 0.25]]);
+    expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
+    expect(await store.budget.get(customerKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
+    expect(await store.budget.get(personKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
+    // A scope's first row of the period starts from what the usage table already holds for it, plus this call.
+    const u = await owner();
+    const agent = await store.agents.insert({ name: 'S', slug: 'store-settle', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
+    await store.usage.insert({ agentId: agent.id, conversationId: null, messageId: null, channel: 'api', purpose: 'chat', provider: 'openai', model: 'm', inputTokens: 1, outputTokens: 1, costUsd: 0.5, ttftMs: null, latencyMs: 1, status: 'ok', error: null });
+    const fresh = { scope: 'agent' as const, scopeId: agent.id, period };
+    expect(await store.budget.settle('h2', [{ key: fresh, actualUsd: 0.25, held: false }, { key: customerKey, actualUsd: 0.25, held: false }])).toEqual([{ key: fresh, spentUsd: 0.75 }, { key: customerKey, spentUsd: 0.5 }]);
+    expect(await store.budget.get(fresh)).toMatchObject({ spentUsd: 0.75, reservedUsd: 0 });
+    // Settled again (a retried record): nothing is held any more, so nothing goes below zero.
+    await store.budget.settle('h1', [{ key: agentKey, actualUsd: 0 }, { key: customerKey, actualUsd: 0, held: false }]);
+    expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
+  });
+
   it('stores settings as JSON', async () => {
     await store.settings.set('k', { a: [1, 2] });
     await store.settings.set('k', { a: [3] });

@@ -24,6 +24,8 @@ export type TokenRow = { id: string; userId: string; kind: 'session' | 'api_key'
 export interface TokenRepo {
   insert(t: { userId: string; kind: 'session' | 'api_key'; name: string; prefix: string; hash: string; expiresAt: string | null }): Promise<TokenRow>;
   byHash(hash: string): Promise<TokenRow | undefined>;
+  /** The token and its user, read together (every authenticated request asks). */
+  withUser(hash: string): Promise<{ token: TokenRow; user: User } | undefined>;
   touch(id: string, at: string): Promise<void>;
   listKeys(userId: string): Promise<TokenRow[]>;
   delete(id: string, userId?: string): Promise<boolean>;

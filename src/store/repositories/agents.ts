@@ -2,6 +2,7 @@ import type { Db } from '../db.js';
 import type { AgentRepo, Clock, IdGenerator, AgentPatch } from '../../domain/ports.js';
 import { HANDOFF_DEFAULTS, KNOWLEDGE_DEFAULTS, SITE_DEFAULTS, VOICE_DEFAULTS, PERSONA_FILES, type Agent, type AgentStatus, type Persona, type PersonaKey } from '../../domain/types.js';
 import type { Database } from '../schema.js';
+import { prepared } from '../prepared.js';
 import { errors } from '../../domain/errors.js';
 
 /** A unique-constraint failure, on either dialect. */
@@ -17,29 +18,30 @@ const slugTaken = (err: unknown) => {
 type AgentRow = Database['agents'];
 const personaKeys = Object.keys(PERSONA_FILES) as PersonaKey[];
 
-function emptyPersona(instructions: string): Persona {
-  return { soul: '', agents: '', tools: '', user: '', instructions };
-}
-
 /** Runs fn inside a transaction unless db already is one. */
 export async function inTx<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
   return db.isTransaction ? fn(db) : db.transaction().execute(fn);
 }
 
+/**
+ * The agents' rows with their persona files, in one statement: each file is a correlated subquery
+ * on agent_files' primary key (agent_id, path). It used to be a second query per read, and every
+ * model call reads its agent (bench/proxy.ts counts the statements).
+ */
+const agentsWithPersona = (db: Db) => db.selectFrom('agents').selectAll('agents').select((eb) => personaKeys.map((key) =>
+  eb.selectFrom('agent_files').select('content').whereRef('agent_files.agent_id', '=', 'agents.id').where('agent_files.path', '=', PERSONA_FILES[key]).as(`persona_${key}`)));
+type Row = AgentRow & { [K in PersonaKey as `persona_${K}`]: string | null };
+/** One agent by id or by slug: every model call reads its agent (prepared: built once). */
+const agentById = prepared((db, p: { id: string }) => agentsWithPersona(db).where('agents.id', '=', p.id));
+const agentBySlug = prepared((db, p: { slug: string }) => agentsWithPersona(db).where('agents.slug', '=', p.slug));
+
 export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
-  async function hydrate(rows: AgentRow[]): Promise<Agent[]> {
-    if (rows.length === 0) return [];
-    const files = await db.selectFrom('agent_files').select(['agent_id', 'path', 'content'])
-      .where('agent_id', 'in', rows.map((r) => r.id))
-      .where('path', 'in', Object.values(PERSONA_FILES)).execute();
-    const byAgent = new Map<string, Persona>(rows.map((r) => [r.id, emptyPersona(r.instructions)]));
-    for (const f of files) {
-      const key = personaKeys.find((k) => PERSONA_FILES[k] === f.path);
-      if (key) byAgent.get(f.agent_id)![key] = f.content;
-    }
+  const withPersona = () => agentsWithPersona(db);
+  function hydrate(rows: Row[]): Agent[] {
     return rows.map((r) => ({
       id: r.id, slug: r.slug, name: r.name, description: r.description, icon: r.icon,
-      persona: byAgent.get(r.id)!, model: r.model, fallbackModel: r.fallback_model,
+      persona: { soul: r.persona_soul ?? '', agents: r.persona_agents ?? '', tools: r.persona_tools ?? '', user: r.persona_user ?? '', instructions: r.instructions },
+      model: r.model, fallbackModel: r.fallback_model,
       temperature: Number(r.temperature), status: r.status as AgentStatus, listed: Number(r.listed) === 1,
       monthlyBudgetUsd: r.monthly_budget_usd == null ? null : Number(r.monthly_budget_usd), downgradeAtPercent: Number(r.downgrade_at_percent),
       stopAtPercent: Number(r.stop_at_percent), budgetStopMessage: r.budget_stop_message, personDailyMessages: r.person_daily_messages == null ? null : Number(r.person_daily_messages),
@@ -87,22 +89,20 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
       return (await repo.byId(id))!;
     },
     async byId(id) {
-      const rows = await db.selectFrom('agents').selectAll().where('id', '=', id).execute();
-      return (await hydrate(rows))[0];
+      return hydrate((await agentById.execute(db, { id })).rows as Row[])[0];
     },
     async bySlug(slug) {
-      const rows = await db.selectFrom('agents').selectAll().where('slug', '=', slug).execute();
-      return (await hydrate(rows))[0];
+      return hydrate((await agentBySlug.execute(db, { slug })).rows as Row[])[0];
     },
     async slugExists(slug) {
       return !!(await db.selectFrom('agents').select('id').where('slug', '=', slug).executeTakeFirst());
     },
     async list(f) {
-      let q = db.selectFrom('agents').selectAll();
-      if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);
-      if (f.listed !== undefined) q = q.where('listed', '=', f.listed ? 1 : 0);
-      if (f.status) q = q.where('status', '=', f.status);
-      return hydrate(await q.orderBy('created_at').orderBy('name').execute());
+      let q = withPersona();
+      if (f.ownerId) q = q.where('agents.owner_id', '=', f.ownerId);
+      if (f.listed !== undefined) q = q.where('agents.listed', '=', f.listed ? 1 : 0);
+      if (f.status) q = q.where('agents.status', '=', f.status);
+      return hydrate(await q.orderBy('agents.created_at').orderBy('agents.name').execute() as Row[]);
     },
     async update(id, patch: AgentPatch, expectedVersion) {
       const at = clock.now().toISOString();

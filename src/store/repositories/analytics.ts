@@ -1,5 +1,6 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../db.js';
+import { prepared } from '../prepared.js';
 import type { AnalyticsRepo, UsageFilter } from '../../domain/ports.js';
 
 /** The day after a YYYY-MM-DD date, as the exclusive upper bound of an ISO-timestamp range. */
@@ -11,6 +12,11 @@ const money = (v: unknown) => Math.round(Number(v) * 1e8) / 1e8;
  * Read-only aggregates for the analytics page. Portable SQL only: days are the text prefix of ISO
  * timestamps (`substr(created_at, 1, 10)`), or the usage table's `day` column.
  */
+/** Every admitted message is logged (prepared: built once). */
+const recordMessage = prepared((db, p: { id: string; agentId: string; personId: string | null; channel: string; day: string; at: string }) => db.insertInto('person_messages')
+  .values({ id: p.id, agent_id: p.agentId, person_id: p.personId, channel: p.channel, day: p.day, created_at: p.at })
+  .onConflict((oc) => oc.column('id').doNothing()));
+
 export function analyticsRepo(db: Db): AnalyticsRepo {
   /** An agent filter on a column: all agents (undefined), none (an empty list) or these. */
   const agentsIn = (col: string, ids: string[] | undefined): Expression<SqlBool> =>
@@ -59,9 +65,7 @@ export function analyticsRepo(db: Db): AnalyticsRepo {
     },
 
     async recordMessage(m) {
-      await db.insertInto('person_messages')
-        .values({ id: m.id, agent_id: m.agentId, person_id: m.personId, channel: m.channel, day: m.at.slice(0, 10), created_at: m.at })
-        .onConflict((oc) => oc.column('id').doNothing()).execute();
+      await recordMessage.execute(db, { id: m.id, agentId: m.agentId, personId: m.personId, channel: m.channel, day: m.at.slice(0, 10), at: m.at });
     },
 
     async usageByChannel(f) {

@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { sql, PostgresAdapter } from 'kysely';
 import type { Db } from '../db.js';
+import { prepared } from '../prepared.js';
 import type { BudgetAlert, BudgetRepo, Clock, IdGenerator, SpendKey } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
 
@@ -17,7 +18,24 @@ const toAlert = (r: Database['budget_alerts']): BudgetAlert => ({
 const lockOrder = (a: SpendKey, b: SpendKey) =>
   a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.scopeId < b.scopeId ? -1 : a.scopeId > b.scopeId ? 1 : a.period < b.period ? -1 : a.period > b.period ? 1 : 0;
 
+/** settleAll's statement for `n` scopes, built once per n (prepared). */
+const settleAllQueries = new Map<number, ReturnType<typeof settleAllQueryFor>>();
+const settleAllQuery = (n: number) => settleAllQueries.get(n) ?? settleAllQueries.set(n, settleAllQueryFor(n)).get(n)!;
+function settleAllQueryFor(n: number) {
+  return prepared((db, p: Record<string, string | number>) => {
+    const each = Array.from({ length: n }, (_, i) => i);
+    const byScope = (name: string) => sql<number>`(case scope ${sql.join(each.map((i) => sql`when ${p[`scope${i}`]} then ${p[`${name}${i}`]}`), sql` `)} else 0 end)`;
+    return db.updateTable('spend').set({
+      reserved_usd: sql<number>`max(reserved_usd - ${byScope('freed')}, 0)`,
+      spent_usd: sql<number>`spent_usd + ${byScope('actual')}`,
+      updated_at: p.at as string,
+    }).where((eb) => eb.or(each.map((i) => eb.and([eb('scope', '=', p[`scope${i}`] as string), eb('scope_id', '=', p[`id${i}`] as string), eb('period', '=', p[`period${i}`] as string)]))))
+      .returning(['scope', 'scope_id', 'period', 'spent_usd']);
+  });
+}
+
 export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
+  const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   /** What the usage table already says for a scope and period (when its running total starts). */
   async function fromUsage(tx: Db, k: SpendKey): Promise<{ spent: number; messages: number }> {
     if (k.scope === 'agent') {
@@ -72,6 +90,21 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
     return update();
   }
 
+  /** A scope's first row of the period, with this call's cost in it; undefined when another call created it first. */
+  async function startRow(tx: Db, k: SpendKey, actualUsd: number, at: string) {
+    const init = await fromUsage(tx, k);
+    return tx.insertInto('spend').values({ scope: k.scope, scope_id: k.scopeId, period: k.period, spent_usd: init.spent + actualUsd, reserved_usd: 0, messages: init.messages, updated_at: at })
+      .onConflict((oc) => oc.columns(['scope', 'scope_id', 'period']).doNothing())
+      .returning(['scope', 'scope_id', 'period', 'spent_usd']).executeTakeFirst();
+  }
+
+  /** Every scope's row settled in one statement (SQLite only; see settle): the scopes' rows it updated. */
+  function settleAll(tx: Db, items: { key: SpendKey; actualUsd: number }[], freed: (it: { key: SpendKey }) => number, at: string) {
+    const values: Record<string, string | number> = { at };
+    items.forEach((it, i) => Object.assign(values, { [`scope${i}`]: it.key.scope, [`id${i}`]: it.key.scopeId, [`period${i}`]: it.key.period, [`freed${i}`]: freed(it), [`actual${i}`]: it.actualUsd }));
+    return settleAllQuery(items.length).execute(tx, values).then((r) => r.rows);
+  }
+
   return {
     async get(k) {
       const found = await read(db, k);
@@ -121,10 +154,22 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
           })), it.key).returning(['scope', 'scope_id', 'period', 'spent_usd']).executeTakeFirst();
         };
         const rows: { scope: string; scope_id: string; period: string; spent_usd: number }[] = [];
-        for (const it of [...items].sort((a, b) => lockOrder(a.key, b.key))) {
-          let r = await settleRow(it);
-          // A scope without a row yet for this period (no limit, so nothing reserved it): created from
-          // the usage table (which does not hold this call yet), then settled.
+        // SQLite runs one writer at a time, so there the scopes' rows (one per scope: agent, customer,
+        // person) settle in one statement; rows it did not find are done one by one below.
+        const together = !pg && items.length > 1 && new Set(items.map((it) => it.key.scope)).size === items.length;
+        const each = together
+          ? await settleAll(tx, items, (it) => release.get(`${holdId}:${it.key.scope}`) ?? 0, at).then((found) => {
+            rows.push(...found);
+            return items.filter((it) => !found.some((r) => same(r, it.key)));
+          })
+          : items;
+        for (const it of [...each].sort((a, b) => lockOrder(a.key, b.key))) {
+          // (Rows left over by settleAll are known to be missing: not updated again in vain.)
+          let r = together ? undefined : await settleRow(it);
+          // A scope without a row yet for this period (no limit, so nothing reserved it): its row starts
+          // from the usage table (which does not hold this call yet) plus this call. When another call
+          // created it in the meantime, this one settles on it as usual.
+          if (!r && !release.get(`${holdId}:${it.key.scope}`)) r = await startRow(tx, it.key, it.actualUsd, at);
           if (!r) { await ensure(tx, it.key); r = await settleRow(it); }
           if (r) rows.push(r);
         }

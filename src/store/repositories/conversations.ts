@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db.js';
+import { prepared } from '../prepared.js';
 import type { Clock, ConversationRepo, IdGenerator, PersonRepo } from '../../domain/ports.js';
 import { inboxChannelsOf, type Channel, type ChatMessage, type CloseReason, type Conversation, type ConversationMode, type MessageAuthor, type MessageRole, type MessageStatus, type SummaryStatus } from '../../domain/types.js';
 import type { Database } from '../schema.js';
@@ -28,8 +29,19 @@ const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel'
 });
 const MESSAGE_COLS = ['id', 'conversation_id', 'role', 'content', 'status', 'error', 'created_at', 'channel', 'author_type', 'author_user_id', 'author_name'] as const;
 
+/** Whom a channel identity counts as (asked by every /v1 call; prepared: built once). */
+const personCountsAs = prepared((db, p: { kind: string; externalId: string; now: string }) => db.selectFrom('people as p')
+  .leftJoin('person_links as l', (j) => j.onRef('l.person_id', '=', 'p.id').on('l.expires_at', '>', p.now))
+  .select(['p.id', 'l.linked_person_id']).where('p.kind', '=', p.kind).where('p.external_id', '=', p.externalId));
+
 export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
-  return {
+  const repo: PersonRepo = {
+    async countsAs(kind, externalId, now) {
+      // A person seen before: who they are and whom they count as, in one read (their link, if any, is unique).
+      const r = await personCountsAs.first(db, { kind, externalId, now });
+      if (r) return r.linked_person_id ?? r.id;
+      return repo.canonical((await repo.upsert(kind, externalId)).id, now);
+    },
     async upsert(kind, externalId, displayName) {
       const name = displayName?.trim().slice(0, 120) || null;
       const existing = await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
@@ -157,6 +169,7 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
       return Number(r.numUpdatedRows) === 1;
     },
   };
+  return repo;
 }
 
 export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): ConversationRepo {

@@ -1,5 +1,7 @@
 import type { Db } from '../db.js';
 import type { Clock, IdGenerator, TokenRepo, TokenRow } from '../../domain/ports.js';
+import { toUser } from './users.js';
+import { prepared } from '../prepared.js';
 
 type Row = { id: string; user_id: string; kind: string; name: string; prefix: string; created_at: string; last_used_at: string | null; expires_at: string | null };
 const toToken = (r: Row): TokenRow => ({
@@ -7,6 +9,12 @@ const toToken = (r: Row): TokenRow => ({
   createdAt: r.created_at, lastUsedAt: r.last_used_at, expiresAt: r.expires_at,
 });
 const cols = ['id', 'user_id', 'kind', 'name', 'prefix', 'created_at', 'last_used_at', 'expires_at'] as const;
+
+/** Every authenticated request asks (prepared: built once). */
+const tokenWithUser = prepared((db, p: { hash: string }) => db.selectFrom('tokens as t').innerJoin('users as u', 'u.id', 't.user_id')
+  .select(['t.id', 't.user_id', 't.kind', 't.name', 't.prefix', 't.created_at', 't.last_used_at', 't.expires_at',
+    'u.email', 'u.role', 'u.created_at as u_created_at', 'u.monthly_budget_usd', 'u.name as u_name', 'u.status', 'u.email_verified_at', 'u.timezone'])
+  .where('t.hash', '=', p.hash));
 
 export function tokenRepo(db: Db, ids: IdGenerator, clock: Clock): TokenRepo {
   return {
@@ -21,6 +29,10 @@ export function tokenRepo(db: Db, ids: IdGenerator, clock: Clock): TokenRepo {
     async byHash(hash) {
       const r = await db.selectFrom('tokens').select(cols).where('hash', '=', hash).executeTakeFirst();
       return r && toToken(r);
+    },
+    async withUser(hash) {
+      const r = await tokenWithUser.first(db, { hash });
+      return r && { token: toToken(r), user: toUser({ ...r, id: r.user_id, created_at: r.u_created_at, name: r.u_name }) };
     },
     async touch(id, at) {
       await db.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();

@@ -2,7 +2,7 @@ import type { Db } from '../db.js';
 import type { IdGenerator, Clock, UserRepo, NewUser } from '../../domain/ports.js';
 import type { Role, User } from '../../domain/types.js';
 
-const toUser = (r: { id: string; email: string; role: string; created_at: string; monthly_budget_usd?: number | null; name?: string | null; status?: string; email_verified_at?: string | null; timezone?: string | null }): User => ({
+export const toUser = (r: { id: string; email: string; role: string; created_at: string; monthly_budget_usd?: number | null; name?: string | null; status?: string; email_verified_at?: string | null; timezone?: string | null }): User => ({
   timezone: r.timezone ?? null,
   id: r.id, email: r.email, role: r.role as Role, createdAt: r.created_at, monthlyBudgetUsd: r.monthly_budget_usd == null ? null : Number(r.monthly_budget_usd),
   name: r.name ?? null, status: (r.status ?? 'active') as User['status'], emailVerifiedAt: r.email_verified_at ?? null,

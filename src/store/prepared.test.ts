@@ -1,0 +1,35 @@
+/** prepared(): built once, run with each call's values, inside and outside transactions (SQLite; PostgreSQL under test:pg). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestStore } from '../../test/helpers/test-store.js';
+import type { Db } from './db.js';
+import { prepared } from './prepared.js';
+
+let db: Db;
+let close: () => Promise<void>;
+beforeAll(async () => { ({ db, close } = await openTestStore({ now: () => new Date('2026-03-01T10:00:00Z') })); });
+afterAll(() => close?.());
+
+describe('prepared statements', () => {
+  it('builds the query once and runs it with each call\'s values, in the order the SQL wants them', async () => {
+    let built = 0;
+    const put = prepared((d, p: { key: string; value: string }) => { built++; return d.insertInto('settings').values({ key: p.key, value: p.value, updated_at: '2026-03-01T10:00:00Z' }); });
+    const get = prepared((d, p: { key: string }) => d.selectFrom('settings').select(['key', 'value']).where('key', '=', p.key));
+    await put.execute(db, { key: 'prep-a', value: '"1"' });
+    await put.execute(db, { value: '"2"', key: 'prep-b' });
+    expect(built).toBe(1);
+    expect(await get.first(db, { key: 'prep-b' })).toEqual({ key: 'prep-b', value: '"2"' });
+    expect(await get.first(db, { key: 'prep-a' })).toEqual({ key: 'prep-a', value: '"1"' });
+    expect(await get.first(db, { key: 'none' })).toBeUndefined();
+  });
+
+  it('runs inside a transaction, which can roll it back', async () => {
+    const put = prepared((d, p: { key: string }) => d.insertInto('settings').values({ key: p.key, value: '"x"', updated_at: '2026-03-01T10:00:00Z' }));
+    const get = prepared((d, p: { key: string }) => d.selectFrom('settings').select('key').where('key', '=', p.key));
+    await expect(db.transaction().execute(async (tx) => {
+      await put.execute(tx, { key: 'prep-tx' });
+      expect(await get.first(tx, { key: 'prep-tx' })).toEqual({ key: 'prep-tx' });
+      throw new Error('roll back');
+    })).rejects.toThrow('roll back');
+    expect(await get.first(db, { key: 'prep-tx' })).toBeUndefined();
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * A query built and compiled once, then run with new values: for the few statements every model
+ * call runs (the key and its user, the agent, the person, the message log, the usage row, the
+ * settle). Building a Kysely query — its immutable operation tree, then the compiler's walk over it —
+ * cost more CPU than SQLite took to run it (bench/proxy.ts profile: `select`, `parseSelectArg`,
+ * `compileQuery` above the statement itself); the SQL text and its parameter positions do not
+ * change from call to call, only the values do.
+ *
+ *   const byHash = prepared((db, p: { hash: string }) => db.selectFrom('tokens').selectAll().where('hash', '=', p.hash));
+ *   const rows = (await byHash.execute(db, { hash })).rows;
+ *
+ * `build` is called once per SQL dialect, with stand-ins for the values: each `p.<name>` may only be
+ * handed to Kysely as a value (never inspected, sliced or compared in JavaScript), and the query's
+ * shape must not depend on the values (no `in` lists of varying length). Runs inside a transaction
+ * when `db` is one; plugins, if any were configured, still see every result.
+ */
+import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
+import type { Db } from './db.js';
+
+const NAME = Symbol('prepared value');
+type StandIn = { readonly [NAME]: string };
+const isStandIn = (v: unknown): v is StandIn => typeof v === 'object' && v !== null && NAME in v;
+
+export type Prepared<P, R> = {
+  execute(db: Db, values: P): Promise<QueryResult<R>>;
+  /** The first row, or undefined (executeTakeFirst). */
+  first(db: Db, values: P): Promise<R | undefined>;
+};
+
+export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p: P) => Compilable<R>): Prepared<P, R> {
+  // Per dialect (the adapter's class): the same process may hold a SQLite and a PostgreSQL database (tests).
+  const compiled = new Map<unknown, { query: CompiledQuery<R>; slots: (string | undefined)[] }>();
+  function compile(db: Db) {
+    const dialect = db.getExecutor().adapter.constructor;
+    let c = compiled.get(dialect);
+    if (!c) {
+      const p = new Proxy({}, { get: (_, name) => ({ [NAME]: String(name) }) }) as P;
+      const query = build(db, p).compile();
+      c = { query, slots: query.parameters.map((v) => (isStandIn(v) ? v[NAME] : undefined)) };
+      compiled.set(dialect, c);
+    }
+    return c;
+  }
+  async function execute(db: Db, values: P): Promise<QueryResult<R>> {
+    const { query, slots } = compile(db);
+    // A value left undefined is bound as NULL (the column is in the statement either way).
+    const parameters = query.parameters.map((v, i) => (slots[i] === undefined ? v : values[slots[i]!] ?? null));
+    return db.executeQuery<R>({ ...query, parameters });
+  }
+  return { execute, first: async (db, values) => (await execute(db, values)).rows[0] };
+}
