@@ -18,6 +18,8 @@ const grammy = lazyRequire<typeof Grammy>('grammy');
 export type { TelegramBotInfo, TelegramView };
 
 const CHANNEL = 'telegram';
+/** Bound on the per-process caches of decrypted tokens and clients (one entry per connected bot). */
+const CACHE_MAX = 10_000;
 
 /**
  * The file a message carries: a voice note or audio file, a photo (its largest size, listed last),
@@ -66,17 +68,41 @@ export function telegramChannel(deps: {
 }) {
   const { store, box, log } = deps;
   const pollers = new Map<string, AbortController>();
-  const api = (token: string) => new (grammy().Api)(token, { apiRoot: deps.apiRoot, timeoutSeconds: Math.max(30, deps.pollTimeoutSeconds + 10) } as never);
+  /**
+   * One grammY client per bot token, kept while the token is in use (a token is immutable: a new bot
+   * or a rotated token is another key). Building one per send was a visible share of a reply's CPU.
+   */
+  const clients = new Map<string, Grammy.Api>();
+  const api = (token: string): Grammy.Api => {
+    let c = clients.get(token);
+    if (!c) {
+      if (clients.size >= CACHE_MAX) clients.clear();
+      c = new (grammy().Api)(token, { apiRoot: deps.apiRoot, timeoutSeconds: Math.max(30, deps.pollTimeoutSeconds + 10) } as never);
+      clients.set(token, c);
+    }
+    return c;
+  };
 
+  /**
+   * The bot token of an agent, read from its channel row on every call (so a disconnected bot or a
+   * rotated token takes effect at once, in every process) but decrypted once per sealed value: the
+   * sealed text is the cache key, and sealing a new token always gives a new one (random nonce).
+   */
   async function tokenFor(agentId: string): Promise<string | undefined> {
     const row = await store.channels.get(agentId, CHANNEL);
     return row ? openToken(row.secretSealed) : undefined;
   }
 
+  const opened = new Map<string, string>();
   /** Every bot token is registered as a secret the moment it is known, so no text that is stored or logged can carry it. */
   function openToken(sealed: string): string {
-    const token = box.open(sealed);
-    registerSecret(token);
+    let token = opened.get(sealed);
+    if (token === undefined) {
+      token = box.open(sealed);
+      registerSecret(token);
+      if (opened.size >= CACHE_MAX) opened.clear();
+      opened.set(sealed, token);
+    }
     return token;
   }
 
