@@ -88,7 +88,7 @@ export function inboxService(deps: {
   let batch: Pending[] = [];
   let flushing = false;
   let flushQueued = false;
-  /** Messages being accepted right now, and when the last acceptance ended (performance.now()). */
+  /** Webhooks being received and messages being accepted right now, and when the last one ended (performance.now()). */
   let accepting = 0;
   let lastAcceptAt = -Infinity;
 
@@ -140,7 +140,23 @@ export function inboxService(deps: {
     });
   }
 
-  /** Waits (bounded by ingressYieldMs) while webhooks are being accepted, so their acks go first. */
+  /**
+   * A webhook request being received (from before it is verified and its body read, until it is
+   * answered): idle worker loops wait while any is, not only while a message is being stored, so a
+   * burst of posts is acknowledged before the worker takes the event loop. Call the result once done.
+   */
+  function receiving(): () => void {
+    accepting++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      accepting--;
+      lastAcceptAt = performance.now();
+    };
+  }
+
+  /** Waits (bounded by ingressYieldMs) while webhooks are being received or accepted, so their acks go first. */
   async function yieldToIngress() {
     const until = performance.now() + o.ingressYieldMs;
     while (running && (accepting > 0 || performance.now() - lastAcceptAt < o.ingressQuietMs) && performance.now() < until) {
@@ -439,6 +455,7 @@ export function inboxService(deps: {
 
   return {
     accept,
+    receiving,
     inline,
     notify,
     start() {
