@@ -71,6 +71,8 @@ const E2E_TARGET_PER_SECOND = 1000;
  */
 /** BENCH_INBOUND_PROFILE=<file>: the sustained phase on SQLite under V8's CPU profiler (the server's thread), written there; PostgreSQL is skipped. */
 const PROFILE = process.env.BENCH_INBOUND_PROFILE;
+/** BENCH_INBOUND_PROFILE_PHASE=burst profiles the burst phase (rounds, discards and the bare server included) instead of the sustained one. */
+const PROFILE_BURST = process.env.BENCH_INBOUND_PROFILE_PHASE === 'burst';
 /** The whole run's time budget (both databases), under bench/index.ts's 180 s per benchmark. */
 const BUDGET_MS = intEnv('BENCH_INBOUND_BUDGET_S', 165, 30, 3600) * 1000;
 const processStart = performance.now();
@@ -372,6 +374,13 @@ export async function runInbound(o: { databaseUrl?: string; sizes?: Sizes; deadl
     inbox.start();
     const burst = {} as Record<ChannelName, { switchboard: Stats; bare: Stats; ratioP99: number; ratioP50: number; refused: number; settledBetween: boolean }>;
     const burstMeter = meter();
+    const burstProfiler = PROFILE && PROFILE_BURST && !o.databaseUrl ? new Session() : undefined;
+    if (burstProfiler) {
+      burstProfiler.connect();
+      await burstProfiler.post('Profiler.enable');
+      await burstProfiler.post('Profiler.setSamplingInterval', { interval: 100 });
+      await burstProfiler.post('Profiler.start');
+    }
     for (const channel of ['whatsapp', 'telegram'] as const) {
       const sb: number[] = [];
       const floor: number[] = [];
@@ -397,6 +406,12 @@ export async function runInbound(o: { databaseUrl?: string; sizes?: Sizes; deadl
       burst[channel] = { switchboard: x, bare: f, ratioP99: round(x.p99 / f.p99, 2), ratioP50: round(x.p50 / f.p50, 2), refused: refusedBurst, settledBetween: quiet };
     }
     const burstMeasured = burstMeter();
+    if (burstProfiler) {
+      const { profile } = await burstProfiler.post('Profiler.stop');
+      writeFileSync(PROFILE!, JSON.stringify(profile));
+      burstProfiler.disconnect();
+      console.log(`burst profiled: written to ${PROFILE}`);
+    }
 
     // 1. The ack path alone.
     await inbox.stop();
@@ -417,7 +432,7 @@ export async function runInbound(o: { databaseUrl?: string; sizes?: Sizes; deadl
       trackers.set(j.tag, t);
       // SQLite only: every statement the process runs while these messages are accepted and answered.
       const counter = o.databaseUrl ? undefined : installSqlCounter({ texts: true });
-      const profiler = PROFILE && !o.databaseUrl ? new Session() : undefined;
+      const profiler = PROFILE && !PROFILE_BURST && !o.databaseUrl ? new Session() : undefined;
       if (profiler) {
         profiler.connect();
         await profiler.post('Profiler.enable');
