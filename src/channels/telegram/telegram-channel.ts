@@ -1,6 +1,6 @@
 import type * as Grammy from 'grammy';
 import type { Update } from 'grammy/types';
-import type { ChannelSender, Clock, IdGenerator, InboundMedia, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
+import type { ChannelRow, ChannelSender, Clock, IdGenerator, InboundMedia, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
 import type { AgentBots, ChannelAdapter, TelegramBotInfo, TelegramView, WebhookRequest } from '../../domain/channels.js';
 import { SendError } from '../../domain/ports.js';
 import { AppError, errors } from '../../domain/errors.js';
@@ -89,8 +89,41 @@ export function telegramChannel(deps: {
    * sealed text is the cache key, and sealing a new token always gives a new one (random nonce).
    */
   async function tokenFor(agentId: string): Promise<string | undefined> {
-    const row = await store.channels.get(agentId, CHANNEL);
+    const row = await channelRow(agentId);
     return row ? openToken(row.secretSealed) : undefined;
+  }
+
+  /**
+   * The bot rows that webhooks and sends ask for at the same moment, read together: one query per
+   * turn of the event loop for every agent asked about, so a burst of 200 posts to one bot is one
+   * read, not 200. Read every time, never kept: a new webhook secret, a rotated token or a removed
+   * bot counts for the next request, whichever process changed it.
+   */
+  type Waiter = { resolve: (row: ChannelRow | undefined) => void; reject: (err: unknown) => void };
+  let wanted: Map<string, Waiter[]> | undefined;
+  function channelRow(agentId: string): Promise<ChannelRow | undefined> {
+    return new Promise((resolve, reject) => {
+      if (!wanted) {
+        wanted = new Map();
+        setImmediate(() => void readWanted());
+      }
+      const waiters = wanted.get(agentId);
+      if (waiters) waiters.push({ resolve, reject });
+      else wanted.set(agentId, [{ resolve, reject }]);
+    });
+  }
+  async function readWanted() {
+    const batch = wanted!;
+    wanted = undefined;
+    try {
+      const rows = await store.channels.forAgents([...batch.keys()]);
+      for (const [agentId, waiters] of batch) {
+        const row = rows.find((r) => r.agentId === agentId && r.channel === CHANNEL);
+        for (const w of waiters) w.resolve(row);
+      }
+    } catch (err) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+    }
   }
 
   const opened = new Map<string, string>();
@@ -262,7 +295,7 @@ export function telegramChannel(deps: {
     enabled: async () => true, // needs no site-wide setting: each agent's bot brings its own token
     async verify(req: WebhookRequest) {
       const agentId = req.params.agentId ?? '';
-      const row = await store.channels.get(agentId, CHANNEL);
+      const row = await channelRow(agentId);
       if (!row || row.mode !== 'webhook' || !row.webhookSecret) throw errors.notFound('Telegram bot');
       registerSecret(row.webhookSecret);
       const secretHeader = req.header('x-telegram-bot-api-secret-token');
