@@ -241,7 +241,8 @@ export function inboxService(deps: {
     try {
       // Spoken replies on a channel that sends voice notes are OGG/Opus, the format Telegram and WhatsApp
       // play as a voice note (whether the person spoke or, with voice.reply "always", typed).
-      for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, ...(mediaIds ? { mediaIds } : {}), ...(sender?.sendVoice ? { voiceFormat: 'opus' as const } : {}) })) {
+      // A message claimed for the first time (attempts counts claims) has nothing stored under its id yet.
+      for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, firstAttempt: item.attempts === 1, ...(mediaIds ? { mediaIds } : {}), ...(sender?.sendVoice ? { voiceFormat: 'opus' as const } : {}) })) {
         if (ev.type === 'start' && !ev.human) startTyping();
         if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId, ...(ev.voice ? { voice: ev.voice } : {}) };
         if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
