@@ -81,8 +81,7 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
 
   /** The person a channel identity stands for: itself, or the phone it is linked to. */
   async function personId(p: { kind: string; externalId: string; displayName?: string | null }): Promise<string> {
-    const person = await store.people.upsert(p.kind, p.externalId, p.displayName);
-    return store.people.canonical(person.id, clock.now().toISOString());
+    return store.people.resolve(p.kind, p.externalId, p.displayName, clock.now().toISOString());
   }
 
   return {

@@ -29,7 +29,7 @@ const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel'
 const MESSAGE_COLS = ['id', 'conversation_id', 'role', 'content', 'status', 'error', 'created_at', 'channel', 'author_type', 'author_user_id', 'author_name'] as const;
 
 export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
-  return {
+  const repo: PersonRepo = {
     async upsert(kind, externalId, displayName) {
       const name = displayName?.trim().slice(0, 120) || null;
       const existing = await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
@@ -119,6 +119,17 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
       };
       return db.isTransaction ? run(db) : db.transaction().execute(run);
     },
+    async resolve(kind, externalId, displayName, now) {
+      const name = displayName?.trim().slice(0, 120) || null;
+      const r = await db.selectFrom('people as p')
+        .leftJoin('person_links as l', (j) => j.onRef('l.person_id', '=', 'p.id').on('l.expires_at', '>', now))
+        .select(['p.id', 'p.display_name', 'l.linked_person_id']).where('p.kind', '=', kind).where('p.external_id', '=', externalId).executeTakeFirst();
+      if (!r || (name && r.display_name !== name)) {
+        const p = await repo.upsert(kind, externalId, displayName); // created, or renamed: as upsert does it
+        return repo.canonical(p.id, now);
+      }
+      return r.linked_person_id ?? r.id;
+    },
     async canonical(personId, now) {
       const l = await db.selectFrom('person_links').select('linked_person_id').where('person_id', '=', personId).where('expires_at', '>', now).executeTakeFirst();
       return l?.linked_person_id ?? personId;
@@ -157,6 +168,7 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
       return Number(r.numUpdatedRows) === 1;
     },
   };
+  return repo;
 }
 
 export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): ConversationRepo {
