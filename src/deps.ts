@@ -204,7 +204,7 @@ export function buildServices(config: Config, infra: Infra) {
   // Channels register their adapters here; the inbox answers on whichever channel a message came from.
   // A Telegram `/start <code>` from the owner link makes that chat the agent's owner chat; anything else goes to the inbox.
   const acceptInbound = async (m: InboundMessage) => ((await owner.claim(m)) ? { duplicate: false } : inbox.accept(m));
-  const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: acceptInbound });
+  const channels = channelRegistry({ store, clock, log: log.child({ service: 'channels' }), queue, accept: acceptInbound, ingress: () => inbox.receiving() });
   const routers = new Map<string, Router>();
   const inbox = inboxService({ store, chat, clock, log: log.child({ service: 'inbox' }), senders: channels.senders, routers, media, options: { concurrency: config.SWITCHBOARD_WORKER_CONCURRENCY, leaseMs: config.SWITCHBOARD_INBOX_LEASE_MS, baseBackoffMs: config.SWITCHBOARD_SEND_RETRY_MS, maxSendAttempts: config.SWITCHBOARD_SEND_ATTEMPTS },
     onSendFailure: (channel, final) => metrics.sendFailure(channel, final),

@@ -34,6 +34,8 @@ export function channelRegistry(deps: {
   store: Store; clock: Clock; log: Logger; queue: JobQueue;
   /** The durable inbox: a message is stored there before the webhook is answered. */
   accept: (m: InboundMessage) => Promise<{ duplicate: boolean }>;
+  /** Told when a webhook starts being received; the function it returns, when it is answered (the inbox worker yields meanwhile). */
+  ingress?: () => () => void;
 }) {
   const { store, log } = deps;
   const now = () => deps.clock.now().toISOString();
@@ -96,15 +98,20 @@ export function channelRegistry(deps: {
 
     /** A webhook: verified by its adapter, parsed, stored in the inbox, receipts applied; answered with the adapter's ack. */
     async receive(channel: string, req: WebhookRequest): Promise<{ body: string; contentType: string } | undefined> {
-      const a = adapter(channel);
-      await a.verify(req);
-      const { messages, receipts } = await a.parse(req);
-      // All of a post's messages go into the inbox's same group commit; the answer waits for it.
-      const accepted = (await Promise.all(messages.map((m) => deps.accept(m)))).filter((r) => !r.duplicate).length;
-      for (const r of receipts) await receipt(channel, r);
-      const failed = receipts.flatMap((r) => (r.failed ? [r.failed.error] : []));
-      if (a.observe && (accepted || failed.length)) await a.observe({ accepted, failed });
-      return a.ack;
+      const done = deps.ingress?.();
+      try {
+        const a = adapter(channel);
+        await a.verify(req);
+        const { messages, receipts } = await a.parse(req);
+        // All of a post's messages go into the inbox's same group commit; the answer waits for it.
+        const accepted = (await Promise.all(messages.map((m) => deps.accept(m)))).filter((r) => !r.duplicate).length;
+        for (const r of receipts) await receipt(channel, r);
+        const failed = receipts.flatMap((r) => (r.failed ? [r.failed.error] : []));
+        if (a.observe && (accepted || failed.length)) await a.observe({ accepted, failed });
+        return a.ack;
+      } finally {
+        done?.();
+      }
     },
 
     /** A platform's GET handshake, answered by its adapter. */

@@ -80,6 +80,39 @@ function inputSchema(input: ModelTool['input']) {
   return s;
 }
 
+/** A tool as the provider model is told of it (what streamText builds from a tool set). */
+type ToolDef = { type: 'function'; name: string; description: string; inputSchema: Awaited<ReturnType<typeof zodSchema>['jsonSchema']> };
+async function toolDefs(tools: ModelTool[]): Promise<ToolDef[]> {
+  return Promise.all(tools.map(async (t) => ({ type: 'function' as const, name: t.name, description: t.description, inputSchema: await inputSchema(t.input).jsonSchema })));
+}
+
+/**
+ * Runs the tool calls of a first step made without streamText, as streamText would: input parsed and
+ * checked against the tool's schema, a tool that throws answers "Tool failed: …", a tool the model was
+ * not offered is refused (`req.refuse`). Returns what the model is told of each.
+ */
+async function runToolCalls(req: ModelRequest, calls: { toolCallId: string; toolName: string; input: string }[]) {
+  const out: { toolCallId: string; toolName: string; input: unknown; output: string; error: boolean }[] = [];
+  for (const c of calls) {
+    let input: unknown;
+    try { input = c.input.trim() ? JSON.parse(c.input) : {}; } catch { input = c.input; }
+    const t = req.tools?.find((x) => x.name === c.toolName);
+    if (!t) {
+      out.push({ ...c, input, output: req.refuse ? await req.refuse(c.toolName, input) : `Error: there is no tool named "${c.toolName}".`, error: true });
+      continue;
+    }
+    const checked = t.input.safeParse(input);
+    if (!checked.success) {
+      out.push({ ...c, input, output: `Invalid input for tool ${t.name}: ${checked.error.message}`, error: true });
+      continue;
+    }
+    let output: string;
+    try { output = await t.execute(checked.data); } catch (e) { output = `Tool failed: ${(e as Error)?.message ?? String(e)}`; }
+    out.push({ ...c, input: checked.data, output, error: false });
+  }
+  return out;
+}
+
 /** Our tools as AI SDK tools; a tool that throws answers the model with the error instead of ending the turn. */
 function toolSet(tools: ModelTool[]): ToolSet {
   return Object.fromEntries(tools.map((t) => [t.name, tool({
@@ -165,18 +198,20 @@ async function withRetries<T>(call: () => PromiseLike<T>, signal: AbortSignal, m
 }
 
 /**
- * A reply without tools goes straight to the provider model's own `doStream`: the provider package
- * still builds the request, reads the event stream and reports the provider's errors, while
- * streamText's orchestration — the step and tool loop, teeing the stream for its many consumers,
- * telemetry — is skipped. For a plain reply that orchestration was most of the model call's CPU
- * time (bench/proxy.ts, /work/notes/profile-before.txt). Retries as streamText makes them: a
+ * A reply's first step goes straight to the provider model's own `doStream`, with the tools offered
+ * when there are any: the provider package still builds the request, reads the event stream and
+ * reports the provider's errors, while streamText's orchestration — the step and tool loop, teeing
+ * the stream for its many consumers, telemetry — is skipped. For a plain reply that orchestration
+ * was most of the model call's CPU time (bench/proxy.ts, /work/notes/profile-before.txt; for a
+ * channel message with the default tools, web streams were the largest item of bench/inbound.ts's
+ * profile). Only a step that calls tools hands the rest of the reply to streamText. Retries as streamText makes them: a
  * retryable API error before the stream starts is tried again up to `maxRetries` times, waiting 2 s,
  * 4 s… (a `retry-after-ms`/`retry-after` header under a minute is honoured instead). A reply wanted in
  * one piece (`whole`, a non-streamed /v1 call) goes to `doGenerate` the same way: one JSON response to
  * read instead of an event stream to decode and parse.
  */
-async function* directStream(model: ModelV3, req: ModelRequest, signal: AbortSignal, maxRetries: number): AsyncGenerator<StreamPartV3> {
-  const options = directOptions(req, signal);
+async function* directStream(model: ModelV3, req: ModelRequest, signal: AbortSignal, maxRetries: number, tools?: ToolDef[]): AsyncGenerator<StreamPartV3> {
+  const options = { ...directOptions(req, signal), ...(tools?.length ? { tools, toolChoice: { type: 'auto' as const } } : {}) };
   const started = await withRetries(() => model.doStream(options), signal, maxRetries);
   const reader = started.stream.getReader();
   let finished = false;
@@ -222,41 +257,58 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
       let timer = setTimeout(() => idle.abort(), opts.timeoutMs);
       const alive = () => { clearTimeout(timer); timer = setTimeout(() => idle.abort(), opts.timeoutMs); };
       const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(opts.timeoutMs * 10), ...(req.signal ? [req.signal] : [])]);
-      if (!req.tools?.length && typeof model === 'object' && model.specificationVersion === 'v3') {
+      // The first step goes straight to the provider model, tools or not: most replies are text alone
+      // and end there. Only when the model calls a tool are the calls run here and the remaining steps
+      // left to streamText, which is then given the first step in its messages.
+      let first: { text: string; calls: { toolCallId: string; toolName: string; input: string }[]; usage: { inputTokens: number; outputTokens: number; cachedInputTokens: number } } | undefined;
+      if (typeof model === 'object' && model.specificationVersion === 'v3') {
+        const tools = req.tools?.length ? await toolDefs(req.tools) : undefined;
+        const step = { text: '', calls: [] as { toolCallId: string; toolName: string; input: string }[], usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 } };
+        let finish: ModelStreamEvent | undefined;
         try {
-          for await (const part of directStream(model, req, signal, opts.maxRetries)) {
+          for await (const part of directStream(model, req, signal, opts.maxRetries, tools)) {
             alive();
             if (part.type === 'text-delta') {
-              if (part.delta) yield { type: 'text', text: part.delta };
+              if (part.delta) { step.text += part.delta; yield { type: 'text', text: part.delta }; }
+            } else if (part.type === 'tool-call') {
+              step.calls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
             } else if (part.type === 'error') {
               if (!(part.error instanceof Error)) throw new ProviderError('api', `${req.provider.name} streamed an error: ${JSON.stringify(part.error)?.slice(0, 500)}`, req.provider.name);
               throw part.error;
             } else if (part.type === 'finish') {
               const u = part.usage;
-              yield {
-                type: 'finish',
-                finishReason: part.finishReason.unified,
-                usage: { inputTokens: u.inputTokens.total ?? 0, outputTokens: u.outputTokens.total ?? 0, cachedInputTokens: u.inputTokens.cacheRead ?? 0 },
-              };
+              step.usage = { inputTokens: u.inputTokens.total ?? 0, outputTokens: u.outputTokens.total ?? 0, cachedInputTokens: u.inputTokens.cacheRead ?? 0 };
+              finish = { type: 'finish', finishReason: part.finishReason.unified, usage: step.usage };
             }
           }
         } catch (err) {
+          clearTimeout(timer);
           if (signal.aborted && !(err instanceof ProviderError)) throw new ProviderError('timeout', `${req.provider.name} did not answer in time`, req.provider.name);
           throw toProviderError(err, req.provider.name);
-        } finally {
-          clearTimeout(timer);
         }
-        return;
+        if (!step.calls.length) {
+          clearTimeout(timer);
+          if (finish) yield finish;
+          return;
+        }
+        first = step;
       }
+      // A first step that called tools: they run now, and streamText takes the rest of the steps.
+      const ran = first ? await runToolCalls(req, first.calls) : [];
+      for (const r of ran) yield { type: 'tool', name: r.toolName, input: r.input, output: r.output };
+      const firstMessages: SdkMessage[] = first ? [
+        { role: 'assistant', content: [...(first.text ? [{ type: 'text' as const, text: first.text }] : []), ...ran.map((r) => ({ type: 'tool-call' as const, toolCallId: r.toolCallId, toolName: r.toolName, input: r.input }))] },
+        { role: 'tool', content: ran.map((r) => ({ type: 'tool-result' as const, toolCallId: r.toolCallId, toolName: r.toolName, output: r.error ? { type: 'error-text' as const, value: r.output } : { type: 'text' as const, value: r.output } })) },
+      ] : [];
       const result = streamText({
         model,
         system: req.system,
-        messages: sdkMessages(req.messages),
+        messages: [...sdkMessages(req.messages), ...firstMessages],
         temperature: req.temperature,
         ...(req.maxOutputTokens ? { maxOutputTokens: req.maxOutputTokens } : {}),
         ...(req.tools?.length ? {
           tools: toolSet(req.tools),
-          stopWhen: stepCountIs(req.maxSteps ?? 4),
+          stopWhen: stepCountIs(Math.max(1, (req.maxSteps ?? 4) - (first ? 1 : 0))),
           // A call to a tool the model was not offered: the next step hears our refusal ("Error: …") and goes on.
           prepareStep: async ({ steps, messages }) => {
             const fixes = new Map<string, string>();
@@ -295,10 +347,11 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
             yield {
               type: 'finish',
               finishReason: part.finishReason,
+              // The first step's tokens (made before streamText) count too.
               usage: {
-                inputTokens: u.inputTokens ?? 0,
-                outputTokens: u.outputTokens ?? 0,
-                cachedInputTokens: u.inputTokenDetails?.cacheReadTokens ?? 0,
+                inputTokens: (u.inputTokens ?? 0) + (first?.usage.inputTokens ?? 0),
+                outputTokens: (u.outputTokens ?? 0) + (first?.usage.outputTokens ?? 0),
+                cachedInputTokens: (u.inputTokenDetails?.cacheReadTokens ?? 0) + (first?.usage.cachedInputTokens ?? 0),
               },
             };
           }

@@ -81,8 +81,7 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
 
   /** The person a channel identity stands for: itself, or the phone it is linked to. */
   async function personId(p: { kind: string; externalId: string; displayName?: string | null }): Promise<string> {
-    const person = await store.people.upsert(p.kind, p.externalId, p.displayName);
-    return store.people.canonical(person.id, clock.now().toISOString());
+    return store.people.resolve(p.kind, p.externalId, p.displayName, clock.now().toISOString());
   }
 
   return {
@@ -124,13 +123,15 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
      * conversation is always consistent; a failed reply is never fed back to the model.
      */
     async *send(a: { agent: Agent; person: { kind: string; externalId: string; displayName?: string | null }; channel: Channel; text: string; signal?: AbortSignal; sourceId?: string;
+      /** The caller knows `sourceId` was never worked on before (an inbox message on its first claim): nothing to look up. */
+      firstAttempt?: boolean;
       /** Uploaded voice notes and images (at most 10) the message carries; `text` may then be empty. */
       mediaIds?: string[];
       /** The format of a spoken reply: opus for Telegram and WhatsApp voice notes, mp3 (default) for the web. */
       voiceFormat?: VoiceFormat }): AsyncGenerator<ChatEvent> {
       const { agent } = a;
       // Reprocessing an inbound message (after a crash) must not store it twice nor pay for a second answer.
-      const seen = a.sourceId ? await store.conversations.bySource(a.sourceId) : undefined;
+      const seen = a.sourceId && !a.firstAttempt ? await store.conversations.bySource(a.sourceId) : undefined;
       if (seen?.reply?.status === 'complete') {
         yield { type: 'start', conversationId: seen.message.conversationId, userMessageId: seen.message.id };
         yield { type: 'done', messageId: seen.reply.id, reply: seen.reply.content, model: agent.model ?? '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };

@@ -78,7 +78,7 @@ export type Completion = {
 };
 
 export function completionService(deps: {
-  agents: Pick<Store['agents'], 'bySlug'>; people: Pick<Store['people'], 'countsAs'>; clock: Clock;
+  agents: Pick<Store['agents'], 'bySlug'>; people: Pick<Store['people'], 'resolve'>; clock: Clock;
   gateway: Pick<ModelGateway, 'stream'>; admission: AdmissionService; providers: Pick<ProviderService, 'resolve'>;
 }) {
   const { gateway, admission } = deps;
@@ -98,7 +98,7 @@ export function completionService(deps: {
       // The installation's message-length limit, as on every way in (400 message_too_long, param "messages").
       for (const m of prompt.messages) if (m.role === 'user') await admission.checkLength(messageText(m), 'messages');
       await deps.providers.resolve(agent.model); // "no model configured" before the message is counted
-      const personId = await deps.people.countsAs('api', `user:${actor.user.id}`, deps.clock.now().toISOString());
+      const personId = await deps.people.resolve('api', `user:${actor.user.id}`, undefined, deps.clock.now().toISOString());
       await admission.admit({ agent, personId, channel: 'openai', caller: actor.user });
       const timing = newCallTiming();
       const rest = gateway.stream({

@@ -19,6 +19,8 @@ export const NEEDS_HUMAN_JOB = 'notify-needs-human';
 export const NEEDS_HUMAN_EVENT = 'conversation.needs_human';
 /** The longest reason kept (the tool's parameter, and what the webhook and e-mail carry). */
 export const HANDOFF_REASON_MAX = 500;
+/** The handoff tool's input, built once (not per model call). */
+const HandoffInput = z.object({ reason: z.string().trim().min(1).max(HANDOFF_REASON_MAX).describe('Why a person is needed, in one short sentence') });
 
 const NotifyJob = z.object({
   conversationId: z.string().min(1),
@@ -160,7 +162,7 @@ export function handoffService(deps: {
       return {
         name: 'handoff',
         description: 'Ask a person from the team to join this conversation: when the person wants a human, when you cannot help them, or when it needs a person\'s judgment. Give a short reason. The team is notified and will reply here; tell the person so.',
-        input: z.object({ reason: z.string().trim().min(1).max(HANDOFF_REASON_MAX).describe('Why a person is needed, in one short sentence') }),
+        input: HandoffInput,
         async execute(input: { reason: string }) {
           const marked = await request({ agent, conversationId, reason: input.reason, tellPerson: true });
           return marked

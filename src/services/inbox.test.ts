@@ -9,6 +9,7 @@ import { openTestStore } from '../../test/helpers/test-store.js';
 import { manualClock, silentLog } from '../../test/helpers/fakes.js';
 import type { ChatService } from './chat.js';
 import { inboxService } from './inbox.js';
+import { AGENT_DEFAULTS } from '../domain/schemas.js';
 
 const message = (externalId: string, o: Partial<InboundMessage> = {}): InboundMessage => ({
   channel: 'telegram', account: 'bot-1', externalId, threadKey: `telegram:bot-1:${externalId}`, agentId: null,
@@ -97,5 +98,29 @@ describe(`inbox group commit on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' :
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(await t.store.inbox.counts()).toEqual({ queued: 2 });
+  });
+
+  it('tells chat.send a message is on its first claim (nothing to look up under its id), and not when it is claimed again', async () => {
+    const clock = manualClock();
+    const t = await openTestStore(clock);
+    closers.push(t.close);
+    const u = await t.store.users.insert({ email: 'first-claim@example.com', passwordHash: 'x', role: 'customer' });
+    const agent = await t.store.agents.insert({ name: 'A', slug: 'first-claim', description: '', icon: '', persona: { soul: '', agents: '', tools: '', user: '', instructions: '' }, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
+    const calls: (boolean | undefined)[] = [];
+    const chat = {
+      async *send(a: { firstAttempt?: boolean }) {
+        calls.push(a.firstAttempt);
+        if (calls.length === 1) throw new Error('the database went away'); // the message goes back to the queue
+        yield { type: 'done' as const, messageId: 'm1', reply: '', model: '', usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+      },
+    } as unknown as ChatService;
+    const service = inboxService({ store: t.store, chat, clock, log: silentLog, senders: new Map(), options: { baseBackoffMs: 1000 } });
+    await service.accept(message('f1', { account: agent.id, agentId: agent.id }));
+    clock.advance(1000);
+    await service.drain();
+    clock.advance(5000);
+    await service.drain();
+    expect(calls).toEqual([true, false]);
+    expect(await t.store.inbox.counts()).toEqual({ done: 1 });
   });
 });

@@ -1,4 +1,4 @@
-import type { ChannelSender, Clock, InboundMessage, InboxItem, InboxRoute, Store } from '../domain/ports.js';
+import type { ChannelSender, Clock, InboundMessage, InboxItem, InboxRoute, OutboxItem, Store } from '../domain/ports.js';
 import { SendError, inboundMedia } from '../domain/ports.js';
 import type { Agent } from '../domain/types.js';
 import type { MediaService } from './media.js';
@@ -88,7 +88,7 @@ export function inboxService(deps: {
   let batch: Pending[] = [];
   let flushing = false;
   let flushQueued = false;
-  /** Messages being accepted right now, and when the last acceptance ended (performance.now()). */
+  /** Webhooks being received and messages being accepted right now, and when the last one ended (performance.now()). */
   let accepting = 0;
   let lastAcceptAt = -Infinity;
 
@@ -140,7 +140,23 @@ export function inboxService(deps: {
     });
   }
 
-  /** Waits (bounded by ingressYieldMs) while webhooks are being accepted, so their acks go first. */
+  /**
+   * A webhook request being received (from before it is verified and its body read, until it is
+   * answered): idle worker loops wait while any is, not only while a message is being stored, so a
+   * burst of posts is acknowledged before the worker takes the event loop. Call the result once done.
+   */
+  function receiving(): () => void {
+    accepting++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      accepting--;
+      lastAcceptAt = performance.now();
+    };
+  }
+
+  /** Waits (bounded by ingressYieldMs) while webhooks are being received or accepted, so their acks go first. */
   async function yieldToIngress() {
     const until = performance.now() + o.ingressYieldMs;
     while (running && (accepting > 0 || performance.now() - lastAcceptAt < o.ingressQuietMs) && performance.now() < until) {
@@ -225,7 +241,8 @@ export function inboxService(deps: {
     try {
       // Spoken replies on a channel that sends voice notes are OGG/Opus, the format Telegram and WhatsApp
       // play as a voice note (whether the person spoke or, with voice.reply "always", typed).
-      for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, ...(mediaIds ? { mediaIds } : {}), ...(sender?.sendVoice ? { voiceFormat: 'opus' as const } : {}) })) {
+      // A message claimed for the first time (attempts counts claims) has nothing stored under its id yet.
+      for await (const ev of chat.send({ agent, person, channel: identity.channel, text, sourceId: item.id, firstAttempt: item.attempts === 1, ...(mediaIds ? { mediaIds } : {}), ...(sender?.sendVoice ? { voiceFormat: 'opus' as const } : {}) })) {
         if (ev.type === 'start' && !ev.human) startTyping();
         if (ev.type === 'done') return { text: ev.reply, agentId, messageId: ev.messageId, ...(ev.voice ? { voice: ev.voice } : {}) };
         if (ev.type === 'error') return { text: ev.message || POLITE_FAILURE, agentId };
@@ -252,12 +269,16 @@ export function inboxService(deps: {
    * Sends the stored parts in order. 'retry': wait and try later; 'lost': another worker took the
    * message over (our lease ran out), so leave it alone; 'done': nothing left to send.
    */
-  async function sendParts(item: InboxItem): Promise<'done' | 'retry' | 'lost'> {
+  async function sendParts(item: InboxItem, fresh?: { parts: OutboxItem[]; messageId?: string }): Promise<'done' | 'retry' | 'lost'> {
     const sender = deps.senders.get(item.channel);
     // A part whose send started a lease ago and never finished was cut off by a crash: send it again.
     // One whose send started more recently may still be going out from a worker that lost its lease:
     // wait for it to finish or go stale, rather than skip it (a lost reply) or send later parts first.
-    for (const part of await store.inbox.pendingParts(item.id, iso(1))) {
+    // A reply this worker has just stored is sent from what it stored, without reading it back.
+    let first = true;
+    for (const part of fresh?.parts ?? await store.inbox.pendingParts(item.id, iso(1))) {
+      const cut = first && fresh?.messageId; // nothing of this reply has gone out yet
+      first = false;
       if (part.status === 'sending' && part.sentAt && part.sentAt >= iso(-o.leaseMs)) {
         await store.inbox.retryLater(item.id, new Date(Date.parse(part.sentAt) + o.leaseMs + 50).toISOString(), 'waiting for a send in progress elsewhere');
         return 'retry';
@@ -268,7 +289,13 @@ export function inboxService(deps: {
       }
       if (!(await store.inbox.claimPart(part.id, iso(), iso(-o.leaseMs)))) {
         // Refused because a person took the conversation over: the rest is dropped, nothing more is sent.
-        if (await store.inbox.heldByHuman(item.id)) { await store.inbox.dropPending({ inboxId: item.id }, CUT_BY_TAKEOVER); return 'done'; }
+        // Taken over (in another process) while the answer was generated: nothing of it was sent, and the
+        // transcript shows it was cut.
+        if (await store.inbox.heldByHuman(item.id)) {
+          await store.inbox.dropPending({ inboxId: item.id }, CUT_BY_TAKEOVER);
+          if (cut) await store.conversations.markFailed(cut, CUT_BY_TAKEOVER);
+          return 'done';
+        }
         return 'lost';
       }
       const attempts = part.attempts + 1;
@@ -313,6 +340,7 @@ export function inboxService(deps: {
     if (inFlight.has(item.id)) return;
     inFlight.add(item.id);
     const lease = holdLease(item.id);
+    let fresh: { parts: OutboxItem[]; messageId?: string } | undefined;
     try {
       if (!item.replyReady) {
         // The agent it went to (a router may have changed it), without reading the row again.
@@ -321,21 +349,17 @@ export function inboxService(deps: {
           await store.inbox.finish(item.id, 'done', iso());
           return;
         }
-        // Taken over (in another process) while the answer was generated: it is not sent, and the
-        // transcript shows it was cut.
-        if (messageId && await store.inbox.heldByHuman(item.id)) {
-          await store.conversations.markFailed(messageId, CUT_BY_TAKEOVER);
-          await store.inbox.finish(item.id, 'done', iso());
-          return;
-        }
         const sender = deps.senders.get(item.channel);
         const clean = text.replace(/\uE000/g, ''); // the voice part's marker is ours alone
         const parts = splitMessage(sender?.render ? sender.render(clean) : clean, sender?.maxLength ?? 4096, { format: sender?.format ?? 'markdown' });
         // A spoken reply follows the text as one more part, sent (and retried, and cut by a takeover) like the others.
         if (voice && sender?.sendVoice) parts.push(VOICE_PART + voice.mediaId);
-        await store.inbox.saveReply(item.id, parts.map((t: string) => ({ channel: item.channel, agentId, recipient: item.sender, text: t })), iso());
+        // A takeover in another process while the answer was generated is seen when its first part is
+        // claimed (the claim refuses it): the reply is then marked cut and nothing is sent.
+        const stored = await store.inbox.saveReply(item.id, parts.map((t: string) => ({ channel: item.channel, agentId, recipient: item.sender, text: t })), iso());
+        fresh = stored && { parts: stored, ...(messageId ? { messageId } : {}) };
       }
-      const sent = await sendParts(item);
+      const sent = await sendParts(item, fresh);
       if (sent === 'done') await store.inbox.finish(item.id, 'done', iso());
     } catch (err) {
       log.error('inbox message failed', { inboxId: item.id, error: err });
@@ -432,6 +456,7 @@ export function inboxService(deps: {
 
   return {
     accept,
+    receiving,
     inline,
     notify,
     start() {

@@ -33,6 +33,19 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect((await store.agents.list({ ownerId: u.id })).length).toBe(1);
   });
 
+  it('resolves a channel identity to the person it counts as: created on first sight, renamed, linked while the link lasts', async () => {
+    const now = '2026-03-10T12:00:00.000Z';
+    const first = await store.people.resolve('telegram', 'resolve-1', 'Ana', now);
+    expect(await store.people.byId(first)).toMatchObject({ kind: 'telegram', externalId: 'resolve-1', displayName: 'Ana' });
+    expect(await store.people.resolve('telegram', 'resolve-1', 'Ana', now)).toBe(first);
+    expect(await store.people.resolve('telegram', 'resolve-1', 'Ana B', now)).toBe(first);
+    expect((await store.people.byId(first))?.displayName).toBe('Ana B');
+    const phone = (await store.people.upsert('whatsapp', 'resolve-phone')).id;
+    await store.people.link(first, phone, '2026-03-10T13:00:00.000Z', now);
+    expect(await store.people.resolve('telegram', 'resolve-1', null, now)).toBe(phone);
+    expect(await store.people.resolve('telegram', 'resolve-1', null, '2026-03-10T13:00:00.001Z')).toBe(first); // the link ran out
+  });
+
   it('updates with compare-and-set on the version', async () => {
     const u = await owner();
     const a = await store.agents.insert({ name: 'B', slug: 'store-b', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
@@ -91,13 +104,13 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
 
   it('tells whom a channel identity counts as: created on first sight, its live link honoured', async () => {
     const now = () => clock.now().toISOString();
-    const id = await store.people.countsAs('api', 'user:counts', now());
+    const id = await store.people.resolve('api', 'user:counts', undefined, now());
     expect((await store.people.upsert('api', 'user:counts')).id).toBe(id);
-    expect(await store.people.countsAs('api', 'user:counts', now())).toBe(id);
+    expect(await store.people.resolve('api', 'user:counts', undefined, now())).toBe(id);
     const phone = await store.people.upsert('phone', '+15550001');
     await store.people.link(id, phone.id, new Date(tick + 3_600_000).toISOString(), now());
-    expect(await store.people.countsAs('api', 'user:counts', now())).toBe(phone.id);
-    expect(await store.people.countsAs('api', 'user:counts', new Date(tick + 7_200_000).toISOString())).toBe(id); // the link expired
+    expect(await store.people.resolve('api', 'user:counts', undefined, now())).toBe(phone.id);
+    expect(await store.people.resolve('api', 'user:counts', undefined, new Date(tick + 7_200_000).toISOString())).toBe(id); // the link expired
   });
 
   it("settles a call's scopes together: holds released, the cost added to each, a scope without a row started from usage", async () => {

@@ -53,10 +53,16 @@ export function toolbox(deps: {
     return null;
   }
 
+  /** The agent's effective tools, without the catalog (what a model call needs). */
+  async function effectiveFor(agent: Agent, planTools?: string[] | null): Promise<Effective> {
+    const plugins = agent.plugins.map((p) => p.name);
+    return effectiveTools({ policy: agent.toolPolicy, memoryTools: agent.memoryTools, plugins, planTools: planTools === undefined ? await deps.planTools(agent) : planTools, unavailable: (n) => unavailable(n, agent) });
+  }
+
   async function describe(agent: Agent): Promise<Effective & { catalog: { name: string; available: boolean; reason: string | null; mode: string | null }[] }> {
     const planTools = await deps.planTools(agent);
     const plugins = agent.plugins.map((p) => p.name);
-    const e = effectiveTools({ policy: agent.toolPolicy, memoryTools: agent.memoryTools, plugins, planTools, unavailable: (n) => unavailable(n, agent) });
+    const e = await effectiveFor(agent, planTools);
     // Every tool, allowed or not, with whether it could run for this agent here (so a UI can say so before it is allowed).
     const everything = effectiveTools({ policy: { allow: [...BUILTIN_TOOLS, ...plugins], deny: [] }, memoryTools: true, plugins, planTools, unavailable: (n) => unavailable(n, agent) });
     const why = new Map(everything.unavailable.map((u) => [u.name, u.reason]));
@@ -115,7 +121,7 @@ export function toolbox(deps: {
 
     /** One effective tool, unwrapped: what an approved call runs. */
     async resolve(ctx: ToolContext, name: string): Promise<ModelTool | undefined> {
-      const { effective } = await describe(ctx.agent);
+      const { effective } = await effectiveFor(ctx.agent);
       if (!effective.includes(name)) return undefined;
       return (await build(ctx, effective)).find((t) => t.name === name);
     },
@@ -126,13 +132,14 @@ export function toolbox(deps: {
      * decides itself which of them may run.
      */
     async unrecorded(ctx: ToolContext): Promise<{ tools: ModelTool[]; requireApproval: Set<string> }> {
-      const { effective } = await describe(ctx.agent);
+      const { effective } = await effectiveFor(ctx.agent);
       return { tools: await build(ctx, effective), requireApproval: expand(ctx.agent.toolPolicy?.requireApproval ?? [], ctx.agent.plugins.map((p) => p.name)) };
     },
 
     /** The tools offered in this call (the effective ones, each recorded), and how any other call is refused. */
     async forCall(ctx: ToolContext): Promise<{ tools: ModelTool[]; refuse: (toolName: string, input: unknown) => Promise<string> }> {
-      const { effective, unavailable: missing } = await describe(ctx.agent);
+      // The effective tools only: the catalog of every tool (for the dashboard) is not built per call.
+      const { effective, unavailable: missing } = await effectiveFor(ctx.agent);
       const approval = expand(ctx.agent.toolPolicy?.requireApproval ?? [], ctx.agent.plugins.map((p) => p.name));
       const tools = (await build(ctx, effective)).map((t) => recorded(t, ctx, approval.has(t.name)));
       return { tools, refuse: refuser(ctx, new Map(missing.map((m) => [m.name, m.reason]))) };

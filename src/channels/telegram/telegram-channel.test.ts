@@ -8,15 +8,16 @@ import { channelRegistry } from '../registry.js';
 import type { JobQueue } from '../../jobs/index.js';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1';
+const TOKEN2 = '987654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw2';
 
 describe('telegram channel: notices sent outside the inbox, through the channel registry', () => {
   let tg: FakeTelegram;
-  beforeAll(async () => { tg = await startFakeTelegram({ bots: [{ token: TOKEN, username: 'NoticeBot' }] }); });
+  beforeAll(async () => { tg = await startFakeTelegram({ bots: [{ token: TOKEN, username: 'NoticeBot' }, { token: TOKEN2, username: 'OtherBot' }] }); });
   afterAll(() => tg?.close());
 
   it('renders and splits a long notice (approval results) into messages Telegram accepts, in order', async () => {
     const recorded: DirectSend[] = [];
-    const store = { channels: { get: async () => ({ secretSealed: TOKEN }) }, inbox: { recordDirect: async (d: DirectSend) => { recorded.push(d); } } } as unknown as Store;
+    const store = { channels: { forAgents: async (ids: string[]) => ids.map((agentId) => ({ agentId, channel: 'telegram', secretSealed: TOKEN })) }, inbox: { recordDirect: async (d: DirectSend) => { recorded.push(d); } } } as unknown as Store;
     const box: SecretBox = { seal: (s) => s, open: (s) => s };
     const channel = telegramChannel({
       store, box, ids: randomIds, clock: systemClock, log: createLogger('silent'), apiRoot: tg.apiRoot, pollTimeoutSeconds: 1,
@@ -35,5 +36,43 @@ describe('telegram channel: notices sent outside the inbox, through the channel 
     expect(parts.at(-1)).toMatch(/line 599 &amp; &lt;more&gt;$/);
     // Each part is on record as sent outside a reply.
     expect(recorded.map((d) => [d.purpose, d.status, d.text])).toEqual(parts.map((p) => ['approval', 'sent', p]));
+  });
+
+  it('decrypts a bot token once, and sends with a rotated token (or refuses a removed bot) at once', async () => {
+    let row: { agentId: string; channel: string; secretSealed: string } | undefined = { agentId: 'agent-1', channel: 'telegram', secretSealed: `sealed:${TOKEN}` };
+    let opened = 0;
+    let reads = 0;
+    const store = { channels: { forAgents: async () => { reads++; return row ? [row] : []; } } } as unknown as Store;
+    const box: SecretBox = { seal: (s) => `sealed:${s}`, open: (s) => { opened++; return s.slice('sealed:'.length); } };
+    const { adapter } = telegramChannel({
+      store, box, ids: randomIds, clock: systemClock, log: createLogger('silent'), apiRoot: tg.apiRoot, pollTimeoutSeconds: 1,
+      accept: async () => ({ duplicate: false }),
+    });
+    const send = (text: string) => adapter.sender.send({ agentId: 'agent-1', account: 'agent-1', recipient: '6001', text });
+    await send('one');
+    await adapter.sender.typing!({ agentId: 'agent-1', account: 'agent-1', recipient: '6001' });
+    await send('two');
+    expect(opened).toBe(1); // the row is read each time, the token decrypted once
+    expect(reads).toBe(3);
+    row = { ...row!, secretSealed: `sealed:${TOKEN2}` }; // rotated (in this process or another): the next send uses it
+    await send('three');
+    expect(tg.sent.filter((m) => String(m.chatId) === '6001').map((m) => [m.token, m.text])).toEqual([[TOKEN, 'one'], [TOKEN, 'two'], [TOKEN2, 'three']]);
+    row = undefined; // disconnected
+    await expect(send('four')).rejects.toThrow(/no Telegram bot connected/);
+  });
+
+  it('reads the rows asked for at the same moment in one query, each caller getting its own agent\'s', async () => {
+    const asked: string[][] = [];
+    const store = { channels: { forAgents: async (ids: string[]) => { asked.push(ids); return ids.filter((id) => id !== 'gone').map((agentId) => ({ agentId, channel: 'telegram', mode: 'webhook', webhookSecret: `secret-of-${agentId}-0123456789`, secretSealed: TOKEN })); } } } as unknown as Store;
+    const { adapter } = telegramChannel({
+      store, box: { seal: (s) => s, open: (s) => s }, ids: randomIds, clock: systemClock, log: createLogger('silent'), apiRoot: tg.apiRoot, pollTimeoutSeconds: 1,
+      accept: async () => ({ duplicate: false }),
+    });
+    const post = (agentId: string, secret: string) => adapter.verify({ url: '', params: { agentId }, query: {}, header: (n) => (n === 'x-telegram-bot-api-secret-token' ? secret : undefined), body: async () => new Uint8Array() });
+    const results = await Promise.allSettled([
+      post('a', 'secret-of-a-0123456789'), post('a', 'secret-of-a-0123456789'), post('b', 'secret-of-a-0123456789'), post('gone', 'whatever'),
+    ]);
+    expect(asked).toEqual([['a', 'b', 'gone']]);
+    expect(results.map((r) => r.status === 'fulfilled' ? 'ok' : (r.reason as { status: number }).status)).toEqual(['ok', 'ok', 401, 404]);
   });
 });

@@ -1,6 +1,6 @@
 import type * as Grammy from 'grammy';
 import type { Update } from 'grammy/types';
-import type { ChannelSender, Clock, IdGenerator, InboundMedia, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
+import type { ChannelRow, ChannelSender, Clock, IdGenerator, InboundMedia, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
 import type { AgentBots, ChannelAdapter, TelegramBotInfo, TelegramView, WebhookRequest } from '../../domain/channels.js';
 import { SendError } from '../../domain/ports.js';
 import { AppError, errors } from '../../domain/errors.js';
@@ -18,6 +18,8 @@ const grammy = lazyRequire<typeof Grammy>('grammy');
 export type { TelegramBotInfo, TelegramView };
 
 const CHANNEL = 'telegram';
+/** Bound on the per-process caches of decrypted tokens and clients (one entry per connected bot). */
+const CACHE_MAX = 10_000;
 
 /**
  * The file a message carries: a voice note or audio file, a photo (its largest size, listed last),
@@ -66,17 +68,74 @@ export function telegramChannel(deps: {
 }) {
   const { store, box, log } = deps;
   const pollers = new Map<string, AbortController>();
-  const api = (token: string) => new (grammy().Api)(token, { apiRoot: deps.apiRoot, timeoutSeconds: Math.max(30, deps.pollTimeoutSeconds + 10) } as never);
+  /**
+   * One grammY client per bot token, kept while the token is in use (a token is immutable: a new bot
+   * or a rotated token is another key). Building one per send was a visible share of a reply's CPU.
+   */
+  const clients = new Map<string, Grammy.Api>();
+  const api = (token: string): Grammy.Api => {
+    let c = clients.get(token);
+    if (!c) {
+      if (clients.size >= CACHE_MAX) clients.clear();
+      c = new (grammy().Api)(token, { apiRoot: deps.apiRoot, timeoutSeconds: Math.max(30, deps.pollTimeoutSeconds + 10) } as never);
+      clients.set(token, c);
+    }
+    return c;
+  };
 
+  /**
+   * The bot token of an agent, read from its channel row on every call (so a disconnected bot or a
+   * rotated token takes effect at once, in every process) but decrypted once per sealed value: the
+   * sealed text is the cache key, and sealing a new token always gives a new one (random nonce).
+   */
   async function tokenFor(agentId: string): Promise<string | undefined> {
-    const row = await store.channels.get(agentId, CHANNEL);
+    const row = await channelRow(agentId);
     return row ? openToken(row.secretSealed) : undefined;
   }
 
+  /**
+   * The bot rows that webhooks and sends ask for at the same moment, read together: one query per
+   * turn of the event loop for every agent asked about, so a burst of 200 posts to one bot is one
+   * read, not 200. Read every time, never kept: a new webhook secret, a rotated token or a removed
+   * bot counts for the next request, whichever process changed it.
+   */
+  type Waiter = { resolve: (row: ChannelRow | undefined) => void; reject: (err: unknown) => void };
+  let wanted: Map<string, Waiter[]> | undefined;
+  function channelRow(agentId: string): Promise<ChannelRow | undefined> {
+    return new Promise((resolve, reject) => {
+      if (!wanted) {
+        wanted = new Map();
+        setImmediate(() => void readWanted());
+      }
+      const waiters = wanted.get(agentId);
+      if (waiters) waiters.push({ resolve, reject });
+      else wanted.set(agentId, [{ resolve, reject }]);
+    });
+  }
+  async function readWanted() {
+    const batch = wanted!;
+    wanted = undefined;
+    try {
+      const rows = await store.channels.forAgents([...batch.keys()]);
+      for (const [agentId, waiters] of batch) {
+        const row = rows.find((r) => r.agentId === agentId && r.channel === CHANNEL);
+        for (const w of waiters) w.resolve(row);
+      }
+    } catch (err) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+    }
+  }
+
+  const opened = new Map<string, string>();
   /** Every bot token is registered as a secret the moment it is known, so no text that is stored or logged can carry it. */
   function openToken(sealed: string): string {
-    const token = box.open(sealed);
-    registerSecret(token);
+    let token = opened.get(sealed);
+    if (token === undefined) {
+      token = box.open(sealed);
+      registerSecret(token);
+      if (opened.size >= CACHE_MAX) opened.clear();
+      opened.set(sealed, token);
+    }
     return token;
   }
 
@@ -236,7 +295,7 @@ export function telegramChannel(deps: {
     enabled: async () => true, // needs no site-wide setting: each agent's bot brings its own token
     async verify(req: WebhookRequest) {
       const agentId = req.params.agentId ?? '';
-      const row = await store.channels.get(agentId, CHANNEL);
+      const row = await channelRow(agentId);
       if (!row || row.mode !== 'webhook' || !row.webhookSecret) throw errors.notFound('Telegram bot');
       registerSecret(row.webhookSecret);
       const secretHeader = req.header('x-telegram-bot-api-secret-token');

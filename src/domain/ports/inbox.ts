@@ -66,8 +66,11 @@ export interface InboxQueue {
 }
 /** Replies as numbered outbound parts, stored before they are sent, and their sending state. */
 export interface OutboxParts {
-  /** Stores the reply as ordered parts and marks the reply as ready, in one transaction. */
-  saveReply(id: string, parts: { channel: string; agentId: string | null; recipient: string; text: string }[], at: string): Promise<void>;
+  /**
+   * Stores the reply as ordered parts and marks the reply as ready, in one transaction. Returns the
+   * parts as stored (pending, in order), or undefined when some were stored before (read them then).
+   */
+  saveReply(id: string, parts: { channel: string; agentId: string | null; recipient: string; text: string }[], at: string): Promise<OutboxItem[] | undefined>;
   /** Parts still to send, in order: pending ones, and ones whose send started before `staleBefore` and never finished. */
   pendingParts(inboxId: string, staleBefore?: string): Promise<OutboxItem[]>;
   /**

@@ -29,19 +29,13 @@ const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel'
 });
 const MESSAGE_COLS = ['id', 'conversation_id', 'role', 'content', 'status', 'error', 'created_at', 'channel', 'author_type', 'author_user_id', 'author_name'] as const;
 
-/** Whom a channel identity counts as (asked by every /v1 call; prepared: built once). */
-const personCountsAs = prepared((db, p: { kind: string; externalId: string; now: string }) => db.selectFrom('people as p')
+/** A channel identity's person with the person they count as (asked by every message and /v1 call; prepared: built once). */
+const personResolve = prepared((db, p: { kind: string; externalId: string; now: string }) => db.selectFrom('people as p')
   .leftJoin('person_links as l', (j) => j.onRef('l.person_id', '=', 'p.id').on('l.expires_at', '>', p.now))
-  .select(['p.id', 'l.linked_person_id']).where('p.kind', '=', p.kind).where('p.external_id', '=', p.externalId));
+  .select(['p.id', 'p.display_name', 'l.linked_person_id']).where('p.kind', '=', p.kind).where('p.external_id', '=', p.externalId));
 
 export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
   const repo: PersonRepo = {
-    async countsAs(kind, externalId, now) {
-      // A person seen before: who they are and whom they count as, in one read (their link, if any, is unique).
-      const r = await personCountsAs.first(db, { kind, externalId, now });
-      if (r) return r.linked_person_id ?? r.id;
-      return repo.canonical((await repo.upsert(kind, externalId)).id, now);
-    },
     async upsert(kind, externalId, displayName) {
       const name = displayName?.trim().slice(0, 120) || null;
       const existing = await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
@@ -130,6 +124,15 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
         return { conversations: ids.length, messages, summaries, links };
       };
       return db.isTransaction ? run(db) : db.transaction().execute(run);
+    },
+    async resolve(kind, externalId, displayName, now) {
+      const name = displayName?.trim().slice(0, 120) || null;
+      const r = await personResolve.first(db, { kind, externalId, now });
+      if (!r || (name && r.display_name !== name)) {
+        const p = await repo.upsert(kind, externalId, displayName); // created, or renamed: as upsert does it
+        return repo.canonical(p.id, now);
+      }
+      return r.linked_person_id ?? r.id;
     },
     async canonical(personId, now) {
       const l = await db.selectFrom('person_links').select('linked_person_id').where('person_id', '=', personId).where('expires_at', '>', now).executeTakeFirst();

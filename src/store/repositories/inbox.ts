@@ -119,14 +119,15 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
     },
 
     async saveReply(id, parts, at) {
-      await inTx(db, async (tx) => {
-        for (const [i, p] of parts.entries()) {
-          await tx.insertInto('outbox').values({
-            id: ids.id(), inbox_id: id, part: i, channel: p.channel, agent_id: p.agentId, recipient: p.recipient, text: p.text,
-            status: 'pending', attempts: 0, provider_message_id: null, last_error: null, created_at: at, sent_at: null,
-          }).onConflict((oc) => oc.columns(['inbox_id', 'part']).doNothing()).execute();
-        }
+      return inTx(db, async (tx) => {
+        // Every part in one statement; the rows it wrote come back, so the sender needs no read before it sends.
+        const rows = parts.length ? await tx.insertInto('outbox').values(parts.map((p, i) => ({
+          id: ids.id(), inbox_id: id, part: i, channel: p.channel, agent_id: p.agentId, recipient: p.recipient, text: p.text,
+          status: 'pending', attempts: 0, provider_message_id: null, last_error: null, created_at: at, sent_at: null,
+        }))).onConflict((oc) => oc.columns(['inbox_id', 'part']).doNothing()).returningAll().execute() : [];
         await tx.updateTable('inbox').set({ reply_ready: 1 }).where('id', '=', id).execute();
+        // A part already stored (another worker got here first) means the stored parts are the truth: read them.
+        return rows.length === parts.length ? rows.map(toPart).sort((a, b) => a.part - b.part) : undefined;
       });
     },
 
