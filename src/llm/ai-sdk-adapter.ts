@@ -254,8 +254,10 @@ export function aiSdkChatModel(opts: { timeoutMs: number; maxRetries: number }):
         return;
       }
       const idle = new AbortController();
-      let timer = setTimeout(() => idle.abort(), opts.timeoutMs);
-      const alive = () => { clearTimeout(timer); timer = setTimeout(() => idle.abort(), opts.timeoutMs); };
+      // Unref'd: a stream its reader abandons mid-step (a closed chat) leaves no timer holding the process open.
+      const arm = () => setTimeout(() => idle.abort(), opts.timeoutMs).unref();
+      let timer = arm();
+      const alive = () => { clearTimeout(timer); timer = arm(); };
       const signal = AbortSignal.any([idle.signal, AbortSignal.timeout(opts.timeoutMs * 10), ...(req.signal ? [req.signal] : [])]);
       // The first step goes straight to the provider model, tools or not: most replies are text alone
       // and end there. Only when the model calls a tool are the calls run here and the remaining steps

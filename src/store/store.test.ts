@@ -46,6 +46,16 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.people.resolve('telegram', 'resolve-1', null, '2026-03-10T13:00:00.001Z')).toBe(first); // the link ran out
   });
 
+  it("reads many agents' channel rows at once, past the parameter cap of one statement", async () => {
+    const u = await owner();
+    const base = { name: 'C', description: '', icon: '🤖', persona, model: null, fallbackModel: null, temperature: 0.5, status: 'active' as const, listed: true, ownerId: u.id, ...AGENT_DEFAULTS };
+    const a = await store.agents.insert({ ...base, slug: `chan-a-${randomBytes(3).toString('hex')}` });
+    const b = await store.agents.insert({ ...base, slug: `chan-b-${randomBytes(3).toString('hex')}` });
+    for (const agent of [a, b]) await store.channels.upsert({ agentId: agent.id, channel: 'telegram', secretSealed: 'x', info: { username: 'Bot' }, webhookSecret: null, mode: 'polling' });
+    const ids = [a.id, ...Array.from({ length: 40_000 }, (_, i) => `missing-${i}`), b.id]; // SQLite takes 32,766 parameters at most
+    expect((await store.channels.forAgents(ids)).map((r) => r.agentId).sort()).toEqual([a.id, b.id].sort());
+  });
+
   it('updates with compare-and-set on the version', async () => {
     const u = await owner();
     const a = await store.agents.insert({ name: 'B', slug: 'store-b', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });

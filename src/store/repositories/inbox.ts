@@ -268,8 +268,13 @@ export function channelRepo(db: Db, now: () => string): ChannelRepo {
       return r && toChannel(r);
     },
     async forAgents(agentIds) {
-      if (!agentIds.length) return [];
-      return (await db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', agentIds).execute()).map(toChannel);
+      // In slices: the ids can come from many webhooks at once (Telegram reads the bots asked for in one tick
+      // together), and SQLite and PostgreSQL both cap the parameters of one statement.
+      const out = [];
+      for (let i = 0; i < agentIds.length; i += 500) {
+        out.push(...(await db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', agentIds.slice(i, i + 500)).execute()).map(toChannel));
+      }
+      return out;
     },
     async all(channel) {
       return (await db.selectFrom('agent_channels').selectAll().where('channel', '=', channel).execute()).map(toChannel);
