@@ -326,7 +326,7 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
      */
     async autoContext(agent: Agent, message: string): Promise<string | null> {
       if (!agent.knowledge.autoContext || !message.trim()) return null;
-      if (!(await store.knowledge.list(agent.id)).length) return null;
+      if (!(await store.knowledge.any(agent.id))) return null;
       const { hits } = await rank(agent, message.slice(0, 2000), 8);
       const picked: string[] = [];
       let tokens = 0;
@@ -394,7 +394,7 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
 
     /** Whether the agent has any source (the system prompt mentions the knowledge base only then). */
     async has(agentId: string) {
-      return (await store.knowledge.list(agentId)).length > 0;
+      return store.knowledge.any(agentId);
     },
 
     /** The `knowledge_search` tool bound to one agent: its own chunks only. */

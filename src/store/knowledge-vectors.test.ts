@@ -49,12 +49,15 @@ describe(`knowledge vectors on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 
   it('covers every vector of the agent, not only the newest, and deleting the agent deletes its knowledge', async () => {
     const actor = (await t.as('owner')).actor;
     const a = await t.services.agents.create(actor, { name: 'Gone' });
+    expect(await t.store.knowledge.any(a.id)).toBe(false);
     const s = await t.store.knowledge.createSource({ agentId: a.id, type: 'site', title: 'g', url: 'https://g.example/', maxPages: 5, syncEveryHours: 0 });
+    expect(await t.store.knowledge.any(a.id)).toBe(true);
     await t.store.knowledge.putDocument({ sourceId: s.id, agentId: a.id, url: 'https://g.example/', title: 'g', contentHash: 'h', chunks: ['north', 'east'].map((text) => ({ title: 'g', heading: '', url: null, page: null, text })) });
     await t.store.knowledge.setVectors('m1', (await t.store.knowledge.chunksToEmbed(s.id, 'm1', 10)).map((c) => ({ id: c.id, vector: dir[c.text.split('\n')[1]!]! })));
     expect((await t.store.knowledge.vectorSearch(a.id, 'm1', [1, 0, 0], 1)).map((h) => h.text)).toEqual(['east']);
     await t.services.agents.remove(actor, a.id); // kept as "deleted", conversations not purged
     expect(await t.store.knowledge.list(a.id)).toEqual([]);
+    expect(await t.store.knowledge.any(a.id)).toBe(false);
     expect(await t.store.knowledge.chunkCount(a.id)).toBe(0);
     expect(await t.store.knowledge.vectorSearch(a.id, 'm1', [1, 0, 0], 5)).toEqual([]);
     expect(await t.store.knowledge.search(a.id, 'north east', 5)).toEqual([]);

@@ -18,6 +18,8 @@ export interface KnowledgeRepo {
   sourceById(id: string): Promise<KnowledgeSource | undefined>;
   fileText(id: string): Promise<string | null>;
   list(agentId: string): Promise<KnowledgeSource[]>;
+  /** Whether the agent has any source (asked for every message: one indexed row, not the list). */
+  any(agentId: string): Promise<boolean>;
   /** Bytes of files this agent already holds. */
   fileBytes(agentId: string): Promise<number>;
   updateSource(id: string, patch: Partial<Pick<KnowledgeSource, 'status' | 'error' | 'pages' | 'chunks' | 'changes' | 'lastSyncedAt' | 'nextSyncAt' | 'title' | 'maxPages' | 'syncEveryHours'>>): Promise<void>;

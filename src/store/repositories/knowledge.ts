@@ -69,6 +69,9 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
       const r = await db.selectFrom('knowledge_sources').select('file_text').where('id', '=', id).executeTakeFirst();
       return r?.file_text ?? null;
     },
+    async any(agentId) {
+      return !!(await db.selectFrom('knowledge_sources').select('id').where('agent_id', '=', agentId).limit(1).executeTakeFirst());
+    },
     async list(agentId) {
       return (await db.selectFrom('knowledge_sources').select([...SOURCE_COLS]).where('agent_id', '=', agentId).orderBy('created_at').orderBy('id').execute()).map(toSource);
     },
