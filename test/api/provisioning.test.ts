@@ -231,34 +231,42 @@ describe('Provisioning (PUBLIC_URL set: webhooks)', () => {
 
   it('resumes a run that died mid-step at that step, and ignores a redelivered or stale job', async () => {
     const { store, provisioning } = app.server.services;
-    const r = await app.api('/api/agents', { token: cust.token, body: { name: 'Crashy PM', siteUrl: `${site.url}/` } });
-    const done = await settled(app, r.body.id, cust.token);
-    expect(done.status).toBe('active');
-    expect(stepOf(done, 'validate_token').state).toBe('skipped');
-    expect(stepOf(done, 'bind_telegram').state).toBe('skipped');
-    const job = (attempt: number) => ({ id: 'j', name: 'provision-agent', data: { agentId: r.body.id, attempt }, attempt: 1 });
+    // Its own site: other agents' uptime checks and every knowledge crawl fetch the shared one at any moment.
+    const own = await startFakeWebsite();
+    // Only the site checker's fetches (check_site and uptime checks), not the knowledge crawler's.
+    const checks = () => own.journal.filter((j) => /SwitchboardSiteCheck/.test(j.headers['user-agent'] ?? '')).length;
+    try {
+      const r = await app.api('/api/agents', { token: cust.token, body: { name: 'Crashy PM', siteUrl: `${own.url}/` } });
+      const done = await settled(app, r.body.id, cust.token);
+      expect(done.status).toBe('active');
+      expect(stepOf(done, 'validate_token').state).toBe('skipped');
+      expect(stepOf(done, 'bind_telegram').state).toBe('skipped');
+      const job = (attempt: number) => ({ id: 'j', name: 'provision-agent', data: { agentId: r.body.id, attempt }, attempt: 1 });
 
-    // A redelivery of the finished job does nothing.
-    const before = await store.provisioning.get(r.body.id);
-    await provisioning.run(job(1));
-    expect(await store.provisioning.get(r.body.id)).toEqual(before);
+      // A redelivery of the finished job does nothing.
+      const before = await store.provisioning.get(r.body.id);
+      await provisioning.run(job(1));
+      expect(await store.provisioning.get(r.body.id)).toEqual(before);
 
-    // As if the process died while writing the workspace: the step is still "running".
-    await store.agents.update(r.body.id, { status: 'provisioning', persona: { soul: '' } });
-    const steps = before!.steps.map((s) => (s.name === 'generate_workspace' ? { ...s, state: 'running' as const } : ['bind_telegram', 'health_check'].includes(s.name) ? { ...s, state: 'pending' as const } : s));
-    await store.provisioning.put({ ...before!, status: 'running', steps, finishedAt: null });
-    await provisioning.run(job(2)); // a stale job of another attempt is ignored
-    expect((await statusOf(app, r.body.id, cust.token)).status).toBe('provisioning');
-    // An active agent's uptime checks fetch the site too (provisioning starts them): counted apart.
-    const uptimeChecks = async () => { await app.server.services.queue.drain({ name: 'site_uptime', timeoutMs: 10_000 }); return (await store.siteWatch.lastChecks(r.body.id, 100)).length; };
-    const checksBefore = await uptimeChecks();
-    const fetched = site.journal.length;
-    await provisioning.run(job(1));
-    const resumed = await statusOf(app, r.body.id, cust.token);
-    expect(resumed.status).toBe('active');
-    expect(resumed.steps.map((x: any) => x.state)).toEqual(['skipped', 'done', 'done', 'done', 'skipped', 'done']);
-    expect(site.journal.length).toBe(fetched + (await uptimeChecks()) - checksBefore); // check_site was done and did not run again
-    expect((await app.api(`/api/agents/${r.body.id}/config`, { token: cust.token })).body.soul).toContain('website product manager');
+      // As if the process died while writing the workspace: the step is still "running".
+      await store.agents.update(r.body.id, { status: 'provisioning', persona: { soul: '' } });
+      const steps = before!.steps.map((s) => (s.name === 'generate_workspace' ? { ...s, state: 'running' as const } : ['bind_telegram', 'health_check'].includes(s.name) ? { ...s, state: 'pending' as const } : s));
+      await store.provisioning.put({ ...before!, status: 'running', steps, finishedAt: null });
+      await provisioning.run(job(2)); // a stale job of another attempt is ignored
+      expect((await statusOf(app, r.body.id, cust.token)).status).toBe('provisioning');
+      // An active agent's uptime checks fetch the site too (provisioning starts them): counted apart.
+      const uptimeChecks = async () => { await app.server.services.queue.drain({ name: 'site_uptime', timeoutMs: 10_000 }); return (await store.siteWatch.lastChecks(r.body.id, 100)).length; };
+      const checksBefore = await uptimeChecks();
+      const fetched = checks();
+      await provisioning.run(job(1));
+      const resumed = await statusOf(app, r.body.id, cust.token);
+      expect(resumed.status).toBe('active');
+      expect(resumed.steps.map((x: any) => x.state)).toEqual(['skipped', 'done', 'done', 'done', 'skipped', 'done']);
+      expect(checks()).toBe(fetched + (await uptimeChecks()) - checksBefore); // check_site was done and did not run again
+      expect((await app.api(`/api/agents/${r.body.id}/config`, { token: cust.token })).body.soul).toContain('website product manager');
+    } finally {
+      await own.close();
+    }
   });
 
   it('caps a customer at their plan\'s maxAgents, counting agents that are not deleted', async () => {
