@@ -148,6 +148,29 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
   });
 
+  it('accepts a batch of webhooks in arrival order: new ones stored, one seen before (or twice in the batch) keeps its first id', async () => {
+    const acct = `batch-${randomBytes(4).toString('hex')}`;
+    const msg = (i: number, ext = `ext-${i}`) => ({ channel: 'telegram', account: acct, externalId: ext, threadKey: `telegram:${acct}:${i % 3}`, agentId: null,
+      sender: `s${i}`, senderName: i % 2 ? null : `Name ${i}`, text: `hello ${i}`, payload: { i }, orderKey: String(i).padStart(4, '0') });
+    const [earlier] = await store.inbox.acceptMany([msg(5)], '2026-03-01T10:00:00.000Z');
+    // 37 messages: 32 + 4 + 1 rows; #5 was stored before, #20 is #3 again within the batch.
+    const batch = Array.from({ length: 37 }, (_, i) => (i === 20 ? msg(20, 'ext-3') : msg(i)));
+    const out = await store.inbox.acceptMany(batch, '2026-03-01T10:00:01.000Z');
+    expect(out).toHaveLength(37);
+    expect(out[5]).toEqual({ id: earlier!.id, duplicate: true });
+    expect(out[20]).toEqual({ id: out[3]!.id, duplicate: true });
+    expect(out.filter((r) => !r.duplicate)).toHaveLength(35);
+    expect(new Set(out.map((r) => r.id)).size).toBe(36);
+    const items = await Promise.all(out.map((r) => store.inbox.byId(r.id)));
+    expect(items[7]).toMatchObject({ channel: 'telegram', account: acct, externalId: 'ext-7', sender: 's7', senderName: null, text: 'hello 7', payload: { i: 7 }, status: 'queued', attempts: 0, agentId: null, receivedAt: '2026-03-01T10:00:01.000Z' });
+    expect(items[8]).toMatchObject({ senderName: 'Name 8' });
+    // Arrival order is kept: each new message's seq is above the one before it, across the chunks.
+    const fresh = items.filter((_, i) => !out[i]!.duplicate).map((it) => it!.seq);
+    expect(fresh).toEqual([...fresh].sort((a, b) => a - b));
+    expect(new Set(fresh).size).toBe(fresh.length);
+    expect(fresh[0]!).toBeGreaterThan(items[5]!.seq);
+  });
+
   it('stores settings as JSON', async () => {
     await store.settings.set('k', { a: [1, 2] });
     await store.settings.set('k', { a: [3] });

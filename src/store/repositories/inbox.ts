@@ -4,6 +4,7 @@ import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboundMessage, 
 import type { Database } from '../schema.js';
 import { inTx, isUniqueViolation } from './agents.js';
 import { maskSecrets, maskStored } from '../../infra/redact.js';
+import { prepared, type Prepared } from '../prepared.js';
 
 const toItem = (r: Database['inbox']): InboxItem => ({
   id: r.id, seq: Number(r.seq), channel: r.channel, account: r.account, externalId: r.external_id, threadKey: r.thread_key,
@@ -17,6 +18,42 @@ const inboxRow = (id: string, m: InboundMessage, at: string, leaseUntil?: string
   text: m.text, payload: JSON.stringify(m.payload ?? null), order_key: m.orderKey ?? '', status: leaseUntil ? 'processing' : 'queued', attempts: leaseUntil ? 1 : 0, locked_until: leaseUntil ?? null,
   reply_ready: 0, last_error: null, received_at: at, processed_at: null, route: null,
 });
+/**
+ * A webhook batch's insert of `n` messages, built and compiled once per size (prepared.ts): the
+ * Kysely build of one insert per message was the largest share of a burst's CPU after SQLite itself,
+ * and on PostgreSQL each was a round trip. Sizes are powers of two (a batch of 37 is 32 + 4 + 1
+ * rows), so at most seven shapes are ever compiled. Row k's seq is the table's highest plus k + 1
+ * (on PostgreSQL every row's subquery sees the table as the statement began), so a batch keeps its
+ * arrival order; a message seen before (channel, account, external id; also twice in one batch) is
+ * not inserted and not returned.
+ */
+const ACCEPT_SIZES = [64, 32, 16, 8, 4, 2, 1];
+type AcceptValues = Record<string, string | null>;
+const acceptRows = new Map<number, Prepared<AcceptValues, { id: string }>>();
+function acceptInsert(n: number) {
+  let q = acceptRows.get(n);
+  if (!q) {
+    q = prepared((db, p: AcceptValues) => db.insertInto('inbox').values(Array.from({ length: n }, (_, k) => ({
+      id: p[`id${k}`]!, seq: sql<number>`(select coalesce(max(seq), 0) + ${sql.lit(k + 1)} from inbox)` as unknown as number,
+      channel: p[`channel${k}`]!, account: p[`account${k}`]!, external_id: p[`externalId${k}`]!, thread_key: p[`threadKey${k}`]!,
+      agent_id: p[`agentId${k}`]!, sender: p[`sender${k}`]!, sender_name: p[`senderName${k}`]!, text: p[`text${k}`]!,
+      payload: p[`payload${k}`]!, order_key: p[`orderKey${k}`]!, status: 'queued', attempts: 0, locked_until: null,
+      reply_ready: 0, last_error: null, received_at: p.at!, processed_at: null, route: null,
+    }))).onConflict((oc) => oc.columns(['channel', 'account', 'external_id']).doNothing()).returning('id'));
+    acceptRows.set(n, q);
+  }
+  return q;
+}
+const acceptValues = (rows: { id: string; m: InboundMessage }[], at: string): AcceptValues => {
+  const v: AcceptValues = { at };
+  rows.forEach(({ id, m }, k) => {
+    v[`id${k}`] = id; v[`channel${k}`] = m.channel; v[`account${k}`] = m.account; v[`externalId${k}`] = m.externalId;
+    v[`threadKey${k}`] = m.threadKey; v[`agentId${k}`] = m.agentId ?? null; v[`sender${k}`] = m.sender; v[`senderName${k}`] = m.senderName ?? null;
+    v[`text${k}`] = m.text; v[`payload${k}`] = JSON.stringify(m.payload ?? null); v[`orderKey${k}`] = m.orderKey ?? '';
+  });
+  return v;
+};
+
 const toPart = (r: Database['outbox']): OutboxItem => ({
   id: r.id, inboxId: r.inbox_id, part: Number(r.part), channel: r.channel, agentId: r.agent_id, recipient: r.recipient, text: r.text,
   status: r.status as OutboxItem['status'], attempts: Number(r.attempts), lastError: r.last_error, providerMessageId: r.provider_message_id, sentAt: r.sent_at,
@@ -69,13 +106,18 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       if (ms.length === 0) return [];
       // One transaction, one commit, for every message that arrived together; a message seen before
       // (its channel, account and external id) is not stored again and keeps the id it had.
+      const rows = ms.map((m) => ({ id: ids.id(), m }));
       return inTx(db, async (tx) => {
+        const inserted = new Set<string>();
+        for (let i = 0; i < rows.length;) {
+          const n = ACCEPT_SIZES.find((size) => size <= rows.length - i)!;
+          const chunk = rows.slice(i, i + n);
+          for (const r of (await acceptInsert(n).execute(tx, acceptValues(chunk, at))).rows) inserted.add(r.id);
+          i += n;
+        }
         const out: { id: string; duplicate: boolean }[] = [];
-        for (const m of ms) {
-          const id = ids.id();
-          const row = await tx.insertInto('inbox').values(inboxRow(id, m, at)).onConflict((oc) => oc.columns(['channel', 'account', 'external_id']).doNothing())
-            .returning('id').executeTakeFirst();
-          if (row) { out.push({ id, duplicate: false }); continue; }
+        for (const { id, m } of rows) {
+          if (inserted.has(id)) { out.push({ id, duplicate: false }); continue; }
           const existing = await tx.selectFrom('inbox').select('id')
             .where('channel', '=', m.channel).where('account', '=', m.account).where('external_id', '=', m.externalId).executeTakeFirstOrThrow();
           out.push({ id: existing.id, duplicate: true });
