@@ -29,6 +29,30 @@ const toMessage = (r: Omit<Database['messages'], 'seq' | 'source_id' | 'channel'
 });
 const MESSAGE_COLS = ['id', 'conversation_id', 'role', 'content', 'status', 'error', 'created_at', 'channel', 'author_type', 'author_user_id', 'author_name'] as const;
 
+/** A message stored after the conversation's last (every chat turn stores two; prepared: built once). */
+const insertMessage = prepared((db, p: Database['messages']) => db.insertInto('messages').values({
+  id: p.id, conversation_id: p.conversation_id, role: p.role, content: p.content, status: p.status, error: p.error, created_at: p.created_at,
+  channel: p.channel, author_type: p.author_type, author_user_id: p.author_user_id, author_name: p.author_name, source_id: p.source_id,
+  seq: sql<number>`(select coalesce(max(seq), 0) + 1 from messages where conversation_id = ${p.conversation_id})`,
+}));
+/**
+ * The conversation's "latest message" columns after a message: a person's message also sets
+ * last_person_message_at; a message without text (a failed reply) leaves the preview as it was.
+ * Four shapes, each prepared once.
+ */
+const touchConversation = new Map<string, ReturnType<typeof touchShape>>();
+function touchShape(byPerson: boolean, preview: boolean) {
+  return prepared((db, p: { id: string; at: string; preview: string | null; role: string }) => db.updateTable('conversations')
+    .set({ last_message_at: p.at, ...(byPerson ? { last_person_message_at: p.at } : {}), ...(preview ? { last_message_preview: p.preview, last_message_role: p.role } : {}) })
+    .where('id', '=', p.id));
+}
+function touchFor(byPerson: boolean, preview: boolean) {
+  const key = `${byPerson}:${preview}`;
+  let q = touchConversation.get(key);
+  if (!q) touchConversation.set(key, (q = touchShape(byPerson, preview)));
+  return q;
+}
+
 /** A channel identity's person with the person they count as (asked by every message and /v1 call; prepared: built once). */
 const personResolve = prepared((db, p: { kind: string; externalId: string; now: string }) => db.selectFrom('people as p')
   .leftJoin('person_links as l', (j) => j.onRef('l.person_id', '=', 'p.id').on('l.expires_at', '>', p.now))
@@ -262,15 +286,9 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
         id: ids.id(), conversation_id: m.conversationId, role: m.role, content: m.content, status: m.status, error: maskStored(m.error ?? null), created_at: at, channel: m.channel ?? null,
         author_type: human ? 'human' : null, author_user_id: human?.userId ?? null, author_name: human?.name ?? null,
       };
-      await db.insertInto('messages').values({
-        ...row,
-        source_id: m.sourceId ?? null,
-        seq: sql<number>`(select coalesce(max(seq), 0) + 1 from messages where conversation_id = ${m.conversationId})`,
-      }).execute();
+      await insertMessage.execute(db, { ...row, source_id: m.sourceId ?? null, seq: 0 });
       // The inbox's view of the conversation: its latest message (a failed reply with no text leaves the preview as it was).
-      const preview = m.content ? { last_message_preview: m.content.slice(0, 200), last_message_role: m.role } : {};
-      await db.updateTable('conversations').set(m.role === 'user' ? { last_message_at: at, last_person_message_at: at, ...preview } : { last_message_at: at, ...preview })
-        .where('id', '=', m.conversationId).execute();
+      await touchFor(m.role === 'user', !!m.content).execute(db, { id: m.conversationId, at, preview: m.content ? m.content.slice(0, 200) : null, role: m.role });
       return toMessage(row);
     },
     async messageById(id) {
