@@ -54,6 +54,33 @@ const acceptValues = (rows: { id: string; m: InboundMessage }[], at: string): Ac
   return v;
 };
 
+/**
+ * The statements every answered message runs once or more, prepared (built once, not per message):
+ * a part's claim, its mark (one shape per set of fields given) and the message's finish.
+ */
+const claimPartQuery = prepared((db, p: { id: string; now: string; staleBefore: string }) => db.updateTable('outbox').set({ status: 'sending', sent_at: p.now }).where('id', '=', p.id)
+  .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('sent_at', '<', p.staleBefore)])]))
+  // Not once a person has taken the conversation over (one indexed lookup: messages.source_id is unique).
+  .where((eb) => eb.not(eb.exists(eb.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id')
+    .whereRef('hm.source_id', '=', 'outbox.inbox_id').where('hc.mode', '=', 'human')))));
+type PartMark = { status: string; attempts?: number; last_error?: string | null; provider_message_id?: string | null; sent_at?: string | null };
+const PART_MARK_FIELDS = ['attempts', 'last_error', 'provider_message_id', 'sent_at'] as const;
+const markPartQueries = new Map<string, Prepared<PartMark & { id: string }, unknown>>();
+function markPartQuery(v: PartMark) {
+  const fields = PART_MARK_FIELDS.filter((f) => v[f] !== undefined);
+  const key = fields.join(',');
+  let q = markPartQueries.get(key);
+  if (!q) {
+    q = prepared((db, p: PartMark & { id: string }) => db.updateTable('outbox')
+      .set({ status: p.status, ...Object.fromEntries(fields.map((f) => [f, p[f]])) }).where('id', '=', p.id));
+    markPartQueries.set(key, q);
+  }
+  return q;
+}
+const finishQuery = prepared((db, p: { id: string; status: string; at: string }) => db.updateTable('inbox').set({ status: p.status, processed_at: p.at, locked_until: null }).where('id', '=', p.id));
+const finishWithErrorQuery = prepared((db, p: { id: string; status: string; at: string; error: string | null }) => db.updateTable('inbox')
+  .set({ status: p.status, processed_at: p.at, locked_until: null, last_error: p.error }).where('id', '=', p.id));
+
 const toPart = (r: Database['outbox']): OutboxItem => ({
   id: r.id, inboxId: r.inbox_id, part: Number(r.part), channel: r.channel, agentId: r.agent_id, recipient: r.recipient, text: r.text,
   status: r.status as OutboxItem['status'], attempts: Number(r.attempts), lastError: r.last_error, providerMessageId: r.provider_message_id, sentAt: r.sent_at,
@@ -181,22 +208,16 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
         .orderBy('part').execute()).map(toPart);
     },
     async claimPart(id, now, staleBefore) {
-      const r = await db.updateTable('outbox').set({ status: 'sending', sent_at: now }).where('id', '=', id)
-        .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('sent_at', '<', staleBefore)])]))
-        // Not once a person has taken the conversation over (one indexed lookup: messages.source_id is unique).
-        .where((eb) => eb.not(eb.exists(eb.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id')
-          .whereRef('hm.source_id', '=', 'outbox.inbox_id').where('hc.mode', '=', 'human'))))
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+      const r = await claimPartQuery.execute(db, { id, now, staleBefore });
+      return Number(r.numAffectedRows ?? 0) === 1;
     },
     async markPart(id, p) {
-      await db.updateTable('outbox').set({
-        status: p.status,
-        ...(p.attempts !== undefined ? { attempts: p.attempts } : {}),
-        ...(p.lastError !== undefined ? { last_error: maskStored(p.lastError) } : {}),
-        ...(p.providerMessageId !== undefined ? { provider_message_id: p.providerMessageId } : {}),
-        ...(p.sentAt !== undefined ? { sent_at: p.sentAt } : {}),
-      }).where('id', '=', id).execute();
+      const v: PartMark = { status: p.status };
+      if (p.attempts !== undefined) v.attempts = p.attempts;
+      if (p.lastError !== undefined) v.last_error = maskStored(p.lastError);
+      if (p.providerMessageId !== undefined) v.provider_message_id = p.providerMessageId;
+      if (p.sentAt !== undefined) v.sent_at = p.sentAt;
+      await markPartQuery(v).execute(db, { ...v, id });
     },
     async retryLater(id, notBefore, error) {
       await db.updateTable('inbox').set({ status: 'queued', locked_until: notBefore, last_error: maskStored(error) }).where('id', '=', id).execute();
@@ -205,7 +226,8 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       await db.updateTable('inbox').set({ payload: JSON.stringify(payload ?? null) }).where('id', '=', id).execute();
     },
     async finish(id, status, at, error) {
-      await db.updateTable('inbox').set({ status, processed_at: at, locked_until: null, ...(error !== undefined ? { last_error: maskStored(error) } : {}) }).where('id', '=', id).execute();
+      if (error === undefined) await finishQuery.execute(db, { id, status, at });
+      else await finishWithErrorQuery.execute(db, { id, status, at, error: maskStored(error) });
     },
     async counts() {
       const rows = await db.selectFrom('inbox').select((eb) => ['status', eb.fn.countAll().as('n')]).groupBy('status').execute();
