@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore } from '../../test/helpers/test-store.js';
 import type { Db } from './db.js';
-import { prepared } from './prepared.js';
+import { prepared, preparedShapes } from './prepared.js';
 
 let db: Db;
 let close: () => Promise<void>;
@@ -20,6 +20,19 @@ describe('prepared statements', () => {
     expect(await get.first(db, { key: 'prep-b' })).toEqual({ key: 'prep-b', value: '"2"' });
     expect(await get.first(db, { key: 'prep-a' })).toEqual({ key: 'prep-a', value: '"1"' });
     expect(await get.first(db, { key: 'none' })).toBeUndefined();
+  });
+
+  it('builds one query per shape, each once', async () => {
+    const built: string[] = [];
+    const get = preparedShapes((withValue: boolean) => (d, p: { key: string }) => {
+      built.push(String(withValue));
+      return d.selectFrom('settings').select(withValue ? ['key', 'value'] : ['key']).where('key', '=', p.key);
+    });
+    await db.insertInto('settings').values({ key: 'shape-a', value: '"a"', updated_at: '2026-03-01T10:00:00Z' }).execute();
+    expect(await get(true).first(db, { key: 'shape-a' })).toEqual({ key: 'shape-a', value: '"a"' });
+    expect(await get(false).first(db, { key: 'shape-a' })).toEqual({ key: 'shape-a' });
+    expect(await get(true).first(db, { key: 'shape-a' })).toEqual({ key: 'shape-a', value: '"a"' });
+    expect(built).toEqual(['true', 'false']);
   });
 
   it('runs inside a transaction, which can roll it back', async () => {

@@ -49,3 +49,22 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
   }
   return { execute, first: async (db, values) => (await execute(db, values)).rows[0] };
 }
+
+/**
+ * One prepared query per shape, for a statement with a few variants (which columns an update sets,
+ * how many rows an insert has): `shape` names the variant, and each is built on first use, then
+ * kept. The shape must come from a small fixed set, never from a value.
+ *
+ *   const touch = preparedShapes((withPreview: boolean) => (db, p: { id: string; at: string }) => ...);
+ *   await touch(!!text).execute(db, { id, at });
+ */
+export function preparedShapes<S extends string | number | boolean, P extends Record<string, unknown>, R>(
+  build: (shape: S) => (db: Db, p: P) => Compilable<R>,
+): (shape: S) => Prepared<P, R> {
+  const byShape = new Map<S, Prepared<P, R>>();
+  return (shape) => {
+    let q = byShape.get(shape);
+    if (!q) byShape.set(shape, (q = prepared(build(shape))));
+    return q;
+  };
+}

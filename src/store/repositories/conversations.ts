@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db.js';
-import { prepared } from '../prepared.js';
+import { prepared, preparedShapes } from '../prepared.js';
 import type { Clock, ConversationRepo, IdGenerator, PersonRepo } from '../../domain/ports.js';
 import { inboxChannelsOf, type Channel, type ChatMessage, type CloseReason, type Conversation, type ConversationMode, type MessageAuthor, type MessageRole, type MessageStatus, type SummaryStatus } from '../../domain/types.js';
 import type { Database } from '../schema.js';
@@ -40,18 +40,12 @@ const insertMessage = prepared((db, p: Database['messages']) => db.insertInto('m
  * last_person_message_at; a message without text (a failed reply) leaves the preview as it was.
  * Four shapes, each prepared once.
  */
-const touchConversation = new Map<string, ReturnType<typeof touchShape>>();
-function touchShape(byPerson: boolean, preview: boolean) {
-  return prepared((db, p: { id: string; at: string; preview: string | null; role: string }) => db.updateTable('conversations')
+const touchConversation = preparedShapes((shape: `${boolean}:${boolean}`) => {
+  const [byPerson, preview] = shape.split(':').map((x) => x === 'true');
+  return (db, p: { id: string; at: string; preview: string | null; role: string }) => db.updateTable('conversations')
     .set({ last_message_at: p.at, ...(byPerson ? { last_person_message_at: p.at } : {}), ...(preview ? { last_message_preview: p.preview, last_message_role: p.role } : {}) })
-    .where('id', '=', p.id));
-}
-function touchFor(byPerson: boolean, preview: boolean) {
-  const key = `${byPerson}:${preview}`;
-  let q = touchConversation.get(key);
-  if (!q) touchConversation.set(key, (q = touchShape(byPerson, preview)));
-  return q;
-}
+    .where('id', '=', p.id);
+});
 
 /** A channel identity's person with the person they count as (asked by every message and /v1 call; prepared: built once). */
 const personResolve = prepared((db, p: { kind: string; externalId: string; now: string }) => db.selectFrom('people as p')
@@ -288,7 +282,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
       };
       await insertMessage.execute(db, { ...row, source_id: m.sourceId ?? null, seq: 0 });
       // The inbox's view of the conversation: its latest message (a failed reply with no text leaves the preview as it was).
-      await touchFor(m.role === 'user', !!m.content).execute(db, { id: m.conversationId, at, preview: m.content ? m.content.slice(0, 200) : null, role: m.role });
+      await touchConversation(`${m.role === 'user'}:${!!m.content}`).execute(db, { id: m.conversationId, at, preview: m.content ? m.content.slice(0, 200) : null, role: m.role });
       return toMessage(row);
     },
     async messageById(id) {

@@ -4,7 +4,7 @@ import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboundMessage, 
 import type { Database } from '../schema.js';
 import { inTx, isUniqueViolation } from './agents.js';
 import { maskSecrets, maskStored } from '../../infra/redact.js';
-import { prepared, type Prepared } from '../prepared.js';
+import { prepared, preparedShapes } from '../prepared.js';
 
 const toItem = (r: Database['inbox']): InboxItem => ({
   id: r.id, seq: Number(r.seq), channel: r.channel, account: r.account, externalId: r.external_id, threadKey: r.thread_key,
@@ -29,21 +29,13 @@ const inboxRow = (id: string, m: InboundMessage, at: string, leaseUntil?: string
  */
 const ACCEPT_SIZES = [64, 32, 16, 8, 4, 2, 1];
 type AcceptValues = Record<string, string | null>;
-const acceptRows = new Map<number, Prepared<AcceptValues, { id: string }>>();
-function acceptInsert(n: number) {
-  let q = acceptRows.get(n);
-  if (!q) {
-    q = prepared((db, p: AcceptValues) => db.insertInto('inbox').values(Array.from({ length: n }, (_, k) => ({
-      id: p[`id${k}`]!, seq: sql<number>`(select coalesce(max(seq), 0) + ${sql.lit(k + 1)} from inbox)` as unknown as number,
-      channel: p[`channel${k}`]!, account: p[`account${k}`]!, external_id: p[`externalId${k}`]!, thread_key: p[`threadKey${k}`]!,
-      agent_id: p[`agentId${k}`]!, sender: p[`sender${k}`]!, sender_name: p[`senderName${k}`]!, text: p[`text${k}`]!,
-      payload: p[`payload${k}`]!, order_key: p[`orderKey${k}`]!, status: 'queued', attempts: 0, locked_until: null,
-      reply_ready: 0, last_error: null, received_at: p.at!, processed_at: null, route: null,
-    }))).onConflict((oc) => oc.columns(['channel', 'account', 'external_id']).doNothing()).returning('id'));
-    acceptRows.set(n, q);
-  }
-  return q;
-}
+const acceptInsert = preparedShapes((n: number) => (db, p: AcceptValues) => db.insertInto('inbox').values(Array.from({ length: n }, (_, k) => ({
+  id: p[`id${k}`]!, seq: sql<number>`(select coalesce(max(seq), 0) + ${sql.lit(k + 1)} from inbox)` as unknown as number,
+  channel: p[`channel${k}`]!, account: p[`account${k}`]!, external_id: p[`externalId${k}`]!, thread_key: p[`threadKey${k}`]!,
+  agent_id: p[`agentId${k}`]!, sender: p[`sender${k}`]!, sender_name: p[`senderName${k}`]!, text: p[`text${k}`]!,
+  payload: p[`payload${k}`]!, order_key: p[`orderKey${k}`]!, status: 'queued', attempts: 0, locked_until: null,
+  reply_ready: 0, last_error: null, received_at: p.at!, processed_at: null, route: null,
+}))).onConflict((oc) => oc.columns(['channel', 'account', 'external_id']).doNothing()).returning('id'));
 const acceptValues = (rows: { id: string; m: InboundMessage }[], at: string): AcceptValues => {
   const v: AcceptValues = { at };
   rows.forEach(({ id, m }, k) => {
@@ -65,18 +57,12 @@ const claimPartQuery = prepared((db, p: { id: string; now: string; staleBefore: 
     .whereRef('hm.source_id', '=', 'outbox.inbox_id').where('hc.mode', '=', 'human')))));
 type PartMark = { status: string; attempts?: number; last_error?: string | null; provider_message_id?: string | null; sent_at?: string | null };
 const PART_MARK_FIELDS = ['attempts', 'last_error', 'provider_message_id', 'sent_at'] as const;
-const markPartQueries = new Map<string, Prepared<PartMark & { id: string }, unknown>>();
-function markPartQuery(v: PartMark) {
-  const fields = PART_MARK_FIELDS.filter((f) => v[f] !== undefined);
-  const key = fields.join(',');
-  let q = markPartQueries.get(key);
-  if (!q) {
-    q = prepared((db, p: PartMark & { id: string }) => db.updateTable('outbox')
-      .set({ status: p.status, ...Object.fromEntries(fields.map((f) => [f, p[f]])) }).where('id', '=', p.id));
-    markPartQueries.set(key, q);
-  }
-  return q;
-}
+/** One shape per set of fields given: `shape` lists them, comma-separated, in PART_MARK_FIELDS order. */
+const markPartQuery = preparedShapes((shape: string) => {
+  const fields = shape ? (shape.split(',') as (typeof PART_MARK_FIELDS)[number][]) : [];
+  return (db, p: PartMark & { id: string }) => db.updateTable('outbox')
+    .set({ status: p.status, ...Object.fromEntries(fields.map((f) => [f, p[f]])) }).where('id', '=', p.id);
+});
 const finishQuery = prepared((db, p: { id: string; status: string; at: string }) => db.updateTable('inbox').set({ status: p.status, processed_at: p.at, locked_until: null }).where('id', '=', p.id));
 const finishWithErrorQuery = prepared((db, p: { id: string; status: string; at: string; error: string | null }) => db.updateTable('inbox')
   .set({ status: p.status, processed_at: p.at, locked_until: null, last_error: p.error }).where('id', '=', p.id));
@@ -217,7 +203,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       if (p.lastError !== undefined) v.last_error = maskStored(p.lastError);
       if (p.providerMessageId !== undefined) v.provider_message_id = p.providerMessageId;
       if (p.sentAt !== undefined) v.sent_at = p.sentAt;
-      await markPartQuery(v).execute(db, { ...v, id });
+      await markPartQuery(PART_MARK_FIELDS.filter((f) => v[f] !== undefined).join(',')).execute(db, { ...v, id });
     },
     async retryLater(id, notBefore, error) {
       await db.updateTable('inbox').set({ status: 'queued', locked_until: notBefore, last_error: maskStored(error) }).where('id', '=', id).execute();
