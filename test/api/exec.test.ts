@@ -141,7 +141,7 @@ describe('exec sandbox', () => {
       }, 60_000);
 
       it('keeps a fork bomb in one slot from starving a command in another', async () => {
-        const bomb = run('bomb() { bomb | bomb & }; bomb; sleep 3', { timeoutMs: 4000, processes: 64 }).then((r) => ({ r, at: Date.now() }));
+        const bomb = run('bomb() { bomb | bomb & }; bomb; sleep 7', { timeoutMs: 8000, processes: 64 }).then((r) => ({ r, at: Date.now() }));
         await new Promise((r) => setTimeout(r, 700)); // the bomb has used up its processes by now
         const neighbour = await runSandboxed({ store: app.server.services.store, agentId: other.id, command: 'sh -c "echo from-the-neighbour"; echo $(( 6 * 7 ))', slot: 1 });
         const neighbourAt = Date.now();
