@@ -45,4 +45,40 @@ describe('prepared statements', () => {
     })).rejects.toThrow('roll back');
     expect(await get.first(db, { key: 'prep-tx' })).toBeUndefined();
   });
+
+  it('outside a transaction, waits while another caller\'s transaction is open, and is not part of it', async () => {
+    const put = prepared((d, p: { key: string }) => d.insertInto('settings').values({ key: p.key, value: '"x"', updated_at: '2026-03-01T10:00:00Z' }));
+    const get = prepared((d, p: { key: string }) => d.selectFrom('settings').select('key').where('key', '=', p.key));
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let inside!: () => void;
+    const opened = new Promise<void>((r) => { inside = r; });
+    const tx = db.transaction().execute(async (t) => {
+      await put.execute(t, { key: 'prep-held' });
+      inside();
+      await gate; // the transaction stays open across this await, holding the connection
+      order.push('tx ends');
+      throw new Error('roll back');
+    });
+    await opened;
+    const outside = put.execute(db, { key: 'prep-outside' }).then(() => order.push('outside ran'));
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual([]); // still waiting for the connection
+    release();
+    await expect(tx).rejects.toThrow('roll back');
+    await outside;
+    expect(order).toEqual(['tx ends', 'outside ran']);
+    // The rollback took the transaction's row, not the one written from outside it.
+    expect(await get.first(db, { key: 'prep-held' })).toBeUndefined();
+    expect(await get.first(db, { key: 'prep-outside' })).toEqual({ key: 'prep-outside' });
+  });
+
+  it('reports affected rows like Kysely does', async () => {
+    const set = prepared((d, p: { value: string }) => d.updateTable('settings').set({ value: p.value }).where('key', 'like', 'prep-%'));
+    const r = await set.execute(db, { value: '"y"' });
+    const n = await db.selectFrom('settings').select((e) => e.fn.countAll<number>().as('n')).where('key', 'like', 'prep-%').executeTakeFirstOrThrow();
+    expect(r.numAffectedRows).toBe(BigInt(Number(n.n)));
+    expect(r.rows).toEqual([]);
+  });
 });

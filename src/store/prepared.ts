@@ -15,7 +15,9 @@
  * when `db` is one; plugins, if any were configured, still see every result.
  */
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
+import type BetterSqlite from 'better-sqlite3';
 import type { Db } from './db.js';
+import { sqliteHandles } from './dialects/sqlite.js';
 
 const NAME = Symbol('prepared value');
 type StandIn = { readonly [NAME]: string };
@@ -25,6 +27,8 @@ export type Prepared<P, R> = {
   execute(db: Db, values: P): Promise<QueryResult<R>>;
   /** The first row, or undefined (executeTakeFirst). */
   first(db: Db, values: P): Promise<R | undefined>;
+  /** The SQL it runs on this database (tests ask SQLite for its query plan). */
+  sql(db: Db): string;
 };
 
 export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p: P) => Compilable<R>): Prepared<P, R> {
@@ -41,13 +45,28 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
     }
     return c;
   }
+  // SQLite: the statement object per database handle (tests open many).
+  const statements = new WeakMap<BetterSqlite.Database, BetterSqlite.Statement>();
   async function execute(db: Db, values: P): Promise<QueryResult<R>> {
     const { query, slots } = compile(db);
     // A value left undefined is bound as NULL (the column is in the statement either way).
     const parameters = query.parameters.map((v, i) => (slots[i] === undefined ? v : values[slots[i]!] ?? null));
+    const raw = sqliteHandles.get(db.getExecutor().adapter);
+    // SQLite has one connection, which Kysely lends out under a mutex (a transaction holds it across
+    // its awaits). better-sqlite3 runs a statement synchronously, so it can run here at once —
+    // without the mutex's and the executor's promise hops — when the caller holds the connection
+    // (`db` is its transaction) or when no transaction is open on it (nobody is between statements
+    // that must not see ours). Otherwise it waits its turn through Kysely as before.
+    if (raw && (db.isTransaction || !raw.inTransaction)) {
+      let stmt = statements.get(raw);
+      if (!stmt) statements.set(raw, (stmt = raw.prepare(query.sql)));
+      if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
+      const { changes, lastInsertRowid } = stmt.run(parameters);
+      return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+    }
     return db.executeQuery<R>({ ...query, parameters });
   }
-  return { execute, first: async (db, values) => (await execute(db, values)).rows[0] };
+  return { execute, first: async (db, values) => (await execute(db, values)).rows[0], sql: (db) => compile(db).query.sql };
 }
 
 /**

@@ -35,7 +35,27 @@ export function sqliteDialect(file: string, o: { warn?: (w: DataDirWarning) => v
   db.pragma('foreign_keys = ON');
   // The knowledge base's vector index (issue 18); without it the store scans vectors in JavaScript.
   try { sqliteVec.load(db); } catch { withoutVectorIndex(db); }
-  return new SqliteDialect({ database: withStatementCache(db) });
+  return new DirectSqliteDialect(db);
+}
+
+/**
+ * The raw better-sqlite3 handle behind a Kysely instance's adapter (shared by its transactions), for
+ * `store/prepared.ts`, which runs its statements on it synchronously when no other caller's
+ * transaction is open on the connection (see there).
+ */
+export const sqliteHandles = new WeakMap<object, Database.Database>();
+
+class DirectSqliteDialect extends SqliteDialect {
+  readonly #raw: Database.Database;
+  constructor(raw: Database.Database) {
+    super({ database: withStatementCache(raw) });
+    this.#raw = raw;
+  }
+  override createAdapter() {
+    const adapter = super.createAdapter();
+    sqliteHandles.set(adapter, this.#raw);
+    return adapter;
+  }
 }
 
 /**
