@@ -2,7 +2,7 @@
  * Runs the benchmarks one after another, each in its own Node process (so one's patches, timers
  * and warm caches never touch the other), and prints their tables.
  *
- *   tsx bench/index.ts                    all: chat-overhead, proxy, inbound, memory, start, page-weight, knowledge
+ *   tsx bench/index.ts                    all: chat-overhead, proxy, inbound, backlog, memory, start, page-weight, knowledge
  *   tsx bench/index.ts inbound            only the named ones
  *
  * Each writes its own results: bench/results/chat-overhead-<ts>.json + latest.json, and
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ALL = ['chat-overhead', 'proxy', 'inbound', 'memory', 'start', 'page-weight', 'knowledge'] as const;
+const ALL = ['chat-overhead', 'proxy', 'inbound', 'backlog', 'memory', 'start', 'page-weight', 'knowledge'] as const;
 /** A benchmark that has not finished after this long is stopped. */
 const TIMEOUT_MS = 180_000;
 /** Benchmarks that build large data sets first (knowledge: 61,000 chunks with vectors) get longer. */

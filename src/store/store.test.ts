@@ -5,6 +5,10 @@ import type { Store } from '../domain/ports.js';
 import { openTestStore } from '../../test/helpers/test-store.js';
 import { AppError } from '../domain/errors.js';
 import { AGENT_DEFAULTS } from '../domain/schemas.js';
+import { CompiledQuery } from 'kysely';
+import type { Db } from './db.js';
+import { openConversation } from './repositories/conversations.js';
+import { claimableQuery, takeQuery } from './repositories/inbox.js';
 
 const url = process.env.TEST_DATABASE_URL;
 let store: Store;
@@ -12,8 +16,9 @@ let tick = Date.parse('2026-03-01T10:00:00Z');
 const clock = { now: () => new Date((tick += 1000)) };
 
 let close: () => Promise<void>;
+let db: Db;
 beforeAll(async () => {
-  ({ store, close } = await openTestStore(clock, { migrateTwice: true }));
+  ({ store, db, close } = await openTestStore(clock, { migrateTwice: true }));
 });
 afterAll(() => close?.());
 
@@ -169,6 +174,42 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(fresh).toEqual([...fresh].sort((a, b) => a - b));
     expect(new Set(fresh).size).toBe(fresh.length);
     expect(fresh[0]!).toBeGreaterThan(items[5]!.seq);
+  });
+
+  it('stores a reply of many parts in order, once: a second save (another worker) reads the stored parts instead', async () => {
+    const acct = `reply-${randomBytes(4).toString('hex')}`;
+    const [m] = await store.inbox.acceptMany([{ channel: 'telegram', account: acct, externalId: 'e1', threadKey: `telegram:${acct}:1`, agentId: null,
+      sender: 's1', senderName: null, text: 'hi', payload: null, orderKey: '' }], '2026-03-01T10:00:00.000Z');
+    // 13 parts: 8 + 4 + 1 rows.
+    const parts = Array.from({ length: 13 }, (_, i) => ({ channel: 'telegram', agentId: null, recipient: 's1', text: `part ${i}` }));
+    const saved = await store.inbox.saveReply(m!.id, parts, '2026-03-01T10:00:01.000Z');
+    expect(saved?.map((p) => [p.part, p.text, p.status, p.attempts])).toEqual(parts.map((p, i) => [i, p.text, 'pending', 0]));
+    expect(new Set(saved!.map((p) => p.id)).size).toBe(13);
+    expect((await store.inbox.byId(m!.id))?.replyReady).toBe(true);
+    expect(await store.inbox.saveReply(m!.id, parts, '2026-03-01T10:00:02.000Z')).toBeUndefined();
+    expect((await store.inbox.pendingParts(m!.id)).map((p) => p.text)).toEqual(parts.map((p) => p.text));
+  });
+
+  it.skipIf(!!url)('finds a person\'s open conversation through its own index, not by walking every open conversation (SQLite)', async () => {
+    // SQLite preferred conversations_open (closed_at, last_message_at) for its order: a walk over every
+    // open conversation of every agent for each message. The plan must search by agent and person.
+    const plan = await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${openConversation.sql(db)}`, ['a', 'p', 1]));
+    expect(plan.rows.map((r) => r.detail).join('; ')).toMatch(/USING INDEX conversations_person_open \(agent_id=\? AND person_id=\?\)/);
+  });
+
+  it.skipIf(!!url)('claims from the open messages in order, stopping at the limit, and leases them by id (SQLite)', async () => {
+    // Sorting every open message before taking the first few (inbox_pending, then a temp b-tree) cost
+    // 9 ms a claim with 10,000 waiting; the lease walked them all again through an OR of statuses.
+    const explain = async (q: { sql: string; parameters: readonly unknown[] }) =>
+      (await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]))).rows.map((r) => r.detail).join('; ');
+    for (const settled of [true, false]) {
+      const text = claimableQuery(settled).sql(db);
+      const plan = await explain({ sql: text, parameters: Array.from(text.matchAll(/\?/g), () => 'n') });
+      expect(plan).toMatch(/^SCAN i USING INDEX inbox_open_seq/);
+      expect(plan).not.toMatch(/TEMP B-TREE/);
+    }
+    const take = await explain(takeQuery(db, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 'n', 'l').compile());
+    expect(take).toMatch(/^SEARCH inbox USING INDEX sqlite_autoindex_inbox_1 \(id=\?\)$/);
   });
 
   it('stores settings as JSON', async () => {

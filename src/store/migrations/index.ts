@@ -32,6 +32,8 @@ import { migration as m0024 } from './0024_waiting_index.js';
 import { migration as m0026 } from './0026_knowledge_vectors.js';
 import { migration as m0027 } from './0027_knowledge_fast.js';
 import { migration as m0029 } from './0029_usage_conversation.js';
+import { migration as m0030 } from './0030_hot_path_indexes.js';
+import { migration as m0031 } from './0031_summaries_fts_scope.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -61,4 +63,6 @@ export const migrations: Record<string, Migration> = {
   '0026_knowledge_vectors': m0026,
   '0027_knowledge_fast': m0027,
   '0029_usage_conversation': m0029,
+  '0030_hot_path_indexes': m0030,
+  '0031_summaries_fts_scope': m0031,
 };

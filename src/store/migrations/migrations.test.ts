@@ -10,6 +10,7 @@ import { Migrator, sql } from 'kysely';
 import { openTestStore } from '../../../test/helpers/test-store.js';
 import { migrations } from './index.js';
 import { isPostgres } from './util.js';
+import { AGENT_DEFAULTS } from '../../domain/schemas.js';
 
 const SHIPPED = [
   '0001_core', '0002_channels', '0003_single_owner', '0004_whatsapp', '0005_linking', '0006_inbox_order', '0007_memory',
@@ -46,6 +47,32 @@ describe(`migrations on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite
         down.push(...r.results.map((x) => x.migrationName));
       }
       expect(down).toEqual(Object.keys(migrations).reverse());
+    } finally {
+      await close();
+    }
+  });
+
+  it('0031 rebuilds the summaries\' full-text table with every summary stored before it, scoped to its agent and person', async () => {
+    const { db, store, close } = await openTestStore({ now: () => new Date('2026-03-01T10:00:00Z') });
+    try {
+      const schema = isPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
+      expect((await migrator.migrateTo('0030_hot_path_indexes')).error).toBeUndefined();
+      const owner = await store.users.insert({ email: 'm31@example.com', passwordHash: 'x', role: 'customer' });
+      const persona = { soul: '', agents: '', tools: '', user: '', instructions: '' };
+      const agent = await store.agents.insert({ ownerId: owner.id, name: 'M', slug: 'm31', description: '', icon: '', model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, persona, ...AGENT_DEFAULTS });
+      const [ann, bob] = [await store.people.upsert('web', 'ann'), await store.people.upsert('web', 'bob')];
+      for (const [p, text] of [[ann, 'Ann asked about her parcel to Lisbon'], [bob, 'Bob asked about a parcel to Oslo']] as const) {
+        const c = await store.conversations.create({ agentId: agent.id, personId: p.id, channel: 'web' });
+        // Stored through SQL as 0030's schema has it (the repository's insert is the latest one's).
+        await db.insertInto('summaries').values({ id: `s-${p.externalId}`, conversation_id: c.id, agent_id: agent.id, person_id: p.id, channel: 'web', summary: text,
+          started_at: c.createdAt, ended_at: c.createdAt, message_count: 2, model: 'm', input_tokens: 0, output_tokens: 0, cost_usd: 0, embedding: null, created_at: c.createdAt } as never).execute();
+      }
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      const found = await store.summaries.search({ agentId: agent.id, personIds: [ann.id], q: 'parcels', limit: 5 });
+      expect(found.map((s) => s.summary)).toEqual(['Ann asked about her parcel to Lisbon']);
+      expect((await store.summaries.search({ agentId: agent.id, q: 'parcel', limit: 5 })).map((s) => s.personId).sort()).toEqual([ann.id, bob.id].sort());
+      expect(await store.summaries.search({ agentId: 'another-agent', personIds: [ann.id], q: 'parcel', limit: 5 })).toEqual([]);
     } finally {
       await close();
     }

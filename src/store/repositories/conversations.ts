@@ -52,11 +52,22 @@ const personResolve = prepared((db, p: { kind: string; externalId: string; now: 
   .leftJoin('person_links as l', (j) => j.onRef('l.person_id', '=', 'p.id').on('l.expires_at', '>', p.now))
   .select(['p.id', 'p.display_name', 'l.linked_person_id']).where('p.kind', '=', p.kind).where('p.external_id', '=', p.externalId));
 
+/** A channel identity's person (every channel message asks; prepared: built once). */
+const personByExternal = prepared((db, p: { kind: string; externalId: string }) => db.selectFrom('people').selectAll()
+  .where('kind', '=', p.kind).where('external_id', '=', p.externalId));
+/** A person's open conversation with an agent (every chat turn asks; prepared: built once). */
+export const openConversation = prepared((db, p: { agentId: string; personId: string }) => db.selectFrom('conversations').selectAll()
+  .where('agent_id', '=', p.agentId).where('person_id', '=', p.personId)
+  .where('closed_at', 'is', null).orderBy('last_message_at', 'desc').limit(1));
+/** A conversation's messages after a seq (every chat turn reads its history; prepared: built once). */
+const messagesAfterSeq = prepared((db, p: { conversationId: string; afterSeq: number }) => db.selectFrom('messages').select([...MESSAGE_COLS, 'seq'])
+  .where('conversation_id', '=', p.conversationId).where('seq', '>', p.afterSeq).orderBy('seq'));
+
 export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
   const repo: PersonRepo = {
     async upsert(kind, externalId, displayName) {
       const name = displayName?.trim().slice(0, 120) || null;
-      const existing = await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirst();
+      const existing = await personByExternal.first(db, { kind, externalId });
       if (!existing) {
         await db.insertInto('people')
           .values({ id: ids.id(), kind, external_id: externalId, created_at: clock.now().toISOString(), display_name: name })
@@ -66,7 +77,8 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
         await db.updateTable('people').set({ display_name: name }).where('id', '=', existing.id).execute();
         existing.display_name = name;
       }
-      const r = existing ?? await db.selectFrom('people').selectAll().where('kind', '=', kind).where('external_id', '=', externalId).executeTakeFirstOrThrow();
+      const r = existing ?? await personByExternal.first(db, { kind, externalId });
+      if (!r) throw new Error(`person ${kind}:${externalId} was not stored`);
       return toPerson(r);
     },
     async byId(id) {
@@ -196,9 +208,7 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
 export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): ConversationRepo {
   return {
     async open(agentId, personId) {
-      const r = await db.selectFrom('conversations').selectAll()
-        .where('agent_id', '=', agentId).where('person_id', '=', personId)
-        .where('closed_at', 'is', null).orderBy('last_message_at', 'desc').limit(1).executeTakeFirst();
+      const r = await openConversation.first(db, { agentId, personId });
       return r && toConversation(r);
     },
     async create(c) {
@@ -261,8 +271,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
       return Number(r.numUpdatedRows) === 1;
     },
     async messagesAfter(conversationId, afterSeq) {
-      const rows = await db.selectFrom('messages').select([...MESSAGE_COLS, 'seq'])
-        .where('conversation_id', '=', conversationId).where('seq', '>', afterSeq).orderBy('seq').execute();
+      const { rows } = await messagesAfterSeq.execute(db, { conversationId, afterSeq });
       return rows.map((r) => ({ ...toMessage(r), seq: Number(r.seq) }));
     },
     async listForAgent(agentId, limit) {

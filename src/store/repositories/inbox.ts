@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { SqliteAdapter, sql } from 'kysely';
 import type { Db } from '../db.js';
 import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboundMessage, InboxItem, InboxRepo, OutboxItem, PersonStateRepo } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
@@ -55,6 +55,17 @@ const claimPartQuery = prepared((db, p: { id: string; now: string; staleBefore: 
   // Not once a person has taken the conversation over (one indexed lookup: messages.source_id is unique).
   .where((eb) => eb.not(eb.exists(eb.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id')
     .whereRef('hm.source_id', '=', 'outbox.inbox_id').where('hc.mode', '=', 'human')))));
+/**
+ * A reply's parts in multi-row inserts of 8, 4, 2 and 1 rows (a reply of one part, the common case,
+ * is one statement; each size compiled once), and the message's reply_ready mark.
+ */
+const PART_SIZES = [8, 4, 2, 1];
+type PartValues = Record<string, string | number | null>;
+const partsInsert = preparedShapes((n: number) => (db, p: PartValues) => db.insertInto('outbox').values(Array.from({ length: n }, (_, k) => ({
+  id: p[`id${k}`] as string, inbox_id: p.inboxId as string, part: p[`part${k}`] as number, channel: p[`channel${k}`] as string, agent_id: p[`agentId${k}`] as string | null,
+  recipient: p[`recipient${k}`] as string, text: p[`text${k}`] as string, status: 'pending', attempts: 0, provider_message_id: null, last_error: null, created_at: p.at as string, sent_at: null,
+}))).onConflict((oc) => oc.columns(['inbox_id', 'part']).doNothing()).returningAll());
+const replyReadyQuery = prepared((db, p: { id: string }) => db.updateTable('inbox').set({ reply_ready: 1 }).where('id', '=', p.id));
 type PartMark = { status: string; attempts?: number; last_error?: string | null; provider_message_id?: string | null; sent_at?: string | null };
 const PART_MARK_FIELDS = ['attempts', 'last_error', 'provider_message_id', 'sent_at'] as const;
 /** One shape per set of fields given: `shape` lists them, comma-separated, in PART_MARK_FIELDS order. */
@@ -72,45 +83,59 @@ const toPart = (r: Database['outbox']): OutboxItem => ({
   status: r.status as OutboxItem['status'], attempts: Number(r.attempts), lastError: r.last_error, providerMessageId: r.provider_message_id, sentAt: r.sent_at,
 });
 
+/**
+ * Messages that may be claimed now, earliest first: queued (and not waiting out a retry) or left in
+ * processing by a lease that ran out; and each the earliest open message of its conversation, with no
+ * later one of it in flight — so at most one per conversation. Asked before every claim (prepared:
+ * one shape with a settle time, one without).
+ */
+export const claimableQuery = preparedShapes((settled: boolean) => (db, p: { now: string; settledBefore: string | null; limit: number }) => {
+  // `status in (queued, processing)` is implied by the next condition; said on its own it lets
+  // SQLite and PostgreSQL walk the partial index of open messages (0016) instead of every row.
+  // SQLite is told to walk `inbox_open_seq` (migration 0030): the open messages already in the order
+  // asked, so it stops after `limit` claimable ones. Left to choose, it took `inbox_pending` and sorted
+  // every open message first (9 ms a claim with 10,000 waiting). PostgreSQL plans from statistics.
+  const from = db.getExecutor().adapter instanceof SqliteAdapter
+    ? (sql`"inbox" as "i" indexed by "inbox_open_seq"` as unknown as 'inbox as i') : 'inbox as i';
+  let cq = db.selectFrom(from).select('i.id').where(sql<boolean>`i.status in ('queued', 'processing')`);
+  if (settled) cq = cq.where('i.received_at', '<=', p.settledBefore!);
+  return cq
+    .where((eb) => eb.or([
+      eb.and([eb('i.status', '=', 'queued'), eb.or([eb('i.locked_until', 'is', null), eb('i.locked_until', '<=', p.now)])]),
+      eb.and([eb('i.status', '=', 'processing'), eb('i.locked_until', '<', p.now)]),
+    ]))
+    // Order within a conversation: nothing earlier may still be waiting or in flight.
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as j').select('j.id')
+      .whereRef('j.thread_key', '=', 'i.thread_key')
+      .where(sql<boolean>`j.status in ('queued', 'processing')`)
+      .where((e) => e.or([
+        e('j.order_key', '<', e.ref('i.order_key')),
+        e.and([e('j.order_key', '=', e.ref('i.order_key')), e.or([e('j.seq', '<', e.ref('i.seq')), e.and([e('j.seq', '=', e.ref('i.seq')), e('j.id', '<', e.ref('i.id'))])])]),
+      ])))))
+    // And no later message of the same conversation is being processed right now.
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as k').select('k.id')
+      .whereRef('k.thread_key', '=', 'i.thread_key').whereRef('k.id', '!=', 'i.id')
+      .where(sql<boolean>`k.status in ('queued', 'processing')`).where('k.status', '=', 'processing').where('k.locked_until', '>=', p.now))))
+    .orderBy('i.seq').orderBy('i.id').limit(p.limit);
+});
+
+/** Leases the given messages if they are still claimable, returning them. */
+export const takeQuery = (db: Db, ids: string[], now: string, leaseUntil: string) => db.updateTable('inbox')
+  .set((eb) => ({ status: 'processing', locked_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+  .where('id', 'in', ids)
+  // Still claimable. Said as one CASE, which no index serves, so SQLite looks the rows up by id: as
+  // an OR of status comparisons it walked every open message through `inbox_pending` instead (1.2 ms
+  // a claim of eight with 10,000 waiting, against 9 µs by id).
+  .where(sql<boolean>`case when status = 'queued' then (locked_until is null or locked_until <= ${now}) when status = 'processing' then locked_until < ${now} else false end`)
+  .returningAll();
+
 export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
-  /**
-   * Messages that may be claimed now, earliest first: queued (and not waiting out a retry) or left in
-   * processing by a lease that ran out; and each the earliest open message of its conversation, with no
-   * later one of it in flight — so at most one per conversation.
-   */
   async function claimable(now: string, settledBefore: string | undefined, limit: number) {
-    // `status in (queued, processing)` is implied by the next condition; said on its own it lets
-    // SQLite and PostgreSQL walk the partial index of open messages (0016) instead of every row.
-    let cq = db.selectFrom('inbox as i').select('i.id').where(sql<boolean>`i.status in ('queued', 'processing')`);
-    if (settledBefore) cq = cq.where('i.received_at', '<=', settledBefore);
-    return cq
-      .where((eb) => eb.or([
-        eb.and([eb('i.status', '=', 'queued'), eb.or([eb('i.locked_until', 'is', null), eb('i.locked_until', '<=', now)])]),
-        eb.and([eb('i.status', '=', 'processing'), eb('i.locked_until', '<', now)]),
-      ]))
-      // Order within a conversation: nothing earlier may still be waiting or in flight.
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as j').select('j.id')
-        .whereRef('j.thread_key', '=', 'i.thread_key')
-        .where(sql<boolean>`j.status in ('queued', 'processing')`)
-        .where((e) => e.or([
-          e('j.order_key', '<', e.ref('i.order_key')),
-          e.and([e('j.order_key', '=', e.ref('i.order_key')), e.or([e('j.seq', '<', e.ref('i.seq')), e.and([e('j.seq', '=', e.ref('i.seq')), e('j.id', '<', e.ref('i.id'))])])]),
-        ])))))
-      // And no later message of the same conversation is being processed right now.
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('inbox as k').select('k.id')
-        .whereRef('k.thread_key', '=', 'i.thread_key').whereRef('k.id', '!=', 'i.id')
-        .where(sql<boolean>`k.status in ('queued', 'processing')`).where('k.status', '=', 'processing').where('k.locked_until', '>=', now))))
-      .orderBy('i.seq').orderBy('i.id').limit(limit).execute();
+    return (await claimableQuery(!!settledBefore).execute(db, { now, settledBefore: settledBefore ?? null, limit })).rows;
   }
   /** Leases the candidates still claimable (another worker may have taken some meanwhile), in seq order. */
   async function take(candidates: { id: string }[], now: string, leaseUntil: string): Promise<InboxItem[]> {
-    const rows = await db.updateTable('inbox').set((eb) => ({ status: 'processing', locked_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', candidates.map((c) => c.id))
-      .where((eb) => eb.or([
-        eb.and([eb('status', '=', 'queued'), eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)])]),
-        eb.and([eb('status', '=', 'processing'), eb('locked_until', '<', now)]),
-      ]))
-      .returningAll().execute();
+    const rows = await takeQuery(db, candidates.map((c) => c.id), now, leaseUntil).execute();
     return rows.map(toItem).sort((a, b) => a.seq - b.seq || (a.id < b.id ? -1 : 1));
   }
 
@@ -175,12 +200,19 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
 
     async saveReply(id, parts, at) {
       return inTx(db, async (tx) => {
-        // Every part in one statement; the rows it wrote come back, so the sender needs no read before it sends.
-        const rows = parts.length ? await tx.insertInto('outbox').values(parts.map((p, i) => ({
-          id: ids.id(), inbox_id: id, part: i, channel: p.channel, agent_id: p.agentId, recipient: p.recipient, text: p.text,
-          status: 'pending', attempts: 0, provider_message_id: null, last_error: null, created_at: at, sent_at: null,
-        }))).onConflict((oc) => oc.columns(['inbox_id', 'part']).doNothing()).returningAll().execute() : [];
-        await tx.updateTable('inbox').set({ reply_ready: 1 }).where('id', '=', id).execute();
+        // The parts in one statement per 8, 4, 2 or 1 of them; the rows written come back, so the sender needs no read before it sends.
+        const rows: Database['outbox'][] = [];
+        for (let i = 0; i < parts.length;) {
+          const n = PART_SIZES.find((size) => size <= parts.length - i)!;
+          const values: PartValues = { inboxId: id, at };
+          parts.slice(i, i + n).forEach((p, k) => {
+            values[`id${k}`] = ids.id(); values[`part${k}`] = i + k; values[`channel${k}`] = p.channel;
+            values[`agentId${k}`] = p.agentId; values[`recipient${k}`] = p.recipient; values[`text${k}`] = p.text;
+          });
+          rows.push(...(await partsInsert(n).execute(tx, values)).rows);
+          i += n;
+        }
+        await replyReadyQuery.execute(tx, { id });
         // A part already stored (another worker got here first) means the stored parts are the truth: read them.
         return rows.length === parts.length ? rows.map(toPart).sort((a, b) => a.part - b.part) : undefined;
       });
