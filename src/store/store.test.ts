@@ -9,6 +9,7 @@ import { CompiledQuery } from 'kysely';
 import type { Db } from './db.js';
 import { openConversation } from './repositories/conversations.js';
 import { claimableQuery, takeQuery } from './repositories/inbox.js';
+import { periodBounds } from './repositories/budget.js';
 
 const url = process.env.TEST_DATABASE_URL;
 let store: Store;
@@ -210,6 +211,26 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     }
     const take = await explain(takeQuery(db, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 'n', 'l').compile());
     expect(take).toMatch(/^SEARCH inbox USING INDEX sqlite_autoindex_inbox_1 \(id=\?\)$/);
+  });
+
+  it('starts an agent\'s and a customer\'s month from that month\'s usage only, by range (December into January too)', async () => {
+    const u = await owner();
+    const a = await store.agents.insert({ ownerId: u.id, name: 'P', slug: `p-${randomBytes(4).toString('hex')}`, description: '', icon: '', model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, persona, ...AGENT_DEFAULTS });
+    const row = (day: string, cost: number) => ({ id: randomBytes(8).toString('hex'), agent_id: a.id, conversation_id: null, message_id: null, channel: 'api', purpose: 'chat',
+      provider: 'openai', model: 'm', input_tokens: 0, output_tokens: 0, cost_usd: cost, ttft_ms: null, latency_ms: 1, status: 'ok', error: null, day, created_at: `${day}T12:00:00.000Z` });
+    await db.insertInto('usage').values([row('2026-11-30', 1), row('2026-12-01', 2), row('2026-12-31', 4), row('2027-01-01', 8)]).execute();
+    expect((await store.budget.get({ scope: 'agent', scopeId: a.id, period: '2026-12' })).spentUsd).toBeCloseTo(6, 9);
+    expect((await store.budget.get({ scope: 'customer', scopeId: u.id, period: '2027-01' })).spentUsd).toBeCloseTo(8, 9);
+    expect((await store.budget.dailySpend(a.id, '2026-11')).map((d) => [d.day, d.costUsd])).toEqual([['2026-11-30', 1]]);
+    expect(periodBounds('2026-12')).toEqual(['2026-12', '2027-01']);
+    expect(periodBounds('2026-02-28')).toEqual(['2026-02-28', '2026-03-01']);
+    expect(() => periodBounds('2026')).toThrow(/not a spend period/);
+  });
+
+  it.skipIf(!!url)('reads an agent\'s month of usage through usage_agent_day, not the whole table (SQLite)', async () => {
+    const q = db.selectFrom('usage').select((eb) => eb.fn.sum<number>('cost_usd').as('s')).where('agent_id', '=', 'a').where('day', '>=', '2026-03').where('day', '<', '2026-04').compile();
+    const plan = await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]));
+    expect(plan.rows.map((r) => r.detail).join('; ')).toMatch(/USING (COVERING )?INDEX usage_agent_day \(agent_id=\? AND day>\? AND day<\?\)/);
   });
 
   it('stores settings as JSON', async () => {

@@ -34,20 +34,37 @@ function settleAllQueryFor(n: number) {
   });
 }
 
+/**
+ * A spend period ('YYYY-MM' or 'YYYY-MM-DD') as text bounds [from, to): a day ('YYYY-MM-DD') or a time
+ * (ISO) is in the period when from <= it < to. A range an index can serve, where `LIKE 'period%'` could
+ * not (SQLite's LIKE ignores case, and PostgreSQL's uses an index only under the C collation), so a
+ * month's first message no longer read the whole usage table. Fixed-width ISO text orders the same
+ * under any collation.
+ */
+export function periodBounds(period: string): [string, string] {
+  if (/^\d{4}-\d{2}$/.test(period)) {
+    const [y, m] = period.split('-').map(Number) as [number, number];
+    return [period, m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`];
+  }
+  if (/^\d{4}-\d{2}-\d{2}$/.test(period)) return [period, new Date(Date.parse(`${period}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)];
+  throw new Error(`not a spend period: ${period}`);
+}
+
 export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   /** What the usage table already says for a scope and period (when its running total starts). */
   async function fromUsage(tx: Db, k: SpendKey): Promise<{ spent: number; messages: number }> {
+    const [from, to] = periodBounds(k.period);
     if (k.scope === 'agent') {
       const r = await tx.selectFrom('usage').select((eb) => eb.fn.sum<number>('cost_usd').as('s'))
-        .where('agent_id', '=', k.scopeId).where('day', 'like', `${k.period}%`).executeTakeFirst();
+        .where('agent_id', '=', k.scopeId).where('day', '>=', from).where('day', '<', to).executeTakeFirst();
       return { spent: Number(r?.s ?? 0), messages: 0 };
     }
     if (k.scope === 'customer') {
       const r = await tx.selectFrom('usage as u').innerJoin('agents as a', 'a.id', 'u.agent_id').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
-        .where('a.owner_id', '=', k.scopeId).where('u.day', 'like', `${k.period}%`).executeTakeFirst();
+        .where('a.owner_id', '=', k.scopeId).where('u.day', '>=', from).where('u.day', '<', to).executeTakeFirst();
       const m = await tx.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id').innerJoin('agents as a', 'a.id', 'c.agent_id')
-        .select((eb) => eb.fn.countAll<number>().as('n')).where('a.owner_id', '=', k.scopeId).where('m.role', '=', 'user').where('m.created_at', 'like', `${k.period}%`).executeTakeFirst();
+        .select((eb) => eb.fn.countAll<number>().as('n')).where('a.owner_id', '=', k.scopeId).where('m.role', '=', 'user').where('m.created_at', '>=', from).where('m.created_at', '<', to).executeTakeFirst();
       return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
     }
     const [agentId, personId] = k.scopeId.split(':') as [string, string];
@@ -57,7 +74,7 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
       .where('u.conversation_id', 'in', tx.selectFrom('conversations as c').select('c.id').where('c.agent_id', '=', agentId).where('c.person_id', '=', personId))
       .where('u.day', '=', k.period).executeTakeFirst();
     const m = await tx.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('c.agent_id', '=', agentId).where('c.person_id', '=', personId).where('m.role', '=', 'user').where('m.created_at', 'like', `${k.period}%`).executeTakeFirst();
+      .where('c.agent_id', '=', agentId).where('c.person_id', '=', personId).where('m.role', '=', 'user').where('m.created_at', '>=', from).where('m.created_at', '<', to).executeTakeFirst();
     return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
   }
 
@@ -232,7 +249,7 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
     },
     async dailySpend(agentId, month) {
       const rows = await db.selectFrom('usage').select(['day']).select((eb) => eb.fn.sum<number>('cost_usd').as('c'))
-        .where('agent_id', '=', agentId).where('day', 'like', `${month}%`).groupBy('day').orderBy('day').execute();
+        .where('agent_id', '=', agentId).where('day', '>=', periodBounds(month)[0]).where('day', '<', periodBounds(month)[1]).groupBy('day').orderBy('day').execute();
       return rows.map((r) => ({ day: r.day, costUsd: Number(r.c ?? 0) }));
     },
   };
