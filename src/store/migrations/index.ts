@@ -34,7 +34,7 @@ import { migration as m0027 } from './0027_knowledge_fast.js';
 import { migration as m0029 } from './0029_usage_conversation.js';
 import { migration as m0030 } from './0030_hot_path_indexes.js';
 import { migration as m0031 } from './0031_summaries_fts_scope.js';
-import { migration as m0032 } from './0032_period_indexes.js';
+import { migration as m0032 } from './0032_read_indexes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -66,5 +66,5 @@ export const migrations: Record<string, Migration> = {
   '0029_usage_conversation': m0029,
   '0030_hot_path_indexes': m0030,
   '0031_summaries_fts_scope': m0031,
-  '0032_period_indexes': m0032,
+  '0032_read_indexes': m0032,
 };

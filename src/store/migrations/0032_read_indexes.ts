@@ -1,4 +1,4 @@
-/** Migration 0032_period_indexes: an agent's spend by day, and replies sent by time, read by index. */
+/** Migration 0032_read_indexes: reads that walked a whole table (an agent's month of usage, replies sent by time, a target's audit entries) by index. */
 import type { Kysely, Migration } from 'kysely';
 
 export const migration: Migration = {
@@ -10,8 +10,13 @@ export const migration: Migration = {
     await db.schema.createIndex('usage_agent_day').on('usage').columns(['agent_id', 'day']).execute();
     // Analytics' delivery figures count the reply parts sent in a date range: every outbox row before.
     await db.schema.createIndex('outbox_created').on('outbox').column('created_at').execute();
+    // The audit log of one target (GET /api/audit?targetId=…, an agent's or a person's history) walked
+    // the whole log newest first, keeping that target's entries (0015's audit_log_target leads with the
+    // target's type, which that filter does not know).
+    await db.schema.createIndex('audit_log_target_id').on('audit_log').columns(['target_id', 'created_at']).execute();
   },
   async down(db: Kysely<any>) {
+    await db.schema.dropIndex('audit_log_target_id').ifExists().execute();
     await db.schema.dropIndex('outbox_created').ifExists().execute();
     await db.schema.dropIndex('usage_agent_day').ifExists().execute();
   },
