@@ -123,4 +123,26 @@ describe(`inbox group commit on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' :
     expect(calls).toEqual([true, false]);
     expect(await t.store.inbox.counts()).toEqual({ done: 1 });
   });
+
+  it('stops even when stop() comes while its loops are claiming (none waits for a wake-up that was already sent)', async () => {
+    const clock = manualClock();
+    const t = await openTestStore(clock);
+    closers.push(t.close);
+    // The claim is held open until the test lets it answer (nothing to claim).
+    let answer!: () => void;
+    const held = new Promise<void>((r) => { answer = r; });
+    let claims = 0;
+    const inbox = { ...t.store.inbox, async claimMany() { claims++; await held; return []; } } as unknown as Store['inbox'];
+    const service = inboxService({ store: { ...t.store, inbox }, chat: {} as ChatService, clock, log: silentLog, senders: new Map(),
+      options: { concurrency: 3, pollMs: 3_600_000 } });
+    service.start();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(claims).toBe(1); // one claim for the pool; the other loops wait on it
+    let stopped = false;
+    const stopping = service.stop().then(() => { stopped = true; });
+    answer(); // the loops learn there is nothing to do only now, after stop() woke every waiting loop
+    for (let i = 0; i < 10 && !stopped; i++) await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(true);
+    await stopping;
+  });
 });

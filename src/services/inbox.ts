@@ -407,6 +407,9 @@ export function inboxService(deps: {
         await process(item);
         continue;
       }
+      // stop() may have come while this loop was claiming: it woke the loops waiting then, not this one,
+      // so this one must not start waiting now (a loop without the poller's timer would wait for ever).
+      if (!running) break;
       // Idle: one loop polls (for retries coming due and other processes' messages), the rest wait to be woken.
       const poller = !polling;
       if (poller) polling = true;
