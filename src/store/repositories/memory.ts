@@ -19,7 +19,7 @@ const SUMMARY_COLS = [
 /** An agent's ('a') or a person's ('p') token in summaries_fts.scope: one token whatever the id holds (migration 0031). */
 export const ftsScopeToken = (kind: 'a' | 'p', id: string) => `${kind}${Buffer.from(id, 'utf8').toString('hex')}x`;
 
-/** How many of the most recent matching summaries are ranked (SQLite). */
+/** How many of a person's most recent matching summaries are ranked (SQLite). */
 const RANK_CANDIDATES = 200;
 
 /**
@@ -102,15 +102,21 @@ export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo
       if (f.personIds && f.personIds.length === 0) return [];
       // The agent and the people are tokens of the FTS5 table's `scope` column (migration 0031), so the MATCH
       // itself keeps to their summaries: FTS5 intersects the person's short list with the words' lists instead of
-      // finding every matching summary of the installation. The words are searched in the body only. Ranking is
-      // done here over those candidates (`rankLocally`): FTS5's bm25() counts, for each word, every row of the
-      // table holding it, which cost ~2.5 ms a search with 20,000 summaries however few were the person's.
+      // finding every matching summary of the installation. The words are searched in the body only.
       const people = f.personIds ? ` AND scope : (${f.personIds.map((id) => `"${ftsScopeToken('p', id)}"`).join(' OR ')})` : '';
       const match = `scope : "${ftsScopeToken('a', f.agentId)}"${people} AND body : (${terms.map((t) => `"${t}"`).join(' OR ')})`;
-      let q = db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id')
+      const q = db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id')
         .select([...SUMMARY_COLS]).where(sql<boolean>`summaries_fts match ${match}`).where('s.agent_id', '=', f.agentId);
-      if (f.personIds) q = q.where('s.person_id', 'in', f.personIds);
-      const rows = (await q.orderBy('s.ended_at', 'desc').limit(Math.max(f.limit, RANK_CANDIDATES)).execute()).map(toSummary);
+      if (!f.personIds) {
+        // All of an agent's people (the operator's search): FTS5's bm25, over the body alone, negated so higher is
+        // better on both dialects. It counts, for each word, every row of the table holding it; fine for a search
+        // a person makes now and then, not for the recall before every reply (below).
+        const rows = await q.select(sql<number>`-bm25(summaries_fts, 0, 0, 1)`.as('rank')).orderBy('rank', 'desc').orderBy('s.ended_at', 'desc').limit(f.limit).execute();
+        return rows.map((r) => ({ ...toSummary(r), rank: Number(r.rank) }));
+      }
+      // One person's summaries (memory recall, before every reply): ranked here over the candidates
+      // (`rankLocally`), since bm25() cost ~2.5 ms a search with 20,000 summaries however few were the person's.
+      const rows = (await q.where('s.person_id', 'in', f.personIds).orderBy('s.ended_at', 'desc').limit(Math.max(f.limit, RANK_CANDIDATES)).execute()).map(toSummary);
       const ranks = rankLocally(rows.map((r) => r.summary), terms);
       return rows.map((r, i) => ({ ...r, rank: ranks[i]! }))
         .sort((a, b) => b.rank - a.rank || (a.endedAt < b.endedAt ? 1 : a.endedAt > b.endedAt ? -1 : 0)).slice(0, f.limit);
