@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore } from '../../test/helpers/test-store.js';
 import type { Db } from './db.js';
-import { prepared, preparedShapes } from './prepared.js';
+import { prepared, preparedShapes, sizedRuns } from './prepared.js';
 
 let db: Db;
 let close: () => Promise<void>;
@@ -80,5 +80,12 @@ describe('prepared statements', () => {
     const n = await db.selectFrom('settings').select((e) => e.fn.countAll<number>().as('n')).where('key', 'like', 'prep-%').executeTakeFirstOrThrow();
     expect(r.numAffectedRows).toBe(BigInt(Number(n.n)));
     expect(r.rows).toEqual([]);
+  });
+
+  it('splits rows into runs of the prepared sizes, largest first', () => {
+    const items = Array.from({ length: 13 }, (_, i) => i);
+    expect(sizedRuns(items, [8, 4, 2, 1]).map(({ start, run }) => [start, run.length])).toEqual([[0, 8], [8, 4], [12, 1]]);
+    expect(sizedRuns(items, [8, 4, 2, 1]).flatMap((r) => r.run)).toEqual(items);
+    expect(sizedRuns([], [8, 4, 2, 1])).toEqual([]);
   });
 });

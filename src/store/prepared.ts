@@ -77,6 +77,21 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
  *   const touch = preparedShapes((withPreview: boolean) => (db, p: { id: string; at: string }) => ...);
  *   await touch(!!text).execute(db, { id, at });
  */
+/**
+ * Splits `items` into runs of the given sizes, largest first (sizes descending and ending in 1), for a
+ * multi-row statement prepared per size: 37 items in sizes [32, …, 1] are runs of 32, 4 and 1, each
+ * with the index of its first item.
+ */
+export function sizedRuns<T>(items: T[], sizes: readonly number[]): { start: number; run: T[] }[] {
+  const out: { start: number; run: T[] }[] = [];
+  for (let i = 0; i < items.length;) {
+    const n = sizes.find((size) => size <= items.length - i)!;
+    out.push({ start: i, run: items.slice(i, i + n) });
+    i += n;
+  }
+  return out;
+}
+
 export function preparedShapes<S extends string | number | boolean, P extends Record<string, unknown>, R>(
   build: (shape: S) => (db: Db, p: P) => Compilable<R>,
 ): (shape: S) => Prepared<P, R> {

@@ -9,7 +9,7 @@ import { CompiledQuery } from 'kysely';
 import type { Db } from './db.js';
 import { openConversation } from './repositories/conversations.js';
 import { claimableQuery, takeQuery } from './repositories/inbox.js';
-import { periodBounds } from './repositories/budget.js';
+import { periodBounds } from './repositories/text-keys.js';
 
 const url = process.env.TEST_DATABASE_URL;
 let store: Store;

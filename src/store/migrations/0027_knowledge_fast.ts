@@ -5,7 +5,7 @@ import { isPostgres } from './util.js';
 export const migration: Migration = {
   // Knowledge search fast at 50,000 chunks per agent (issue 18).
   // SQLite: the FTS5 table gains the agent as an indexed column (`agent_id`, holding a one-token form of the id,
-  // see repositories/knowledge.ts ftsAgentToken), so one MATCH finds the agent's matching chunks and ranks them
+  // see repositories/text-keys.ts ftsToken), so one MATCH finds the agent's matching chunks and ranks them
   // inside FTS5; before, every match of every agent was joined to its wide knowledge_chunks row (text and vector,
   // ~2 KB) only to be thrown away when it belonged to another agent. The table is rebuilt from knowledge_chunks.
   // (The vector index, sqlite-vec vec0 tables per dimension, is created by the repository when the extension is

@@ -3,7 +3,7 @@ import { sql, type Kysely, type Migration } from 'kysely';
 import { isPostgres } from './util.js';
 
 // 'a' / 'p' + hex of the id + 'x': one token whatever the id holds, with no suffix the porter stemmer would cut
-// (as knowledge_fts does since 0027). The repository builds the same tokens (memory.ts, ftsScopeTokens).
+// (as knowledge_fts does since 0027). The repository builds the same tokens (repositories/text-keys.ts, ftsToken).
 const scopeOf = (row: 'new' | 'summaries') => sql.raw(`'a' || lower(hex(${row}.agent_id)) || 'x p' || lower(hex(${row}.person_id)) || 'x'`);
 
 export const migration: Migration = {

@@ -2,9 +2,9 @@ import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from '../db.js';
 import { prepared } from '../prepared.js';
 import type { AnalyticsRepo, UsageFilter } from '../../domain/ports.js';
+import { nextDay } from './text-keys.js';
 
 /** The day after a YYYY-MM-DD date, as the exclusive upper bound of an ISO-timestamp range. */
-const nextDay = (d: string) => new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 const money = (v: unknown) => Math.round(Number(v) * 1e8) / 1e8;
 

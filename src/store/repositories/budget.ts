@@ -1,8 +1,9 @@
 import { sql, PostgresAdapter } from 'kysely';
 import type { Db } from '../db.js';
-import { prepared } from '../prepared.js';
+import { preparedShapes } from '../prepared.js';
 import type { BudgetAlert, BudgetRepo, Clock, IdGenerator, SpendKey } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
+import { periodBounds } from './text-keys.js';
 
 const toAlert = (r: Database['budget_alerts']): BudgetAlert => ({
   id: r.id, scope: r.scope as SpendKey['scope'], scopeId: r.scope_id, period: r.period, kind: r.kind as BudgetAlert['kind'], ownerId: r.owner_id,
@@ -19,36 +20,16 @@ const lockOrder = (a: SpendKey, b: SpendKey) =>
   a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.scopeId < b.scopeId ? -1 : a.scopeId > b.scopeId ? 1 : a.period < b.period ? -1 : a.period > b.period ? 1 : 0;
 
 /** settleAll's statement for `n` scopes, built once per n (prepared). */
-const settleAllQueries = new Map<number, ReturnType<typeof settleAllQueryFor>>();
-const settleAllQuery = (n: number) => settleAllQueries.get(n) ?? settleAllQueries.set(n, settleAllQueryFor(n)).get(n)!;
-function settleAllQueryFor(n: number) {
-  return prepared((db, p: Record<string, string | number>) => {
-    const each = Array.from({ length: n }, (_, i) => i);
-    const byScope = (name: string) => sql<number>`(case scope ${sql.join(each.map((i) => sql`when ${p[`scope${i}`]} then ${p[`${name}${i}`]}`), sql` `)} else 0 end)`;
-    return db.updateTable('spend').set({
-      reserved_usd: sql<number>`max(reserved_usd - ${byScope('freed')}, 0)`,
-      spent_usd: sql<number>`spent_usd + ${byScope('actual')}`,
-      updated_at: p.at as string,
-    }).where((eb) => eb.or(each.map((i) => eb.and([eb('scope', '=', p[`scope${i}`] as string), eb('scope_id', '=', p[`id${i}`] as string), eb('period', '=', p[`period${i}`] as string)]))))
-      .returning(['scope', 'scope_id', 'period', 'spent_usd']);
-  });
-}
-
-/**
- * A spend period ('YYYY-MM' or 'YYYY-MM-DD') as text bounds [from, to): a day ('YYYY-MM-DD') or a time
- * (ISO) is in the period when from <= it < to. A range an index can serve, where `LIKE 'period%'` could
- * not (SQLite's LIKE ignores case, and PostgreSQL's uses an index only under the C collation), so a
- * month's first message no longer read the whole usage table. Fixed-width ISO text orders the same
- * under any collation.
- */
-export function periodBounds(period: string): [string, string] {
-  if (/^\d{4}-\d{2}$/.test(period)) {
-    const [y, m] = period.split('-').map(Number) as [number, number];
-    return [period, m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`];
-  }
-  if (/^\d{4}-\d{2}-\d{2}$/.test(period)) return [period, new Date(Date.parse(`${period}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)];
-  throw new Error(`not a spend period: ${period}`);
-}
+const settleAllQuery = preparedShapes((n: number) => (db, p: Record<string, string | number>) => {
+  const each = Array.from({ length: n }, (_, i) => i);
+  const byScope = (name: string) => sql<number>`(case scope ${sql.join(each.map((i) => sql`when ${p[`scope${i}`]} then ${p[`${name}${i}`]}`), sql` `)} else 0 end)`;
+  return db.updateTable('spend').set({
+    reserved_usd: sql<number>`max(reserved_usd - ${byScope('freed')}, 0)`,
+    spent_usd: sql<number>`spent_usd + ${byScope('actual')}`,
+    updated_at: p.at as string,
+  }).where((eb) => eb.or(each.map((i) => eb.and([eb('scope', '=', p[`scope${i}`] as string), eb('scope_id', '=', p[`id${i}`] as string), eb('period', '=', p[`period${i}`] as string)]))))
+    .returning(['scope', 'scope_id', 'period', 'spent_usd']);
+});
 
 export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
@@ -248,8 +229,9 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
       return rows.map((r) => ({ model: r.model, inputTokens: Number(r.i ?? 0), outputTokens: Number(r.o ?? 0), costUsd: Number(r.c ?? 0), requests: Number(r.n) }));
     },
     async dailySpend(agentId, month) {
+      const [from, to] = periodBounds(month);
       const rows = await db.selectFrom('usage').select(['day']).select((eb) => eb.fn.sum<number>('cost_usd').as('c'))
-        .where('agent_id', '=', agentId).where('day', '>=', periodBounds(month)[0]).where('day', '<', periodBounds(month)[1]).groupBy('day').orderBy('day').execute();
+        .where('agent_id', '=', agentId).where('day', '>=', from).where('day', '<', to).groupBy('day').orderBy('day').execute();
       return rows.map((r) => ({ day: r.day, costUsd: Number(r.c ?? 0) }));
     },
   };

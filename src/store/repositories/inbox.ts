@@ -4,7 +4,7 @@ import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboundMessage, 
 import type { Database } from '../schema.js';
 import { inTx, isUniqueViolation } from './agents.js';
 import { maskSecrets, maskStored } from '../../infra/redact.js';
-import { prepared, preparedShapes } from '../prepared.js';
+import { prepared, preparedShapes, sizedRuns } from '../prepared.js';
 
 const toItem = (r: Database['inbox']): InboxItem => ({
   id: r.id, seq: Number(r.seq), channel: r.channel, account: r.account, externalId: r.external_id, threadKey: r.thread_key,
@@ -90,11 +90,11 @@ const toPart = (r: Database['outbox']): OutboxItem => ({
  * one shape with a settle time, one without).
  */
 export const claimableQuery = preparedShapes((settled: boolean) => (db, p: { now: string; settledBefore: string | null; limit: number }) => {
-  // `status in (queued, processing)` is implied by the next condition; said on its own it lets
-  // SQLite and PostgreSQL walk the partial index of open messages (0016) instead of every row.
-  // SQLite is told to walk `inbox_open_seq` (migration 0030): the open messages already in the order
-  // asked, so it stops after `limit` claimable ones. Left to choose, it took `inbox_pending` and sorted
-  // every open message first (9 ms a claim with 10,000 waiting). PostgreSQL plans from statistics.
+  // `status in (queued, processing)` is implied by the next condition; said on its own, in the words of
+  // the partial indexes' WHERE, it lets the planners use them. SQLite is told to walk `inbox_open_seq`
+  // (migration 0030): the open messages already in the order asked, so it stops after `limit` claimable
+  // ones. Left to choose, it took `inbox_pending` and sorted every open message first (9 ms a claim with
+  // 10,000 waiting). PostgreSQL plans from statistics.
   const from = db.getExecutor().adapter instanceof SqliteAdapter
     ? (sql`"inbox" as "i" indexed by "inbox_open_seq"` as unknown as 'inbox as i') : 'inbox as i';
   let cq = db.selectFrom(from).select('i.id').where(sql<boolean>`i.status in ('queued', 'processing')`);
@@ -147,11 +147,8 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       const rows = ms.map((m) => ({ id: ids.id(), m }));
       return inTx(db, async (tx) => {
         const inserted = new Set<string>();
-        for (let i = 0; i < rows.length;) {
-          const n = ACCEPT_SIZES.find((size) => size <= rows.length - i)!;
-          const chunk = rows.slice(i, i + n);
-          for (const r of (await acceptInsert(n).execute(tx, acceptValues(chunk, at))).rows) inserted.add(r.id);
-          i += n;
+        for (const { run } of sizedRuns(rows, ACCEPT_SIZES)) {
+          for (const r of (await acceptInsert(run.length).execute(tx, acceptValues(run, at))).rows) inserted.add(r.id);
         }
         const out: { id: string; duplicate: boolean }[] = [];
         for (const { id, m } of rows) {
@@ -202,15 +199,13 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       return inTx(db, async (tx) => {
         // The parts in one statement per 8, 4, 2 or 1 of them; the rows written come back, so the sender needs no read before it sends.
         const rows: Database['outbox'][] = [];
-        for (let i = 0; i < parts.length;) {
-          const n = PART_SIZES.find((size) => size <= parts.length - i)!;
+        for (const { start, run } of sizedRuns(parts, PART_SIZES)) {
           const values: PartValues = { inboxId: id, at };
-          parts.slice(i, i + n).forEach((p, k) => {
-            values[`id${k}`] = ids.id(); values[`part${k}`] = i + k; values[`channel${k}`] = p.channel;
+          run.forEach((p, k) => {
+            values[`id${k}`] = ids.id(); values[`part${k}`] = start + k; values[`channel${k}`] = p.channel;
             values[`agentId${k}`] = p.agentId; values[`recipient${k}`] = p.recipient; values[`text${k}`] = p.text;
           });
-          rows.push(...(await partsInsert(n).execute(tx, values)).rows);
-          i += n;
+          rows.push(...(await partsInsert(run.length).execute(tx, values)).rows);
         }
         await replyReadyQuery.execute(tx, { id });
         // A part already stored (another worker got here first) means the stored parts are the truth: read them.

@@ -3,6 +3,7 @@ import type { Db } from '../db.js';
 import type { Clock, IdGenerator, KnowledgeChanges, KnowledgeHit, KnowledgeRepo, KnowledgeSource, KnowledgeSourceType, KnowledgeStatus, KnowledgeVectorIndex } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
 import { searchTerms } from './memory.js';
+import { ftsToken } from './text-keys.js';
 
 type Row = Database['knowledge_sources'];
 const SOURCE_COLS = ['id', 'agent_id', 'type', 'title', 'url', 'status', 'error', 'pages', 'chunks', 'bytes', 'max_pages', 'sync_every_hours', 'mime_type', 'changes', 'last_synced_at', 'next_sync_at', 'created_at', 'updated_at'] as const;
@@ -19,9 +20,6 @@ export const VECTOR_SCAN_BATCH = 5_000;
 export const VEC0_MAX_DIMS = 8_192;
 /** Vectors per vec0 chunk: sqlite-vec allocates a whole chunk per partition (agent), so small agents stay small. */
 const VEC0_CHUNK_SIZE = 256;
-
-/** The agent as one FTS5 token (its column in knowledge_fts): 'a' + hex of the id + 'x' (migration 0027 writes the same). */
-export const ftsAgentToken = (agentId: string) => `a${Buffer.from(agentId, 'utf8').toString('hex')}x`;
 
 /** sqlite-vec's table for vectors of `dims` dimensions (one per dimension, made when the first such vector is stored). */
 const vecTable = (dims: number) => `knowledge_vec_${dims}`;
@@ -147,7 +145,7 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
       // The agent is a column of the FTS5 table: FTS5 alone finds and ranks this agent's matches (bm25 over the body;
       // the agent column weighs 0), and only the best `limit` are read from knowledge_chunks (rows of ~2 KB). The join
       // checks the agent again.
-      const match = `agent_id : "${ftsAgentToken(agentId)}" AND body : (${terms.map((t) => `"${t}"`).join(' OR ')})`;
+      const match = `agent_id : "${ftsToken('a', agentId)}" AND body : (${terms.map((t) => `"${t}"`).join(' OR ')})`;
       // (The limit is written into the SQL: bound as a parameter, SQLite 3.53 sorted every match, ten times slower at 50k.)
       const top = sql.lit(Math.max(1, Math.min(1000, Math.floor(limit))));
       const rows = await sql<{ id: string; source_id: string; title: string; heading: string; url: string | null; text: string; rank: number }>`

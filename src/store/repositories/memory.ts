@@ -4,6 +4,7 @@ import type { Clock, IdGenerator, PersonNotesRepo, SummaryRepo, SummarySearch, W
 import type { Channel, Summary } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { WorkspaceFull, workspaceRoom } from '../../domain/workspace.js';
+import { ftsToken } from './text-keys.js';
 
 type SummaryRow = Database['summaries'];
 const toSummary = (r: SummaryRow): Summary => ({
@@ -15,9 +16,6 @@ const SUMMARY_COLS = [
   's.id', 's.conversation_id', 's.agent_id', 's.person_id', 's.channel', 's.summary', 's.started_at', 's.ended_at',
   's.message_count', 's.model', 's.input_tokens', 's.output_tokens', 's.cost_usd', 's.embedding', 's.created_at',
 ] as const;
-
-/** An agent's ('a') or a person's ('p') token in summaries_fts.scope: one token whatever the id holds (migration 0031). */
-export const ftsScopeToken = (kind: 'a' | 'p', id: string) => `${kind}${Buffer.from(id, 'utf8').toString('hex')}x`;
 
 /** How many of a person's most recent matching summaries are ranked (SQLite). */
 const RANK_CANDIDATES = 200;
@@ -103,8 +101,8 @@ export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo
       // The agent and the people are tokens of the FTS5 table's `scope` column (migration 0031), so the MATCH
       // itself keeps to their summaries: FTS5 intersects the person's short list with the words' lists instead of
       // finding every matching summary of the installation. The words are searched in the body only.
-      const people = f.personIds ? ` AND scope : (${f.personIds.map((id) => `"${ftsScopeToken('p', id)}"`).join(' OR ')})` : '';
-      const match = `scope : "${ftsScopeToken('a', f.agentId)}"${people} AND body : (${terms.map((t) => `"${t}"`).join(' OR ')})`;
+      const people = f.personIds ? ` AND scope : (${f.personIds.map((id) => `"${ftsToken('p', id)}"`).join(' OR ')})` : '';
+      const match = `scope : "${ftsToken('a', f.agentId)}"${people} AND body : (${terms.map((t) => `"${t}"`).join(' OR ')})`;
       const q = db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id')
         .select([...SUMMARY_COLS]).where(sql<boolean>`summaries_fts match ${match}`).where('s.agent_id', '=', f.agentId);
       if (!f.personIds) {
