@@ -10,7 +10,8 @@
  *   b. the fake writes its first content token → the client receives the first `delta` event
  *   c. whole request, send → end of the event stream
  * Concurrent phase: 100 visitors chatting at once (a load client in a worker thread), giving
- *   requests per second and latency percentiles.
+ *   requests per second and latency percentiles; the fake model runs in a process of its own for it
+ *   (bench/fake-openai-process.ts), as a real provider would not share Switchboard's event loop.
  * A baseline streams the same reply straight from the fake, to show what the fake and the
  * loopback cost on their own.
  *
@@ -28,6 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { startFakeOpenAI, echoReply } from '../test/fakes/openai-server.js';
 import { startServer } from '../src/server.js';
+import { startFakeOpenAIProcess, type FakeProcess } from './fake-openai-process.js';
 
 const SEQUENTIAL = intEnv('BENCH_SEQUENTIAL', 200, 1, 5000);
 const WARMUP = 20;
@@ -185,17 +187,20 @@ async function main() {
   const unwatch = watchFakeWrites(fake.port, (at) => { firstTokenAt ??= at; });
 
   const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
-  const server = await startServer({
+  const secret = randomBytes(32).toString('hex');
+  const serverOn = (modelUrl: string) => startServer({
     port: 0, host: '127.0.0.1',
     env: {
-      DATA_DIR: dataDir, SWITCHBOARD_LOG_LEVEL: 'silent', SWITCHBOARD_SECRET_KEY: randomBytes(32).toString('hex'),
-      OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: fake.url, SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini',
+      DATA_DIR: dataDir, SWITCHBOARD_LOG_LEVEL: 'silent', SWITCHBOARD_SECRET_KEY: secret,
+      OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: modelUrl, SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini',
       SWITCHBOARD_MODEL_MAX_RETRIES: '0',
       // Every chat comes from 127.0.0.1: the per-address anonymous limit (30 a minute by default) must not refuse the bench.
       SWITCHBOARD_ANON_PER_MINUTE: '100000',
     },
   });
+  let server = await serverOn(fake.url);
   const port = server.port;
+  let outside: FakeProcess | undefined;
   try {
     // Owner and a listed agent.
     const setup = await request(port, '/api/setup', { body: { email: 'bench@example.com', password: 'bench-password-123' } });
@@ -242,8 +247,19 @@ async function main() {
     }
     if (!cookie) throw new Error('the server never set the sb_visitor cookie');
 
-    // Concurrent: 100 visitors at once.
-    const conc = await runConcurrent(port);
+    // Concurrent: 100 visitors at once, against the fake in a process of its own (the server restarted
+    // on the same data, pointed at it). Node accepts one new connection per turn of the event loop, so
+    // the in-process fake, sharing the saturated loop, took seconds to accept the 100 new model
+    // connections: p99 4–6 s, all of it the fake's (docs/architecture.md, "Connections").
+    await server.close();
+    outside = await startFakeOpenAIProcess();
+    server = await serverOn(outside.url);
+    // The restarted process loads the AI SDK and compiles its hot paths on its first chats: warm it first.
+    for (let i = 0; i < WARMUP; i++) {
+      const r = await request(server.port, `/api/public/agents/${SLUG}/chat`, { body: { text: MESSAGE }, deltaMarker: 'event: delta' });
+      if (r.status !== 200 || !r.body.includes('event: done')) throw new Error(`warm-up chat ${i} failed: ${r.status} ${r.body.slice(0, 300)}`);
+    }
+    const conc = await runConcurrent(server.port);
     const completed = conc.totals.length;
 
     const result = {
@@ -280,6 +296,7 @@ async function main() {
     agent.destroy();
     await server.close();
     await fake.close();
+    await outside?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -302,7 +319,7 @@ function print(r: {
   console.log(row('(c) whole request', r.sequential.total));
   console.log(row('    baseline: fake alone, first token', r.baselineFakeDirect.firstToken));
   console.log(row('    baseline: fake alone, whole stream', r.baselineFakeDirect.total));
-  console.log(`\n(d) Concurrent: ${r.settings.concurrency} visitors × ${r.settings.chatsPerVisitor} chats (load client in a worker thread)`);
+  console.log(`\n(d) Concurrent: ${r.settings.concurrency} visitors × ${r.settings.chatsPerVisitor} chats (load client in a worker thread, fake model in its own process)`);
   console.log(`    ${r.concurrent.completed} completed, ${r.concurrent.failed} failed in ${r.concurrent.wallMs} ms → ${r.concurrent.requestsPerSecond} chats/s`);
   console.log(head);
   console.log(row('    request sent → first delta', r.concurrent.firstDelta));
