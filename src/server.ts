@@ -25,6 +25,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? config.PORT, hostname: host }, () => resolve(s));
     s.once('error', reject);
+    // Idle connections stay open longer than a reverse proxy keeps its upstream ones (see the setting);
+    // the time allowed for a request's headers stays above it, as Node asks.
+    const http = s as { keepAliveTimeout?: number; headersTimeout?: number };
+    http.keepAliveTimeout = config.SWITCHBOARD_KEEPALIVE_SECONDS * 1000;
+    http.headersTimeout = Math.max(60_000, http.keepAliveTimeout + 1000);
   });
 
   let sweeper: ReturnType<typeof setInterval> | undefined;

@@ -6,6 +6,13 @@ import { MESSAGE_CHARS_RANGE } from '../domain/schemas.js';
 const EnvShape = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * How long an idle HTTP connection is kept open for its next request. Longer than a reverse proxy's
+   * idle timeout for its upstream connections (nginx and most load balancers: 60 s), so the proxy never
+   * sends a request on a connection Switchboard is closing (a 502 for a webhook) and a burst reuses the
+   * proxy's open connections instead of opening new ones, which Node accepts one per turn of its event loop.
+   */
+  SWITCHBOARD_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(600).default(65),
   DATA_DIR: z.string().min(1).default('./data'),
   PUBLIC_URL: z
     .url({ message: 'must be an absolute URL such as https://bots.example.com' })

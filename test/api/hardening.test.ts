@@ -139,3 +139,40 @@ describe('no page of ours can be framed (12.11)', () => {
     expect(closed.headers.get('x-frame-options')).toBe('DENY');
   });
 });
+
+describe('idle connections outlive a reverse proxy\'s (SWITCHBOARD_KEEPALIVE_SECONDS)', () => {
+  let app: TestApp;
+  let tuned: TestApp;
+  beforeAll(async () => { app = await startTestApp(); tuned = await startTestApp({ env: { SWITCHBOARD_KEEPALIVE_SECONDS: '7' } }); });
+  afterAll(async () => { await app?.close(); await tuned?.close(); });
+
+  /** Two requests over one kept-alive connection: the Keep-Alive header of each, and whether the socket was reused. */
+  async function twoOnOneConnection(url: string) {
+    const http = await import('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const get = () => new Promise<string | undefined>((resolve, reject) => {
+      const req = http.get(url + '/health', { agent }, (res) => {
+        sockets.add(res.socket);
+        res.resume();
+        res.on('end', () => resolve(res.headers['keep-alive']));
+      });
+      req.on('error', reject);
+    });
+    try {
+      return { headers: [await get(), await get()], sockets: sockets.size };
+    } finally {
+      agent.destroy();
+    }
+  }
+
+  it('keeps an idle connection 65 s by default, and says so', async () => {
+    const r = await twoOnOneConnection(app.url);
+    expect(r.headers).toEqual(['timeout=65', 'timeout=65']);
+    expect(r.sockets).toBe(1);
+  });
+
+  it('takes the operator\'s value', async () => {
+    expect((await twoOnOneConnection(tuned.url)).headers[0]).toBe('timeout=7');
+  });
+});
