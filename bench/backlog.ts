@@ -2,9 +2,11 @@
  * The per-message lookups on a large installation: does a message cost the same with 20,000 open
  * conversations and 10,000 webhooks waiting as on an almost empty database? (issue 13: a claim and a
  * conversation lookup that walk every open row make the inbox slowest exactly when it is behind.)
+ * And a /metrics scrape's inbox and outbox counts with 200,000 answered messages (and as many reply
+ * parts sent) behind them: on SQLite a scrape is synchronous, so its time is time the server stands still.
  *
  *   npm run bench -- backlog            (SQLite in memory; TEST_DATABASE_URL=postgres://… for PostgreSQL)
- *   BENCH_BACKLOG_CONVERSATIONS=20000  BENCH_BACKLOG_WAITING=10000  BENCH_BACKLOG_N=300
+ *   BENCH_BACKLOG_CONVERSATIONS=20000  BENCH_BACKLOG_WAITING=10000  BENCH_BACKLOG_FINISHED=200000  BENCH_BACKLOG_N=300
  *
  * The store is the real one (repositories, migrations; on PostgreSQL the tables are analyzed after
  * filling, as autovacuum would). Figure: each operation's p50/p99 on the large
@@ -24,13 +26,14 @@ import type { Store } from '../src/domain/ports.js';
 
 const CONVERSATIONS = intEnv('BENCH_BACKLOG_CONVERSATIONS', 20_000, 100, 1_000_000);
 const WAITING = intEnv('BENCH_BACKLOG_WAITING', 10_000, 100, 1_000_000);
+const FINISHED = intEnv('BENCH_BACKLOG_FINISHED', 200_000, 100, 10_000_000);
 const N = intEnv('BENCH_BACKLOG_N', 300, 10, 100_000);
 const AGENTS = 50;
 const pg = !!process.env.TEST_DATABASE_URL;
 
-type Measured = { open: Stats; claim: Stats; recall: Stats };
+type Measured = { open: Stats; claim: Stats; recall: Stats; scrape: Stats };
 
-async function measure(conversations: number, waiting: number): Promise<Measured> {
+async function measure(conversations: number, waiting: number, finished: number): Promise<Measured> {
   const clock = manualClock();
   const { store, db, close } = await openTestStore(clock);
   try {
@@ -74,7 +77,21 @@ async function measure(conversations: number, waiting: number): Promise<Measured
       const [agentId, personId] = pairs[(i * 7919) % pairs.length]!;
       await store.summaries.search({ agentId, personIds: [personId], q: 'where is my order, the parcel was due on friday', limit: 20 });
     });
-    return { open, claim, recall };
+    // Answered messages and their sent reply parts, as months of traffic leave them (rows written in bulk:
+    // only their number and statuses matter here), then the counts a /metrics scrape reads.
+    for (let i = 0; i < finished; i += 10_000) {
+      const n = Math.min(10_000, finished - i);
+      await sql`insert into inbox (id, seq, channel, account, external_id, thread_key, agent_id, sender, sender_name, text, payload, status, attempts, locked_until, reply_ready, last_error, received_at, processed_at, order_key)
+        select 'done-' || x, 1000000000 + x, 'telegram', 'bench', 'done-' || x, 'telegram:bench:done-' || x, null, 's', null, 'hello', 'null', 'done', 1, null, 1, null, ${clock.now().toISOString()}, ${clock.now().toISOString()}, ''
+        from (${sql.raw(pg ? `select generate_series(${i}, ${i + n - 1}) as x` : `with recursive r(x) as (select ${i} union all select x + 1 from r where x < ${i + n - 1}) select x from r`)}) as xs`.execute(db);
+      await sql`insert into outbox (id, inbox_id, part, channel, agent_id, recipient, text, status, attempts, provider_message_id, last_error, created_at, sent_at, delivery, delivery_at)
+        select 'part-' || x, 'done-' || x, 0, 'telegram', null, 's', 'Echo: hello', 'sent', 1, null, null, ${clock.now().toISOString()}, ${clock.now().toISOString()}, null, null
+        from (${sql.raw(pg ? `select generate_series(${i}, ${i + n - 1}) as x` : `with recursive r(x) as (select ${i} union all select x + 1 from r where x < ${i + n - 1}) select x from r`)}) as xs`.execute(db);
+    }
+    if (pg) await sql`analyze`.execute(db);
+    await store.inbox.foldCounts(); // as the server's sweep does every minute (PostgreSQL; nothing to do on SQLite)
+    const scrape = await time(Math.min(N, 50), async () => { await Promise.all([store.inbox.counts(), store.analytics.outboxCounts()]); });
+    return { open, claim, recall, scrape };
   } finally {
     await close();
   }
@@ -104,11 +121,11 @@ async function time(n: number, f: (i: number) => Promise<unknown>, after?: (r: n
 
 const started = new Date().toISOString();
 const t0 = performance.now();
-const small = await measure(100, 100);
-const large = await measure(CONVERSATIONS, WAITING);
-const rows: [string, keyof Measured][] = [['open conversation of a person', 'open'], ['claim of 8 (and their finish)', 'claim'], ['memory recall (summary search)', 'recall']];
+const small = await measure(100, 100, 100);
+const large = await measure(CONVERSATIONS, WAITING, FINISHED);
+const rows: [string, keyof Measured][] = [['open conversation of a person', 'open'], ['claim of 8 (and their finish)', 'claim'], ['memory recall (summary search)', 'recall'], ['/metrics inbox and outbox counts', 'scrape']];
 console.log(`Per-message lookups on a large installation (ms) — node ${process.version}, ${cpus().length} CPUs, ${pg ? 'PostgreSQL' : 'SQLite'}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log(`large = ${CONVERSATIONS} open conversations (each with a summary) over ${AGENTS} agents and ${WAITING} webhooks waiting; reference = 100 of each, same run\n`);
+console.log(`large = ${CONVERSATIONS} open conversations (each with a summary) over ${AGENTS} agents, ${WAITING} webhooks waiting and ${FINISHED} answered (each with a reply part sent); reference = 100 of each, same run\n`);
 console.log(statsHead(52));
 const out: Record<string, unknown> = {};
 let ok = true;
@@ -124,7 +141,7 @@ for (const [label, k] of rows) {
 mkdirSync(RESULTS_DIR, { recursive: true });
 const name = `backlog${pg ? '-pg' : ''}-${started.replace(/[:.]/g, '-')}.json`;
 const json = JSON.stringify({ startedAt: started, environment: { node: process.version, cpus: cpus().length, database: pg ? 'postgresql' : 'sqlite', loadavg: loadavg() },
-  sizes: { conversations: CONVERSATIONS, waiting: WAITING, agents: AGENTS, n: N }, results: out, seconds: Math.round(performance.now() - t0) / 1000 }, null, 2) + '\n';
+  sizes: { conversations: CONVERSATIONS, waiting: WAITING, finished: FINISHED, agents: AGENTS, n: N }, results: out, seconds: Math.round(performance.now() - t0) / 1000 }, null, 2) + '\n';
 writeFileSync(join(RESULTS_DIR, name), json);
 writeFileSync(join(RESULTS_DIR, `latest-backlog${pg ? '-pg' : ''}.json`), json);
 console.log(`\nwritten: bench/results/${name}; took ${Math.round(performance.now() - t0) / 1000} s`);

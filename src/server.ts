@@ -47,6 +47,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await services.budget.expireHolds().catch((err) => services.log.error('budget hold expiry failed', { error: err }));
       await services.approvals.expire().catch((err) => services.log.error('approval expiry failed', { error: err }));
       await services.store.authTokens.purge(new Date(Date.now() - 7 * 86_400_000).toISOString()).catch((err) => services.log.error('auth token purge failed', { error: err }));
+      await services.store.inbox.foldCounts().catch((err) => services.log.error('folding the inbox and outbox counts failed', { error: err }));
       await services.billing.enforceGrace().catch((err) => services.log.error('billing grace enforcement failed', { error: err }));
       await services.takeover.sweep().catch((err) => services.log.error('automatic hand-back failed', { error: err }));
     };

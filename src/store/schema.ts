@@ -107,6 +107,10 @@ export interface Database {
   };
   /** SQLite only: the FTS5 index over summaries (PostgreSQL uses summaries.tsv instead). */
   summaries_fts: { summary_id: string; body: string };
+  /** The inbox's and outbox's rows by status, kept by triggers (migration 0033). */
+  status_counts: { tbl: 'inbox' | 'outbox'; status: string; n: number };
+  /** PostgreSQL only (migration 0033): each statement's net change by status, until folded into status_counts. */
+  status_count_deltas: { id: number; tbl: 'inbox' | 'outbox'; status: string; d: number };
   spend: { scope: string; scope_id: string; period: string; spent_usd: number; reserved_usd: number; messages: number; updated_at: string };
   budget_holds: { id: string; scope: string; scope_id: string; period: string; amount_usd: number; expires_at: string };
   budget_alerts: {

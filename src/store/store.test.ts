@@ -213,6 +213,55 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(take).toMatch(/^SEARCH inbox USING INDEX sqlite_autoindex_inbox_1 \(id=\?\)$/);
   });
 
+  it('counts the inbox and outbox by status as rows change, are deleted, or go with their agent (what /metrics reads)', async () => {
+    // SQLite keeps these counts in status_counts through triggers (migration 0033); they must always
+    // equal counting the rows, whichever way a row changed. PostgreSQL counts the rows.
+    const counted = async (table: 'inbox' | 'outbox') => Object.fromEntries((await db.selectFrom(table).select((eb) => ['status', eb.fn.countAll().as('n')]).groupBy('status').execute())
+      .map((r) => [r.status, Number(r.n)]));
+    const same = async (step: string) => {
+      // Before and after the sweep folds PostgreSQL's pending changes into the totals: the same either way.
+      for (const when of ['', ' (folded)']) {
+        if (when) await store.inbox.foldCounts();
+        expect(await store.inbox.counts(), `inbox after ${step}${when}`).toEqual(await counted('inbox'));
+        expect(await store.analytics.outboxCounts(), `outbox after ${step}${when}`).toEqual(await counted('outbox'));
+      }
+    };
+    await same('the other tests');
+    const u = await owner();
+    const agent = await store.agents.insert({ name: 'Counts', slug: `counts-${randomBytes(3).toString('hex')}`, description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 0.5, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
+    const acct = `counts-${randomBytes(4).toString('hex')}`;
+    const msg = (i: number) => ({ channel: 'telegram', account: acct, externalId: `c${i}`, threadKey: `telegram:${acct}:${i}`, agentId: agent.id,
+      sender: `s${i}`, senderName: null, text: `hi ${i}`, payload: null, orderKey: '' });
+    const before = await store.inbox.counts();
+    const accepted = await store.inbox.acceptMany([0, 1, 2, 3, 4].map(msg), '2026-03-01T10:00:00.000Z');
+    await store.inbox.acceptMany([msg(0)], '2026-03-01T10:00:00.500Z'); // seen before: not stored, not counted
+    expect((await store.inbox.counts()).queued).toBe((before.queued ?? 0) + 5);
+    await same('a batch and a duplicate');
+    const inline = await store.inbox.accept(msg(9), '2026-03-01T10:00:01.000Z', '2026-03-01T10:01:00.000Z'); // the web chat's, leased at once
+    const claimed = await store.inbox.claimMany('2026-03-01T10:00:02.000Z', '2026-03-01T10:01:00.000Z', undefined, 50);
+    expect(claimed.length).toBeGreaterThan(0);
+    await same('claims');
+    const [a, b, c] = accepted.map((r) => r.id);
+    await store.inbox.finish(a!, 'done', '2026-03-01T10:00:03.000Z');
+    await store.inbox.finish(b!, 'failed', '2026-03-01T10:00:03.000Z', 'it broke');
+    await store.inbox.retryLater(c!, '2026-03-01T10:00:09.000Z', 'later');
+    await store.inbox.retryLater(c!, '2026-03-01T10:00:10.000Z', 'later again'); // queued → queued: no change
+    await store.inbox.finish(inline.id, 'done', '2026-03-01T10:00:03.000Z');
+    await same('finishes and retries');
+    const parts = await store.inbox.saveReply(a!, ['one', 'two', 'three', 'four'].map((text) => ({ channel: 'telegram', agentId: agent.id, recipient: 's0', text })), '2026-03-01T10:00:04.000Z');
+    await store.inbox.claimPart(parts![0]!.id, '2026-03-01T10:00:05.000Z', '2026-03-01T09:59:00.000Z');
+    await same('a reply stored and a part claimed');
+    await store.inbox.markPart(parts![0]!.id, { status: 'sent', providerMessageId: `pm-${acct}`, sentAt: '2026-03-01T10:00:05.000Z' });
+    await store.inbox.markPart(parts![1]!.id, { status: 'failed', attempts: 5, lastError: 'no' });
+    await store.inbox.receipt('telegram', `pm-${acct}`, { failed: { status: 'undelivered', error: 'blocked' } }, '2026-03-01T10:00:06.000Z');
+    expect(await store.inbox.dropPending({ inboxId: a! }, 'taken over')).toBe(2);
+    await same('sends, a receipt and dropped parts');
+    await store.agents.delete(agent.id); // its inbox rows go with it, and their parts with them
+    await same('the agent deleted');
+    if (url) expect(await store.inbox.foldCounts()).toBe(0); // nothing left to fold
+    expect(await store.inbox.byId(a!)).toBeUndefined();
+  });
+
   it('starts an agent\'s and a customer\'s month from that month\'s usage only, by range (December into January too)', async () => {
     const u = await owner();
     const a = await store.agents.insert({ ownerId: u.id, name: 'P', slug: `p-${randomBytes(4).toString('hex')}`, description: '', icon: '', model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, persona, ...AGENT_DEFAULTS });

@@ -60,6 +60,8 @@ export interface InboxQueue {
   setPayload(id: string, payload: unknown): Promise<void>;
   finish(id: string, status: 'done' | 'failed', at: string, error?: string | null): Promise<void>;
   counts(): Promise<Record<string, number>>;
+  /** Folds the status counts' pending changes into their totals (PostgreSQL; SQLite keeps them current): how many were folded. */
+  foldCounts(): Promise<number>;
   byId(id: string): Promise<InboxItem | undefined>;
   /** Inbound messages given up on before any reply existed (routing or storage kept failing), newest first. */
   failedInbound(agentId: string | null, limit: number): Promise<InboxItem[]>;

@@ -35,6 +35,7 @@ import { migration as m0029 } from './0029_usage_conversation.js';
 import { migration as m0030 } from './0030_hot_path_indexes.js';
 import { migration as m0031 } from './0031_summaries_fts_scope.js';
 import { migration as m0032 } from './0032_read_indexes.js';
+import { migration as m0033 } from './0033_status_counts.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -67,4 +68,5 @@ export const migrations: Record<string, Migration> = {
   '0030_hot_path_indexes': m0030,
   '0031_summaries_fts_scope': m0031,
   '0032_read_indexes': m0032,
+  '0033_status_counts': m0033,
 };

@@ -77,4 +77,25 @@ describe(`migrations on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite
       await close();
     }
   });
+
+  it('0033 starts the inbox\'s and outbox\'s counts by status from the rows stored before it', async () => {
+    const { db, store, close } = await openTestStore({ now: () => new Date('2026-03-01T10:00:00Z') });
+    try {
+      const schema = isPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
+      expect((await migrator.migrateTo('0032_read_indexes')).error).toBeUndefined();
+      const at = '2026-03-01T10:00:00.000Z';
+      const stored = await store.inbox.acceptMany([1, 2, 3].map((i) => ({ channel: 'telegram', account: 'm33', externalId: `e${i}`, threadKey: `telegram:m33:${i}`,
+        agentId: null, sender: `s${i}`, senderName: null, text: 'hi', payload: null, orderKey: '' })), at);
+      await store.inbox.finish(stored[0]!.id, 'done', at);
+      await store.inbox.saveReply(stored[0]!.id, [{ channel: 'telegram', agentId: null, recipient: 's1', text: 'hello' }], at);
+      expect((await migrator.migrateToLatest()).error).toBeUndefined();
+      expect(await store.inbox.counts()).toEqual({ queued: 2, done: 1 });
+      expect(await store.analytics.outboxCounts()).toEqual({ pending: 1 });
+      await store.inbox.finish(stored[1]!.id, 'done', at);
+      expect(await store.inbox.counts()).toEqual({ queued: 1, done: 2 });
+    } finally {
+      await close();
+    }
+  });
 });

@@ -3,8 +3,7 @@ import type { Db } from '../db.js';
 import { prepared } from '../prepared.js';
 import type { AnalyticsRepo, UsageFilter } from '../../domain/ports.js';
 import { nextDay } from './text-keys.js';
-
-/** The day after a YYYY-MM-DD date, as the exclusive upper bound of an ISO-timestamp range. */
+import { countByStatus } from './inbox.js';
 
 const money = (v: unknown) => Math.round(Number(v) * 1e8) / 1e8;
 
@@ -95,10 +94,7 @@ export function analyticsRepo(db: Db): AnalyticsRepo {
       return rows.map((r) => ({ channel: r.channel, status: r.status, delivery: r.delivery, count: Number(r.n) }));
     },
 
-    async outboxCounts() {
-      const rows = await db.selectFrom('outbox').select((eb) => ['status', eb.fn.countAll().as('n')]).groupBy('status').execute();
-      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-    },
+    outboxCounts: () => countByStatus(db, 'outbox'),
 
     async channelHealth(agentId, channels) {
       const [inbound, outbound, failed] = await Promise.all([

@@ -28,6 +28,20 @@ const inboxRow = (id: string, m: InboundMessage, at: string, leaseUntil?: string
  * not inserted and not returned.
  */
 const ACCEPT_SIZES = [64, 32, 16, 8, 4, 2, 1];
+
+/**
+ * The inbox's or the outbox's rows by status (what /metrics reports), kept by triggers as rows change
+ * (migration 0033) instead of counting every row ever received at each scrape: on SQLite read from
+ * `status_counts`; on PostgreSQL `status_counts` plus the deltas appended since the last fold.
+ */
+export async function countByStatus(db: Db, table: 'inbox' | 'outbox'): Promise<Record<string, number>> {
+  const rows: { status: string; n: unknown }[] = db.getExecutor().adapter instanceof SqliteAdapter
+    ? await db.selectFrom('status_counts').select(['status', 'n']).where('tbl', '=', table).where('n', '<>', 0).execute()
+    : (await sql<{ status: string; n: string }>`select status, sum(n) as n from (
+        select status, n from status_counts where tbl = ${table} union all select status, d as n from status_count_deltas where tbl = ${table}
+      ) x group by status having sum(n) <> 0`.execute(db)).rows;
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
 type AcceptValues = Record<string, string | null>;
 const acceptInsert = preparedShapes((n: number) => (db, p: AcceptValues) => db.insertInto('inbox').values(Array.from({ length: n }, (_, k) => ({
   id: p[`id${k}`]!, seq: sql<number>`(select coalesce(max(seq), 0) + ${sql.lit(k + 1)} from inbox)` as unknown as number,
@@ -242,9 +256,27 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       if (error === undefined) await finishQuery.execute(db, { id, status, at });
       else await finishWithErrorQuery.execute(db, { id, status, at, error: maskStored(error) });
     },
-    async counts() {
-      const rows = await db.selectFrom('inbox').select((eb) => ['status', eb.fn.countAll().as('n')]).groupBy('status').execute();
-      return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    counts: () => countByStatus(db, 'inbox'),
+    async foldCounts() {
+      // PostgreSQL: the deltas the status triggers appended are added to status_counts and removed, in one
+      // statement (a delta another process is folding at the same moment is locked, then gone: counted once),
+      // the counter rows in one order so two folds never deadlock. SQLite keeps status_counts current itself.
+      if (db.getExecutor().adapter instanceof SqliteAdapter) return 0;
+      let folded = 0;
+      for (;;) {
+        const r = await sql<{ k: string }>`with moved as (
+            delete from status_count_deltas where id in (select id from status_count_deltas order by id limit 50000) returning tbl, status, d
+          ), summed as (
+            select tbl, status, sum(d) as n, count(*) as k from moved group by tbl, status
+          ), applied as (
+            insert into status_counts (tbl, status, n) select tbl, status, n from summed order by tbl, status
+            on conflict (tbl, status) do update set n = status_counts.n + excluded.n
+          )
+          select coalesce(sum(k), 0) as k from summed`.execute(db);
+        const k = Number(r.rows[0]?.k ?? 0);
+        folded += k;
+        if (k < 50000) return folded;
+      }
     },
     async byId(id) {
       const r = await db.selectFrom('inbox').selectAll().where('id', '=', id).executeTakeFirst();
