@@ -155,7 +155,7 @@ describe('idle connections outlive a reverse proxy\'s (SWITCHBOARD_KEEPALIVE_SEC
       const req = http.get(url + '/health', { agent }, (res) => {
         sockets.add(res.socket);
         res.resume();
-        res.on('end', () => resolve(res.headers['keep-alive']));
+        res.on('end', () => resolve(res.headers['keep-alive'] as string | undefined));
       });
       req.on('error', reject);
     });
