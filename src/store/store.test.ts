@@ -262,6 +262,52 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.inbox.byId(a!)).toBeUndefined();
   });
 
+  it('pages an inbox newest first by each scope and filter, every conversation once, ties broken by id', async () => {
+    // SQLite reads a customer's page agent by agent (a page's worth each, conversations_agent_activity) and
+    // the waiting ones by their partial index; the pages must be exactly what sorting everything would give.
+    const [u, other] = [await owner(), await owner()];
+    const base = { description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 0.5, status: 'active' as const, listed: false, ...AGENT_DEFAULTS };
+    const tag = randomBytes(3).toString('hex');
+    const agents: Awaited<ReturnType<Store['agents']['insert']>>[] = [];
+    for (let i = 0; i < 4; i++) agents.push(await store.agents.insert({ ...base, name: `Inbox ${i}`, slug: `inbox-${tag}-${i}`, ownerId: i < 3 ? u.id : other.id }));
+    type Row = { id: string; agentId: string; at: string; needs: boolean; channel: string; role: string };
+    const all: Row[] = [];
+    for (let i = 0; i < 70; i++) {
+      const agent = agents[(i * 7) % 4]!;
+      const channel = i % 3 ? 'web' : 'telegram';
+      const p = await store.people.upsert(channel === 'web' ? 'web' : 'telegram', `inbox-${tag}-${i}`);
+      const c = await store.conversations.create({ agentId: agent.id, personId: p.id, channel: channel as 'web' });
+      // Some share a time (the id breaks the tie), none in creation order.
+      const at = `2026-05-${String(1 + ((i * 13) % 9)).padStart(2, '0')}T10:00:00.000Z`;
+      const role = i % 4 ? 'assistant' : 'user';
+      await db.updateTable('conversations').set({ last_message_at: at, last_message_role: role, needs_human: i % 5 === 0 ? 1 : 0, needs_human_at: i % 5 === 0 ? at : null }).where('id', '=', c.id).execute();
+      all.push({ id: c.id, agentId: agent.id, at, needs: i % 5 === 0, channel, role });
+    }
+    const mine = new Set(agents.slice(0, 3).map((a) => a.id));
+    const cases: [string, Parameters<Store['conversations']['inboxPage']>[0], (r: Row) => boolean][] = [
+      ['a customer', { ownerId: u.id, limit: 6 }, (r) => mine.has(r.agentId)],
+      ['a customer, waiting for a person', { ownerId: u.id, needsHuman: true, limit: 4 }, (r) => mine.has(r.agentId) && r.needs],
+      ['a customer, not waiting', { ownerId: u.id, needsHuman: false, limit: 6 }, (r) => mine.has(r.agentId) && !r.needs],
+      ['a customer, unanswered on Telegram', { ownerId: u.id, unanswered: true, channel: 'telegram', limit: 2 }, (r) => mine.has(r.agentId) && r.role === 'user' && r.channel === 'telegram'],
+      ['one agent', { ownerId: u.id, agentId: agents[1]!.id, limit: 5 }, (r) => r.agentId === agents[1]!.id],
+      ['another customer\'s agent, asked for by this one', { ownerId: u.id, agentId: agents[3]!.id, limit: 5 }, () => false],
+      ['every agent, waiting', { needsHuman: true, limit: 5 }, (r) => r.needs],
+    ];
+    for (const [name, f, keep] of cases) {
+      const expected = all.filter(keep).sort((a, b) => b.at.localeCompare(a.at) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)).map((r) => r.id);
+      const got: string[] = [];
+      let after: { lastMessageAt: string; id: string } | undefined;
+      for (let page = 0; page < 40; page++) {
+        const rows = await store.conversations.inboxPage({ ...f, after });
+        expect(rows.length, name).toBeLessThanOrEqual(f.limit);
+        got.push(...rows.filter((r) => all.some((x) => x.id === r.id)).map((r) => r.id));
+        if (rows.length < f.limit) break;
+        after = { lastMessageAt: rows.at(-1)!.lastMessageAt, id: rows.at(-1)!.id };
+      }
+      expect(got, name).toEqual(expected);
+    }
+  });
+
   it('starts an agent\'s and a customer\'s month from that month\'s usage only, by range (December into January too)', async () => {
     const u = await owner();
     const a = await store.agents.insert({ ownerId: u.id, name: 'P', slug: `p-${randomBytes(4).toString('hex')}`, description: '', icon: '', model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, persona, ...AGENT_DEFAULTS });
