@@ -70,14 +70,6 @@ export function prepared<P extends Record<string, unknown>, R>(build: (db: Db, p
 }
 
 /**
- * One prepared query per shape, for a statement with a few variants (which columns an update sets,
- * how many rows an insert has): `shape` names the variant, and each is built on first use, then
- * kept. The shape must come from a small fixed set, never from a value.
- *
- *   const touch = preparedShapes((withPreview: boolean) => (db, p: { id: string; at: string }) => ...);
- *   await touch(!!text).execute(db, { id, at });
- */
-/**
  * Splits `items` into runs of the given sizes, largest first (sizes descending and ending in 1), for a
  * multi-row statement prepared per size: 37 items in sizes [32, …, 1] are runs of 32, 4 and 1, each
  * with the index of its first item.
@@ -92,6 +84,14 @@ export function sizedRuns<T>(items: T[], sizes: readonly number[]): { start: num
   return out;
 }
 
+/**
+ * One prepared query per shape, for a statement with a few variants (which columns an update sets,
+ * how many rows an insert has): `shape` names the variant, and each is built on first use, then
+ * kept. The shape must come from a small fixed set, never from a value.
+ *
+ *   const touch = preparedShapes((withPreview: boolean) => (db, p: { id: string; at: string }) => ...);
+ *   await touch(!!text).execute(db, { id, at });
+ */
 export function preparedShapes<S extends string | number | boolean, P extends Record<string, unknown>, R>(
   build: (shape: S) => (db: Db, p: P) => Compilable<R>,
 ): (shape: S) => Prepared<P, R> {

@@ -48,6 +48,8 @@ const touchConversation = preparedShapes((shape: `${boolean}:${boolean}`) => {
 });
 
 /** A channel identity's person with the person they count as (asked by every message and /v1 call; prepared: built once). */
+/** A person by id (read for every message: the prompt's notes and name). */
+const personById = prepared((db, p: { id: string }) => db.selectFrom('people').selectAll().where('id', '=', p.id));
 const personResolve = prepared((db, p: { kind: string; externalId: string; now: string }) => db.selectFrom('people as p')
   .leftJoin('person_links as l', (j) => j.onRef('l.person_id', '=', 'p.id').on('l.expires_at', '>', p.now))
   .select(['p.id', 'p.display_name', 'l.linked_person_id']).where('p.kind', '=', p.kind).where('p.external_id', '=', p.externalId));
@@ -82,7 +84,7 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
       return toPerson(r);
     },
     async byId(id) {
-      const r = await db.selectFrom('people').selectAll().where('id', '=', id).executeTakeFirst();
+      const r = await personById.first(db, { id });
       return r && toPerson(r);
     },
     async byExternalId(externalId) {

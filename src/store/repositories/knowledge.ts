@@ -4,6 +4,7 @@ import type { Clock, IdGenerator, KnowledgeChanges, KnowledgeHit, KnowledgeRepo,
 import type { Database } from '../schema.js';
 import { searchTerms } from './memory.js';
 import { ftsToken } from './text-keys.js';
+import { prepared } from '../prepared.js';
 
 type Row = Database['knowledge_sources'];
 const SOURCE_COLS = ['id', 'agent_id', 'type', 'title', 'url', 'status', 'error', 'pages', 'chunks', 'bytes', 'max_pages', 'sync_every_hours', 'mime_type', 'changes', 'last_synced_at', 'next_sync_at', 'created_at', 'updated_at'] as const;
@@ -39,6 +40,10 @@ export function bytesVector(b: Uint8Array): Float32Array {
 }
 
 /** Knowledge sources, documents and chunks; every read is scoped by agent (or by a source already scoped). */
+/** Whether an agent has knowledge sources, and which: asked before every reply (built once). */
+const anySource = prepared((db, p: { agentId: string }) => db.selectFrom('knowledge_sources').select('id').where('agent_id', '=', p.agentId).limit(1));
+const sourcesOf = prepared((db, p: { agentId: string }) => db.selectFrom('knowledge_sources').select([...SOURCE_COLS]).where('agent_id', '=', p.agentId).orderBy('created_at').orderBy('id'));
+
 export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): KnowledgeRepo {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   const now = () => clock.now().toISOString();
@@ -68,10 +73,10 @@ export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): Knowledge
       return r?.file_text ?? null;
     },
     async any(agentId) {
-      return !!(await db.selectFrom('knowledge_sources').select('id').where('agent_id', '=', agentId).limit(1).executeTakeFirst());
+      return !!(await anySource.first(db, { agentId }));
     },
     async list(agentId) {
-      return (await db.selectFrom('knowledge_sources').select([...SOURCE_COLS]).where('agent_id', '=', agentId).orderBy('created_at').orderBy('id').execute()).map(toSource);
+      return (await sourcesOf.execute(db, { agentId })).rows.map(toSource);
     },
     async fileBytes(agentId) {
       const r = await db.selectFrom('knowledge_sources').select(sql<number>`coalesce(sum(bytes), 0)`.as('b')).where('agent_id', '=', agentId).executeTakeFirstOrThrow();

@@ -5,6 +5,7 @@ import type { Channel, Summary } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { WorkspaceFull, workspaceRoom } from '../../domain/workspace.js';
 import { ftsToken } from './text-keys.js';
+import { preparedShapes } from '../prepared.js';
 
 type SummaryRow = Database['summaries'];
 const toSummary = (r: SummaryRow): Summary => ({
@@ -18,6 +19,18 @@ const SUMMARY_COLS = [
 ] as const;
 
 /** How many of a person's most recent matching summaries are ranked (SQLite). */
+/**
+ * An agent's files and a person's notes by path, read before every reply (the persona files, the
+ * person's notes): built once per number of paths, up to PREPARED_PATHS; longer lists are built each time.
+ */
+const PREPARED_PATHS = 8;
+type PathValues = Record<`p${number}`, string>;
+const pathList = (n: number, p: PathValues) => Array.from({ length: n }, (_, i) => p[`p${i}`]!);
+const pathValues = (list: string[]): PathValues => Object.fromEntries(list.map((v, i) => [`p${i}`, v]));
+const agentFilesIn = preparedShapes((n: number) => (db, p: { agentId: string } & PathValues) =>
+  db.selectFrom('agent_files').select(['path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('path', 'in', pathList(n, p)));
+const personNotesIn = preparedShapes((n: number) => (db, p: { agentId: string; personId: string } & PathValues) =>
+  db.selectFrom('person_notes').select(['path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('person_id', '=', p.personId).where('path', 'in', pathList(n, p)));
 const RANK_CANDIDATES = 200;
 
 /**
@@ -149,7 +162,9 @@ export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
     },
     async getMany(agentId, paths) {
       if (!paths.length) return [];
-      const rows = await db.selectFrom('agent_files').select(['path', 'content', 'updated_at']).where('agent_id', '=', agentId).where('path', 'in', paths).execute();
+      const rows = paths.length <= PREPARED_PATHS
+        ? (await agentFilesIn(paths.length).execute(db, { agentId, ...pathValues(paths) })).rows
+        : await db.selectFrom('agent_files').select(['path', 'content', 'updated_at']).where('agent_id', '=', agentId).where('path', 'in', paths).execute();
       return rows.map((r) => ({ path: r.path, content: r.content, updatedAt: r.updated_at }));
     },
     async put(agentId, path, content) {
@@ -205,8 +220,10 @@ export function personNotesRepo(db: Db, clock: Clock): PersonNotesRepo {
     },
     async getMany(agentId, personId, paths) {
       if (!paths.length) return [];
-      const rows = await db.selectFrom('person_notes').select(['path', 'content', 'updated_at'])
-        .where('agent_id', '=', agentId).where('person_id', '=', personId).where('path', 'in', paths).execute();
+      const rows = paths.length <= PREPARED_PATHS
+        ? (await personNotesIn(paths.length).execute(db, { agentId, personId, ...pathValues(paths) })).rows
+        : await db.selectFrom('person_notes').select(['path', 'content', 'updated_at'])
+          .where('agent_id', '=', agentId).where('person_id', '=', personId).where('path', 'in', paths).execute();
       return rows.map((r) => ({ path: r.path, content: r.content, updatedAt: r.updated_at }));
     },
     async append(agentId, personId, path, text, maxLength) {

@@ -1,4 +1,5 @@
 import type { Db } from '../db.js';
+import { prepared } from '../prepared.js';
 import type { IdGenerator, Clock, UserRepo, NewUser } from '../../domain/ports.js';
 import type { Role, User } from '../../domain/types.js';
 
@@ -7,6 +8,9 @@ export const toUser = (r: { id: string; email: string; role: string; created_at:
   id: r.id, email: r.email, role: r.role as Role, createdAt: r.created_at, monthlyBudgetUsd: r.monthly_budget_usd == null ? null : Number(r.monthly_budget_usd),
   name: r.name ?? null, status: (r.status ?? 'active') as User['status'], emailVerifiedAt: r.email_verified_at ?? null,
 });
+
+/** A user by id: read for every message (the agent's owner, at admission), so built once. */
+const userById = prepared((db, p: { id: string }) => db.selectFrom('users').selectAll().where('id', '=', p.id));
 
 export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
   return {
@@ -28,7 +32,7 @@ export function userRepo(db: Db, ids: IdGenerator, clock: Clock): UserRepo {
       return toUser(row);
     },
     async byId(id) {
-      const r = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      const r = await userById.first(db, { id });
       return r && toUser(r);
     },
     async byEmailWithHash(email) {
