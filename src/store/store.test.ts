@@ -208,6 +208,8 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
       const plan = await explain({ sql: text, parameters: Array.from(text.matchAll(/\?/g), () => 'n') });
       expect(plan).toMatch(/^SCAN i USING INDEX inbox_open_seq/);
       expect(plan).not.toMatch(/TEMP B-TREE/);
+      // "Anything earlier in this conversation still open?" reads only the open messages (migration 0035 dropped the thread index of all).
+      expect(plan.match(/SEARCH [jk] USING INDEX inbox_open_thread \(thread_key=\?\)/g)).toHaveLength(2);
     }
     const take = await explain(takeQuery(db, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'], 'n', 'l').compile());
     expect(take).toMatch(/^SEARCH inbox USING INDEX sqlite_autoindex_inbox_1 \(id=\?\)$/);

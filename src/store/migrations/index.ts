@@ -37,6 +37,7 @@ import { migration as m0031 } from './0031_summaries_fts_scope.js';
 import { migration as m0032 } from './0032_read_indexes.js';
 import { migration as m0033 } from './0033_status_counts.js';
 import { migration as m0034 } from './0034_inbox_by_agent.js';
+import { migration as m0035 } from './0035_inbox_lean.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -71,4 +72,5 @@ export const migrations: Record<string, Migration> = {
   '0032_read_indexes': m0032,
   '0033_status_counts': m0033,
   '0034_inbox_by_agent': m0034,
+  '0035_inbox_lean': m0035,
 };
