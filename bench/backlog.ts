@@ -83,12 +83,14 @@ async function measure(conversations: number, waiting: number, finished: number)
     // only their number and statuses matter here), then the counts a /metrics scrape reads.
     for (let i = 0; i < finished; i += 10_000) {
       const n = Math.min(10_000, finished - i);
+      // The numbers i … i + n - 1 as rows of x.
+      const xs = sql.raw(pg ? `select generate_series(${i}, ${i + n - 1}) as x` : `with recursive r(x) as (select ${i} union all select x + 1 from r where x < ${i + n - 1}) select x from r`);
       await sql`insert into inbox (id, seq, channel, account, external_id, thread_key, agent_id, sender, sender_name, text, payload, status, attempts, locked_until, reply_ready, last_error, received_at, processed_at, order_key)
         select 'done-' || x, 1000000000 + x, 'telegram', 'bench', 'done-' || x, 'telegram:bench:done-' || x, null, 's', null, 'hello', 'null', 'done', 1, null, 1, null, ${clock.now().toISOString()}, ${clock.now().toISOString()}, ''
-        from (${sql.raw(pg ? `select generate_series(${i}, ${i + n - 1}) as x` : `with recursive r(x) as (select ${i} union all select x + 1 from r where x < ${i + n - 1}) select x from r`)}) as xs`.execute(db);
+        from (${xs}) as xs`.execute(db);
       await sql`insert into outbox (id, inbox_id, part, channel, agent_id, recipient, text, status, attempts, provider_message_id, last_error, created_at, sent_at, delivery, delivery_at)
         select 'part-' || x, 'done-' || x, 0, 'telegram', null, 's', 'Echo: hello', 'sent', 1, null, null, ${clock.now().toISOString()}, ${clock.now().toISOString()}, null, null
-        from (${sql.raw(pg ? `select generate_series(${i}, ${i + n - 1}) as x` : `with recursive r(x) as (select ${i} union all select x + 1 from r where x < ${i + n - 1}) select x from r`)}) as xs`.execute(db);
+        from (${xs}) as xs`.execute(db);
     }
     if (pg) await sql`analyze`.execute(db);
     await store.inbox.foldCounts(); // as the server's sweep does every minute (PostgreSQL; nothing to do on SQLite)

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Migrator, sql } from 'kysely';
+import { Migrator, sql, type Kysely } from 'kysely';
 import { openTestStore } from '../../../test/helpers/test-store.js';
 import { migrations } from './index.js';
 import { isPostgres } from './util.js';
@@ -17,6 +17,12 @@ const SHIPPED = [
   '0008_budgets', '0009_customers', '0010_tools', '0011_indexes', '0012_inbox_route', '0013_direct_sends', '0014_security',
   '0015_audit', '0016_person_messages', '0017_inbox_open', '0018_handoff', '0019_media',
 ];
+
+/** A migrator over the shipped list; on PostgreSQL the test's own schema (first on the search path) holds its tables too. */
+async function migratorFor(db: Kysely<any>) {
+  const schema = isPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
+  return new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
+}
 
 describe(`migrations on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite'}`, () => {
   it('keeps the shipped names, in order, and lists one file per number under its own name', () => {
@@ -32,9 +38,7 @@ describe(`migrations on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite
     // openTestStore has already migrated to the latest (as the server does at start).
     const { db, close } = await openTestStore({ now: () => new Date() });
     try {
-      // On PostgreSQL the test's own schema (first on the search path) holds the migrator's tables too.
-      const schema = isPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
+      const migrator = await migratorFor(db);
       const again = await migrator.migrateToLatest();
       expect(again.error).toBeUndefined();
       expect(again.results).toEqual([]);
@@ -55,8 +59,7 @@ describe(`migrations on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite
   it('0031 rebuilds the summaries\' full-text table with every summary stored before it, scoped to its agent and person', async () => {
     const { db, store, close } = await openTestStore({ now: () => new Date('2026-03-01T10:00:00Z') });
     try {
-      const schema = isPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
+      const migrator = await migratorFor(db);
       expect((await migrator.migrateTo('0030_hot_path_indexes')).error).toBeUndefined();
       const owner = await store.users.insert({ email: 'm31@example.com', passwordHash: 'x', role: 'customer' });
       const persona = { soul: '', agents: '', tools: '', user: '', instructions: '' };
@@ -81,8 +84,7 @@ describe(`migrations on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite
   it('0033 starts the inbox\'s and outbox\'s counts by status from the rows stored before it', async () => {
     const { db, store, close } = await openTestStore({ now: () => new Date('2026-03-01T10:00:00Z') });
     try {
-      const schema = isPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(schema ? { migrationTableSchema: schema } : {}) });
+      const migrator = await migratorFor(db);
       expect((await migrator.migrateTo('0032_read_indexes')).error).toBeUndefined();
       const at = '2026-03-01T10:00:00.000Z';
       const stored = await store.inbox.acceptMany([1, 2, 3].map((i) => ({ channel: 'telegram', account: 'm33', externalId: `e${i}`, threadKey: `telegram:m33:${i}`,

@@ -47,9 +47,9 @@ const touchConversation = preparedShapes((shape: `${boolean}:${boolean}`) => {
     .where('id', '=', p.id);
 });
 
-/** A channel identity's person with the person they count as (asked by every message and /v1 call; prepared: built once). */
 /** A person by id (read for every message: the prompt's notes and name). */
 const personById = prepared((db, p: { id: string }) => db.selectFrom('people').selectAll().where('id', '=', p.id));
+/** A channel identity's person with the person they count as (asked by every message and /v1 call; prepared: built once). */
 const personResolve = prepared((db, p: { kind: string; externalId: string; now: string }) => db.selectFrom('people as p')
   .leftJoin('person_links as l', (j) => j.onRef('l.person_id', '=', 'p.id').on('l.expires_at', '>', p.now))
   .select(['p.id', 'p.display_name', 'l.linked_person_id']).where('p.kind', '=', p.kind).where('p.external_id', '=', p.externalId));
@@ -388,7 +388,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
         if (f.channel) q = q.where(col('channel'), '=', f.channel);
         if (f.mode) q = q.where(col('mode'), '=', f.mode);
         // The literal 1 lets SQLite use the partial index over waiting conversations (conversations_waiting).
-        if (f.needsHuman !== undefined) q = q.where(f.needsHuman ? sql<boolean>`${col('needs_human')} = 1` : sql<boolean>`${col('needs_human')} = 0`);
+        if (f.needsHuman !== undefined) q = q.where(sql<boolean>`${col('needs_human')} = ${sql.lit(f.needsHuman ? 1 : 0)}`);
         if (f.unanswered) q = q.where(col('last_message_role'), '=', 'user');
         if (f.q) {
           // No message index: a LIKE with escaped wildcards over the messages of the conversations in scope (case-insensitive on both).

@@ -28,20 +28,6 @@ const inboxRow = (id: string, m: InboundMessage, at: string, leaseUntil?: string
  * not inserted and not returned.
  */
 const ACCEPT_SIZES = [64, 32, 16, 8, 4, 2, 1];
-
-/**
- * The inbox's or the outbox's rows by status (what /metrics reports), kept by triggers as rows change
- * (migration 0033) instead of counting every row ever received at each scrape: on SQLite read from
- * `status_counts`; on PostgreSQL `status_counts` plus the deltas appended since the last fold.
- */
-export async function countByStatus(db: Db, table: 'inbox' | 'outbox'): Promise<Record<string, number>> {
-  const rows: { status: string; n: unknown }[] = db.getExecutor().adapter instanceof SqliteAdapter
-    ? await db.selectFrom('status_counts').select(['status', 'n']).where('tbl', '=', table).where('n', '<>', 0).execute()
-    : (await sql<{ status: string; n: string }>`select status, sum(n) as n from (
-        select status, n from status_counts where tbl = ${table} union all select status, d as n from status_count_deltas where tbl = ${table}
-      ) x group by status having sum(n) <> 0`.execute(db)).rows;
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-}
 type AcceptValues = Record<string, string | null>;
 const acceptInsert = preparedShapes((n: number) => (db, p: AcceptValues) => db.insertInto('inbox').values(Array.from({ length: n }, (_, k) => ({
   id: p[`id${k}`]!, seq: sql<number>`(select coalesce(max(seq), 0) + ${sql.lit(k + 1)} from inbox)` as unknown as number,
@@ -142,6 +128,23 @@ export const takeQuery = (db: Db, ids: string[], now: string, leaseUntil: string
   // a claim of eight with 10,000 waiting, against 9 µs by id).
   .where(sql<boolean>`case when status = 'queued' then (locked_until is null or locked_until <= ${now}) when status = 'processing' then locked_until < ${now} else false end`)
   .returningAll();
+
+/** PostgreSQL: how many pending count changes one fold statement takes (the sweep repeats it until fewer remain). */
+const FOLD_BATCH = 50_000;
+
+/**
+ * The inbox's or the outbox's rows by status (what /metrics reports), kept by triggers as rows change
+ * (migration 0033) instead of counting every row ever received at each scrape: on SQLite read from
+ * `status_counts`; on PostgreSQL `status_counts` plus the deltas appended since the last fold.
+ */
+export async function countByStatus(db: Db, table: 'inbox' | 'outbox'): Promise<Record<string, number>> {
+  const rows: { status: string; n: unknown }[] = db.getExecutor().adapter instanceof SqliteAdapter
+    ? await db.selectFrom('status_counts').select(['status', 'n']).where('tbl', '=', table).where('n', '<>', 0).execute()
+    : (await sql<{ status: string; n: string }>`select status, sum(n) as n from (
+        select status, n from status_counts where tbl = ${table} union all select status, d as n from status_count_deltas where tbl = ${table}
+      ) x group by status having sum(n) <> 0`.execute(db)).rows;
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
 
 export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
   async function claimable(now: string, settledBefore: string | undefined, limit: number) {
@@ -265,7 +268,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       let folded = 0;
       for (;;) {
         const r = await sql<{ k: string }>`with moved as (
-            delete from status_count_deltas where id in (select id from status_count_deltas order by id limit 50000) returning tbl, status, d
+            delete from status_count_deltas where id in (select id from status_count_deltas order by id limit ${sql.lit(FOLD_BATCH)}) returning tbl, status, d
           ), summed as (
             select tbl, status, sum(d) as n, count(*) as k from moved group by tbl, status
           ), applied as (
@@ -275,7 +278,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
           select coalesce(sum(k), 0) as k from summed`.execute(db);
         const k = Number(r.rows[0]?.k ?? 0);
         folded += k;
-        if (k < 50000) return folded;
+        if (k < FOLD_BATCH) return folded;
       }
     },
     async byId(id) {

@@ -39,11 +39,11 @@ export function bytesVector(b: Uint8Array): Float32Array {
   return new Float32Array(new Uint8Array(b).buffer);
 }
 
-/** Knowledge sources, documents and chunks; every read is scoped by agent (or by a source already scoped). */
 /** Whether an agent has knowledge sources, and which: asked before every reply (built once). */
 const anySource = prepared((db, p: { agentId: string }) => db.selectFrom('knowledge_sources').select('id').where('agent_id', '=', p.agentId).limit(1));
 const sourcesOf = prepared((db, p: { agentId: string }) => db.selectFrom('knowledge_sources').select([...SOURCE_COLS]).where('agent_id', '=', p.agentId).orderBy('created_at').orderBy('id'));
 
+/** Knowledge sources, documents and chunks; every read is scoped by agent (or by a source already scoped). */
 export function knowledgeRepo(db: Db, ids: IdGenerator, clock: Clock): KnowledgeRepo {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   const now = () => clock.now().toISOString();

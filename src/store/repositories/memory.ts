@@ -18,7 +18,6 @@ const SUMMARY_COLS = [
   's.message_count', 's.model', 's.input_tokens', 's.output_tokens', 's.cost_usd', 's.embedding', 's.created_at',
 ] as const;
 
-/** How many of a person's most recent matching summaries are ranked (SQLite). */
 /**
  * An agent's files and a person's notes by path, read before every reply (the persona files, the
  * person's notes): built once per number of paths, up to PREPARED_PATHS; longer lists are built each time.
@@ -31,6 +30,7 @@ const agentFilesIn = preparedShapes((n: number) => (db, p: { agentId: string } &
   db.selectFrom('agent_files').select(['path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('path', 'in', pathList(n, p)));
 const personNotesIn = preparedShapes((n: number) => (db, p: { agentId: string; personId: string } & PathValues) =>
   db.selectFrom('person_notes').select(['path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('person_id', '=', p.personId).where('path', 'in', pathList(n, p)));
+/** How many of a person's most recent matching summaries are ranked (SQLite). */
 const RANK_CANDIDATES = 200;
 
 /**
