@@ -5,6 +5,7 @@ import { SendError } from '../../domain/ports.js';
 import { safeEqual } from '../../infra/system.js';
 import type { CloudConfig } from './config.js';
 import { networkFailure } from '../failures.js';
+import { nodeFetch } from '../../infra/node-fetch.js';
 
 export const GRAPH_VERSION = 'v21.0';
 
@@ -120,7 +121,8 @@ export async function sendCloudAudio(c: CloudConfig, to: string, bytes: Uint8Arr
 async function sendCloud(c: CloudConfig, payload: object): Promise<{ providerMessageId: string | null }> {
   let res: Response;
   try {
-    res = await fetch(`${c.graphUrl}/${GRAPH_VERSION}/${c.phoneNumberId}/messages`, {
+    // node:http with keep-alive (infra/node-fetch.ts): undici's fetch algorithm was most of a send's CPU.
+    res = await nodeFetch(`${c.graphUrl}/${GRAPH_VERSION}/${c.phoneNumberId}/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/json' },
       body: JSON.stringify(payload),
