@@ -310,6 +310,35 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     }
   });
 
+  it('pages a customer\'s inbox exactly when one of many agents has all the newest conversations', async () => {
+    // SQLite first reads each agent's share of a page; an agent with its whole share on the page may have
+    // more that belong there, and the page is read again (without that, this page would be wrong).
+    const u = await owner();
+    const base = { description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 0.5, status: 'active' as const, listed: false, ...AGENT_DEFAULTS };
+    const tag = randomBytes(3).toString('hex');
+    const agents = [];
+    for (let i = 0; i < 5; i++) agents.push(await store.agents.insert({ ...base, name: `Busy ${i}`, slug: `busy-${tag}-${i}`, ownerId: u.id }));
+    const all: { id: string; at: string }[] = [];
+    for (let i = 0; i < 38; i++) {
+      const agent = agents[i < 30 ? 0 : 1 + (i % 4)]!; // agent 0: the 30 newest; the others: 2 older each
+      const p = await store.people.upsert('web', `busy-${tag}-${i}`);
+      const c = await store.conversations.create({ agentId: agent.id, personId: p.id, channel: 'web' });
+      const at = new Date(Date.UTC(2026, 5, 1) + (i < 30 ? 100 + i : i - 30) * 60_000).toISOString();
+      await db.updateTable('conversations').set({ last_message_at: at }).where('id', '=', c.id).execute();
+      all.push({ id: c.id, at });
+    }
+    const expected = all.sort((a, b) => b.at.localeCompare(a.at)).map((r) => r.id);
+    const got: string[] = [];
+    let after: { lastMessageAt: string; id: string } | undefined;
+    for (let page = 0; page < 10; page++) {
+      const rows = await store.conversations.inboxPage({ ownerId: u.id, limit: 10, after });
+      got.push(...rows.map((r) => r.id));
+      if (rows.length < 10) break;
+      after = { lastMessageAt: rows.at(-1)!.lastMessageAt, id: rows.at(-1)!.id };
+    }
+    expect(got).toEqual(expected);
+  });
+
   it('starts an agent\'s and a customer\'s month from that month\'s usage only, by range (December into January too)', async () => {
     const u = await owner();
     const a = await store.agents.insert({ ownerId: u.id, name: 'P', slug: `p-${randomBytes(4).toString('hex')}`, description: '', icon: '', model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, persona, ...AGENT_DEFAULTS });

@@ -406,26 +406,43 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
       // and for a customer took their agents first, then every conversation of theirs, sorted for each page:
       // 126 ms with 100,000 (and the open inbox reloads its page as new conversations arrive).
       const sqlite = !(db.getExecutor().adapter instanceof PostgresAdapter);
-      let q;
-      if (sqlite && (f.ownerId !== undefined || f.agentId) && f.needsHuman !== true) {
-        // A customer's inbox, or one agent's, on SQLite: for each of their agents, its newest `limit`
-        // conversations in scope, read in order through conversations_agent_activity (migration 0034), each
-        // row then found by id, and the newest of those: a page's worth per agent, whatever the totals.
-        q = db.selectFrom('agents as a').innerJoin('conversations as c', (j) => j.onTrue()).selectAll('c').select(['a.name as agent_name'])
+      const page = (q: ReturnType<typeof scoped>) => q.orderBy('c.last_message_at', 'desc').orderBy('c.id', 'desc').limit(f.limit).execute();
+      // A customer's inbox, or one agent's, on SQLite: for each of their agents, its newest `perAgent`
+      // conversations in scope, read in order through conversations_agent_activity (migration 0034), each
+      // row then found by id, and the newest of those.
+      const scoped = (perAgent: number) => {
+        let q = db.selectFrom('agents as a').innerJoin('conversations as c', (j) => j.onTrue()).selectAll('c').select(['a.name as agent_name'])
           .where('c.id', 'in', (eb) => filtered(eb.selectFrom('conversations as k').select('k.id').whereRef('k.agent_id', '=', 'a.id'), 'k')
-            .orderBy('k.last_message_at', 'desc').orderBy('k.id', 'desc').limit(f.limit));
+            .orderBy('k.last_message_at', 'desc').orderBy('k.id', 'desc').limit(perAgent));
         if (f.ownerId !== undefined) q = q.where('a.owner_id', '=', f.ownerId);
         if (f.agentId) q = q.where('a.id', '=', f.agentId);
+        return q;
+      };
+      let rows: Awaited<ReturnType<typeof page>>;
+      if (sqlite && (f.ownerId !== undefined || f.agentId) && f.needsHuman !== true) {
+        // A page's worth from every agent would read agents × page rows (50 agents: 2,550 for 51). Each agent
+        // gives about its share first (twice a page spread over the agents, at least 8); the page is exact
+        // unless some agent had all of its share on it — then that agent may have more that belong, and
+        // the page is read again with a page's worth from each. (A row missing from the page would be
+        // newer than the page's last, and so would be every row its agent gave: all its share on the page.)
+        const agents = f.agentId ? 1 : Number((await db.selectFrom('agents').select((eb) => eb.fn.countAll<number>().as('n')).where('owner_id', '=', f.ownerId!).executeTakeFirst())?.n ?? 0);
+        const share = Math.min(f.limit, Math.max(8, Math.ceil((2 * f.limit) / Math.max(1, agents))));
+        rows = await page(scoped(share));
+        if (share < f.limit) {
+          const onPage = new Map<string, number>();
+          for (const r of rows) onPage.set(r.agent_id, (onPage.get(r.agent_id) ?? 0) + 1);
+          if ([...onPage.values()].some((n) => n >= share)) rows = await page(scoped(f.limit));
+        }
       } else {
         // The newest conversations of the installation (conversations_last_message), each with its agent;
         // on SQLite a cross join keeps that order of the tables. Waiting for a person: on SQLite the few
         // such conversations by their partial index (conversations_waiting), whoever's they are, first.
-        q = filtered(db.selectFrom('conversations as c').crossJoin('agents as a').whereRef('a.id', '=', 'c.agent_id').selectAll('c').select(['a.name as agent_name']), 'c');
+        let q = filtered(db.selectFrom('conversations as c').crossJoin('agents as a').whereRef('a.id', '=', 'c.agent_id').selectAll('c').select(['a.name as agent_name']), 'c');
         if (sqlite && f.needsHuman) q = q.where('c.id', 'in', db.selectFrom('conversations as w').select('w.id').where(sql<boolean>`w.needs_human = 1`));
         if (f.ownerId !== undefined) q = q.where('a.owner_id', '=', f.ownerId);
         if (f.agentId) q = q.where('c.agent_id', '=', f.agentId);
+        rows = await q.orderBy('c.last_message_at', 'desc').orderBy('c.id', 'desc').limit(f.limit).execute();
       }
-      const rows = await q.orderBy('c.last_message_at', 'desc').orderBy('c.id', 'desc').limit(f.limit).execute();
       return rows.map((r) => ({ ...toConversation(r), agentName: r.agent_name, lastMessagePreview: r.last_message_preview ?? null, lastMessageRole: (r.last_message_role ?? null) as MessageRole | null }));
     },
   };
