@@ -10,7 +10,7 @@
  *                                         (only 1,000 non-streaming /v1 calls after the warm-up, under V8's
  *                                         CPU profiler — what `node --cpu-prof` runs, but started after
  *                                         start-up so module loading stays out — written to that file)
- *   BENCH_PROXY_PROFILE_KIND=webchat BENCH_PROXY_PROFILE=/tmp/chat.cpuprofile npx tsx bench/proxy.ts
+ *   BENCH_PROXY_PROFILE_KIND=webchat BENCH_PROXY_PROFILE=/tmp/chat.cpuprofile npx tsx bench/proxy.ts  (=stream: streamed /v1 calls)
  *                                         (the same for 1,000 messages to the public web chat, each from a new visitor)
  *   npx tsx bench/proxy.ts --top /tmp/v1.cpuprofile   (the profile's top 15 by self time)
  *   BENCH_PROXY_SQL_ONLY=1 npx tsx bench/proxy.ts      (only the SQL statements per /v1 call, by shape;
@@ -138,9 +138,12 @@ async function main() {
       return;
     }
     if (PROFILE) {
-      // BENCH_PROXY_PROFILE_KIND=webchat profiles the public web chat (a new visitor each call, read to the end) instead.
+      // BENCH_PROXY_PROFILE_KIND=webchat profiles the public web chat (a new visitor each call, read to the end)
+      // instead, =stream a streamed /v1 call read to the end.
       const webchat = process.env.BENCH_PROXY_PROFILE_KIND === 'webchat';
-      const one = webchat ? () => call(sbPort, `/api/public/agents/${SLUG}/chat`, { text: MESSAGE }, {}) : sbPlain;
+      const streamed = process.env.BENCH_PROXY_PROFILE_KIND === 'stream';
+      const one = webchat ? () => call(sbPort, `/api/public/agents/${SLUG}/chat`, { text: MESSAGE }, {})
+        : streamed ? () => call(sbPort, '/v1/chat/completions', { model: SLUG, stream: true, messages }, auth) : sbPlain;
       for (let i = 0; i < WARMUP; i++) await one();
       const session = new Session();
       session.connect();
@@ -155,7 +158,7 @@ async function main() {
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(PROFILE, JSON.stringify(profile));
       session.disconnect();
-      console.log(`profile run: ${N} ${webchat ? 'web chat messages' : 'non-streaming /v1 calls'} in ${Math.round(ms)} ms (${(ms / N).toFixed(2)} ms a call; process CPU ${((cpu.user + cpu.system) / N / 1000).toFixed(3)} ms a call, client, fake and profiler included); written to ${PROFILE}`);
+      console.log(`profile run: ${N} ${webchat ? 'web chat messages' : streamed ? 'streamed /v1 calls' : 'non-streaming /v1 calls'} in ${Math.round(ms)} ms (${(ms / N).toFixed(2)} ms a call; process CPU ${((cpu.user + cpu.system) / N / 1000).toFixed(3)} ms a call, client, fake and profiler included); written to ${PROFILE}`);
       return;
     }
 
