@@ -42,6 +42,8 @@ export const applicationName = (schema?: string) => `switchboard-events:${schema
 export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<void>; close(): Promise<void>; connected(): boolean } {
   const local = localEventBus(o.log);
   const origin = randomUUID();
+  /** How this process's own notifications begin (`o` is the first field encode writes). */
+  const ownPrefix = `{"o":"${origin}"`;
   const channel = channelFor(o.schema);
   const retryMs = o.retryMs ?? 500;
   const maxRetryMs = o.maxRetryMs ?? 30_000;
@@ -65,7 +67,7 @@ export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<
   }
 
   async function receive(payload: string | undefined) {
-    if (!payload) return;
+    if (!payload || payload.startsWith(ownPrefix)) return; // this process delivered it already (not parsed again)
     let w: Wire;
     try { w = JSON.parse(payload) as Wire; } catch { o.log?.warn('unreadable event notification'); return; }
     if (w.o === origin) return; // this process delivered it already
@@ -120,23 +122,42 @@ export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<
     })().finally(() => { connecting = undefined; }));
   }
 
+  // Notifications go out on the listening connection, one query at a time (pg queues overlapping calls
+  // itself, but that is deprecated and goes away in pg 9), in the order they were published: what is
+  // published while one query is out (or in the same turn) goes in the next, as one `pg_notify` per event
+  // over an array — one round trip and one commit for many events (two per stored message) instead of each.
+  // PostgreSQL delivers a transaction's notifications in the order they were sent.
+  let queue: { payload: string; type: string }[] = [];
   let sending: Promise<unknown> = Promise.resolve();
-  let pending = 0;
+  let inFlight = false;
+  let scheduled = false;
   const MAX_PENDING = 10_000;
+  const BATCH = 100;
+
+  function pump() {
+    scheduled = false;
+    if (inFlight || !queue.length) return;
+    const batch = queue.splice(0, BATCH);
+    const c = client;
+    if (!c || !ready) {
+      for (const b of batch) o.log?.warn('event not sent to other processes: event bus not connected', { type: b.type });
+      pump();
+      return;
+    }
+    inFlight = true;
+    sending = c.query('select pg_notify($1, p) from unnest($2::text[]) as p', [channel, batch.map((b) => b.payload)])
+      .catch((err) => o.log?.warn('event notify failed', { error: err, types: [...new Set(batch.map((b) => b.type))] }))
+      .finally(() => { inFlight = false; pump(); });
+  }
 
   return {
     publish(e) {
       local.deliver(e);
-      const c = client;
-      if (!c || !ready) { o.log?.warn('event not sent to other processes: event bus not connected', { type: e.type }); return; }
-      // One query at a time on the listening connection (pg queues overlapping calls itself, but that is
-      // deprecated and goes away in pg 9): notifications go out in order, through a bounded queue.
-      if (pending >= MAX_PENDING) { o.log?.warn('event not sent to other processes: too many notifications waiting', { type: e.type }); return; }
-      pending++;
-      const payload = encode(e);
-      sending = sending.then(() => c.query('select pg_notify($1, $2)', [channel, payload]))
-        .catch((err) => o.log?.warn('event notify failed', { error: err, type: e.type }))
-        .finally(() => { pending--; });
+      if (!client || !ready) { o.log?.warn('event not sent to other processes: event bus not connected', { type: e.type }); return; }
+      if (queue.length >= MAX_PENDING) { o.log?.warn('event not sent to other processes: too many notifications waiting', { type: e.type }); return; }
+      queue.push({ payload: encode(e), type: e.type });
+      // Events published in the same turn (a message's "created" and its conversation's "updated") go together.
+      if (!scheduled) { scheduled = true; queueMicrotask(pump); }
     },
     subscribe: (fn) => local.subscribe(fn),
     // Another process may be listening even when nobody here is.
@@ -147,7 +168,8 @@ export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<
       closed = true;
       if (timer) clearTimeout(timer);
       await connecting;
-      await sending; // the notifications already published go out first
+      // The notifications already published go out first.
+      while (inFlight || queue.length) { pump(); await sending; }
       const c = client;
       client = undefined;
       ready = false;

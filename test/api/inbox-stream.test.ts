@@ -187,6 +187,18 @@ describe.runIf(isPg())('two server processes on one PostgreSQL database', () => 
     expect(onB.frames.filter((f) => f.event === 'message.created' && f.data.message.id === reply.data.message.id)).toHaveLength(1);
   });
 
+  it('carries many events published in one turn to the other process, every one, in order', async () => {
+    // They travel together (one pg_notify per event in one query); the other process hears them as published.
+    const heard: string[] = [];
+    const off = b.server.services.events.subscribe((e) => { if (e.conversationId.startsWith('burst-')) heard.push(e.conversationId); });
+    try {
+      const sent = Array.from({ length: 250 }, (_, i) => `burst-${i}`);
+      for (const id of sent) a.server.services.events.publish({ type: 'conversation.updated', agentId: 'burst-agent', conversationId: id });
+      await eventually(() => heard.length >= sent.length, 10_000, 'all 250 events');
+      expect(heard).toEqual(sent);
+    } finally { off(); }
+  });
+
   it('reconnects after losing its database connection, and events flow again', async () => {
     const token = await a.owner();
     const agent = (await a.api('/api/agents', { token, body: { name: 'After the cut' } })).body;
