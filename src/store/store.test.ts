@@ -310,6 +310,33 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     }
   });
 
+  it('searches and lists summaries of exactly the people asked for: one, two (a linked person), or many', async () => {
+    const u = await owner();
+    const base = { description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 0.5, status: 'active' as const, listed: false, ...AGENT_DEFAULTS };
+    const tag = randomBytes(3).toString('hex');
+    const [agent, other] = [await store.agents.insert({ ...base, name: 'Recall', slug: `recall-${tag}`, ownerId: u.id }), await store.agents.insert({ ...base, name: 'Other', slug: `recall-o-${tag}`, ownerId: u.id })];
+    const people = [];
+    for (let i = 0; i < 7; i++) people.push(await store.people.upsert('web', `recall-${tag}-${i}`));
+    for (const [i, p] of people.entries()) {
+      for (const a of [agent, other]) {
+        const c = await store.conversations.create({ agentId: a.id, personId: p.id, channel: 'web' });
+        await store.summaries.insert({ conversationId: c.id, agentId: a.id, personId: p.id, channel: 'web', summary: `Person ${i} asked about a parcel to Lisbon`,
+          startedAt: c.createdAt, endedAt: c.createdAt, messageCount: 2, model: 'm', inputTokens: 0, outputTokens: 0, costUsd: 0 });
+      }
+    }
+    const found = async (ids: string[]) => (await store.summaries.search({ agentId: agent.id, personIds: ids, q: 'parcels Lisbon', limit: 50 }))
+      .map((s) => { expect(s.agentId).toBe(agent.id); return s.personId; }).sort();
+    const listed = async (ids: string[]) => (await store.summaries.list({ agentId: agent.id, personIds: ids, limit: 50 }))
+      .map((s) => { expect(s.agentId).toBe(agent.id); return s.personId; }).sort();
+    for (const n of [1, 2, 4, 6]) {
+      const ids = people.slice(0, n).map((p) => p.id);
+      expect(await found(ids), `${n} people, searched`).toEqual([...ids].sort());
+      expect(await listed(ids), `${n} people, listed`).toEqual([...ids].sort());
+    }
+    expect(await found([])).toEqual([]);
+    expect(await listed([])).toEqual([]);
+  });
+
   it('pages a customer\'s inbox exactly when one of many agents has all the newest conversations', async () => {
     // SQLite first reads each agent's share of a page; an agent with its whole share on the page may have
     // more that belong there, and the page is read again (without that, this page would be wrong).

@@ -1,6 +1,6 @@
 import { sql, PostgresAdapter } from 'kysely';
 import type { Db } from '../db.js';
-import { preparedShapes } from '../prepared.js';
+import { prepared, preparedShapes } from '../prepared.js';
 import type { BudgetAlert, BudgetRepo, Clock, IdGenerator, SpendKey } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
 import { periodBounds } from './text-keys.js';
@@ -31,6 +31,25 @@ const settleAllQuery = preparedShapes((n: number) => (db, p: Record<string, stri
     .returning(['scope', 'scope_id', 'period', 'spent_usd']);
 });
 
+/**
+ * What a person's day already holds (their spend row starts from it on their first message of the day,
+ * which for most web visitors is their only one): built once (prepared). By the person's conversations
+ * (index usage_conversation), not by the day: a join let the planner read every usage row of the day for
+ * each new person, so each first message of the day cost more than the last.
+ */
+const personDayUsage = prepared((db, p: { agentId: string; personId: string; day: string }) => db.selectFrom('usage as u')
+  .select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
+  .where('u.conversation_id', 'in', db.selectFrom('conversations as c').select('c.id').where('c.agent_id', '=', p.agentId).where('c.person_id', '=', p.personId))
+  .where('u.day', '=', p.day));
+const personDayMessages = prepared((db, p: { agentId: string; personId: string; from: string; to: string }) => db.selectFrom('messages as m')
+  .innerJoin('conversations as c', 'c.id', 'm.conversation_id').select((eb) => eb.fn.countAll<number>().as('n'))
+  .where('c.agent_id', '=', p.agentId).where('c.person_id', '=', p.personId).where('m.role', '=', 'user').where('m.created_at', '>=', p.from).where('m.created_at', '<', p.to));
+/** A scope's first row of the period with this call's cost in it (prepared: a person's first call of the day makes one). */
+const startRowInsert = prepared((db, p: { scope: string; scopeId: string; period: string; spent: number; messages: number; at: string }) => db.insertInto('spend')
+  .values({ scope: p.scope, scope_id: p.scopeId, period: p.period, spent_usd: p.spent, reserved_usd: 0, messages: p.messages, updated_at: p.at })
+  .onConflict((oc) => oc.columns(['scope', 'scope_id', 'period']).doNothing())
+  .returning(['scope', 'scope_id', 'period', 'spent_usd']));
+
 export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   /** What the usage table already says for a scope and period (when its running total starts). */
@@ -49,13 +68,8 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
       return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
     }
     const [agentId, personId] = k.scopeId.split(':') as [string, string];
-    // By the person's conversations (index usage_conversation), not by the day: a join let the planner read
-    // every usage row of the day for each new person, so each first message of the day cost more than the last.
-    const r = await tx.selectFrom('usage as u').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
-      .where('u.conversation_id', 'in', tx.selectFrom('conversations as c').select('c.id').where('c.agent_id', '=', agentId).where('c.person_id', '=', personId))
-      .where('u.day', '=', k.period).executeTakeFirst();
-    const m = await tx.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id').select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('c.agent_id', '=', agentId).where('c.person_id', '=', personId).where('m.role', '=', 'user').where('m.created_at', '>=', from).where('m.created_at', '<', to).executeTakeFirst();
+    const r = await personDayUsage.first(tx, { agentId, personId, day: k.period });
+    const m = await personDayMessages.first(tx, { agentId, personId, from, to });
     return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
   }
 
@@ -91,9 +105,7 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
   /** A scope's first row of the period, with this call's cost in it; undefined when another call created it first. */
   async function startRow(tx: Db, k: SpendKey, actualUsd: number, at: string) {
     const init = await fromUsage(tx, k);
-    return tx.insertInto('spend').values({ scope: k.scope, scope_id: k.scopeId, period: k.period, spent_usd: init.spent + actualUsd, reserved_usd: 0, messages: init.messages, updated_at: at })
-      .onConflict((oc) => oc.columns(['scope', 'scope_id', 'period']).doNothing())
-      .returning(['scope', 'scope_id', 'period', 'spent_usd']).executeTakeFirst();
+    return startRowInsert.first(tx, { scope: k.scope, scopeId: k.scopeId, period: k.period, spent: init.spent + actualUsd, messages: init.messages, at });
   }
 
   /** Every scope's row settled in one statement (SQLite only; see settle): the scopes' rows it updated. */

@@ -12,12 +12,15 @@ const toItem = (r: Database['inbox']): InboxItem => ({
   status: r.status as InboxItem['status'], attempts: Number(r.attempts), replyReady: Number(r.reply_ready) === 1,
   lastError: r.last_error, receivedAt: r.received_at, route: r.route ? JSON.parse(r.route) : null,
 });
-const inboxRow = (id: string, m: InboundMessage, at: string, leaseUntil?: string): Database['inbox'] => ({
-  id, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from inbox)` as unknown as number, channel: m.channel, account: m.account,
-  external_id: m.externalId, thread_key: m.threadKey, agent_id: m.agentId, sender: m.sender, sender_name: m.senderName,
-  text: m.text, payload: JSON.stringify(m.payload ?? null), order_key: m.orderKey ?? '', status: leaseUntil ? 'processing' : 'queued', attempts: leaseUntil ? 1 : 0, locked_until: leaseUntil ?? null,
-  reply_ready: 0, last_error: null, received_at: at, processed_at: null, route: null,
-});
+/** One message stored and, when a lease is given, claimed at once (the web chat and the message API answer inline): prepared. */
+const acceptOneQuery = prepared((db, p: {
+  id: string; channel: string; account: string; externalId: string; threadKey: string; agentId: string | null; sender: string; senderName: string | null;
+  text: string; payload: string; orderKey: string; status: string; attempts: number; lockedUntil: string | null; at: string;
+}) => db.insertInto('inbox').values({
+  id: p.id, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from inbox)` as unknown as number, channel: p.channel, account: p.account,
+  external_id: p.externalId, thread_key: p.threadKey, agent_id: p.agentId, sender: p.sender, sender_name: p.senderName, text: p.text, payload: p.payload,
+  order_key: p.orderKey, status: p.status, attempts: p.attempts, locked_until: p.lockedUntil, reply_ready: 0, last_error: null, received_at: p.at, processed_at: null, route: null,
+}));
 /**
  * A webhook batch's insert of `n` messages, built and compiled once per size (prepared.ts): the
  * Kysely build of one insert per message was the largest share of a burst's CPU after SQLite itself,
@@ -181,7 +184,12 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
     async accept(m, at, leaseUntil) {
       const id = ids.id();
       try {
-        await db.insertInto('inbox').values(inboxRow(id, m, at, leaseUntil)).execute();
+        await acceptOneQuery.execute(db, {
+          id, channel: m.channel, account: m.account, externalId: m.externalId, threadKey: m.threadKey, agentId: m.agentId, sender: m.sender, senderName: m.senderName,
+          text: m.text, payload: JSON.stringify(m.payload ?? null), orderKey: m.orderKey ?? '',
+          // Claimed as it is stored when a lease is given (answered inline), else queued for the worker.
+          status: leaseUntil ? 'processing' : 'queued', attempts: leaseUntil ? 1 : 0, lockedUntil: leaseUntil ?? null, at,
+        });
         return { id, duplicate: false };
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;

@@ -32,6 +32,20 @@ const personNotesIn = preparedShapes((n: number) => (db, p: { agentId: string; p
   db.selectFrom('person_notes').select(['path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('person_id', '=', p.personId).where('path', 'in', pathList(n, p)));
 /** How many of a person's most recent matching summaries are ranked (SQLite). */
 const RANK_CANDIDATES = 200;
+/** A person's summaries are read by statements built once per number of people (a person and those linked to them), up to this many. */
+const PREPARED_PEOPLE = 4;
+type PeopleValues = Record<`p${number}`, string>;
+const peopleValues = (ids: string[]): PeopleValues => Object.fromEntries(ids.map((id, i) => [`p${i}`, id]));
+const peopleIn = (n: number, p: PeopleValues) => Array.from({ length: n }, (_, i) => p[`p${i}`]!);
+/** A person's most recent summaries (the memory a new session starts with). */
+const personSummaries = preparedShapes((n: number) => (db, p: { agentId: string; limit: number } & PeopleValues) =>
+  db.selectFrom('summaries as s').select([...SUMMARY_COLS]).where('s.agent_id', '=', p.agentId)
+    .where('s.person_id', 'in', peopleIn(n, p)).orderBy('s.ended_at', 'desc').limit(p.limit));
+/** Memory recall on SQLite (before every reply): a person's most recent summaries matching the words (the MATCH expression is a value). */
+const personRecall = preparedShapes((n: number) => (db, p: { match: string; agentId: string; limit: number } & PeopleValues) =>
+  db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id').select([...SUMMARY_COLS])
+    .where(sql<boolean>`summaries_fts match ${p.match}`).where('s.agent_id', '=', p.agentId)
+    .where('s.person_id', 'in', peopleIn(n, p)).orderBy('s.ended_at', 'desc').limit(p.limit));
 
 /**
  * BM25 (k1 1.2, b 0.75) of each text for the words, with document frequencies taken over these texts
@@ -98,6 +112,9 @@ export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo
       return r && toSummary(r);
     },
     async list(f) {
+      if (f.personIds?.length && f.personIds.length <= PREPARED_PEOPLE) {
+        return (await personSummaries(f.personIds.length).execute(db, { agentId: f.agentId, limit: f.limit, ...peopleValues(f.personIds) })).rows.map(toSummary);
+      }
       return (await scoped(f).orderBy('s.ended_at', 'desc').limit(f.limit).execute()).map(toSummary);
     },
     async search(f) {
@@ -116,18 +133,22 @@ export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo
       // finding every matching summary of the installation. The words are searched in the body only.
       const people = f.personIds ? ` AND scope : (${f.personIds.map((id) => `"${ftsToken('p', id)}"`).join(' OR ')})` : '';
       const match = `scope : "${ftsToken('a', f.agentId)}"${people} AND body : (${terms.map((t) => `"${t}"`).join(' OR ')})`;
-      const q = db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id')
+      const matching = () => db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id')
         .select([...SUMMARY_COLS]).where(sql<boolean>`summaries_fts match ${match}`).where('s.agent_id', '=', f.agentId);
       if (!f.personIds) {
         // All of an agent's people (the operator's search): FTS5's bm25, over the body alone, negated so higher is
         // better on both dialects. It counts, for each word, every row of the table holding it; fine for a search
         // a person makes now and then, not for the recall before every reply (below).
-        const rows = await q.select(sql<number>`-bm25(summaries_fts, 0, 0, 1)`.as('rank')).orderBy('rank', 'desc').orderBy('s.ended_at', 'desc').limit(f.limit).execute();
+        const rows = await matching().select(sql<number>`-bm25(summaries_fts, 0, 0, 1)`.as('rank')).orderBy('rank', 'desc').orderBy('s.ended_at', 'desc').limit(f.limit).execute();
         return rows.map((r) => ({ ...toSummary(r), rank: Number(r.rank) }));
       }
       // One person's summaries (memory recall, before every reply): ranked here over the candidates
       // (`rankLocally`), since bm25() cost ~2.5 ms a search with 20,000 summaries however few were the person's.
-      const rows = (await q.where('s.person_id', 'in', f.personIds).orderBy('s.ended_at', 'desc').limit(Math.max(f.limit, RANK_CANDIDATES)).execute()).map(toSummary);
+      const limit = Math.max(f.limit, RANK_CANDIDATES);
+      const found = f.personIds.length <= PREPARED_PEOPLE
+        ? (await personRecall(f.personIds.length).execute(db, { match, agentId: f.agentId, limit, ...peopleValues(f.personIds) })).rows
+        : await matching().where('s.person_id', 'in', f.personIds).orderBy('s.ended_at', 'desc').limit(limit).execute();
+      const rows = found.map(toSummary);
       const ranks = rankLocally(rows.map((r) => r.summary), terms);
       return rows.map((r, i) => ({ ...r, rank: ranks[i]! }))
         .sort((a, b) => b.rank - a.rank || (a.endedAt < b.endedAt ? 1 : a.endedAt > b.endedAt ? -1 : 0)).slice(0, f.limit);
