@@ -141,7 +141,7 @@ export function conversationService(deps: {
   /** Sends through the inbox: if this process dies mid-reply, a worker finishes the reply and it appears in the history. */
   const throughInbox = (agent: Agent, person: Visitor, channel: 'web' | 'api', text: string, mediaIds?: string[]): AsyncGenerator<ChatEvent> =>
     inbox.inline({ channel, agentId: agent.id, sender: person.externalId, text, ...(mediaIds?.length ? { mediaIds } : {}) },
-      (sourceId) => chat.send({ agent, person, channel, text, sourceId, ...(mediaIds?.length ? { mediaIds } : {}) }));
+      (sourceId, firstAttempt) => chat.send({ agent, person, channel, text, sourceId, firstAttempt, ...(mediaIds?.length ? { mediaIds } : {}) }));
 
   return {
     /** An agent's recent conversations (newest first, at most 200). */

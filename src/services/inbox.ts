@@ -430,8 +430,8 @@ export function inboxService(deps: {
    * process dies mid-reply, a worker answers it once the lease runs out (chat.send with the same
    * source id neither stores it twice nor pays twice), and the reply appears in the conversation.
    */
-  async function* inline<E extends { type: string }>(m: InlineMessage, run: (sourceId: string) => AsyncGenerator<E>): AsyncGenerator<E> {
-    const { id } = await store.inbox.accept({
+  async function* inline<E extends { type: string }>(m: InlineMessage, run: (sourceId: string, firstAttempt: boolean) => AsyncGenerator<E>): AsyncGenerator<E> {
+    const { id, duplicate } = await store.inbox.accept({
       channel: m.channel, account: m.agentId, externalId: randomUUID(), threadKey: `${m.channel}:${m.agentId}:${m.sender}`,
       agentId: m.agentId, sender: m.sender, senderName: null, text: m.text, payload: m.mediaIds?.length ? { mediaIds: m.mediaIds } : null,
     }, iso(), iso(o.leaseMs));
@@ -441,7 +441,8 @@ export function inboxService(deps: {
     let answered = false;
     let refused: string | undefined;
     try {
-      for await (const ev of run(id)) {
+      // Stored just now under a new id, nothing can be stored under it yet: chat.send need not look it up.
+      for await (const ev of run(id, !duplicate)) {
         if (ev.type === 'done' || ev.type === 'error') answered = true;
         yield ev;
       }

@@ -337,6 +337,36 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await listed([])).toEqual([]);
   });
 
+  it('finds the media of exactly the messages asked for, however many (padded statements up to 64, built beyond)', async () => {
+    const u = await owner();
+    const base = { description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 0.5, status: 'active' as const, listed: false, ...AGENT_DEFAULTS };
+    const tag = randomBytes(3).toString('hex');
+    const agent = await store.agents.insert({ ...base, name: 'Media', slug: `media-${tag}`, ownerId: u.id });
+    const p = await store.people.upsert('web', `media-${tag}`);
+    const c = await store.conversations.create({ agentId: agent.id, personId: p.id, channel: 'web' });
+    const messages: string[] = [];
+    const mediaOf = new Map<string, string[]>();
+    for (let i = 0; i < 80; i++) {
+      const m = await store.conversations.addMessage({ conversationId: c.id, role: 'user', content: `photo ${i}`, status: 'complete', channel: 'web' });
+      messages.push(m.id);
+      const ids: string[] = [];
+      for (let k = 0; k < i % 3; k++) { // none, one or two files a message
+        const id = `md-${tag}-${i}-${k}`;
+        await store.media.insert({ id, agentId: agent.id, personId: p.id, conversationId: c.id, messageId: m.id, kind: 'image', mimeType: 'image/png', bytes: 1,
+          storageKey: id, sha256: 'x', durationSeconds: null, width: 1, height: 1, transcript: null, expiresAt: '2099-01-01T00:00:00.000Z' });
+        ids.push(id);
+      }
+      mediaOf.set(m.id, ids);
+    }
+    for (const n of [1, 3, 5, 64, 70]) {
+      const asked = messages.slice(0, n).reverse();
+      const got = await store.media.forMessages(asked);
+      expect(got.map((m) => m.id).sort(), `${n} messages`).toEqual(asked.flatMap((id) => mediaOf.get(id)!).sort());
+      expect(got.every((m) => asked.includes(m.messageId!))).toBe(true);
+    }
+    expect(await store.media.forMessages([])).toEqual([]);
+  });
+
   it('pages a customer\'s inbox exactly when one of many agents has all the newest conversations', async () => {
     // SQLite first reads each agent's share of a page; an agent with its whole share on the page may have
     // more that belong there, and the page is read again (without that, this page would be wrong).

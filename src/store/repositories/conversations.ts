@@ -61,6 +61,24 @@ const personByExternal = prepared((db, p: { kind: string; externalId: string }) 
 export const openConversation = prepared((db, p: { agentId: string; personId: string }) => db.selectFrom('conversations').selectAll()
   .where('agent_id', '=', p.agentId).where('person_id', '=', p.personId)
   .where('closed_at', 'is', null).orderBy('last_message_at', 'desc').limit(1));
+/** A new person (a channel identity's or a web visitor's first message; prepared: built once). */
+const personInsert = prepared((db, p: { id: string; kind: string; externalId: string; at: string; name: string | null }) => db.insertInto('people')
+  .values({ id: p.id, kind: p.kind, external_id: p.externalId, created_at: p.at, display_name: p.name })
+  .onConflict((oc) => oc.columns(['kind', 'external_id']).doNothing()));
+/** Whom a person counts as while a link holds (every chat turn asks; prepared: built once). */
+const linkedTo = prepared((db, p: { personId: string; now: string }) => db.selectFrom('person_links').select('linked_person_id')
+  .where('person_id', '=', p.personId).where('expires_at', '>', p.now));
+/** A person's most recently closed conversation with an agent (a new session starts from it; prepared: built once). */
+const lastClosedConversation = prepared((db, p: { agentId: string; personId: string }) => db.selectFrom('conversations').selectAll()
+  .where('agent_id', '=', p.agentId).where('person_id', '=', p.personId).where('closed_at', 'is not', null).orderBy('closed_at', 'desc').limit(1));
+/** What every new conversation starts with, besides its ids, channel and time. */
+const NEW_CONVERSATION = {
+  closed_at: null, closed_reason: null, summary_status: 'none', running_summary: null, compacted_through: 0, memory_context: null, downgraded: 0,
+  mode: 'agent', needs_human: 0, handoff_reason: null, needs_human_at: null, taken_over_by: null, taken_over_at: null, last_person_message_at: null, last_message_preview: null, last_message_role: null,
+} as const;
+/** A new conversation (a person's first message to an agent, or after the last one closed; prepared: built once). */
+const conversationInsert = prepared((db, p: { id: string; agentId: string; personId: string; channel: string; at: string }) => db.insertInto('conversations')
+  .values({ id: p.id, agent_id: p.agentId, person_id: p.personId, channel: p.channel, created_at: p.at, last_message_at: p.at, ...NEW_CONVERSATION }));
 /** A conversation's messages after a seq (every chat turn reads its history; prepared: built once). */
 const messagesAfterSeq = prepared((db, p: { conversationId: string; afterSeq: number }) => db.selectFrom('messages').select([...MESSAGE_COLS, 'seq'])
   .where('conversation_id', '=', p.conversationId).where('seq', '>', p.afterSeq).orderBy('seq'));
@@ -71,9 +89,7 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
       const name = displayName?.trim().slice(0, 120) || null;
       const existing = await personByExternal.first(db, { kind, externalId });
       if (!existing) {
-        await db.insertInto('people')
-          .values({ id: ids.id(), kind, external_id: externalId, created_at: clock.now().toISOString(), display_name: name })
-          .onConflict((oc) => oc.columns(['kind', 'external_id']).doNothing()).execute();
+        await personInsert.execute(db, { id: ids.id(), kind, externalId, at: clock.now().toISOString(), name });
       } else if (name && existing.display_name !== name) {
         // The channel's newest name for them (a Telegram user renamed, a new WhatsApp profile name).
         await db.updateTable('people').set({ display_name: name }).where('id', '=', existing.id).execute();
@@ -167,7 +183,7 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
       return r.linked_person_id ?? r.id;
     },
     async canonical(personId, now) {
-      const l = await db.selectFrom('person_links').select('linked_person_id').where('person_id', '=', personId).where('expires_at', '>', now).executeTakeFirst();
+      const l = await linkedTo.first(db, { personId, now });
       return l?.linked_person_id ?? personId;
     },
     async link(personId, linkedPersonId, expiresAt, now) {
@@ -215,13 +231,9 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
     },
     async create(c) {
       const at = clock.now().toISOString();
-      const row = {
-        id: ids.id(), agent_id: c.agentId, person_id: c.personId, channel: c.channel, created_at: at, last_message_at: at, closed_at: null,
-        closed_reason: null, summary_status: 'none', running_summary: null, compacted_through: 0, memory_context: null, downgraded: 0,
-        mode: 'agent', needs_human: 0, handoff_reason: null, needs_human_at: null, taken_over_by: null, taken_over_at: null, last_person_message_at: null, last_message_preview: null, last_message_role: null,
-      };
-      await db.insertInto('conversations').values(row).execute();
-      return toConversation(row);
+      const id = ids.id();
+      await conversationInsert.execute(db, { id, agentId: c.agentId, personId: c.personId, channel: c.channel, at });
+      return toConversation({ id, agent_id: c.agentId, person_id: c.personId, channel: c.channel, created_at: at, last_message_at: at, ...NEW_CONVERSATION });
     },
     async byId(id) {
       const r = await db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
@@ -233,8 +245,7 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
       return Number(r.numUpdatedRows) === 1;
     },
     async lastClosed(agentId, personId) {
-      const r = await db.selectFrom('conversations').selectAll().where('agent_id', '=', agentId).where('person_id', '=', personId)
-        .where('closed_at', 'is not', null).orderBy('closed_at', 'desc').limit(1).executeTakeFirst();
+      const r = await lastClosedConversation.first(db, { agentId, personId });
       return r && toConversation(r);
     },
     async idle(agentId, before, limit) {
