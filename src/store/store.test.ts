@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../domain/ports.js';
+import type { Agent } from '../domain/types.js';
 import { openTestStore } from '../../test/helpers/test-store.js';
 import { AppError } from '../domain/errors.js';
 import { AGENT_DEFAULTS } from '../domain/schemas.js';
@@ -367,13 +368,34 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.media.forMessages([])).toEqual([]);
   });
 
+  it('reads the channel rows of exactly the agents asked for, and lists agents by each set of filters', async () => {
+    const [u, other] = [await owner(), await owner()];
+    const base = { description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 0.5, ...AGENT_DEFAULTS };
+    const tag = randomBytes(3).toString('hex');
+    const agents: Agent[] = [];
+    for (let i = 0; i < 12; i++) {
+      agents.push(await store.agents.insert({ ...base, name: `Ch ${i}`, slug: `ch-${tag}-${i}`, ownerId: i % 2 ? u.id : other.id, status: i % 3 ? 'active' : 'paused', listed: i % 4 === 0 }));
+    }
+    for (const a of agents) await store.channels.upsert({ agentId: a.id, channel: 'telegram', secretSealed: 'sealed', info: { username: a.slug }, webhookSecret: null, mode: 'webhook' });
+    for (const n of [1, 3, 8, 9]) {
+      const ids = agents.slice(0, n).map((a) => a.id);
+      expect((await store.channels.forAgents(ids)).map((r) => r.agentId).sort(), `${n} agents`).toEqual([...ids].sort());
+    }
+    const mine = (list: { id: string }[]) => list.map((a) => a.id).filter((id) => agents.some((a) => a.id === id)).sort();
+    const expected = (keep: (a: Agent) => boolean) => agents.filter(keep).map((a) => a.id).sort();
+    expect(mine(await store.agents.list({ ownerId: u.id }))).toEqual(expected((a) => a.ownerId === u.id));
+    expect(mine(await store.agents.list({ listed: true, status: 'active' }))).toEqual(expected((a) => a.listed && a.status === 'active'));
+    expect(mine(await store.agents.list({ ownerId: u.id, listed: false, status: 'paused' }))).toEqual(expected((a) => a.ownerId === u.id && !a.listed && a.status === 'paused'));
+    expect(mine(await store.agents.list({}))).toEqual(expected(() => true));
+  });
+
   it('pages a customer\'s inbox exactly when one of many agents has all the newest conversations', async () => {
     // SQLite first reads each agent's share of a page; an agent with its whole share on the page may have
     // more that belong there, and the page is read again (without that, this page would be wrong).
     const u = await owner();
     const base = { description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 0.5, status: 'active' as const, listed: false, ...AGENT_DEFAULTS };
     const tag = randomBytes(3).toString('hex');
-    const agents = [];
+    const agents: Agent[] = [];
     for (let i = 0; i < 5; i++) agents.push(await store.agents.insert({ ...base, name: `Busy ${i}`, slug: `busy-${tag}-${i}`, ownerId: u.id }));
     const all: { id: string; at: string }[] = [];
     for (let i = 0; i < 38; i++) {

@@ -2,7 +2,7 @@ import type { Db } from '../db.js';
 import type { AgentRepo, Clock, IdGenerator, AgentPatch } from '../../domain/ports.js';
 import { HANDOFF_DEFAULTS, KNOWLEDGE_DEFAULTS, SITE_DEFAULTS, VOICE_DEFAULTS, PERSONA_FILES, type Agent, type AgentStatus, type Persona, type PersonaKey } from '../../domain/types.js';
 import type { Database } from '../schema.js';
-import { prepared } from '../prepared.js';
+import { prepared, preparedShapes } from '../prepared.js';
 import { errors } from '../../domain/errors.js';
 
 /** A unique-constraint failure, on either dialect. */
@@ -34,9 +34,16 @@ type Row = AgentRow & { [K in PersonaKey as `persona_${K}`]: string | null };
 /** One agent by id or by slug: every model call reads its agent (prepared: built once). */
 const agentById = prepared((db, p: { id: string }) => agentsWithPersona(db).where('agents.id', '=', p.id));
 const agentBySlug = prepared((db, p: { slug: string }) => agentsWithPersona(db).where('agents.slug', '=', p.slug));
+/** Agents by owner, listing and status (the shared WhatsApp number lists its agents for every message): one statement per set of filters given. */
+const agentList = preparedShapes((filters: string) => (db, p: { ownerId: string; listed: number; status: string }) => {
+  let q = agentsWithPersona(db);
+  if (filters.includes('o')) q = q.where('agents.owner_id', '=', p.ownerId);
+  if (filters.includes('l')) q = q.where('agents.listed', '=', p.listed);
+  if (filters.includes('s')) q = q.where('agents.status', '=', p.status);
+  return q.orderBy('agents.created_at').orderBy('agents.name');
+});
 
 export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
-  const withPersona = () => agentsWithPersona(db);
   function hydrate(rows: Row[]): Agent[] {
     return rows.map((r) => ({
       id: r.id, slug: r.slug, name: r.name, description: r.description, icon: r.icon,
@@ -98,11 +105,9 @@ export function agentRepo(db: Db, ids: IdGenerator, clock: Clock): AgentRepo {
       return !!(await db.selectFrom('agents').select('id').where('slug', '=', slug).executeTakeFirst());
     },
     async list(f) {
-      let q = withPersona();
-      if (f.ownerId) q = q.where('agents.owner_id', '=', f.ownerId);
-      if (f.listed !== undefined) q = q.where('agents.listed', '=', f.listed ? 1 : 0);
-      if (f.status) q = q.where('agents.status', '=', f.status);
-      return hydrate(await q.orderBy('agents.created_at').orderBy('agents.name').execute() as Row[]);
+      const filters = `${f.ownerId ? 'o' : ''}${f.listed !== undefined ? 'l' : ''}${f.status ? 's' : ''}`;
+      const values = { ownerId: f.ownerId ?? '', listed: f.listed ? 1 : 0, status: f.status ?? '' };
+      return hydrate((await agentList(filters).execute(db, values)).rows as Row[]);
     },
     async update(id, patch: AgentPatch, expectedVersion) {
       const at = clock.now().toISOString();

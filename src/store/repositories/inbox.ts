@@ -12,6 +12,10 @@ const toItem = (r: Database['inbox']): InboxItem => ({
   status: r.status as InboxItem['status'], attempts: Number(r.attempts), replyReady: Number(r.reply_ready) === 1,
   lastError: r.last_error, receivedAt: r.received_at, route: r.route ? JSON.parse(r.route) : null,
 });
+/** Agents' channel rows (Telegram reads its bots' on every webhook and send): built once per 1, 2, 4 or 8 agents. */
+const CHANNEL_SHAPES = [1, 2, 4, 8];
+const channelsOf = preparedShapes((n: number) => (db, p: Record<`a${number}`, string>) => db.selectFrom('agent_channels').selectAll()
+  .where('agent_id', 'in', Array.from({ length: n }, (_, i) => p[`a${i}`]!)));
 /** One message stored and, when a lease is given, claimed at once (the web chat and the message API answer inline): prepared. */
 const acceptOneQuery = prepared((db, p: {
   id: string; channel: string; account: string; externalId: string; threadKey: string; agentId: string | null; sender: string; senderName: string | null;
@@ -390,6 +394,9 @@ export function channelRepo(db: Db, now: () => string): ChannelRepo {
     async forAgents(agentIds) {
       // In slices: the ids can come from many webhooks at once (Telegram reads the bots asked for in one tick
       // together), and SQLite and PostgreSQL both cap the parameters of one statement.
+      // A few (one bot, the usual case): a statement built once per 1, 2, 4 or 8 ids, padded with the last.
+      const n = CHANNEL_SHAPES.find((size) => size >= agentIds.length);
+      if (n) return (await channelsOf(n).execute(db, Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, agentIds[Math.min(i, agentIds.length - 1)]!])))).rows.map(toChannel);
       const out = [];
       for (let i = 0; i < agentIds.length; i += 500) {
         out.push(...(await db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', agentIds.slice(i, i + 500)).execute()).map(toChannel));
