@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestStore } from '../../test/helpers/test-store.js';
 import type { Db } from './db.js';
-import { prepared, preparedShapes, sizedRuns } from './prepared.js';
+import { listed, paddedList, prepared, preparedShapes, sizedRuns } from './prepared.js';
 
 let db: Db;
 let close: () => Promise<void>;
@@ -87,5 +87,21 @@ describe('prepared statements', () => {
     expect(sizedRuns(items, [8, 4, 2, 1]).map(({ start, run }) => [start, run.length])).toEqual([[0, 8], [8, 4], [12, 1]]);
     expect(sizedRuns(items, [8, 4, 2, 1]).flatMap((r) => r.run)).toEqual(items);
     expect(sizedRuns([], [8, 4, 2, 1])).toEqual([]);
+  });
+
+  it('pads an id list to the smallest prepared length with its last id, and gives up on an empty or too long one', () => {
+    expect(paddedList(['a'], [1, 2, 4], 'x')).toEqual({ n: 1, values: { x0: 'a' } });
+    const three = paddedList(['a', 'b', 'c'], [1, 2, 4], 'x')!;
+    expect(three).toEqual({ n: 4, values: { x0: 'a', x1: 'b', x2: 'c', x3: 'c' } });
+    expect(listed(three.n, three.values, 'x')).toEqual(['a', 'b', 'c', 'c']);
+    expect(paddedList([], [1, 2, 4], 'x')).toBeUndefined();
+    expect(paddedList(['a', 'b', 'c', 'd', 'e'], [1, 2, 4], 'x')).toBeUndefined();
+  });
+
+  it('runs a statement over a padded list: the same rows as the list itself', async () => {
+    for (const key of ['pad-1', 'pad-2', 'pad-3']) await db.insertInto('settings').values({ key, value: '"v"', updated_at: '2026-01-01T00:00:00.000Z' }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    const byKeys = preparedShapes((n: number) => (d: Db, p: Record<`k${number}`, string>) => d.selectFrom('settings').select('key').where('key', 'in', listed(n, p, 'k')).orderBy('key'));
+    const few = paddedList(['pad-3', 'pad-1', 'pad-9'], [1, 2, 4], 'k')!;
+    expect((await byKeys(few.n).execute(db, few.values)).rows.map((r) => r.key)).toEqual(['pad-1', 'pad-3']);
   });
 });

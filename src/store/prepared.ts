@@ -102,3 +102,17 @@ export function preparedShapes<S extends string | number | boolean, P extends Re
     return q;
   };
 }
+
+/**
+ * For a statement over a list of ids (`in (…)`), prepared once per list length in `sizes` (ascending):
+ * the smallest length that holds `list`, and the values to run it with — the list padded with its last
+ * id (an id repeated in an `in` list changes nothing). Undefined for an empty list or one longer than
+ * every size (build that one as usual). In the statement, `listed(n, p, prefix)` is the list.
+ */
+export function paddedList<K extends string>(list: string[], sizes: readonly number[], prefix: K): { n: number; values: ListValues<K> } | undefined {
+  const n = list.length ? sizes.find((size) => size >= list.length) : undefined;
+  if (n === undefined) return undefined;
+  return { n, values: Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, list[Math.min(i, list.length - 1)]!])) as ListValues<K> };
+}
+export type ListValues<K extends string> = Record<`${K}${number}`, string>;
+export const listed = <K extends string>(n: number, p: ListValues<K>, prefix: K) => Array.from({ length: n }, (_, i) => p[`${prefix}${i}`]!);

@@ -4,7 +4,7 @@ import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboundMessage, 
 import type { Database } from '../schema.js';
 import { inTx, isUniqueViolation } from './agents.js';
 import { maskSecrets, maskStored } from '../../infra/redact.js';
-import { prepared, preparedShapes, sizedRuns } from '../prepared.js';
+import { listed, paddedList, prepared, preparedShapes, sizedRuns, type ListValues } from '../prepared.js';
 
 const toItem = (r: Database['inbox']): InboxItem => ({
   id: r.id, seq: Number(r.seq), channel: r.channel, account: r.account, externalId: r.external_id, threadKey: r.thread_key,
@@ -14,8 +14,7 @@ const toItem = (r: Database['inbox']): InboxItem => ({
 });
 /** Agents' channel rows (Telegram reads its bots' on every webhook and send): built once per 1, 2, 4 or 8 agents. */
 const CHANNEL_SHAPES = [1, 2, 4, 8];
-const channelsOf = preparedShapes((n: number) => (db, p: Record<`a${number}`, string>) => db.selectFrom('agent_channels').selectAll()
-  .where('agent_id', 'in', Array.from({ length: n }, (_, i) => p[`a${i}`]!)));
+const channelsOf = preparedShapes((n: number) => (db, p: ListValues<'a'>) => db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', listed(n, p, 'a')));
 /** One message stored and, when a lease is given, claimed at once (the web chat and the message API answer inline): prepared. */
 const acceptOneQuery = prepared((db, p: {
   id: string; channel: string; account: string; externalId: string; threadKey: string; agentId: string | null; sender: string; senderName: string | null;
@@ -394,9 +393,10 @@ export function channelRepo(db: Db, now: () => string): ChannelRepo {
     async forAgents(agentIds) {
       // In slices: the ids can come from many webhooks at once (Telegram reads the bots asked for in one tick
       // together), and SQLite and PostgreSQL both cap the parameters of one statement.
-      // A few (one bot, the usual case): a statement built once per 1, 2, 4 or 8 ids, padded with the last.
-      const n = CHANNEL_SHAPES.find((size) => size >= agentIds.length);
-      if (n) return (await channelsOf(n).execute(db, Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, agentIds[Math.min(i, agentIds.length - 1)]!])))).rows.map(toChannel);
+      if (!agentIds.length) return [];
+      // A few (one bot, the usual case): a statement built once per 1, 2, 4 or 8 ids.
+      const few = paddedList(agentIds, CHANNEL_SHAPES, 'a');
+      if (few) return (await channelsOf(few.n).execute(db, few.values)).rows.map(toChannel);
       const out = [];
       for (let i = 0; i < agentIds.length; i += 500) {
         out.push(...(await db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', agentIds.slice(i, i + 500)).execute()).map(toChannel));

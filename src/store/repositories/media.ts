@@ -2,15 +2,15 @@ import type { Db } from '../db.js';
 import type { Clock, MediaRepo } from '../../domain/ports.js';
 import type { MediaItem } from '../../domain/types.js';
 import type { Database } from '../schema.js';
-import { preparedShapes } from '../prepared.js';
+import { listed, paddedList, preparedShapes, type ListValues } from '../prepared.js';
 
 /**
  * The media of a conversation's messages (its images are shown to the model again; every chat turn asks):
- * built once per list length of 1, 2, 4 … 64 ids, a shorter list padded with its last id.
+ * built once per list length of 1, 2, 4 … 64 ids (prepared.ts, paddedList).
  */
 const FOR_MESSAGES_SHAPES = [1, 2, 4, 8, 16, 32, 64];
-const mediaForMessages = preparedShapes((n: number) => (db, p: Record<`m${number}`, string>) => db.selectFrom('media').selectAll()
-  .where('message_id', 'in', Array.from({ length: n }, (_, i) => p[`m${i}`]!)).orderBy('created_at').orderBy('id'));
+const mediaForMessages = preparedShapes((n: number) => (db, p: ListValues<'m'>) => db.selectFrom('media').selectAll()
+  .where('message_id', 'in', listed(n, p, 'm')).orderBy('created_at').orderBy('id'));
 type Row = Database['media'];
 const toMedia = (r: Row): MediaItem => ({
   id: r.id, agentId: r.agent_id, personId: r.person_id, conversationId: r.conversation_id, messageId: r.message_id,
@@ -54,9 +54,9 @@ export function mediaRepo(db: Db, clock: Clock): MediaRepo {
     },
     async forMessages(messageIds) {
       if (!messageIds.length) return [];
-      const n = FOR_MESSAGES_SHAPES.find((size) => size >= messageIds.length);
-      const rows = n
-        ? (await mediaForMessages(n).execute(db, Object.fromEntries(Array.from({ length: n }, (_, i) => [`m${i}`, messageIds[Math.min(i, messageIds.length - 1)]!])))).rows
+      const few = paddedList(messageIds, FOR_MESSAGES_SHAPES, 'm');
+      const rows = few
+        ? (await mediaForMessages(few.n).execute(db, few.values)).rows
         : await db.selectFrom('media').selectAll().where('message_id', 'in', messageIds).orderBy('created_at').orderBy('id').execute();
       return rows.map(toMedia);
     },

@@ -5,7 +5,7 @@ import type { Channel, Summary } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { WorkspaceFull, workspaceRoom } from '../../domain/workspace.js';
 import { ftsToken } from './text-keys.js';
-import { preparedShapes } from '../prepared.js';
+import { listed, paddedList, preparedShapes, type ListValues } from '../prepared.js';
 
 type SummaryRow = Database['summaries'];
 const toSummary = (r: SummaryRow): Summary => ({
@@ -32,20 +32,18 @@ const personNotesIn = preparedShapes((n: number) => (db, p: { agentId: string; p
   db.selectFrom('person_notes').select(['path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('person_id', '=', p.personId).where('path', 'in', pathList(n, p)));
 /** How many of a person's most recent matching summaries are ranked (SQLite). */
 const RANK_CANDIDATES = 200;
-/** A person's summaries are read by statements built once per number of people (a person and those linked to them), up to this many. */
-const PREPARED_PEOPLE = 4;
-type PeopleValues = Record<`p${number}`, string>;
-const peopleValues = (ids: string[]): PeopleValues => Object.fromEntries(ids.map((id, i) => [`p${i}`, id]));
-const peopleIn = (n: number, p: PeopleValues) => Array.from({ length: n }, (_, i) => p[`p${i}`]!);
+/** A person's summaries (theirs and those of the people linked to them) are read by statements built once per 1, 2 or 4 people. */
+const PEOPLE_SHAPES = [1, 2, 4];
+type PeopleValues = ListValues<'p'>;
 /** A person's most recent summaries (the memory a new session starts with). */
 const personSummaries = preparedShapes((n: number) => (db, p: { agentId: string; limit: number } & PeopleValues) =>
   db.selectFrom('summaries as s').select([...SUMMARY_COLS]).where('s.agent_id', '=', p.agentId)
-    .where('s.person_id', 'in', peopleIn(n, p)).orderBy('s.ended_at', 'desc').limit(p.limit));
+    .where('s.person_id', 'in', listed(n, p, 'p')).orderBy('s.ended_at', 'desc').limit(p.limit));
 /** Memory recall on SQLite (before every reply): a person's most recent summaries matching the words (the MATCH expression is a value). */
 const personRecall = preparedShapes((n: number) => (db, p: { match: string; agentId: string; limit: number } & PeopleValues) =>
   db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id').select([...SUMMARY_COLS])
     .where(sql<boolean>`summaries_fts match ${p.match}`).where('s.agent_id', '=', p.agentId)
-    .where('s.person_id', 'in', peopleIn(n, p)).orderBy('s.ended_at', 'desc').limit(p.limit));
+    .where('s.person_id', 'in', listed(n, p, 'p')).orderBy('s.ended_at', 'desc').limit(p.limit));
 
 /**
  * BM25 (k1 1.2, b 0.75) of each text for the words, with document frequencies taken over these texts
@@ -112,9 +110,8 @@ export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo
       return r && toSummary(r);
     },
     async list(f) {
-      if (f.personIds?.length && f.personIds.length <= PREPARED_PEOPLE) {
-        return (await personSummaries(f.personIds.length).execute(db, { agentId: f.agentId, limit: f.limit, ...peopleValues(f.personIds) })).rows.map(toSummary);
-      }
+      const few = f.personIds && paddedList(f.personIds, PEOPLE_SHAPES, 'p');
+      if (few) return (await personSummaries(few.n).execute(db, { agentId: f.agentId, limit: f.limit, ...few.values })).rows.map(toSummary);
       return (await scoped(f).orderBy('s.ended_at', 'desc').limit(f.limit).execute()).map(toSummary);
     },
     async search(f) {
@@ -145,8 +142,9 @@ export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo
       // One person's summaries (memory recall, before every reply): ranked here over the candidates
       // (`rankLocally`), since bm25() cost ~2.5 ms a search with 20,000 summaries however few were the person's.
       const limit = Math.max(f.limit, RANK_CANDIDATES);
-      const found = f.personIds.length <= PREPARED_PEOPLE
-        ? (await personRecall(f.personIds.length).execute(db, { match, agentId: f.agentId, limit, ...peopleValues(f.personIds) })).rows
+      const few = paddedList(f.personIds, PEOPLE_SHAPES, 'p');
+      const found = few
+        ? (await personRecall(few.n).execute(db, { match, agentId: f.agentId, limit, ...few.values })).rows
         : await matching().where('s.person_id', 'in', f.personIds).orderBy('s.ended_at', 'desc').limit(limit).execute();
       const rows = found.map(toSummary);
       const ranks = rankLocally(rows.map((r) => r.summary), terms);
