@@ -92,7 +92,9 @@ async function createTwilioMessage(c: TwilioConfig, m: { to: string; body?: stri
     return { providerMessageId: msg.sid };
   } catch (err) {
     const e = err as { status?: number; code?: number; message?: string };
-    if (e.status === undefined && e.code === undefined) throw networkFailure('Twilio', err);
+    // Twilio's refusals carry an HTTP status and a numeric code; a connection that failed carries neither
+    // (the HTTP client's own code is a string: ECONNREFUSED, ECONNABORTED on a timeout).
+    if (e.status === undefined && typeof e.code !== 'number') throw networkFailure('Twilio', err);
     const reason = `${e.message ?? 'Twilio error'}${e.code ? ` (${e.code})` : ''}`;
     if (e.code !== undefined && FINAL.has(e.code)) throw new SendError(reason, false, undefined, e.code);
     const retryable = e.status === undefined || e.status === 429 || e.status >= 500 || e.code === 20429;
