@@ -116,3 +116,22 @@ export function paddedList<K extends string>(list: string[], sizes: readonly num
 }
 export type ListValues<K extends string> = Record<`${K}${number}`, string>;
 export const listed = <K extends string>(n: number, p: ListValues<K>, prefix: K) => Array.from({ length: n }, (_, i) => p[`${prefix}${i}`]!);
+
+/**
+ * A query over a list of ids (`in (…)`) that a hot path runs: prepared once per list length in `sizes`
+ * (ascending; the list padded as `paddedList` does), built as usual for a longer one. `build` gets the
+ * ids and the other values, and follows `prepared`'s rules for both (values only handed to Kysely). The
+ * list must not be empty.
+ *
+ *   const channelsOf = preparedIn([1, 2, 4, 8], (db, ids) => db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', ids));
+ *   const rows = await channelsOf(db, agentIds, {});
+ */
+export function preparedIn<P extends Record<string, unknown>, R>(
+  sizes: readonly number[], build: (db: Db, ids: string[], p: P) => Compilable<R> & { execute(): Promise<R[]> },
+): (db: Db, ids: string[], p: P) => Promise<R[]> {
+  const shapes = preparedShapes((n: number) => (db: Db, p: P & ListValues<'id'>) => build(db, listed(n, p, 'id'), p));
+  return async (db, ids, p) => {
+    const few = paddedList(ids, sizes, 'id');
+    return few ? (await shapes(few.n).execute(db, { ...p, ...few.values })).rows : build(db, ids, p).execute();
+  };
+}

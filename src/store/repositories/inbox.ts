@@ -4,7 +4,7 @@ import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboundMessage, 
 import type { Database } from '../schema.js';
 import { inTx, isUniqueViolation } from './agents.js';
 import { maskSecrets, maskStored } from '../../infra/redact.js';
-import { listed, paddedList, prepared, preparedShapes, sizedRuns, type ListValues } from '../prepared.js';
+import { prepared, preparedIn, preparedShapes, sizedRuns } from '../prepared.js';
 
 const toItem = (r: Database['inbox']): InboxItem => ({
   id: r.id, seq: Number(r.seq), channel: r.channel, account: r.account, externalId: r.external_id, threadKey: r.thread_key,
@@ -12,9 +12,8 @@ const toItem = (r: Database['inbox']): InboxItem => ({
   status: r.status as InboxItem['status'], attempts: Number(r.attempts), replyReady: Number(r.reply_ready) === 1,
   lastError: r.last_error, receivedAt: r.received_at, route: r.route ? JSON.parse(r.route) : null,
 });
-/** Agents' channel rows (Telegram reads its bots' on every webhook and send): built once per 1, 2, 4 or 8 agents. */
-const CHANNEL_SHAPES = [1, 2, 4, 8];
-const channelsOf = preparedShapes((n: number) => (db, p: ListValues<'a'>) => db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', listed(n, p, 'a')));
+/** Agents' channel rows (Telegram reads its bots' on every webhook and send): prepared per 1, 2, 4 or 8 agents. */
+const channelsOf = preparedIn([1, 2, 4, 8], (db, ids) => db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', ids));
 /** One message stored and, when a lease is given, claimed at once (the web chat and the message API answer inline): prepared. */
 const acceptOneQuery = prepared((db, p: {
   id: string; channel: string; account: string; externalId: string; threadKey: string; agentId: string | null; sender: string; senderName: string | null;
@@ -393,14 +392,8 @@ export function channelRepo(db: Db, now: () => string): ChannelRepo {
     async forAgents(agentIds) {
       // In slices: the ids can come from many webhooks at once (Telegram reads the bots asked for in one tick
       // together), and SQLite and PostgreSQL both cap the parameters of one statement.
-      if (!agentIds.length) return [];
-      // A few (one bot, the usual case): a statement built once per 1, 2, 4 or 8 ids.
-      const few = paddedList(agentIds, CHANNEL_SHAPES, 'a');
-      if (few) return (await channelsOf(few.n).execute(db, few.values)).rows.map(toChannel);
       const out = [];
-      for (let i = 0; i < agentIds.length; i += 500) {
-        out.push(...(await db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', agentIds.slice(i, i + 500)).execute()).map(toChannel));
-      }
+      for (let i = 0; i < agentIds.length; i += 500) out.push(...(await channelsOf(db, agentIds.slice(i, i + 500), {})).map(toChannel));
       return out;
     },
     async all(channel) {

@@ -2,15 +2,11 @@ import type { Db } from '../db.js';
 import type { Clock, MediaRepo } from '../../domain/ports.js';
 import type { MediaItem } from '../../domain/types.js';
 import type { Database } from '../schema.js';
-import { listed, paddedList, preparedShapes, type ListValues } from '../prepared.js';
+import { preparedIn } from '../prepared.js';
 
-/**
- * The media of a conversation's messages (its images are shown to the model again; every chat turn asks):
- * built once per list length of 1, 2, 4 … 64 ids (prepared.ts, paddedList).
- */
-const FOR_MESSAGES_SHAPES = [1, 2, 4, 8, 16, 32, 64];
-const mediaForMessages = preparedShapes((n: number) => (db, p: ListValues<'m'>) => db.selectFrom('media').selectAll()
-  .where('message_id', 'in', listed(n, p, 'm')).orderBy('created_at').orderBy('id'));
+/** The media of a conversation's messages (its images are shown to the model again; every chat turn asks): prepared per 1, 2, 4 … 64 ids. */
+const mediaOfMessages = preparedIn([1, 2, 4, 8, 16, 32, 64], (db, ids) => db.selectFrom('media').selectAll()
+  .where('message_id', 'in', ids).orderBy('created_at').orderBy('id'));
 type Row = Database['media'];
 const toMedia = (r: Row): MediaItem => ({
   id: r.id, agentId: r.agent_id, personId: r.person_id, conversationId: r.conversation_id, messageId: r.message_id,
@@ -54,11 +50,7 @@ export function mediaRepo(db: Db, clock: Clock): MediaRepo {
     },
     async forMessages(messageIds) {
       if (!messageIds.length) return [];
-      const few = paddedList(messageIds, FOR_MESSAGES_SHAPES, 'm');
-      const rows = few
-        ? (await mediaForMessages(few.n).execute(db, few.values)).rows
-        : await db.selectFrom('media').selectAll().where('message_id', 'in', messageIds).orderBy('created_at').orderBy('id').execute();
-      return rows.map(toMedia);
+      return (await mediaOfMessages(db, messageIds, {})).map(toMedia);
     },
     eraseByPerson(personId, agentIds) {
       return eraseWhere((tx) => {

@@ -5,7 +5,7 @@ import type { Channel, Summary } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { WorkspaceFull, workspaceRoom } from '../../domain/workspace.js';
 import { ftsToken } from './text-keys.js';
-import { listed, paddedList, preparedShapes, type ListValues } from '../prepared.js';
+import { preparedIn, preparedShapes } from '../prepared.js';
 
 type SummaryRow = Database['summaries'];
 const toSummary = (r: SummaryRow): Summary => ({
@@ -32,18 +32,18 @@ const personNotesIn = preparedShapes((n: number) => (db, p: { agentId: string; p
   db.selectFrom('person_notes').select(['path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('person_id', '=', p.personId).where('path', 'in', pathList(n, p)));
 /** How many of a person's most recent matching summaries are ranked (SQLite). */
 const RANK_CANDIDATES = 200;
-/** A person's summaries (theirs and those of the people linked to them) are read by statements built once per 1, 2 or 4 people. */
+/** An agent's summaries; those matching an FTS5 expression (SQLite). */
+const summariesOf = (db: Db, agentId: string) => db.selectFrom('summaries as s').select([...SUMMARY_COLS]).where('s.agent_id', '=', agentId);
+const summariesMatching = (db: Db, match: string, agentId: string) => db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id')
+  .select([...SUMMARY_COLS]).where(sql<boolean>`summaries_fts match ${match}`).where('s.agent_id', '=', agentId);
+/** A person's summaries (theirs and those of the people linked to them), every chat turn: prepared per 1, 2 or 4 people. */
 const PEOPLE_SHAPES = [1, 2, 4];
-type PeopleValues = ListValues<'p'>;
-/** A person's most recent summaries (the memory a new session starts with). */
-const personSummaries = preparedShapes((n: number) => (db, p: { agentId: string; limit: number } & PeopleValues) =>
-  db.selectFrom('summaries as s').select([...SUMMARY_COLS]).where('s.agent_id', '=', p.agentId)
-    .where('s.person_id', 'in', listed(n, p, 'p')).orderBy('s.ended_at', 'desc').limit(p.limit));
-/** Memory recall on SQLite (before every reply): a person's most recent summaries matching the words (the MATCH expression is a value). */
-const personRecall = preparedShapes((n: number) => (db, p: { match: string; agentId: string; limit: number } & PeopleValues) =>
-  db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id').select([...SUMMARY_COLS])
-    .where(sql<boolean>`summaries_fts match ${p.match}`).where('s.agent_id', '=', p.agentId)
-    .where('s.person_id', 'in', listed(n, p, 'p')).orderBy('s.ended_at', 'desc').limit(p.limit));
+/** Their most recent summaries (the memory a new session starts with). */
+const personSummaries = preparedIn(PEOPLE_SHAPES, (db, people, p: { agentId: string; limit: number }) =>
+  summariesOf(db, p.agentId).where('s.person_id', 'in', people).orderBy('s.ended_at', 'desc').limit(p.limit));
+/** Memory recall on SQLite (before every reply): their most recent summaries matching the words (the MATCH expression is a value). */
+const personRecall = preparedIn(PEOPLE_SHAPES, (db, people, p: { match: string; agentId: string; limit: number }) =>
+  summariesMatching(db, p.match, p.agentId).where('s.person_id', 'in', people).orderBy('s.ended_at', 'desc').limit(p.limit));
 
 /**
  * BM25 (k1 1.2, b 0.75) of each text for the words, with document frequencies taken over these texts
@@ -87,7 +87,7 @@ const STOPWORDS = new Set(('a an and are as at be but by did do does for from ha
 export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   const scoped = (f: SummarySearch) => {
-    let q = db.selectFrom('summaries as s').select([...SUMMARY_COLS]).where('s.agent_id', '=', f.agentId);
+    let q = summariesOf(db, f.agentId);
     if (f.personIds) q = q.where('s.person_id', 'in', f.personIds.length ? f.personIds : ['']);
     return q;
   };
@@ -110,9 +110,8 @@ export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo
       return r && toSummary(r);
     },
     async list(f) {
-      const few = f.personIds && paddedList(f.personIds, PEOPLE_SHAPES, 'p');
-      if (few) return (await personSummaries(few.n).execute(db, { agentId: f.agentId, limit: f.limit, ...few.values })).rows.map(toSummary);
-      return (await scoped(f).orderBy('s.ended_at', 'desc').limit(f.limit).execute()).map(toSummary);
+      if (f.personIds) return f.personIds.length ? (await personSummaries(db, f.personIds, { agentId: f.agentId, limit: f.limit })).map(toSummary) : [];
+      return (await summariesOf(db, f.agentId).orderBy('s.ended_at', 'desc').limit(f.limit).execute()).map(toSummary);
     },
     async search(f) {
       const terms = searchTerms(f.q);
@@ -130,23 +129,17 @@ export function summaryRepo(db: Db, ids: IdGenerator, clock: Clock): SummaryRepo
       // finding every matching summary of the installation. The words are searched in the body only.
       const people = f.personIds ? ` AND scope : (${f.personIds.map((id) => `"${ftsToken('p', id)}"`).join(' OR ')})` : '';
       const match = `scope : "${ftsToken('a', f.agentId)}"${people} AND body : (${terms.map((t) => `"${t}"`).join(' OR ')})`;
-      const matching = () => db.selectFrom('summaries_fts as f').innerJoin('summaries as s', 's.id', 'f.summary_id')
-        .select([...SUMMARY_COLS]).where(sql<boolean>`summaries_fts match ${match}`).where('s.agent_id', '=', f.agentId);
       if (!f.personIds) {
         // All of an agent's people (the operator's search): FTS5's bm25, over the body alone, negated so higher is
         // better on both dialects. It counts, for each word, every row of the table holding it; fine for a search
         // a person makes now and then, not for the recall before every reply (below).
-        const rows = await matching().select(sql<number>`-bm25(summaries_fts, 0, 0, 1)`.as('rank')).orderBy('rank', 'desc').orderBy('s.ended_at', 'desc').limit(f.limit).execute();
+        const rows = await summariesMatching(db, match, f.agentId).select(sql<number>`-bm25(summaries_fts, 0, 0, 1)`.as('rank')).orderBy('rank', 'desc').orderBy('s.ended_at', 'desc').limit(f.limit).execute();
         return rows.map((r) => ({ ...toSummary(r), rank: Number(r.rank) }));
       }
       // One person's summaries (memory recall, before every reply): ranked here over the candidates
       // (`rankLocally`), since bm25() cost ~2.5 ms a search with 20,000 summaries however few were the person's.
       const limit = Math.max(f.limit, RANK_CANDIDATES);
-      const few = paddedList(f.personIds, PEOPLE_SHAPES, 'p');
-      const found = few
-        ? (await personRecall(few.n).execute(db, { match, agentId: f.agentId, limit, ...few.values })).rows
-        : await matching().where('s.person_id', 'in', f.personIds).orderBy('s.ended_at', 'desc').limit(limit).execute();
-      const rows = found.map(toSummary);
+      const rows = (await personRecall(db, f.personIds, { match, agentId: f.agentId, limit })).map(toSummary);
       const ranks = rankLocally(rows.map((r) => r.summary), terms);
       return rows.map((r, i) => ({ ...r, rank: ranks[i]! }))
         .sort((a, b) => b.rank - a.rank || (a.endedAt < b.endedAt ? 1 : a.endedAt > b.endedAt ? -1 : 0)).slice(0, f.limit);
