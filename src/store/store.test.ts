@@ -241,6 +241,9 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect((await store.inbox.counts()).queued).toBe((before.queued ?? 0) + 5);
     await same('a batch and a duplicate');
     const inline = await store.inbox.accept(msg(9), '2026-03-01T10:00:01.000Z', '2026-03-01T10:01:00.000Z'); // the web chat's, leased at once
+    expect(await store.inbox.byId(inline.id)).toMatchObject({ status: 'processing', attempts: 1 });
+    expect(await store.inbox.accept(msg(9), '2026-03-01T10:00:01.500Z')).toEqual({ id: inline.id, duplicate: true });
+    expect(await store.inbox.accept(msg(0), '2026-03-01T10:00:01.500Z')).toEqual({ id: accepted[0]!.id, duplicate: true });
     const claimed = await store.inbox.claimMany('2026-03-01T10:00:02.000Z', '2026-03-01T10:01:00.000Z', undefined, 50);
     expect(claimed.length).toBeGreaterThan(0);
     await same('claims');

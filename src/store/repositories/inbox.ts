@@ -2,7 +2,7 @@ import { SqliteAdapter, sql } from 'kysely';
 import type { Db } from '../db.js';
 import type { ChannelRepo, ChannelRow, DirectSend, IdGenerator, InboundMessage, InboxItem, InboxRepo, OutboxItem, PersonStateRepo } from '../../domain/ports.js';
 import type { Database } from '../schema.js';
-import { inTx, isUniqueViolation } from './agents.js';
+import { inTx } from './agents.js';
 import { maskSecrets, maskStored } from '../../infra/redact.js';
 import { prepared, preparedIn, preparedShapes, sizedRuns } from '../prepared.js';
 
@@ -14,17 +14,9 @@ const toItem = (r: Database['inbox']): InboxItem => ({
 });
 /** Agents' channel rows (Telegram reads its bots' on every webhook and send): prepared per 1, 2, 4 or 8 agents. */
 const channelsOf = preparedIn([1, 2, 4, 8], (db, ids) => db.selectFrom('agent_channels').selectAll().where('agent_id', 'in', ids));
-/** One message stored and, when a lease is given, claimed at once (the web chat and the message API answer inline): prepared. */
-const acceptOneQuery = prepared((db, p: {
-  id: string; channel: string; account: string; externalId: string; threadKey: string; agentId: string | null; sender: string; senderName: string | null;
-  text: string; payload: string; orderKey: string; status: string; attempts: number; lockedUntil: string | null; at: string;
-}) => db.insertInto('inbox').values({
-  id: p.id, seq: sql<number>`(select coalesce(max(seq), 0) + 1 from inbox)` as unknown as number, channel: p.channel, account: p.account,
-  external_id: p.externalId, thread_key: p.threadKey, agent_id: p.agentId, sender: p.sender, sender_name: p.senderName, text: p.text, payload: p.payload,
-  order_key: p.orderKey, status: p.status, attempts: p.attempts, locked_until: p.lockedUntil, reply_ready: 0, last_error: null, received_at: p.at, processed_at: null, route: null,
-}));
 /**
- * A webhook batch's insert of `n` messages, built and compiled once per size (prepared.ts): the
+ * The inbox's insert of `n` messages (a webhook batch's, or one the web chat answers inline, claimed as
+ * it is stored), built and compiled once per size (prepared.ts): the
  * Kysely build of one insert per message was the largest share of a burst's CPU after SQLite itself,
  * and on PostgreSQL each was a round trip. Sizes are powers of two (a batch of 37 is 32 + 4 + 1
  * rows), so at most seven shapes are ever compiled. Row k's seq is the table's highest plus k + 1
@@ -33,16 +25,20 @@ const acceptOneQuery = prepared((db, p: {
  * not inserted and not returned.
  */
 const ACCEPT_SIZES = [64, 32, 16, 8, 4, 2, 1];
-type AcceptValues = Record<string, string | null>;
-const acceptInsert = preparedShapes((n: number) => (db, p: AcceptValues) => db.insertInto('inbox').values(Array.from({ length: n }, (_, k) => ({
-  id: p[`id${k}`]!, seq: sql<number>`(select coalesce(max(seq), 0) + ${sql.lit(k + 1)} from inbox)` as unknown as number,
-  channel: p[`channel${k}`]!, account: p[`account${k}`]!, external_id: p[`externalId${k}`]!, thread_key: p[`threadKey${k}`]!,
-  agent_id: p[`agentId${k}`]!, sender: p[`sender${k}`]!, sender_name: p[`senderName${k}`]!, text: p[`text${k}`]!,
-  payload: p[`payload${k}`]!, order_key: p[`orderKey${k}`]!, status: 'queued', attempts: 0, locked_until: null,
-  reply_ready: 0, last_error: null, received_at: p.at!, processed_at: null, route: null,
-}))).onConflict((oc) => oc.columns(['channel', 'account', 'external_id']).doNothing()).returning('id'));
-const acceptValues = (rows: { id: string; m: InboundMessage }[], at: string): AcceptValues => {
-  const v: AcceptValues = { at };
+type AcceptValues = Record<string, string | number | null>;
+const acceptInsert = preparedShapes((n: number) => (db, p: AcceptValues) => {
+  const row = (field: string, k: number) => p[`${field}${k}`] as string;
+  return db.insertInto('inbox').values(Array.from({ length: n }, (_, k) => ({
+    id: row('id', k), seq: sql<number>`(select coalesce(max(seq), 0) + ${sql.lit(k + 1)} from inbox)` as unknown as number,
+    channel: row('channel', k), account: row('account', k), external_id: row('externalId', k), thread_key: row('threadKey', k),
+    agent_id: row('agentId', k), sender: row('sender', k), sender_name: row('senderName', k), text: row('text', k),
+    payload: row('payload', k), order_key: row('orderKey', k), status: p.status as string, attempts: p.attempts as number, locked_until: p.lockedUntil as string | null,
+    reply_ready: 0, last_error: null, received_at: p.at as string, processed_at: null, route: null,
+  }))).onConflict((oc) => oc.columns(['channel', 'account', 'external_id']).doNothing()).returning('id');
+});
+/** The insert's values; with a lease the messages are claimed as they are stored (answered inline), else queued for the worker. */
+const acceptValues = (rows: { id: string; m: InboundMessage }[], at: string, leaseUntil?: string): AcceptValues => {
+  const v: AcceptValues = { at, status: leaseUntil ? 'processing' : 'queued', attempts: leaseUntil ? 1 : 0, lockedUntil: leaseUntil ?? null };
   rows.forEach(({ id, m }, k) => {
     v[`id${k}`] = id; v[`channel${k}`] = m.channel; v[`account${k}`] = m.account; v[`externalId${k}`] = m.externalId;
     v[`threadKey${k}`] = m.threadKey; v[`agentId${k}`] = m.agentId ?? null; v[`sender${k}`] = m.sender; v[`senderName${k}`] = m.senderName ?? null;
@@ -161,6 +157,12 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
     return rows.map(toItem).sort((a, b) => a.seq - b.seq || (a.id < b.id ? -1 : 1));
   }
 
+  /** The id a message seen before was stored under (its channel, account and external id). */
+  async function storedId(q: Db, m: InboundMessage): Promise<string> {
+    return (await q.selectFrom('inbox').select('id')
+      .where('channel', '=', m.channel).where('account', '=', m.account).where('external_id', '=', m.externalId).executeTakeFirstOrThrow()).id;
+  }
+
   return {
     async acceptMany(ms, at) {
       if (ms.length === 0) return [];
@@ -173,32 +175,15 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
           for (const r of (await acceptInsert(run.length).execute(tx, acceptValues(run, at))).rows) inserted.add(r.id);
         }
         const out: { id: string; duplicate: boolean }[] = [];
-        for (const { id, m } of rows) {
-          if (inserted.has(id)) { out.push({ id, duplicate: false }); continue; }
-          const existing = await tx.selectFrom('inbox').select('id')
-            .where('channel', '=', m.channel).where('account', '=', m.account).where('external_id', '=', m.externalId).executeTakeFirstOrThrow();
-          out.push({ id: existing.id, duplicate: true });
-        }
+        for (const { id, m } of rows) out.push(inserted.has(id) ? { id, duplicate: false } : { id: await storedId(tx, m), duplicate: true });
         return out;
       });
     },
 
     async accept(m, at, leaseUntil) {
       const id = ids.id();
-      try {
-        await acceptOneQuery.execute(db, {
-          id, channel: m.channel, account: m.account, externalId: m.externalId, threadKey: m.threadKey, agentId: m.agentId, sender: m.sender, senderName: m.senderName,
-          text: m.text, payload: JSON.stringify(m.payload ?? null), orderKey: m.orderKey ?? '',
-          // Claimed as it is stored when a lease is given (answered inline), else queued for the worker.
-          status: leaseUntil ? 'processing' : 'queued', attempts: leaseUntil ? 1 : 0, lockedUntil: leaseUntil ?? null, at,
-        });
-        return { id, duplicate: false };
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        const existing = await db.selectFrom('inbox').select('id')
-          .where('channel', '=', m.channel).where('account', '=', m.account).where('external_id', '=', m.externalId).executeTakeFirstOrThrow();
-        return { id: existing.id, duplicate: true };
-      }
+      const [row] = (await acceptInsert(1).execute(db, acceptValues([{ id, m }], at, leaseUntil))).rows;
+      return row ? { id, duplicate: false } : { id: await storedId(db, m), duplicate: true };
     },
 
     async claim(now, leaseUntil, settledBefore) {
