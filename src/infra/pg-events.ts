@@ -70,7 +70,6 @@ export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<
     if (!payload || payload.startsWith(ownPrefix)) return; // this process delivered it already (not parsed again)
     let w: Wire;
     try { w = JSON.parse(payload) as Wire; } catch { o.log?.warn('unreadable event notification'); return; }
-    if (w.o === origin) return; // this process delivered it already
     let e = w.e;
     if (w.partial) {
       if (e.type === 'message.created') {
@@ -137,13 +136,12 @@ export function pgEventBus(o: PgEventBusOptions): EventBus & { start(): Promise<
   function pump() {
     scheduled = false;
     if (inFlight || !queue.length) return;
-    const batch = queue.splice(0, BATCH);
     const c = client;
     if (!c || !ready) {
-      for (const b of batch) o.log?.warn('event not sent to other processes: event bus not connected', { type: b.type });
-      pump();
+      for (const b of queue.splice(0)) o.log?.warn('event not sent to other processes: event bus not connected', { type: b.type });
       return;
     }
+    const batch = queue.splice(0, BATCH);
     inFlight = true;
     sending = c.query('select pg_notify($1, p) from unnest($2::text[]) as p', [channel, batch.map((b) => b.payload)])
       .catch((err) => o.log?.warn('event notify failed', { error: err, types: [...new Set(batch.map((b) => b.type))] }))
