@@ -133,8 +133,8 @@ async function main() {
       for (let i = 0; i < 50; i++) { const r = await one(); if (r.status !== 200) throw new Error(`${webchat ? 'web chat' : 'v1'} ${i}: ${r.status} ${r.body}`); }
       console.log(`SQL statements per ${webchat ? 'web chat message (new visitor)' : 'non-streaming /v1 call'} (BEGIN/COMMIT included): ${counter.count / 50}`);
       for (const [text, n] of counter.byText().slice(0, 30)) console.log(`  ${(n / 50).toFixed(2).padStart(6)}  ${text}`);
-      console.log('SQL execution time per call (ms), longest first:');
-      for (const [text, ms] of counter.byTime().slice(0, 15)) console.log(`  ${(ms / 50).toFixed(3).padStart(7)}  ${text}`);
+      console.log('SQL execution time per call (ms), longest first, and the median of one execution:');
+      for (const [text, ms] of counter.byTime().slice(0, 15)) console.log(`  ${(ms / 50).toFixed(3).padStart(7)} ${counter.median(text).toFixed(3).padStart(7)}  ${text}`);
       return;
     }
     if (PROFILE) {

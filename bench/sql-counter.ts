@@ -9,7 +9,9 @@ import Database from 'better-sqlite3';
 
 export type SqlCounter = { readonly count: number; reset(): void; byText(): [string, number][];
   /** Statement shapes by the time spent executing them (ms, summed), longest first. */
-  byTime(): [string, number][]; uninstall(): void };
+  byTime(): [string, number][];
+  /** The median time (ms) of one execution of a statement shape (a mean over few calls is mostly its outliers). */
+  median(key: string): number; uninstall(): void };
 
 export function installSqlCounter(o: { texts?: boolean } = {}): SqlCounter {
   const probe = new Database(':memory:');
@@ -19,6 +21,7 @@ export function installSqlCounter(o: { texts?: boolean } = {}): SqlCounter {
   let count = 0;
   const texts = new Map<string, number>();
   const times = new Map<string, number>();
+  const samples = new Map<string, number[]>();
   // The statement's shape, without its literal values: the same query counts as one line. Worked out once
   // per SQL text (normalising it on every statement cost ~0.4 ms of each answered message in the inbound
   // bench's sustained phase, counted in its figure).
@@ -37,14 +40,19 @@ export function installSqlCounter(o: { texts?: boolean } = {}): SqlCounter {
       const key = shapeOf(this.source);
       texts.set(key, (texts.get(key) ?? 0) + 1);
       const t0 = performance.now();
-      try { return orig.apply(this, args); } finally { times.set(key, (times.get(key) ?? 0) + performance.now() - t0); }
+      try { return orig.apply(this, args); } finally {
+        const d = performance.now() - t0;
+        times.set(key, (times.get(key) ?? 0) + d);
+        let a = samples.get(key); if (!a) samples.set(key, (a = [])); a.push(d);
+      }
     };
   }
   return {
     get count() { return count; },
-    reset() { count = 0; texts.clear(); times.clear(); },
+    reset() { count = 0; texts.clear(); times.clear(); samples.clear(); },
     byText: () => [...texts].sort((a, b) => b[1] - a[1]),
     byTime: () => [...times].sort((a, b) => b[1] - a[1]),
+    median: (key: string) => { const a = [...(samples.get(key) ?? [])].sort((x, y) => x - y); return a.length ? a[a.length >> 1]! : 0; },
     uninstall() { for (const [name, f] of originals) proto[name] = f; },
   };
 }
