@@ -155,7 +155,8 @@ export function buildServices(config: Config, infra: Infra) {
     defaultModelFromEnv: !!config.SWITCHBOARD_DEFAULT_MODEL, maxMessageCharsDefault: config.SWITCHBOARD_MAX_MESSAGE_CHARS,
   });
   const admission = admissionService({ budget, settings, store, clock, ids });
-  const memory = memoryService({ store, queue, clock, log: log.child({ service: 'memory' }), gateway, dropMediaFiles: (keys) => media.dropFiles(keys) });
+  const memory = memoryService({ store, queue, clock, log: log.child({ service: 'memory' }), gateway, dropMediaFiles: (keys) => media.dropFiles(keys),
+    hasKnowledge: (agent) => knowledge.has(agent) }); // (knowledge is built below; asked only once messages arrive)
   // The one way to fetch a URL someone else chose: private addresses refused unless the install allows them.
   const fetcher = safeFetcher({ allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS });
   const mail = smtpMailer({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, publicUrl: config.PUBLIC_URL, stored: () => storedSmtp(store.settings, box) });
@@ -193,7 +194,7 @@ export function buildServices(config: Config, infra: Infra) {
       pluginProvider({ box, allowPrivate: config.SWITCHBOARD_ALLOW_PRIVATE_URLS }),
       handoffProvider({ tool: (agent, conversationId) => handoff.tool(agent, conversationId) }),
       { names: ['site_audit'], build: (ctx) => [siteWatch.tool(ctx.agent)] },
-      knowledgeProvider({ has: (agentId) => knowledge.has(agentId), tool: (agent) => knowledge.tool(agent) }),
+      knowledgeProvider({ has: (agent) => knowledge.has(agent), tool: (agent) => knowledge.tool(agent) }),
     ],
   });
   // Answers being generated, by conversation: a takeover cuts them (services/takeover.ts).

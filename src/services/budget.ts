@@ -4,6 +4,7 @@
  * atomically; after the call the real cost settles. Past the downgrade threshold the fallback model
  * answers; at the stop threshold no model is called and people get the agent's stop message.
  */
+import { agentMemo } from './agent-memo.js';
 import type { Clock, IdGenerator, SpendKey, Store } from '../domain/ports.js';
 import type { Actor, Agent, UsageRecord, User } from '../domain/types.js';
 import { AppError, errors } from '../domain/errors.js';
@@ -45,13 +46,6 @@ const unavailableMessage = (agent: Agent) => `Sorry — ${agent.name} is not ava
 /** An attempt's usage row, written in the transaction that settles its reservation. */
 export type UsageRow = Omit<UsageRecord, 'id' | 'createdAt'>;
 
-/**
- * The owner's standing is read once per request: remembered against the Agent object the request
- * loaded (each request loads its own), and for at most OWNER_MEMO_MS in case an object outlives its
- * request — so a suspension or a plan change takes effect on the next request.
- */
-const OWNER_MEMO_MS = 2_000;
-
 export function budgetService(deps: {
   store: Pick<Store, 'agents' | 'budget' | 'users' | 'usage' | 'transaction'>; prices: PriceService; providers: ProviderService; clock: Clock; ids: IdGenerator; log: Logger; queue: JobQueue;
   /** What a customer's plan allows (billing's planLimits); none: unlimited. */
@@ -69,25 +63,15 @@ export function budgetService(deps: {
     pct >= a.stopAtPercent ? 'stopped' : pct >= a.downgradeAtPercent ? 'downgraded' : 'normal';
 
   type Standing = OwnerLimits & { suspended: boolean; capUsd: number | null };
-  const standings = new WeakMap<Agent, { at: number; standing: Promise<Standing> }>();
-  /** The owner's standing (read once per request, see OWNER_MEMO_MS). */
-  function owner(a: Agent): Promise<Standing> {
-    const memo = standings.get(a);
-    if (memo && performance.now() - memo.at < OWNER_MEMO_MS) return memo.standing;
-    const standing = readOwner(a);
-    standings.set(a, { at: performance.now(), standing });
-    standing.catch(() => standings.delete(a));
-    return standing;
-  }
+  /** The owner's standing, read once per request (services/agent-memo.ts). */
+  const standings = agentMemo((a) => readOwner(a));
+  const owner = (a: Agent): Promise<Standing> => standings.get(a);
   /**
    * The owner's standing from their row just read by the caller, in this request (the /v1 caller is
    * usually the agent's owner, read when their key was checked): not read again.
    */
   function knownOwner(a: Agent, user: User): void {
-    if (user.id !== a.ownerId) return;
-    const standing = standingOf(user);
-    standings.set(a, { at: performance.now(), standing });
-    standing.catch(() => standings.delete(a));
+    if (user.id === a.ownerId) standings.set(a, standingOf(user));
   }
   /** The owner's standing when the owner is a customer: suspension, plan limits, their own cap. */
   async function readOwner(a: Agent): Promise<Standing> {

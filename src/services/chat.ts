@@ -79,9 +79,12 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
     return items;
   }
 
-  /** The person a channel identity stands for: itself, or the phone it is linked to. */
-  async function personId(p: { kind: string; externalId: string; displayName?: string | null }): Promise<string> {
+  /** The person a channel identity stands for: itself, or the phone it is linked to (`created`: stored just now). */
+  function resolvePerson(p: { kind: string; externalId: string; displayName?: string | null }): Promise<{ id: string; created: boolean }> {
     return store.people.resolve(p.kind, p.externalId, p.displayName, clock.now().toISOString());
+  }
+  async function personId(p: { kind: string; externalId: string; displayName?: string | null }): Promise<string> {
+    return (await resolvePerson(p)).id;
   }
 
   return {
@@ -146,12 +149,13 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       if (!seen && a.text.trim()) await admission.checkLength(a.text);
       await providers.resolve(agent.model); // fail fast with "no model configured", before storing anything
       const seenConv = seen ? (await store.conversations.byId(seen.message.conversationId))! : undefined;
-      const pid = seenConv ? seenConv.personId : await personId(a.person);
+      const who = seenConv ? { id: seenConv.personId, created: false } : await resolvePerson(a.person);
+      const pid = who.id;
       // A message processed again already has its files attached (and its transcript as its text).
       const items = seen ? [] : await checkMedia(agent, pid, mediaIds);
       const audio = items.filter((m) => m.kind === 'audio');
       const images = items.filter((m) => m.kind === 'image');
-      const conv: Conversation = seenConv ?? await memory.session(agent, pid, a.channel, a.text);
+      const conv: Conversation = seenConv ?? await memory.session(agent, pid, a.channel, a.text, who.created);
       const storeMessage = async (content: string) => {
         const m = await store.conversations.addMessage({ conversationId: conv.id, role: 'user', content, status: 'complete', sourceId: a.sourceId, channel: a.channel });
         if (items.length) await media!.attach(items.map((i) => i.id), { conversationId: conv.id, messageId: m.id });

@@ -98,7 +98,7 @@ export function completionService(deps: {
       // The installation's message-length limit, as on every way in (400 message_too_long, param "messages").
       for (const m of prompt.messages) if (m.role === 'user') await admission.checkLength(messageText(m), 'messages');
       await deps.providers.resolve(agent.model); // "no model configured" before the message is counted
-      const personId = await deps.people.resolve('api', `user:${actor.user.id}`, undefined, deps.clock.now().toISOString());
+      const personId = (await deps.people.resolve('api', `user:${actor.user.id}`, undefined, deps.clock.now().toISOString())).id;
       await admission.admit({ agent, personId, channel: 'openai', caller: actor.user });
       const timing = newCallTiming();
       const rest = gateway.stream({

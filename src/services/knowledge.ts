@@ -31,6 +31,7 @@ import { canRead, requireWrite } from './access.js';
 import { recordAudit } from './audit.js';
 import { chunkText, contentHash, extractText, KNOWLEDGE_FILE_TYPES, sniffKnowledgeFile } from './knowledge-text.js';
 import { crawl, normalizeUrl } from './knowledge-crawl.js';
+import { agentMemo } from './agent-memo.js';
 
 export type KnowledgeLimits = {
   /** One uploaded file. */
@@ -80,6 +81,7 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
 }) {
   const { store, queue, fetcher, clock, log } = deps;
   const limits = { ...DEFAULT_KNOWLEDGE_LIMITS, ...deps.limits };
+  const hasSources = agentMemo((agent) => store.knowledge.any(agent.id));
 
   async function agentFor(actor: Actor, agentId: string, write = false): Promise<Agent> {
     const a = await store.agents.byId(agentId);
@@ -392,10 +394,11 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
       return { searchMode: r.searchMode, results: r.hits.map(present) };
     },
 
-    /** Whether the agent has any source (the system prompt mentions the knowledge base only then). */
-    async has(agentId: string) {
-      return store.knowledge.any(agentId);
-    },
+    /**
+     * Whether the agent has any source (the system prompt mentions the knowledge base, and the tool is
+     * offered, only then): asked twice a message, read once per request (services/agent-memo.ts).
+     */
+    has: (agent: Agent) => hasSources.get(agent),
 
     /** The `knowledge_search` tool bound to one agent: its own chunks only. */
     tool(agent: Agent): ModelTool {

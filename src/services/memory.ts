@@ -89,6 +89,8 @@ export type ImageSource = {
 export type CallImages = { source: ImageSource; sees: () => Promise<boolean>; current: string };
 
 /** The person an agent's owner is when they talk to it through the message API without naming a user. */
+/** How many people's channel identities the memory service keeps (writesSharedNotes; ~100 bytes each). */
+const IDENTITIES_KEPT = 2_000;
 export const ownerPerson = (agent: Agent) => ({ kind: 'api', externalId: `user:${agent.ownerId}` });
 
 /**
@@ -116,8 +118,11 @@ export function memoryService(deps: {
   gateway: ModelGateway;
   /** Deletes media files no record refers to any more (services/media.ts), after erased records commit. */
   dropMediaFiles?: (storageKeys: string[]) => Promise<unknown>;
+  /** Whether the agent has a knowledge source (services/knowledge.ts, read once per request); by default asked of the store. */
+  hasKnowledge?: (agent: Agent) => Promise<boolean>;
 }) {
   const { store, queue, clock, log, gateway } = deps;
+  const identities = new Map<string, { kind: string; externalId: string }>();
 
   /** Writes the summary of an ended session; after the last retry the session's summary is marked failed. */
   const summaryJob = defineJob({
@@ -229,11 +234,10 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
   async function compose(agent: Agent, c: { personId: string | null; memoryContext: string | null; runningSummary: string | null; turns: ModelMessage[] | Promise<ModelMessage[]> }): Promise<{ system: string; messages: ModelMessage[]; dropped: boolean }> {
     const todayPath = `memory/${day(clock.now())}.md`;
     const yesterdayPath = `memory/${day(new Date(clock.now().getTime() - 86_400_000))}.md`;
-    // The agent's three notes in one read, and the person's three in another.
+    // The agent's three notes and the person's three, in one read.
     const paths = ['MEMORY.md', todayPath, yesterdayPath];
-    const [shared, own, turns] = await Promise.all([
-      store.workspace.getMany(agent.id, paths),
-      c.personId ? store.notes.getMany(agent.id, c.personId, paths) : Promise.resolve([]),
+    const [{ shared, own }, turns] = await Promise.all([
+      c.personId ? store.notes.withAgentFiles(agent.id, c.personId, paths) : store.workspace.getMany(agent.id, paths).then((shared) => ({ shared, own: [] })),
       c.turns,
     ]);
     const pick = (files: { path: string; content: string }[], path: string) => files.find((f) => f.path === path);
@@ -257,7 +261,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       parts.push(`## Memory tools\nUse memory_search when the person refers to an earlier conversation you do not see above, and memory_get to read one summary in full. ${agent.sharedNotes ? 'memory_write notes are shared with everyone who talks with you: never write private details about a person.' : 'memory_write keeps a note for your later conversations with this person only.'}`);
     }
     // Issue 18: only an agent with knowledge sources is told about them (the tool is offered only then too).
-    if ((await store.knowledge.list(agent.id)).length > 0) {
+    if (await (deps.hasKnowledge?.(agent) ?? store.knowledge.any(agent.id))) {
       parts.push('## Knowledge base\nYou have a knowledge base: documents and web pages your operator added. When a question may be answered there, look it up with knowledge_search (if you have that tool) and answer from what it returns. Cite your sources: put the URL of each page you used (or the title of a document) after what you took from it.');
     }
     if (c.runningSummary) parts.push(`## Earlier in this conversation\n\n${c.runningSummary}`);
@@ -353,9 +357,12 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     /**
      * The person's current session with the agent: the open one, unless it has been idle past the
      * agent's timeout (then it is closed and summarized, and a new one starts with memory of it).
+     * `newPerson`: the person was stored by this message, so there is nothing to find or remember.
      */
-    async session(agent: Agent, personId: string, channel: Conversation['channel'], firstText: string): Promise<Conversation> {
-      let conv = await store.conversations.open(agent.id, personId);
+    async session(agent: Agent, personId: string, channel: Conversation['channel'], firstText: string, newPerson = false): Promise<Conversation> {
+      // A person stored by this message has no conversation yet (two first messages at once could each
+      // start one, as two messages that both found none always could).
+      let conv = newPerson ? undefined : await store.conversations.open(agent.id, personId);
       // A conversation a person has taken over stays open until it is handed back (issue 15).
       if (conv && conv.mode !== 'human' && Date.parse(conv.lastMessageAt) < clock.now().getTime() - agent.sessionTimeoutMinutes * 60_000) {
         await closeSession(conv, 'timeout');
@@ -363,7 +370,7 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
       }
       if (conv) return conv;
       const created = await store.conversations.create({ agentId: agent.id, personId, channel });
-      const context = await memoryContextFor(agent, personId, firstText);
+      const context = newPerson ? null : await memoryContextFor(agent, personId, firstText);
       if (context) {
         await store.conversations.setMemoryContext(created.id, context);
         created.memoryContext = context;
@@ -657,8 +664,22 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
   async function writesSharedNotes(agent: Agent, personId: string): Promise<boolean> {
     if (agent.sharedNotes) return true;
     const owner = ownerPerson(agent);
-    const person = await store.people.byId(personId);
+    const person = await identityOf(personId);
     return !!person && person.kind === owner.kind && person.externalId === owner.externalId;
+  }
+
+  /**
+   * Which channel identity a person id is (asked for every message's tools). A person's kind and external
+   * id never change (only their display name does) and ids are never reused, so the newest are kept.
+   */
+  async function identityOf(personId: string): Promise<{ kind: string; externalId: string } | undefined> {
+    const known = identities.get(personId);
+    if (known) return known;
+    const person = await store.people.byId(personId);
+    if (!person) return undefined;
+    if (identities.size >= IDENTITIES_KEPT) identities.delete(identities.keys().next().value!);
+    identities.set(personId, { kind: person.kind, externalId: person.externalId });
+    return person;
   }
 
   /** An agent the actor may see; a deleted one only for reading what was kept. */

@@ -42,15 +42,26 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
 
   it('resolves a channel identity to the person it counts as: created on first sight, renamed, linked while the link lasts', async () => {
     const now = '2026-03-10T12:00:00.000Z';
-    const first = await store.people.resolve('telegram', 'resolve-1', 'Ana', now);
+    const made = await store.people.resolve('telegram', 'resolve-1', 'Ana', now);
+    expect(made.created).toBe(true);
+    const first = made.id;
     expect(await store.people.byId(first)).toMatchObject({ kind: 'telegram', externalId: 'resolve-1', displayName: 'Ana' });
-    expect(await store.people.resolve('telegram', 'resolve-1', 'Ana', now)).toBe(first);
-    expect(await store.people.resolve('telegram', 'resolve-1', 'Ana B', now)).toBe(first);
+    expect(await store.people.resolve('telegram', 'resolve-1', 'Ana', now)).toEqual({ id: first, created: false });
+    expect(await store.people.resolve('telegram', 'resolve-1', 'Ana B', now)).toEqual({ id: first, created: false });
     expect((await store.people.byId(first))?.displayName).toBe('Ana B');
     const phone = (await store.people.upsert('whatsapp', 'resolve-phone')).id;
     await store.people.link(first, phone, '2026-03-10T13:00:00.000Z', now);
-    expect(await store.people.resolve('telegram', 'resolve-1', null, now)).toBe(phone);
-    expect(await store.people.resolve('telegram', 'resolve-1', null, '2026-03-10T13:00:00.001Z')).toBe(first); // the link ran out
+    expect(await store.people.resolve('telegram', 'resolve-1', null, now)).toEqual({ id: phone, created: false });
+    expect(await store.people.resolve('telegram', 'resolve-1', null, '2026-03-10T13:00:00.001Z')).toEqual({ id: first, created: false }); // the link ran out
+    // Several first messages at once: one stores the person, the others find them; all get the same id.
+    const all = await Promise.all(Array.from({ length: 5 }, () => store.people.resolve('telegram', 'resolve-2', 'Bo', now)));
+    expect(new Set(all.map((r) => r.id)).size).toBe(1);
+    expect(all.filter((r) => r.created).length).toBe(1);
+    expect((await store.people.upsert('telegram', 'resolve-2')).id).toBe(all[0]!.id);
+    // upsert stores a new person too, with its name, and finds them afterwards.
+    const up = await store.people.upsert('telegram', 'resolve-3', ' Cy ');
+    expect(up).toMatchObject({ kind: 'telegram', externalId: 'resolve-3', displayName: 'Cy' });
+    expect(await store.people.byId(up.id)).toEqual(up);
   });
 
   it("reads many agents' channel rows at once, past the parameter cap of one statement", async () => {
@@ -108,6 +119,33 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect((await store.agents.list({ ownerId: u.id })).map((x) => x.persona)).toEqual([want]);
   });
 
+  it("reads the agent's files and one person's notes at the same paths together, nobody else's", async () => {
+    const u = await owner();
+    const a = await store.agents.insert({ name: 'N', slug: `store-n-${randomBytes(3).toString('hex')}`, description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: true, ownerId: u.id, ...AGENT_DEFAULTS });
+    const b = await store.agents.insert({ name: 'N', slug: `store-n-${randomBytes(3).toString('hex')}`, description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: true, ownerId: u.id, ...AGENT_DEFAULTS });
+    const ana = await store.people.upsert('web', `notes-${randomBytes(3).toString('hex')}`);
+    const bo = await store.people.upsert('web', `notes-${randomBytes(3).toString('hex')}`);
+    await store.workspace.put(a.id, 'MEMORY.md', 'shared memory');
+    await store.workspace.put(a.id, 'memory/2026-03-01.md', 'shared today');
+    await store.workspace.put(b.id, 'MEMORY.md', "the other agent's");
+    await store.notes.append(a.id, ana.id, 'MEMORY.md', 'ana memory', 1000);
+    await store.notes.append(a.id, bo.id, 'MEMORY.md', 'bo memory', 1000);
+    await store.notes.append(b.id, ana.id, 'memory/2026-03-01.md', 'ana with the other agent', 1000);
+    const paths = ['MEMORY.md', 'memory/2026-03-01.md', 'memory/2026-02-28.md'];
+    const sorted = (l: { path: string; content: string }[]) => l.map((f) => [f.path, f.content]).sort();
+    const both = await store.notes.withAgentFiles(a.id, ana.id, paths);
+    expect(sorted(both.shared)).toEqual([['MEMORY.md', 'shared memory'], ['memory/2026-03-01.md', 'shared today']]);
+    expect(sorted(both.own)).toEqual([['MEMORY.md', 'ana memory']]);
+    // The same as reading them apart, for any number of paths (more than eight are read apart).
+    for (const list of [paths.slice(0, 1), paths, [...paths, ...Array.from({ length: 8 }, (_, i) => `x${i}.md`)]]) {
+      const r = await store.notes.withAgentFiles(a.id, bo.id, list);
+      expect(sorted(r.shared)).toEqual(sorted(await store.workspace.getMany(a.id, list)));
+      expect(sorted(r.own)).toEqual(sorted(await store.notes.getMany(a.id, bo.id, list)));
+      expect(sorted(r.own)).toEqual([['MEMORY.md', 'bo memory']]);
+    }
+    expect(await store.notes.withAgentFiles(a.id, ana.id, [])).toEqual({ shared: [], own: [] });
+  });
+
   it('reads a token together with its user', async () => {
     const u = await owner();
     await store.tokens.insert({ userId: u.id, kind: 'api_key', name: 'k', prefix: 'sbk_x', hash: `h-${u.id}`, expiresAt: null });
@@ -121,13 +159,13 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
 
   it('tells whom a channel identity counts as: created on first sight, its live link honoured', async () => {
     const now = () => clock.now().toISOString();
-    const id = await store.people.resolve('api', 'user:counts', undefined, now());
+    const id = (await store.people.resolve('api', 'user:counts', undefined, now())).id;
     expect((await store.people.upsert('api', 'user:counts')).id).toBe(id);
-    expect(await store.people.resolve('api', 'user:counts', undefined, now())).toBe(id);
+    expect((await store.people.resolve('api', 'user:counts', undefined, now())).id).toBe(id);
     const phone = await store.people.upsert('phone', '+15550001');
     await store.people.link(id, phone.id, new Date(tick + 3_600_000).toISOString(), now());
-    expect(await store.people.resolve('api', 'user:counts', undefined, now())).toBe(phone.id);
-    expect(await store.people.resolve('api', 'user:counts', undefined, new Date(tick + 7_200_000).toISOString())).toBe(id); // the link expired
+    expect((await store.people.resolve('api', 'user:counts', undefined, now())).id).toBe(phone.id);
+    expect((await store.people.resolve('api', 'user:counts', undefined, new Date(tick + 7_200_000).toISOString())).id).toBe(id); // the link expired
   });
 
   it("settles a call's scopes together: holds released, the cost added to each, a scope without a row started from usage", async () => {
@@ -150,6 +188,26 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     const fresh = { scope: 'agent' as const, scopeId: agent.id, period };
     expect(await store.budget.settle('h2', [{ key: fresh, actualUsd: 0.25, held: false }, { key: customerKey, actualUsd: 0.25, held: false }])).toEqual([{ key: fresh, spentUsd: 0.75 }, { key: customerKey, spentUsd: 0.5 }]);
     expect(await store.budget.get(fresh)).toMatchObject({ spentUsd: 0.75, reservedUsd: 0 });
+    // A person's first row of the day starts from their day so far (their usage and their messages with
+    // this agent, nobody else's), plus this call.
+    const usage = (conversationId: string, costUsd: number) => store.usage.insert({ agentId: agent.id, conversationId, messageId: null, channel: 'web', purpose: 'chat', provider: 'openai', model: 'm', inputTokens: 1, outputTokens: 1, costUsd, ttftMs: null, latencyMs: 1, status: 'ok', error: null });
+    const visitor = await store.people.upsert('web', `settle-${randomBytes(3).toString('hex')}`);
+    const other = await store.people.upsert('web', `settle-${randomBytes(3).toString('hex')}`);
+    const vc = await store.conversations.create({ agentId: agent.id, personId: visitor.id, channel: 'web' });
+    const oc = await store.conversations.create({ agentId: agent.id, personId: other.id, channel: 'web' });
+    for (let i = 0; i < 3; i++) await store.conversations.addMessage({ conversationId: vc.id, role: 'user', content: `q${i}`, status: 'complete' });
+    await store.conversations.addMessage({ conversationId: vc.id, role: 'assistant', content: 'a', status: 'complete' });
+    await store.conversations.addMessage({ conversationId: oc.id, role: 'user', content: 'q', status: 'complete' });
+    await usage(vc.id, 0.125);
+    await usage(oc.id, 1);
+    const visitorKey = { scope: 'person' as const, scopeId: `${agent.id}:${visitor.id}`, period: clock.now().toISOString().slice(0, 10) };
+    expect(await store.budget.settle('h3', [{ key: visitorKey, actualUsd: 0.25, held: false }])).toEqual([{ key: visitorKey, spentUsd: 0.375 }]);
+    expect(await store.budget.get(visitorKey)).toMatchObject({ spentUsd: 0.375, reservedUsd: 0, messages: 3 });
+    expect(await store.budget.settle('h4', [{ key: visitorKey, actualUsd: 0.125, held: false }])).toEqual([{ key: visitorKey, spentUsd: 0.5 }]);
+    // A new person's first row: nothing before this call.
+    const newcomerKey = { scope: 'person' as const, scopeId: `${agent.id}:nobody-yet`, period: visitorKey.period };
+    expect(await store.budget.settle('h5', [{ key: newcomerKey, actualUsd: 0.0625, held: false }])).toEqual([{ key: newcomerKey, spentUsd: 0.0625 }]);
+    expect(await store.budget.get(newcomerKey)).toMatchObject({ spentUsd: 0.0625, reservedUsd: 0, messages: 0 });
     // Settled again (a retried record): nothing is held any more, so nothing goes below zero.
     await store.budget.settle('h1', [{ key: agentKey, actualUsd: 0 }, { key: customerKey, actualUsd: 0, held: false }]);
     expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });

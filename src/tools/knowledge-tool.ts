@@ -7,9 +7,9 @@ import type { ModelTool } from '../domain/ports.js';
 import type { Agent } from '../domain/types.js';
 import type { ToolProvider } from './toolbox.js';
 
-export function knowledgeProvider(deps: { has: (agentId: string) => Promise<boolean>; tool: (agent: Agent) => ModelTool }): ToolProvider {
+export function knowledgeProvider(deps: { has: (agent: Agent) => Promise<boolean>; tool: (agent: Agent) => ModelTool }): ToolProvider {
   return {
     names: ['knowledge_search'],
-    build: async (ctx) => ((await deps.has(ctx.agent.id)) ? [deps.tool(ctx.agent)] : []),
+    build: async (ctx) => ((await deps.has(ctx.agent)) ? [deps.tool(ctx.agent)] : []),
   };
 }

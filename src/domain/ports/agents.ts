@@ -40,6 +40,8 @@ export interface PersonNotesRepo {
   get(agentId: string, personId: string, path: string): Promise<{ path: string; content: string; updatedAt: string } | undefined>;
   /** Several of the person's notes in one read (those that exist). */
   getMany(agentId: string, personId: string, paths: string[]): Promise<{ path: string; content: string; updatedAt: string }[]>;
+  /** The agent's workspace files and the person's notes at the same paths, in one read (every model call's prompt). */
+  withAgentFiles(agentId: string, personId: string, paths: string[]): Promise<{ shared: { path: string; content: string; updatedAt: string }[]; own: { path: string; content: string; updatedAt: string }[] }>;
   /** Appends text atomically (creating the note), refusing to grow it past `maxLength`; returns false when full. */
   append(agentId: string, personId: string, path: string, text: string, maxLength: number): Promise<boolean>;
 }

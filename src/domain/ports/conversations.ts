@@ -14,8 +14,12 @@ export interface PersonRepo {
   erase(personId: string, agentIds?: string[]): Promise<{ conversations: number; messages: number; summaries: number; links: number }>;
   /** The person this one counts as right now: the phone it is linked to, or itself. */
   canonical(personId: string, now: string): Promise<string>;
-  /** `upsert` then `canonical` for a channel identity, in one read when the person is known and their name unchanged. */
-  resolve(kind: string, externalId: string, displayName: string | null | undefined, now: string): Promise<string>;
+  /**
+   * `upsert` then `canonical` for a channel identity, in one read when the person is known and their name
+   * unchanged. `created`: this call stored the person (nothing of theirs exists yet: no conversation,
+   * summary, note, link or usage).
+   */
+  resolve(kind: string, externalId: string, displayName: string | null | undefined, now: string): Promise<{ id: string; created: boolean }>;
   link(personId: string, linkedPersonId: string, expiresAt: string, now: string): Promise<void>;
   unlink(personId: string): Promise<void>;
   linkOf(personId: string, now: string): Promise<{ linkedPersonId: string; expiresAt: string } | undefined>;

@@ -32,19 +32,29 @@ const settleAllQuery = preparedShapes((n: number) => (db, p: Record<string, stri
 });
 
 /**
- * What a person's day already holds (their spend row starts from it on their first message of the day,
- * which for most web visitors is their only one): built once (prepared). By the person's conversations
- * (index usage_conversation), not by the day: a join let the planner read every usage row of the day for
- * each new person, so each first message of the day cost more than the last.
+ * A person's first row of the day (their first message of the day: for most web visitors their only
+ * one), started from what their day already holds, plus this call, in one statement (prepared): their
+ * usage and their messages as subqueries of the insert (three statements were three cold starts of
+ * SQLite). By the person's conversations (index usage_conversation), not by the day: a join let the
+ * planner read every usage row of the day for each new person, so each first message of the day cost
+ * more than the last.
  */
-const personDayUsage = prepared((db, p: { agentId: string; personId: string; day: string }) => db.selectFrom('usage as u')
-  .select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
-  .where('u.conversation_id', 'in', db.selectFrom('conversations as c').select('c.id').where('c.agent_id', '=', p.agentId).where('c.person_id', '=', p.personId))
-  .where('u.day', '=', p.day));
-const personDayMessages = prepared((db, p: { agentId: string; personId: string; from: string; to: string }) => db.selectFrom('messages as m')
-  .innerJoin('conversations as c', 'c.id', 'm.conversation_id').select((eb) => eb.fn.countAll<number>().as('n'))
-  .where('c.agent_id', '=', p.agentId).where('c.person_id', '=', p.personId).where('m.role', '=', 'user').where('m.created_at', '>=', p.from).where('m.created_at', '<', p.to));
-/** A scope's first row of the period with this call's cost in it (prepared: a person's first call of the day makes one). */
+const personStartRowInsert = prepared((db, p: { scopeId: string; day: string; agentId: string; personId: string; from: string; to: string; actual: number; at: string }) => {
+  const theirs = db.selectFrom('conversations as c').select('c.id').where('c.agent_id', '=', p.agentId).where('c.person_id', '=', p.personId);
+  const spent = db.selectFrom('usage as u').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s')).where('u.conversation_id', 'in', theirs).where('u.day', '=', p.day);
+  const messages = db.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id').select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('c.agent_id', '=', p.agentId).where('c.person_id', '=', p.personId).where('m.role', '=', 'user').where('m.created_at', '>=', p.from).where('m.created_at', '<', p.to);
+  return db.insertInto('spend').columns(['scope', 'scope_id', 'period', 'spent_usd', 'reserved_usd', 'messages', 'updated_at'])
+    .expression(db.selectNoFrom((eb) => [
+      eb.val('person').as('scope'), eb.val(p.scopeId).as('scope_id'), eb.val(p.day).as('period'),
+      sql<number>`coalesce((${spent}), 0) + ${p.actual}`.as('spent_usd'), sql<number>`0`.as('reserved_usd'),
+      sql<number>`(${messages})`.as('messages'), eb.val(p.at).as('updated_at'),
+    // "where true": SQLite could read the upsert's ON as a join's (its documented ambiguity of INSERT … SELECT).
+    ]).where(sql<boolean>`true`))
+    .onConflict((oc) => oc.columns(['scope', 'scope_id', 'period']).doNothing())
+    .returning(['scope', 'scope_id', 'period', 'spent_usd']);
+});
+/** An agent's or a customer's first row of the month with this call's cost in it (prepared). */
 const startRowInsert = prepared((db, p: { scope: string; scopeId: string; period: string; spent: number; messages: number; at: string }) => db.insertInto('spend')
   .values({ scope: p.scope, scope_id: p.scopeId, period: p.period, spent_usd: p.spent, reserved_usd: 0, messages: p.messages, updated_at: p.at })
   .onConflict((oc) => oc.columns(['scope', 'scope_id', 'period']).doNothing())
@@ -53,30 +63,27 @@ const startRowInsert = prepared((db, p: { scope: string; scopeId: string; period
 export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
   const pg = db.getExecutor().adapter instanceof PostgresAdapter;
   /** What the usage table already says for a scope and period (when its running total starts). */
-  async function fromUsage(tx: Db, k: SpendKey): Promise<{ spent: number; messages: number }> {
+  async function fromUsage(tx: Db, k: SpendKey & { scope: 'agent' | 'customer' }): Promise<{ spent: number; messages: number }> {
     const [from, to] = periodBounds(k.period);
     if (k.scope === 'agent') {
       const r = await tx.selectFrom('usage').select((eb) => eb.fn.sum<number>('cost_usd').as('s'))
         .where('agent_id', '=', k.scopeId).where('day', '>=', from).where('day', '<', to).executeTakeFirst();
       return { spent: Number(r?.s ?? 0), messages: 0 };
     }
-    if (k.scope === 'customer') {
+    {
       const r = await tx.selectFrom('usage as u').innerJoin('agents as a', 'a.id', 'u.agent_id').select((eb) => eb.fn.sum<number>('u.cost_usd').as('s'))
         .where('a.owner_id', '=', k.scopeId).where('u.day', '>=', from).where('u.day', '<', to).executeTakeFirst();
       const m = await tx.selectFrom('messages as m').innerJoin('conversations as c', 'c.id', 'm.conversation_id').innerJoin('agents as a', 'a.id', 'c.agent_id')
         .select((eb) => eb.fn.countAll<number>().as('n')).where('a.owner_id', '=', k.scopeId).where('m.role', '=', 'user').where('m.created_at', '>=', from).where('m.created_at', '<', to).executeTakeFirst();
       return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
     }
-    const [agentId, personId] = k.scopeId.split(':') as [string, string];
-    const r = await personDayUsage.first(tx, { agentId, personId, day: k.period });
-    const m = await personDayMessages.first(tx, { agentId, personId, from, to });
-    return { spent: Number(r?.s ?? 0), messages: Number(m?.n ?? 0) };
   }
 
   async function ensure(tx: Db, k: SpendKey) {
     const exists = await tx.selectFrom('spend').select('scope').where('scope', '=', k.scope).where('scope_id', '=', k.scopeId).where('period', '=', k.period).executeTakeFirst();
     if (exists) return;
-    const init = await fromUsage(tx, k);
+    if (k.scope === 'person') { await startRow(tx, k, 0, clock.now().toISOString()); return; }
+    const init = await fromUsage(tx, { ...k, scope: k.scope });
     await tx.insertInto('spend').values({ scope: k.scope, scope_id: k.scopeId, period: k.period, spent_usd: init.spent, reserved_usd: 0, messages: init.messages, updated_at: clock.now().toISOString() })
       .onConflict((oc) => oc.columns(['scope', 'scope_id', 'period']).doNothing()).execute();
   }
@@ -104,7 +111,12 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
 
   /** A scope's first row of the period, with this call's cost in it; undefined when another call created it first. */
   async function startRow(tx: Db, k: SpendKey, actualUsd: number, at: string) {
-    const init = await fromUsage(tx, k);
+    if (k.scope === 'person') {
+      const [agentId, personId] = k.scopeId.split(':') as [string, string];
+      const [from, to] = periodBounds(k.period);
+      return personStartRowInsert.first(tx, { scopeId: k.scopeId, day: k.period, agentId, personId, from, to, actual: actualUsd, at });
+    }
+    const init = await fromUsage(tx, { ...k, scope: k.scope });
     return startRowInsert.first(tx, { scope: k.scope, scopeId: k.scopeId, period: k.period, spent: init.spent + actualUsd, messages: init.messages, at });
   }
 

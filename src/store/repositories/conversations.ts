@@ -2,7 +2,7 @@ import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../db.js';
 import { prepared, preparedShapes } from '../prepared.js';
 import type { Clock, ConversationRepo, IdGenerator, PersonRepo } from '../../domain/ports.js';
-import { inboxChannelsOf, type Channel, type ChatMessage, type CloseReason, type Conversation, type ConversationMode, type MessageAuthor, type MessageRole, type MessageStatus, type SummaryStatus } from '../../domain/types.js';
+import { inboxChannelsOf, type Channel, type ChatMessage, type CloseReason, type Conversation, type ConversationMode, type MessageAuthor, type MessageRole, type MessageStatus, type Person, type SummaryStatus } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { maskStored } from '../../infra/redact.js';
 
@@ -64,7 +64,7 @@ export const openConversation = prepared((db, p: { agentId: string; personId: st
 /** A new person (a channel identity's or a web visitor's first message; prepared: built once). */
 const personInsert = prepared((db, p: { id: string; kind: string; externalId: string; at: string; name: string | null }) => db.insertInto('people')
   .values({ id: p.id, kind: p.kind, external_id: p.externalId, created_at: p.at, display_name: p.name })
-  .onConflict((oc) => oc.columns(['kind', 'external_id']).doNothing()));
+  .onConflict((oc) => oc.columns(['kind', 'external_id']).doNothing()).returning('id'));
 /** Whom a person counts as while a link holds (every chat turn asks; prepared: built once). */
 const linkedTo = prepared((db, p: { personId: string; now: string }) => db.selectFrom('person_links').select('linked_person_id')
   .where('person_id', '=', p.personId).where('expires_at', '>', p.now));
@@ -84,12 +84,20 @@ const messagesAfterSeq = prepared((db, p: { conversationId: string; afterSeq: nu
   .where('conversation_id', '=', p.conversationId).where('seq', '>', p.afterSeq).orderBy('seq'));
 
 export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
+  /** A new person, or undefined when someone stored them first (the row is theirs then: read it). */
+  async function insertPerson(kind: string, externalId: string, name: string | null): Promise<Person | undefined> {
+    const id = ids.id();
+    const at = clock.now().toISOString();
+    const made = await personInsert.first(db, { id, kind, externalId, at, name });
+    return made && toPerson({ id, kind, external_id: externalId, created_at: at, display_name: name });
+  }
   const repo: PersonRepo = {
     async upsert(kind, externalId, displayName) {
       const name = displayName?.trim().slice(0, 120) || null;
       const existing = await personByExternal.first(db, { kind, externalId });
       if (!existing) {
-        await personInsert.execute(db, { id: ids.id(), kind, externalId, at: clock.now().toISOString(), name });
+        const made = await insertPerson(kind, externalId, name);
+        if (made) return made;
       } else if (name && existing.display_name !== name) {
         // The channel's newest name for them (a Telegram user renamed, a new WhatsApp profile name).
         await db.updateTable('people').set({ display_name: name }).where('id', '=', existing.id).execute();
@@ -176,11 +184,17 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
     async resolve(kind, externalId, displayName, now) {
       const name = displayName?.trim().slice(0, 120) || null;
       const r = await personResolve.first(db, { kind, externalId, now });
-      if (!r || (name && r.display_name !== name)) {
-        const p = await repo.upsert(kind, externalId, displayName); // created, or renamed: as upsert does it
-        return repo.canonical(p.id, now);
+      if (!r) {
+        // Their first message: a person stored a moment ago has no link (a link names a person that
+        // existed), so they count as themselves. Two first messages at once: the other one stored them.
+        const made = await insertPerson(kind, externalId, name);
+        if (made) return { id: made.id, created: true };
       }
-      return r.linked_person_id ?? r.id;
+      if (!r || (name && r.display_name !== name)) {
+        const p = await repo.upsert(kind, externalId, displayName); // stored by someone else a moment ago, or renamed: as upsert does it
+        return { id: await repo.canonical(p.id, now), created: false };
+      }
+      return { id: r.linked_person_id ?? r.id, created: false };
     },
     async canonical(personId, now) {
       const l = await linkedTo.first(db, { personId, now });

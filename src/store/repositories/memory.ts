@@ -30,6 +30,11 @@ const agentFilesIn = preparedShapes((n: number) => (db, p: { agentId: string } &
   db.selectFrom('agent_files').select(['path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('path', 'in', pathList(n, p)));
 const personNotesIn = preparedShapes((n: number) => (db, p: { agentId: string; personId: string } & PathValues) =>
   db.selectFrom('person_notes').select(['path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('person_id', '=', p.personId).where('path', 'in', pathList(n, p)));
+/** The agent's files and the person's notes at the same paths, in one statement (`own`: 1 for a note of the person's). */
+const filesAndNotesIn = preparedShapes((n: number) => (db, p: { agentId: string; personId: string } & PathValues) =>
+  db.selectFrom('agent_files').select([sql<number>`0`.as('own'), 'path', 'content', 'updated_at']).where('agent_id', '=', p.agentId).where('path', 'in', pathList(n, p))
+    .unionAll(db.selectFrom('person_notes').select([sql<number>`1`.as('own'), 'path', 'content', 'updated_at'])
+      .where('agent_id', '=', p.agentId).where('person_id', '=', p.personId).where('path', 'in', pathList(n, p))));
 /** How many of a person's most recent matching summaries are ranked (SQLite). */
 const RANK_CANDIDATES = 200;
 /** An agent's summaries; those matching an FTS5 expression (SQLite). */
@@ -224,7 +229,7 @@ export function workspaceRepo(db: Db, clock: Clock): WorkspaceRepo {
 }
 
 export function personNotesRepo(db: Db, clock: Clock): PersonNotesRepo {
-  return {
+  const repo: PersonNotesRepo = {
     async get(agentId, personId, path) {
       const r = await db.selectFrom('person_notes').select(['path', 'content', 'updated_at'])
         .where('agent_id', '=', agentId).where('person_id', '=', personId).where('path', '=', path).executeTakeFirst();
@@ -238,6 +243,15 @@ export function personNotesRepo(db: Db, clock: Clock): PersonNotesRepo {
           .where('agent_id', '=', agentId).where('person_id', '=', personId).where('path', 'in', paths).execute();
       return rows.map((r) => ({ path: r.path, content: r.content, updatedAt: r.updated_at }));
     },
+    async withAgentFiles(agentId, personId, paths) {
+      if (!paths.length || paths.length > PREPARED_PATHS) {
+        const [shared, own] = await Promise.all([workspaceRepo(db, clock).getMany(agentId, paths), repo.getMany(agentId, personId, paths)]);
+        return { shared, own };
+      }
+      const rows = (await filesAndNotesIn(paths.length).execute(db, { agentId, personId, ...pathValues(paths) })).rows;
+      const file = (r: (typeof rows)[number]) => ({ path: r.path, content: r.content, updatedAt: r.updated_at });
+      return { shared: rows.filter((r) => Number(r.own) === 0).map(file), own: rows.filter((r) => Number(r.own) === 1).map(file) };
+    },
     async append(agentId, personId, path, text, maxLength) {
       const at = clock.now().toISOString();
       // One statement each, so two notes written at once both land.
@@ -249,4 +263,5 @@ export function personNotesRepo(db: Db, clock: Clock): PersonNotesRepo {
       return Number(r.numUpdatedRows) === 1;
     },
   };
+  return repo;
 }
