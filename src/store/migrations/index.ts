@@ -38,6 +38,7 @@ import { migration as m0032 } from './0032_read_indexes.js';
 import { migration as m0033 } from './0033_status_counts.js';
 import { migration as m0034 } from './0034_inbox_by_agent.js';
 import { migration as m0035 } from './0035_inbox_lean.js';
+import { migration as m0036 } from './0036_lean_writes.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -73,4 +74,5 @@ export const migrations: Record<string, Migration> = {
   '0033_status_counts': m0033,
   '0034_inbox_by_agent': m0034,
   '0035_inbox_lean': m0035,
+  '0036_lean_writes': m0036,
 };
