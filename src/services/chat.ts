@@ -155,7 +155,7 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
       const items = seen ? [] : await checkMedia(agent, pid, mediaIds);
       const audio = items.filter((m) => m.kind === 'audio');
       const images = items.filter((m) => m.kind === 'image');
-      const conv: Conversation = seenConv ?? await memory.session(agent, pid, a.channel, a.text, who.created);
+      const conv: Conversation = seenConv ?? await memory.session(agent, pid, a.channel, a.text, who.created ? a.person : undefined);
       const storeMessage = async (content: string) => {
         const m = await store.conversations.addMessage({ conversationId: conv.id, role: 'user', content, status: 'complete', sourceId: a.sourceId, channel: a.channel });
         if (items.length) await media!.attach(items.map((i) => i.id), { conversationId: conv.id, messageId: m.id });
@@ -247,7 +247,8 @@ export function chatService(deps: { store: Pick<Store, 'conversations' | 'people
         if (refused) throw refused;
         if (heardFailure) throw heardFailure;
         // The history with its images (this message's, and the newest of earlier turns) when the model sees.
-        const prompt = await memory.context(agent, conv, media ? { source: media, sees, current: userMsg.id } : undefined);
+        const prompt = await memory.context(agent, conv, media ? { source: media, sees, current: userMsg.id,
+          ...(seen ? {} : { currentFiles: items.map((i) => ({ mediaId: i.id, kind: i.kind })) }) } : undefined);
         const known = await deps.knowledge?.autoContext(agent, text);
         if (known) prompt.system += `\n\n${known}`;
         // The person is told once when this message's images are not looked at: the model called first

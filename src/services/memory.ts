@@ -86,11 +86,13 @@ export type ImageSource = {
   forModel(mediaId: string): Promise<{ bytes: Uint8Array; mimeType: string }>;
 };
 /** The images a call may send: from `source`, when `sees()` (the model to be called looks at images). */
-export type CallImages = { source: ImageSource; sees: () => Promise<boolean>; current: string };
+export type CallImages = { source: ImageSource; sees: () => Promise<boolean>; current: string;
+  /** The current message's files when the caller attached them a moment ago (not read back when it is the conversation's only turn). */
+  currentFiles?: { mediaId: string; kind: string }[] };
 
-/** The person an agent's owner is when they talk to it through the message API without naming a user. */
 /** How many people's channel identities the memory service keeps (writesSharedNotes; ~100 bytes each). */
 const IDENTITIES_KEPT = 2_000;
+/** The person an agent's owner is when they talk to it through the message API without naming a user. */
 export const ownerPerson = (agent: Agent) => ({ kind: 'api', externalId: `user:${agent.ownerId}` });
 
 /**
@@ -312,7 +314,9 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     const out = new Map<string, string[]>();
     const users = turns.filter((m) => m.role === 'user');
     if (!users.length) return out;
-    const media = await images.source.forMessages(users.map((m) => m.id));
+    const media = users.length === 1 && users[0]!.id === images.current && images.currentFiles
+      ? new Map([[images.current, images.currentFiles]])
+      : await images.source.forMessages(users.map((m) => m.id));
     let earlier = RESENT_IMAGES;
     for (let i = users.length - 1; i >= 0; i--) {
       const m = users[i]!;
@@ -357,9 +361,11 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     /**
      * The person's current session with the agent: the open one, unless it has been idle past the
      * agent's timeout (then it is closed and summarized, and a new one starts with memory of it).
-     * `newPerson`: the person was stored by this message, so there is nothing to find or remember.
+     * `newPerson`: the person was stored by this message (their channel identity), so there is nothing
+     * to find or remember.
      */
-    async session(agent: Agent, personId: string, channel: Conversation['channel'], firstText: string, newPerson = false): Promise<Conversation> {
+    async session(agent: Agent, personId: string, channel: Conversation['channel'], firstText: string, newPerson?: { kind: string; externalId: string }): Promise<Conversation> {
+      if (newPerson) remember(personId, newPerson);
       // A person stored by this message has no conversation yet (two first messages at once could each
       // start one, as two messages that both found none always could).
       let conv = newPerson ? undefined : await store.conversations.open(agent.id, personId);
@@ -676,10 +682,12 @@ ${tail(transcript(msgs), Math.floor(budget / 2))}`;
     const known = identities.get(personId);
     if (known) return known;
     const person = await store.people.byId(personId);
-    if (!person) return undefined;
-    if (identities.size >= IDENTITIES_KEPT) identities.delete(identities.keys().next().value!);
-    identities.set(personId, { kind: person.kind, externalId: person.externalId });
+    if (person) remember(personId, person);
     return person;
+  }
+  function remember(personId: string, p: { kind: string; externalId: string }) {
+    if (identities.size >= IDENTITIES_KEPT) identities.delete(identities.keys().next().value!);
+    identities.set(personId, { kind: p.kind, externalId: p.externalId });
   }
 
   /** An agent the actor may see; a deleted one only for reading what was kept. */
