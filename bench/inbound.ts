@@ -69,10 +69,14 @@ const E2E_TARGET_PER_SECOND = 1000;
  * PostgreSQL run after the SQLite one (a fresh schema, dropped afterwards): BENCH_INBOUND_DATABASE_URL,
  * else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test; "none" skips it.
  */
-/** BENCH_INBOUND_PROFILE=<file>: the sustained phase on SQLite under V8's CPU profiler (the server's thread), written there; PostgreSQL is skipped. */
+/** BENCH_INBOUND_PROFILE=<file>: the sustained phase on SQLite under V8's CPU profiler (the server's thread), written there; PostgreSQL is skipped (unless BENCH_INBOUND_PROFILE_DB=pg). */
 const PROFILE = process.env.BENCH_INBOUND_PROFILE;
 /** BENCH_INBOUND_PROFILE_PHASE=burst profiles the burst phase (rounds, discards and the bare server included) instead of the sustained one. */
 const PROFILE_BURST = process.env.BENCH_INBOUND_PROFILE_PHASE === 'burst';
+/** BENCH_INBOUND_PROFILE_DB=pg profiles the PostgreSQL run instead (the SQLite run is skipped). */
+const PROFILE_PG = !!PROFILE && process.env.BENCH_INBOUND_PROFILE_DB === 'pg';
+/** BENCH_INBOUND_SQL_TOP=1: the sustained phase also prints (and writes) its statements by count and by time. */
+const SQL_TOP = !!process.env.BENCH_INBOUND_SQL_TOP;
 /** The whole run's time budget (both databases), under bench/index.ts's 180 s per benchmark. */
 const BUDGET_MS = intEnv('BENCH_INBOUND_BUDGET_S', 165, 30, 3600) * 1000;
 const processStart = performance.now();
@@ -85,7 +89,7 @@ const PG_SIZES: Sizes = {
 };
 /** Below this much time left, the PostgreSQL run is not started (said, not hidden). */
 const PG_MIN_MS = 45_000;
-const PG_URL = PROFILE ? 'none' : process.env.BENCH_INBOUND_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_URL = PROFILE && !PROFILE_PG ? 'none' : process.env.BENCH_INBOUND_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 type ChannelName = 'telegram' | 'whatsapp';
 
 const nowAbs = () => performance.timeOrigin + performance.now();
@@ -387,7 +391,7 @@ export async function runInbound(o: { databaseUrl?: string; sizes?: Sizes; deadl
     type BurstFigures = { switchboard: Stats; bare: Stats; ratioP99: number; ratioP50: number; refused: number; settledBetween: boolean };
     const burst = {} as Record<ChannelName, BurstFigures & { openConnections: BurstFigures }>;
     const burstMeter = meter();
-    const burstProfiler = PROFILE && PROFILE_BURST && !o.databaseUrl ? new Session() : undefined;
+    const burstProfiler = PROFILE && PROFILE_BURST && !!o.databaseUrl === PROFILE_PG ? new Session() : undefined;
     if (burstProfiler) {
       burstProfiler.connect();
       await burstProfiler.post('Profiler.enable');
@@ -450,8 +454,10 @@ export async function runInbound(o: { databaseUrl?: string; sizes?: Sizes; deadl
       const t: Tracker = { replyAt: new Float64Array(j.count).fill(NaN), expected: 0, got: 0, duplicates: 0 };
       trackers.set(j.tag, t);
       // SQLite only: every statement the process runs while these messages are accepted and answered.
-      const counter = o.databaseUrl ? undefined : installSqlCounter({ texts: true });
-      const profiler = PROFILE && !PROFILE_BURST && !o.databaseUrl ? new Session() : undefined;
+      // Which statements and how long each took only with BENCH_INBOUND_SQL_TOP: timing and keying every
+      // statement took ~3 % of the sustained phase's CPU (its profile), counted in the figure.
+      const counter = o.databaseUrl ? undefined : installSqlCounter({ texts: SQL_TOP });
+      const profiler = PROFILE && !PROFILE_BURST && !!o.databaseUrl === PROFILE_PG ? new Session() : undefined;
       if (profiler) {
         profiler.connect();
         await profiler.post('Profiler.enable');
@@ -474,8 +480,8 @@ export async function runInbound(o: { databaseUrl?: string; sizes?: Sizes; deadl
         console.log(`sustained phase profiled: written to ${PROFILE} (\`tsx bench/proxy.ts --top ${PROFILE}\` prints its top entries)`);
       }
       const sqlCount = counter?.count;
-      const sqlTop = counter?.byText().slice(0, 25);
-      const sqlTime = counter?.byTime().slice(0, 15);
+      const sqlTop = SQL_TOP ? counter?.byText().slice(0, 25) : undefined;
+      const sqlTime = SQL_TOP ? counter?.byTime().slice(0, 15) : undefined;
       counter?.uninstall();
       const toReply = (c: number) => {
         const xs: number[] = [];
@@ -571,7 +577,7 @@ export function printInbound(r: InboundResult) {
   console.log(`    ${busy(s)} → ${s.cpuMsPerMessage} CPU ms per message`);
   if (s.sqlStatementsPerMessage !== null) {
     console.log(`    SQL statements per message, accepted to sent (BEGIN/COMMIT and idle polling included): ${s.sqlStatementsPerMessage}`);
-    if (process.env.BENCH_INBOUND_SQL_TOP) {
+    if (SQL_TOP) {
       for (const t of s.sqlTop ?? []) console.log(`      ${t.perMessage.toFixed(2).padStart(6)}  ${t.text}`);
       console.log('    SQL execution time per message (ms), longest first:');
       for (const t of s.sqlTime ?? []) console.log(`      ${t.msPerMessage.toFixed(3).padStart(7)}  ${t.text}`);
@@ -606,6 +612,11 @@ export function inboundOk(r: InboundResult): boolean {
 if (process.argv[1] && (fileURLToPath(import.meta.url) === process.argv[1] || process.argv[1].endsWith('bench/inbound.ts'))) {
   (async () => {
     const end = processStart + BUDGET_MS;
+    if (PROFILE_PG) {
+      const p = await runInbound({ databaseUrl: PG_URL, sizes: PG_SIZES, deadline: end });
+      printInbound(p);
+      return;
+    }
     // SQLite first, leaving the PostgreSQL run its minimum; then PostgreSQL in what is left.
     const r = await runInbound({ sizes: SQLITE_SIZES, deadline: PG_URL === 'none' ? end : end - PG_MIN_MS });
     printInbound(r);
