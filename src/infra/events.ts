@@ -23,19 +23,18 @@ export function localEventBus(log?: Logger): EventBus & { deliver(e: Conversatio
 /**
  * Every stored message is announced (`message.created`, then `conversation.updated`), whichever
  * service stored it: the web chat, a channel's worker, a human reply, a handoff notice. The
- * conversation is looked up only while someone listens, so an install nobody watches pays nothing.
+ * conversation comes back from the update that touched it (RETURNING), only while someone listens.
  */
 export function withConversationEvents(store: Store, bus: EventBus): Store {
   const conversations: Store['conversations'] = {
     ...store.conversations,
     async addMessage(m) {
-      const message = await store.conversations.addMessage(m);
-      if (bus.listening()) {
-        const conversation = await store.conversations.byId(m.conversationId);
-        if (conversation) {
-          bus.publish({ type: 'message.created', agentId: conversation.agentId, conversationId: conversation.id, message });
-          bus.publish({ type: 'conversation.updated', agentId: conversation.agentId, conversationId: conversation.id, conversation });
-        }
+      if (!bus.listening()) return store.conversations.addMessage(m);
+      // The conversation comes back from the statement that updated it (one read fewer a message).
+      const { message, conversation } = await store.conversations.addMessageWithConversation(m);
+      if (conversation) {
+        bus.publish({ type: 'message.created', agentId: conversation.agentId, conversationId: conversation.id, message });
+        bus.publish({ type: 'conversation.updated', agentId: conversation.agentId, conversationId: conversation.id, conversation });
       }
       return message;
     },

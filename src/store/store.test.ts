@@ -97,6 +97,21 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.conversations.open(a.id, p.id)).toBeUndefined();
   });
 
+
+  it('stores a message and answers the conversation as that message left it, in the same statement', async () => {
+    const u = await owner();
+    const a = await store.agents.insert({ name: 'W', slug: 'store-with-conv', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
+    const p = await store.people.upsert('web', 'visitor-with-conv');
+    const c = await store.conversations.create({ agentId: a.id, personId: p.id, channel: 'web' });
+    const asked = await store.conversations.addMessageWithConversation({ conversationId: c.id, role: 'user', content: 'hello', status: 'complete' });
+    expect(asked.conversation).toEqual(await store.conversations.byId(c.id));
+    expect(asked.conversation).toMatchObject({ id: c.id, agentId: a.id, lastMessageAt: asked.message.createdAt, lastPersonMessageAt: asked.message.createdAt });
+    // A reply moves the last message time, not the person's.
+    const failed = await store.conversations.addMessageWithConversation({ conversationId: c.id, role: 'assistant', content: '', status: 'error', error: 'boom' });
+    expect(failed.conversation).toMatchObject({ lastMessageAt: failed.message.createdAt, lastPersonMessageAt: asked.message.createdAt });
+    expect(failed.conversation).toEqual(await store.conversations.byId(c.id));
+    expect((await store.conversations.messages(c.id)).map((m) => m.id)).toEqual([asked.message.id, failed.message.id]);
+  });
   it('sums usage by day, agent and model', async () => {
     const base = { agentId: null, conversationId: null, messageId: null, channel: 'api' as const, purpose: 'chat' as const, provider: 'openai', ttftMs: 10, latencyMs: 20, status: 'ok' as const, error: null };
     await store.usage.insert({ ...base, model: 'openai:gpt-4o', inputTokens: 100, outputTokens: 10, costUsd: 0.001 });

@@ -57,6 +57,8 @@ export interface ConversationRepo {
   messagesAfter(conversationId: string, afterSeq: number): Promise<(ChatMessage & { seq: number })[]>;
   listForAgent(agentId: string, limit: number): Promise<(Conversation & { messageCount: number })[]>;
   addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel; author?: MessageAuthor }): Promise<ChatMessage>;
+  /** addMessage, and the conversation as the message left it (its latest-message fields updated), read in the same statement: what the events announce. */
+  addMessageWithConversation(m: Parameters<ConversationRepo['addMessage']>[0]): Promise<{ message: ChatMessage; conversation: Conversation | undefined }>;
   /** One message by its id (callers check who may see its conversation). */
   messageById(id: string): Promise<ChatMessage | undefined>;
   /** The user message stored for an inbound source id (an inbox row), and the reply that followed it, if any. */

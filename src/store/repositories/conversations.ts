@@ -40,11 +40,15 @@ const insertMessage = prepared((db, p: Database['messages']) => db.insertInto('m
  * last_person_message_at; a message without text (a failed reply) leaves the preview as it was.
  * Four shapes, each prepared once.
  */
-const touchConversation = preparedShapes((shape: `${boolean}:${boolean}`) => {
-  const [byPerson, preview] = shape.split(':').map((x) => x === 'true');
-  return (db, p: { id: string; at: string; preview: string | null; role: string }) => db.updateTable('conversations')
-    .set({ last_message_at: p.at, ...(byPerson ? { last_person_message_at: p.at } : {}), ...(preview ? { last_message_preview: p.preview, last_message_role: p.role } : {}) })
-    .where('id', '=', p.id);
+const touchConversation = preparedShapes((shape: `${boolean}:${boolean}:${boolean}`) => {
+  const [byPerson, preview, returning] = shape.split(':').map((x) => x === 'true');
+  return (db, p: { id: string; at: string; preview: string | null; role: string }) => {
+    const q = db.updateTable('conversations')
+      .set({ last_message_at: p.at, ...(byPerson ? { last_person_message_at: p.at } : {}), ...(preview ? { last_message_preview: p.preview, last_message_role: p.role } : {}) })
+      .where('id', '=', p.id);
+    // The conversation as this message left it, for the events that announce both (no read after).
+    return returning ? q.returningAll() : q;
+  };
 });
 
 /** A person by id (read for every message: the prompt's notes and name). */
@@ -244,6 +248,21 @@ export function personRepo(db: Db, ids: IdGenerator, clock: Clock): PersonRepo {
 }
 
 export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): ConversationRepo {
+  /** A message, and the conversation's latest-message fields; with `withConversation` the conversation as it left it (RETURNING). */
+  async function storeMessage(m: Parameters<ConversationRepo['addMessage']>[0], withConversation: boolean): Promise<{ message: ChatMessage; conversation: Conversation | undefined }> {
+    const at = clock.now().toISOString();
+    const human = m.author?.type === 'human' ? m.author : undefined;
+    const row = {
+      id: ids.id(), conversation_id: m.conversationId, role: m.role, content: m.content, status: m.status, error: maskStored(m.error ?? null), created_at: at, channel: m.channel ?? null,
+      author_type: human ? 'human' : null, author_user_id: human?.userId ?? null, author_name: human?.name ?? null,
+    };
+    await insertMessage.execute(db, { ...row, source_id: m.sourceId ?? null, seq: 0 });
+    // The inbox's view of the conversation: its latest message (a failed reply with no text leaves the preview as it was).
+    const touched = await touchConversation(`${m.role === 'user'}:${!!m.content}:${withConversation}`).execute(db, { id: m.conversationId, at, preview: m.content ? m.content.slice(0, 200) : null, role: m.role });
+    const conv = withConversation ? touched.rows[0] as unknown as Database['conversations'] | undefined : undefined;
+    return { message: toMessage(row), conversation: conv && toConversation(conv) };
+  }
+
   return {
     async open(agentId, personId) {
       const r = await openConversation.first(db, { agentId, personId });
@@ -315,18 +334,10 @@ export function conversationRepo(db: Db, ids: IdGenerator, clock: Clock): Conver
         .where('c.agent_id', '=', agentId).orderBy('c.last_message_at', 'desc').limit(limit).execute();
       return rows.map((r) => ({ ...toConversation(r), messageCount: Number(r.message_count ?? 0) }));
     },
-    async addMessage(m: { conversationId: string; role: MessageRole; content: string; status: MessageStatus; error?: string | null; sourceId?: string; channel?: Channel; author?: MessageAuthor }) {
-      const at = clock.now().toISOString();
-      const human = m.author?.type === 'human' ? m.author : undefined;
-      const row = {
-        id: ids.id(), conversation_id: m.conversationId, role: m.role, content: m.content, status: m.status, error: maskStored(m.error ?? null), created_at: at, channel: m.channel ?? null,
-        author_type: human ? 'human' : null, author_user_id: human?.userId ?? null, author_name: human?.name ?? null,
-      };
-      await insertMessage.execute(db, { ...row, source_id: m.sourceId ?? null, seq: 0 });
-      // The inbox's view of the conversation: its latest message (a failed reply with no text leaves the preview as it was).
-      await touchConversation(`${m.role === 'user'}:${!!m.content}`).execute(db, { id: m.conversationId, at, preview: m.content ? m.content.slice(0, 200) : null, role: m.role });
-      return toMessage(row);
+    async addMessage(m) {
+      return (await storeMessage(m, false)).message;
     },
+    addMessageWithConversation: (m) => storeMessage(m, true),
     async messageById(id) {
       const row = await db.selectFrom('messages').select([...MESSAGE_COLS]).where('id', '=', id).executeTakeFirst();
       return row && toMessage(row);
