@@ -31,3 +31,28 @@ export function agentMemo<T>(read: (agent: Agent) => Promise<T>, now: () => numb
     set,
   };
 }
+
+/**
+ * Something read about an agent that changes rarely and only through this installation's own services,
+ * kept per agent id (not per request) for AGENT_MEMO_MS: the service that changes it calls `forget`
+ * after its change commits, so this process sees it at once and another process within AGENT_MEMO_MS.
+ * Only for facts a stale answer cannot turn into a broken guarantee (money and access stay per request).
+ * At most `max` agents are kept; a failed read is not remembered.
+ */
+export type AgentIdMemo<T> = { get(agentId: string): Promise<T>; forget(agentId: string): void };
+
+export function agentIdMemo<T>(read: (agentId: string) => Promise<T>, now: () => number = () => performance.now(), max = 10_000): AgentIdMemo<T> {
+  const memos = new Map<string, { at: number; value: Promise<T> }>();
+  return {
+    get(agentId) {
+      const memo = memos.get(agentId);
+      if (memo && now() - memo.at < AGENT_MEMO_MS) return memo.value;
+      const value = read(agentId);
+      if (memos.size >= max && !memos.has(agentId)) memos.delete(memos.keys().next().value!);
+      memos.set(agentId, { at: now(), value });
+      value.catch(() => { if (memos.get(agentId)?.value === value) memos.delete(agentId); });
+      return value;
+    },
+    forget(agentId) { memos.delete(agentId); },
+  };
+}

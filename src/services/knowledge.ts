@@ -31,7 +31,7 @@ import { canRead, requireWrite } from './access.js';
 import { recordAudit } from './audit.js';
 import { chunkText, contentHash, extractText, KNOWLEDGE_FILE_TYPES, sniffKnowledgeFile } from './knowledge-text.js';
 import { crawl, normalizeUrl } from './knowledge-crawl.js';
-import { agentMemo } from './agent-memo.js';
+import { agentIdMemo } from './agent-memo.js';
 
 export type KnowledgeLimits = {
   /** One uploaded file. */
@@ -81,7 +81,12 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
 }) {
   const { store, queue, fetcher, clock, log } = deps;
   const limits = { ...DEFAULT_KNOWLEDGE_LIMITS, ...deps.limits };
-  const hasSources = agentMemo((agent) => store.knowledge.any(agent.id));
+  /**
+   * Whether an agent has a knowledge source, asked by every chat message (the prompt mentions it, the
+   * tool is offered, auto context searches): kept per agent (services/agent-memo.ts), forgotten when this
+   * service adds or removes a source; another process's change counts within AGENT_MEMO_MS.
+   */
+  const hasSources = agentIdMemo((agentId) => store.knowledge.any(agentId));
 
   async function agentFor(actor: Actor, agentId: string, write = false): Promise<Agent> {
     const a = await store.agents.byId(agentId);
@@ -239,6 +244,7 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
       await recordAudit(tx, actor, 'knowledge.source_added', { type: 'knowledge_source', id: s.id }, { agentId: agent.id, sourceType: input.type, url, maxPages, syncEveryHours });
       return s;
     });
+    hasSources.forget(agent.id);
     await enqueue(source.id);
     return { id: source.id, status: source.status };
   }
@@ -328,7 +334,7 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
      */
     async autoContext(agent: Agent, message: string): Promise<string | null> {
       if (!agent.knowledge.autoContext || !message.trim()) return null;
-      if (!(await store.knowledge.any(agent.id))) return null;
+      if (!(await hasSources.get(agent.id))) return null;
       const { hits } = await rank(agent, message.slice(0, 2000), 8);
       const picked: string[] = [];
       let tokens = 0;
@@ -365,6 +371,7 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
         await recordAudit(tx, actor, 'knowledge.source_added', { type: 'knowledge_source', id: s.id }, { agentId: agent.id, sourceType: 'file', filename, mimeType: KNOWLEDGE_FILE_TYPES[kind], bytes: input.bytes.length });
         return s;
       });
+      hasSources.forget(agent.id);
       await enqueue(source.id);
       return { id: source.id, status: source.status };
     },
@@ -385,6 +392,7 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
         await tx.knowledge.deleteSource(source.agentId, source.id);
         await recordAudit(tx, actor, 'knowledge.source_deleted', { type: 'knowledge_source', id: source.id }, { agentId: source.agentId, sourceType: source.type, title: source.title.slice(0, 200) });
       });
+      hasSources.forget(source.agentId);
     },
 
     async search(actor: Actor, agentId: string, q: string, limit = 5) {
@@ -396,9 +404,9 @@ export function knowledgeService(deps: { store: Store; queue: JobQueue; fetcher:
 
     /**
      * Whether the agent has any source (the system prompt mentions the knowledge base, and the tool is
-     * offered, only then): asked twice a message, read once per request (services/agent-memo.ts).
+     * offered, only then): asked for every message, read at most once per AGENT_MEMO_MS per agent.
      */
-    has: (agent: Agent) => hasSources.get(agent),
+    has: (agent: Agent) => hasSources.get(agent.id),
 
     /** The `knowledge_search` tool bound to one agent: its own chunks only. */
     tool(agent: Agent): ModelTool {

@@ -175,6 +175,28 @@ describe('knowledge base', () => {
     expect((await sources()).find((x) => x.id === siteSource)).toBeUndefined();
     expect((await search('hydraulic brakes')).body.results).toEqual([]);
   });
+
+  it('offers the knowledge base from the message after a source is added, and not after it is removed', async () => {
+    // Whether an agent has sources is kept per agent for a moment: adding or removing one forgets it at once.
+    app.fake.setDefault(() => 'ok');
+    const offered = async () => {
+      app.fake.reset();
+      const r = await app.api(`/api/agents/${other.id}/message`, { token, body: { text: 'hello', userId: 'bob' } });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      const req = app.fake.requests()[0]!;
+      const tool = (req.tools ?? []).some((t: any) => t.function.name === 'knowledge_search');
+      expect(String(req.messages![0].content).includes('## Knowledge base')).toBe(tool);
+      return tool;
+    };
+    expect(await offered()).toBe(false);
+    expect(await offered()).toBe(false);
+    const added = await upload(other.id, new TextEncoder().encode('Opening hours: nine to five.'), 'text/plain', 'hours.txt');
+    expect(added.status).toBe(202);
+    const { id } = await added.json() as { id: string };
+    expect(await offered()).toBe(true);
+    expect((await app.api(`/api/agents/${other.id}/knowledge/${id}`, { method: 'DELETE', token })).status).toBe(204);
+    expect(await offered()).toBe(false);
+  });
 });
 
 describe('knowledge base with embeddings, autoContext, plan caps and source settings', () => {
