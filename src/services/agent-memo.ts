@@ -1,12 +1,32 @@
 /**
- * Something read about an agent once per request, not once per question: remembered against the Agent
- * object the request loaded (each request loads its own), and for at most AGENT_MEMO_MS in case an
- * object outlives its request — so a change (a suspension, a plan, a knowledge source added) counts from
- * the next request. A failed read is not remembered.
+ * Things read about an agent that many questions of one message ask: remembered for at most
+ * AGENT_MEMO_MS, and a failed read is not remembered. Two keys: `agentMemo` per Agent object (each
+ * request loads its own, so a change — a suspension, a plan — counts from the next request), and
+ * `agentIdMemo` per agent id, for facts changed only by a service of ours that forgets them when it does.
  */
 import type { Agent } from '../domain/types.js';
 
 export const AGENT_MEMO_MS = 2_000;
+
+type Memo<T> = { at: number; value: Promise<T> };
+type Memos<K, T> = { get(key: K): Memo<T> | undefined; set(key: K, memo: Memo<T>): unknown; delete(key: K): unknown };
+
+/** The one mechanism of both: a value for AGENT_MEMO_MS per key, dropped when its read fails. */
+function timedMemo<K, T>(memos: Memos<K, T>, read: (key: K) => Promise<T>, now: () => number, beforeSet?: (key: K) => void) {
+  const set = (key: K, value: Promise<T>) => {
+    beforeSet?.(key);
+    memos.set(key, { at: now(), value });
+    value.catch(() => { if (memos.get(key)?.value === value) memos.delete(key); });
+  };
+  const get = (key: K) => {
+    const memo = memos.get(key);
+    if (memo && now() - memo.at < AGENT_MEMO_MS) return memo.value;
+    const value = read(key);
+    set(key, value);
+    return value;
+  };
+  return { get, set };
+}
 
 export type AgentMemo<T> = {
   get(agent: Agent): Promise<T>;
@@ -14,45 +34,23 @@ export type AgentMemo<T> = {
   set(agent: Agent, value: Promise<T>): void;
 };
 
+/** Remembered against the Agent object the request loaded, for at most AGENT_MEMO_MS in case it outlives its request. */
 export function agentMemo<T>(read: (agent: Agent) => Promise<T>, now: () => number = () => performance.now()): AgentMemo<T> {
-  const memos = new WeakMap<Agent, { at: number; value: Promise<T> }>();
-  const set = (agent: Agent, value: Promise<T>) => {
-    memos.set(agent, { at: now(), value });
-    value.catch(() => { if (memos.get(agent)?.value === value) memos.delete(agent); });
-  };
-  return {
-    get(agent) {
-      const memo = memos.get(agent);
-      if (memo && now() - memo.at < AGENT_MEMO_MS) return memo.value;
-      const value = read(agent);
-      set(agent, value);
-      return value;
-    },
-    set,
-  };
+  return timedMemo(new WeakMap<Agent, Memo<T>>(), read, now);
 }
 
 /**
- * Something read about an agent that changes rarely and only through this installation's own services,
- * kept per agent id (not per request) for AGENT_MEMO_MS: the service that changes it calls `forget`
- * after its change commits, so this process sees it at once and another process within AGENT_MEMO_MS.
- * Only for facts a stale answer cannot turn into a broken guarantee (money and access stay per request).
- * At most `max` agents are kept; a failed read is not remembered.
+ * Kept per agent id (not per request) for AGENT_MEMO_MS: the service that changes the fact calls
+ * `forget` after its change commits, so this process sees it at once and another process within
+ * AGENT_MEMO_MS. Only for facts a stale answer cannot turn into a broken guarantee (money and access
+ * stay per request). At most `max` agents are kept.
  */
 export type AgentIdMemo<T> = { get(agentId: string): Promise<T>; forget(agentId: string): void };
 
 export function agentIdMemo<T>(read: (agentId: string) => Promise<T>, now: () => number = () => performance.now(), max = 10_000): AgentIdMemo<T> {
-  const memos = new Map<string, { at: number; value: Promise<T> }>();
-  return {
-    get(agentId) {
-      const memo = memos.get(agentId);
-      if (memo && now() - memo.at < AGENT_MEMO_MS) return memo.value;
-      const value = read(agentId);
-      if (memos.size >= max && !memos.has(agentId)) memos.delete(memos.keys().next().value!);
-      memos.set(agentId, { at: now(), value });
-      value.catch(() => { if (memos.get(agentId)?.value === value) memos.delete(agentId); });
-      return value;
-    },
-    forget(agentId) { memos.delete(agentId); },
-  };
+  const memos = new Map<string, Memo<T>>();
+  const { get } = timedMemo(memos, read, now, (agentId) => {
+    if (memos.size >= max && !memos.has(agentId)) memos.delete(memos.keys().next().value!);
+  });
+  return { get, forget: (agentId) => { memos.delete(agentId); } };
 }

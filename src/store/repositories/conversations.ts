@@ -37,8 +37,8 @@ const insertMessage = prepared((db, p: Database['messages']) => db.insertInto('m
 }));
 /**
  * The conversation's "latest message" columns after a message: a person's message also sets
- * last_person_message_at; a message without text (a failed reply) leaves the preview as it was.
- * Four shapes, each prepared once.
+ * last_person_message_at; a message without text (a failed reply) leaves the preview as it was; with
+ * `returning`, the row as the update left it. Eight shapes, each prepared once.
  */
 const touchConversation = preparedShapes((shape: `${boolean}:${boolean}:${boolean}`) => {
   const [byPerson, preview, returning] = shape.split(':').map((x) => x === 'true');
