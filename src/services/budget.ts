@@ -171,13 +171,21 @@ export function budgetService(deps: {
       ];
       if (a.personId) items.push({ key: personKey(agent, a.personId), amountUsd: costUsd, limitUsd: agent.personDailyCostUsd });
       const id = deps.ids.id();
-      let r = await store.budget.reserve(id, items, new Date(clock.now().getTime() + HOLD_MS).toISOString());
+      const attempt = () => store.budget.reserve(id, items, new Date(clock.now().getTime() + HOLD_MS).toISOString());
+      let r = await attempt();
       // Refused only because calls in flight hold reservations? Those usually settle for less than they
       // held, so wait for them (briefly) instead of telling someone the budget is spent when it is not.
+      // The refusal stands once what is *spent* reaches the limit (spent only grows within a period).
+      // Asking whether anything is still held instead would race: the holders may settle between the
+      // refused attempt and that question, leaving nothing held and the budget not spent.
       const deadline = Date.now() + RESERVE_WAIT_MS;
-      while (!r.ok && Date.now() < deadline && (await store.budget.get(r.refused)).reservedUsd > 0) {
-        await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
-        r = await store.budget.reserve(id, items, new Date(clock.now().getTime() + HOLD_MS).toISOString());
+      while (!r.ok && Date.now() < deadline) {
+        const refused = r.refused;
+        const limit = items.find((i) => i.key.scope === refused.scope)?.limitUsd;
+        const now = await store.budget.get(refused);
+        if (limit === null || limit === undefined || now.spentUsd >= limit) break;
+        if (now.reservedUsd > 0) await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
+        r = await attempt();
       }
       if (!r.ok) {
         await raiseAlerts(agent).catch((err) => log.error('budget alert failed', { error: err }));
