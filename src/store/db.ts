@@ -57,8 +57,8 @@ export async function ownerExists(db: Db): Promise<boolean> {
 /** Brings the schema up to date; throws with the failing migration's name. */
 export async function migrate(db: Db, schema?: string): Promise<void> {
   if (await upToDate(db, schema)) return;
-  // With a schema (isolated test runs) the bookkeeping tables live in it too; otherwise Kysely may
-  // see another schema's lock table through introspection and skip creating its own.
+  // With a schema (isolated test runs) the bookkeeping tables live in it too. Introspection on
+  // PostgreSQL sees only the connection's own schema (dialects/postgres.ts), never another's tables.
   const migrator = new Migrator({ db, provider: new StaticProvider(), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
