@@ -44,7 +44,7 @@ test('citations are safe links in the web chat and the dashboard transcript; aut
   const agentId = (await created.json()).id as string;
   const reply = 'Saturday hours are in [Opening hours](https://shop.example/hours), see also https://shop.example/faq. '
     + 'Not [this](javascript:alert(1)) nor [that](/relative) nor <img src=x onerror="window.__pwned=1">.';
-  expect((await page.request.post(`${controlUrl}/enqueue`, { data: { kind: 'text', text: reply } })).status()).toBe(204);
+  expect((await page.request.post(`${controlUrl}/enqueue?app=knowledge`, { data: { kind: 'text', text: reply } })).status()).toBe(204);
 
   const visitor = await browser.newPage({ baseURL });
   await visitor.goto('/chat/cite-bot');

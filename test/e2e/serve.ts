@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contentText, echoReply, startFakeOpenAI, type ChatRequest, type ScriptedResponse } from '../fakes/openai-server.js';
+import { contentText, echoReply, startFakeOpenAI, type ChatRequest, type FakeOpenAI, type ScriptedResponse } from '../fakes/openai-server.js';
 import { startFakeTelegram, textUpdate } from '../fakes/telegram-server.js';
 import { startFakeWebsite } from '../fakes/website-server.js';
 import { startFakeStripe } from '../fakes/stripe-server.js';
@@ -33,8 +33,7 @@ function e2eModel(req: ChatRequest): ScriptedResponse {
   if (call && offered(call[1]!)) return { kind: 'tool_calls', calls: [{ name: call[1]!, arguments: call[2]! }] };
   return { kind: 'text', text: echoReply(req), delayMsBetweenChunks: 15, firstByteDelayMs: 150 };
 }
-const slowEcho = () => fake.setDefault(e2eModel);
-slowEcho();
+fake.setDefault(e2eModel);
 
 // A Telegram bot the tests can connect (channels.spec.ts uses the same token and username).
 // No PUBLIC_URL is set, so the app long-polls this fake with a short timeout.
@@ -56,7 +55,7 @@ const stripe = await startFakeStripe({ secretKey: STRIPE.secretKey, webhookSecre
 const smtp = await startFakeSmtp();
 
 // A small control channel so a test can script the upstream:
-// POST /enqueue with a ScriptedResponse (or an array of them), POST /reset.
+// POST /enqueue with a ScriptedResponse (or an array of them), POST /reset; with ?app=<name>, for that app's upstream.
 // Telegram: POST /telegram/update {chatId, text, token?} queues a user's message for the bot;
 // GET /telegram/sent?chatId= lists the texts the bot sent to that chat.
 // POST /apps/<name> starts (once per name) another Switchboard on its own data folder and answers
@@ -65,6 +64,7 @@ const smtp = await startFakeSmtp();
 // A body {"customers": true} opens sign-up and adds the website, Stripe and mail (customerEnv);
 // {"voice": true} configures speech to text and text to speech on the fake upstream (voiceEnv).
 // GET /fakes answers {siteUrl, botToken, botUsername, spareBots, stripePriceId}; GET /mail?to= the mails sent there.
+const otherApps = new Map<string, Promise<OtherApp>>();
 const control = createServer((req, res) => {
   let body = '';
   req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -94,12 +94,19 @@ const control = createServer((req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ mails }));
         return;
       }
-      if (req.method === 'POST' && req.url === '/enqueue') {
-        const parsed = JSON.parse(body);
-        fake.enqueue(...(Array.isArray(parsed) ? parsed : [parsed]));
-      } else if (req.method === 'POST' && req.url === '/reset') {
-        fake.reset();
-        slowEcho();
+      const path = new URL(req.url ?? '/', 'http://x');
+      if (req.method === 'POST' && (path.pathname === '/enqueue' || path.pathname === '/reset')) {
+        // ?app=<name>: that app's own upstream; none: the main server's.
+        const name = path.searchParams.get('app');
+        const upstream = name ? (await otherApps.get(name))?.fake : fake;
+        if (!upstream) throw new Error(`no app named ${name}`);
+        if (path.pathname === '/enqueue') {
+          const parsed = JSON.parse(body);
+          upstream.enqueue(...(Array.isArray(parsed) ? parsed : [parsed]));
+        } else {
+          upstream.reset();
+          upstream.setDefault(e2eModel);
+        }
       } else if (req.method === 'POST' && req.url === '/telegram/update') {
         const { token, ...input } = JSON.parse(body) as { token?: string; chatId: number; text: string };
         telegram.pushUpdate(token ?? E2E_BOT.token, textUpdate(input));
@@ -121,10 +128,10 @@ const control = createServer((req, res) => {
 await new Promise<void>((resolve) => control.listen(controlPort, '127.0.0.1', resolve));
 
 const secretKey = randomBytes(32).toString('hex');
-const appEnv = (dataDir: string) => ({
+const appEnv = (dataDir: string, upstream: FakeOpenAI = fake) => ({
   DATA_DIR: dataDir,
   OPENAI_API_KEY: 'test',
-  OPENAI_BASE_URL: fake.url,
+  OPENAI_BASE_URL: upstream.url,
   SWITCHBOARD_DEFAULT_MODEL: 'openai:gpt-4o-mini',
   SWITCHBOARD_SECRET_KEY: secretKey,
   SWITCHBOARD_LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
@@ -155,17 +162,22 @@ const voiceEnv = {
 const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-e2e-'));
 const app = await startServer({ port, host: '127.0.0.1', env: appEnv(dataDir) });
 
-type OtherApp = { url: string; close(): Promise<void>; dataDir: string };
-const otherApps = new Map<string, Promise<OtherApp>>();
+/**
+ * Each other app has a model upstream of its own, so what one spec scripts (POST /enqueue?app=) is
+ * answered to that app alone: the specs on other apps run at the same time, in another worker.
+ */
+type OtherApp = { url: string; close(): Promise<void>; dataDir: string; fake: FakeOpenAI };
 function startOtherApp(name: string, opts: { customers?: boolean; voice?: boolean } = {}): Promise<OtherApp> {
   let started = otherApps.get(name);
   if (!started) {
     started = (async () => {
       const dir = mkdtempSync(join(tmpdir(), `switchboard-e2e-${name}-`));
-      const env = { ...appEnv(dir), ...(opts.customers ? customerEnv : {}), ...(opts.voice ? voiceEnv : {}) };
+      const upstream = await startFakeOpenAI();
+      upstream.setDefault(e2eModel);
+      const env = { ...appEnv(dir, upstream), ...(opts.customers ? customerEnv : {}), ...(opts.voice ? voiceEnv : {}) };
       const other = await startServer({ port: 0, host: '127.0.0.1', env });
-      console.log(`[e2e] ${name} switchboard on ${other.url} (data ${dir})`);
-      return { url: other.url, close: () => other.close(), dataDir: dir };
+      console.log(`[e2e] ${name} switchboard on ${other.url} (data ${dir}, fake OpenAI on ${upstream.url})`);
+      return { url: other.url, close: async () => { await other.close(); await upstream.close(); }, dataDir: dir, fake: upstream };
     })();
     otherApps.set(name, started);
   }
