@@ -14,7 +14,7 @@ export default defineConfig({
     maxWorkers: Math.min(8, availableParallelism() + 1),
     // Each file builds its own servers, stores and fakes, and nothing of ours keeps state in a module
     // that a test depends on, so a worker imports the server once instead of once per file (about
-    // 1.4 s a file): `isolate: false`. A file that needs a module of its own state must say so.
+    // 1.4 s a file): `isolate: false`. Keep it so: a test must not depend on state kept in a module.
     isolate: false,
   },
 });

@@ -183,7 +183,7 @@ export function budgetService(deps: {
         const refused = r.refused;
         const limit = items.find((i) => i.key.scope === refused.scope)?.limitUsd;
         const now = await store.budget.get(refused);
-        if (limit === null || limit === undefined || now.spentUsd >= limit) break;
+        if (limit == null || now.spentUsd >= limit) break;
         // Still held: wait for the holders. Nothing held: try again almost at once (they just settled).
         await new Promise((res) => setTimeout(res, now.reservedUsd > 0 ? 50 + Math.random() * 100 : 5));
         r = await attempt();

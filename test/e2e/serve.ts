@@ -164,7 +164,7 @@ const app = await startServer({ port, host: '127.0.0.1', env: appEnv(dataDir) })
 
 /**
  * Each other app has a model upstream of its own, so what one spec scripts (POST /enqueue?app=) is
- * answered to that app alone: the specs on other apps run at the same time, in another worker.
+ * answered to that app alone, never to another app's background call (a summary job, say).
  */
 type OtherApp = { url: string; close(): Promise<void>; dataDir: string; fake: FakeOpenAI };
 function startOtherApp(name: string, opts: { customers?: boolean; voice?: boolean } = {}): Promise<OtherApp> {
