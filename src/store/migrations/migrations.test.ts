@@ -54,7 +54,8 @@ describe(`migrations on ${process.env.TEST_DATABASE_URL ? 'PostgreSQL' : 'SQLite
     } finally {
       await close();
     }
-  });
+    // Every migration down, one DDL transaction each: 2–15 s on PostgreSQL beside two other test workers.
+  }, 60_000);
 
   it('0031 rebuilds the summaries\' full-text table with every summary stored before it, scoped to its agent and person', async () => {
     const { db, store, close } = await openTestStore({ now: () => new Date('2026-03-01T10:00:00Z') });
