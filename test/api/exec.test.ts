@@ -141,7 +141,8 @@ describe('exec sandbox', () => {
       }, 60_000);
 
       it('keeps a fork bomb in one slot from starving a command in another', async () => {
-        const bomb = run('bomb() { bomb | bomb & }; bomb; sleep 7', { timeoutMs: 8000, processes: 64 }).then((r) => ({ r, at: Date.now() }));
+        // The bomb lasts 15 s: on a loaded machine (three test workers on two cores) the neighbour once took over 7 s.
+        const bomb = run('bomb() { bomb | bomb & }; bomb; sleep 14', { timeoutMs: 15_000, processes: 64 }).then((r) => ({ r, at: Date.now() }));
         await new Promise((r) => setTimeout(r, 700)); // the bomb has used up its processes by now
         const neighbour = await runSandboxed({ store: app.server.services.store, agentId: other.id, command: 'sh -c "echo from-the-neighbour"; echo $(( 6 * 7 ))', slot: 1 });
         const neighbourAt = Date.now();
