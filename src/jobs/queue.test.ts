@@ -324,12 +324,14 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     await q.stop();
     expect(finished).toBe(true);
 
-    const idle = open();
+    // An idle queue stops without waiting out its stop timeout (5 s here, so a loaded machine's slow
+    // pool close is not mistaken for the wait).
+    const idle = open({ stopTimeoutMs: 5000 });
     idle.work('nothing', async () => {});
     await idle.start();
     const t0 = Date.now();
     await idle.stop();
-    expect(Date.now() - t0).toBeLessThan(dialect === 'postgres' ? 1500 : 200);
+    expect(Date.now() - t0).toBeLessThan(dialect === 'postgres' ? 4000 : 1000);
   });
 
   it('drain() rejects after its timeout while a job is still due', async () => {

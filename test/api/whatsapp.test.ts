@@ -165,7 +165,7 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
     const t0 = Date.now();
     const early = await wa.deliverStatus(hook, { id, status: 'delivered', recipientId: phone });
     expect(early.status).toBe(200);
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(2000); // not held until the message arrives (seconds later, or never)
     // The reply to this message is the one the status was about: Meta answers the send with that id.
     wa.enqueue({ status: 200, code: 0, body: { messaging_product: 'whatsapp', contacts: [{ input: phone, wa_id: phone }], messages: [{ id }] } });
     await wa.deliverMessage(hook, { from: phone, text: 'A soup for tonight' });
@@ -282,7 +282,7 @@ describe('WhatsApp through Twilio, configured from the dashboard', () => {
     const t0 = Date.now();
     const early = await tw.deliverStatus(hook, { messageSid: sid, status: 'read', to }, { publicUrl: app.url });
     expect(early.status).toBe(200);
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(2000); // not held until the message arrives (seconds later, or never)
     tw.enqueue({ status: 201, code: 0, body: { sid, status: 'queued', to, from: 'whatsapp:+14155238886', body: 'x', account_sid: SID, error_code: null } });
     await tw.deliver(hook, { From: to, Body: 'status before send' }, { publicUrl: app.url });
     const out = await eventually(async () => {
