@@ -1,7 +1,8 @@
 /**
  * The budget's reservation wait: a call refused while others hold reservations waits for them, and
  * is refused only once the budget is really spent — not because the holders happened to settle
- * between the refused attempt and the look at what is held.
+ * between the refused attempt and the look at what is held, nor because the plan counted what they
+ * held as spent.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTestServices, type TestServices } from '../../test/helpers/test-services.js';
@@ -51,5 +52,18 @@ describe('budget reservations', () => {
     await t.store.budget.reserve('spent', [{ key: key(), amountUsd: 1, limitUsd: 1 }], '2099-01-01T00:00:00.000Z');
     await t.store.budget.settle('spent', [{ key: key(), actualUsd: 1 }]);
     await expect(withLook(async () => {}).reserve({ agent, ...call })).rejects.toBeInstanceOf(BudgetStop);
+  });
+
+  it('plans a downgrade, not a stop, while calls in flight hold what is left; a spent budget stops', async () => {
+    const budget = t.services.budget;
+    // Calls in flight hold the whole budget: the next message is admitted (the cheaper model, if any),
+    // and its reservation waits for them.
+    expect(await t.store.budget.reserve('inflight', [{ key: key(), amountUsd: 1, limitUsd: 1 }], '2099-01-01T00:00:00.000Z')).toEqual({ ok: true });
+    expect(await budget.plan(agent)).toEqual({ state: 'downgraded' });
+    // They settle for the whole budget: now it is spent.
+    await t.store.budget.settle('inflight', [{ key: key(), actualUsd: 1 }]);
+    const spent = await budget.plan(agent);
+    expect(spent.state).toBe('stopped');
+    expect(spent.stop).toBeInstanceOf(BudgetStop);
   });
 });

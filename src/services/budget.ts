@@ -87,26 +87,30 @@ export function budgetService(deps: {
     return (await owner(a)).capUsd;
   }
 
-  /** Where an agent stands this month, counting money already promised to calls in flight. */
+  /**
+   * Where an agent stands this month. Money promised to calls in flight counts toward the downgrade
+   * (the next call takes the cheaper model), but only money *spent* stops the agent here: whether a
+   * call fits beside the ones in flight is the reservation's to decide (`reserve`), which waits for
+   * them to settle, usually for less than they held. Counting holds as spent here would tell people
+   * under a burst that a budget is used up while most of it is not.
+   */
   async function plan(agent: Agent, personId?: string): Promise<{ state: BudgetState; stop?: BudgetStop }> {
     const o = await owner(agent);
     // A suspended customer, an ended trial or a canceled plan: the agent stays silent, politely.
     if (o.suspended || o.blocked) return { state: 'stopped', stop: new BudgetStop(unavailableMessage(agent), 'customer') };
     let state = 'normal' as BudgetState;
     const worst = (s: BudgetState) => { if (s === 'stopped' || (s === 'downgraded' && state === 'normal')) state = s; };
-    if (agent.monthlyBudgetUsd !== null) {
-      const t = await store.budget.get(agentKey(agent));
-      worst(stateFor(percentOf(t.spentUsd + t.reservedUsd, agent.monthlyBudgetUsd), agent));
-    }
+    const standing = (t: { spentUsd: number; reservedUsd: number }, budget: number, at: { downgradeAtPercent: number; stopAtPercent: number }): BudgetState => {
+      const promised = stateFor(percentOf(t.spentUsd + t.reservedUsd, budget), at);
+      return promised === 'stopped' && stateFor(percentOf(t.spentUsd, budget), at) !== 'stopped' ? 'downgraded' : promised;
+    };
+    if (agent.monthlyBudgetUsd !== null) worst(standing(await store.budget.get(agentKey(agent)), agent.monthlyBudgetUsd, agent));
     const cap = o.capUsd;
-    if (cap !== null) {
-      const t = await store.budget.get(customerKey(agent));
-      worst(stateFor(percentOf(t.spentUsd + t.reservedUsd, cap), { downgradeAtPercent: agent.downgradeAtPercent, stopAtPercent: 100 }));
-    }
+    if (cap !== null) worst(standing(await store.budget.get(customerKey(agent)), cap, { downgradeAtPercent: agent.downgradeAtPercent, stopAtPercent: 100 }));
     if (state === 'stopped') return { state, stop: new BudgetStop(agent.budgetStopMessage || defaultStopMessage(agent), 'agent') };
     if (personId && agent.personDailyCostUsd !== null) {
       const t = await store.budget.get(personKey(agent, personId));
-      if (t.spentUsd + t.reservedUsd >= agent.personDailyCostUsd) return { state, stop: new BudgetStop(personCapMessage(agent), 'person') };
+      if (t.spentUsd >= agent.personDailyCostUsd) return { state, stop: new BudgetStop(personCapMessage(agent), 'person') };
     }
     return { state };
   }

@@ -18,14 +18,12 @@ describe('providers and prices', () => {
 
   async function storedProviderKeys(): Promise<string[]> {
     if (isPg()) {
-      // The test app runs in its own schema; read the column from whichever schema holds it.
+      // The test app runs in its own schema (other test files' schemas come and go meanwhile).
       const c = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
       await c.connect();
-      const r = await c.query(`select table_schema from information_schema.tables where table_name = 'providers' and table_schema like 't_%'`);
-      const out: string[] = [];
-      for (const row of r.rows) out.push(...(await c.query(`select api_key_sealed from ${row.table_schema}.providers`)).rows.map((x) => String(x.api_key_sealed)));
-      await c.end();
-      return out;
+      try {
+        return (await c.query(`select api_key_sealed from ${app.schema}.providers`)).rows.map((x) => String(x.api_key_sealed));
+      } finally { await c.end(); }
     }
     const db = new Database(join(app.server.services.config.DATA_DIR, 'switchboard.db'), { readonly: true });
     try { return db.prepare('select api_key_sealed from providers').all().map((r: any) => String(r.api_key_sealed)); } finally { db.close(); }

@@ -5,7 +5,7 @@
  * has; deletion deprovisions (kept or purged conversations); nobody sees another customer's agent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestApp, type TestApp } from '../helpers/test-app.js';
+import { eventually, freePort, startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startFakeTelegram, textUpdate, type FakeTelegram } from '../fakes/telegram-server.js';
 import { startFakeWebsite, type FakeWebsite } from '../fakes/website-server.js';
 
@@ -180,7 +180,7 @@ describe('Provisioning (PUBLIC_URL set: webhooks)', () => {
     expect(again).toMatchObject({ status: 'failed', failedStep: 'check_site', attempts: 2 });
     expect(again.error).toMatch(/answered HTTP 500/);
 
-    const unreachable = `http://127.0.0.1:${await closedPort()}/`;
+    const unreachable = `http://127.0.0.1:${await freePort()}/`;
     await app.api(`/api/agents/${r.body.id}`, { method: 'PATCH', token: cust.token, body: { siteUrl: unreachable } });
     await app.api(`/api/agents/${r.body.id}/retry`, { method: 'POST', token: cust.token });
     expect((await settled(app, r.body.id, cust.token)).error).toMatch(/connection was refused/);
@@ -412,12 +412,3 @@ describe('Provisioning without SWITCHBOARD_ALLOW_PRIVATE_URLS', () => {
     expect((await settled(app, metadata.body.id, cust.token)).error).toMatch(/link-local/);
   });
 });
-
-async function closedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}

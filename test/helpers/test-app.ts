@@ -28,17 +28,23 @@ export type TestApp = {
 export const TEST_SECRET = 'a'.repeat(64);
 export const isPg = () => !!process.env.TEST_DATABASE_URL;
 
-/** A port that was free a moment ago (for servers that must know their public URL before listening). */
+/**
+ * A port that was free a moment ago (for servers that must know their public URL before listening, or
+ * listen again on the same port after a restart). It is picked below Linux's ephemeral range
+ * (32768–60999), which `listen(0)` and outgoing connections draw from: the parallel test workers open
+ * sockets all the time, and one of them could otherwise be given this port before the server binds it.
+ */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 /** Polls until `check` returns a truthy value, or fails after `ms`. */
