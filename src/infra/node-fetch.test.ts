@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nodeFetch } from './node-fetch.js';
+import { freePort } from '../../test/helpers/ports.js';
 
 let server: http.Server;
 let base: string;
@@ -67,10 +68,7 @@ describe('nodeFetch (the model providers\' fetch)', () => {
   });
 
   it('fails a refused connection as fetch does (TypeError "fetch failed" with the cause)', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((r) => closed.close(() => r()));
+    const port = await freePort();
     const err = await nodeFetch(`http://127.0.0.1:${port}/json`, { method: 'POST', body: '{}' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TypeError);
     expect((err as TypeError).message).toBe('fetch failed');

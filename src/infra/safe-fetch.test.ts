@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { classifyAddress, FetchRefused, safeFetch, safeFetcher, safePost, vetUrl, type Resolver } from './safe-fetch.js';
 import { checkSite } from '../services/site-check.js';
+import { freePort } from '../../test/helpers/ports.js';
 
 describe('classifyAddress', () => {
   it.each([
@@ -176,10 +177,7 @@ describe('safeFetch', () => {
   });
 
   it('reports a refused connection plainly', async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const p = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
+    const p = await freePort();
     await expect(safeFetch(`http://127.0.0.1:${p}/`, { allowPrivate: true })).rejects.toThrow(/connection was refused/);
   });
 

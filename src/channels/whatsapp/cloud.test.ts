@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { sendCloudText, GRAPH_VERSION } from './cloud.js';
 import type { CloudConfig } from './config.js';
+import { freePort } from '../../../test/helpers/ports.js';
 
 const TOKEN = 'EAAG-cloud-send-token';
 const servers: Server[] = [];
@@ -44,7 +44,7 @@ describe('WhatsApp Cloud sends (over node:http, infra/node-fetch.ts)', () => {
   });
 
   it('reports an unreachable Graph API as a retryable network error that names neither the URL nor the token', async () => {
-    const port = await new Promise<number>((r) => { const s = createNetServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
+    const port = await freePort();
     const cfg: CloudConfig = { provider: 'cloud', token: TOKEN, phoneNumberId: '1', appSecret: 's', verifyToken: null, graphUrl: `http://127.0.0.1:${port}` };
     const err = await sendCloudText(cfg, '5511', 'x').then(() => undefined, (e: Error & { retryable?: boolean }) => e);
     expect(err).toMatchObject({ retryable: true, message: 'network error: could not reach the WhatsApp Cloud API (ECONNREFUSED)' });

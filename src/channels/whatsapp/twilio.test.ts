@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createServer as createNetServer } from 'node:net';
 import { sendTwilioText } from './twilio.js';
 import type { TwilioConfig } from './config.js';
+import { freePort } from '../../../test/helpers/ports.js';
 
 const AUTH = 'twilio-auth-token-unit-test';
 
 describe('Twilio sends', () => {
   it('reports an unreachable API as a retryable network error, named by its cause only', async () => {
-    const port = await new Promise<number>((r) => { const s = createNetServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
+    const port = await freePort();
     const cfg: TwilioConfig = { provider: 'twilio', accountSid: 'AC' + '0123456789abcdef'.repeat(2), authToken: AUTH, from: '+14155238886', apiUrl: `http://127.0.0.1:${port}` };
     const err = await sendTwilioText(cfg, '14155550123', 'hello').then(() => undefined, (e: Error & { retryable?: boolean }) => e);
     expect(err).toMatchObject({ retryable: true, message: 'network error: could not reach Twilio (ECONNREFUSED)' });
