@@ -183,6 +183,30 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect((await store.people.resolve('api', 'user:counts', undefined, new Date(tick + 7_200_000).toISOString())).id).toBe(id); // the link expired
   });
 
+  it('settles many calls at once over shared rows, listed in any order, without a deadlock or a lost cent', async () => {
+    const period = '2026-04';
+    const customer = { scope: 'customer' as const, scopeId: 'race-customer', period };
+    const agents = ['race-a', 'race-b'].map((id) => ({ scope: 'agent' as const, scopeId: id, period }));
+    const person = (i: number) => ({ scope: 'person' as const, scopeId: `${agents[i % 2]!.scopeId}:p${i % 3}`, period: '2026-04-02' });
+    // Every row there first (each call's own first row of the period is the rare case, tested above).
+    for (const [i, k] of [customer, ...agents, person(0), person(1), person(2), person(3), person(4), person(5)].entries()) {
+      await store.budget.settle(`warm${i}`, [{ key: k, actualUsd: 0, held: false }]);
+    }
+    const calls = Array.from({ length: 40 }, (_, i) => {
+      const items = [{ key: agents[i % 2]!, actualUsd: 0.01 }, { key: customer, actualUsd: 0.01 }, { key: person(i), actualUsd: 0.01 }];
+      return { id: `race${i}`, items: i % 2 ? items : [...items].reverse() };
+    });
+    for (const c of calls) {
+      const r = await store.budget.reserve(c.id, c.items.map((it) => ({ key: it.key, amountUsd: 0.02, limitUsd: 100 })), '2026-04-02T11:00:00Z');
+      expect(r.ok).toBe(true);
+    }
+    await Promise.all(calls.map((c) => store.budget.settle(c.id, c.items)));
+    expect(await store.budget.get(customer)).toMatchObject({ reservedUsd: 0 });
+    expect((await store.budget.get(customer)).spentUsd).toBeCloseTo(0.4, 10);
+    for (const a of agents) expect((await store.budget.get(a)).spentUsd).toBeCloseTo(0.2, 10);
+    for (const a of agents) expect((await store.budget.get(a)).reservedUsd).toBeCloseTo(0, 10);
+  });
+
   it("settles a call's scopes together: holds released, the cost added to each, a scope without a row started from usage", async () => {
     const period = '2026-03';
     const agentKey = { scope: 'agent' as const, scopeId: 'settle-agent', period };
@@ -196,12 +220,18 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
     expect(await store.budget.get(customerKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
     expect(await store.budget.get(personKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
+    // Every row there now (the common case: one statement on both databases, in order on PostgreSQL).
+    expect((await store.budget.reserve('h1b', [{ key: agentKey, amountUsd: 0.5, limitUsd: 10 }, { key: customerKey, amountUsd: 0.5, limitUsd: 10 }], '2026-03-01T11:00:00Z')).ok).toBe(true);
+    const again = await store.budget.settle('h1b', [{ key: personKey, actualUsd: 0.125, held: false }, { key: agentKey, actualUsd: 0.125 }, { key: customerKey, actualUsd: 0.125 }]);
+    expect(again.map((t) => [t.key.scope, t.spentUsd])).toEqual([['person', 0.375], ['agent', 0.375], ['customer', 0.375]]);
+    expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.375, reservedUsd: 0 });
+    expect(await store.budget.get(customerKey)).toMatchObject({ spentUsd: 0.375, reservedUsd: 0 });
     // A scope's first row of the period starts from what the usage table already holds for it, plus this call.
     const u = await owner();
     const agent = await store.agents.insert({ name: 'S', slug: 'store-settle', description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
     await store.usage.insert({ agentId: agent.id, conversationId: null, messageId: null, channel: 'api', purpose: 'chat', provider: 'openai', model: 'm', inputTokens: 1, outputTokens: 1, costUsd: 0.5, ttftMs: null, latencyMs: 1, status: 'ok', error: null });
     const fresh = { scope: 'agent' as const, scopeId: agent.id, period };
-    expect(await store.budget.settle('h2', [{ key: fresh, actualUsd: 0.25, held: false }, { key: customerKey, actualUsd: 0.25, held: false }])).toEqual([{ key: fresh, spentUsd: 0.75 }, { key: customerKey, spentUsd: 0.5 }]);
+    expect(await store.budget.settle('h2', [{ key: fresh, actualUsd: 0.25, held: false }, { key: customerKey, actualUsd: 0.25, held: false }])).toEqual([{ key: fresh, spentUsd: 0.75 }, { key: customerKey, spentUsd: 0.625 }]);
     expect(await store.budget.get(fresh)).toMatchObject({ spentUsd: 0.75, reservedUsd: 0 });
     // A person's first row of the day starts from their day so far (their usage and their messages with
     // this agent, nobody else's), plus this call.
@@ -225,7 +255,7 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(await store.budget.get(newcomerKey)).toMatchObject({ spentUsd: 0.0625, reservedUsd: 0, messages: 0 });
     // Settled again (a retried record): nothing is held any more, so nothing goes below zero.
     await store.budget.settle('h1', [{ key: agentKey, actualUsd: 0 }, { key: customerKey, actualUsd: 0, held: false }]);
-    expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.25, reservedUsd: 0 });
+    expect(await store.budget.get(agentKey)).toMatchObject({ spentUsd: 0.375, reservedUsd: 0 });
   });
 
   it('accepts a batch of webhooks in arrival order: new ones stored, one seen before (or twice in the batch) keeps its first id', async () => {

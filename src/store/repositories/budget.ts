@@ -1,4 +1,4 @@
-import { sql, PostgresAdapter } from 'kysely';
+import { sql, PostgresAdapter, type ExpressionBuilder } from 'kysely';
 import type { Db } from '../db.js';
 import { prepared, preparedShapes } from '../prepared.js';
 import type { BudgetAlert, BudgetRepo, Clock, IdGenerator, SpendKey } from '../../domain/ports.js';
@@ -29,6 +29,32 @@ const settleAllQuery = preparedShapes((n: number) => (db, p: Record<string, stri
     updated_at: p.at as string,
   }).where((eb) => eb.or(each.map((i) => eb.and([eb('scope', '=', p[`scope${i}`] as string), eb('scope_id', '=', p[`id${i}`] as string), eb('period', '=', p[`period${i}`] as string)]))))
     .returning(['scope', 'scope_id', 'period', 'spent_usd']);
+});
+
+/**
+ * settleAll on PostgreSQL: the same update, all of the rows or none. The rows are locked first, in the
+ * one lock order (`lockOrder`: by code point, which is collation "C"), by a `FOR UPDATE` in sorted order:
+ * an update over several rows alone would lock them in whatever order its scan finds them, and two
+ * calls settling the same agent and customer rows in opposite orders could deadlock. And it locks only
+ * when every row is there (the count, read once before any lock): a scope's first call of the period
+ * must create its row, and creating an earlier row while holding a later one would break the order.
+ */
+const settleAllQueryPg = preparedShapes((n: number) => (db, p: Record<string, string | number>) => {
+  const each = Array.from({ length: n }, (_, i) => i);
+  const keys = (eb: ExpressionBuilder<Database, 'spend'>) => eb.or(each.map((i) => eb.and([eb('scope', '=', p[`scope${i}`] as string), eb('scope_id', '=', p[`id${i}`] as string), eb('period', '=', p[`period${i}`] as string)])));
+  const byScope = (name: string) => sql<number>`(case "spend"."scope" ${sql.join(each.map((i) => sql`when ${p[`scope${i}`]} then cast(${p[`${name}${i}`]} as double precision)`), sql` `)} else 0 end)`;
+  return db.with('locked', (d) => d.selectFrom('spend').select(['scope', 'scope_id', 'period'])
+    .where(keys)
+    .where((eb) => eb(eb.selectFrom('spend').select((e) => e.fn.countAll<number>().as('n')).where(keys), '=', n))
+    .orderBy(sql`scope collate "C"`).orderBy(sql`scope_id collate "C"`).orderBy(sql`period collate "C"`)
+    .forUpdate())
+    .updateTable('spend').from('locked').set({
+      reserved_usd: sql<number>`greatest("spend"."reserved_usd" - ${byScope('freed')}, 0)`,
+      spent_usd: sql<number>`"spend"."spent_usd" + ${byScope('actual')}`,
+      updated_at: p.at as string,
+    })
+    .whereRef('spend.scope', '=', 'locked.scope').whereRef('spend.scope_id', '=', 'locked.scope_id').whereRef('spend.period', '=', 'locked.period')
+    .returning(['spend.scope', 'spend.scope_id', 'spend.period', 'spend.spent_usd']);
 });
 
 /**
@@ -120,11 +146,11 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
     return startRowInsert.first(tx, { scope: k.scope, scopeId: k.scopeId, period: k.period, spent: init.spent + actualUsd, messages: init.messages, at });
   }
 
-  /** Every scope's row settled in one statement (SQLite only; see settle): the scopes' rows it updated. */
+  /** Every scope's row settled in one statement (see settle): the scopes' rows it updated. */
   function settleAll(tx: Db, items: { key: SpendKey; actualUsd: number }[], freed: (it: { key: SpendKey }) => number, at: string) {
     const values: Record<string, string | number> = { at };
     items.forEach((it, i) => Object.assign(values, { [`scope${i}`]: it.key.scope, [`id${i}`]: it.key.scopeId, [`period${i}`]: it.key.period, [`freed${i}`]: freed(it), [`actual${i}`]: it.actualUsd }));
-    return settleAllQuery(items.length).execute(tx, values).then((r) => r.rows);
+    return (pg ? settleAllQueryPg : settleAllQuery)(items.length).execute(tx, values).then((r) => r.rows);
   }
 
   return {
@@ -164,9 +190,9 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
         const held = holdIds.length ? await tx.deleteFrom('budget_holds').where('id', 'in', holdIds).returning(['id', 'amount_usd']).execute() : [];
         const release = new Map(held.map((h) => [h.id, Number(h.amount_usd)]));
         const at = clock.now().toISOString();
-        // One statement per scope, in one fixed order (the order reserve takes them in, sorted): a single
-        // statement over several rows locks them in whatever order the scan finds them, and on PostgreSQL
-        // two calls settling the same agent and customer rows in opposite orders deadlock.
+        // Rows are locked in one fixed order (the order reserve takes them in, sorted): a statement over
+        // several rows would lock them in whatever order its scan finds them, and on PostgreSQL two calls
+        // settling the same agent and customer rows in opposite orders would deadlock.
         const same = (r: { scope: string; scope_id: string; period: string }, k: SpendKey) => r.scope === k.scope && r.scope_id === k.scopeId && r.period === k.period;
         const settleRow = (it: (typeof items)[number]) => {
           const freed = release.get(`${holdId}:${it.key.scope}`) ?? 0;
@@ -176,18 +202,18 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
           })), it.key).returning(['scope', 'scope_id', 'period', 'spent_usd']).executeTakeFirst();
         };
         const rows: { scope: string; scope_id: string; period: string; spent_usd: number }[] = [];
-        // SQLite runs one writer at a time, so there the scopes' rows (one per scope: agent, customer,
-        // person) settle in one statement; rows it did not find are done one by one below.
-        const together = !pg && items.length > 1 && new Set(items.map((it) => it.key.scope)).size === items.length;
-        const each = together
-          ? await settleAll(tx, items, (it) => release.get(`${holdId}:${it.key.scope}`) ?? 0, at).then((found) => {
-            rows.push(...found);
-            return items.filter((it) => !found.some((r) => same(r, it.key)));
-          })
-          : items;
+        // The scopes' rows (one per scope: agent, customer, person) settle in one statement: on SQLite,
+        // which runs one writer at a time, the rows it finds; on PostgreSQL all of them, locked in order,
+        // or none when one is missing (settleAllQueryPg). What it left is done one by one below, in order.
+        const together = items.length > 1 && new Set(items.map((it) => it.key.scope)).size === items.length;
+        const found = together ? await settleAll(tx, items, (it) => release.get(`${holdId}:${it.key.scope}`) ?? 0, at) : [];
+        rows.push(...found);
+        // Rows settleAll left are known to be missing when it settled others (not updated again in vain);
+        // when PostgreSQL's settled none, some of them may be there.
+        const leftMissing = together && (!pg || found.length > 0);
+        const each = items.filter((it) => !found.some((r) => same(r, it.key)));
         for (const it of [...each].sort((a, b) => lockOrder(a.key, b.key))) {
-          // (Rows left over by settleAll are known to be missing: not updated again in vain.)
-          let r = together ? undefined : await settleRow(it);
+          let r = leftMissing ? undefined : await settleRow(it);
           // A scope without a row yet for this period (no limit, so nothing reserved it): its row starts
           // from the usage table (which does not hold this call yet) plus this call. When another call
           // created it in the meantime, this one settles on it as usual.
