@@ -278,8 +278,11 @@ export function inboxService(deps: {
     let first = true;
     for (const part of fresh?.parts ?? await store.inbox.pendingParts(item.id, iso(1))) {
       const cut = first && fresh?.messageId; // nothing of this reply has gone out yet
+      // The first part of a reply this worker has just stored was claimed as it was stored (saveReply's
+      // claimFirst); stored pending instead, a person holds the conversation and the claim below says so.
+      const claimed = first && !!fresh && part.status === 'sending';
       first = false;
-      if (part.status === 'sending' && part.sentAt && part.sentAt >= iso(-o.leaseMs)) {
+      if (!claimed && part.status === 'sending' && part.sentAt && part.sentAt >= iso(-o.leaseMs)) {
         await store.inbox.retryLater(item.id, new Date(Date.parse(part.sentAt) + o.leaseMs + 50).toISOString(), 'waiting for a send in progress elsewhere');
         return 'retry';
       }
@@ -287,7 +290,7 @@ export function inboxService(deps: {
         await store.inbox.markPart(part.id, { status: 'failed', lastError: `the ${item.channel} channel is not configured` });
         continue;
       }
-      if (!(await store.inbox.claimPart(part.id, iso(), iso(-o.leaseMs)))) {
+      if (!claimed && !(await store.inbox.claimPart(part.id, iso(), iso(-o.leaseMs)))) {
         // Refused because a person took the conversation over: the rest is dropped, nothing more is sent.
         // Taken over (in another process) while the answer was generated: nothing of it was sent, and the
         // transcript shows it was cut.
@@ -355,8 +358,9 @@ export function inboxService(deps: {
         // A spoken reply follows the text as one more part, sent (and retried, and cut by a takeover) like the others.
         if (voice && sender?.sendVoice) parts.push(VOICE_PART + voice.mediaId);
         // A takeover in another process while the answer was generated is seen when its first part is
-        // claimed (the claim refuses it): the reply is then marked cut and nothing is sent.
-        const stored = await store.inbox.saveReply(item.id, parts.map((t: string) => ({ channel: item.channel, agentId, recipient: item.sender, text: t })), iso());
+        // claimed (the claim refuses it): the reply is then marked cut and nothing is sent. The first
+        // part is claimed as it is stored (one statement less a reply).
+        const stored = await store.inbox.saveReply(item.id, parts.map((t: string) => ({ channel: item.channel, agentId, recipient: item.sender, text: t })), iso(), { claimFirst: true });
         fresh = stored && { parts: stored, ...(messageId ? { messageId } : {}) };
       }
       const sent = await sendParts(item, fresh);

@@ -281,6 +281,30 @@ describe(`store on ${url ? 'PostgreSQL' : 'SQLite'}`, () => {
     expect(fresh[0]!).toBeGreaterThan(items[5]!.seq);
   });
 
+  it('stores a reply with its first part claimed for sending, unless a person holds the conversation', async () => {
+    const acct = `claim-${randomBytes(4).toString('hex')}`;
+    const u = await owner();
+    const agent = await store.agents.insert({ name: 'C', slug: `claim-${acct}`, description: '', icon: '', persona, model: null, fallbackModel: null, temperature: 1, status: 'active', listed: false, ownerId: u.id, ...AGENT_DEFAULTS });
+    const accept = async (n: number) => (await store.inbox.acceptMany([{ channel: 'telegram', account: acct, externalId: `e${n}`, threadKey: `telegram:${acct}:${n}`, agentId: agent.id,
+      sender: `s${n}`, senderName: null, text: 'hi', payload: null, orderKey: '' }], '2026-03-01T10:00:00.000Z'))[0]!;
+    const parts = ['one', 'two'].map((text) => ({ channel: 'telegram', agentId: agent.id, recipient: 's', text }));
+    const free = await accept(1);
+    const saved = await store.inbox.saveReply(free.id, parts, '2026-03-01T10:00:01.000Z', { claimFirst: true });
+    expect(saved?.map((p) => [p.status, p.sentAt])).toEqual([['sending', '2026-03-01T10:00:01.000Z'], ['pending', null]]);
+    // Claimed: no other worker's claim takes it while its send is recent.
+    expect(await store.inbox.claimPart(saved![0]!.id, '2026-03-01T10:00:02.000Z', '2026-03-01T09:59:00.000Z')).toBe(false);
+    // Its message is in a conversation a person has taken over: stored pending, and the claim refuses it.
+    const held = await accept(2);
+    const person = await store.people.upsert('telegram', `claim-${acct}`);
+    const conv = await store.conversations.create({ agentId: agent.id, personId: person.id, channel: 'telegram' });
+    await store.conversations.addMessage({ conversationId: conv.id, role: 'user', content: 'hi', status: 'complete', sourceId: held.id });
+    expect(await store.conversations.takeOver(conv.id, u.id, '2026-03-01T10:00:00.500Z')).toBeTruthy();
+    const kept = await store.inbox.saveReply(held.id, parts, '2026-03-01T10:00:01.000Z', { claimFirst: true });
+    expect(kept?.map((p) => [p.status, p.sentAt])).toEqual([['pending', null], ['pending', null]]);
+    expect(await store.inbox.claimPart(kept![0]!.id, '2026-03-01T10:00:02.000Z', '2026-03-01T09:59:00.000Z')).toBe(false);
+    expect(await store.inbox.heldByHuman(held.id)).toBe(true);
+  });
+
   it('stores a reply of many parts in order, once: a second save (another worker) reads the stored parts instead', async () => {
     const acct = `reply-${randomBytes(4).toString('hex')}`;
     const [m] = await store.inbox.acceptMany([{ channel: 'telegram', account: acct, externalId: 'e1', threadKey: `telegram:${acct}:1`, agentId: null,

@@ -71,8 +71,10 @@ export interface OutboxParts {
   /**
    * Stores the reply as ordered parts and marks the reply as ready, in one transaction. Returns the
    * parts as stored (pending, in order), or undefined when some were stored before (read them then).
+   * `claimFirst`: the first part is stored claimed for sending at `at` (status 'sending', as
+   * `claimPart` would leave it), unless a person has taken the conversation over (then pending).
    */
-  saveReply(id: string, parts: { channel: string; agentId: string | null; recipient: string; text: string }[], at: string): Promise<OutboxItem[] | undefined>;
+  saveReply(id: string, parts: { channel: string; agentId: string | null; recipient: string; text: string }[], at: string, o?: { claimFirst?: boolean }): Promise<OutboxItem[] | undefined>;
   /** Parts still to send, in order: pending ones, and ones whose send started before `staleBefore` and never finished. */
   pendingParts(inboxId: string, staleBefore?: string): Promise<OutboxItem[]>;
   /**

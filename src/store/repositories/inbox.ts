@@ -62,10 +62,25 @@ const claimPartQuery = prepared((db, p: { id: string; now: string; staleBefore: 
  */
 const PART_SIZES = [8, 4, 2, 1];
 type PartValues = Record<string, string | number | null>;
-const partsInsert = preparedShapes((n: number) => (db, p: PartValues) => db.insertInto('outbox').values(Array.from({ length: n }, (_, k) => ({
-  id: p[`id${k}`] as string, inbox_id: p.inboxId as string, part: p[`part${k}`] as number, channel: p[`channel${k}`] as string, agent_id: p[`agentId${k}`] as string | null,
-  recipient: p[`recipient${k}`] as string, text: p[`text${k}`] as string, status: 'pending', attempts: 0, provider_message_id: null, last_error: null, created_at: p.at as string, sent_at: null,
-}))).onConflict((oc) => oc.columns(['inbox_id', 'part']).doNothing()).returningAll());
+/**
+ * Shape `n` or `n:claim`: with `claim`, the first row is stored claimed for sending now (as
+ * claimPartQuery would claim it a moment later) unless a person has taken the conversation over, when
+ * it is stored pending like the rest and the sender's claim refuses it as before.
+ */
+const partsInsert = preparedShapes((shape: string) => {
+  const [n, claim] = [Number.parseInt(shape, 10), shape.endsWith(':claim')];
+  return (db, p: PartValues) => {
+    const held = sql<boolean>`exists ${db.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id')
+      .where('hm.source_id', '=', p.inboxId as string).where('hc.mode', '=', 'human')}`;
+    return db.insertInto('outbox').values(Array.from({ length: n }, (_, k) => ({
+      id: p[`id${k}`] as string, inbox_id: p.inboxId as string, part: p[`part${k}`] as number, channel: p[`channel${k}`] as string, agent_id: p[`agentId${k}`] as string | null,
+      recipient: p[`recipient${k}`] as string, text: p[`text${k}`] as string, attempts: 0, provider_message_id: null, last_error: null, created_at: p.at as string,
+      ...(claim && k === 0
+        ? { status: sql<string>`case when ${held} then 'pending' else 'sending' end`, sent_at: sql<string | null>`case when ${held} then null else ${p.at} end` }
+        : { status: 'pending', sent_at: null }),
+    }))).onConflict((oc) => oc.columns(['inbox_id', 'part']).doNothing()).returningAll();
+  };
+});
 const replyReadyQuery = prepared((db, p: { id: string }) => db.updateTable('inbox').set({ reply_ready: 1 }).where('id', '=', p.id));
 type PartMark = { status: string; attempts?: number; last_error?: string | null; provider_message_id?: string | null; sent_at?: string | null };
 const PART_MARK_FIELDS = ['attempts', 'last_error', 'provider_message_id', 'sent_at'] as const;
@@ -207,7 +222,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       await db.updateTable('inbox').set({ agent_id: agentId }).where('id', '=', id).execute();
     },
 
-    async saveReply(id, parts, at) {
+    async saveReply(id, parts, at, o) {
       return inTx(db, async (tx) => {
         // The parts in one statement per 8, 4, 2 or 1 of them; the rows written come back, so the sender needs no read before it sends.
         const rows: Database['outbox'][] = [];
@@ -217,7 +232,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
             values[`id${k}`] = ids.id(); values[`part${k}`] = start + k; values[`channel${k}`] = p.channel;
             values[`agentId${k}`] = p.agentId; values[`recipient${k}`] = p.recipient; values[`text${k}`] = p.text;
           });
-          rows.push(...(await partsInsert(run.length).execute(tx, values)).rows);
+          rows.push(...(await partsInsert(o?.claimFirst && start === 0 ? `${run.length}:claim` : String(run.length)).execute(tx, values)).rows);
         }
         await replyReadyQuery.execute(tx, { id });
         // A part already stored (another worker got here first) means the stored parts are the truth: read them.
