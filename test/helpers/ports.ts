@@ -1,8 +1,9 @@
 /**
  * A port that was free a moment ago: for servers that must know their public URL before listening or
- * listen again on the same port after a restart, and for an address where nothing listens. It is picked below Linux's ephemeral range
- * (32768–60999 by default), which `listen(0)` and outgoing connections draw from: the parallel test workers open
- * sockets all the time, and one of them could otherwise be given this port before the server binds it.
+ * listen again on the same port after a restart, and for an address where nothing listens. It is
+ * picked below Linux's ephemeral range (32768–60999 by default), which `listen(0)` and outgoing
+ * connections draw from: the parallel test workers open sockets all the time, and one of them could
+ * otherwise be given this port before the server binds it.
  */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');

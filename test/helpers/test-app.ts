@@ -11,6 +11,9 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai-server.js';
 import type { Clock } from '../../src/domain/ports.js';
 import type { Logger } from '../../src/infra/logger.js';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 export type TestApp = {
   url: string;
@@ -25,9 +28,6 @@ export type TestApp = {
   close(): Promise<void>;
 };
 
-import { freePort } from './ports.js';
-
-export { freePort };
 export const TEST_SECRET = 'a'.repeat(64);
 export const isPg = () => !!process.env.TEST_DATABASE_URL;
 

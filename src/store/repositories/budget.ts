@@ -19,17 +19,20 @@ const toAlert = (r: Database['budget_alerts']): BudgetAlert => ({
 const lockOrder = (a: SpendKey, b: SpendKey) =>
   a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.scopeId < b.scopeId ? -1 : a.scopeId > b.scopeId ? 1 : a.period < b.period ? -1 : a.period > b.period ? 1 : 0;
 
+type SettleValues = Record<string, string | number>;
+/** The call's `n` rows of spend: `(scope, scope_id, period) = …` for each, or-ed. */
+const settleKeys = (n: number, p: SettleValues) => (eb: ExpressionBuilder<Database, 'spend'>) =>
+  eb.or(Array.from({ length: n }, (_, i) => eb.and([eb('scope', '=', p[`scope${i}`] as string), eb('scope_id', '=', p[`id${i}`] as string), eb('period', '=', p[`period${i}`] as string)])));
+/** Each row's own value `name` (freed, actual), by its scope; PostgreSQL is told the values are numbers. */
+const byScope = (n: number, p: SettleValues, name: string, pg: boolean) => sql<number>`(case ${pg ? sql`"spend"."scope"` : sql`scope`} ${sql.join(Array.from({ length: n }, (_, i) =>
+  sql`when ${p[`scope${i}`]} then ${pg ? sql`cast(${p[`${name}${i}`]} as double precision)` : p[`${name}${i}`]}`), sql` `)} else 0 end)`;
+
 /** settleAll's statement for `n` scopes, built once per n (prepared). */
-const settleAllQuery = preparedShapes((n: number) => (db, p: Record<string, string | number>) => {
-  const each = Array.from({ length: n }, (_, i) => i);
-  const byScope = (name: string) => sql<number>`(case scope ${sql.join(each.map((i) => sql`when ${p[`scope${i}`]} then ${p[`${name}${i}`]}`), sql` `)} else 0 end)`;
-  return db.updateTable('spend').set({
-    reserved_usd: sql<number>`max(reserved_usd - ${byScope('freed')}, 0)`,
-    spent_usd: sql<number>`spent_usd + ${byScope('actual')}`,
-    updated_at: p.at as string,
-  }).where((eb) => eb.or(each.map((i) => eb.and([eb('scope', '=', p[`scope${i}`] as string), eb('scope_id', '=', p[`id${i}`] as string), eb('period', '=', p[`period${i}`] as string)]))))
-    .returning(['scope', 'scope_id', 'period', 'spent_usd']);
-});
+const settleAllQuery = preparedShapes((n: number) => (db, p: SettleValues) => db.updateTable('spend').set({
+  reserved_usd: sql<number>`max(reserved_usd - ${byScope(n, p, 'freed', false)}, 0)`,
+  spent_usd: sql<number>`spent_usd + ${byScope(n, p, 'actual', false)}`,
+  updated_at: p.at as string,
+}).where(settleKeys(n, p)).returning(['scope', 'scope_id', 'period', 'spent_usd']));
 
 /**
  * settleAll on PostgreSQL: the same update, all of the rows or none. The rows are locked first, in the
@@ -39,23 +42,19 @@ const settleAllQuery = preparedShapes((n: number) => (db, p: Record<string, stri
  * when every row is there (the count, read once before any lock): a scope's first call of the period
  * must create its row, and creating an earlier row while holding a later one would break the order.
  */
-const settleAllQueryPg = preparedShapes((n: number) => (db, p: Record<string, string | number>) => {
-  const each = Array.from({ length: n }, (_, i) => i);
-  const keys = (eb: ExpressionBuilder<Database, 'spend'>) => eb.or(each.map((i) => eb.and([eb('scope', '=', p[`scope${i}`] as string), eb('scope_id', '=', p[`id${i}`] as string), eb('period', '=', p[`period${i}`] as string)])));
-  const byScope = (name: string) => sql<number>`(case "spend"."scope" ${sql.join(each.map((i) => sql`when ${p[`scope${i}`]} then cast(${p[`${name}${i}`]} as double precision)`), sql` `)} else 0 end)`;
-  return db.with('locked', (d) => d.selectFrom('spend').select(['scope', 'scope_id', 'period'])
-    .where(keys)
-    .where((eb) => eb(eb.selectFrom('spend').select((e) => e.fn.countAll<number>().as('n')).where(keys), '=', n))
+const settleAllQueryPg = preparedShapes((n: number) => (db, p: SettleValues) => db
+  .with('locked', (d) => d.selectFrom('spend').select(['scope', 'scope_id', 'period'])
+    .where(settleKeys(n, p))
+    .where((eb) => eb(eb.selectFrom('spend').select((e) => e.fn.countAll<number>().as('n')).where(settleKeys(n, p)), '=', n))
     .orderBy(sql`scope collate "C"`).orderBy(sql`scope_id collate "C"`).orderBy(sql`period collate "C"`)
     .forUpdate())
-    .updateTable('spend').from('locked').set({
-      reserved_usd: sql<number>`greatest("spend"."reserved_usd" - ${byScope('freed')}, 0)`,
-      spent_usd: sql<number>`"spend"."spent_usd" + ${byScope('actual')}`,
-      updated_at: p.at as string,
-    })
-    .whereRef('spend.scope', '=', 'locked.scope').whereRef('spend.scope_id', '=', 'locked.scope_id').whereRef('spend.period', '=', 'locked.period')
-    .returning(['spend.scope', 'spend.scope_id', 'spend.period', 'spend.spent_usd']);
-});
+  .updateTable('spend').from('locked').set({
+    reserved_usd: sql<number>`greatest("spend"."reserved_usd" - ${byScope(n, p, 'freed', true)}, 0)`,
+    spent_usd: sql<number>`"spend"."spent_usd" + ${byScope(n, p, 'actual', true)}`,
+    updated_at: p.at as string,
+  })
+  .whereRef('spend.scope', '=', 'locked.scope').whereRef('spend.scope_id', '=', 'locked.scope_id').whereRef('spend.period', '=', 'locked.period')
+  .returning(['spend.scope', 'spend.scope_id', 'spend.period', 'spend.spent_usd']));
 
 /**
  * A person's first row of the day (their first message of the day: for most web visitors their only
@@ -148,7 +147,7 @@ export function budgetRepo(db: Db, ids: IdGenerator, clock: Clock): BudgetRepo {
 
   /** Every scope's row settled in one statement (see settle): the scopes' rows it updated. */
   function settleAll(tx: Db, items: { key: SpendKey; actualUsd: number }[], freed: (it: { key: SpendKey }) => number, at: string) {
-    const values: Record<string, string | number> = { at };
+    const values: SettleValues = { at };
     items.forEach((it, i) => Object.assign(values, { [`scope${i}`]: it.key.scope, [`id${i}`]: it.key.scopeId, [`period${i}`]: it.key.period, [`freed${i}`]: freed(it), [`actual${i}`]: it.actualUsd }));
     return (pg ? settleAllQueryPg : settleAllQuery)(items.length).execute(tx, values).then((r) => r.rows);
   }

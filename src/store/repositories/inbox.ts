@@ -51,11 +51,15 @@ const acceptValues = (rows: { id: string; m: InboundMessage }[], at: string, lea
  * The statements every answered message runs once or more, prepared (built once, not per message):
  * a part's claim, its mark (one shape per set of fields given) and the message's finish.
  */
+/**
+ * Messages in a conversation a person holds; `.where('hm.source_id', '=', inboxId)` narrows it to the
+ * inbound message's (one indexed lookup: messages.source_id is unique).
+ */
+const humanHeld = (db: Db) => db.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id').where('hc.mode', '=', 'human');
 const claimPartQuery = prepared((db, p: { id: string; now: string; staleBefore: string }) => db.updateTable('outbox').set({ status: 'sending', sent_at: p.now }).where('id', '=', p.id)
   .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('sent_at', '<', p.staleBefore)])]))
-  // Not once a person has taken the conversation over (one indexed lookup: messages.source_id is unique).
-  .where((eb) => eb.not(eb.exists(eb.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id')
-    .whereRef('hm.source_id', '=', 'outbox.inbox_id').where('hc.mode', '=', 'human')))));
+  // Not once a person has taken the conversation over.
+  .where((eb) => eb.not(eb.exists(humanHeld(db).where('hm.source_id', '=', sql.ref<string>('outbox.inbox_id'))))));
 /**
  * A reply's parts in multi-row inserts of 8, 4, 2 and 1 rows (a reply of one part, the common case,
  * is one statement; each size compiled once), and the message's reply_ready mark.
@@ -70,8 +74,7 @@ type PartValues = Record<string, string | number | null>;
 const partsInsert = preparedShapes((shape: string) => {
   const [n, claim] = [Number.parseInt(shape, 10), shape.endsWith(':claim')];
   return (db, p: PartValues) => {
-    const held = sql<boolean>`exists ${db.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id')
-      .where('hm.source_id', '=', p.inboxId as string).where('hc.mode', '=', 'human')}`;
+    const held = sql<boolean>`exists ${humanHeld(db).where('hm.source_id', '=', p.inboxId as string)}`;
     return db.insertInto('outbox').values(Array.from({ length: n }, (_, k) => ({
       id: p[`id${k}`] as string, inbox_id: p.inboxId as string, part: p[`part${k}`] as number, channel: p[`channel${k}`] as string, agent_id: p[`agentId${k}`] as string | null,
       recipient: p[`recipient${k}`] as string, text: p[`text${k}`] as string, attempts: 0, provider_message_id: null, last_error: null, created_at: p.at as string,
@@ -329,7 +332,7 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       }).execute();
     },
     async heldByHuman(inboxId) {
-      return !!(await heldSubquery().where('hm.source_id', '=', inboxId).executeTakeFirst());
+      return !!(await humanHeld(db).where('hm.source_id', '=', inboxId).executeTakeFirst());
     },
     async dropPending(of, reason) {
       const q = db.updateTable('outbox').set({ status: 'dropped', last_error: reason }).where('status', '=', 'pending');
@@ -348,11 +351,6 @@ export function inboxRepo(db: Db, ids: IdGenerator): InboxRepo {
       }));
     },
   };
-
-  /** The conversation of the inbound message `inboxId` names is held by a person. */
-  function heldSubquery() {
-    return db.selectFrom('messages as hm').innerJoin('conversations as hc', 'hc.id', 'hm.conversation_id').select('hm.id').where('hc.mode', '=', 'human');
-  }
 
   /** Applies a delivery receipt to an outbound record (a reply part, or a direct send); false when none has this id. */
   async function applyReceipt(table: 'outbox' | 'direct_sends', channel: string, providerMessageId: string, r: Parameters<InboxRepo['receipt']>[2], at: string) {
