@@ -74,6 +74,16 @@ describe('Telegram, webhook mode (PUBLIC_URL set)', () => {
     expect(hist.slice(-2).map((m: { channel: string; role: string }) => [m.channel, m.role])).toEqual([['telegram', 'user'], ['telegram', 'assistant']]);
   });
 
+  it('stores and answers a message holding a NUL character, which PostgreSQL text cannot hold', async () => {
+    await connect();
+    const res = await tg.deliver(TOKEN, textUpdate({ chatId: 5002, firstName: 'N\u0000ul', text: 'before\u0000after' }));
+    expect(res.status).toBe(200);
+    const replies = await eventually(() => tg.messagesTo(5002).length && tg.messagesTo(5002), 5000, 'reply');
+    // SQLite keeps the NUL; PostgreSQL stores U+FFFD in its place (src/store/dialects/postgres.ts).
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatch(/^Echo: before[\u0000\uFFFD]after$/);
+  });
+
   it('shows a Telegram person by the name Telegram gives, and keeps it current (issue 14.2)', async () => {
     await connect();
     await tg.deliver(TOKEN, textUpdate({ chatId: 5020, firstName: 'Bea', text: 'hi' }));

@@ -32,12 +32,46 @@ class SchemaScopedPostgresDialect extends PostgresDialect {
 }
 
 /**
+ * PostgreSQL's text cannot hold the NUL character: a parameter with one fails the whole statement
+ * ("invalid byte sequence for encoding UTF8: 0x00"), so a message, a name or an id sent with a NUL
+ * (a webhook, a path segment, a JSON `\u0000`) was a 500 on PostgreSQL where SQLite stored it. Every
+ * string parameter bound through our pool has its NULs replaced by U+FFFD, the replacement character,
+ * as a decoder does with what it cannot represent: a lookup by such a value finds nothing, a text is
+ * stored with the mark where the NUL was. Only strings that hold one are copied.
+ */
+function withoutNul(values: unknown[]): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'string' && v.includes('\0')) (out ??= [...values])[i] = v.replaceAll('\0', '\uFFFD');
+    else if (Array.isArray(v)) { const inner = withoutNul(v); if (inner !== v) (out ??= [...values])[i] = inner; }
+  }
+  return out ?? values;
+}
+
+let nulSafeClient: typeof pgTypes.Client | undefined;
+/** pg's Client with withoutNul applied to the values of every query (Kysely's, and pg-boss's sends through our pool). */
+function NulSafeClient(): typeof pgTypes.Client {
+  return (nulSafeClient ??= class extends pg().Client {
+    override query(...args: unknown[]): any {
+      const [first, second] = args;
+      if (Array.isArray(second)) args[1] = withoutNul(second);
+      else if (first && typeof first === 'object' && Array.isArray((first as { values?: unknown }).values)) {
+        (first as { values: unknown[] }).values = withoutNul((first as { values: unknown[] }).values);
+      }
+      return (super.query as (...a: unknown[]) => unknown)(...args);
+    }
+  } as typeof pgTypes.Client);
+}
+
+/**
  * PostgreSQL through `pg`. `schema` (used by tests) isolates a run in its own schema
  * by setting the search_path of every pooled connection.
  */
 export function postgresDialect(connectionString: string, schema?: string): PostgresDialect {
   const pool = new (pg().Pool)({
     connectionString,
+    Client: NulSafeClient(),
     max: 10,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
