@@ -14,12 +14,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeFixture, type Fixture, type Who } from '../helpers/route-table.js';
 
+/** bodyProps: the JSON body's property paths, `a` or `a.b`. */
 type Op = { method: string; path: string; bodyProps: string[]; query: string[] };
 
 const HUGE_BODY = JSON.stringify({ text: 'x'.repeat(3_000_000) });
 const BODIES = ['{', '[]', '{}', 'null', HUGE_BODY];
 const BAD_VALUES: unknown[] = [null, { $gt: 1 }, 'x'.repeat(100_000), -1, 'nul \u0000 inside'];
-const BAD_QUERY = ['-1', 'abc', 'x'.repeat(5000)];
+const BAD_QUERY = ['-1', 'abc', 'x'.repeat(5000), 'nul\u0000'];
 /**
  * What an auditor or nobody may POST/PUT/PATCH/DELETE and get a 2xx: reads with a body (prompt
  * previews), their own session and visitor link, and their own API keys (every role may hold keys;
@@ -30,6 +31,11 @@ const HARMLESS_WRITES = new Set([
 ]);
 /** Routes that end sessions or remove the fixture's records run last, so the rest see them. */
 const destructive = (o: Op) => o.method === 'DELETE' || /logout|password|suspend|timezone/.test(o.path);
+/** The body's property paths, one level of nested objects included (`persona.soul`). */
+function propPaths(schema: { properties?: Record<string, { properties?: object }> } | undefined): string[] {
+  return Object.entries(schema?.properties ?? {}).flatMap(([k, v]) => [k, ...Object.keys(v?.properties ?? {}).map((n) => `${k}.${n}`)]);
+}
+const nest = (path: string, v: unknown): unknown => path.split('.').reduceRight<unknown>((inner, k) => ({ [k]: inner }), v);
 const LEAK = /sqlite|postgres|syntax error|select .* from|insert into|\bat \S+\.(?:ts|js|cjs):\d+|node_modules/i;
 
 describe('hostile input on every documented route', () => {
@@ -40,7 +46,7 @@ describe('hostile input on every documented route', () => {
     const spec = (await (await f.app.request('/api/openapi.json')).json()) as { paths: Record<string, Record<string, any>> };
     ops = Object.entries(spec.paths).flatMap(([path, methods]) => Object.entries(methods).map(([m, op]) => ({
       method: m.toUpperCase(), path,
-      bodyProps: Object.keys(op.requestBody?.content?.['application/json']?.schema?.properties ?? {}),
+      bodyProps: propPaths(op.requestBody?.content?.['application/json']?.schema),
       query: (op.parameters ?? []).filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name),
     })));
     ops.sort((a, b) => Number(destructive(a)) - Number(destructive(b)));
@@ -53,9 +59,9 @@ describe('hostile input on every documented route', () => {
     let sent = 0;
     for (const op of ops) {
       const hasParams = op.path.includes('{');
-      const segments = hasParams ? [f.ids.agent!, 'nope', 'x'.repeat(3000), '%00', '..%2F..%2Fetc'] : [''];
+      const segments = hasParams ? [f.ids.agent!, 'nope', 'x'.repeat(3000), '%00', '..%2F..%2Fetc', '%E0%A4%A'] : [''];
       const bodies: (string | undefined)[] = op.method === 'GET' || op.method === 'DELETE' ? [undefined]
-        : [undefined, ...BODIES, ...op.bodyProps.flatMap((k) => BAD_VALUES.map((v) => JSON.stringify({ [k]: v })))];
+        : [undefined, ...BODIES, ...op.bodyProps.flatMap((k) => BAD_VALUES.map((v) => JSON.stringify(nest(k, v))))];
       const queries = ['', ...op.query.flatMap((q) => BAD_QUERY.map((v) => `?${q}=${encodeURIComponent(v)}`))];
       for (const segment of segments) {
         const url = op.path.replace(/\{\w+\}/g, segment);
