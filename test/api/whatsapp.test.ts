@@ -70,6 +70,29 @@ describe('WhatsApp Cloud API: one number in front of every agent', () => {
     expect(await inboxSize()).toBe(before + 1);
   });
 
+  it('reads the well-formed items of a signed post and skips the others, with a 200 so Meta does not redeliver it', async () => {
+    const phone = '5511999990010';
+    wa.lastInbound.set(phone, wa.now()); // deliverRaw does not open the 24-hour window itself
+    const at = String(Math.floor(Date.now() / 1000));
+    const post = {
+      object: 'whatsapp_business_account',
+      entry: [null, { changes: -1 }, { changes: [null, { value: 'text' }] }, wa.envelope({
+        contacts: [null, { profile: { name: 'Bo' }, wa_id: phone }],
+        messages: [
+          { from: phone, id: 'wamid.shape-1', timestamp: at, type: 'text', text: { body: { evil: true } } },
+          { from: null, id: 'wamid.shape-2', timestamp: at, type: 'text', text: { body: 'no sender' } },
+          { from: phone, id: 'wamid.shape-3', timestamp: at, type: 'image', image: [] },
+          { from: phone, id: 'wamid.shape-4', timestamp: at, type: 'text', text: { body: 'the good one' } },
+        ],
+        statuses: [{ id: null, status: 'read' }, 'read'],
+      }).entry[0]],
+    };
+    expect((await wa.deliverRaw(hook, post)).status).toBe(200);
+    await eventually(() => repliesTo(phone).length === 1, 5000, 'reply to the good message');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(repliesTo(phone)).toEqual(['Echo: the good one']);
+  });
+
   it('with one listed agent, answers directly without a routing question, emoji and all', async () => {
     const r = await wa.deliverMessage(hook, { from: '5511999990001', text: 'Olá! Quero uma receita 🍝', name: 'Ana' });
     expect(r.status).toBe(200);

@@ -1,4 +1,5 @@
 import type * as Grammy from 'grammy';
+import { z } from 'zod';
 import type { Update } from 'grammy/types';
 import type { ChannelRow, ChannelSender, Clock, IdGenerator, InboundMedia, InboundMessage, SecretBox, Store } from '../../domain/ports.js';
 import type { AgentBots, ChannelAdapter, TelegramBotInfo, TelegramView, WebhookRequest } from '../../domain/channels.js';
@@ -22,10 +23,29 @@ const CHANNEL = 'telegram';
 const CACHE_MAX = 10_000;
 
 /**
+ * What we read of an Update's message (PROTOCOLS.md §1); Telegram sends more, and unknown fields pass.
+ * The webhook's secret says the post is Telegram's, so a message of another shape is skipped (and
+ * logged), never a 500, which Telegram would redeliver, nor a throw that would stall a polling bot.
+ */
+const tgFile = z.looseObject({ file_id: z.string().min(1).max(512), file_size: z.number().finite().optional() });
+const tgMessage = z.looseObject({
+  message_id: z.number().int(),
+  date: z.number().finite(),
+  chat: z.looseObject({ id: z.number().int() }),
+  from: z.looseObject({ id: z.number().int(), first_name: z.string().optional(), last_name: z.string().optional(), username: z.string().optional() }).optional(),
+  text: z.string().optional(),
+  caption: z.string().optional(),
+  voice: tgFile.optional(),
+  audio: tgFile.optional(),
+  photo: z.array(tgFile).optional(),
+});
+type TgMessage = z.infer<typeof tgMessage>;
+
+/**
  * The file a message carries: a voice note or audio file, a photo (its largest size, listed last),
  * or a kind we do not read (video, document, sticker…), which is answered politely.
  */
-export function mediaOf(m: NonNullable<Update['message']>): InboundMedia | undefined {
+export function mediaOf(m: TgMessage): InboundMedia | undefined {
   if (m.voice) return { kind: 'audio', provider: 'telegram', fileId: m.voice.file_id, size: m.voice.file_size };
   if (m.audio) return { kind: 'audio', provider: 'telegram', fileId: m.audio.file_id, size: m.audio.file_size };
   if (m.photo?.length) {
@@ -140,8 +160,14 @@ export function telegramChannel(deps: {
   }
 
   function toInbound(agentId: string, u: Update): InboundMessage | undefined {
-    const m = u.message;
-    if (!m || !m.from) return undefined;
+    if (u.message === undefined) return undefined; // edits, callbacks, channel posts: nothing to answer
+    const parsed = tgMessage.safeParse(u.message);
+    if (!parsed.success) {
+      log.warn('telegram update skipped: its message has an unexpected shape', { agentId, updateId: u.update_id, field: parsed.error.issues[0]?.path.join('.') });
+      return undefined;
+    }
+    const m = parsed.data;
+    if (!m.from) return undefined;
     const media = mediaOf(m);
     const text = m.text ?? m.caption ?? '';
     if (!text && !media) return undefined; // locations, contacts, service messages: nothing to answer

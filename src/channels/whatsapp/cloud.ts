@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { z } from 'zod';
 import type { InboundMedia, InboundMessage } from '../../domain/ports.js';
 import { boundedDownload, fileTooLarge } from '../media-download.js';
 import { SendError } from '../../domain/ports.js';
@@ -19,46 +20,99 @@ export function verifyCloudSignature(appSecret: string, raw: Buffer, header: str
 /** `details` is Meta's `errors[].error_data.details`, the part that says what went wrong. */
 export type CloudStatus = { id: string; status: string; recipientId: string; errors: { code: number; title?: string; message?: string; details?: string }[] };
 
+/**
+ * What we read of Meta's webhook, item by item (PROTOCOLS.md §3). Meta's payloads are loose objects
+ * with more fields than these, so unknown fields pass. The POST is signed, so it is Meta's (or holds
+ * the app secret): an item of the wrong shape is skipped and counted, never a 500, which Meta would
+ * redeliver for a week; the items beside it are still read.
+ */
+const idText = z.union([z.string().min(1).max(256), z.number().finite().transform(String)]);
+const cloudFile = z.looseObject({ id: idText, mime_type: z.string().max(255).optional(), caption: z.string().optional() });
+const cloudMessage = z.looseObject({
+  from: idText,
+  id: idText,
+  timestamp: z.union([z.string().max(20), z.number().finite()]).optional(),
+  type: z.string().max(64),
+  text: z.looseObject({ body: z.string() }).optional(),
+  interactive: z.looseObject({
+    button_reply: z.looseObject({ title: z.string() }).optional(),
+    list_reply: z.looseObject({ title: z.string() }).optional(),
+  }).optional(),
+  button: z.looseObject({ text: z.string() }).optional(),
+  audio: cloudFile.optional(), voice: cloudFile.optional(), image: cloudFile.optional(),
+  video: cloudFile.partial().optional(), document: cloudFile.partial().optional(),
+});
+const cloudStatus = z.looseObject({
+  id: idText,
+  status: z.string().max(64),
+  recipient_id: idText.optional(),
+  errors: z.array(z.looseObject({
+    code: z.number().finite().optional(), title: z.string().optional(), message: z.string().optional(),
+    error_data: z.looseObject({ details: z.string().optional() }).optional(),
+  })).optional(),
+});
+const cloudContact = z.looseObject({ wa_id: idText, profile: z.looseObject({ name: z.string().optional() }).optional() });
+const list = z.array(z.unknown());
+const cloudValue = z.looseObject({
+  metadata: z.looseObject({ phone_number_id: idText.optional() }).optional(),
+  contacts: list.optional(), messages: list.optional(), statuses: list.optional(),
+});
+const cloudChange = z.looseObject({ value: cloudValue });
+const cloudEntry = z.looseObject({ changes: list });
+type CloudMessage = z.infer<typeof cloudMessage>;
+
 /** The file a message carries: audio (voice notes too) and images are read; video, documents and stickers are not. */
-export function cloudMediaOf(m: any): InboundMedia | undefined {
-  if ((m.type === 'audio' || m.type === 'voice') && m[m.type]?.id) return { kind: 'audio', provider: 'whatsapp', mediaId: String(m[m.type].id), mimeType: m[m.type].mime_type };
-  if (m.type === 'image' && m.image?.id) return { kind: 'image', provider: 'whatsapp', mediaId: String(m.image.id), mimeType: m.image.mime_type };
+export function cloudMediaOf(m: CloudMessage): InboundMedia | undefined {
+  const audio = m.type === 'audio' ? m.audio : m.type === 'voice' ? m.voice : undefined;
+  if (audio) return { kind: 'audio', provider: 'whatsapp', mediaId: audio.id, mimeType: audio.mime_type };
+  if (m.type === 'image' && m.image) return { kind: 'image', provider: 'whatsapp', mediaId: m.image.id, mimeType: m.image.mime_type };
   if (m.type === 'video' || m.type === 'document' || m.type === 'sticker') return { kind: 'unsupported', what: m.type };
   return undefined;
 }
 
-/** Every message and status in a webhook POST (one POST can carry several entries and changes). */
-export function parseCloudWebhook(body: unknown, phoneNumberId: string): { messages: InboundMessage[]; statuses: CloudStatus[] } {
+/**
+ * Every message and status in a webhook POST (one POST can carry several entries and changes), and
+ * how many items were skipped for their shape (`skipped`).
+ */
+export function parseCloudWebhook(body: unknown, phoneNumberId: string): { messages: InboundMessage[]; statuses: CloudStatus[]; skipped: number } {
   const messages: InboundMessage[] = [];
   const statuses: CloudStatus[] = [];
-  const entries = (body as { entry?: unknown[] })?.entry;
-  for (const entry of Array.isArray(entries) ? entries : []) {
-    for (const change of (entry as { changes?: unknown[] }).changes ?? []) {
-      const value = (change as { value?: any }).value;
-      if (!value || (value.metadata?.phone_number_id && String(value.metadata.phone_number_id) !== phoneNumberId)) continue;
-      const names = new Map<string, string>((value.contacts ?? []).map((c: any) => [String(c.wa_id), String(c.profile?.name ?? '')]));
-      for (const m of value.messages ?? []) {
+  let skipped = 0;
+  /** Each item of a list that has the shape; the others counted. */
+  const each = <T>(items: unknown, schema: z.ZodType<T>): T[] => {
+    if (items === undefined) return [];
+    if (!Array.isArray(items)) { skipped++; return []; }
+    return items.flatMap((item) => {
+      const r = schema.safeParse(item);
+      if (!r.success) skipped++;
+      return r.success ? [r.data] : [];
+    });
+  };
+  for (const entry of each((body as { entry?: unknown } | null)?.entry, cloudEntry)) {
+    for (const { value } of each(entry.changes, cloudChange)) {
+      if (value.metadata?.phone_number_id && value.metadata.phone_number_id !== phoneNumberId) continue;
+      const names = new Map(each(value.contacts, cloudContact).map((c) => [c.wa_id, c.profile?.name ?? '']));
+      for (const m of each(value.messages, cloudMessage)) {
         const media = cloudMediaOf(m);
         const said = m.type === 'text' ? m.text?.body
           : m.type === 'interactive' ? (m.interactive?.button_reply?.title ?? m.interactive?.list_reply?.title)
           : m.type === 'button' ? m.button?.text
           : (m.image?.caption ?? m.video?.caption ?? m.document?.caption);
-        const text = typeof said === 'string' ? said : '';
+        const text = said ?? '';
         if (!text.trim() && !media) continue; // reactions, locations, contacts: nothing to answer
-        const from = String(m.from);
         messages.push({
-          channel: 'whatsapp', account: phoneNumberId, externalId: String(m.id), threadKey: `whatsapp:${from}`, agentId: null,
-          sender: from, senderName: names.get(from) || null, text, payload: { id: m.id, type: m.type, timestamp: m.timestamp, ...(media ? { media } : {}) },
+          channel: 'whatsapp', account: phoneNumberId, externalId: m.id, threadKey: `whatsapp:${m.from}`, agentId: null,
+          sender: m.from, senderName: names.get(m.from) || null, text, payload: { id: m.id, type: m.type, timestamp: m.timestamp, ...(media ? { media } : {}) },
           orderKey: String(m.timestamp ?? '').padStart(12, '0'),
         });
       }
-      for (const st of value.statuses ?? []) {
-        const errs = (Array.isArray(st.errors) ? st.errors : []).map((e: any) => ({ code: Number(e.code), title: e.title, message: e.message, details: e.error_data?.details || undefined }));
-        statuses.push({ id: String(st.id), status: String(st.status), recipientId: String(st.recipient_id ?? ''), errors: errs });
+      for (const st of each(value.statuses, cloudStatus)) {
+        const errs = (st.errors ?? []).map((e) => ({ code: Number(e.code), title: e.title, message: e.message, details: e.error_data?.details || undefined }));
+        statuses.push({ id: st.id, status: st.status, recipientId: st.recipient_id ?? '', errors: errs });
       }
     }
   }
-  return { messages, statuses };
+  return { messages, statuses, skipped };
 }
 
 /** Error codes that no retry will fix: outside the 24 h window, undeliverable, bad parameters, bad token. */

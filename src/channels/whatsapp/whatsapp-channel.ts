@@ -135,7 +135,8 @@ export function whatsappChannel(deps: { store: Store; clock: Clock; log: Logger;
       const c = await requireProvider('cloud');
       let body: unknown;
       try { body = JSON.parse(Buffer.from(await req.body()).toString('utf8')); } catch { throw errors.badRequest('invalid_json', 'The body is not valid JSON.'); }
-      const { messages, statuses } = parseCloudWebhook(body, c.phoneNumberId);
+      const { messages, statuses, skipped } = parseCloudWebhook(body, c.phoneNumberId);
+      if (skipped) log.warn('whatsapp webhook: items of an unexpected shape skipped', { skipped });
       const receipts: DeliveryReceipt[] = [];
       for (const st of statuses) {
         if (st.status === 'failed') {
