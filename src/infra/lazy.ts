@@ -19,3 +19,6 @@ export function lazyDefault<T>(id: string): () => T {
   const load = lazyRequire<{ default?: T } & T>(id);
   return () => { const m = load(); return (m.default ?? m) as T; };
 }
+
+/** The file `require` would load for a package, for code that loads it elsewhere (a worker thread). */
+export const resolvePackage = (id: string): string => require.resolve(id);

@@ -121,6 +121,27 @@ describe('knowledge base', () => {
     expect((await upload(agent.id, new TextEncoder().encode(''), 'text/plain', 'empty.txt')).status).toBe(400);
   });
 
+  it('refuses a DOCX bomb (a small file of 50 MB of XML) with a 413, and answers everyone else meanwhile', async () => {
+    const z = new JSZip();
+    const para = '<w:p><w:r><w:t>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa</w:t></w:r></w:p>';
+    z.file('[Content_Types].xml', '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>');
+    z.file('_rels/.rels', '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>');
+    z.file('word/document.xml', `<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>${para.repeat(Math.ceil(50 * 2 ** 20 / para.length))}</w:body></w:document>`);
+    const bomb = await z.generateAsync({ type: 'nodebuffer', compression: 'DEFLATE', compressionOptions: { level: 9 } });
+    expect(bomb.length).toBeLessThan(400_000);
+    const before = (await sources()).length;
+    const pending = upload(agent.id, bomb, 'application/octet-stream', 'bomb.docx');
+    // The server answers while the bomb is being read (in a worker thread, not on the event loop).
+    const t0 = performance.now();
+    expect((await fetch(`${app.url}/health`)).status).toBe(200);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    const res = await pending;
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'media_too_large', message: expect.stringMatching(/more than a knowledge file may/) });
+    expect((await sources()).length).toBe(before);
+    expect((await app.api('/health')).status).toBe(200);
+  });
+
   it('keeps the form-post refusal for everything but the upload carrying X-Filename', async () => {
     const noName = await upload(agent.id, new TextEncoder().encode('hello'), 'text/plain', undefined);
     expect(noName.status).toBe(415);
