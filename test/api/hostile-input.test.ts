@@ -3,7 +3,8 @@
  * attacker would: malformed and oversized bodies, each field of a body given a wrong type or a huge
  * value, nonsense query values, hostile path segments, and every kind of caller — the owner, the
  * customer who owns the fixture's agent, another customer, an auditor, nobody. Whatever comes in:
- * - no answer is a 5xx (an unhandled error is a bug, and its message could leak internals);
+ * - no answer is a 500 (an unhandled error is a bug, and its message could leak internals); a 502 or
+ *   503 only names a provider that failed or a feature that is not set up;
  * - every error is JSON in our shape (`{"error":{"code","message"}}`, OpenAI's on /v1) and names no
  *   SQL, driver or stack frame;
  * - another customer is never answered 2xx about the fixture's agent;
@@ -19,8 +20,8 @@ type Op = { method: string; path: string; bodyProps: string[]; query: string[] }
 
 const HUGE_BODY = JSON.stringify({ text: 'x'.repeat(3_000_000) });
 const BODIES = ['{', '[]', '{}', 'null', HUGE_BODY];
-const BAD_VALUES: unknown[] = [null, { $gt: 1 }, 'x'.repeat(100_000), -1, 'nul \u0000 inside'];
-const BAD_QUERY = ['-1', 'abc', 'x'.repeat(5000), 'nul\u0000'];
+const BAD_VALUES: unknown[] = [null, { $gt: 1 }, 'x'.repeat(100_000), -1, 1e20, 'nul \u0000 inside', '2026-13-45T99:99:99Z'];
+const BAD_QUERY = ['-1', 'abc', 'x'.repeat(5000), 'nul\u0000', '99999999999999999999', '2026-13-45'];
 /**
  * What an auditor or nobody may POST/PUT/PATCH/DELETE and get a 2xx: reads with a body (prompt
  * previews), their own session and visitor link, and their own API keys (every role may hold keys;
@@ -53,7 +54,7 @@ describe('hostile input on every documented route', () => {
   });
   afterAll(async () => { await f?.close(); });
 
-  it('answers every request without a 5xx, in the error shape, and keeps callers to their own', async () => {
+  it('answers every request without a 500, in the error shape, and keeps callers to their own', async () => {
     expect(ops.length).toBeGreaterThan(100);
     const problems: string[] = [];
     let sent = 0;
@@ -75,7 +76,8 @@ describe('hostile input on every documented route', () => {
           const what = `${who} ${op.method} ${op.path} [${segment.slice(0, 12)}]${q.slice(0, 30)} ${String(body).slice(0, 40)} → ${res.status}`;
           if ((res.headers.get('content-type') ?? '').includes('event-stream')) { await res.body?.cancel(); continue; }
           const text = await res.text();
-          if (res.status >= 500) { problems.push(`${what} ${text.slice(0, 200)}`); continue; }
+          // 502/503 name a provider that failed or a feature not set up (`whatsapp_not_configured`); a 500 is a bug.
+          if (res.status === 500 || (res.status > 500 && !/"code":"\w+_(?:not_configured|unreachable|failed)"/.test(text))) { problems.push(`${what} ${text.slice(0, 200)}`); continue; }
           if (res.status < 300) {
             if (who === 'other' && segment === f.ids.agent) problems.push(`another customer reached the agent: ${what}`);
             if ((who === 'auditor' || who === 'anonymous') && op.method !== 'GET' && !HARMLESS_WRITES.has(`${op.method} ${op.path}`)) problems.push(`a write went through: ${what}`);
