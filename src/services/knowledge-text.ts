@@ -51,7 +51,8 @@ export async function sniffKnowledgeFile(bytes: Uint8Array, claimedType: string 
  * Limits on reading one PDF or DOCX. Both are compressed containers: a 180 KB DOCX can hold 50 MB of
  * XML (measured: 37 s of CPU and 2.9 GB resident inside mammoth), and a larger one more than the
  * process has. So they are read in a worker thread with its own heap limit and a deadline, never on
- * the event loop, and what they yield is capped: a bomb fails its upload with a 413, and the server
+ * the event loop, and what they yield is capped (text formats need no cap: they yield no more characters
+ * than their bytes): a bomb fails its upload with a 413, and the server
  * and everyone else's requests carry on.
  */
 export const EXTRACT_LIMITS = { heapMb: 384, timeoutMs: 60_000, maxChars: 8_000_000, atOnce: 2 };
@@ -125,12 +126,13 @@ export async function extractText(kind: KnowledgeFileKind, bytes: Uint8Array, na
       const { html } = await readInWorker('docx', bytes, limits);
       return capped({ title: base, text: htmlToMarkdown(`<html><body>${html ?? ''}</body></html>`, '').markdown });
     }
+    // Text formats yield no more characters than their bytes, which the upload limit bounds already.
     const text = new TextDecoder().decode(bytes);
     if (kind === 'html') {
       const md = htmlToMarkdown(text, '');
-      return capped({ title: md.title ?? base, text: md.markdown });
+      return { title: md.title ?? base, text: md.markdown };
     }
-    return capped({ title: base, text });
+    return { title: base, text };
   } catch (err) {
     if (err instanceof AppError) throw err;
     throw errors.badRequest('invalid_payload', `The file could not be read as ${kind.toUpperCase()}: ${(err as Error).message.slice(0, 200)}`);
