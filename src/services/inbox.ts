@@ -205,16 +205,18 @@ export function inboxService(deps: {
     // A video, a document, a sticker: said plainly, not ignored (no model call, nothing stored).
     if (media?.kind === 'unsupported') return { text: UNSUPPORTED_MEDIA, agentId };
     const router = deps.routers?.get(item.channel);
+    let routed: Agent | undefined;
     if (router) {
       const route = item.route ?? await router(item); // routed before a crash: the same way again
       if ('drop' in route) return { text: null, agentId };
       if ('reply' in route) return { text: route.reply, agentId };
       agentId = route.agentId;
       text = route.text ?? text;
+      routed = route.agent;
       if (agentId !== item.agentId) await store.inbox.setAgent(item.id, agentId);
     }
     const identity = CHANNEL_IDENTITY[item.channel] ?? { person: item.channel, channel: item.channel as Channel };
-    const agent = agentId ? await store.agents.byId(agentId) : undefined;
+    const agent = routed ?? (agentId ? await store.agents.byId(agentId) : undefined);
     if (!agent) return { text: null, agentId };
     const sender = deps.senders.get(item.channel);
     const person = { kind: identity.person, externalId: item.sender, displayName: item.senderName };

@@ -49,8 +49,11 @@ describe('WhatsApp routing decisions survive a crash', () => {
 
   it('stores each decision with the item, and the agent it names', async () => {
     const first = await inbound('w1', 'a pasta recipe please');
-    expect(await route(first)).toEqual({ agentId: recipe.id });
-    expect((await store.inbox.byId(first.id))!).toMatchObject({ route: { agentId: recipe.id }, agentId: recipe.id });
+    // The route carries the agent as the router read it (the worker need not read it again)…
+    expect(await route(first)).toEqual({ agentId: recipe.id, agent: expect.objectContaining({ id: recipe.id, name: recipe.name }) });
+    // …and stores only the decision: after a crash the agent is read afresh.
+    expect((await store.inbox.byId(first.id))!).toMatchObject({ agentId: recipe.id });
+    expect((await store.inbox.byId(first.id))!.route).toEqual({ agentId: recipe.id });
 
     const asks = await inbound('w2', 'now help me with fractions');
     const question = { reply: 'Switch to Maths Tutor? Reply YES.' };
@@ -65,8 +68,9 @@ describe('WhatsApp routing decisions survive a crash', () => {
 
     const yes = await inbound('w3', 'YES');
     const switched = { agentId: maths.id, text: 'now help me with fractions' };
-    expect(await route(yes)).toEqual(switched);
-    expect((await store.inbox.byId(yes.id))!).toMatchObject({ route: switched, agentId: maths.id });
+    expect(await route(yes)).toEqual({ ...switched, agent: expect.objectContaining({ id: maths.id }) });
+    expect((await store.inbox.byId(yes.id))!).toMatchObject({ agentId: maths.id });
+    expect((await store.inbox.byId(yes.id))!.route).toEqual(switched);
     expect(await store.personState.get(person.id)).toMatchObject({ currentAgentId: maths.id, pendingAgentId: null });
     expect(modelCalls).toBe(calls); // a YES is not a routing question
   });

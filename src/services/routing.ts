@@ -1,4 +1,4 @@
-import type { Clock, InboxRoute, Store } from '../domain/ports.js';
+import type { Clock, InboxItem, InboxRoute, Store } from '../domain/ports.js';
 import type { Agent } from '../domain/types.js';
 import type { Logger } from '../infra/logger.js';
 import type { ModelGateway } from '../llm/model-gateway.js';
@@ -75,10 +75,17 @@ export function whatsappRouter(deps: {
   }
 
   return async (item) => {
-    const now = deps.clock.now().toISOString();
-    const person = await store.people.upsert('phone', item.sender);
     const agents = await publicAgents(store); // the operator's number offers only publicly listed agents
     if (!agents.length) return { reply: 'No assistants are available on this number right now. Please try again later.' };
+    const route = await routeAmong(item, agents);
+    // The chosen agent as read just now, for the worker (not stored: `decide` has stored the route already).
+    const agent = 'agentId' in route ? agents.find((a) => a.id === route.agentId) : undefined;
+    return agent ? { ...route, agent } : route;
+  };
+
+  async function routeAmong(item: InboxItem, agents: Agent[]): Promise<InboxRoute> {
+    const now = deps.clock.now().toISOString();
+    const person = await store.people.upsert('phone', item.sender);
     const state = (await store.personState.get(person.id)) ?? { personId: person.id, currentAgentId: null, pendingAgentId: null, pendingText: null };
     const current = agents.find((a) => a.id === state.currentAgentId);
     /** The person's new state and the decision, in one transaction: reprocessing after a crash repeats the decision. */
@@ -127,5 +134,5 @@ export function whatsappRouter(deps: {
       return decide({ ...state, pendingAgentId: guess.id, pendingText: item.text }, { reply: `Switch to ${guess.name}? Reply YES.` });
     }
     return { agentId: current.id };
-  };
+  }
 }

@@ -1,4 +1,5 @@
 /** The durable inbox and outbox of channel messages, and each person's routing state on a shared number. */
+import type { Agent } from '../types.js';
 
 export type InboundMessage = {
   channel: string; account: string; externalId: string; threadKey: string; agentId: string | null;
@@ -21,8 +22,12 @@ export function inboundMedia(payload: unknown): InboundMedia | undefined {
   const m = (payload as { media?: InboundMedia } | null)?.media;
   return m && typeof m === 'object' && typeof m.kind === 'string' ? m : undefined;
 }
-/** Where a router sent a message: to an agent (with the text it should answer), or an answer of its own. */
-export type InboxRoute = { agentId: string; text?: string } | { reply: string } | { drop: string };
+/**
+ * Where a router sent a message: to an agent (with the text it should answer), or an answer of its own.
+ * `agent`: the agent as the router read it a moment ago, so the worker need not read it again; never
+ * stored with the route (a message routed again after a crash reads its agent afresh).
+ */
+export type InboxRoute = { agentId: string; text?: string; agent?: Agent } | { reply: string } | { drop: string };
 /** A message sent outside a conversation's reply: a link code, an approval notice, a test message. */
 export type DirectSend = {
   channel: string; agentId: string | null; recipient: string; text: string; purpose: 'link_code' | 'approval' | 'test' | 'human_reply' | 'handoff_release' | 'handoff' | 'schedule' | 'owner_link' | 'site_alert';
