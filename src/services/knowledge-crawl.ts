@@ -8,11 +8,8 @@
  */
 import type { SafeFetcher } from '../domain/fetcher.js';
 import { FetchRefused } from '../domain/fetcher.js';
-import { htmlToMarkdown } from '../tools/web.js';
-import { lazyRequire } from '../infra/lazy.js';
-import type * as LinkedomT from 'linkedom';
+import { READER_LIMITS, readDocument } from '../infra/document-reader.js';
 
-const linkedom = lazyRequire<typeof LinkedomT>('linkedom');
 export const CRAWLER_AGENT = 'SwitchboardBot';
 const USER_AGENT = `Mozilla/5.0 (compatible; ${CRAWLER_AGENT}/1.0; knowledge sync)`;
 
@@ -59,21 +56,16 @@ export async function crawl(fetcher: SafeFetcher, start: string, mode: 'url' | '
     const type = res.headers['content-type'] ?? '';
     if (isText(type)) return { page: { url, title: new URL(url).pathname, text: res.body }, links: [] };
     if (!isHtml(type)) { skipped.push({ url, reason: `not a web page (${type.split(';')[0] || 'no content type'})` }); return { links: [] }; }
+    // Parsed in a worker thread (infra/document-reader.ts): a hostile page cannot hold the event loop.
+    let read;
+    try { read = await readDocument({ kind: 'html', html: res.body, links: mode === 'site' }, { ...READER_LIMITS, timeoutMs: 20_000 }); } catch (err) { skipped.push({ url, reason: `could not be read: ${(err as Error).message}`.slice(0, 300) }); return { links: [] }; }
     const links: string[] = [];
-    if (mode === 'site') {
-      const { document } = linkedom().parseHTML(res.body);
-      if (/nofollow/i.test(document.querySelector('meta[name="robots"]')?.getAttribute('content') ?? '')) return { page: toPage(url, res.body), links };
-      for (const a of document.querySelectorAll('a[href]')) {
-        const n = normalizeUrl(a.getAttribute('href') ?? '', finalUrl);
-        if (n && new URL(n).origin === origin) links.push(n);
-      }
+    for (const href of read.hrefs ?? []) {
+      const n = normalizeUrl(href, finalUrl);
+      if (n && new URL(n).origin === origin) links.push(n);
     }
-    return { page: toPage(url, res.body), links };
+    return { page: { url, title: read.title ?? new URL(url).pathname, text: read.markdown }, links };
   }
-  const toPage = (url: string, html: string): CrawledPage => {
-    const { title, markdown } = htmlToMarkdown(html, url);
-    return { url, title: title ?? new URL(url).pathname, text: markdown };
-  };
 
   if (mode === 'url') {
     const r = await page(startUrl);

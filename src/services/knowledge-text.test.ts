@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import JSZip from 'jszip';
-import { EXTRACT_LIMITS, extractText } from './knowledge-text.js';
+import { extractText } from './knowledge-text.js';
+import { READER_LIMITS as EXTRACT_LIMITS } from '../infra/document-reader.js';
 import { AppError } from '../domain/errors.js';
 
 async function docx(body: string): Promise<Buffer> {

@@ -6,9 +6,7 @@
  * heading path (`Guide › Install › Linux`) and, for PDFs, their page.
  */
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
-import { resolvePackage } from '../infra/lazy.js';
-import { htmlToMarkdown } from '../tools/web.js';
+import { READER_LIMITS, readDocument } from '../infra/document-reader.js';
 import { errors } from '../domain/errors.js';
 import { AppError } from '../domain/errors.js';
 import type { KnowledgeChunkInput } from '../domain/ports.js';
@@ -47,89 +45,17 @@ export async function sniffKnowledgeFile(bytes: Uint8Array, claimedType: string 
   return 'text';
 }
 
-/**
- * Limits on reading one PDF or DOCX. Both are compressed containers: a 180 KB DOCX can hold 50 MB of
- * XML (measured: 37 s of CPU and 2.9 GB resident inside mammoth), and a larger one more than the
- * process has. So they are read in a worker thread with its own heap limit and a deadline, never on
- * the event loop, and what they yield is capped (text formats need no cap: they yield no more characters
- * than their bytes): a bomb fails its upload with a 413, and the server
- * and everyone else's requests carry on.
- */
-export const EXTRACT_LIMITS = { heapMb: 384, timeoutMs: 60_000, maxChars: 8_000_000, atOnce: 2 };
-
-/** At most EXTRACT_LIMITS.atOnce readers at a time in this process (each may hold heapMb); the others wait their turn. */
-let reading = 0;
-const waiting: (() => void)[] = [];
-async function inTurn<T>(atOnce: number, f: () => Promise<T>): Promise<T> {
-  if (reading >= atOnce) await new Promise<void>((r) => waiting.push(r));
-  reading++;
-  try { return await f(); } finally { reading--; waiting.shift()?.(); }
-}
-
-/** The worker's code (CommonJS, run with `eval`): loads the parser by the path the server resolved, and posts the text or HTML back. */
-const WORKER_SOURCE = `
-const { parentPort, workerData: w } = require('node:worker_threads');
-(async () => {
-  if (w.kind === 'pdf') {
-    // pdf.js (inside unpdf) uses Promise.withResolvers, which Node 20 lacks.
-    Promise.withResolvers ??= function () { let resolve, reject; const promise = new Promise((a, b) => { resolve = a; reject = b; }); return { promise, resolve, reject }; };
-    const { extractText, getDocumentProxy } = require(w.paths.unpdf);
-    const doc = await getDocumentProxy(new Uint8Array(w.bytes));
-    const { text } = await extractText(doc, { mergePages: false });
-    const joined = text.join('\\f');
-    if (joined.length > w.maxChars) return parentPort.postMessage({ tooMuch: true });
-    parentPort.postMessage({ text: joined });
-  } else {
-    const { value } = await require(w.paths.mammoth).convertToHtml({ buffer: Buffer.from(w.bytes) });
-    if (value.length > w.maxChars * 2) return parentPort.postMessage({ tooMuch: true });
-    parentPort.postMessage({ html: value });
-  }
-})().catch((e) => parentPort.postMessage({ error: String((e && e.message) || e).slice(0, 200) }));
-`;
-
-const tooBigToRead = (what: string) => new AppError(413, 'media_too_large', `The file holds more than a knowledge file may (${what}); split it into smaller files.`);
-
-/** A PDF's text (pages joined by form feeds) or a DOCX's HTML, read in a worker thread within EXTRACT_LIMITS. */
-function readInWorker(kind: 'pdf' | 'docx', bytes: Uint8Array, limits = EXTRACT_LIMITS): Promise<{ text?: string; html?: string }> {
-  const copy = new Uint8Array(bytes); // its buffer is handed to the worker
-  return inTurn(limits.atOnce, () => new Promise((resolve, reject) => {
-    let settled = false;
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { kind, bytes: copy, maxChars: limits.maxChars, paths: { unpdf: resolvePackage('unpdf'), mammoth: resolvePackage('mammoth') } },
-      transferList: [copy.buffer],
-      resourceLimits: { maxOldGenerationSizeMb: limits.heapMb, maxYoungGenerationSizeMb: 32 },
-      stdout: true, stderr: true, // pdf.js warns on stdout; nothing of it belongs in our log
-    });
-    const done = (f: () => void) => { if (settled) return; settled = true; clearTimeout(timer); void worker.terminate(); f(); };
-    const timer = setTimeout(() => done(() => reject(tooBigToRead(`it took longer than ${limits.timeoutMs / 1000} s to read`))), limits.timeoutMs);
-    worker.on('message', (m: { text?: string; html?: string; tooMuch?: boolean; error?: string }) => done(() => {
-      if (m.tooMuch) reject(tooBigToRead(`over ${limits.maxChars.toLocaleString('en')} characters of text`));
-      else if (m.error !== undefined) reject(new Error(m.error));
-      else resolve(m);
-    }));
-    worker.on('error', (err: Error & { code?: string }) => done(() => reject(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? tooBigToRead('it needs more memory to read than a file may use') : err)));
-    worker.on('exit', () => done(() => reject(new Error('the reader stopped'))));
-  }));
-}
-
 /** The readable text of a file, as Markdown where it has structure; PDFs keep a form feed between pages. */
-export async function extractText(kind: KnowledgeFileKind, bytes: Uint8Array, name: string, limits = EXTRACT_LIMITS): Promise<{ title: string; text: string }> {
+export async function extractText(kind: KnowledgeFileKind, bytes: Uint8Array, name: string, limits = READER_LIMITS): Promise<{ title: string; text: string }> {
   const base = name.replace(/\.[a-z0-9]+$/i, '') || 'Untitled';
-  const capped = (r: { title: string; text: string }) => {
-    if (r.text.length > limits.maxChars) throw tooBigToRead(`over ${limits.maxChars.toLocaleString('en')} characters of text`);
-    return r;
-  };
   try {
-    if (kind === 'pdf') return capped({ title: base, text: (await readInWorker('pdf', bytes, limits)).text ?? '' });
-    if (kind === 'docx') {
-      const { html } = await readInWorker('docx', bytes, limits);
-      return capped({ title: base, text: htmlToMarkdown(`<html><body>${html ?? ''}</body></html>`, '').markdown });
-    }
-    // Text formats yield no more characters than their bytes, which the upload limit bounds already.
+    // PDF, DOCX and HTML are read in a worker thread within `limits` (infra/document-reader.ts): a bomb
+    // is a 413, and the server answers everyone meanwhile. Plain text, Markdown and CSV are taken as they
+    // are (they yield no more characters than their bytes, which the upload limit bounds).
+    if (kind === 'pdf' || kind === 'docx') return { title: base, text: (await readDocument({ kind, bytes }, limits)).markdown };
     const text = new TextDecoder().decode(bytes);
     if (kind === 'html') {
-      const md = htmlToMarkdown(text, '');
+      const md = await readDocument({ kind: 'html', html: text }, limits);
       return { title: md.title ?? base, text: md.markdown };
     }
     return { title: base, text };

@@ -1,42 +1,16 @@
 /**
  * web_fetch and web_search. Fetching goes through the same SSRF guard as the site check (every
  * address vetted, every redirect hop re-checked, the socket pinned to the vetted address); pages are
- * turned into readable Markdown with Mozilla's Readability and turndown. Search goes to one
+ * turned into readable Markdown with Mozilla's Readability and turndown, in a worker thread. Search goes to one
  * configured provider (SearXNG, Brave or Tavily); with none, the tool is not offered.
  */
-import type * as Linkedom from 'linkedom';
-import type * as MozillaReadability from '@mozilla/readability';
-import type TurndownServiceType from 'turndown';
 import { z } from 'zod';
 import type { ModelTool } from '../domain/ports.js';
 import { FetchRefused, type SafeFetcher } from '../domain/fetcher.js';
 import type { ToolProvider } from './toolbox.js';
-import { lazyDefault, lazyRequire } from '../infra/lazy.js';
-
-// The HTML parsers load with the first fetched page, not at start.
-const linkedom = lazyRequire<typeof Linkedom>('linkedom');
-const readability = lazyRequire<typeof MozillaReadability>('@mozilla/readability');
-const turndown = lazyDefault<typeof TurndownServiceType>('turndown');
+import { READER_LIMITS, readDocument } from '../infra/document-reader.js';
 
 const TEXT_LIMIT = 20_000;
-
-/** Readable Markdown of an HTML page: the main content when Readability finds it, the whole body otherwise. */
-export function htmlToMarkdown(html: string, url: string): { title: string | null; markdown: string } {
-  const { document } = linkedom().parseHTML(html);
-  for (const el of document.querySelectorAll('script, style, noscript, template, iframe, svg')) el.remove();
-  const title = document.querySelector('title')?.textContent?.trim() || null;
-  let content: string | null = null;
-  try {
-    // Readability works on its own copy; it needs documentURI for relative links.
-    const article = new (readability().Readability)(document.cloneNode(true) as never, { charThreshold: 200 }).parse();
-    if (article?.content && (article.textContent ?? '').trim().length > 200) content = article.content;
-  } catch { /* fall back to the body */ }
-  const td = new (turndown())({ headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-' });
-  td.remove(['script', 'style', 'noscript', 'iframe'] as never);
-  const markdown = td.turndown(content ?? document.body?.innerHTML ?? html).replace(/\n{3,}/g, '\n\n').trim();
-  void url;
-  return { title, markdown };
-}
 
 export function webFetchProvider(deps: { fetcher: SafeFetcher; timeoutMs?: number; maxBytes?: number }): ToolProvider {
   return {
@@ -53,7 +27,8 @@ export function webFetchProvider(deps: { fetcher: SafeFetcher; timeoutMs?: numbe
             const head = `URL: ${r.url}\nStatus: ${r.status} ${r.statusText}${r.hops.length > 1 ? `\nRedirected from: ${r.hops[0]}` : ''}`;
             let text: string;
             if (type.includes('html') || /^\s*</.test(r.body)) {
-              const page = htmlToMarkdown(r.body, r.url);
+              // In a worker thread (infra/document-reader.ts): a hostile page cannot hold the event loop.
+              const page = await readDocument({ kind: 'html', html: r.body }, { ...READER_LIMITS, timeoutMs: 20_000 });
               text = `${page.title ? `Title: ${page.title}\n` : ''}\n${page.markdown}`;
             } else if (type.startsWith('text/') || type.includes('json') || type.includes('xml') || type === '') {
               text = r.body;

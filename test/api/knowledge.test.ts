@@ -137,7 +137,7 @@ describe('knowledge base', () => {
     expect(performance.now() - t0).toBeLessThan(2000);
     const res = await pending;
     expect(res.status).toBe(413);
-    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'media_too_large', message: expect.stringMatching(/more than a knowledge file may/) });
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'media_too_large', message: expect.stringMatching(/more than can be read/) });
     expect((await sources()).length).toBe(before);
     expect((await app.api('/health')).status).toBe(200);
   });

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { contentText, type ChatRequest } from '../fakes/openai-server.js';
-import { htmlToMarkdown } from '../../src/tools/web.js';
+import { htmlToMarkdown } from '../../src/infra/document-reader.js';
 
 function toolModel(req: ChatRequest) {
   const last = req.messages?.at(-1);
@@ -50,8 +50,8 @@ describe('web tools', () => {
   });
   afterAll(async () => { await site?.close(); await searx?.close(); });
 
-  it('turns a page into readable Markdown without scripts', () => {
-    const r = htmlToMarkdown(PAGE, site.url);
+  it('turns a page into readable Markdown without scripts (in a worker thread)', async () => {
+    const r = await htmlToMarkdown(PAGE);
     expect(r.title).toBe('Acme Bakery');
     expect(r.markdown).toContain('# Fresh sourdough every morning');
     expect(r.markdown).toContain('**sourdough**');
