@@ -90,10 +90,11 @@ export function stripeGateway(opts: {
         throw new AppError(400, 'invalid_payload', 'The webhook body is not a Stripe event.');
       }
       const e = event as unknown as { id?: unknown; type?: unknown; created?: unknown; data?: { object?: unknown; previous_attributes?: unknown } };
-      if (typeof e.id !== 'string' || typeof e.type !== 'string' || typeof e.created !== 'number' || !e.data || typeof e.data.object !== 'object') {
+      // `created` orders a customer's events ("never backwards"): Unix seconds, a whole positive number.
+      if (typeof e.id !== 'string' || typeof e.type !== 'string' || !Number.isSafeInteger(e.created) || (e.created as number) <= 0 || !e.data || typeof e.data.object !== 'object' || e.data.object === null) {
         throw new AppError(400, 'invalid_payload', 'The webhook body is not a Stripe event.');
       }
-      return { id: e.id, type: e.type, created: e.created, object: e.data.object, previousAttributes: e.data.previous_attributes ?? null };
+      return { id: e.id, type: e.type, created: e.created as number, object: e.data.object, previousAttributes: e.data.previous_attributes ?? null };
     },
   };
 }

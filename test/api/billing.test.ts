@@ -383,6 +383,21 @@ describe('billing with Stripe', () => {
     // The operator's own view: not billed, nothing limited.
     expect(await billing({ id: '', email: '', token: owner })).toMatchObject({ plan: null, status: 'none', limits: { maxAgents: null, monthlyMessages: null, monthlyCostUsd: null, tools: null } });
   });
+
+  it('takes an event dated after 2038 (where a 32-bit integer ends), and refuses a `created` that is no time', async () => {
+    const late = await addUser(app, owner, 'late@example.com');
+    const r = await app.api('/api/billing/checkout', { token: late.token, body: { plan: 'starter' } });
+    const { events } = stripe.completeCheckout(String(r.body.url).split('/').at(-1)!);
+    const future = stripe.event('checkout.session.completed', events.checkoutCompleted.data.object, { created: 2_200_000_000 });
+    expect((await send(future)).status).toBe(200);
+    expect(await billing(late)).toMatchObject({ plan: 'starter', status: 'active' });
+    for (const created of [1e308, -5, 1.5]) {
+      const odd = stripe.event('invoice.paid', events.invoicePaid.data.object, { created });
+      const res = await send(odd);
+      expect(res.status, String(created)).toBe(400);
+      expect(res.body.error.code).toBe('invalid_payload');
+    }
+  });
 });
 
 describe('billing without Stripe keys', () => {

@@ -39,6 +39,7 @@ import { migration as m0033 } from './0033_status_counts.js';
 import { migration as m0034 } from './0034_inbox_by_agent.js';
 import { migration as m0035 } from './0035_inbox_lean.js';
 import { migration as m0036 } from './0036_lean_writes.js';
+import { migration as m0037 } from './0037_stripe_event_seconds.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
@@ -75,4 +76,5 @@ export const migrations: Record<string, Migration> = {
   '0034_inbox_by_agent': m0034,
   '0035_inbox_lean': m0035,
   '0036_lean_writes': m0036,
+  '0037_stripe_event_seconds': m0037,
 };
