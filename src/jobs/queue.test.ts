@@ -118,6 +118,22 @@ describe.each(dialects)('job queue on %s', (dialect) => {
     expect(await q.counts()).toEqual({ queued: 0, active: 0, completed: 1, failed: 0 });
   });
 
+  it('takes job data and a failure message holding a NUL (PostgreSQL keeps job data as jsonb, which refuses one)', async () => {
+    const q = open();
+    const seen: unknown[] = [];
+    q.work<{ sid: string; nested: { list: string[] } }>('nul', async (job) => {
+      seen.push(job.data);
+      if (job.attempt === 1) throw new Error('provider said \u0000 no');
+    });
+    await q.start();
+    const id = await q.send('nul', { sid: 'SM\u0000x', nested: { list: ['a\u0000'] } }, { retryDelaySeconds: 0, retryBackoff: false });
+    expect(id).toEqual(expect.any(String));
+    await eventually(async () => (await q.counts('nul')).completed === 1, 8000, 'the second attempt');
+    // SQLite keeps the NUL; PostgreSQL has U+FFFD in its place, as in every stored text (store/dialects/postgres.ts).
+    const mark = dialect === 'postgres' ? '\uFFFD' : '\u0000';
+    expect(seen).toEqual([{ sid: `SM${mark}x`, nested: { list: [`a${mark}`] } }, { sid: `SM${mark}x`, nested: { list: [`a${mark}`] } }]);
+  });
+
   it('retries a failing handler and then succeeds', async () => {
     const q = open();
     const attempts: number[] = [];

@@ -49,6 +49,19 @@ function withoutNul(values: unknown[]): unknown[] {
   return out ?? values;
 }
 
+/**
+ * The same for a value stored as JSON in a `jsonb` column (pg-boss's job data and errors): `jsonb`
+ * refuses the `\u0000` escape JSON.stringify writes for a NUL, so strings anywhere inside are cleaned.
+ */
+export function withoutNulDeep<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as T;
+  if (Array.isArray(value)) return value.map(withoutNulDeep) as T;
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNulDeep(k), withoutNulDeep(v)])) as T;
+  }
+  return value;
+}
+
 let nulSafeClient: typeof pgTypes.Client | undefined;
 /** pg's Client with withoutNul applied to the values of every query (Kysely's, and pg-boss's sends through our pool). */
 function NulSafeClient(): typeof pgTypes.Client {
