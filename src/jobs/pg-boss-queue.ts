@@ -16,7 +16,7 @@ import type { FinalFailureHandler, JobBackend, JobCounts, JobHandler, JobOptions
 import { delayUntil, withJobDefaults } from './queue.js';
 import { maskSecrets } from '../infra/redact.js';
 import { lazyDefault } from '../infra/lazy.js';
-import { withoutNulDeep } from '../store/dialects/postgres.js';
+import { withoutNul } from '../store/dialects/postgres.js';
 
 /** Loaded only on PostgreSQL (this backend is never built on SQLite). */
 const pgBoss = lazyDefault<typeof PgBoss>('pg-boss');
@@ -118,7 +118,7 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'clo
                 await r.onFinalFailure(job, error).catch((err) => log.error('job final-failure handler failed', { job: j.name, jobId: j.id, error: err }));
               }
             } else log.warn('job attempt failed; will retry', { job: j.name, jobId: j.id, attempt: job.attempt, error });
-            throw new Error(withoutNulDeep(maskSecrets(error instanceof Error ? error.message : String(error)))); // pg-boss stores what it is given, as jsonb
+            throw new Error(withoutNul(maskSecrets(error instanceof Error ? error.message : String(error)))); // pg-boss stores what it is given, as jsonb, through its own pool
           } finally {
             // A pg-boss worker otherwise waits a full polling interval after every job, even with a backlog:
             // ask for the next one straight away (it waits only when a fetch comes back empty).
@@ -158,9 +158,8 @@ export function pgBossJobQueue(o: Pick<JobQueueOptions, 'db' | 'pgSchema' | 'clo
       workerIds.clear();
     },
 
-    async send(name, raw, opts?: JobOptions) {
+    async send(name, data, opts?: JobOptions) {
       await ensureQueue(name);
-      const data = withoutNulDeep(raw); // job data is jsonb, which refuses a NUL (a Twilio message id can hold one)
       const j = withJobDefaults(opts);
       const options: PgBoss.SendOptions = {
         retryLimit: j.retryLimit,

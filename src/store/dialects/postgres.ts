@@ -33,37 +33,38 @@ class SchemaScopedPostgresDialect extends PostgresDialect {
 
 /**
  * PostgreSQL's text cannot hold the NUL character: a parameter with one fails the whole statement
- * ("invalid byte sequence for encoding UTF8: 0x00"), so a message, a name or an id sent with a NUL
- * (a webhook, a path segment, a JSON `\u0000`) was a 500 on PostgreSQL where SQLite stored it. Every
- * string parameter bound through our pool has its NULs replaced by U+FFFD, the replacement character,
- * as a decoder does with what it cannot represent: a lookup by such a value finds nothing, a text is
- * stored with the mark where the NUL was. Only strings that hold one are copied.
+ * ("invalid byte sequence for encoding UTF8: 0x00"), and `jsonb` (pg-boss's job data) refuses the
+ * `\u0000` escape JSON.stringify writes for one. So a message, a name or an id sent with a NUL (a
+ * webhook, a path segment, a JSON `\u0000`) was a 500 on PostgreSQL where SQLite stored it. Every
+ * string bound through our pool — a parameter, or a string anywhere inside an array or plain object
+ * that pg serializes as JSON — has its NULs replaced by U+FFFD, the replacement character, as a
+ * decoder does with what it cannot represent: a lookup by such a value finds nothing, a text is stored
+ * with the mark where the NUL was. Copy on write: a value without a NUL is returned as it is.
  */
-function withoutNul(values: unknown[]): unknown[] {
-  let out: unknown[] | undefined;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (typeof v === 'string' && v.includes('\0')) (out ??= [...values])[i] = v.replaceAll('\0', '\uFFFD');
-    else if (Array.isArray(v)) { const inner = withoutNul(v); if (inner !== v) (out ??= [...values])[i] = inner; }
-  }
-  return out ?? values;
-}
-
-/**
- * The same for a value stored as JSON in a `jsonb` column (pg-boss's job data and errors): `jsonb`
- * refuses the `\u0000` escape JSON.stringify writes for a NUL, so strings anywhere inside are cleaned.
- */
-export function withoutNulDeep<T>(value: T): T {
+export function withoutNul<T>(value: T): T {
   if (typeof value === 'string') return (value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value) as T;
-  if (Array.isArray(value)) return value.map(withoutNulDeep) as T;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = withoutNul(value[i]);
+      if (v !== value[i]) (out ??= [...value])[i] = v;
+    }
+    return (out ?? value) as T;
+  }
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNulDeep(k), withoutNulDeep(v)])) as T;
+    let changed = false;
+    const entries = Object.entries(value).map(([k, v]) => {
+      const ck = withoutNul(k), cv = withoutNul(v);
+      if (ck !== k || cv !== v) changed = true;
+      return [ck, cv] as const;
+    });
+    return (changed ? Object.fromEntries(entries) : value) as T;
   }
   return value;
 }
 
 let nulSafeClient: typeof pgTypes.Client | undefined;
-/** pg's Client with withoutNul applied to the values of every query (Kysely's, and pg-boss's sends through our pool). */
+/** pg's Client with withoutNul applied to the values of every query (Kysely's, and pg-boss's sends, which go through our pool). */
 function NulSafeClient(): typeof pgTypes.Client {
   return (nulSafeClient ??= class extends pg().Client {
     override query(...args: unknown[]): any {
