@@ -16,6 +16,8 @@ import { resolvePackage } from './lazy.js';
 
 export type ReaderLimits = { heapMb: number; timeoutMs: number; maxChars: number; atOnce: number };
 export const READER_LIMITS: ReaderLimits = { heapMb: 384, timeoutMs: 60_000, maxChars: 8_000_000, atOnce: 2 };
+/** A fetched or crawled web page (at most 2 MB) gets a shorter deadline than an upload. */
+export const PAGE_READER_LIMITS: ReaderLimits = { ...READER_LIMITS, timeoutMs: 20_000 };
 const IDLE_MS = 10_000;
 
 export type ReadTask =

@@ -8,7 +8,7 @@
  */
 import type { SafeFetcher } from '../domain/fetcher.js';
 import { FetchRefused } from '../domain/fetcher.js';
-import { READER_LIMITS, readDocument } from '../infra/document-reader.js';
+import { PAGE_READER_LIMITS, readDocument } from '../infra/document-reader.js';
 
 export const CRAWLER_AGENT = 'SwitchboardBot';
 const USER_AGENT = `Mozilla/5.0 (compatible; ${CRAWLER_AGENT}/1.0; knowledge sync)`;
@@ -58,7 +58,7 @@ export async function crawl(fetcher: SafeFetcher, start: string, mode: 'url' | '
     if (!isHtml(type)) { skipped.push({ url, reason: `not a web page (${type.split(';')[0] || 'no content type'})` }); return { links: [] }; }
     // Parsed in a worker thread (infra/document-reader.ts): a hostile page cannot hold the event loop.
     let read;
-    try { read = await readDocument({ kind: 'html', html: res.body, links: mode === 'site' }, { ...READER_LIMITS, timeoutMs: 20_000 }); } catch (err) { skipped.push({ url, reason: `could not be read: ${(err as Error).message}`.slice(0, 300) }); return { links: [] }; }
+    try { read = await readDocument({ kind: 'html', html: res.body, links: mode === 'site' }, PAGE_READER_LIMITS); } catch (err) { skipped.push({ url, reason: `could not be read: ${(err as Error).message}`.slice(0, 300) }); return { links: [] }; }
     const links: string[] = [];
     for (const href of read.hrefs ?? []) {
       const n = normalizeUrl(href, finalUrl);

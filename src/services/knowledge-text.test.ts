@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import JSZip from 'jszip';
 import { extractText } from './knowledge-text.js';
-import { READER_LIMITS as EXTRACT_LIMITS } from '../infra/document-reader.js';
+import { READER_LIMITS } from '../infra/document-reader.js';
 import { AppError } from '../domain/errors.js';
 
 async function docx(body: string): Promise<Buffer> {
@@ -24,13 +24,13 @@ describe('extractText: PDF and DOCX in a worker thread, within limits', () => {
   });
 
   it('refuses a DOCX whose text is over the character cap with a 413', async () => {
-    const err = await refusal(extractText('docx', await docx(para('a'.repeat(500))), 'long.docx', { ...EXTRACT_LIMITS, maxChars: 200 }));
+    const err = await refusal(extractText('docx', await docx(para('a'.repeat(500))), 'long.docx', { ...READER_LIMITS, maxChars: 200 }));
     expect(err.status).toBe(413);
     expect(err.message).toMatch(/over 200 characters/);
   });
 
   it('gives up on a file that takes longer than the deadline, with a 413', async () => {
-    const err = await refusal(extractText('docx', await docx(para('slow').repeat(20_000)), 'slow.docx', { ...EXTRACT_LIMITS, timeoutMs: 5 }));
+    const err = await refusal(extractText('docx', await docx(para('slow').repeat(20_000)), 'slow.docx', { ...READER_LIMITS, timeoutMs: 5 }));
     expect(err.status).toBe(413);
     expect(err.message).toMatch(/longer than/);
   });
@@ -43,7 +43,7 @@ describe('extractText: PDF and DOCX in a worker thread, within limits', () => {
 
   it('with one reader at a time, reads every file in turn', async () => {
     const files = await Promise.all([1, 2, 3, 4].map((i) => docx(para(`file ${i}`))));
-    const limits = { ...EXTRACT_LIMITS, atOnce: 1 };
+    const limits = { ...READER_LIMITS, atOnce: 1 };
     const texts = await Promise.all(files.map((f, i) => extractText('docx', f, `f${i}.docx`, limits)));
     expect(texts.map((t) => t.text)).toEqual(['file 1', 'file 2', 'file 3', 'file 4']);
   });

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { ModelTool } from '../domain/ports.js';
 import { FetchRefused, type SafeFetcher } from '../domain/fetcher.js';
 import type { ToolProvider } from './toolbox.js';
-import { READER_LIMITS, readDocument } from '../infra/document-reader.js';
+import { PAGE_READER_LIMITS, readDocument } from '../infra/document-reader.js';
 
 const TEXT_LIMIT = 20_000;
 
@@ -28,7 +28,7 @@ export function webFetchProvider(deps: { fetcher: SafeFetcher; timeoutMs?: numbe
             let text: string;
             if (type.includes('html') || /^\s*</.test(r.body)) {
               // In a worker thread (infra/document-reader.ts): a hostile page cannot hold the event loop.
-              const page = await readDocument({ kind: 'html', html: r.body }, { ...READER_LIMITS, timeoutMs: 20_000 });
+              const page = await readDocument({ kind: 'html', html: r.body }, PAGE_READER_LIMITS);
               text = `${page.title ? `Title: ${page.title}\n` : ''}\n${page.markdown}`;
             } else if (type.startsWith('text/') || type.includes('json') || type.includes('xml') || type === '') {
               text = r.body;
