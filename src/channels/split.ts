@@ -249,7 +249,7 @@ function tokenizeMarkdown(text: string): Token[] {
     let le = text.indexOf('\n', ls);
     if (le < 0) le = n;
     const line = text.slice(ls, le);
-    const fm = /^( {0,3})(`{3,}|~{3,})(.*)$/.exec(line.replace(/\r$/, ''));
+    const fm = /^( {0,3})(`{3,}|~{3,})([\s\S]*)$/.exec(line.replace(/\r$/, '')); // a line holds no \n; `.` would stop at \r or U+2028 and backtrack the fence
     if (fence) {
       if (fm && fm[2][0] === fence.ch && fm[2].length >= fence.len && !fm[3].trim()) {
         const s = ls + fm[1].length;

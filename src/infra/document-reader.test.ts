@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../domain/errors.js';
-import { READER_LIMITS, readDocument, readerThreads } from './document-reader.js';
+import { READER_LIMITS, readDocument, readerThreads, readRobots } from './document-reader.js';
 
 const PAGE = '<html><head><title>Acme</title><meta name="robots" content="index"></head><body><h1>Bread</h1><p>Fresh <b>sourdough</b> at <a href="/hours">our hours</a>.</p><script>do-not-show()</script></body></html>';
 
@@ -49,5 +49,27 @@ describe('readDocument: HTML, PDF and DOCX in worker threads', () => {
     most = Math.max(most, readerThreads());
     expect((await Promise.all(jobs)).map((r) => r.title)).toEqual(['Acme 0', 'Acme 1', 'Acme 2', 'Acme 3', 'Acme 4', 'Acme 5']);
     expect(most).toBeLessThanOrEqual(2);
+  });
+
+  it('answers what robots.txt allows, its sitemaps and crawl delay, for a batch of URLs', async () => {
+    const text = 'User-agent: *\nDisallow: /private\nAllow: /private/open$\nCrawl-delay: 2\nSitemap: https://a.example/map.xml\n\nUser-agent: OtherBot\nDisallow: /';
+    const urls = ['https://a.example/', 'https://a.example/private/x', 'https://a.example/private/open', 'https://a.example/*/?q=%20'];
+    expect(await readRobots('https://a.example/robots.txt', text, 'SwitchboardKnowledge', urls))
+      .toEqual({ allowed: [true, false, true, true], sitemaps: ['https://a.example/map.xml'], crawlDelaySeconds: 2 });
+    expect((await readRobots('https://a.example/robots.txt', text, 'OtherBot/1.0', urls)).allowed).toEqual([false, false, false, false]);
+    expect(await readRobots('https://a.example/robots.txt', '', 'X', ['https://a.example/a'])).toEqual({ allowed: [true], sitemaps: [], crawlDelaySeconds: null });
+  });
+
+  it('matches a hostile robots.txt off the event loop, within the deadline', async () => {
+    // Short wildcard rules: robots-parser compares every rule with the URL, character by character (0.35 s per URL here on the loop).
+    const text = `User-agent: *\n${'Disallow: /*a*b\n'.repeat(30_000)}`;
+    const urls = Array.from({ length: 400 }, (_, i) => `https://a.example/${'a'.repeat(2_000)}${i}`);
+    let maxLag = 0;
+    let last = performance.now();
+    const probe = setInterval(() => { const now = performance.now(); maxLag = Math.max(maxLag, now - last - 5); last = now; }, 5);
+    const err = await readRobots('https://a.example/robots.txt', text, 'X', urls, { ...READER_LIMITS, timeoutMs: 1_500 }).then(() => undefined, (e: unknown) => e);
+    clearInterval(probe);
+    expect((err as AppError).status).toBe(413);
+    expect(maxLag).toBeLessThan(500);
   });
 });

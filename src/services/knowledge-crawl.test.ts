@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crawl } from './knowledge-crawl.js';
-import { chunkText } from './knowledge-text.js';
+import { crawl, sitemapLocs } from './knowledge-crawl.js';
+import { chunkText, headingOf } from './knowledge-text.js';
 import { safeFetcher } from '../infra/safe-fetch.js';
 import { startKnowledgeSite, type KnowledgeSite } from '../../test/fakes/knowledge-site.js';
 
@@ -41,10 +41,33 @@ describe('knowledge crawl', () => {
     expect(r.skipped.some((s) => /page limit/.test(s.reason))).toBe(true);
   });
 
+  it('reads a hostile sitemap in linear time, and takes no more of it than it can crawl', async () => {
+    // `<loc>` and a run of spaces: the pattern this replaced backtracked in time polynomial in the run
+    // (200 spaces took 6 s, 400 about three minutes, 5,000 longer than anyone would wait).
+    const hostile = await startKnowledgeSite();
+    try {
+      const pages = Array.from({ length: 5000 }, (_, i) => `<url><loc>${hostile.url}/p${i}</loc></url>`).join('');
+      hostile.set('/sitemap-pages.xml', { type: 'application/xml', body: `<urlset><url><loc>${' '.repeat(5000)}x</url>${pages}<loc>${' \t'.repeat(50_000)}` });
+      const r = await crawl(fetcher, hostile.url, 'site', { maxPages: 3, delayMs: 0 });
+      expect(r.via).toBe('sitemap');
+      expect(r.pages.length + r.skipped.filter((s) => s.reason === 'HTTP 404').length).toBe(3);
+    } finally { await hostile.close(); }
+  });
+
   it('refuses a private start address', async () => {
     const r = await crawl(safeFetcher(), site.url, 'url', { maxPages: 1, delayMs: 0 });
     expect(r.pages).toEqual([]);
     expect(r.skipped[0]!.reason).toMatch(/loopback|public addresses/);
+  });
+});
+
+describe('sitemapLocs', () => {
+  it('reads plain, spaced, CDATA and escaped locations in order, up to the limit', () => {
+    const xml = `<urlset><url><loc>https://a.example/1</loc></url><url><LOC>
+      https://a.example/2 </LOC></url><url><loc><![CDATA[ https://a.example/3?x=1&y=2 ]]></loc></url>
+      <url><loc>https://a.example/4?x=1&amp;y=2</loc></url><url><loc></loc></url><url><loc>https://a.example/never-closed`;
+    expect(sitemapLocs(xml, 100)).toEqual(['https://a.example/1', 'https://a.example/2', 'https://a.example/3?x=1&y=2', 'https://a.example/4?x=1&y=2']);
+    expect(sitemapLocs(xml, 2)).toEqual(['https://a.example/1', 'https://a.example/2']);
   });
 });
 
@@ -57,6 +80,23 @@ describe('chunkText', () => {
       { title: 'Doc', heading: 'Guide › Use', url: null, page: 2, text: 'click' },
     ]);
   });
+  it('reads headings as before, by hand', () => {
+    expect(headingOf('# Title')).toEqual({ level: 1, title: 'Title' });
+    expect(headingOf('###   Spaced   ##  ')).toEqual({ level: 3, title: 'Spaced' });
+    expect(headingOf('## a # b #')).toEqual({ level: 2, title: 'a # b' });
+    expect(headingOf('###### Six')).toEqual({ level: 6, title: 'Six' });
+    expect(headingOf('# #')).toEqual({ level: 1, title: '' });
+    for (const no of ['####### Seven', '#NoSpace', 'Text # not', '', '#']) expect(headingOf(no)).toBeUndefined();
+  });
+
+  it('reads a hostile line in linear time', () => {
+    // The heading pattern this replaced backtracked in time polynomial in a run of tabs: 2,000 took 3 s.
+    const line = `# ${'\t'.repeat(100_000)}\0${'\t'.repeat(100_000)}\t\0`;
+    const chunks = chunkText(`${line}\nbody`, { title: 'T', url: null });
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.text).toBe('body');
+  });
+
   it('splits long text into bounded chunks', () => {
     const chunks = chunkText('word '.repeat(2000), { title: 'T', url: 'https://x.example/' });
     expect(chunks.length).toBeGreaterThan(5);

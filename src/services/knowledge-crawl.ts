@@ -8,7 +8,7 @@
  */
 import type { SafeFetcher } from '../domain/fetcher.js';
 import { FetchRefused } from '../domain/fetcher.js';
-import { PAGE_READER_LIMITS, readDocument } from '../infra/document-reader.js';
+import { PAGE_READER_LIMITS, readDocument, readRobots, ROBOTS_MAX_BYTES, type RobotsVerdict } from '../infra/document-reader.js';
 
 export const CRAWLER_AGENT = 'SwitchboardBot';
 const USER_AGENT = `Mozilla/5.0 (compatible; ${CRAWLER_AGENT}/1.0; knowledge sync)`;
@@ -30,8 +30,26 @@ export function normalizeUrl(raw: string, base?: string): string | undefined {
 const isHtml = (type: string) => /text\/html|application\/xhtml/i.test(type);
 const isText = (type: string) => /^text\/(plain|markdown)/i.test(type);
 
-function locs(xml: string): string[] {
-  return [...xml.matchAll(/<loc>\s*(?:<!\[CDATA\[)?\s*([^<\]]+?)\s*(?:\]\]>)?\s*<\/loc>/gi)].map((m) => m[1]!.replace(/&amp;/g, '&'));
+/**
+ * The `<loc>` values of a sitemap, in order, at most `max`. Found by searching for the tags, not by one
+ * pattern over the whole text: a sitemap is someone else's text, and the pattern this replaces
+ * (`<loc>\s*(?:<!\[CDATA\[)?\s*([^<\]]+?)\s*…`) backtracked in time polynomial in a run of spaces, so a
+ * 300-byte sitemap held the event loop for a minute.
+ */
+export function sitemapLocs(xml: string, max: number): string[] {
+  const out: string[] = [];
+  const open = /<loc>/gi;
+  const close = /<\/loc>/gi;
+  while (out.length < max && open.exec(xml)) {
+    close.lastIndex = open.lastIndex;
+    const end = close.exec(xml);
+    if (!end) break;
+    let v = xml.slice(open.lastIndex, end.index).trim();
+    if (v.startsWith('<![CDATA[') && v.endsWith(']]>')) v = v.slice(9, -3).trim();
+    if (v) out.push(v.replace(/&amp;/g, '&'));
+    open.lastIndex = close.lastIndex;
+  }
+  return out;
 }
 
 export async function crawl(fetcher: SafeFetcher, start: string, mode: 'url' | 'site', o: CrawlOptions): Promise<CrawlResult> {
@@ -73,18 +91,21 @@ export async function crawl(fetcher: SafeFetcher, start: string, mode: 'url' | '
   }
 
   // robots.txt: a missing one allows everything; an unreadable one (5xx, refused) too, but is noted.
-  const robotsParser = (await import('robots-parser')).default as unknown as (url: string, txt: string) => { isAllowed(u: string, ua?: string): boolean | undefined; getCrawlDelay(ua?: string): number | undefined; getSitemaps(): string[] };
+  // It is read in a reader thread, in batches of URLs (infra/document-reader.ts); one it cannot read
+  // within the page deadline allows nothing.
+  const robotsUrl = `${origin}/robots.txt`;
   let robotsTxt = '';
   try {
-    const r = await get(`${origin}/robots.txt`);
+    const r = await fetcher.fetch(robotsUrl, { timeoutMs, maxBytes: ROBOTS_MAX_BYTES, maxRedirects: 5, headers });
     if (r.status < 400) robotsTxt = r.body;
   } catch { /* no robots.txt: nothing disallowed */ }
-  const robots = robotsParser(`${origin}/robots.txt`, robotsTxt);
-  const allowed = (url: string) => robots.isAllowed(url, CRAWLER_AGENT) !== false;
-  const delayMs = Math.max(o.delayMs ?? 500, Math.min(10, robots.getCrawlDelay(CRAWLER_AGENT) ?? 0) * 1000);
+  const robots = (urls: string[]): Promise<RobotsVerdict> => readRobots(robotsUrl, robotsTxt, CRAWLER_AGENT, urls)
+    .catch(() => ({ allowed: urls.map(() => false), sitemaps: [], crawlDelaySeconds: null }));
+  const rules = await robots([]);
+  const delayMs = Math.max(o.delayMs ?? 500, Math.min(10, rules.crawlDelaySeconds ?? 0) * 1000);
 
   // The sitemap (and sitemap indexes, at most 20 files), same-site URLs only.
-  const sitemapQueue = robots.getSitemaps().length ? robots.getSitemaps() : [`${origin}/sitemap.xml`];
+  const sitemapQueue = rules.sitemaps.length ? rules.sitemaps : [`${origin}/sitemap.xml`];
   const seenMaps = new Set<string>();
   const fromSitemap: string[] = [];
   while (sitemapQueue.length && seenMaps.size < 20 && fromSitemap.length < o.maxPages * 2) {
@@ -94,21 +115,34 @@ export async function crawl(fetcher: SafeFetcher, start: string, mode: 'url' | '
     try {
       const r = await get(map);
       if (r.status >= 400 || !/<(urlset|sitemapindex)\b/i.test(r.body)) continue;
-      if (/<sitemapindex\b/i.test(r.body)) sitemapQueue.push(...locs(r.body));
-      else for (const l of locs(r.body)) { const n = normalizeUrl(l); if (n && new URL(n).origin === origin) fromSitemap.push(n); }
+      if (/<sitemapindex\b/i.test(r.body)) sitemapQueue.push(...sitemapLocs(r.body, 20));
+      else for (const l of sitemapLocs(r.body, 50_000)) { const n = normalizeUrl(l); if (n && new URL(n).origin === origin) fromSitemap.push(n); if (fromSitemap.length >= o.maxPages * 2) break; }
     } catch { /* an unreadable sitemap: fall back to links */ }
   }
 
+  // What is queued stays bounded whatever the site links to (a page may hold 10,000 links): at most
+  // twice the page limit waiting, and robots.txt asked about at most twenty times the page limit.
   const seen = new Set<string>();
   const queue: string[] = [];
-  const enqueue = (url: string) => {
-    if (seen.has(url)) return;
-    seen.add(url);
-    if (!allowed(url)) { skipped.push({ url, reason: 'disallowed by robots.txt' }); return; }
-    queue.push(url);
+  let considered = 0;
+  const enqueue = async (urls: string[]) => {
+    const fresh: string[] = [];
+    for (const u of urls) {
+      if (considered >= o.maxPages * 20) break;
+      if (seen.has(u)) continue;
+      seen.add(u);
+      fresh.push(u);
+      considered++;
+    }
+    if (!fresh.length) return;
+    const { allowed } = await robots(fresh);
+    fresh.forEach((url, i) => {
+      if (!allowed[i]) skipped.push({ url, reason: 'disallowed by robots.txt' });
+      else if (queue.length < o.maxPages * 2) queue.push(url);
+    });
   };
   const via = fromSitemap.length ? 'sitemap' : 'links';
-  if (fromSitemap.length) for (const u of fromSitemap) enqueue(u); else enqueue(startUrl);
+  await enqueue(fromSitemap.length ? fromSitemap : [startUrl]);
 
   const pages: CrawledPage[] = [];
   let fetched = 0;
@@ -121,7 +155,7 @@ export async function crawl(fetcher: SafeFetcher, start: string, mode: 'url' | '
       const tracked: Promise<void> = (async () => {
         const r = await page(url);
         if (r.page) pages.push(r.page);
-        if (via === 'links') for (const l of r.links) enqueue(l);
+        if (via === 'links') await enqueue(r.links);
         if (delayMs > 0) await sleep(delayMs); // politeness: each worker waits between its requests
       })().finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);

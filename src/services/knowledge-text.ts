@@ -69,6 +69,23 @@ export const contentHash = (text: string) => createHash('sha256').update(text).d
 
 const CHUNK_CHARS = 1200;
 
+const isSpace = (c: string | undefined) => c !== undefined && /\s/.test(c);
+/**
+ * A Markdown heading line (`## Title ##`): its level and its title without the closing hashes. Read
+ * by hand, not by pattern: `^(#{1,6})\s+(.*?)\s*#*\s*$` backtracked in time polynomial in a run of
+ * tabs, so one line of an uploaded file held the event loop for minutes.
+ */
+export function headingOf(line: string): { level: number; title: string } | undefined {
+  let level = 0;
+  while (level < 7 && line[level] === '#') level++;
+  if (level < 1 || level > 6 || !isSpace(line[level])) return undefined;
+  let title = line.slice(level).trim();
+  let end = title.length;
+  while (end > 0 && title[end - 1] === '#') end--;
+  title = title.slice(0, end).trimEnd();
+  return { level, title };
+}
+
 /**
  * Splits Markdown into chunks of about CHUNK_CHARS, never across a heading, each with the path of headings
  * above it. Form feeds (PDF page breaks) start a new page number.
@@ -86,12 +103,11 @@ export function chunkText(text: string, o: { title: string; url: string | null }
   };
   for (const pageText of text.split('\f')) {
     for (const line of pageText.split('\n')) {
-      const h = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
+      const h = headingOf(line);
       if (h) {
         flush();
-        const level = h[1]!.length;
-        path.length = level - 1;
-        path[level - 1] = h[2]!.slice(0, 200);
+        path.length = h.level - 1;
+        path[h.level - 1] = h.title.slice(0, 200);
         continue;
       }
       // A very long line (a PDF page, minified text) is cut into pieces.

@@ -100,5 +100,7 @@ describe('the routing prompt and its answer (issue 12.1)', () => {
     expect(pickRoute('admin-bot', [honest, hostile])).toBeUndefined();
     expect(pickRoute('maths-tutor-pro', [honest, hostile])).toBeUndefined(); // not a substring match any more
     expect(pickRoute('maths-tutor or helpful', [honest, hostile])).toBeUndefined(); // ambiguous
+    // A hostile answer (a prompt-injected router) is read only as far as a slug could go: the trimming pattern is quadratic in a run of marks.
+    expect(pickRoute(`\0${'!'.repeat(200_000)}\0`, [honest, hostile])).toBeUndefined();
   });
 });

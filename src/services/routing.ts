@@ -40,7 +40,7 @@ export function routingPrompt(agents: Agent[], current: Agent | undefined): stri
 
 /** The agent the router's answer names, checked against the candidates: one slug exactly, or else nothing. */
 export function pickRoute(answer: string, agents: Agent[]): Agent | undefined {
-  const bare = answer.trim().toLowerCase().replace(/^[\s"'`*]+|[\s"'`*.!]+$/g, '');
+  const bare = answer.slice(0, 500).trim().toLowerCase().replace(/^[\s"'`*]+|[\s"'`*.!]+$/g, '');
   const exact = agents.find((a) => a.slug === bare);
   if (exact) return exact;
   // A model that wraps the slug in a sentence still counts, when exactly one candidate's slug is in it as a word.
@@ -100,7 +100,7 @@ export function whatsappRouter(deps: {
     const text = item.text.trim();
 
     if (/^\/(agents|help|start)\b/i.test(text)) return { reply: listAgents(agents, current) };
-    const use = text.match(/^\/use\s+(.+)$/i);
+    const use = /^\/use\s+(\S.*)$/i.exec(text);
     if (use) {
       const target = findAgent(agents, use[1]!);
       if (!target) return { reply: `There is no assistant called "${use[1]!.trim()}". Send /agents to see them.` };

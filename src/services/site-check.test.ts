@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeStack, detectStack } from './site-check.js';
+import { attrOf, describeStack, detectStack, tagsOf, textOf, titleOf } from './site-check.js';
+import { seoFindings } from './site-watch.js';
 
 describe('detectStack', () => {
   it('reads a WordPress generator tag, the title and the CDN', () => {
@@ -40,5 +41,43 @@ describe('detectStack', () => {
     const s = detectStack({}, '<p>hello</p>');
     expect(s).toEqual({ generator: null, frameworks: [], host: null, server: null, title: null });
     expect(describeStack(s)).toMatch(/not detected/);
+  });
+});
+
+describe('reading a hostile page', () => {
+  // Each of these held the event loop for minutes to hours with the patterns they replaced
+  // (`<[^>]*>`, `<meta\b([^>]*)>`, `<title…>([\s\S]*?)</title>`: quadratic in the page's length).
+  const size = 2 * 1024 * 1024;
+  const pages = {
+    'only <': '<'.repeat(size),
+    'unclosed <a': '<a '.repeat(size / 3),
+    'unclosed <meta': '<meta '.repeat(size / 6),
+    'titles never closed': '<title>'.repeat(size / 7),
+    'one attribute name': `<meta ${'a'.repeat(size)}>`,
+  };
+
+  it.each(Object.entries(pages))('reads %s without backtracking', (_name, html) => {
+    expect(detectStack({}, html).title).toBeNull();
+    expect(Array.isArray(seoFindings(html, 'https://example.com/'))).toBe(true);
+    expect(typeof textOf(html)).toBe('string');
+    expect(tagsOf(html, 'a').length).toBeLessThanOrEqual(size);
+  });
+
+  it('still reads an ordinary page as before', () => {
+    const html = `<html lang="en"><head><title class="t">A &amp; B</title ><meta property="og:title" content="x">
+      <meta name="description" content='Fifty characters or so of a description, for the snippet.'></head>
+      <body><h1>Hi</h1><a data-href="/no" href="/yes">y</a><img src="a.png"></body></html>`;
+    expect(titleOf(html)).toBe('A &amp; B');
+    expect(detectStack({}, html).title).toBe('A & B');
+    expect(tagsOf(html, 'a').map((t) => attrOf(t, 'href'))).toEqual(['/yes']);
+    expect(attrOf('<img src=a.png alt>', 'alt')).toBeUndefined();
+    expect(attrOf('<img src=a.png alt="">', 'alt')).toBe('');
+    expect(textOf('<p>one</p>\n<p>two &lt; three</p>')).toBe('one two &lt; three');
+    const ids = seoFindings(html, 'https://example.com/').map((f) => f.id);
+    expect(ids).toContain('img-alt');
+    expect(ids).toContain('open-graph');
+    expect(ids).not.toContain('description-missing');
+    expect(ids).not.toContain('lang-missing');
+    expect(ids).not.toContain('h1-missing');
   });
 });

@@ -19,10 +19,47 @@ function decodeEntities(s: string): string {
 }
 const clean = (s: string, max: number) => decodeEntities(s).replace(/\s+/g, ' ').trim().slice(0, max);
 
+// ---------- reading someone else's HTML by pattern, in linear time ----------
+// A page (up to 2 MB, its author hostile) is read on the event loop, so every pattern here runs in time
+// linear in its length: a tag is `<name …>` with neither `<` nor `>` inside, so a search that fails from
+// one `<` stops at the next; a title's end is looked for once. The patterns they replace (`<[^>]*>`,
+// `<title…>([\s\S]*?)</title>`) walked to the end of the page from every `<`: 2 MB of `<a ` held the
+// event loop for over half an hour. `src/services/site-check.test.ts` runs each on such pages.
+
+const tagPatterns = new Map<string, RegExp>();
+/** The start tags named `name` (`<meta …>`), as written. */
+export function tagsOf(html: string, name: string): string[] {
+  let re = tagPatterns.get(name);
+  if (!re) tagPatterns.set(name, (re = new RegExp(`<${name}\\b[^<>]*>`, 'gi')));
+  return [...html.matchAll(re)].map((m) => m[0]);
+}
+
+const attrPatterns = new Map<string, RegExp>();
+/** An attribute's value in a tag, as written (`''` for one without a value); undefined when the tag has none. */
+export function attrOf(tag: string, name: string): string | undefined {
+  let re = attrPatterns.get(name);
+  if (!re) attrPatterns.set(name, (re = new RegExp(`(?<![\\w:-])${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`, 'i')));
+  const m = re.exec(tag);
+  return m ? (m[1] ?? m[2] ?? m[3] ?? '') : undefined;
+}
+
+/** A page's text: tags dropped, white space collapsed. */
+export const textOf = (html: string) => html.replace(/<[^<>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+
+/** The raw text between a page's first `<title>` and the `</title>` after it. */
+export function titleOf(html: string): string | undefined {
+  const open = /<title\b[^<>]*>/i.exec(html);
+  if (!open) return undefined;
+  const close = /<\/title\s*>/gi;
+  close.lastIndex = open.index + open[0].length;
+  const end = close.exec(html);
+  return end ? html.slice(open.index + open[0].length, end.index) : undefined;
+}
+
 function metaTags(html: string): Record<string, string>[] {
-  return [...html.matchAll(/<meta\b([^>]*)>/gi)].map((m) => {
+  return tagsOf(html, 'meta').map((tag) => {
     const attrs: Record<string, string> = {};
-    for (const a of m[1]!.matchAll(/([a-zA-Z:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/g)) attrs[a[1]!.toLowerCase()] = a[2] ?? a[3] ?? a[4] ?? '';
+    for (const a of tag.matchAll(/(?<![a-zA-Z:-])([a-zA-Z:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/g)) attrs[a[1]!.toLowerCase()] = a[2] ?? a[3] ?? a[4] ?? '';
     return attrs;
   });
 }
@@ -92,8 +129,8 @@ export function detectStack(headers: Record<string, string>, html: string): Site
 
   const server = h.server ? clean(h.server, 100) : null;
   const host = HOST_HEADERS.find(([k]) => h[k] !== undefined)?.[1] ?? (server ? HOST_BY_SERVER.find(([re]) => re.test(server))?.[1] : undefined) ?? null;
-  const t = /<title\b[^>]*>([\s\S]*?)<\/title>/i.exec(html);
-  const title = t && clean(t[1]!, 200) ? clean(t[1]!, 200) : null;
+  const t = titleOf(html);
+  const title = t && clean(t, 200) ? clean(t, 200) : null;
   return { generator, frameworks, host, server, title };
 }
 

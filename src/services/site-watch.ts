@@ -22,6 +22,8 @@ import { defineJob, type JobQueue } from '../jobs/index.js';
 import type { Logger } from '../infra/logger.js';
 import type { AlertService } from './alerts.js';
 import { authorize } from './access.js';
+import { attrOf, tagsOf, textOf, titleOf } from './site-check.js';
+import { readRobots, ROBOTS_MAX_BYTES, type RobotsVerdict } from '../infra/document-reader.js';
 import { recordAudit } from './audit.js';
 
 const DAY = 86_400_000;
@@ -45,19 +47,16 @@ export type SiteWatchDeps = {
 
 // ---------- HTML helpers ----------
 
-const attr = (tag: string, name: string): string | undefined => {
-  const m = new RegExp(`\\b${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`, 'i').exec(tag);
-  return m ? (m[1] ?? m[2] ?? m[3] ?? '') : undefined;
-};
-const tags = (html: string, name: string) => [...html.matchAll(new RegExp(`<${name}\\b[^>]*>`, 'gi'))].map((m) => m[0]);
-const textOf = (s: string) => s.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
 const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+/** At most this many links are taken from one page (a 2 MB page can hold 150,000). */
+const LINKS_PER_PAGE = 5_000;
 
 /** The links of a page, resolved against its URL, without fragments. */
 function linksOf(html: string, base: string): string[] {
   const out = new Set<string>();
-  for (const t of tags(html, 'a')) {
-    const href = attr(t, 'href');
+  for (const t of tagsOf(html, 'a')) {
+    if (out.size >= LINKS_PER_PAGE) break;
+    const href = attrOf(t, 'href');
     if (!href || /^(mailto:|tel:|javascript:|#)/i.test(href.trim())) continue;
     try { const u = new URL(href.trim(), base); u.hash = ''; if (u.protocol === 'http:' || u.protocol === 'https:') out.add(u.toString()); } catch { /* not a URL */ }
   }
@@ -71,16 +70,16 @@ const RANK: Record<SiteFinding['severity'], number> = { high: 0, medium: 1, low:
 export function seoFindings(html: string, url: string): SiteFinding[] {
   const f: SiteFinding[] = [];
   const add = (id: string, severity: SiteFinding['severity'], title: string, detail: string) => f.push({ id, severity, title, detail, url });
-  const title = /<title\b[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1];
+  const title = titleOf(html);
   const t = title ? textOf(title) : '';
   if (!t) add('title-missing', 'high', 'The page has no title', 'Search engines show the title as the headline of the result; without one they make one up, and fewer people click.');
   else if (t.length < 10 || t.length > 60) add('title-length', 'medium', `The title is ${t.length} characters long`, 'Titles of about 10–60 characters show in full in search results; longer ones are cut, very short ones say too little.');
-  const metas = tags(html, 'meta');
-  const desc = metas.find((m) => attr(m, 'name')?.toLowerCase() === 'description');
-  const d = desc ? (attr(desc, 'content') ?? '').trim() : '';
+  const metas = tagsOf(html, 'meta');
+  const desc = metas.find((m) => attrOf(m, 'name')?.toLowerCase() === 'description');
+  const d = desc ? (attrOf(desc, 'content') ?? '').trim() : '';
   if (!d) add('description-missing', 'high', 'The page has no meta description', 'The description is the snippet under the result; without it search engines pick a random sentence.');
   else if (d.length < 50 || d.length > 160) add('description-length', 'low', `The meta description is ${d.length} characters long`, 'About 50–160 characters show in full; the rest is cut off.');
-  const h1 = tags(html, 'h1').length;
+  const h1 = tagsOf(html, 'h1').length;
   if (h1 === 0) add('h1-missing', 'high', 'The page has no h1 heading', 'The h1 tells readers and search engines what the page is about.');
   else if (h1 > 1) add('h1-multiple', 'medium', `The page has ${h1} h1 headings`, 'One h1 per page keeps its main topic clear to search engines and screen readers.');
   const levels = [...html.matchAll(/<h([1-6])\b/gi)].map((m) => Number(m[1]));
@@ -90,14 +89,14 @@ export function seoFindings(html: string, url: string): SiteFinding[] {
       break;
     }
   }
-  const noAlt = tags(html, 'img').filter((i) => attr(i, 'alt') === undefined);
+  const noAlt = tagsOf(html, 'img').filter((i) => attrOf(i, 'alt') === undefined);
   if (noAlt.length) add('img-alt', 'medium', `${noAlt.length} image${noAlt.length > 1 ? 's have' : ' has'} no alt text`, 'Alt text is what blind visitors hear and what image search reads.');
-  const links = tags(html, 'link');
-  if (!links.some((l) => attr(l, 'rel')?.toLowerCase() === 'canonical')) add('canonical-missing', 'low', 'The page names no canonical URL', 'A canonical link tells search engines which address to rank when the page is reachable under several.');
-  const htmlTag = tags(html, 'html')[0];
-  if (!htmlTag || !attr(htmlTag, 'lang')) add('lang-missing', 'medium', 'The page does not say its language', 'The lang attribute lets screen readers pronounce the text and search engines serve the page to the right audience.');
-  const og = metas.filter((m) => /^og:/i.test(attr(m, 'property') ?? ''));
-  if (!og.some((m) => attr(m, 'property')?.toLowerCase() === 'og:title') || !og.some((m) => attr(m, 'property')?.toLowerCase() === 'og:image')) {
+  const links = tagsOf(html, 'link');
+  if (!links.some((l) => attrOf(l, 'rel')?.toLowerCase() === 'canonical')) add('canonical-missing', 'low', 'The page names no canonical URL', 'A canonical link tells search engines which address to rank when the page is reachable under several.');
+  const htmlTag = tagsOf(html, 'html')[0];
+  if (!htmlTag || !attrOf(htmlTag, 'lang')) add('lang-missing', 'medium', 'The page does not say its language', 'The lang attribute lets screen readers pronounce the text and search engines serve the page to the right audience.');
+  const og = metas.filter((m) => /^og:/i.test(attrOf(m, 'property') ?? ''));
+  if (!og.some((m) => attrOf(m, 'property')?.toLowerCase() === 'og:title') || !og.some((m) => attrOf(m, 'property')?.toLowerCase() === 'og:image')) {
     add('open-graph', 'low', 'Open Graph tags are missing', 'Without og:title and og:image a shared link shows up plain on social networks and chat apps.');
   }
   return f;
@@ -268,16 +267,17 @@ export function siteWatchService(deps: SiteWatchDeps) {
     const notes: string[] = [];
     const start = await fetcher.fetch(url, { timeoutMs: checkTimeoutMs, maxBytes: 2 * 1024 * 1024 });
     const origin = new URL(start.url).origin;
-    const robotsParser = ((await import('robots-parser')) as unknown as { default: (url: string, txt: string) => { isAllowed(u: string, ua?: string): boolean | undefined; getSitemaps(): string[] } }).default;
     const robotsUrl = `${origin}/robots.txt`;
     let robotsText = '';
     try {
-      const r = await fetcher.fetch(robotsUrl, { timeoutMs: checkTimeoutMs, maxBytes: 256 * 1024 });
+      const r = await fetcher.fetch(robotsUrl, { timeoutMs: checkTimeoutMs, maxBytes: ROBOTS_MAX_BYTES });
       if (r.status === 200) robotsText = r.body;
       else findings.push({ id: 'robots-missing', severity: 'low', title: 'There is no robots.txt', detail: 'robots.txt tells crawlers what to skip and where the sitemap is; without it they guess.', url: robotsUrl });
     } catch { findings.push({ id: 'robots-missing', severity: 'low', title: 'robots.txt could not be read', detail: 'Crawlers read robots.txt first; an unreachable one can slow indexing.', url: robotsUrl }); }
-    const robots = robotsParser(robotsUrl, robotsText);
-    const sitemapUrl = robots.getSitemaps()[0] ?? `${origin}/sitemap.xml`;
+    // Asked in a reader thread, a batch of links at a time (infra/document-reader.ts); one it cannot read allows nothing.
+    const robots = (urls: string[]): Promise<RobotsVerdict> => readRobots(robotsUrl, robotsText, 'SwitchboardSiteCheck', urls)
+      .catch(() => ({ allowed: urls.map(() => false), sitemaps: [], crawlDelaySeconds: null }));
+    const sitemapUrl = (await robots([])).sitemaps[0] ?? `${origin}/sitemap.xml`;
     try {
       const s = await fetcher.fetch(sitemapUrl, { timeoutMs: checkTimeoutMs, maxBytes: 1024 * 1024 });
       if (s.status !== 200 || !/<(urlset|sitemapindex)\b/i.test(s.body)) throw new Error('none');
@@ -287,8 +287,8 @@ export function siteWatchService(deps: SiteWatchDeps) {
     findings.push(...seoFindings(start.body, start.url));
 
     // Page weight and requests of the start page: its own bytes plus same-site resources (fetched, bounded), others counted.
-    const resources = [...tags(start.body, 'img').map((t) => attr(t, 'src')), ...tags(start.body, 'script').map((t) => attr(t, 'src')),
-      ...tags(start.body, 'link').filter((t) => /stylesheet|icon|preload/i.test(attr(t, 'rel') ?? '')).map((t) => attr(t, 'href'))]
+    const resources = [...tagsOf(start.body, 'img').map((t) => attrOf(t, 'src')), ...tagsOf(start.body, 'script').map((t) => attrOf(t, 'src')),
+      ...tagsOf(start.body, 'link').filter((t) => /stylesheet|icon|preload/i.test(attrOf(t, 'rel') ?? '')).map((t) => attrOf(t, 'href'))]
       .filter((s): s is string => !!s).map((s) => { try { return new URL(s, start.url).toString(); } catch { return null; } }).filter((s): s is string => !!s);
     let weight = start.bytes;
     for (const r of resources.filter((u) => u.startsWith(origin)).slice(0, 30)) {
@@ -303,16 +303,20 @@ export function siteWatchService(deps: SiteWatchDeps) {
     const pages: Record<string, string> = {};
     const seen = new Set<string>([start.url]);
     const queue: { url: string; from: string | null }[] = [];
-    const enqueue = (links: string[], from: string) => {
-      for (const l of links) if (l.startsWith(`${origin}/`) || l === origin) if (!seen.has(l)) { seen.add(l); queue.push({ url: l, from }); }
+    // The queue keeps the first pages found that robots.txt allows, a few times what can be crawled.
+    const enqueue = async (links: string[], from: string) => {
+      const fresh = links.filter((l) => (l.startsWith(`${origin}/`) || l === origin) && !seen.has(l)).slice(0, maxPages * 10 - queue.length);
+      if (!fresh.length) return;
+      for (const l of fresh) seen.add(l);
+      const { allowed } = await robots(fresh);
+      fresh.forEach((url, i) => { if (allowed[i]) queue.push({ url, from }); });
     };
     pages[start.url] = hash(textOf(start.body));
-    enqueue(linksOf(start.body, start.url), start.url);
+    await enqueue(linksOf(start.body, start.url), start.url);
     let crawled = 1;
     const broken: SiteFinding[] = [];
     while (queue.length && crawled < maxPages) {
       const { url: u, from } = queue.shift()!;
-      if (!robots.isAllowed(u, 'SwitchboardSiteCheck')) continue;
       crawled++;
       try {
         const r = await fetcher.fetch(u, { timeoutMs: checkTimeoutMs, maxBytes: 2 * 1024 * 1024 });
@@ -322,7 +326,7 @@ export function siteWatchService(deps: SiteWatchDeps) {
         }
         if (/html/i.test(r.headers['content-type'] ?? '') || /^\s*</.test(r.body)) {
           pages[r.url] = hash(textOf(r.body));
-          enqueue(linksOf(r.body, r.url), r.url);
+          await enqueue(linksOf(r.body, r.url), r.url);
         }
       } catch (err) {
         broken.push({ id: `broken-link:${u}`, severity: 'high', title: `Broken link: ${new URL(u).pathname} cannot be fetched`, detail: `Linked from ${from}: ${(err as Error).message}`, url: u });

@@ -348,7 +348,7 @@ export function untar(buf: Buffer): { entries: TarEntry[]; complete: boolean } {
     const name = longName ?? str(at, 100);
     const data = buf.subarray(at + 512, at + 512 + size);
     at += 512 + Math.ceil(size / 512) * 512;
-    if (type === 'L') { longName = data.toString('utf8').replace(/\0+$/, ''); continue; }
+    if (type === 'L') { let end = data.length; while (end > 0 && data[end - 1] === 0) end--; longName = data.subarray(0, end).toString('utf8'); continue; }
     longName = undefined;
     if (type === '0' || type === '\0' || type === '7') entries.push({ path: name, type: 'file', data });
     else if (type === '5') entries.push({ path: name, type: 'dir' });

@@ -74,7 +74,7 @@ export async function search(cfg: SearchConfig, query: string, count = 5): Promi
     const res = await fetch(u, { signal, headers: { accept: 'application/json', 'x-subscription-token': cfg.apiKey } });
     if (!res.ok) await fail(res);
     const body = (await res.json()) as { web?: { results?: { title?: string; url?: string; description?: string }[] } };
-    return (body.web?.results ?? []).slice(0, count).map((r) => ({ title: r.title ?? '', url: r.url ?? '', snippet: (r.description ?? '').replace(/<[^>]+>/g, '') }));
+    return (body.web?.results ?? []).slice(0, count).map((r) => ({ title: r.title ?? '', url: r.url ?? '', snippet: (r.description ?? '').replace(/<[^<>]+>/g, '') }));
   }
   const res = await fetch(new URL('search', cfg.url.endsWith('/') ? cfg.url : `${cfg.url}/`), {
     method: 'POST', signal, headers: { 'content-type': 'application/json', authorization: `Bearer ${cfg.apiKey}` },

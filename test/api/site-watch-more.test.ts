@@ -80,6 +80,16 @@ describe('site watch and schedules, the rest', () => {
     expect(bad.body.reply).toMatch(/^Tool said: Error: /);
   }, 60_000);
 
+  it('audits a hostile page (any visitor may name the URL) without holding the event loop', async () => {
+    // Patterns such as `<[^>]*>` walked to the end of the page from every `<`: this 240 KB page held the loop for minutes.
+    site.page('/hostile', { headers: { 'content-type': 'text/html' }, body: '<a '.repeat(80_000) }); // no `>` anywhere: each search ran to the end
+    await app.api(`/api/agents/${agentId}`, { method: 'PATCH', token: owner, body: { tools: { allow: ['group:site'], deny: [] } } });
+    const r = await app.api(`/api/agents/${agentId}/message`, { token: owner, body: { text: `CALL site_audit ${JSON.stringify({ url: `${site.url}/hostile` })}`, userId: 'mallory' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.reply).toMatch(/^Tool said: Audit of http:\/\/127\.0\.0\.1:\d+\/hostile: SEO score \d+\/100/);
+    expect(r.body.reply).toContain('The page has no title');
+  }, 60_000);
+
   it('checks each uptime slot once with two processes on one database', async () => {
     app2 = await startTestApp({ shareWith: app, clock, env });
     app2.fake.setDefault(toolModel);

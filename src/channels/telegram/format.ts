@@ -81,5 +81,5 @@ export function toTelegramHtml(markdown: string): string {
 
 /** The same text with tags removed and entities decoded: the fallback when Telegram refuses HTML. */
 export function htmlToPlain(html: string): string {
-  return decode(html.replace(/<[^>]+>/g, ''));
+  return decode(html.replace(/<[^<>]+>/g, ''));
 }
