@@ -119,6 +119,8 @@ export function scheduleService(deps: {
     const tz = s.timezone && validTimezone(s.timezone) ? s.timezone : await tzFor({ timezone: null }, agent);
     if (s.cron && !problems.length) {
       try { new Cron(s.cron, { timezone: tz, paused: true }); } catch (e) { problems.push({ path: 'cron', message: `not a valid cron expression: ${(e as Error).message}`.slice(0, 200) }); }
+      // A sixth field is seconds: "* * * * * *" would ask for a run every second, below everyMinutes' floor of one minute.
+      if (!problems.length && shortestGapMinutes(s, tz, clock.now()) < 1) problems.push({ path: 'cron', message: 'a schedule runs at most once a minute; this expression fires more often (its first field is seconds)' });
     }
     const to = s.deliver.to;
     if (s.deliver.channel === 'webhook') {

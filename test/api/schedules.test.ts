@@ -123,6 +123,15 @@ describe('schedules', () => {
     const zero = await post({ ...base, everyMinutes: 0 });
     expect(zero.status).toBe(400);
     expect(JSON.stringify(zero.body.error)).toContain('everyMinutes');
+    // A seconds field would go under everyMinutes' floor of one minute; on the minute it is fine.
+    for (const cron of ['* * * * * *', '*/30 * * * * *']) {
+      const secondly = await post({ ...base, cron });
+      expect(secondly.status, cron).toBe(400);
+      expect(secondly.body.error.fields[0]).toMatchObject({ path: 'cron', message: expect.stringMatching(/once a minute/) });
+    }
+    const minutely = await post({ ...base, cron: '0 * * * * *' });
+    expect(minutely.status, JSON.stringify(minutely.body)).toBe(201);
+    expect((await app.api(`/api/agents/${agentId}/schedules/${minutely.body.id}`, { method: 'DELETE', token })).status).toBe(204);
   });
 
   it('runs a cron slot once with two processes, delivers to the owner chat, and runs missed slots once, late', async () => {
