@@ -106,6 +106,18 @@ describe('Telegram, webhook mode (PUBLIC_URL set)', () => {
     expect(sent.text).toBe('<b>Carbonara</b>: eggs &amp; <code>guanciale</code> &lt;script&gt;x&lt;/script&gt;\n\n• pasta\n• pecorino');
   });
 
+  it('delivers a reply nested deeper than Markdown can be read, as text', async () => {
+    // 3,000 `>` overflowed marked's stack: the reply failed on every attempt and never reached the person.
+    await connect();
+    const deep = `Quoting you:\n${'>'.repeat(5_000)} <b>`;
+    app.fake.setDefault(() => deep);
+    await tg.deliver(TOKEN, textUpdate({ chatId: 5011, text: 'quote me, deeply' }));
+    await eventually(() => tg.messagesTo(5011).length >= 2, 5000, 'reply');
+    const sent = tg.sent.filter((m) => String(m.chatId) === '5011');
+    expect(sent.map((m) => m.text).join('')).toContain('&gt;'.repeat(1_000));
+    expect(sent.every((m) => m.text.length <= 4096 && !m.text.includes('<b>'))).toBe(true);
+  });
+
   it('refuses requests without the right secret token and processes nothing', async () => {
     await connect();
     const missing = await tg.deliver(TOKEN, textUpdate({ chatId: 5002, text: 'forged' }), { secret: null });

@@ -243,6 +243,43 @@ test('a failed reply is shown politely, and the next message works', async ({ re
   await expect(page.getByTestId('chat-error')).toHaveCount(1);
 });
 
+test('a reply nested deeper than Markdown can be read shows as text, in the chat and in the transcript', async ({ request, page }) => {
+  // 3,000 `>` overflowed marked's stack: the message could not be drawn, on the visitor's page or in the operator's transcript.
+  const chat = await visitor.newPage();
+  const errors: string[] = [];
+  chat.on('pageerror', (e) => errors.push(e.message));
+  await chat.goto(`/chat/${second.slug}`);
+  const deep = `Quoting you:\n${'>'.repeat(40_000)} the end`;
+  expect((await request.post(`${controlUrl}/enqueue`, { data: [{ kind: 'text', text: deep }] })).status()).toBe(204);
+  const input = chat.getByTestId('chat-input');
+  await input.fill('Quote me, deeply');
+  await input.press('Enter');
+  const reply = chat.locator('[data-testid="chat-message"][data-role="assistant"]').last();
+  await expect(reply).toContainText(`${'>'.repeat(100)}`, { timeout: 15_000 });
+  await expect(reply).toContainText('the end');
+  await input.fill('Still there?');
+  await input.press('Enter');
+  await expect(chat.locator('[data-testid="chat-message"][data-role="assistant"]').last()).toContainText('Echo: Still there?', { timeout: 15_000 });
+  expect(errors).toEqual([]);
+  await chat.close();
+
+  page.on('pageerror', (e) => errors.push(e.message));
+  await signIn(page);
+  const agents = (await (await page.request.get('/api/agents')).json()).agents as { id: string; slug: string }[];
+  const { conversations } = await (await page.request.get(`/api/agents/${agents.find((a) => a.slug === second.slug)!.id}/conversations`)).json();
+  let id = '';
+  for (const c of conversations as { id: string }[]) {
+    const full = await (await page.request.get(`/api/conversations/${c.id}`)).json();
+    if (full.messages.some((m: { content: string }) => m.content === deep)) id = c.id;
+  }
+  expect(id).not.toBe('');
+  await page.goto(`/dashboard/conversations/${id}`);
+  const shown = page.getByTestId('transcript-message').filter({ hasText: 'the end' });
+  await expect(shown).toHaveCount(1);
+  await expect(shown).toContainText('>'.repeat(100));
+  expect(errors).toEqual([]);
+});
+
 test('the dashboard shows the conversation transcript and analytics', async ({ page }) => {
   await signIn(page);
   await page.goto('/dashboard');

@@ -23,3 +23,20 @@ describe('Markdown to Telegram HTML', () => {
     expect(htmlToPlain('<b>Tom</b> &amp; <i>Jerry</i> &lt;3')).toBe('Tom & Jerry <3');
   });
 });
+
+describe('Markdown a hostile model writes', () => {
+  it('sends a quote nested deeper than marked can read as text, instead of failing the reply', () => {
+    // 3,000 `>` overflowed marked's stack: the reply failed on every attempt and never reached the person.
+    const deep = `Look:\n${'>'.repeat(5_000)} <b>x</b> & y`;
+    const html = toTelegramHtml(deep);
+    expect(html).toContain('&gt;'.repeat(100));
+    expect(html).toContain('&lt;b&gt;x&lt;/b&gt; &amp; y');
+    expect(htmlToPlain(html)).toBe(deep);
+  });
+
+  it('sends a very long reply as text (marked is quadratic in some patterns), and a normal one as HTML', () => {
+    const long = '*a'.repeat(100_000);
+    expect(toTelegramHtml(long)).toBe(long);
+    expect(toTelegramHtml('*a*')).toBe('<i>a</i>');
+  });
+});

@@ -76,8 +76,20 @@ function block(tokens: Token[]): string[] {
  * blockquote). Everything else is escaped, so model output can never inject markup.
  */
 export function toTelegramHtml(markdown: string): string {
-  return block(marked.lexer(markdown, { gfm: true })).join('\n\n').trim();
+  if (markdown.length <= MARKDOWN_MAX_CHARS) {
+    try {
+      return block(marked.lexer(markdown, { gfm: true })).join('\n\n').trim();
+    } catch { /* nested deeper than marked can go (3,000 `>` overflow its stack): sent as text */ }
+  }
+  return esc(markdown).trim();
 }
+
+/**
+ * Longer replies are sent as text, not read as Markdown: marked takes time quadratic in some patterns
+ * (`*a` repeated: 32 KB 0.9 s, 128 KB 11 s), on the event loop. Replies this long are rare (an agent
+ * answers 2,048 tokens, about 8,000 characters, by default) and reach Telegram as four or more messages anyway.
+ */
+export const MARKDOWN_MAX_CHARS = 16_000;
 
 /** The same text with tags removed and entities decoded: the fallback when Telegram refuses HTML. */
 export function htmlToPlain(html: string): string {

@@ -57,6 +57,20 @@ const PURIFY_CONFIG = {
 
 /** Render untrusted Markdown to sanitized HTML, safe for {@html}. */
 export function renderMarkdown(source: string): string {
-  const html = marked.parse(source ?? '') as string;
+  const text = source ?? '';
+  let html: string;
+  try {
+    html = text.length > MARKDOWN_MAX_CHARS ? asText(text) : (marked.parse(text) as string);
+  } catch {
+    html = asText(text); // nested deeper than marked can go: 3,000 `>` overflow its stack
+  }
   return purifier().sanitize(html, PURIFY_CONFIG) as string;
 }
+
+/**
+ * Longer text is shown as text, not read as Markdown: marked takes time quadratic in some patterns
+ * (`*a` repeated: 32 KB 0.9 s, 128 KB 11 s), and a hostile reply would freeze the tab (the operator's
+ * inbox among them). The same bound as the server's Telegram rendering.
+ */
+const MARKDOWN_MAX_CHARS = 16_000;
+const asText = (s: string) => `<p>${escapeHtml(s).replaceAll('\n', '<br>')}</p>`;
