@@ -256,7 +256,7 @@ test('a reply nested deeper than Markdown can be read shows as text, in the chat
   await input.press('Enter');
   const reply = chat.locator('[data-testid="chat-message"][data-role="assistant"]').last();
   await expect(reply).toContainText(`${'>'.repeat(100)}`, { timeout: 15_000 });
-  await expect(reply).toContainText('the end');
+  await expect(reply).toContainText('the end', { timeout: 15_000 });
   await input.fill('Still there?');
   await input.press('Enter');
   await expect(chat.locator('[data-testid="chat-message"][data-role="assistant"]').last()).toContainText('Echo: Still there?', { timeout: 15_000 });
