@@ -198,6 +198,7 @@ export const ROBOTS_MAX_BYTES = 500 * 1024;
  * (256 KB) and a crawl asks about every link it finds; here it is bounded by the page deadline.
  */
 export async function readRobots(robotsUrl: string, text: string, agent: string, urls: string[], limits: ReaderLimits = PAGE_READER_LIMITS): Promise<RobotsVerdict> {
+  if (!text.trim()) return { allowed: urls.map(() => true), sitemaps: [], crawlDelaySeconds: null }; // none: everything allowed, no thread needed
   const m = await run({ kind: 'robots', url: robotsUrl, text: text.slice(0, ROBOTS_MAX_BYTES), agent, urls }, limits);
   return { allowed: m.allowed, sitemaps: m.sitemaps, crawlDelaySeconds: m.crawlDelaySeconds };
 }
