@@ -166,6 +166,25 @@ describe('safeFetch', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
+  it('gives up on a name that is never resolved at the deadline, and holds at most two lookups at once', async () => {
+    // getaddrinfo runs on libuv's four pool threads: hung lookups must not take all of them.
+    let running = 0;
+    let most = 0;
+    const releases: (() => void)[] = [];
+    const hung: Resolver = () => { running++; most = Math.max(most, running); return new Promise((r) => releases.push(() => { running--; r([{ address: '93.184.216.34', family: 4 }]); })); };
+    const errs = await Promise.all(Array.from({ length: 5 }, (_, i) => safeFetch(`http://blackhole${i}.example/`, { resolve: hung, timeoutMs: 200 }).catch((e: unknown) => e)));
+    for (const err of errs) {
+      expect(err).toBeInstanceOf(FetchRefused);
+      expect(err).toMatchObject({ kind: 'timeout', message: expect.stringMatching(/blackhole\d\.example did not answer within 0.2 s/) });
+    }
+    expect(most).toBe(2);
+    // The places free up only as the lookups themselves end; the waiting ones then run (and are not used).
+    while (releases.length) { releases.shift()!(); await new Promise((r) => setTimeout(r, 0)); }
+    expect(most).toBe(2);
+    const post = await safePost('http://blackhole.example/hook', '{}', { resolve: () => new Promise(() => {}), timeoutMs: 100 }).catch((e: unknown) => e);
+    expect(post).toMatchObject({ kind: 'timeout' });
+  });
+
   it('keeps at most maxBytes of the body', async () => {
     const r = await safeFetch(`http://127.0.0.1:${port}/big`, { allowPrivate: true, maxBytes: 1024 * 1024 });
     expect(r).toMatchObject({ bytes: 1024 * 1024, truncated: true });

@@ -93,8 +93,21 @@ const CLASS_WORDS: Record<AddressClass, string> = {
 
 // ---------- URL vetting ----------
 
+/** `p`, or a rejection as soon as `signal` aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); });
+  });
+}
+
 export type Resolver = (hostname: string) => Promise<{ address: string; family: number }[]>;
 export type GuardOptions = {
+  /** Gives up waiting for DNS (the lookup itself cannot be cancelled, and keeps its place until it ends). */
+  signal?: AbortSignal;
   /** Allow non-public addresses (a self-hosted install whose sites live on the LAN). Default false. */
   allowPrivate?: boolean;
   /** DNS resolution (default: node:dns lookup, all answers). Tests pass their own. */
@@ -104,6 +117,28 @@ export type GuardOptions = {
 };
 
 const systemResolve: Resolver = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+/**
+ * At most this many lookups of outside names run at once. `dns.lookup` (getaddrinfo, so /etc/hosts and
+ * the system's resolver count) runs on libuv's thread pool: four threads, shared with file reads,
+ * compression and argon2. A name whose servers never answer holds a thread for the resolver's whole
+ * timeout (10 s or more), so a few pages fetched at once from such names (web_fetch and site_audit take
+ * any URL a visitor names) would stall sign-ins and static files for everyone. A lookup that waits here
+ * still ends at its fetch's deadline.
+ */
+export const LOOKUPS_AT_ONCE = 2;
+let lookupsRunning = 0;
+const lookupQueue: (() => void)[] = [];
+async function limitedLookup(resolve: Resolver, host: string) {
+  while (lookupsRunning >= LOOKUPS_AT_ONCE) await new Promise<void>((r) => lookupQueue.push(r));
+  lookupsRunning++;
+  try {
+    return await resolve(host);
+  } finally {
+    lookupsRunning--;
+    lookupQueue.shift()?.();
+  }
+}
 
 /** Parses and checks a URL's form: http or https, no user name or password. */
 export function parseHttpUrl(raw: string): URL {
@@ -126,8 +161,9 @@ export async function vetUrl(raw: string | URL, o: GuardOptions = {}): Promise<{
   if (isIP(host)) answers = [{ address: host, family: isIP(host) }];
   else {
     try {
-      answers = await (o.resolve ?? systemResolve)(host);
+      answers = await untilAborted(limitedLookup(o.resolve ?? systemResolve, host), o.signal);
     } catch (err) {
+      if (o.signal?.aborted) throw err; // the caller's deadline, not DNS's answer
       const code = (err as { code?: string }).code;
       throw new FetchRefused('dns', code === 'ENOTFOUND' || code === 'ENODATA' ? `The host name ${host} does not exist (DNS found no address).` : `Could not resolve ${host}: ${code ?? (err as Error).message}.`);
     }
@@ -145,6 +181,8 @@ export async function vetUrl(raw: string | URL, o: GuardOptions = {}): Promise<{
 }
 
 // ---------- fetching ----------
+
+const hostOf = (u: string | URL) => { try { return new URL(u).host; } catch { return String(u).slice(0, 100); } };
 
 export type SafeFetchOptions = GuardOptions & FetchOptions;
 export type SafeFetchResult = FetchResult;
@@ -229,7 +267,14 @@ export async function safeFetch(raw: string, o: SafeFetchOptions = {}): Promise<
   try {
     let next: string | URL = raw;
     for (let redirects = 0; ; redirects++) {
-      const { url, address, family } = await vetUrl(next, o);
+      let vetted: Awaited<ReturnType<typeof vetUrl>>;
+      try {
+        vetted = await vetUrl(next, { ...o, signal: ctl.signal });
+      } catch (err) {
+        if (ctl.signal.aborted && !(err instanceof FetchRefused)) throw new FetchRefused('timeout', `${hostOf(next)} did not answer within ${timeoutMs / 1000} s (its name was not resolved in time).`);
+        throw err;
+      }
+      const { url, address, family } = vetted;
       hops.push(url.toString());
       let res: http.IncomingMessage;
       try {
@@ -274,10 +319,17 @@ export async function safeFetch(raw: string, o: SafeFetchOptions = {}): Promise<
 /** POSTs `body` to a vetted address (see SafeFetcher.post): no redirects, the whole exchange within `timeoutMs`. */
 export async function safePost(raw: string, body: string, o: GuardOptions & { headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ status: number }> {
   const timeoutMs = o.timeoutMs ?? 10_000;
-  const { url, address, family } = await vetUrl(raw, o);
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
   try {
+    let vetted: Awaited<ReturnType<typeof vetUrl>>;
+    try {
+      vetted = await vetUrl(raw, { ...o, signal: ctl.signal });
+    } catch (err) {
+      if (ctl.signal.aborted && !(err instanceof FetchRefused)) throw new FetchRefused('timeout', `${hostOf(raw)} did not answer within ${timeoutMs / 1000} s (its name was not resolved in time).`);
+      throw err;
+    }
+    const { url, address, family } = vetted;
     const headers = { 'user-agent': USER_AGENT, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...o.headers };
     let res: http.IncomingMessage;
     try {
