@@ -170,17 +170,22 @@ describe('safeFetch', () => {
     // getaddrinfo runs on libuv's four pool threads: hung lookups must not take all of them.
     let running = 0;
     let most = 0;
+    let calls = 0;
     const releases: (() => void)[] = [];
-    const hung: Resolver = () => { running++; most = Math.max(most, running); return new Promise((r) => releases.push(() => { running--; r([{ address: '93.184.216.34', family: 4 }]); })); };
+    const hung: Resolver = () => { calls++; running++; most = Math.max(most, running); return new Promise((r) => releases.push(() => { running--; r([{ address: '93.184.216.34', family: 4 }]); })); };
     const errs = await Promise.all(Array.from({ length: 5 }, (_, i) => safeFetch(`http://blackhole${i}.example/`, { resolve: hung, timeoutMs: 200 }).catch((e: unknown) => e)));
     for (const err of errs) {
       expect(err).toBeInstanceOf(FetchRefused);
       expect(err).toMatchObject({ kind: 'timeout', message: expect.stringMatching(/blackhole\d\.example did not answer within 0.2 s/) });
     }
     expect(most).toBe(2);
-    // The places free up only as the lookups themselves end; the waiting ones then run (and are not used).
+    // The places free up only as the lookups themselves end; the three whose fetch gave up while waiting are not run at all.
     while (releases.length) { releases.shift()!(); await new Promise((r) => setTimeout(r, 0)); }
     expect(most).toBe(2);
+    expect(running).toBe(0);
+    expect(calls).toBe(2);
+    const ok = await safeFetch('http://blackhole9.example/', { resolve: async () => [{ address: '10.0.0.1', family: 4 }], timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(ok).toMatchObject({ kind: 'address' }); // the next lookup runs at once
     const post = await safePost('http://blackhole.example/hook', '{}', { resolve: () => new Promise(() => {}), timeoutMs: 100 }).catch((e: unknown) => e);
     expect(post).toMatchObject({ kind: 'timeout' });
   });

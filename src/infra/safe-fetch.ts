@@ -129,8 +129,9 @@ const systemResolve: Resolver = (hostname) => dnsLookup(hostname, { all: true, v
 export const LOOKUPS_AT_ONCE = 2;
 let lookupsRunning = 0;
 const lookupQueue: (() => void)[] = [];
-async function limitedLookup(resolve: Resolver, host: string) {
+async function limitedLookup(resolve: Resolver, host: string, signal?: AbortSignal) {
   while (lookupsRunning >= LOOKUPS_AT_ONCE) await new Promise<void>((r) => lookupQueue.push(r));
+  if (signal?.aborted) { lookupQueue.shift()?.(); throw signal.reason; } // its fetch gave up while it waited: no lookup, and the next one goes
   lookupsRunning++;
   try {
     return await resolve(host);
@@ -161,7 +162,7 @@ export async function vetUrl(raw: string | URL, o: GuardOptions = {}): Promise<{
   if (isIP(host)) answers = [{ address: host, family: isIP(host) }];
   else {
     try {
-      answers = await untilAborted(limitedLookup(o.resolve ?? systemResolve, host), o.signal);
+      answers = await untilAborted(limitedLookup(o.resolve ?? systemResolve, host, o.signal), o.signal);
     } catch (err) {
       if (o.signal?.aborted) throw err; // the caller's deadline, not DNS's answer
       const code = (err as { code?: string }).code;
