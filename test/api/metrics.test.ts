@@ -97,7 +97,8 @@ describe('metrics without METRICS_TOKEN: loopback only', () => {
     await tg.deliver(BOT, textUpdate({ chatId: 7002, text: 'blocked' }));
     const text = String(await eventually(async () => {
       const t = (await scrape()).text;
-      return value(t, 'switchboard_send_failures_total{channel="telegram",final="true"}') === 1 && t;
+      // The failure is counted as the send fails; the inbox row is finished a moment later.
+      return value(t, 'switchboard_send_failures_total{channel="telegram",final="true"}') === 1 && value(t, 'switchboard_inbox_messages{status="done"}') === 4 && t;
     }, 8000, 'final send failure'));
     expect(value(text, 'switchboard_send_failures_total{channel="telegram",final="false"}')).toBe(1);
     expect(value(text, 'switchboard_outbox_parts{status="sent"}')).toBe(1);
