@@ -203,6 +203,10 @@ export async function readRobots(robotsUrl: string, text: string, agent: string,
   return { allowed: m.allowed, sitemaps: m.sitemaps, crawlDelaySeconds: m.crawlDelaySeconds };
 }
 
+/** readRobots with the crawls' one policy for failure: a robots.txt that cannot be worked out allows nothing. */
+export const readRobotsOrNothing = (robotsUrl: string, text: string, agent: string, urls: string[]): Promise<RobotsVerdict> =>
+  readRobots(robotsUrl, text, agent, urls).catch(() => ({ allowed: urls.map(() => false), sitemaps: [], crawlDelaySeconds: null }));
+
 /** Readable Markdown of an HTML page, read off the event loop. */
 export const htmlToMarkdown = (html: string, limits?: ReaderLimits): Promise<ReadResult> => readDocument({ kind: 'html', html }, limits);
 

@@ -185,6 +185,16 @@ export async function vetUrl(raw: string | URL, o: GuardOptions = {}): Promise<{
 
 const hostOf = (u: string | URL) => { try { return new URL(u).host; } catch { return String(u).slice(0, 100); } };
 
+/** vetUrl under a request's deadline: DNS still unanswered when `signal` aborts is a `timeout`. */
+async function vetWithin(raw: string | URL, o: GuardOptions, signal: AbortSignal, timeoutMs: number) {
+  try {
+    return await vetUrl(raw, { ...o, signal });
+  } catch (err) {
+    if (signal.aborted && !(err instanceof FetchRefused)) throw new FetchRefused('timeout', `${hostOf(raw)} did not answer within ${timeoutMs / 1000} s (its name was not resolved in time).`);
+    throw err;
+  }
+}
+
 export type SafeFetchOptions = GuardOptions & FetchOptions;
 export type SafeFetchResult = FetchResult;
 
@@ -268,14 +278,7 @@ export async function safeFetch(raw: string, o: SafeFetchOptions = {}): Promise<
   try {
     let next: string | URL = raw;
     for (let redirects = 0; ; redirects++) {
-      let vetted: Awaited<ReturnType<typeof vetUrl>>;
-      try {
-        vetted = await vetUrl(next, { ...o, signal: ctl.signal });
-      } catch (err) {
-        if (ctl.signal.aborted && !(err instanceof FetchRefused)) throw new FetchRefused('timeout', `${hostOf(next)} did not answer within ${timeoutMs / 1000} s (its name was not resolved in time).`);
-        throw err;
-      }
-      const { url, address, family } = vetted;
+      const { url, address, family } = await vetWithin(next, o, ctl.signal, timeoutMs);
       hops.push(url.toString());
       let res: http.IncomingMessage;
       try {
@@ -323,14 +326,7 @@ export async function safePost(raw: string, body: string, o: GuardOptions & { he
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeoutMs);
   try {
-    let vetted: Awaited<ReturnType<typeof vetUrl>>;
-    try {
-      vetted = await vetUrl(raw, { ...o, signal: ctl.signal });
-    } catch (err) {
-      if (ctl.signal.aborted && !(err instanceof FetchRefused)) throw new FetchRefused('timeout', `${hostOf(raw)} did not answer within ${timeoutMs / 1000} s (its name was not resolved in time).`);
-      throw err;
-    }
-    const { url, address, family } = vetted;
+    const { url, address, family } = await vetWithin(raw, o, ctl.signal, timeoutMs);
     const headers = { 'user-agent': USER_AGENT, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...o.headers };
     let res: http.IncomingMessage;
     try {

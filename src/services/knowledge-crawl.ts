@@ -8,7 +8,7 @@
  */
 import type { SafeFetcher } from '../domain/fetcher.js';
 import { FetchRefused } from '../domain/fetcher.js';
-import { PAGE_READER_LIMITS, readDocument, readRobots, ROBOTS_MAX_BYTES, type RobotsVerdict } from '../infra/document-reader.js';
+import { PAGE_READER_LIMITS, readDocument, readRobotsOrNothing, ROBOTS_MAX_BYTES } from '../infra/document-reader.js';
 
 export const CRAWLER_AGENT = 'SwitchboardBot';
 const USER_AGENT = `Mozilla/5.0 (compatible; ${CRAWLER_AGENT}/1.0; knowledge sync)`;
@@ -60,7 +60,7 @@ export async function crawl(fetcher: SafeFetcher, start: string, mode: 'url' | '
   const timeoutMs = o.timeoutMs ?? 15_000;
   const maxBytes = o.maxBytes ?? 2 * 1024 * 1024;
   const headers = { 'user-agent': USER_AGENT, accept: 'text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5' };
-  const get = (url: string) => fetcher.fetch(url, { timeoutMs, maxBytes, maxRedirects: 5, headers });
+  const get = (url: string, max = maxBytes) => fetcher.fetch(url, { timeoutMs, maxBytes: max, maxRedirects: 5, headers });
   const skipped: CrawlResult['skipped'] = [];
   const reason = (err: unknown) => (err instanceof FetchRefused ? err.message : `fetch failed: ${(err as Error).message}`).slice(0, 300);
 
@@ -96,11 +96,10 @@ export async function crawl(fetcher: SafeFetcher, start: string, mode: 'url' | '
   const robotsUrl = `${origin}/robots.txt`;
   let robotsTxt = '';
   try {
-    const r = await fetcher.fetch(robotsUrl, { timeoutMs, maxBytes: ROBOTS_MAX_BYTES, maxRedirects: 5, headers });
+    const r = await get(robotsUrl, ROBOTS_MAX_BYTES);
     if (r.status < 400) robotsTxt = r.body;
   } catch { /* no robots.txt: nothing disallowed */ }
-  const robots = (urls: string[]): Promise<RobotsVerdict> => readRobots(robotsUrl, robotsTxt, CRAWLER_AGENT, urls)
-    .catch(() => ({ allowed: urls.map(() => false), sitemaps: [], crawlDelaySeconds: null }));
+  const robots = (urls: string[]) => readRobotsOrNothing(robotsUrl, robotsTxt, CRAWLER_AGENT, urls);
   const rules = await robots([]);
   const delayMs = Math.max(o.delayMs ?? 500, Math.min(10, rules.crawlDelaySeconds ?? 0) * 1000);
 
@@ -124,15 +123,13 @@ export async function crawl(fetcher: SafeFetcher, start: string, mode: 'url' | '
   // twice the page limit waiting, and robots.txt asked about at most twenty times the page limit.
   const seen = new Set<string>();
   const queue: string[] = [];
-  let considered = 0;
   const enqueue = async (urls: string[]) => {
     const fresh: string[] = [];
     for (const u of urls) {
-      if (considered >= o.maxPages * 20) break;
+      if (seen.size >= o.maxPages * 20) break;
       if (seen.has(u)) continue;
       seen.add(u);
       fresh.push(u);
-      considered++;
     }
     if (!fresh.length) return;
     const { allowed } = await robots(fresh);

@@ -23,7 +23,7 @@ import type { Logger } from '../infra/logger.js';
 import type { AlertService } from './alerts.js';
 import { authorize } from './access.js';
 import { attrOf, tagsOf, textOf, titleOf } from './site-check.js';
-import { readRobots, ROBOTS_MAX_BYTES, type RobotsVerdict } from '../infra/document-reader.js';
+import { readRobotsOrNothing, ROBOTS_MAX_BYTES } from '../infra/document-reader.js';
 import { recordAudit } from './audit.js';
 
 const DAY = 86_400_000;
@@ -275,8 +275,7 @@ export function siteWatchService(deps: SiteWatchDeps) {
       else findings.push({ id: 'robots-missing', severity: 'low', title: 'There is no robots.txt', detail: 'robots.txt tells crawlers what to skip and where the sitemap is; without it they guess.', url: robotsUrl });
     } catch { findings.push({ id: 'robots-missing', severity: 'low', title: 'robots.txt could not be read', detail: 'Crawlers read robots.txt first; an unreachable one can slow indexing.', url: robotsUrl }); }
     // Asked in a reader thread, a batch of links at a time (infra/document-reader.ts); one it cannot read allows nothing.
-    const robots = (urls: string[]): Promise<RobotsVerdict> => readRobots(robotsUrl, robotsText, 'SwitchboardSiteCheck', urls)
-      .catch(() => ({ allowed: urls.map(() => false), sitemaps: [], crawlDelaySeconds: null }));
+    const robots = (urls: string[]) => readRobotsOrNothing(robotsUrl, robotsText, 'SwitchboardSiteCheck', urls);
     const sitemapUrl = (await robots([])).sitemaps[0] ?? `${origin}/sitemap.xml`;
     try {
       const s = await fetcher.fetch(sitemapUrl, { timeoutMs: checkTimeoutMs, maxBytes: 1024 * 1024 });
